@@ -1,0 +1,2 @@
+//! `sworn-verify BUNDLE`: the slim offline verifier.
+fn main() {}

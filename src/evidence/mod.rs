@@ -1,0 +1,3 @@
+//! Producing side of the evidence record.
+
+pub mod tsa;

@@ -1,0 +1,26 @@
+//! sworn: court hearings by video link with a verifiable evidence record.
+//!
+//! `verify` is pure and always built (it is what a defence expert compiles with
+//! `--no-default-features`). `evidence` (producing side of the record) needs the
+//! `evidence` feature, `recorder` the `media` feature, the rest the `server` feature.
+#![deny(unsafe_code)]
+
+pub mod verify;
+
+#[cfg(feature = "evidence")]
+pub mod evidence;
+#[cfg(feature = "media")]
+pub mod recorder;
+
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod domain;
+#[cfg(feature = "server")]
+pub mod hearing;
+#[cfg(feature = "server")]
+pub mod http;
+#[cfg(feature = "server")]
+pub mod rtc;
+#[cfg(feature = "server")]
+pub mod store;

@@ -1,0 +1,1 @@
+//! Server-side recording of RTP media into append-only files without transcoding.

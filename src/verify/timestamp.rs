@@ -1,0 +1,1 @@
+//! RFC 3161 time-stamp token verification (pure).
