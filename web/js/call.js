@@ -1,0 +1,121 @@
+// call.js — one participant's live session: signalling socket + peer connection.
+// Owns the order of the protocol (hello on every (re)open, the first offer once
+// admitted, a fresh peer connection after a reconnect) and turns server messages
+// into events for the page. Must never decide policy (who may see whom): the server
+// does; and never log SDP, tokens or names.
+
+import { Signalling } from './signalling.js';
+import { Peer } from './peer.js';
+
+export class Call {
+  /**
+   * @param {{path: string, hello: () => object, localStream: () => MediaStream|null,
+   *          iceServers?: object[], onEvent: (type: string, data?: any) => void}} opts
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.iceServers = opts.iceServers || [];
+    this.peer = null;
+    this.startedOnThisSocket = false;
+    this.chain = Promise.resolve();
+    this.signalling = new Signalling(opts.path, {
+      onOpen: (n) => this.onOpen(n),
+      onMessage: (m) => this.onMessage(m),
+      onClose: (info) => this.onClose(info),
+    });
+  }
+
+  start() {
+    this.signalling.start();
+  }
+
+  send(msg) {
+    this.signalling.send(msg);
+  }
+
+  onOpen(n) {
+    this.startedOnThisSocket = false;
+    this.signalling.send(this.opts.hello());
+    this.opts.onEvent('open', { reconnected: n > 1 });
+  }
+
+  onClose(info) {
+    this.signalling.clearQueue();
+    this.closePeer();
+    this.opts.onEvent(info.retrying ? 'reconnecting' : 'closed', info);
+  }
+
+  closePeer() {
+    if (this.peer) {
+      this.peer.close();
+      this.peer = null;
+      this.opts.onEvent('peer_closed');
+    }
+  }
+
+  async startPeer() {
+    if (this.startedOnThisSocket) return;
+    this.startedOnThisSocket = true;
+    this.closePeer();
+    const peer = new Peer({
+      iceServers: this.iceServers,
+      send: (m) => this.signalling.send(m),
+      onStream: (id, stream) => this.opts.onEvent('stream', { id, stream }),
+      onStreamGone: (id) => this.opts.onEvent('stream_gone', { id }),
+      onState: (state) => this.opts.onEvent('peer_state', state),
+    });
+    this.peer = peer;
+    try {
+      await peer.start(this.opts.localStream());
+    } catch (_e) {
+      this.opts.onEvent('peer_failed');
+    }
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case 'welcome':
+        if (Array.isArray(msg.ice_servers)) this.iceServers = msg.ice_servers;
+        this.opts.onEvent('welcome', msg);
+        if (msg.participant && msg.participant.presence === 'admitted') this.startPeer();
+        break;
+      case 'admitted':
+        this.opts.onEvent('admitted');
+        this.startPeer();
+        break;
+      case 'offer':
+      case 'answer':
+      case 'candidate':
+        if (this.peer) {
+          // Serialise SDP and candidates so an offer is never applied mid-answer.
+          const peer = this.peer;
+          this.chain = this.chain.then(() => peer.handle(msg)).catch(() => {
+            if (this.peer === peer) this.opts.onEvent('peer_failed');
+          });
+        }
+        break;
+      case 'pong':
+        break;
+      default:
+        this.opts.onEvent(msg.type, msg);
+    }
+  }
+
+  /** Tell the court whether our own mic / camera are on. */
+  mediaState(audio, video) {
+    this.signalling.send({ type: 'media_state', audio: !!audio, video: !!video });
+  }
+
+  async replaceTrack(kind, track) {
+    if (this.peer) await this.peer.replaceTrack(kind, track);
+  }
+
+  stats() {
+    return this.peer ? this.peer.stats() : Promise.resolve(null);
+  }
+
+  stop() {
+    this.signalling.stop();
+    this.closePeer();
+  }
+}

@@ -1,0 +1,95 @@
+// console.js — the judge's hearing list and the "schedule a hearing" form.
+// Owns only this page; the hearing room is hearing.js. Must never show another
+// court's data beyond what GET /api/hearings returns.
+
+import { api, messageFor, requireUser, logout } from './api.js';
+import { $, el, setStatus, formatTime } from './dom.js';
+
+const STATE_LABEL = { scheduled: 'Scheduled', open: 'Open — recording', closed: 'Closed' };
+
+function row(h) {
+  return el('tr', {},
+    el('td', {}, el('a', { href: `/console/hearings/${encodeURIComponent(h.id)}` }, h.case_ref || '(no reference)')),
+    el('td', {}, h.mla_ref || ''),
+    el('td', {}, `${h.requesting_state || ''} → ${h.requested_state || ''}`),
+    el('td', {}, el('time', { datetime: h.scheduled_at, title: h.scheduled_at }, formatTime(h.scheduled_at))),
+    el('td', {}, h.language || ''),
+    el('td', {}, el('span', { class: `badge state-${h.state}` }, STATE_LABEL[h.state] || h.state)));
+}
+
+async function loadList() {
+  const status = $('#list-status');
+  setStatus(status, 'Loading hearings…');
+  try {
+    const data = await api.get('/api/hearings');
+    const list = (data && Array.isArray(data.hearings) ? data.hearings : [])
+      .slice()
+      .sort((a, b) => String(b.scheduled_at).localeCompare(String(a.scheduled_at)));
+    $('#hearing-rows').replaceChildren(...list.map(row));
+    $('#hearings').hidden = list.length === 0;
+    $('#no-hearings').hidden = list.length !== 0;
+    setStatus(status, list.length === 0 ? '' : `${list.length} hearing${list.length === 1 ? '' : 's'}.`);
+  } catch (e) {
+    setStatus(status, messageFor(e), 'error');
+  }
+}
+
+/** datetime-local value (local time) -> RFC 3339 UTC in whole seconds. */
+function toUtc(local) {
+  const d = new Date(local);
+  if (Number.isNaN(d.getTime())) return null;
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function defaultTime() {
+  const d = new Date(Date.now() + 60 * 60 * 1000);
+  d.setMinutes(0, 0, 0);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function bindForm() {
+  const form = $('#schedule-form');
+  const status = $('#schedule-status');
+  $('#scheduled_at').value = defaultTime();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const name of ['case_ref', 'mla_ref', 'requesting_state', 'requested_state']) {
+      body[name] = $(`#${name}`).value.trim();
+      if (!body[name]) {
+        setStatus(status, 'Fill in every field.', 'error');
+        $(`#${name}`).focus();
+        return;
+      }
+    }
+    body.scheduled_at = toUtc($('#scheduled_at').value);
+    if (!body.scheduled_at) {
+      setStatus(status, 'Enter the date and time of the hearing.', 'error');
+      $('#scheduled_at').focus();
+      return;
+    }
+    body.language = $('#language').value;
+    const button = $('#schedule-submit');
+    button.disabled = true;
+    setStatus(status, 'Scheduling…');
+    try {
+      const h = await api.post('/api/hearings', body);
+      setStatus(status, 'Hearing scheduled.', 'ok');
+      location.assign(`/console/hearings/${encodeURIComponent(h.id)}`);
+    } catch (e) {
+      setStatus(status, messageFor(e), 'error');
+      button.disabled = false;
+    }
+  });
+}
+
+async function main() {
+  const user = await requireUser();
+  $('#who').textContent = user.username;
+  $('#logout').addEventListener('click', () => logout());
+  bindForm();
+  await loadList();
+}
+
+main();

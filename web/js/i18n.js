@@ -1,0 +1,104 @@
+// i18n.js — translations for the witness-facing pages.
+// Owns: loading /static/i18n/<lang>.json (English as the fallback for any missing key),
+// the chosen language (hearing language, overridable by the user, remembered locally),
+// and filling elements marked `data-i18n` / `data-i18n-attr`. Must never insert
+// translated text as HTML (textContent only) and never fetch from another origin.
+
+export const LANGUAGES = { en: 'English', fr: 'Français', es: 'Español' };
+const STORE_KEY = 'sworn.lang';
+
+let current = 'en';
+let strings = {};
+let fallback = {};
+
+async function load(lang) {
+  const res = await fetch(`/static/i18n/${lang}.json`, { credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`missing language ${lang}`);
+  return res.json();
+}
+
+/** Pick the language: the user's saved choice, else the hearing's, else the browser's. */
+export function pickLanguage(hearingLanguage) {
+  const candidates = [];
+  try {
+    const saved = localStorage.getItem(STORE_KEY);
+    if (saved) candidates.push(saved);
+  } catch (_e) {
+    // storage blocked: fine
+  }
+  if (typeof hearingLanguage === 'string') candidates.push(hearingLanguage);
+  for (const l of navigator.languages || []) candidates.push(l);
+  for (const c of candidates) {
+    const base = String(c).toLowerCase().split(/[-_]/)[0];
+    if (Object.hasOwn(LANGUAGES, base)) return base;
+  }
+  return 'en';
+}
+
+export function rememberLanguage(lang) {
+  try {
+    localStorage.setItem(STORE_KEY, lang);
+  } catch (_e) {
+    // storage blocked: the choice lasts for this page only
+  }
+}
+
+/** Load a language (and English as fallback) and translate the document. */
+export async function setLanguage(lang) {
+  const want = Object.hasOwn(LANGUAGES, lang) ? lang : 'en';
+  if (Object.keys(fallback).length === 0) fallback = await load('en');
+  try {
+    strings = want === 'en' ? fallback : await load(want);
+    current = want;
+  } catch (_e) {
+    strings = fallback;
+    current = 'en';
+  }
+  document.documentElement.lang = current;
+  applyTranslations(document);
+  return current;
+}
+
+export function language() {
+  return current;
+}
+
+/** Translate a key; `{name}` placeholders are replaced by vars.name. */
+export function t(key, vars) {
+  let s = Object.hasOwn(strings, key) ? strings[key] : Object.hasOwn(fallback, key) ? fallback[key] : key;
+  if (vars) {
+    s = s.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
+  }
+  return s;
+}
+
+/** Fill every `[data-i18n]` (text) and `[data-i18n-attr="attr:key;attr:key"]` under root. */
+export function applyTranslations(root) {
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of el.dataset.i18nAttr.split(';')) {
+      const [attr, key] = pair.split(':');
+      if (attr && key) el.setAttribute(attr.trim(), t(key.trim()));
+    }
+  }
+}
+
+/** Fill a <select> with the supported languages and switch on change. */
+export function bindLanguageSelect(select, onChange) {
+  select.replaceChildren();
+  for (const [code, name] of Object.entries(LANGUAGES)) {
+    const opt = document.createElement('option');
+    opt.value = code;
+    opt.textContent = name;
+    opt.lang = code;
+    select.append(opt);
+  }
+  select.value = current;
+  select.addEventListener('change', async () => {
+    rememberLanguage(select.value);
+    await setLanguage(select.value);
+    if (onChange) onChange(current);
+  });
+}

@@ -1,0 +1,317 @@
+// join.js — the page behind an invite link (/join/<token>) for the witness and every
+// invited participant: device check, name, attestation key, lobby, the hearing itself,
+// and clear end states (denied, removed, revoked, ended, replaced). All text goes
+// through i18n.js. Must never log or display the token, and never send media before
+// the court admits the participant (the server enforces it too).
+
+import { api, ApiError } from './api.js';
+import { $, setStatus } from './dom.js';
+import { pickLanguage, setLanguage, bindLanguageSelect, t } from './i18n.js';
+import { LocalMedia, LevelMeter, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
+import { participantKey } from './keys.js';
+import { Call } from './call.js';
+import { VideoGrid } from './video-grid.js';
+import { QualityMonitor } from './quality.js';
+
+const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
+const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
+const local = new LocalMedia();
+let info = null;
+let call = null;
+let key = null;
+let quality = null;
+let mutedByCourt = false;
+let current = 's-loading';
+let meter = null;
+let endState = null;
+const people = new Map();
+
+function show(id) {
+  current = id;
+  for (const s of SECTIONS) $(`#${s}`).hidden = s !== id;
+  $('#reconnecting').hidden = true;
+  const h = $(`#${id} h1`);
+  if (h && id !== 's-hearing') {
+    h.setAttribute('tabindex', '-1');
+    h.focus();
+  }
+}
+
+const grid = new VideoGrid($('#grid'), {
+  role: (r) => t(`role.${r}`),
+  connection: (c) => t(`connection.${c}`),
+  muted: () => t('hearing.muted'),
+  waitingVideo: () => t('hearing.waiting_video'),
+  you: () => t('hearing.you'),
+  onAudioBlocked: () => { $('#audio-blocked').hidden = false; },
+});
+
+/** End states: each has a title, a text and maybe an action. */
+const END = {
+  invite_invalid: { action: null },
+  invite_expired: { action: null },
+  invite_revoked: { action: null },
+  denied: { action: null },
+  removed: { action: null },
+  hearing_closed: { action: null },
+  replaced: { action: 'rejoin' },
+  left: { action: 'rejoin' },
+  error: { action: 'rejoin' },
+  not_supported: { action: null },
+};
+
+function end(kind) {
+  endState = END[kind] ? kind : 'error';
+  if (call) {
+    call.stop();
+    call = null;
+  }
+  if (quality) quality.stop();
+  if (meter) meter.detach();
+  local.stop();
+  renderEnd();
+  show('s-end');
+}
+
+function renderEnd() {
+  if (!endState) return;
+  $('#end-title').textContent = t(`end.${endState}.title`);
+  $('#end-text').textContent = t(`end.${endState}.text`);
+  const action = END[endState].action;
+  const b = $('#end-action');
+  b.hidden = !action;
+  if (action) b.textContent = t(`end.action.${action}`);
+}
+
+function renderIntro() {
+  if (!info) return;
+  const h = info.hearing;
+  $('#case-ref').textContent = h.case_ref || '';
+  $('#check-intro').textContent = t('check.intro', {
+    role: t(`role.${info.participant.role}`),
+    court: h.requesting_state || '',
+    case: h.case_ref || '',
+  });
+  grid.relabel();
+  for (const p of people.values()) grid.update(p);
+  renderEnd();
+  updateToggleLabels();
+}
+
+async function startPreview() {
+  const st = $('#media-status');
+  setStatus(st, t('check.opening'));
+  try {
+    const camId = $('#cam-select').value || undefined;
+    const micId = $('#mic-select').value || undefined;
+    await local.open(micId, camId);
+    $('#preview').srcObject = local.stream;
+    const parts = [];
+    if (!local.has('video')) parts.push(t('check.no_camera'));
+    if (!local.has('audio')) parts.push(t('check.no_microphone'));
+    setStatus(st, parts.length ? parts.join(' ') : t('check.ready'), parts.length ? 'error' : 'ok');
+    meter.attach(local.stream);
+    const d = await listDevices();
+    fillDeviceSelect($('#cam-select'), d.video, deviceIdOf(local.stream, 'video'), (i) => t('check.camera_n', { n: i }));
+    fillDeviceSelect($('#mic-select'), d.audio, deviceIdOf(local.stream, 'audio'), (i) => t('check.microphone_n', { n: i }));
+  } catch (e) {
+    const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
+    setStatus(st, t(denied ? 'check.denied' : 'check.failed'), 'error');
+  }
+}
+
+function bindCheck() {
+  let heard = false;
+  meter = new LevelMeter($('#meter-bar'), (level) => {
+    if (!heard && level > 0.05) {
+      heard = true;
+      setStatus($('#meter-status'), t('check.heard'), 'ok');
+    }
+  });
+  $('#cam-select').addEventListener('change', () => startPreview());
+  $('#mic-select').addEventListener('change', () => startPreview());
+  $('#retry-media').addEventListener('click', () => startPreview());
+  $('#join-button').addEventListener('click', () => join());
+  $('#display-name').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') join();
+  });
+}
+
+async function join() {
+  const name = $('#display-name').value.trim();
+  const st = $('#check-status');
+  if (!name) {
+    setStatus(st, t('check.name_missing'), 'error');
+    $('#display-name').focus();
+    return;
+  }
+  if (!local.has('audio') && !local.has('video')) {
+    setStatus(st, t('check.need_media'), 'error');
+    return;
+  }
+  $('#join-button').disabled = true;
+  setStatus(st, t('check.joining'));
+  key = await participantKey(info.participant.id);
+  meter.detach();
+  $('#lobby-preview').srcObject = local.stream;
+  $('#self-video').srcObject = local.stream;
+  call = new Call({
+    path: `/ws/join/${encodeURIComponent(token)}`,
+    hello: () => ({ type: 'hello', display_name: name, ...(key ? { public_key: key.publicKey } : {}) }),
+    localStream: () => local.stream,
+    iceServers: info.ice_servers,
+    onEvent,
+  });
+  call.start();
+  quality = new QualityMonitor(() => call ? call.stats() : Promise.resolve(null), (level) => {
+    const q = $('#quality');
+    q.className = `badge ${level}`;
+    q.textContent = t(`quality.${level}`);
+  });
+}
+
+function enterHearing() {
+  if (current !== 's-hearing') show('s-hearing');
+  call.mediaState(local.audioOn, local.videoOn);
+  $('#quality').className = 'badge';
+  $('#quality').textContent = t('quality.connecting');
+  quality.start();
+}
+
+function onEvent(type, data) {
+  switch (type) {
+    case 'open':
+      break;
+    case 'welcome':
+      $('#reconnecting').hidden = true;
+      if (data.hearing && data.hearing.state === 'closed') return end('hearing_closed');
+      if (data.participant && data.participant.presence === 'admitted') enterHearing();
+      break;
+    case 'lobby':
+      show('s-lobby');
+      break;
+    case 'admitted':
+      enterHearing();
+      break;
+    case 'denied':
+      end('denied');
+      break;
+    case 'roster':
+      if (Array.isArray(data.participants)) onRoster(data.participants);
+      break;
+    case 'stream':
+      grid.attach(data.id, data.stream);
+      break;
+    case 'stream_gone':
+      grid.detach(data.id);
+      break;
+    case 'muted':
+      setCourtMuted(true);
+      break;
+    case 'unmuted':
+      setCourtMuted(false);
+      break;
+    case 'hearing_state':
+      if (data.state === 'closed') end('hearing_closed');
+      break;
+    case 'reconnecting':
+      if (current !== 's-end') $('#reconnecting').hidden = false;
+      break;
+    case 'closed':
+      end(data.reason || 'error');
+      break;
+    case 'peer_state':
+      if (data === 'failed' || data === 'disconnected') {
+        $('#quality').className = 'badge poor';
+        $('#quality').textContent = t('quality.reconnecting');
+      }
+      break;
+    case 'error':
+      if (data.code === 'invite_revoked' || data.code === 'invite_expired' || data.code === 'invite_invalid') end(data.code);
+      break;
+    default:
+      break;
+  }
+}
+
+function onRoster(list) {
+  const present = new Set();
+  const selfId = info.participant.id;
+  for (const p of list) {
+    if (!p || typeof p.id !== 'string') continue;
+    if (p.id === selfId) {
+      if (typeof p.muted_by_court === 'boolean') setCourtMuted(p.muted_by_court);
+      if (p.presence === 'removed') return end('removed');
+      continue;
+    }
+    if (p.presence !== 'admitted') continue;
+    present.add(p.id);
+    people.set(p.id, p);
+    grid.update(p);
+  }
+  for (const id of [...people.keys()]) if (!present.has(id)) people.delete(id);
+  grid.retain(present);
+}
+
+function setCourtMuted(on) {
+  mutedByCourt = on;
+  $('#court-muted').hidden = !on;
+  if (on) local.setAudio(false);
+  $('#toggle-mic').disabled = on;
+  updateToggleLabels();
+}
+
+function updateToggleLabels() {
+  const mic = $('#toggle-mic');
+  mic.setAttribute('aria-pressed', String(!local.audioOn));
+  mic.textContent = t(local.audioOn ? 'hearing.mute_mic' : 'hearing.unmute_mic');
+  const cam = $('#toggle-cam');
+  cam.setAttribute('aria-pressed', String(!local.videoOn));
+  cam.textContent = t(local.videoOn ? 'hearing.camera_off' : 'hearing.camera_on');
+}
+
+function bindHearing() {
+  $('#toggle-mic').addEventListener('click', () => {
+    if (mutedByCourt) return;
+    local.setAudio(!local.audioOn);
+    updateToggleLabels();
+    if (call) call.mediaState(local.audioOn, local.videoOn);
+  });
+  $('#toggle-cam').addEventListener('click', () => {
+    local.setVideo(!local.videoOn);
+    updateToggleLabels();
+    if (call) call.mediaState(local.audioOn, local.videoOn);
+  });
+  $('#leave').addEventListener('click', () => end('left'));
+  $('#enable-audio').addEventListener('click', () => {
+    grid.resumeAudio();
+    $('#audio-blocked').hidden = true;
+  });
+}
+
+async function main() {
+  await setLanguage(pickLanguage(null));
+  bindLanguageSelect($('#lang-select'), () => renderIntro());
+  $('#end-action').addEventListener('click', () => location.reload());
+  if (!token) return end('invite_invalid');
+  if (!window.RTCPeerConnection || !navigator.mediaDevices) return end('not_supported');
+  try {
+    info = await api.get(`/api/join/${encodeURIComponent(token)}`);
+  } catch (e) {
+    const code = e instanceof ApiError ? e.code : 'error';
+    return end(END[code] ? code : code === 'not_found' ? 'invite_invalid' : 'error');
+  }
+  if (!info || !info.hearing || !info.participant) return end('error');
+  await setLanguage(pickLanguage(info.hearing.language));
+  $('#lang-select').value = document.documentElement.lang;
+  $('#display-name').value = info.participant.display_name || '';
+  $('#recorded-notice').hidden = false;
+  if (info.hearing.state === 'closed') return end('hearing_closed');
+  bindCheck();
+  bindHearing();
+  renderIntro();
+  show('s-check');
+  await startPreview();
+}
+
+main();

@@ -1,0 +1,113 @@
+// peer.js — one RTCPeerConnection to the sworn server (the SFU).
+// Owns: the client's first offer (sent after `admitted`, carrying the local tracks),
+// answers to server offers (renegotiation when others join), the queue of remote ICE
+// candidates that arrive before a remote description, and mapping incoming streams to
+// participants (a remote MediaStream's id is the participant id, protocol.md).
+// Must never send SDP anywhere but the signalling socket it was given, nor log SDP.
+
+export class Peer {
+  /**
+   * @param {{iceServers: object[], send: (msg: object) => void,
+   *          onStream: (participantId: string, stream: MediaStream) => void,
+   *          onStreamGone?: (participantId: string) => void,
+   *          onState?: (state: string) => void}} opts
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.pendingCandidates = [];
+    this.closed = false;
+    this.senders = {};
+    this.pc = new RTCPeerConnection({ iceServers: sanitizeIceServers(opts.iceServers) });
+    this.pc.addEventListener('icecandidate', (ev) => {
+      if (ev.candidate && ev.candidate.candidate) {
+        opts.send({ type: 'candidate', candidate: ev.candidate.toJSON() });
+      }
+    });
+    this.pc.addEventListener('track', (ev) => {
+      for (const stream of ev.streams) {
+        stream.addEventListener('removetrack', () => {
+          if (stream.getTracks().length === 0 && opts.onStreamGone) opts.onStreamGone(stream.id);
+        });
+        opts.onStream(stream.id, stream);
+      }
+    });
+    this.pc.addEventListener('connectionstatechange', () => {
+      if (opts.onState) opts.onState(this.pc.connectionState);
+    });
+  }
+
+  /** Add the local tracks (or receive-only transceivers) and send the first offer. */
+  async start(localStream) {
+    const tracks = localStream ? localStream.getTracks() : [];
+    const kinds = new Set(tracks.map((t) => t.kind));
+    for (const track of tracks) this.senders[track.kind] = this.pc.addTrack(track, localStream);
+    for (const kind of ['audio', 'video']) {
+      if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.opts.send({ type: 'offer', sdp: this.pc.localDescription.sdp });
+  }
+
+  /** Feed a signalling message of type answer, offer or candidate. */
+  async handle(msg) {
+    if (this.closed) return;
+    if (msg.type === 'answer' && typeof msg.sdp === 'string') {
+      if (this.pc.signalingState !== 'have-local-offer') return;
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      await this.drainCandidates();
+    } else if (msg.type === 'offer' && typeof msg.sdp === 'string') {
+      // A server offer during our own pending offer rolls ours back (we are the polite side).
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+      await this.drainCandidates();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      this.opts.send({ type: 'answer', sdp: this.pc.localDescription.sdp });
+    } else if (msg.type === 'candidate' && msg.candidate && typeof msg.candidate === 'object') {
+      if (this.pc.remoteDescription) {
+        await this.addCandidate(msg.candidate);
+      } else {
+        this.pendingCandidates.push(msg.candidate);
+      }
+    }
+  }
+
+  async drainCandidates() {
+    const queued = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const c of queued) await this.addCandidate(c);
+  }
+
+  async addCandidate(c) {
+    try {
+      await this.pc.addIceCandidate(c);
+    } catch (_e) {
+      // A candidate for a rolled-back or unknown section: harmless, ICE uses the others.
+    }
+  }
+
+  /** Swap the outgoing camera or microphone track without renegotiating. */
+  async replaceTrack(kind, track) {
+    const sender = this.senders[kind];
+    if (sender && !this.closed) await sender.replaceTrack(track);
+  }
+
+  async stats() {
+    return this.closed ? null : this.pc.getStats();
+  }
+
+  close() {
+    this.closed = true;
+    try {
+      this.pc.close();
+    } catch (_e) {
+      // already closed
+    }
+  }
+}
+
+/** Keep only well-formed ICE server entries from the server's list. */
+function sanitizeIceServers(list) {
+  if (!Array.isArray(list)) return [];
+  return list.filter((s) => s && (typeof s.urls === 'string' || Array.isArray(s.urls)));
+}
