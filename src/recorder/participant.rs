@@ -1,0 +1,573 @@
+//! `ParticipantRecorder`: all tracks of one participant connection into one file at a
+//! time (rotated at keyframes), with chunk reports, gaps, and recovery from write
+//! errors into a new file.
+//!
+//! Synchronous and clock-injected: the integrator calls it from one blocking thread.
+//! It must never rewrite a reported byte, never transcode, and never panic on input.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::depack::Frame;
+use super::jitter::JitterOut;
+use super::muxer::{ByteRange, MuxFile, container_for};
+use super::timing::diff_micros;
+use super::track::{SILENCE_AFTER, Track};
+use super::types::{GapKind, RecorderConfig, RecorderError, RecorderEvent, RtpIn, TrackSpec};
+
+/// Most frames held while the first header waits for a video keyframe.
+const MAX_PENDING: usize = 1_500;
+/// Without a video keyframe for this long, a file starts with the ready tracks only.
+const START_WITHOUT_VIDEO_AFTER: Duration = Duration::from_secs(5);
+/// Wait between attempts to open a new file after a write error.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A frame with its wall time, waiting for a file.
+#[derive(Debug)]
+struct Pending {
+    track: usize,
+    frame: Frame,
+    wall: SystemTime,
+}
+
+/// The file being written.
+struct Open {
+    mux: MuxFile,
+    wall0: SystemTime,
+    media: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Starting,
+    Writing,
+    Degraded { since: SystemTime },
+}
+
+/// Records one participant connection.
+pub struct ParticipantRecorder {
+    cfg: RecorderConfig,
+    tracks: Vec<Track>,
+    container: (&'static str, &'static str),
+    file: Option<Open>,
+    next_index: u32,
+    pending: VecDeque<Pending>,
+    mode: Mode,
+    rotate_wanted: bool,
+    last_chunk: SystemTime,
+    first_frame: Option<SystemTime>,
+    events: Vec<RecorderEvent>,
+}
+
+fn ms_between(later: SystemTime, earlier: SystemTime) -> i64 {
+    diff_micros(later, earlier) / 1000
+}
+
+impl ParticipantRecorder {
+    /// Validates the configuration; files are created when media arrives.
+    pub fn new(
+        cfg: RecorderConfig,
+        tracks: Vec<TrackSpec>,
+        now: SystemTime,
+    ) -> Result<Self, RecorderError> {
+        if tracks.is_empty() {
+            return Err(RecorderError::UnsupportedTracks("no track"));
+        }
+        if tracks.iter().any(|t| t.clock_rate == 0) {
+            return Err(RecorderError::UnsupportedTracks("clock rate 0"));
+        }
+        let bad_name = cfg.base_name.is_empty()
+            || cfg.base_name.len() > 100
+            || !cfg
+                .base_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if bad_name {
+            return Err(RecorderError::InvalidConfig(
+                "base_name must be [A-Za-z0-9_-]{1,100}",
+            ));
+        }
+        if cfg.chunk_interval.is_zero() || cfg.rotate_after.is_zero() {
+            return Err(RecorderError::InvalidConfig("zero interval"));
+        }
+        if !cfg.dir.is_dir() {
+            return Err(RecorderError::InvalidConfig("dir is not a directory"));
+        }
+        ffmpeg_next::init().map_err(|e| RecorderError::Mux {
+            context: "init",
+            message: e.to_string(),
+        })?;
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        let container = container_for(&tracks);
+        let tracks = tracks
+            .into_iter()
+            .map(|spec| Track::new(spec, cfg.reorder_window))
+            .collect();
+        Ok(Self {
+            cfg,
+            tracks,
+            container,
+            file: None,
+            next_index: 1,
+            pending: VecDeque::new(),
+            mode: Mode::Starting,
+            rotate_wanted: false,
+            last_chunk: now,
+            first_frame: None,
+            events: Vec::new(),
+        })
+    }
+
+    /// Feeds one RTP packet of track `track` (index into the `TrackSpec`s).
+    pub fn push(&mut self, track: usize, pkt: RtpIn) -> Vec<RecorderEvent> {
+        let now = pkt.arrival;
+        let mut outs = Vec::new();
+        let Some(t) = self.tracks.get_mut(track) else {
+            return Vec::new();
+        };
+        t.last_arrival = Some(now);
+        t.silent = false;
+        if t.is_video() && t.need_key && t.key_request_due(now) {
+            self.events.push(RecorderEvent::NeedKeyframe { track });
+        }
+        t.jitter.push(pkt, &mut outs);
+        self.process(track, outs, now);
+        std::mem::take(&mut self.events)
+    }
+
+    /// Records an RTCP sender report (NTP time <-> RTP timestamp) for `track`.
+    pub fn sender_report(&mut self, track: usize, ntp: u64, rtp_ts: u32, _arrival: SystemTime) {
+        if let Some(t) = self.tracks.get_mut(track) {
+            t.clock.sender_report(ntp, rtp_ts);
+        }
+    }
+
+    /// Releases timed-out holes, reports silence, repeats keyframe requests, retries
+    /// after errors and reports the chunk written since the last report.
+    pub fn tick(&mut self, now: SystemTime) -> Vec<RecorderEvent> {
+        for i in 0..self.tracks.len() {
+            let mut outs = Vec::new();
+            if let Some(t) = self.tracks.get_mut(i) {
+                t.jitter.poll(now, &mut outs);
+            }
+            self.process(i, outs, now);
+            let media_ms = self.media_ms(i);
+            let Some(t) = self.tracks.get_mut(i) else {
+                continue;
+            };
+            let quiet = t
+                .last_arrival
+                .is_some_and(|a| now.duration_since(a).unwrap_or(Duration::ZERO) >= SILENCE_AFTER);
+            if quiet && !t.silent {
+                t.silent = true;
+                self.events.push(RecorderEvent::Gap {
+                    track: i,
+                    kind: GapKind::Silence,
+                    media_ms,
+                    wall: now,
+                });
+            }
+            let waiting = t.need_key || (self.rotate_wanted && t.is_video());
+            if t.is_video() && waiting && t.last_arrival.is_some() && t.key_request_due(now) {
+                self.events.push(RecorderEvent::NeedKeyframe { track: i });
+            }
+        }
+        match self.mode {
+            Mode::Starting => self.try_start(now, false),
+            Mode::Degraded { since } => {
+                let audio_only = !self.tracks.iter().any(Track::is_video);
+                if audio_only && now.duration_since(since).unwrap_or(Duration::ZERO) >= RETRY_AFTER
+                {
+                    self.try_start(now, true);
+                }
+            }
+            Mode::Writing => {}
+        }
+        let due = now
+            .duration_since(self.last_chunk)
+            .unwrap_or(Duration::ZERO)
+            >= self.cfg.chunk_interval;
+        if due {
+            self.last_chunk = now;
+            self.report_chunk(now);
+        }
+        std::mem::take(&mut self.events)
+    }
+
+    /// Flushes and fsyncs the current file (before an evidence checkpoint).
+    pub fn fsync(&mut self) -> Result<(), RecorderError> {
+        match self.file.as_mut() {
+            Some(open) => open.mux.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Drains the buffers, writes what can be written, seals the file.
+    pub fn finish(mut self, now: SystemTime) -> Result<Vec<RecorderEvent>, RecorderError> {
+        for i in 0..self.tracks.len() {
+            let mut outs = Vec::new();
+            if let Some(t) = self.tracks.get_mut(i) {
+                t.jitter.drain(&mut outs);
+            }
+            self.process(i, outs, now);
+        }
+        if self.mode == Mode::Starting && !self.pending.is_empty() {
+            self.try_start(now, true);
+        }
+        self.drop_pending();
+        let result = self.seal(now, true);
+        result.map(|()| std::mem::take(&mut self.events))
+    }
+
+    fn media_ms(&self, track: usize) -> i64 {
+        self.tracks.get(track).and_then(|t| t.last_pts).unwrap_or(0)
+    }
+
+    fn process(&mut self, track: usize, outs: Vec<JitterOut>, now: SystemTime) {
+        for out in outs {
+            match out {
+                JitterOut::Loss { packets } => {
+                    let media_ms = self.media_ms(track);
+                    self.events.push(RecorderEvent::Gap {
+                        track,
+                        kind: GapKind::Loss { packets },
+                        media_ms,
+                        wall: now,
+                    });
+                }
+                JitterOut::SsrcChange { from, to } => {
+                    let media_ms = self.media_ms(track);
+                    self.events.push(RecorderEvent::Gap {
+                        track,
+                        kind: GapKind::SsrcChange { from, to },
+                        media_ms,
+                        wall: now,
+                    });
+                    if let Some(t) = self.tracks.get_mut(track) {
+                        t.clock.reset();
+                        if t.is_video() {
+                            t.need_key = true;
+                            t.last_key_request = Some(now);
+                            self.events.push(RecorderEvent::NeedKeyframe { track });
+                        }
+                    }
+                }
+                JitterOut::Packet(p) => {
+                    let frame = match self.tracks.get_mut(track) {
+                        Some(t) => t.depack.push(&p, &mut t.partial_dropped),
+                        None => None,
+                    };
+                    if let Some(frame) = frame {
+                        self.on_frame(track, frame, now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_frame(&mut self, track: usize, frame: Frame, now: SystemTime) {
+        let Some(t) = self.tracks.get_mut(track) else {
+            return;
+        };
+        let ts_ext = t.clock.unwrap(frame.rtp_ts);
+        let wall = t.clock.wall(ts_ext, frame.arrival);
+        if t.is_video() && t.need_key {
+            if !frame.key {
+                t.dropped_frames += 1;
+                return;
+            }
+            t.need_key = false;
+        }
+        t.learn(&frame);
+        let is_video = t.is_video();
+        self.first_frame.get_or_insert(frame.arrival);
+        let item = Pending { track, frame, wall };
+        match self.mode {
+            Mode::Starting => {
+                self.pending.push_back(item);
+                while self.pending.len() > MAX_PENDING {
+                    if let Some(old) = self.pending.pop_front() {
+                        self.count_drop(old.track, now);
+                    }
+                }
+                self.try_start(now, false);
+            }
+            Mode::Degraded { since } => {
+                let waited = now.duration_since(since).unwrap_or(Duration::ZERO) >= RETRY_AFTER;
+                let video_ok =
+                    !self.tracks.iter().any(Track::is_video) || (is_video && item.frame.key);
+                if waited && video_ok {
+                    self.pending.push_back(item);
+                    self.try_start(now, true);
+                } else {
+                    if let Some(t) = self.tracks.get_mut(track) {
+                        t.dropped_frames += 1;
+                    }
+                }
+            }
+            Mode::Writing => self.write_or_rotate(item, now),
+        }
+    }
+
+    fn write_or_rotate(&mut self, item: Pending, now: SystemTime) {
+        let Some(open) = self.file.as_ref() else {
+            return;
+        };
+        let in_file = open.mux.has_track(item.track);
+        let has_video = self.tracks.iter().any(Track::is_video);
+        let elapsed = diff_micros(item.wall, open.wall0) >= micros(self.cfg.rotate_after);
+        let is_key_video =
+            item.frame.key && self.tracks.get(item.track).is_some_and(Track::is_video);
+        let ready = self.tracks.get(item.track).is_some_and(Track::ready);
+        // A track missing from this file that became ready forces a new file.
+        let switch = (!in_file && ready && (is_key_video || !has_video))
+            || (elapsed && (!has_video || is_key_video));
+        if switch {
+            self.rotate_wanted = false;
+            if let Err(e) = self.seal(now, false) {
+                self.degrade(e, now);
+            }
+            self.pending.push_back(item);
+            self.mode = Mode::Starting;
+            self.try_start(now, true);
+            return;
+        }
+        if elapsed && !self.rotate_wanted {
+            self.rotate_wanted = true;
+            for (i, t) in self.tracks.iter_mut().enumerate() {
+                if t.is_video() {
+                    t.last_key_request = Some(now);
+                    self.events.push(RecorderEvent::NeedKeyframe { track: i });
+                }
+            }
+        }
+        self.write(item, now);
+    }
+
+    fn write(&mut self, item: Pending, now: SystemTime) {
+        let Some(open) = self.file.as_mut() else {
+            return;
+        };
+        let Some(t) = self.tracks.get_mut(item.track) else {
+            return;
+        };
+        if !open.mux.has_track(item.track) {
+            t.dropped_frames += 1;
+            return;
+        }
+        let raw = ms_between(item.wall, open.wall0).max(0);
+        let pts = match t.last_pts {
+            Some(last) if raw <= last => last + 1,
+            _ => raw,
+        };
+        let res = open
+            .mux
+            .write(item.track, &item.frame.data, pts, 0, item.frame.key);
+        match res {
+            Ok(()) => {
+                t.last_pts = Some(pts);
+                open.media = Some(match open.media {
+                    None => (pts, pts),
+                    Some((a, b)) => (a.min(pts), b.max(pts)),
+                });
+            }
+            Err(e) => self.degrade(e, now),
+        }
+    }
+
+    /// Opens the next file if the tracks allow; `force` starts with the ready tracks
+    /// even if a video track has no keyframe yet.
+    fn try_start(&mut self, now: SystemTime, force: bool) {
+        let any_ready = self.tracks.iter().any(Track::ready);
+        let all_ready = self.tracks.iter().all(Track::ready);
+        let waited_long = self.first_frame.is_some_and(|f| {
+            now.duration_since(f).unwrap_or(Duration::ZERO) >= START_WITHOUT_VIDEO_AFTER
+        });
+        if self.pending.is_empty() || !any_ready || !(all_ready || force || waited_long) {
+            return;
+        }
+        let setups: Vec<_> = self
+            .tracks
+            .iter()
+            .map(|t| t.ready().then(|| t.setup()))
+            .collect();
+        let (container, ext) = self.container;
+        let rel = PathBuf::from(format!(
+            "{}-{:03}.{ext}",
+            self.cfg.base_name, self.next_index
+        ));
+        self.next_index = self.next_index.saturating_add(1);
+        let was_degraded = matches!(self.mode, Mode::Degraded { .. });
+        match MuxFile::create(&self.cfg.dir, rel.clone(), container, &setups) {
+            Ok(mux) => {
+                let wall0 = self.pending.iter().map(|p| p.wall).min().unwrap_or(now);
+                self.events.push(RecorderEvent::FileStarted {
+                    file: rel.clone(),
+                    container,
+                });
+                if was_degraded {
+                    self.events.push(RecorderEvent::Resumed { file: rel });
+                }
+                for i in 0..self.tracks.len() {
+                    self.report_dropped(i, now);
+                    if let Some(t) = self.tracks.get_mut(i) {
+                        t.last_pts = None;
+                    }
+                }
+                self.file = Some(Open {
+                    mux,
+                    wall0,
+                    media: None,
+                });
+                self.mode = Mode::Writing;
+                self.align_clocks();
+                let pending = std::mem::take(&mut self.pending);
+                for item in pending {
+                    self.write(item, now);
+                }
+            }
+            Err(e) => self.degrade(e, now),
+        }
+    }
+
+    /// Applies sender-report lip sync at a file start (see `timing`).
+    fn align_clocks(&mut self) {
+        let Some(r) = self
+            .tracks
+            .iter()
+            .position(|t| t.clock.has_sender_mapping())
+        else {
+            return;
+        };
+        let (before, rest) = self.tracks.split_at_mut(r);
+        let Some((reference, after)) = rest.split_first_mut() else {
+            return;
+        };
+        for t in before.iter_mut().chain(after.iter_mut()) {
+            if t.clock.has_sender_mapping() {
+                t.clock.align_to(&reference.clock);
+            }
+        }
+    }
+
+    fn count_drop(&mut self, track: usize, _now: SystemTime) {
+        if let Some(t) = self.tracks.get_mut(track) {
+            t.dropped_frames += 1;
+        }
+    }
+
+    fn report_dropped(&mut self, track: usize, now: SystemTime) {
+        let media_ms = self.media_ms(track);
+        if let Some(t) = self.tracks.get_mut(track) {
+            let frames = std::mem::take(&mut t.dropped_frames);
+            if frames > 0 {
+                self.events.push(RecorderEvent::Gap {
+                    track,
+                    kind: GapKind::FramesDropped { frames },
+                    media_ms,
+                    wall: now,
+                });
+            }
+        }
+    }
+
+    fn drop_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            self.count_drop(p.track, SystemTime::UNIX_EPOCH);
+        }
+    }
+
+    /// A write or open failed: report, close what exists, drop media until a new
+    /// file can be opened.
+    fn degrade(&mut self, e: RecorderError, now: SystemTime) {
+        self.events.push(RecorderEvent::Degraded {
+            reason: e.to_string(),
+        });
+        let _ = self.seal(now, false);
+        self.drop_pending();
+        for t in &mut self.tracks {
+            if t.is_video() {
+                t.need_key = true;
+            }
+        }
+        self.mode = Mode::Degraded { since: now };
+    }
+
+    fn chunk_event(
+        wall0: SystemTime,
+        media: Option<(i64, i64)>,
+        rel: PathBuf,
+        r: ByteRange,
+    ) -> RecorderEvent {
+        let (a, b) = media.unwrap_or((0, 0));
+        let at = |ms: i64| {
+            wall0
+                .checked_add(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+                .unwrap_or(wall0)
+        };
+        RecorderEvent::Chunk {
+            file: rel,
+            offset: r.offset,
+            length: r.length,
+            sha256: r.sha256,
+            media_start_ms: a,
+            media_end_ms: b,
+            wall_start: at(a),
+            wall_end: at(b),
+        }
+    }
+
+    fn report_chunk(&mut self, now: SystemTime) {
+        let Some(open) = self.file.as_mut() else {
+            return;
+        };
+        let flushed = open.mux.flush().and_then(|()| open.mux.take_range());
+        match flushed {
+            Ok(Some(r)) => {
+                let ev = Self::chunk_event(open.wall0, open.media, open.mux.rel().to_path_buf(), r);
+                open.media = None;
+                self.events.push(ev);
+            }
+            Ok(None) => {}
+            Err(e) => self.degrade(e, now),
+        }
+    }
+
+    /// Closes the current file: trailer (if `trailer`), last chunk, FileSealed.
+    fn seal(&mut self, now: SystemTime, trailer: bool) -> Result<(), RecorderError> {
+        let Some(mut open) = self.file.take() else {
+            return Ok(());
+        };
+        let written = if trailer || self.mode == Mode::Writing {
+            open.mux.write_trailer()
+        } else {
+            Ok(())
+        };
+        let rel = open.mux.rel().to_path_buf();
+        let media = open.media;
+        let wall0 = open.wall0;
+        let (last, length, sha256) = open.mux.close();
+        match last {
+            Ok(Some(r)) => self
+                .events
+                .push(Self::chunk_event(wall0, media, rel.clone(), r)),
+            Ok(None) => {}
+            Err(e) => self.events.push(RecorderEvent::Degraded {
+                reason: e.to_string(),
+            }),
+        }
+        self.events.push(RecorderEvent::FileSealed {
+            file: rel,
+            length,
+            sha256,
+        });
+        let _ = now;
+        written
+    }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
