@@ -1,1 +1,218 @@
 //! RFC 3161 time-stamp token verification (pure).
+//!
+//! Owns: turning the DER bytes of a TimeStampToken, the message it should stamp and a
+//! pinned PEM chain into either a [`TokenInfo`] or one named [`TimestampError`]. Checks,
+//! in order: structure, message imprint = SHA-256(message), algorithms (ECDSA P-256 with
+//! SHA-256 only), signer certificate identified by the SignerInfo and bound by the ESS
+//! signingCertificateV2 attribute, contentType and messageDigest signed attributes, the
+//! signature over the stored signed-attribute bytes, a path from the signer to a pinned
+//! certificate (all valid at genTime), and a critical, exclusive timeStamping EKU.
+//!
+//! Must never: read a clock, a file or the network; re-serialise what it verifies; panic
+//! on any input. genTime values with fractional seconds (third-party TSAs) are accepted.
+
+mod chain;
+mod der_walk;
+mod response;
+mod signed_data;
+mod tst_info;
+
+use p256::ecdsa::DerSignature;
+use p256::ecdsa::signature::Verifier;
+use sha2::{Digest, Sha256};
+
+use chain::Cert;
+pub use response::{TsResponse, parse_response};
+use signed_data::SignerId;
+pub use tst_info::{GenTime, TstInfo};
+
+/// What a verified token says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInfo {
+    /// genTime in RFC 3339, UTC, with the fraction digits the TSA wrote, e.g.
+    /// `2026-11-29T17:33:09Z` or `2026-11-29T17:33:09.125Z`.
+    pub gen_time: String,
+    /// genTime as whole seconds since the Unix epoch.
+    pub gen_time_unix: i64,
+    /// Serial number of the token, lowercase hex.
+    pub serial_hex: String,
+    /// TSA policy OID, dotted.
+    pub policy_oid: String,
+    /// The TSA's name: the TSTInfo `tsa` field if present, else the signer's subject.
+    pub tsa_name: String,
+    /// Nonce (hex) if the token carries one.
+    pub nonce_hex: Option<String>,
+}
+
+/// Why a token was rejected. Each check has its own variant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampError {
+    #[error("time-stamp token is malformed: {what}")]
+    Malformed { what: &'static str },
+    #[error("time-stamp token does not stamp this message (imprint mismatch)")]
+    ImprintMismatch,
+    #[error("unsupported algorithm in {what}: {oid}")]
+    UnsupportedAlgorithm { what: &'static str, oid: String },
+    #[error("the signer's certificate is not in the token nor in the trusted chain")]
+    SignerCertificateMissing,
+    #[error("the ESS signingCertificateV2 attribute is missing")]
+    SigningCertificateAttributeMissing,
+    #[error("the ESS signingCertificateV2 hash does not match the signer's certificate")]
+    SigningCertificateMismatch,
+    #[error("the signed contentType attribute is not id-ct-TSTInfo")]
+    ContentTypeMismatch,
+    #[error("the signed messageDigest attribute does not match the TSTInfo")]
+    MessageDigestMismatch,
+    #[error("the TSA signature does not verify")]
+    BadSignature,
+    #[error("the TSA certificate does not chain to a trusted certificate")]
+    UntrustedSigner,
+    #[error("a certificate on the TSA path was not valid at genTime")]
+    CertificateNotValidAtGenTime,
+    #[error("the TSA certificate has no extendedKeyUsage timeStamping")]
+    MissingEku,
+    #[error("the TSA certificate's extendedKeyUsage is not critical")]
+    EkuNotCritical,
+    #[error("the TSA certificate's extendedKeyUsage has purposes besides timeStamping")]
+    EkuNotExclusive,
+    #[error("the TSA certificate's keyUsage forbids signing")]
+    KeyUsageForbidsSigning,
+    #[error("the trusted chain is not a PEM list of certificates")]
+    BadTrustedChain,
+}
+
+/// A token's TSTInfo and signer certificates, parsed without any trust decision.
+#[derive(Clone, Debug)]
+pub struct InspectedToken {
+    pub tst_info: TstInfo,
+}
+
+/// Parses a token's structure and TSTInfo without checking signature or trust.
+/// For the TSA client (nonce and imprint checks on a fresh reply); evidence must go
+/// through [`verify_token`].
+pub fn inspect_token(token_der: &[u8]) -> Result<InspectedToken, TimestampError> {
+    let parts = signed_data::parse(token_der)?;
+    let tst_info = tst_info::parse(parts.tst_info)?;
+    Ok(InspectedToken { tst_info })
+}
+
+/// Verifies `token_der` as an RFC 3161 token over SHA-256(`message`), signed by a TSA
+/// whose certificate chains to one of the certificates in `trusted_chain_pem`.
+pub fn verify_token(
+    token_der: &[u8],
+    message: &[u8],
+    trusted_chain_pem: &[u8],
+) -> Result<TokenInfo, TimestampError> {
+    let parts = signed_data::parse(token_der)?;
+    let tst = tst_info::parse(parts.tst_info)?;
+
+    if !tst.imprint_is_sha256() {
+        return Err(TimestampError::UnsupportedAlgorithm {
+            what: "message imprint (need SHA-256)",
+            oid: tst.imprint_algorithm.clone(),
+        });
+    }
+    if tst.imprint.as_slice() != Sha256::digest(message).as_slice() {
+        return Err(TimestampError::ImprintMismatch);
+    }
+    if parts.digest_algorithm != tst_info::OID_SHA256 {
+        return Err(unsupported(
+            "SignerInfo digest (need SHA-256)",
+            parts.digest_algorithm,
+        ));
+    }
+    // Some TSAs name the key algorithm instead of the signature algorithm.
+    const ID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    if parts.signature_algorithm != chain::ECDSA_WITH_SHA256.as_bytes()
+        && parts.signature_algorithm != ID_EC_PUBLIC_KEY
+    {
+        return Err(unsupported(
+            "SignerInfo signature (need ecdsa-with-SHA256)",
+            parts.signature_algorithm,
+        ));
+    }
+
+    let trusted = chain::certs_from_pem(trusted_chain_pem)?;
+    let embedded = parts
+        .certificates
+        .iter()
+        .map(|der| Cert::from_der(der))
+        .collect::<Result<Vec<_>, _>>()?;
+    let signer = embedded
+        .iter()
+        .chain(trusted.iter())
+        .find(|c| is_signer(c, &parts.sid))
+        .ok_or(TimestampError::SignerCertificateMissing)?;
+
+    let ess = parts
+        .signing_cert_v2
+        .ok_or(TimestampError::SigningCertificateAttributeMissing)?;
+    if ess.hash_algorithm != tst_info::OID_SHA256 {
+        return Err(unsupported("signingCertificateV2 hash", ess.hash_algorithm));
+    }
+    if ess.cert_hash != Sha256::digest(&signer.der).as_slice() {
+        return Err(TimestampError::SigningCertificateMismatch);
+    }
+    if parts.content_type != signed_data::OID_CT_TST_INFO {
+        return Err(TimestampError::ContentTypeMismatch);
+    }
+    if parts.message_digest != Sha256::digest(parts.tst_info).as_slice() {
+        return Err(TimestampError::MessageDigestMismatch);
+    }
+
+    let key = signer.p256_key()?;
+    let signature =
+        DerSignature::from_bytes(parts.signature).map_err(|_| TimestampError::BadSignature)?;
+    key.verify(&parts.signed_attrs_for_signature, &signature)
+        .map_err(|_| TimestampError::BadSignature)?;
+
+    chain::check_path(signer, &embedded, &trusted, tst.gen_time.unix_seconds)?;
+    chain::check_tsa_usage(signer)?;
+
+    let tsa_name = match &tst.tsa_general_name {
+        Some(der) => general_name_to_string(der),
+        None => signer.parsed.tbs_certificate.subject.to_string(),
+    };
+    Ok(TokenInfo {
+        gen_time: tst.gen_time.rfc3339.clone(),
+        gen_time_unix: tst.gen_time.unix_seconds,
+        serial_hex: tst.serial_hex.clone(),
+        policy_oid: tst.policy_oid.clone(),
+        tsa_name,
+        nonce_hex: tst.nonce.as_deref().map(hex::encode),
+    })
+}
+
+fn unsupported(what: &'static str, oid: &[u8]) -> TimestampError {
+    TimestampError::UnsupportedAlgorithm {
+        what,
+        oid: der_walk::oid_to_string(oid).unwrap_or_else(|_| hex::encode(oid)),
+    }
+}
+
+fn is_signer(cert: &Cert, sid: &SignerId<'_>) -> bool {
+    use der::Decode;
+    match sid {
+        SignerId::IssuerSerial { issuer, serial } => {
+            x509_cert::name::Name::from_der(issuer)
+                .is_ok_and(|n| n == cert.parsed.tbs_certificate.issuer)
+                && chain::strip_sign_byte(serial) == cert.serial()
+        }
+        SignerId::KeyId(id) => cert.subject_key_id().is_some_and(|ski| ski == *id),
+    }
+}
+
+/// Human-readable GeneralName (directoryName as RFC 4514, DNS/URI/e-mail as text).
+fn general_name_to_string(der: &[u8]) -> String {
+    use der::Decode;
+    use x509_cert::ext::pkix::name::GeneralName;
+    match GeneralName::from_der(der) {
+        Ok(GeneralName::DirectoryName(name)) => name.to_string(),
+        Ok(GeneralName::DnsName(s)) => s.to_string(),
+        Ok(GeneralName::UniformResourceIdentifier(s)) => s.to_string(),
+        Ok(GeneralName::Rfc822Name(s)) => s.to_string(),
+        _ => format!("GeneralName:{}", hex::encode(der)),
+    }
+}

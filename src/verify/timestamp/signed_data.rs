@@ -1,0 +1,222 @@
+//! Structural parsing of a TimeStampToken: the CMS ContentInfo / SignedData envelope
+//! (RFC 5652) and its one SignerInfo with signed attributes (RFC 3161, RFC 5035 ESS).
+//! Hands out borrowed raw slices of the stored bytes; checks no signature and no trust.
+
+use super::TimestampError;
+use super::der_walk::{self, INTEGER, OCTET_STRING, OID, Reader, SEQUENCE, SET, Tlv, ctx_cons};
+
+/// id-signedData 1.2.840.113549.1.7.2
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+/// id-ct-TSTInfo 1.2.840.113549.1.9.16.1.4
+pub(crate) const OID_CT_TST_INFO: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+/// id-contentType 1.2.840.113549.1.9.3
+const OID_ATTR_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
+/// id-messageDigest 1.2.840.113549.1.9.4
+const OID_ATTR_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+/// id-aa-signingCertificateV2 1.2.840.113549.1.9.16.2.47
+const OID_ATTR_SIGNING_CERT_V2: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
+];
+
+/// How the SignerInfo names its certificate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SignerId<'a> {
+    /// DER of the issuer Name and the serial INTEGER content octets.
+    IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
+    /// SubjectKeyIdentifier octets.
+    KeyId(&'a [u8]),
+}
+
+/// First ESSCertIDv2 of the signingCertificateV2 attribute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EssCertId<'a> {
+    /// Hash algorithm OID content octets (SHA-256 when the DEFAULT is omitted).
+    pub hash_algorithm: &'a [u8],
+    pub cert_hash: &'a [u8],
+}
+
+/// The parts of a token that verification needs, as slices of the token bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenParts<'a> {
+    /// eContent: the DER TSTInfo.
+    pub tst_info: &'a [u8],
+    /// DER of every certificate carried in the token.
+    pub certificates: Vec<&'a [u8]>,
+    pub sid: SignerId<'a>,
+    pub digest_algorithm: &'a [u8],
+    /// The signed attributes, exactly as stored, re-tagged as a SET for signing.
+    pub signed_attrs_for_signature: Vec<u8>,
+    pub content_type: &'a [u8],
+    pub message_digest: &'a [u8],
+    pub signing_cert_v2: Option<EssCertId<'a>>,
+    pub signature_algorithm: &'a [u8],
+    pub signature: &'a [u8],
+}
+
+/// Parses a DER TimeStampToken into its parts.
+pub(crate) fn parse(token: &[u8]) -> Result<TokenParts<'_>, TimestampError> {
+    let ci = der_walk::single(token, SEQUENCE, "ContentInfo")?;
+    let mut r = ci.children();
+    if r.next(OID, "contentType")?.value != OID_SIGNED_DATA {
+        return Err(TimestampError::Malformed {
+            what: "token is not CMS SignedData",
+        });
+    }
+    let explicit = r.next(ctx_cons(0), "ContentInfo content")?;
+    r.finish("ContentInfo")?;
+    let sd = der_walk::single(explicit.value, SEQUENCE, "SignedData")?;
+    let mut r = sd.children();
+    r.next(INTEGER, "SignedData version")?;
+    r.next(SET, "digestAlgorithms")?;
+
+    let eci = r.next(SEQUENCE, "encapContentInfo")?;
+    let mut er = eci.children();
+    if er.next(OID, "eContentType")?.value != OID_CT_TST_INFO {
+        return Err(TimestampError::Malformed {
+            what: "eContentType is not id-ct-TSTInfo",
+        });
+    }
+    let econtent = er.next(ctx_cons(0), "eContent")?;
+    er.finish("encapContentInfo")?;
+    let tst_info = der_walk::single(econtent.value, OCTET_STRING, "eContent")?.value;
+
+    let mut certificates = Vec::new();
+    if let Some(certs) = r.next_if(ctx_cons(0), "certificates")? {
+        let mut cr = certs.children();
+        while !cr.is_empty() {
+            let c = cr.next_any("certificate")?;
+            // Other CertificateChoices (attribute certs, other formats) are skipped.
+            if c.tag == SEQUENCE {
+                certificates.push(c.raw);
+            }
+        }
+    }
+    r.next_if(ctx_cons(1), "crls")?;
+    let infos = r.next(SET, "signerInfos")?;
+    r.finish("SignedData")?;
+
+    let mut ir = infos.children();
+    let info = ir.next(SEQUENCE, "SignerInfo")?;
+    if !ir.is_empty() {
+        return Err(TimestampError::Malformed {
+            what: "token has more than one SignerInfo",
+        });
+    }
+    parse_signer_info(info, tst_info, certificates)
+}
+
+fn parse_signer_info<'a>(
+    info: Tlv<'a>,
+    tst_info: &'a [u8],
+    certificates: Vec<&'a [u8]>,
+) -> Result<TokenParts<'a>, TimestampError> {
+    let mut r = info.children();
+    r.next(INTEGER, "SignerInfo version")?;
+    let sid_tlv = r.next_any("sid")?;
+    let sid = match sid_tlv.tag {
+        SEQUENCE => {
+            let mut sr = sid_tlv.children();
+            let issuer = sr.next(SEQUENCE, "sid issuer")?.raw;
+            let serial = sr.next(INTEGER, "sid serial")?.value;
+            sr.finish("sid")?;
+            SignerId::IssuerSerial { issuer, serial }
+        }
+        t if t == der_walk::ctx_prim(0) => SignerId::KeyId(sid_tlv.value),
+        _ => return Err(TimestampError::Malformed { what: "sid" }),
+    };
+    let digest_algorithm = first_oid(r.next(SEQUENCE, "digestAlgorithm")?, "digestAlgorithm")?;
+    let attrs = r
+        .next_if(ctx_cons(0), "signedAttrs")?
+        .ok_or(TimestampError::Malformed {
+            what: "signedAttrs missing",
+        })?;
+    let signature_algorithm = first_oid(
+        r.next(SEQUENCE, "signatureAlgorithm")?,
+        "signatureAlgorithm",
+    )?;
+    let signature = r.next(OCTET_STRING, "signature")?.value;
+    r.next_if(ctx_cons(1), "unsignedAttrs")?;
+    r.finish("SignerInfo")?;
+
+    // The signature covers the DER of the attributes with the SET OF tag (RFC 5652 §5.4).
+    let mut signed_attrs_for_signature = attrs.raw.to_vec();
+    if let Some(tag) = signed_attrs_for_signature.first_mut() {
+        *tag = SET;
+    }
+
+    let mut content_type = None;
+    let mut message_digest = None;
+    let mut signing_cert_v2 = None;
+    let mut ar = attrs.children();
+    while !ar.is_empty() {
+        let attr = ar.next(SEQUENCE, "signed attribute")?;
+        let mut a = attr.children();
+        let oid = a.next(OID, "attribute type")?.value;
+        let values = a.next(SET, "attribute values")?;
+        a.finish("signed attribute")?;
+        let mut vr = values.children();
+        let value = vr.next_any("attribute value")?;
+        let single_valued = vr.is_empty();
+        let slot_taken = |slot: bool, what| {
+            if slot || !single_valued {
+                Err(TimestampError::Malformed { what })
+            } else {
+                Ok(())
+            }
+        };
+        if oid == OID_ATTR_CONTENT_TYPE {
+            slot_taken(content_type.is_some(), "contentType attribute")?;
+            content_type = Some(value.expect(OID, "contentType attribute")?.value);
+        } else if oid == OID_ATTR_MESSAGE_DIGEST {
+            slot_taken(message_digest.is_some(), "messageDigest attribute")?;
+            message_digest = Some(value.expect(OCTET_STRING, "messageDigest attribute")?.value);
+        } else if oid == OID_ATTR_SIGNING_CERT_V2 {
+            slot_taken(signing_cert_v2.is_some(), "signingCertificateV2 attribute")?;
+            signing_cert_v2 = Some(parse_signing_cert_v2(value)?);
+        }
+    }
+    Ok(TokenParts {
+        tst_info,
+        certificates,
+        sid,
+        digest_algorithm,
+        signed_attrs_for_signature,
+        content_type: content_type.ok_or(TimestampError::Malformed {
+            what: "contentType attribute missing",
+        })?,
+        message_digest: message_digest.ok_or(TimestampError::Malformed {
+            what: "messageDigest attribute missing",
+        })?,
+        signing_cert_v2,
+        signature_algorithm,
+        signature,
+    })
+}
+
+/// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies ... }
+/// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT id-sha256, certHash, issuerSerial OPT }
+fn parse_signing_cert_v2(value: Tlv<'_>) -> Result<EssCertId<'_>, TimestampError> {
+    let what = "signingCertificateV2 attribute";
+    let mut r = value.expect(SEQUENCE, what)?.children();
+    let certs = r.next(SEQUENCE, what)?;
+    let mut cr = certs.children();
+    let first = cr.next(SEQUENCE, what)?;
+    let mut fr = first.children();
+    let hash_algorithm = match fr.next_if(SEQUENCE, what)? {
+        Some(alg) => first_oid(alg, what)?,
+        None => super::tst_info::OID_SHA256,
+    };
+    let cert_hash = fr.next(OCTET_STRING, what)?.value;
+    Ok(EssCertId {
+        hash_algorithm,
+        cert_hash,
+    })
+}
+
+/// The OID content octets that open an AlgorithmIdentifier.
+fn first_oid<'a>(alg: Tlv<'a>, what: &'static str) -> Result<&'a [u8], TimestampError> {
+    let mut r: Reader<'a> = alg.children();
+    Ok(r.next(OID, what)?.value)
+}
