@@ -238,11 +238,17 @@ impl MuxFile {
     }
 
     /// Writes the trailer (live mode: appends only) and flushes.
-    pub(crate) fn write_trailer(&mut self) -> Result<(), RecorderError> {
-        self.octx
-            .write_trailer()
-            .map_err(|e| mux_err("write trailer", e))?;
-        self.flush()
+    /// No packet or flush may follow (the muxer is deinitialised).
+    pub(crate) fn write_trailer(mut self) -> Result<Self, (Self, RecorderError)> {
+        if let Err(e) = self.octx.write_trailer() {
+            return Err((self, mux_err("write trailer", e)));
+        }
+        // av_write_trailer flushes AVIO itself; only its error flag is left to check.
+        let err = ffi::io_error(&mut self.octx);
+        if err != 0 {
+            return Err((self, mux_err("write trailer", ffmpeg::Error::from(err))));
+        }
+        Ok(self)
     }
 
     /// Closes the file (dropping the context closes AVIO, which may still append its

@@ -278,7 +278,13 @@ impl ParticipantRecorder {
                 return;
             }
             t.need_key = false;
+            if self.mode == Mode::Writing {
+                self.report_dropped(track, now);
+            }
         }
+        let Some(t) = self.tracks.get_mut(track) else {
+            return;
+        };
         t.learn(&frame);
         let is_video = t.is_video();
         self.first_frame.get_or_insert(frame.arrival);
@@ -537,14 +543,18 @@ impl ParticipantRecorder {
 
     /// Closes the current file: trailer (if `trailer`), last chunk, FileSealed.
     fn seal(&mut self, now: SystemTime, trailer: bool) -> Result<(), RecorderError> {
-        let Some(mut open) = self.file.take() else {
+        let Some(open) = self.file.take() else {
             return Ok(());
         };
-        let written = if trailer || self.mode == Mode::Writing {
-            open.mux.write_trailer()
+        let (mux, written) = if trailer || self.mode == Mode::Writing {
+            match open.mux.write_trailer() {
+                Ok(m) => (m, Ok(())),
+                Err((m, e)) => (m, Err(e)),
+            }
         } else {
-            Ok(())
+            (open.mux, Ok(()))
         };
+        let open = Open { mux, ..open };
         let rel = open.mux.rel().to_path_buf();
         let media = open.media;
         let wall0 = open.wall0;
