@@ -16,6 +16,7 @@
 mod depack;
 mod ffi;
 mod h264;
+mod h264_sps;
 mod jitter;
 mod muxer;
 mod participant;

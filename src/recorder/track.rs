@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::depack::{Depack, Frame, opus_head, vp8_dimensions};
+use super::h264_sps::sps_dimensions;
 use super::jitter::JitterBuffer;
 use super::muxer::StreamSetup;
 use super::timing::MediaClock;
@@ -31,7 +32,7 @@ pub(crate) struct Track {
     pub dropped_frames: u64,
     /// Partial frames dropped by the depacketizer.
     pub partial_dropped: u64,
-    /// VP8 size from the latest keyframe.
+    /// Frame size from the latest keyframe (VP8 header or H.264 SPS).
     pub size: Option<(u16, u16)>,
     /// Last PTS written to the current file (ms).
     pub last_pts: Option<i64>,
@@ -63,10 +64,16 @@ impl Track {
 
     /// Learns codec parameters from a keyframe.
     pub(crate) fn learn(&mut self, frame: &Frame) {
-        if self.spec.codec == Codec::Vp8 && frame.key {
-            if let Some(size) = vp8_dimensions(&frame.data) {
-                self.size = Some(size);
-            }
+        if !frame.key {
+            return;
+        }
+        let size = match (&self.spec.codec, &self.depack) {
+            (Codec::Vp8, _) => vp8_dimensions(&frame.data),
+            (Codec::H264, Depack::H264(d)) => d.sps.as_deref().and_then(sps_dimensions),
+            _ => None,
+        };
+        if size.is_some() {
+            self.size = size;
         }
     }
 
@@ -75,7 +82,9 @@ impl Track {
         match (self.spec.codec, &self.depack) {
             (Codec::Opus, _) => true,
             (Codec::Vp8, _) => self.size.is_some() && !self.need_key,
-            (Codec::H264, Depack::H264(d)) => d.avcc().is_some() && !self.need_key,
+            (Codec::H264, Depack::H264(d)) => {
+                d.avcc().is_some() && self.size.is_some() && !self.need_key
+            }
             (Codec::H264, _) => false,
         }
     }

@@ -1,0 +1,266 @@
+//! Recorder file lifecycle: rotation at keyframes, H.264 into Matroska, audio-only,
+//! recovery after a file cannot be written, and what a crash leaves on disk.
+#![cfg(feature = "media")]
+
+mod recorder_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use recorder_support::*;
+use sworn::recorder::{ParticipantRecorder, RecorderEvent, TrackSpec};
+
+/// Pushes all packets, ticking every 100 ms; returns the recorder and events.
+fn drive(
+    dir: &Path,
+    specs: Vec<TrackSpec>,
+    rotate: Duration,
+    sent: &[Sent],
+) -> (ParticipantRecorder, Vec<RecorderEvent>) {
+    let mut rec = ParticipantRecorder::new(config(dir, rotate), specs, t0()).unwrap();
+    let mut events = Vec::new();
+    let mut next_tick = 100;
+    for s in sent {
+        let ms = s.pkt.arrival.duration_since(t0()).unwrap().as_millis() as u64;
+        while next_tick <= ms {
+            events.extend(rec.tick(at_ms(next_tick)));
+            next_tick += 100;
+        }
+        events.extend(rec.push(s.track, s.pkt.clone()));
+    }
+    (rec, events)
+}
+
+fn vp8_av(video: &[Vec<u8>], audio: &[Vec<u8>]) -> Vec<Sent> {
+    let vp: Vec<_> = video
+        .iter()
+        .enumerate()
+        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
+        .collect();
+    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    merge(vec![
+        rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0),
+        rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
+    ])
+}
+
+#[test]
+fn rotation_switches_files_at_a_keyframe_and_loses_nothing() {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![vp8_spec(), opus_spec()],
+        Duration::from_secs(2),
+        &vp8_av(&video, &audio),
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    // keyframes every 1.5 s: 0, 1.5, 3.0, 4.5 -> rotation due at 2.0, done at 3.0;
+    // the next is due at 5.0 and no keyframe follows.
+    assert_eq!(
+        files,
+        vec![PathBuf::from("p-001.webm"), PathBuf::from("p-002.webm")]
+    );
+    let pos_need = events
+        .iter()
+        .position(|e| matches!(e, RecorderEvent::NeedKeyframe { track: 0 }) && true)
+        .unwrap();
+    let pos_second = events
+        .iter()
+        .position(|e| matches!(e, RecorderEvent::FileStarted { file, .. } if file == &files[1]))
+        .unwrap();
+    assert!(pos_need < pos_second);
+    let mut all_v = Vec::new();
+    let mut all_a = Vec::new();
+    for f in &files {
+        let path = dir.path().join(f);
+        assert_eq!(decode_errors(&path), "", "{f:?}");
+        check_chunks(dir.path(), &events, f);
+        let d = demux(&path);
+        assert!(d[0].packets[0].1, "{f:?} starts with a keyframe");
+        assert!(
+            d[0].packets[0].0 <= 1 && d[1].packets[0].0 <= 30,
+            "{f:?} starts near 0"
+        );
+        all_v.extend(d[0].packets.iter().map(|p| p.2.clone()));
+        all_a.extend(d[1].packets.iter().map(|p| p.2.clone()));
+    }
+    assert_eq!(
+        demux(&dir.path().join(&files[1]))[0].packets[0].2,
+        video[60]
+    );
+    assert!(all_v == video, "every video frame in exactly one file");
+    assert!(all_a == audio, "every audio frame in exactly one file");
+    let sealed = events
+        .iter()
+        .filter(|e| matches!(e, RecorderEvent::FileSealed { .. }))
+        .count();
+    assert_eq!(sealed, 2);
+}
+
+#[test]
+fn h264_goes_into_matroska_with_avcc_and_exact_nals() {
+    let fx = fixtures();
+    let aus = read_h264(&fx.join("video.h264"));
+    assert_eq!(aus.len(), 120);
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let hp: Vec<_> = aus.iter().map(|au| packetize_h264(au, 1100)).collect();
+    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let sent = merge(vec![
+        rtp_track(0, &hp, 50, 4500, 60_000, 1, 5, 0),
+        rtp_track(1, &ap, 20, 960, 1, 0, 6, 0),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![h264_spec(), opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    assert_eq!(files, vec![PathBuf::from("p-001.mkv")]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        RecorderEvent::FileStarted {
+            container: "matroska",
+            ..
+        }
+    )));
+    let path = dir.path().join(&files[0]);
+    assert_eq!(
+        ffprobe_counts(&path),
+        vec![("h264".into(), 120), ("opus".into(), audio.len() as u64)]
+    );
+    assert_eq!(decode_errors(&path), "");
+    let d = demux(&path);
+    let got: Vec<_> = d[0].packets.iter().map(|p| p.2.clone()).collect();
+    let want: Vec<_> = aus.iter().map(|au| avcc(au)).collect();
+    assert!(got == want, "H.264 access units differ");
+    check_chunks(dir.path(), &events, &files[0]);
+}
+
+#[test]
+fn audio_only_participant_gets_a_webm_with_one_opus_track() {
+    let fx = fixtures();
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let sent = rtp_track(0, &ap, 20, 960, 100, 0, 9, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    assert_eq!(files, vec![PathBuf::from("p-001.webm")]);
+    let path = dir.path().join(&files[0]);
+    assert_eq!(
+        ffprobe_counts(&path),
+        vec![("opus".into(), audio.len() as u64)]
+    );
+    assert_eq!(decode_errors(&path), "");
+    let d = demux(&path);
+    assert!(
+        d[0].packets
+            .iter()
+            .map(|p| p.2.clone())
+            .eq(audio.iter().cloned())
+    );
+    check_chunks(dir.path(), &events, &files[0]);
+}
+
+#[test]
+fn unwritable_file_degrades_then_resumes_into_a_new_file() {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let dir = tempfile::tempdir().unwrap();
+    // Someone else's file already has the first name: the recorder must not touch it.
+    std::fs::write(dir.path().join("p-001.webm"), b"not ours").unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![vp8_spec(), opus_spec()],
+        Duration::from_secs(3600),
+        &vp8_av(&video, &audio),
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    assert_eq!(
+        std::fs::read(dir.path().join("p-001.webm")).unwrap(),
+        b"not ours"
+    );
+    let degraded = events
+        .iter()
+        .position(|e| matches!(e, RecorderEvent::Degraded { .. }))
+        .expect("degraded");
+    let resumed = events
+        .iter()
+        .position(
+            |e| matches!(e, RecorderEvent::Resumed { file } if file == Path::new("p-002.webm")),
+        )
+        .expect("resumed");
+    assert!(degraded < resumed);
+    let path = dir.path().join("p-002.webm");
+    assert_eq!(decode_errors(&path), "");
+    let d = demux(&path);
+    // Resumed at the next keyframe (frame 30), the frames before it are reported dropped.
+    assert_eq!(d[0].packets[0].2, video[30]);
+    assert!(
+        d[0].packets
+            .iter()
+            .map(|p| p.2.clone())
+            .eq(video[30..].iter().cloned())
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RecorderEvent::Gap { track: 0, .. }))
+    );
+    check_chunks(dir.path(), &events, Path::new("p-002.webm"));
+}
+
+#[test]
+fn file_on_disk_without_finish_is_a_playable_prefix() {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let dir = tempfile::tempdir().unwrap();
+    // 4.3 s of media, then the process "dies": copy the file as it is.
+    let sent: Vec<_> = vp8_av(&video, &audio)
+        .into_iter()
+        .filter(|s| s.pkt.arrival <= at_ms(4300))
+        .collect();
+    let (rec, events) = drive(
+        dir.path(),
+        vec![vp8_spec(), opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    let copy = dir.path().join("copy.webm");
+    std::fs::copy(dir.path().join("p-001.webm"), &copy).unwrap();
+    std::mem::forget(rec); // no trailer, no close: what kill -9 leaves
+    assert_eq!(decode_errors(&copy), "");
+    let last = last_pts_ms(&copy);
+    assert!(last[0] >= 4300.0 - 1500.0, "video ends at {} ms", last[0]);
+    assert!(last[1] >= 4300.0 - 1500.0, "audio ends at {} ms", last[1]);
+    // Every reported chunk is in the copy unchanged.
+    let bytes = std::fs::read(&copy).unwrap();
+    for e in &events {
+        if let RecorderEvent::Chunk {
+            offset,
+            length,
+            sha256: h,
+            ..
+        } = e
+        {
+            let end = (offset + length) as usize;
+            assert!(end <= bytes.len());
+            assert_eq!(*h, sha256(&bytes[*offset as usize..end]));
+        }
+    }
+}
