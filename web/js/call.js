@@ -89,7 +89,8 @@ export class Call {
         if (this.peer) {
           // Serialise SDP and candidates so an offer is never applied mid-answer.
           const peer = this.peer;
-          this.chain = this.chain.then(() => peer.handle(msg)).catch(() => {
+          this.chain = this.chain.then(() => peer.handle(msg)).catch((e) => {
+            console.warn(`signalling ${msg.type} failed: ${e && e.name}: ${e && e.message}`);
             if (this.peer === peer) this.opts.onEvent('peer_failed');
           });
         }

@@ -95,7 +95,7 @@ export function renderPeople(ui, participants) {
           ? actionButton('Unmute', () => ui.act(p, 'unmute'))
           : actionButton('Mute', () => ui.act(p, 'mute')));
       }
-      if (p.presence !== 'removed') {
+      if (p.presence === 'admitted' || p.presence === 'lobby') {
         buttons.push(confirmButton('Remove', 'Confirm remove', () => ui.act(p, 'remove')));
       }
       if (p.invite_state === 'active') {

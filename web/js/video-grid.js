@@ -54,6 +54,7 @@ export class VideoGrid {
 
   attach(id, stream, self = false) {
     const t = this.tile(id, self);
+    if (t.stream === stream && t.video.srcObject === stream) return;
     t.stream = stream;
     t.video.srcObject = stream;
     t.video.play().catch(() => {});
@@ -62,8 +63,8 @@ export class VideoGrid {
     t.video.addEventListener('loadeddata', () => { t.placeholder.hidden = true; }, { once: true });
     if (t.audio) {
       t.audio.srcObject = stream;
-      t.audio.play().catch(() => {
-        if (this.labels.onAudioBlocked) this.labels.onAudioBlocked();
+      t.audio.play().catch((e) => {
+        if (e && e.name === 'NotAllowedError' && this.labels.onAudioBlocked) this.labels.onAudioBlocked();
       });
     }
   }

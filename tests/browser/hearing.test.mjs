@@ -1,0 +1,200 @@
+// End-to-end test of the sworn pages with Debian's Chromium (never a downloaded browser):
+// a judge signs in, schedules a hearing, adds a witness, copies the link from the page and
+// opens the hearing; the witness opens the link in a second browser context, passes the
+// device check and waits in the lobby; the judge admits; both pages must then decode the
+// other's video (frames rising). Also: an invalid link gets the server's 4xx page.
+//
+// Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_ARTIFACTS
+// (screenshots). Run inside a loopback-only network namespace (see scripts/test).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const USER = process.env.SWORN_JUDGE_USER || 'judge';
+const PASS = process.env.SWORN_JUDGE_PASS || '';
+const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
+const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
+const T = 30_000;
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+let browser;
+const problems = [];
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+/** A fresh browser context (own cookies, storage) whose page errors are collected. */
+async function newPage(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
+    // 4xx answers the pages expect (e.g. /api/me before sign-in) are logged by the
+    // browser as "Failed to load resource"; anything else at error level is a bug.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      problems.push(`${name}: console error: ${msg.text()}`);
+    }
+  });
+  return page;
+}
+
+async function shot(page, file) {
+  await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
+}
+
+async function goto(page, path) {
+  return page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
+}
+
+/** Decoded frames of the <video> showing one participant (0 if none yet). */
+function framesOf(page, participantId) {
+  return page.evaluate((id) => {
+    const v = [...document.querySelectorAll('video[data-participant]')].find((n) => n.dataset.participant === id);
+    if (!v || !v.srcObject || v.videoWidth === 0) return 0;
+    return v.getVideoPlaybackQuality().totalVideoFrames;
+  }, participantId);
+}
+
+/** Wait until that participant's video is playing: decoded frames keep rising. */
+async function expectVideoPlaying(page, participantId, who) {
+  const deadline = Date.now() + T;
+  let first = 0;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = await framesOf(page, participantId);
+    if (first === 0) first = last;
+    else if (last >= first + 10) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.fail(`${who}: video of participant did not play (frames ${first} -> ${last})`);
+}
+
+test('judge schedules, invites, admits; judge and witness see each other', async () => {
+  assert.ok(PASS, 'SWORN_JUDGE_PASS must be set');
+  const judge = await newPage('judge');
+
+  // Sign in.
+  await goto(judge, '/signin');
+  await judge.fill('#username', USER);
+  await judge.fill('#password', PASS);
+  await judge.click('#signin-submit');
+  await judge.waitForURL(/\/console$/, { timeout: T });
+  await judge.waitForSelector('#schedule-form');
+
+  // Schedule a hearing.
+  const caseRef = `CASE-${Date.now()}`;
+  await judge.fill('#case_ref', caseRef);
+  await judge.fill('#mla_ref', 'MLA-2026-0042');
+  await judge.fill('#requesting_state', 'France');
+  await judge.fill('#requested_state', 'Spain');
+  await judge.selectOption('#language', 'es');
+  await shot(judge, '01-console.png');
+  await judge.click('#schedule-submit');
+  await judge.waitForURL(/\/console\/hearings\/[0-9a-f]+$/, { timeout: T });
+  await judge.waitForFunction((ref) => document.querySelector('#title').textContent === ref, caseRef);
+
+  // The new hearing is listed in the console.
+  const listPage = await judge.context().newPage();
+  await goto(listPage, '/console');
+  await listPage.waitForSelector(`#hearing-rows a:text("${caseRef}")`);
+  await listPage.close();
+
+  // Add a witness; the link is shown once, read it from the page and copy it.
+  await judge.fill('#p-name', 'Witness Example');
+  await judge.selectOption('#p-role', 'witness');
+  await judge.click('#add-submit');
+  await judge.waitForSelector('#invite-reveal:not([hidden])');
+  const link = await judge.inputValue('#invite-url');
+  assert.match(link, /\/join\/[A-Za-z0-9_-]{20,}$/, 'invite link has a token');
+  await judge.click('#invite-copy');
+  await judge.waitForFunction(() => document.querySelector('#invite-status').textContent.length > 0);
+  const copied = await judge.evaluate(() => navigator.clipboard.readText().catch(() => null));
+  if (copied !== null) assert.equal(copied, link, 'Copy puts the link on the clipboard');
+
+  // Open the hearing: the recording indicator appears.
+  await judge.click('#open-hearing');
+  await judge.waitForSelector('#recording:not([hidden])');
+  await shot(judge, '02-hearing-room-invite.png');
+  await judge.click('#invite-done');
+  assert.equal(await judge.inputValue('#invite-url'), '', 'the link is gone once dismissed');
+  await shot(judge, '02-hearing-room-open.png');
+
+  // The witness opens the link: device check with a live preview.
+  const witness = await newPage('witness');
+  await witness.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
+  await witness.waitForSelector('#s-check:not([hidden])');
+  await witness.waitForFunction(() => {
+    const v = document.querySelector('#preview');
+    return v && v.videoWidth > 0;
+  });
+  assert.equal(await witness.inputValue('#display-name'), 'Witness Example');
+  // The hearing language (es) was chosen for the witness.
+  assert.equal(await witness.evaluate(() => document.documentElement.lang), 'es');
+  assert.ok(await witness.isVisible('#recorded-notice'), 'recording notice shown');
+  await shot(witness, '03-witness-device-check.png');
+
+  // Join: the witness waits in the lobby.
+  await witness.click('#join-button');
+  await witness.waitForSelector('#s-lobby:not([hidden])');
+  await shot(witness, '04-witness-lobby.png');
+
+  // The judge sees the witness in the waiting room and admits.
+  const waiting = await judge.waitForSelector('#lobby-list li[data-participant]');
+  const witnessId = await waiting.getAttribute('data-participant');
+  assert.ok(witnessId, 'lobby entry names the participant');
+  await shot(judge, '05-judge-waiting-room.png');
+  await waiting.$eval('button', (b) => b.click());
+
+  // The witness is in; both see the other's video playing.
+  await witness.waitForSelector('#s-hearing:not([hidden])');
+  const judgeId = await witness.waitForFunction(() => {
+    const v = [...document.querySelectorAll('#grid video[data-participant]')].find((n) => n.srcObject);
+    return v ? v.dataset.participant : null;
+  }).then((h) => h.jsonValue());
+  assert.notEqual(judgeId, witnessId);
+  await expectVideoPlaying(witness, judgeId, 'witness sees judge');
+  await expectVideoPlaying(judge, witnessId, 'judge sees witness');
+  await witness.waitForFunction(() => /good|fair|poor/.test(document.querySelector('#quality').className));
+  await shot(witness, '06-witness-in-hearing.png');
+  await shot(judge, '07-judge-in-hearing.png');
+
+  assert.deepEqual(problems, [], 'no page errors');
+});
+
+test('an invalid invite link gets the 4xx page', async () => {
+  const page = await newPage('invalid');
+  const res = await goto(page, `/join/${'A'.repeat(43)}`);
+  assert.ok(res, 'a response');
+  assert.ok([404, 410].includes(res.status()), `status ${res.status()} is 404 or 410`);
+  const text = await page.textContent('body');
+  assert.ok(text && text.trim().length > 0, 'the 4xx page says something');
+  await shot(page, '08-invalid-link.png');
+});
