@@ -1,4 +1,21 @@
 //! Pure verification of sworn evidence: bytes and trusted keys in, a report of named
-//! checks out. No tokio, no filesystem, no network, no clock.
+//! checks out. Also the pure primitives the producer shares (canonical JSON, entries,
+//! Merkle hashing, signed notes, key encodings).
+//!
+//! Must never touch the filesystem, the network, the clock or an async runtime.
 
+pub mod attestation;
+pub mod bundle;
+pub mod canonical;
+pub mod clock;
+pub mod entry;
+pub mod error;
+pub mod keys;
+pub mod merkle;
+pub mod note;
+pub mod report;
 pub mod timestamp;
+
+pub use bundle::{BundleSource, MemorySource, TimestampVerifier, VerifyOptions, verify_bundle};
+pub use error::VerifyError;
+pub use report::{Check, Report, Status};

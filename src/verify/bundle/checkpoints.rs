@@ -1,0 +1,335 @@
+//! Signed checkpoints (`log/checkpoints/NNNNNN.note`), consistency proofs between
+//! successive checkpoints (`log/proofs/NNNNNN.consistency.json`) and RFC 3161 tokens
+//! (`NNNNNN.tsr`, over the exact note bytes).
+//!
+//! Every proof root must equal a signed checkpoint root; it must never accept a root it
+//! did not see signed by the trusted key.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use super::log::LogView;
+use super::manifest::Manifest;
+use super::{Ctx, TimestampFailure, TimestampVerifier};
+use crate::verify::error::VerifyError;
+use crate::verify::keys::NoteVerifier;
+use crate::verify::merkle::{Hash, verify_consistency};
+use crate::verify::note::{NoteError, parse_checkpoint, verify_note};
+
+/// `log/proofs/NNNNNN.consistency.json` (roots and proof hashes in standard base64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyFile {
+    /// Size of the previous checkpoint.
+    pub old_size: u64,
+    /// Size of this checkpoint.
+    pub new_size: u64,
+    /// Root of the previous checkpoint.
+    pub old_root: String,
+    /// Root of this checkpoint.
+    pub new_root: String,
+    /// Proof hashes.
+    pub proof: Vec<String>,
+}
+
+/// A checkpoint that verified.
+pub(crate) struct GoodCheckpoint {
+    pub path: String,
+    pub root: Hash,
+    pub note: Vec<u8>,
+}
+
+/// Verified checkpoints by size.
+pub(crate) type Checkpoints = BTreeMap<u64, GoodCheckpoint>;
+
+/// `log/checkpoints/NNNNNN.note` for a size.
+pub fn note_path(size: u64) -> String {
+    format!("log/checkpoints/{size:06}.note")
+}
+
+fn size_from_path(path: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let digits = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if digits.len() < 6 || (digits.len() > 6 && digits.starts_with('0')) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+pub(crate) fn check_checkpoints(
+    ctx: &mut Ctx<'_>,
+    man: &Manifest,
+    log: &LogView,
+    verifier: Option<&NoteVerifier>,
+) -> Checkpoints {
+    let mut errs = Vec::new();
+    let mut good = Checkpoints::new();
+    let log_size = log.entries.len() as u64;
+    let expected_origin_tail = format!("/hearing/{}", man.hearing);
+    if !man.origin.ends_with(&expected_origin_tail) {
+        errs.push(VerifyError::CheckpointWrongOrigin {
+            path: "manifest.json".into(),
+            expected: format!("<server>{expected_origin_tail}"),
+            found: man.origin.clone(),
+        });
+    }
+    let notes: Vec<String> = ctx
+        .paths
+        .iter()
+        .filter(|p| p.starts_with("log/checkpoints/") && p.ends_with(".note"))
+        .cloned()
+        .collect();
+    if notes.is_empty() {
+        errs.push(VerifyError::MissingFile {
+            path: "log/checkpoints/*.note".into(),
+        });
+    }
+    for path in notes {
+        let Some(bytes) = ctx.read(&path, &mut errs) else {
+            continue;
+        };
+        let Some(v) = verifier else {
+            errs.push(VerifyError::CheckpointBadSignature {
+                path: path.clone(),
+                reason: "no usable server key".into(),
+            });
+            continue;
+        };
+        let body = match verify_note(&bytes, v) {
+            Ok(b) => b,
+            Err(NoteError::Malformed(r)) => {
+                errs.push(VerifyError::CheckpointMalformed { path, reason: r });
+                continue;
+            }
+            Err(e) => {
+                errs.push(VerifyError::CheckpointBadSignature {
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let cp = match parse_checkpoint(body) {
+            Ok(cp) => cp,
+            Err(e) => {
+                errs.push(VerifyError::CheckpointMalformed {
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if cp.origin != man.origin {
+            errs.push(VerifyError::CheckpointWrongOrigin {
+                path,
+                expected: man.origin.clone(),
+                found: cp.origin,
+            });
+            continue;
+        }
+        if size_from_path(&path, "log/checkpoints/", ".note") != Some(cp.size)
+            || cp.size == 0
+            || cp.size > log_size
+        {
+            errs.push(VerifyError::CheckpointSizeInvalid {
+                path,
+                size: cp.size,
+                log_size,
+            });
+            continue;
+        }
+        match log.root_at(cp.size) {
+            Some(r) if *r == cp.root => {
+                good.insert(
+                    cp.size,
+                    GoodCheckpoint {
+                        path,
+                        root: cp.root,
+                        note: bytes,
+                    },
+                );
+            }
+            Some(r) => errs.push(VerifyError::RootMismatch {
+                path,
+                expected: STANDARD.encode(cp.root),
+                calculated: STANDARD.encode(r),
+            }),
+            None => errs.push(VerifyError::CheckpointSizeInvalid {
+                path,
+                size: cp.size,
+                log_size,
+            }),
+        }
+    }
+    let n = good.len();
+    ctx.record(
+        "checkpoints",
+        errs,
+        format!("{n} checkpoints signed by the server key, roots match the entries"),
+    );
+
+    // The final checkpoint must be the one the manifest names and cover the whole log.
+    let mut errs = Vec::new();
+    let final_size = size_from_path(&man.final_checkpoint, "log/checkpoints/", ".note");
+    match final_size.and_then(|s| good.get(&s).map(|c| (s, c))) {
+        Some((size, cp)) if size == log_size && cp.path == man.final_checkpoint => {}
+        Some((size, _)) => errs.push(VerifyError::CheckpointNotFinal {
+            path: man.final_checkpoint.clone(),
+            size,
+            log_size,
+        }),
+        None if ctx.paths.contains(&man.final_checkpoint) => {
+            errs.push(VerifyError::CheckpointNotFinal {
+                path: man.final_checkpoint.clone(),
+                size: final_size.unwrap_or(0),
+                log_size,
+            })
+        }
+        None => errs.push(VerifyError::MissingFile {
+            path: man.final_checkpoint.clone(),
+        }),
+    }
+    if let Some((&max, cp)) = good.last_key_value() {
+        if max != log_size {
+            errs.push(VerifyError::CheckpointNotFinal {
+                path: cp.path.clone(),
+                size: max,
+                log_size,
+            });
+        }
+    }
+    ctx.record(
+        "checkpoints.final",
+        errs,
+        format!("final checkpoint covers all {log_size} entries"),
+    );
+    good
+}
+
+fn b64_hash(s: &str) -> Option<Hash> {
+    STANDARD.decode(s).ok()?.try_into().ok()
+}
+
+pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, cps: &Checkpoints) {
+    let mut errs = Vec::new();
+    let sizes: Vec<u64> = cps.keys().copied().collect();
+    let mut expected_paths = std::collections::BTreeSet::new();
+    for pair in sizes.windows(2) {
+        let [old, new] = pair else { continue };
+        let path = format!("log/proofs/{new:06}.consistency.json");
+        expected_paths.insert(path.clone());
+        let Some(bytes) = ctx.read(&path, &mut errs) else {
+            continue;
+        };
+        let invalid = |reason: String| VerifyError::ConsistencyProofInvalid {
+            path: path.clone(),
+            reason,
+        };
+        let file: ConsistencyFile = match serde_json::from_slice(&bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                errs.push(invalid(e.to_string()));
+                continue;
+            }
+        };
+        let (Some(old_root), Some(new_root)) = (b64_hash(&file.old_root), b64_hash(&file.new_root))
+        else {
+            errs.push(invalid("roots are not base64 SHA-256".into()));
+            continue;
+        };
+        let proof: Option<Vec<Hash>> = file.proof.iter().map(|h| b64_hash(h)).collect();
+        let Some(proof) = proof else {
+            errs.push(invalid("proof hash is not base64 SHA-256".into()));
+            continue;
+        };
+        if file.old_size != *old || file.new_size != *new {
+            errs.push(invalid(format!(
+                "proves {}->{}, checkpoints are {old}->{new}",
+                file.old_size, file.new_size
+            )));
+            continue;
+        }
+        let signed_old = cps.get(old).map(|c| c.root);
+        let signed_new = cps.get(new).map(|c| c.root);
+        if signed_old != Some(old_root) || signed_new != Some(new_root) {
+            errs.push(VerifyError::ProofRootNotCheckpointed { path: path.clone() });
+            continue;
+        }
+        if let Err(e) = verify_consistency(*old, *new, &old_root, &new_root, &proof) {
+            errs.push(invalid(e.to_string()));
+        }
+    }
+    for p in ctx.paths.iter().filter(|p| p.starts_with("log/proofs/")) {
+        if !expected_paths.contains(p) {
+            errs.push(VerifyError::ExtraFile { path: p.clone() });
+        }
+    }
+    let n = expected_paths.len();
+    ctx.record(
+        "consistency",
+        errs,
+        format!("{n} consistency proofs link successive signed checkpoints"),
+    );
+}
+
+pub(crate) fn check_timestamps(
+    ctx: &mut Ctx<'_>,
+    cps: &Checkpoints,
+    checker: Option<&dyn TimestampVerifier>,
+) {
+    let mut errs = Vec::new();
+    let tsrs: Vec<String> = ctx
+        .paths
+        .iter()
+        .filter(|p| p.starts_with("log/checkpoints/") && p.ends_with(".tsr"))
+        .cloned()
+        .collect();
+    if tsrs.is_empty() {
+        ctx.skip(
+            "timestamps",
+            "no RFC 3161 time-stamp tokens in the bundle".into(),
+        );
+        return;
+    }
+    let Some(checker) = checker else {
+        ctx.skip(
+            "timestamps",
+            format!(
+                "{} tokens present; no RFC 3161 checker available",
+                tsrs.len()
+            ),
+        );
+        return;
+    };
+    let chain = ctx.read("tsa/chain.pem", &mut errs);
+    let mut times = Vec::new();
+    for path in &tsrs {
+        let note = size_from_path(path, "log/checkpoints/", ".tsr").and_then(|s| cps.get(&s));
+        let Some(note) = note else {
+            errs.push(VerifyError::ExtraFile { path: path.clone() });
+            continue;
+        };
+        let (Some(token), Some(chain)) = (ctx.read(path, &mut errs), chain.as_ref()) else {
+            continue;
+        };
+        match checker.verify(&token, &note.note, chain) {
+            Ok(t) => times.push(t),
+            Err(TimestampFailure::Mismatch) => {
+                errs.push(VerifyError::TimestampMismatch { path: path.clone() })
+            }
+            Err(TimestampFailure::Invalid(reason)) => errs.push(VerifyError::TimestampInvalid {
+                path: path.clone(),
+                reason,
+            }),
+        }
+    }
+    let detail = format!(
+        "{} tokens over their checkpoints (first {}, last {})",
+        times.len(),
+        times.first().map(String::as_str).unwrap_or("-"),
+        times.last().map(String::as_str).unwrap_or("-")
+    );
+    ctx.record("timestamps", errs, detail);
+}

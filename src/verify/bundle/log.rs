@@ -1,0 +1,187 @@
+//! `log/entries.jsonl`: every line a canonical entry of this hearing with seq = line
+//! index, times in order, opened first and closed last; computes the root at every size.
+//!
+//! It must never hash anything but the exact stored line bytes.
+
+use super::Ctx;
+use super::manifest::Manifest;
+use crate::verify::clock;
+use crate::verify::entry::{self, Entry, EntryBody, EntryError};
+use crate::verify::error::VerifyError;
+use crate::verify::merkle::{CompactRange, Hash, leaf_hash};
+use crate::verify::report::Interruption;
+
+/// The parsed log.
+pub(crate) struct LogView {
+    /// Entries that parsed, by line (None for a line that did not).
+    pub entries: Vec<Option<Entry>>,
+    /// roots[n - 1] = root of the first n entries.
+    pub roots: Vec<Hash>,
+    /// Recorded interruptions.
+    pub interruptions: Vec<Interruption>,
+}
+
+impl LogView {
+    /// Root at `size` (size >= 1 and <= log size).
+    pub fn root_at(&self, size: u64) -> Option<&Hash> {
+        usize::try_from(size)
+            .ok()?
+            .checked_sub(1)
+            .and_then(|i| self.roots.get(i))
+    }
+
+    /// Parsed entries with their seq.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u64, e)))
+    }
+}
+
+pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
+    let mut errs = Vec::new();
+    let mut view = LogView {
+        entries: Vec::new(),
+        roots: Vec::new(),
+        interruptions: Vec::new(),
+    };
+    let Some(bytes) = ctx.read("log/entries.jsonl", &mut errs) else {
+        ctx.record("log.entries", errs, String::new());
+        return view;
+    };
+    if bytes.is_empty() {
+        errs.push(VerifyError::LogMalformed {
+            reason: "no entries".into(),
+        });
+    } else if !bytes.ends_with(b"\n") {
+        errs.push(VerifyError::LogMalformed {
+            reason: "last line has no newline (torn write?)".into(),
+        });
+    }
+    let mut range = CompactRange::new();
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let mut last_ms = i64::MIN;
+    if !body.is_empty() {
+        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+            let line_no = i as u64;
+            range.push(leaf_hash(line));
+            view.roots.push(range.root());
+            let parsed = match entry::decode(line) {
+                Ok(e) => Some(e),
+                Err(EntryError::NotCanonical(_)) => {
+                    errs.push(VerifyError::EntryNotCanonical { line: line_no });
+                    None
+                }
+                Err(e) => {
+                    errs.push(VerifyError::EntryMalformed {
+                        line: line_no,
+                        reason: e.to_string(),
+                    });
+                    None
+                }
+            };
+            if let Some(e) = &parsed {
+                if e.seq != line_no {
+                    errs.push(VerifyError::SeqOutOfOrder {
+                        line: line_no,
+                        expected: line_no,
+                        found: e.seq,
+                    });
+                }
+                if e.v != entry::ENTRY_VERSION {
+                    errs.push(VerifyError::EntryMalformed {
+                        line: line_no,
+                        reason: format!("version {}", e.v),
+                    });
+                }
+                if e.hearing != man.hearing {
+                    errs.push(VerifyError::EntryWrongHearing {
+                        seq: line_no,
+                        found: e.hearing.clone(),
+                    });
+                }
+                match clock::parse_ms(&e.time) {
+                    Some(ms) if ms >= last_ms => last_ms = ms,
+                    _ => errs.push(VerifyError::TimeOutOfOrder {
+                        seq: line_no,
+                        time: e.time.clone(),
+                    }),
+                }
+            }
+            view.entries.push(parsed);
+        }
+    }
+    let n = view.entries.len() as u64;
+    ctx.record(
+        "log.entries",
+        errs,
+        format!("{n} entries, canonical, in order"),
+    );
+
+    // Structure: opened first, closed last, nothing after close, size as manifest says.
+    let mut errs = Vec::new();
+    if n != man.log_size {
+        errs.push(VerifyError::LogSizeMismatch {
+            manifest: man.log_size,
+            actual: n,
+        });
+    }
+    match view.entries.first() {
+        Some(Some(Entry {
+            body: EntryBody::HearingOpened { .. },
+            ..
+        })) => {}
+        _ => errs.push(VerifyError::LogNotOpened),
+    }
+    match view.entries.last() {
+        Some(Some(Entry {
+            body: EntryBody::HearingClosed { .. },
+            ..
+        })) => {}
+        Some(Some(e)) => errs.push(VerifyError::LogNotClosed {
+            last_type: e.body.type_name().into(),
+        }),
+        _ => errs.push(VerifyError::LogNotClosed {
+            last_type: "nothing".into(),
+        }),
+    }
+    let mut interruptions = Vec::new();
+    for (seq, e) in view.iter() {
+        if matches!(e.body, EntryBody::HearingClosed { .. }) && seq + 1 != n {
+            errs.push(VerifyError::EntryAfterClose { seq: seq + 1 });
+        }
+        if let EntryBody::RecoveredAfterInterruption {
+            from_seq, to_seq, ..
+        } = e.body
+        {
+            interruptions.push(Interruption {
+                seq,
+                from_seq,
+                to_seq,
+            });
+        }
+    }
+    view.interruptions = interruptions;
+    ctx.record(
+        "log.structure",
+        errs,
+        "opens with hearing_opened, ends with hearing_closed".into(),
+    );
+    if !view.interruptions.is_empty() {
+        let spans: Vec<String> = view
+            .interruptions
+            .iter()
+            .map(|i| format!("{}..={} (recorded at {})", i.from_seq, i.to_seq, i.seq))
+            .collect();
+        ctx.record(
+            "log.interruptions",
+            Vec::new(),
+            format!(
+                "recording was interrupted; entries committed after restart: {}",
+                spans.join(", ")
+            ),
+        );
+    }
+    view
+}

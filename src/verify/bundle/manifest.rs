@@ -1,0 +1,294 @@
+//! The bundle's index files: `manifest.json` (format, hearing, key, per-file sha256 and
+//! length), `SHA256SUMS`, the file layout, and the server key files.
+//!
+//! It must never let a file through that the layout does not name or the manifest does
+//! not list.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, sha256_hex};
+use crate::verify::entry::is_safe_relative_path;
+use crate::verify::error::VerifyError;
+use crate::verify::keys::{self, NoteVerifier};
+
+/// The manifest `format` value.
+pub const BUNDLE_FORMAT: &str = "sworn-bundle/1";
+/// Files the manifest does not list (the manifest itself and the checksum list).
+pub(crate) const UNLISTED: [&str; 2] = ["manifest.json", "SHA256SUMS"];
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// [`BUNDLE_FORMAT`].
+    pub format: String,
+    /// Hearing id.
+    pub hearing: String,
+    /// Log origin.
+    pub origin: String,
+    /// Server key.
+    pub server_key: ManifestKey,
+    /// Entries in the log.
+    pub log_size: u64,
+    /// Path of the final checkpoint note.
+    pub final_checkpoint: String,
+    /// Every file except manifest.json and SHA256SUMS.
+    pub files: Vec<ManifestFile>,
+}
+
+/// The server key as the manifest states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestKey {
+    /// Signed-note verifier key.
+    pub vkey: String,
+    /// `sha256:<hex>` of the raw public key.
+    pub fingerprint: String,
+}
+
+/// One listed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Path relative to the bundle root.
+    pub path: String,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Length in bytes.
+    pub length: u64,
+}
+
+/// True if the layout of `docs/bundle-format.md` names this path.
+pub(crate) fn layout_allows(path: &str) -> bool {
+    const FIXED: [&str; 10] = [
+        "manifest.json",
+        "SHA256SUMS",
+        "VERIFY.txt",
+        "keys/server.pub.pem",
+        "keys/server.vkey",
+        "log/entries.jsonl",
+        "tsa/chain.pem",
+        "minutes/minutes.html",
+        "minutes/minutes.sig",
+        "log/checkpoints",
+    ];
+    if !is_safe_relative_path(path) {
+        return false;
+    }
+    if FIXED.contains(&path) && path != "log/checkpoints" {
+        return true;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if let Some(rest) = path.strip_prefix("log/checkpoints/") {
+        let stem = rest
+            .strip_suffix(".note")
+            .or_else(|| rest.strip_suffix(".tsr"));
+        return stem.is_some_and(digits);
+    }
+    if let Some(rest) = path.strip_prefix("log/proofs/") {
+        return rest.strip_suffix(".consistency.json").is_some_and(digits);
+    }
+    if let Some(rest) = path.strip_prefix("attestations/") {
+        return !rest.contains('/');
+    }
+    ["media/", "derived/", "custody/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// Reads and checks manifest.json, SHA256SUMS, the layout, and every file's digest.
+pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
+    let mut errs = Vec::new();
+    let raw = ctx.read("manifest.json", &mut errs);
+    let man: Option<Manifest> = raw.and_then(|b| match serde_json::from_slice::<Manifest>(&b) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            errs.push(VerifyError::ManifestMalformed {
+                reason: e.to_string(),
+            });
+            None
+        }
+    });
+    let Some(man) = man else {
+        ctx.record("manifest", errs, String::new());
+        return None;
+    };
+    if man.format != super::BUNDLE_FORMAT {
+        errs.push(VerifyError::ManifestWrongFormat {
+            found: man.format.clone(),
+        });
+    }
+    // Digest every file once.
+    let paths: Vec<String> = ctx.paths.iter().cloned().collect();
+    for p in &paths {
+        if !layout_allows(p) {
+            errs.push(VerifyError::ExtraFile { path: p.clone() });
+            continue;
+        }
+        if let Some(b) = ctx.read(p, &mut errs) {
+            if b.is_empty() {
+                errs.push(VerifyError::EmptyFile { path: p.clone() });
+            }
+            ctx.digests
+                .insert(p.clone(), (sha256_hex(&b), b.len() as u64));
+        }
+    }
+    let mut listed: BTreeMap<&str, &ManifestFile> = BTreeMap::new();
+    for f in &man.files {
+        if listed.insert(f.path.as_str(), f).is_some() || UNLISTED.contains(&f.path.as_str()) {
+            errs.push(VerifyError::ManifestMalformed {
+                reason: format!("{} listed twice or must not be listed", f.path),
+            });
+        }
+    }
+    for p in &paths {
+        if !UNLISTED.contains(&p.as_str()) && layout_allows(p) && !listed.contains_key(p.as_str()) {
+            errs.push(VerifyError::ExtraFile { path: p.clone() });
+        }
+    }
+    for (path, f) in &listed {
+        match ctx.digests.get(*path) {
+            None if !ctx.paths.contains(*path) => errs.push(VerifyError::MissingFile {
+                path: (*path).into(),
+            }),
+            None => {}
+            Some((sha, len)) => {
+                if *sha != f.sha256 {
+                    errs.push(VerifyError::ManifestHashMismatch {
+                        path: (*path).into(),
+                        expected: f.sha256.clone(),
+                        calculated: sha.clone(),
+                    });
+                } else if *len != f.length {
+                    errs.push(VerifyError::ManifestLengthMismatch {
+                        path: (*path).into(),
+                        expected: f.length,
+                        actual: *len,
+                    });
+                }
+            }
+        }
+    }
+    let n = man.files.len();
+    ctx.record(
+        "manifest",
+        errs,
+        format!("{n} files listed, all present and matching"),
+    );
+    check_sums(ctx);
+    Some(man)
+}
+
+fn check_sums(ctx: &mut Ctx<'_>) {
+    let mut errs = Vec::new();
+    let bad = |reason: String| VerifyError::Sha256SumsMismatch { reason };
+    if let Some(b) = ctx.read("SHA256SUMS", &mut errs) {
+        let text = String::from_utf8_lossy(&b);
+        let mut seen = BTreeSet::new();
+        if !text.ends_with('\n') {
+            errs.push(bad("no final newline".into()));
+        }
+        for line in text.lines() {
+            let Some((sha, path)) = line.split_once("  ") else {
+                errs.push(bad(format!("malformed line {line:?}")));
+                continue;
+            };
+            if !seen.insert(path.to_string()) {
+                errs.push(bad(format!("{path} listed twice")));
+            }
+            match ctx.digests.get(path) {
+                Some((actual, _)) if actual == sha => {}
+                Some(_) => errs.push(bad(format!("{path}: checksum differs"))),
+                None => errs.push(bad(format!("{path}: listed but not in the bundle"))),
+            }
+        }
+        for p in &ctx.paths {
+            if p != "SHA256SUMS" && !seen.contains(p) {
+                errs.push(bad(format!("{p} not listed")));
+            }
+        }
+    }
+    ctx.record("sha256sums", errs, "every file matches SHA256SUMS".into());
+}
+
+/// Checks the server key files against each other, the manifest and the pinned key.
+/// Returns the verifier to check checkpoints with.
+pub(crate) fn check_keys(
+    ctx: &mut Ctx<'_>,
+    man: &Manifest,
+    pinned: Option<&VerifyingKey>,
+) -> Option<NoteVerifier> {
+    let mut errs = Vec::new();
+    let pem = ctx.read("keys/server.pub.pem", &mut errs).and_then(|b| {
+        let text = String::from_utf8_lossy(&b).into_owned();
+        keys::parse_public_key_pem(&text)
+            .map_err(|e| {
+                errs.push(VerifyError::KeyMalformed {
+                    path: "keys/server.pub.pem".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .ok()
+    });
+    let vkey = ctx.read("keys/server.vkey", &mut errs).and_then(|b| {
+        let text = String::from_utf8_lossy(&b).into_owned();
+        keys::parse_vkey(&text)
+            .map_err(|e| {
+                errs.push(VerifyError::KeyMalformed {
+                    path: "keys/server.vkey".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .ok()
+    });
+    let mut verifier = None;
+    if let (Some(pem), Some(v)) = (pem, vkey) {
+        let manifest_v = keys::parse_vkey(&man.server_key.vkey).ok();
+        if pem != v.key {
+            errs.push(VerifyError::KeyMismatch {
+                reason: "server.pub.pem and server.vkey hold different keys".into(),
+            });
+        } else if manifest_v.as_ref() != Some(&v) {
+            errs.push(VerifyError::KeyMismatch {
+                reason: "manifest vkey differs from keys/server.vkey".into(),
+            });
+        } else if man.server_key.fingerprint != keys::fingerprint(&v.key) {
+            errs.push(VerifyError::KeyMismatch {
+                reason: "manifest fingerprint is not the key's".into(),
+            });
+        } else if let Some(p) = pinned.filter(|p| **p != v.key) {
+            let _ = p;
+            errs.push(VerifyError::UnknownKey {
+                fingerprint: keys::fingerprint(&v.key),
+            });
+        } else {
+            verifier = Some(v);
+        }
+    }
+    let detail = match &verifier {
+        Some(v) if pinned.is_some() => {
+            format!("server key {} is the pinned key", keys::fingerprint(&v.key))
+        }
+        Some(v) => format!(
+            "server key {} (consistent; not pinned)",
+            keys::fingerprint(&v.key)
+        ),
+        None => String::new(),
+    };
+    ctx.record("keys", errs, detail);
+    if pinned.is_none() {
+        if let Some(v) = &verifier {
+            ctx.skip(
+                "keys.pinning",
+                format!(
+                    "no --trust key given: checked against the bundle's own key {}; compare it with the court's published fingerprint",
+                    keys::fingerprint(&v.key)
+                ),
+            );
+        }
+    }
+    verifier
+}

@@ -1,0 +1,201 @@
+//! Bundle verification: walks every rule of `docs/bundle-format.md` over a
+//! [`BundleSource`] and produces a [`Report`] of named checks.
+//!
+//! Pure: files come through the source trait, time-stamp checks through
+//! [`TimestampVerifier`]. It must never read the filesystem, the network or the clock,
+//! and must fail closed on anything missing, extra or empty.
+
+mod attest;
+mod checkpoints;
+mod log;
+mod manifest;
+mod media;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest, Sha256};
+
+use super::error::VerifyError;
+use super::report::{Check, Report, Status};
+
+pub use checkpoints::{ConsistencyFile, note_path};
+pub use manifest::{BUNDLE_FORMAT, Manifest, ManifestFile, ManifestKey};
+
+/// Where bundle bytes come from (a directory, a zip, memory).
+pub trait BundleSource {
+    /// Every regular file, as a `/`-separated path relative to the bundle root.
+    fn paths(&self) -> Vec<String>;
+    /// The bytes of one file.
+    fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Why a time-stamp token was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimestampFailure {
+    /// The token's message imprint is not over the given bytes.
+    Mismatch,
+    /// Any other problem (signature, chain, parse).
+    Invalid(String),
+}
+
+/// RFC 3161 token checker (implemented over `verify::timestamp`).
+pub trait TimestampVerifier {
+    /// Checks `token_der` time-stamps exactly `message` under the CA(s) in `chain_pem`;
+    /// returns the token's time as text.
+    fn verify(
+        &self,
+        token_der: &[u8],
+        message: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<String, TimestampFailure>;
+}
+
+/// What the caller trusts.
+#[derive(Default)]
+pub struct VerifyOptions<'a> {
+    /// Pinned server key; `None` means the bundle's own key is used and its fingerprint
+    /// is reported for out-of-band comparison.
+    pub trusted_key: Option<VerifyingKey>,
+    /// Time-stamp checker; `None` skips token checks (reported as skipped).
+    pub timestamps: Option<&'a dyn TimestampVerifier>,
+}
+
+/// In-memory source (tests, the browser verifier, zip readers).
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    /// path -> bytes
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl BundleSource for MemorySource {
+    fn paths(&self) -> Vec<String> {
+        self.files.keys().cloned().collect()
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| "no such file".to_string())
+    }
+}
+
+/// Shared state of one verification run.
+pub(crate) struct Ctx<'a> {
+    src: &'a dyn BundleSource,
+    pub(crate) paths: BTreeSet<String>,
+    /// path -> (hex sha256, length), for every file that could be read.
+    pub(crate) digests: BTreeMap<String, (String, u64)>,
+    pub(crate) checks: Vec<Check>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn read(&self, path: &str, errs: &mut Vec<VerifyError>) -> Option<Vec<u8>> {
+        if !self.paths.contains(path) {
+            errs.push(VerifyError::MissingFile { path: path.into() });
+            return None;
+        }
+        match self.src.read(path) {
+            Ok(b) => Some(b),
+            Err(reason) => {
+                errs.push(VerifyError::ReadFailed {
+                    path: path.into(),
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    pub(crate) fn record(&mut self, name: &str, errs: Vec<VerifyError>, ok: String) {
+        if errs.is_empty() {
+            self.checks.push(Check {
+                name: name.into(),
+                status: Status::Pass,
+                detail: ok,
+                error: None,
+            });
+        }
+        for e in errs {
+            self.checks.push(Check {
+                name: name.into(),
+                status: Status::Fail,
+                detail: e.to_string(),
+                error: Some(e),
+            });
+        }
+    }
+
+    pub(crate) fn skip(&mut self, name: &str, detail: String) {
+        self.checks.push(Check {
+            name: name.into(),
+            status: Status::Skip,
+            detail,
+            error: None,
+        });
+    }
+}
+
+/// Hex SHA-256.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Verifies a whole bundle.
+pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report {
+    let mut ctx = Ctx {
+        src,
+        paths: src.paths().into_iter().collect(),
+        digests: BTreeMap::new(),
+        checks: Vec::new(),
+    };
+    let mut report = Report {
+        checks: Vec::new(),
+        valid: false,
+        hearing: None,
+        log_size: None,
+        key_fingerprint: None,
+        key_pinned: opts.trusted_key.is_some(),
+        interruptions: Vec::new(),
+    };
+    let Some(man) = manifest::check_files(&mut ctx) else {
+        report.checks = ctx.checks;
+        return report;
+    };
+    report.hearing = Some(man.hearing.clone());
+    let verifier = manifest::check_keys(&mut ctx, &man, opts.trusted_key.as_ref());
+    report.key_fingerprint = verifier.as_ref().map(|v| super::keys::fingerprint(&v.key));
+    let log = log::check_log(&mut ctx, &man);
+    report.log_size = Some(log.entries.len() as u64);
+    report.interruptions = log.interruptions.clone();
+    let cps = checkpoints::check_checkpoints(&mut ctx, &man, &log, verifier.as_ref());
+    checkpoints::check_proofs(&mut ctx, &cps);
+    checkpoints::check_timestamps(&mut ctx, &cps, opts.timestamps);
+    media::check_media(&mut ctx, &log);
+    media::check_derived(&mut ctx, &log);
+    attest::check_attestations(&mut ctx, &man, &log, &cps);
+    report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
+    report.checks = ctx.checks;
+    report
+}
+
+/// The built-in RFC 3161 checker over [`crate::verify::timestamp::verify_token`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rfc3161Checker;
+
+impl TimestampVerifier for Rfc3161Checker {
+    fn verify(
+        &self,
+        token_der: &[u8],
+        message: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<String, TimestampFailure> {
+        use crate::verify::timestamp::{TimestampError, verify_token};
+        match verify_token(token_der, message, chain_pem) {
+            Ok(info) => Ok(info.gen_time),
+            Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
+            Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Log entries: the typed form (`Entry`, `EntryBody`) and the rules that make their
+//! stored bytes valid (canonical JSON that re-encodes to itself).
+//!
+//! Producer and verifier share these types. The log stores and hashes exact bytes; this
+//! module must never be used to "fix up" bytes before hashing them.
+
+use serde::{Deserialize, Serialize};
+
+use super::canonical::{self, CanonicalError};
+
+/// Entry format version.
+pub const ENTRY_VERSION: u32 = 1;
+
+/// One log entry: common fields plus the typed body (flattened, tag `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Always [`ENTRY_VERSION`].
+    pub v: u32,
+    /// Hearing id (for the custody log: the log's own id).
+    pub hearing: String,
+    /// Leaf index.
+    pub seq: u64,
+    /// RFC 3339 UTC with milliseconds.
+    pub time: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EntryBody,
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryBody {
+    /// The hearing was opened; metadata the minutes need.
+    HearingOpened {
+        /// Case reference of the requesting court.
+        case_ref: String,
+        /// Mutual-legal-assistance request reference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mla_ref: Option<String>,
+        /// Requesting State.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requesting_state: Option<String>,
+        /// Requested State.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_state: Option<String>,
+        /// Language of the hearing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
+    },
+    /// A participant was invited.
+    ParticipantInvited {
+        /// Participant id.
+        participant: String,
+        /// Role (`judge`, `witness`, ...).
+        role: String,
+        /// Name as entered by the court (evidence, not a tracing log).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+    },
+    /// A participant connected (waiting room).
+    ParticipantJoined {
+        /// Participant id.
+        participant: String,
+    },
+    /// Admitted to the hearing.
+    ParticipantAdmitted {
+        /// Participant id.
+        participant: String,
+    },
+    /// Refused admission.
+    ParticipantDenied {
+        /// Participant id.
+        participant: String,
+    },
+    /// Left the hearing.
+    ParticipantLeft {
+        /// Participant id.
+        participant: String,
+        /// Why (e.g. `hangup`, `connection_lost`, `removed`, `hearing_closed`).
+        reason: String,
+    },
+    /// Removed by the court.
+    ParticipantRemoved {
+        /// Participant id.
+        participant: String,
+    },
+    /// A participant's browser key.
+    KeyBound {
+        /// Participant id.
+        participant: String,
+        /// Raw Ed25519 public key, unpadded base64url.
+        public_key: String,
+    },
+    /// A committed byte range of a media file.
+    MediaChunk {
+        /// Path under the bundle's `media/`.
+        file: String,
+        /// First byte.
+        offset: u64,
+        /// Number of bytes.
+        length: u64,
+        /// Hex SHA-256 of those bytes.
+        sha256: String,
+        /// Media time of the range start (ms).
+        media_start_ms: i64,
+        /// Media time of the range end (ms).
+        media_end_ms: i64,
+        /// Server wall clock at range start.
+        wall_start: String,
+        /// Server wall clock at range end.
+        wall_end: String,
+        /// Participant whose track this is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<String>,
+        /// Track kind or id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        track: Option<String>,
+    },
+    /// A media file is complete.
+    FileSealed {
+        /// Path under `media/`.
+        file: String,
+        /// Final length.
+        length: u64,
+        /// Hex SHA-256 of the whole file.
+        sha256: String,
+    },
+    /// Media is missing for a time span.
+    Gap {
+        /// Participant concerned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<String>,
+        /// Track concerned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        track: Option<String>,
+        /// Start of the gap.
+        wall_start: String,
+        /// End of the gap.
+        wall_end: String,
+        /// Why.
+        reason: String,
+    },
+    /// Mute state changed.
+    Mute {
+        /// Participant id.
+        participant: String,
+        /// Muted or not.
+        muted: bool,
+        /// Imposed by the court.
+        by_court: bool,
+    },
+    /// An official attested a participant's identity.
+    IdentityAttested {
+        /// Whose identity.
+        participant: String,
+        /// Attesting participant.
+        by: String,
+        /// How (e.g. `passport`).
+        method: String,
+    },
+    /// Oath or affirmation taken.
+    OathTaken {
+        /// Participant id.
+        participant: String,
+        /// `oath` or `affirmation`.
+        form: String,
+    },
+    /// A participant's signed statement (files under `attestations/`).
+    Attestation {
+        /// `oath`, `identity`, `cosign`, `closing` or `minutes`.
+        kind: String,
+        /// Signer.
+        participant: String,
+        /// Hex SHA-256 of the statement bytes.
+        statement_sha256: String,
+        /// Ed25519 signature, unpadded base64url.
+        signature: String,
+    },
+    /// The court marked a moment.
+    Marker {
+        /// Label.
+        label: String,
+    },
+    /// Recording quality degraded.
+    RecordingDegraded {
+        /// Participant concerned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<String>,
+        /// What happened.
+        detail: String,
+    },
+    /// Entries `from_seq..=to_seq` were written before a crash and committed on restart.
+    RecoveredAfterInterruption {
+        /// First uncheckpointed entry.
+        from_seq: u64,
+        /// Last uncheckpointed entry.
+        to_seq: u64,
+        /// Bytes of a torn trailing line that were cut.
+        torn_bytes: u64,
+    },
+    /// The hearing is closed; the last entry of a hearing log.
+    HearingClosed {
+        /// Why (`closed_by_judge`, `server_shutdown`, ...).
+        reason: String,
+    },
+    /// A derived copy (under `derived/`).
+    DerivedFile {
+        /// Path under `derived/`.
+        file: String,
+        /// Length.
+        length: u64,
+        /// Hex SHA-256.
+        sha256: String,
+        /// Source media files (paths under `media/`).
+        derived_from: Vec<String>,
+        /// How it was made.
+        method: String,
+    },
+    /// Custody log: a bundle was retrieved.
+    Retrieval {
+        /// Staff user id.
+        user: String,
+        /// Hearing whose bundle was retrieved.
+        retrieved_hearing: String,
+        /// What was served.
+        what: String,
+        /// Outcome.
+        result: String,
+    },
+}
+
+impl EntryBody {
+    /// The `type` tag.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::HearingOpened { .. } => "hearing_opened",
+            Self::ParticipantInvited { .. } => "participant_invited",
+            Self::ParticipantJoined { .. } => "participant_joined",
+            Self::ParticipantAdmitted { .. } => "participant_admitted",
+            Self::ParticipantDenied { .. } => "participant_denied",
+            Self::ParticipantLeft { .. } => "participant_left",
+            Self::ParticipantRemoved { .. } => "participant_removed",
+            Self::KeyBound { .. } => "key_bound",
+            Self::MediaChunk { .. } => "media_chunk",
+            Self::FileSealed { .. } => "file_sealed",
+            Self::Gap { .. } => "gap",
+            Self::Mute { .. } => "mute",
+            Self::IdentityAttested { .. } => "identity_attested",
+            Self::OathTaken { .. } => "oath_taken",
+            Self::Attestation { .. } => "attestation",
+            Self::Marker { .. } => "marker",
+            Self::RecordingDegraded { .. } => "recording_degraded",
+            Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
+            Self::HearingClosed { .. } => "hearing_closed",
+            Self::DerivedFile { .. } => "derived_file",
+            Self::Retrieval { .. } => "retrieval",
+        }
+    }
+}
+
+/// Why entry bytes are not a valid entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// Not canonical JSON.
+    #[error("entry is not canonical JSON: {0}")]
+    NotCanonical(CanonicalError),
+    /// Canonical JSON but not an entry of a known type with the right fields.
+    #[error("entry does not match its type: {0}")]
+    Malformed(String),
+    /// Extra or null fields: the typed entry re-encodes to other bytes.
+    #[error("entry has fields its type does not define")]
+    UnknownFields,
+}
+
+/// Canonical bytes of an entry.
+pub fn encode(entry: &Entry) -> Result<Vec<u8>, CanonicalError> {
+    let value = serde_json::to_value(entry).map_err(|e| CanonicalError::NotJson(e.to_string()))?;
+    canonical::to_canonical(&value)
+}
+
+/// Parses stored entry bytes, requiring that they are exactly the canonical encoding of
+/// a typed entry.
+pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+    let value = canonical::parse_canonical(bytes).map_err(EntryError::NotCanonical)?;
+    let entry: Entry =
+        serde_json::from_value(value).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    match encode(&entry) {
+        Ok(again) if again == bytes => Ok(entry),
+        _ => Err(EntryError::UnknownFields),
+    }
+}
+
+/// True when `path` is a safe relative path: `/`-separated, no empty, `.` or `..`
+/// component, no backslash, no NUL.
+pub fn is_safe_relative_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 512
+        && !path.contains('\\')
+        && !path.contains('\0')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip_and_strictness() {
+        let e = Entry {
+            v: 1,
+            hearing: "h1".into(),
+            seq: 0,
+            time: "2026-11-29T17:30:00.000Z".into(),
+            body: EntryBody::HearingClosed {
+                reason: "closed_by_judge".into(),
+            },
+        };
+        let bytes = encode(&e).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"hearing":"h1","reason":"closed_by_judge","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"hearing_closed","v":1}"#
+        );
+        assert_eq!(decode(&bytes).unwrap(), e);
+        let extra = br#"{"extra":1,"hearing":"h1","reason":"x","seq":0,"time":"t","type":"hearing_closed","v":1}"#;
+        assert_eq!(decode(extra), Err(EntryError::UnknownFields));
+        let unknown = br#"{"hearing":"h1","seq":0,"time":"t","type":"nope","v":1}"#;
+        assert!(matches!(decode(unknown), Err(EntryError::Malformed(_))));
+    }
+}

@@ -1,0 +1,211 @@
+//! Every named reason a bundle is rejected. One variant per failure class, so tests and
+//! tooling can tell exactly what was wrong; serialized with `code` = the variant name.
+//!
+//! Plain data: this module must never decide anything.
+
+use serde::Serialize;
+
+/// A named verification failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "code")]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bundle source could not deliver a file.
+    #[error("cannot read {path}: {reason}")]
+    ReadFailed { path: String, reason: String },
+    /// A file the bundle must have is absent.
+    #[error("missing file {path}")]
+    MissingFile { path: String },
+    /// A file no rule of the bundle format accounts for.
+    #[error("unexpected file {path}")]
+    ExtraFile { path: String },
+    /// A file is empty.
+    #[error("empty file {path}")]
+    EmptyFile { path: String },
+    /// manifest.json is unreadable or incomplete.
+    #[error("manifest malformed: {reason}")]
+    ManifestMalformed { reason: String },
+    /// Unknown bundle format.
+    #[error("unsupported bundle format {found}")]
+    ManifestWrongFormat { found: String },
+    /// A file's SHA-256 differs from the manifest.
+    #[error("{path}: manifest says sha256 {expected}, file has {calculated}")]
+    ManifestHashMismatch {
+        path: String,
+        expected: String,
+        calculated: String,
+    },
+    /// A file's length differs from the manifest.
+    #[error("{path}: manifest says {expected} bytes, file has {actual}")]
+    ManifestLengthMismatch {
+        path: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// SHA256SUMS is malformed, incomplete or wrong for a file.
+    #[error("SHA256SUMS: {reason}")]
+    Sha256SumsMismatch { reason: String },
+    /// A key file is unreadable.
+    #[error("{path}: bad key: {reason}")]
+    KeyMalformed { path: String, reason: String },
+    /// The bundle's key files / manifest disagree about the server key.
+    #[error("server key mismatch: {reason}")]
+    KeyMismatch { reason: String },
+    /// The bundle's key is not the pinned trusted key.
+    #[error("bundle key {fingerprint} is not the trusted key")]
+    UnknownKey { fingerprint: String },
+    /// The log is empty or missing its final newline.
+    #[error("log malformed: {reason}")]
+    LogMalformed { reason: String },
+    /// An entry is not canonical JSON.
+    #[error("entry at line {line} is not canonical JSON")]
+    EntryNotCanonical { line: u64 },
+    /// An entry does not match its type.
+    #[error("entry at line {line} malformed: {reason}")]
+    EntryMalformed { line: u64, reason: String },
+    /// An entry's seq is not its position.
+    #[error("entry at line {line} has seq {found}, expected {expected}")]
+    SeqOutOfOrder {
+        line: u64,
+        expected: u64,
+        found: u64,
+    },
+    /// An entry names another hearing.
+    #[error("entry {seq} belongs to hearing {found}")]
+    EntryWrongHearing { seq: u64, found: String },
+    /// Entry times go backwards or are malformed.
+    #[error("entry {seq}: time {time} is malformed or before the previous entry")]
+    TimeOutOfOrder { seq: u64, time: String },
+    /// The log does not start with hearing_opened.
+    #[error("log does not start with hearing_opened")]
+    LogNotOpened,
+    /// The log does not end with hearing_closed.
+    #[error("log ends with {last_type}, not hearing_closed")]
+    LogNotClosed { last_type: String },
+    /// An entry follows hearing_closed.
+    #[error("entry {seq} follows hearing_closed")]
+    EntryAfterClose { seq: u64 },
+    /// The manifest's log size differs from the log.
+    #[error("manifest says log size {manifest}, log has {actual} entries")]
+    LogSizeMismatch { manifest: u64, actual: u64 },
+    /// A signed root differs from the root computed from the entries.
+    #[error("{path}: signed root {expected} but entries give {calculated}")]
+    RootMismatch {
+        path: String,
+        expected: String,
+        calculated: String,
+    },
+    /// A checkpoint note cannot be parsed.
+    #[error("{path}: malformed checkpoint: {reason}")]
+    CheckpointMalformed { path: String, reason: String },
+    /// A checkpoint's origin is not this hearing's.
+    #[error("{path}: origin {found}, expected {expected}")]
+    CheckpointWrongOrigin {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    /// A checkpoint's signature is missing or invalid.
+    #[error("{path}: checkpoint signature: {reason}")]
+    CheckpointBadSignature { path: String, reason: String },
+    /// A checkpoint's file name does not match its size, or it is beyond the log.
+    #[error("{path}: checkpoint of size {size} does not fit (log size {log_size})")]
+    CheckpointSizeInvalid {
+        path: String,
+        size: u64,
+        log_size: u64,
+    },
+    /// The final checkpoint does not cover the whole log.
+    #[error("final checkpoint {path} covers {size} entries, log has {log_size}")]
+    CheckpointNotFinal {
+        path: String,
+        size: u64,
+        log_size: u64,
+    },
+    /// A consistency proof does not verify.
+    #[error("{path}: consistency proof invalid: {reason}")]
+    ConsistencyProofInvalid { path: String, reason: String },
+    /// A proof's root is not the root of a signed checkpoint.
+    #[error("{path}: proof root is not a signed checkpoint root")]
+    ProofRootNotCheckpointed { path: String },
+    /// Media chunks leave a hole.
+    #[error("{file}: chunk at seq {seq} starts at {found}, expected {expected}")]
+    ChunkGap {
+        file: String,
+        seq: u64,
+        expected: u64,
+        found: u64,
+    },
+    /// Media chunks overlap.
+    #[error("{file}: chunk at seq {seq} starts at {found}, before {expected}")]
+    ChunkOverlap {
+        file: String,
+        seq: u64,
+        expected: u64,
+        found: u64,
+    },
+    /// A chunk reaches past the end of the file.
+    #[error("{file}: chunk at seq {seq} ends at {end}, file has {file_length} bytes")]
+    ChunkPastEnd {
+        file: String,
+        seq: u64,
+        end: u64,
+        file_length: u64,
+    },
+    /// A chunk's bytes do not hash to the logged value.
+    #[error("{file}: bytes of chunk at seq {seq} do not match its sha256")]
+    ChunkHashMismatch { file: String, seq: u64 },
+    /// The file has bytes no chunk commits.
+    #[error("{file}: {length} bytes but only {committed} committed")]
+    MediaTrailingBytes {
+        file: String,
+        committed: u64,
+        length: u64,
+    },
+    /// A media file has no (or a wrong) file_sealed entry, or chunks after it.
+    #[error("{file}: seal: {reason}")]
+    FileNotSealed { file: String, reason: String },
+    /// A media or derived file no entry commits.
+    #[error("{path} is not committed by any log entry")]
+    UncommittedFile { path: String },
+    /// Derived file differs from its derived_file entry.
+    #[error("{path}: derived file does not match its entry")]
+    DerivedFileMismatch { path: String },
+    /// Attestation statement bytes do not hash to the logged value.
+    #[error("{path}: statement does not match the logged sha256")]
+    AttestationHashMismatch { path: String },
+    /// Statement content disagrees with its log entry or is malformed.
+    #[error("{path}: {reason}")]
+    AttestationMalformed { path: String, reason: String },
+    /// Statement references a checkpoint that is not signed in the bundle.
+    #[error("{path}: statement references an unknown checkpoint")]
+    AttestationCheckpointUnknown { path: String },
+    /// Attestation signature does not verify (or .sig/.pub.pem disagree with the log).
+    #[error("{path}: attestation signature: {reason}")]
+    AttestationBadSignature { path: String, reason: String },
+    /// No key_bound entry for the signer before the attestation.
+    #[error("participant {participant} has no key bound before entry {seq}")]
+    KeyNotBound { participant: String, seq: u64 },
+    /// Minutes signature does not verify.
+    #[error("minutes signature: {reason}")]
+    MinutesBadSignature { reason: String },
+    /// Minutes bytes differ from those the minutes attestation names.
+    #[error("minutes.html does not match the minutes attestation")]
+    MinutesHashMismatch,
+    /// A time-stamp token does not cover its checkpoint.
+    #[error("{path}: time-stamp token is not over this checkpoint")]
+    TimestampMismatch { path: String },
+    /// A time-stamp token is invalid for another reason.
+    #[error("{path}: time-stamp token invalid: {reason}")]
+    TimestampInvalid { path: String, reason: String },
+}
+
+impl VerifyError {
+    /// Variant name (`RootMismatch`, ...).
+    pub fn code(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+}

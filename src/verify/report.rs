@@ -1,0 +1,126 @@
+//! The verification report: named checks with pass/fail/skip, rendered as text or JSON.
+//!
+//! Owns presentation only; it must never mark a report valid when any check failed or
+//! when no check ran.
+
+use serde::Serialize;
+
+use super::error::VerifyError;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Checked and fine.
+    Pass,
+    /// Checked and wrong.
+    Fail,
+    /// Not checked (nothing to check, or checker unavailable).
+    Skip,
+}
+
+/// One named check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Check name (`log.entries`, `checkpoints`, ...).
+    pub name: String,
+    /// Outcome.
+    pub status: Status,
+    /// Human detail.
+    pub detail: String,
+    /// The named failure when `status` is `Fail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<VerifyError>,
+}
+
+/// A span of entries committed after an interruption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interruption {
+    /// Seq of the recovered_after_interruption entry.
+    pub seq: u64,
+    /// First recovered entry.
+    pub from_seq: u64,
+    /// Last recovered entry.
+    pub to_seq: u64,
+}
+
+/// The result of verifying a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// True only if at least one check passed and none failed.
+    pub valid: bool,
+    /// Hearing id from the manifest.
+    pub hearing: Option<String>,
+    /// Number of log entries.
+    pub log_size: Option<u64>,
+    /// Fingerprint of the key the checkpoints were checked against.
+    pub key_fingerprint: Option<String>,
+    /// Whether that key was pinned by the caller.
+    pub key_pinned: bool,
+    /// Interruptions recorded in the log.
+    pub interruptions: Vec<Interruption>,
+}
+
+impl Report {
+    /// All named failures.
+    pub fn failures(&self) -> impl Iterator<Item = &VerifyError> {
+        self.checks.iter().filter_map(|c| c.error.as_ref())
+    }
+
+    /// True if a source read failed (an I/O problem rather than a bad bundle).
+    pub fn io_failed(&self) -> bool {
+        self.failures()
+            .any(|e| matches!(e, VerifyError::ReadFailed { .. }))
+    }
+
+    /// JSON rendering.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"valid\":false}".into())
+    }
+
+    /// Human rendering.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(h) = &self.hearing {
+            out.push_str(&format!("hearing   {h}\n"));
+        }
+        if let Some(n) = self.log_size {
+            out.push_str(&format!("entries   {n}\n"));
+        }
+        if let Some(fp) = &self.key_fingerprint {
+            let how = if self.key_pinned {
+                "pinned"
+            } else {
+                "NOT pinned: compare it with the court's published key"
+            };
+            out.push_str(&format!("key       {fp} ({how})\n"));
+        }
+        for i in &self.interruptions {
+            out.push_str(&format!(
+                "NOTE      recording was interrupted: entries {}..={} were committed after a restart (entry {})\n",
+                i.from_seq, i.to_seq, i.seq
+            ));
+        }
+        for c in &self.checks {
+            let tag = match c.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::Skip => "SKIP",
+            };
+            let code = c
+                .error
+                .as_ref()
+                .map(|e| format!(" [{}]", e.code()))
+                .unwrap_or_default();
+            out.push_str(&format!("{tag}  {}{code}: {}\n", c.name, c.detail));
+        }
+        out.push_str(if self.valid {
+            "RESULT    VALID\n"
+        } else {
+            "RESULT    INVALID\n"
+        });
+        out
+    }
+}

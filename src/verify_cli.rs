@@ -1,0 +1,259 @@
+//! Filesystem/zip front end of the verifier shared by `sworn verify` and `sworn-verify`:
+//! argument handling, reading a bundle directory or zip into a [`BundleSource`], exit
+//! codes (0 valid, 1 invalid, 2 usage or I/O).
+//!
+//! The only verifier code that touches the filesystem; it must never decide validity
+//! itself (that is `verify::verify_bundle`) and never follow symlinks or zip paths that
+//! leave the bundle.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::verify::bundle::Rfc3161Checker;
+use crate::verify::entry::is_safe_relative_path;
+use crate::verify::keys::{parse_public_key_pem, parse_vkey};
+use crate::verify::{BundleSource, VerifyOptions, verify_bundle};
+
+/// Exit code: the bundle is valid.
+pub const EXIT_VALID: i32 = 0;
+/// Exit code: the bundle is invalid.
+pub const EXIT_INVALID: i32 = 1;
+/// Exit code: usage or I/O error.
+pub const EXIT_ERROR: i32 = 2;
+
+/// Largest number of files accepted in a bundle.
+const MAX_FILES: usize = 100_000;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sworn-verify",
+    about = "Verify a sworn evidence bundle offline (exit 0 valid, 1 invalid, 2 error)"
+)]
+struct Args {
+    /// Bundle directory or .zip file.
+    bundle: PathBuf,
+    /// Pinned server public key: SPKI PEM (keys/server.pub.pem) or signed-note verifier key.
+    #[arg(long, value_name = "KEYFILE")]
+    trust: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Why a bundle could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path involved.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A symlink, device or other non-regular file in a bundle directory.
+    #[error("{0}: not a regular file (symlinks are refused)")]
+    NotRegular(String),
+    /// A zip that cannot be read, or with unsafe or duplicate names.
+    #[error("zip: {0}")]
+    Zip(String),
+    /// Too many files.
+    #[error("bundle has too many files")]
+    TooMany,
+}
+
+/// A bundle directory.
+pub struct DirSource {
+    root: PathBuf,
+    paths: Vec<String>,
+}
+
+impl DirSource {
+    /// Lists the regular files under `root`; refuses symlinks.
+    pub fn open(root: &Path) -> Result<DirSource, OpenError> {
+        let mut paths = Vec::new();
+        walk(root, "", &mut paths)?;
+        paths.sort();
+        Ok(DirSource {
+            root: root.to_path_buf(),
+            paths,
+        })
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), OpenError> {
+    for ent in fs::read_dir(dir).map_err(io_err(dir))? {
+        let ent = ent.map_err(io_err(dir))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let ty = ent.file_type().map_err(io_err(dir))?;
+        if ty.is_dir() {
+            walk(&ent.path(), &rel, out)?;
+        } else if ty.is_file() {
+            out.push(rel);
+            if out.len() > MAX_FILES {
+                return Err(OpenError::TooMany);
+            }
+        } else {
+            return Err(OpenError::NotRegular(rel));
+        }
+    }
+    Ok(())
+}
+
+impl BundleSource for DirSource {
+    fn paths(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        if !self.paths.iter().any(|p| p == path) {
+            return Err("not in bundle".into());
+        }
+        fs::read(self.root.join(path)).map_err(|e| e.to_string())
+    }
+}
+
+/// A bundle zip (stored entries; others are refused when read).
+pub struct ZipSource {
+    archive: RefCell<zip::ZipArchive<File>>,
+    index: BTreeMap<String, usize>,
+}
+
+impl ZipSource {
+    /// Opens a zip and indexes its file entries; refuses unsafe or duplicate names.
+    pub fn open(path: &Path) -> Result<ZipSource, OpenError> {
+        let f = File::open(path).map_err(io_err(path))?;
+        let mut archive = zip::ZipArchive::new(f).map_err(|e| OpenError::Zip(e.to_string()))?;
+        if archive.len() > MAX_FILES {
+            return Err(OpenError::TooMany);
+        }
+        let mut index = BTreeMap::new();
+        for i in 0..archive.len() {
+            let entry = archive
+                .by_index_raw(i)
+                .map_err(|e| OpenError::Zip(e.to_string()))?;
+            if entry.is_dir() {
+                continue;
+            }
+            let name = entry.name().to_string();
+            if !is_safe_relative_path(&name) {
+                return Err(OpenError::Zip(format!("unsafe entry name {name:?}")));
+            }
+            if index.insert(name.clone(), i).is_some() {
+                return Err(OpenError::Zip(format!("duplicate entry {name:?}")));
+            }
+        }
+        Ok(ZipSource {
+            archive: RefCell::new(archive),
+            index,
+        })
+    }
+}
+
+impl BundleSource for ZipSource {
+    fn paths(&self) -> Vec<String> {
+        self.index.keys().cloned().collect()
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        let i = *self.index.get(path).ok_or("not in bundle")?;
+        let mut archive = self.archive.borrow_mut();
+        let mut f = archive.by_index(i).map_err(|e| e.to_string())?;
+        if f.compression() != zip::CompressionMethod::Stored {
+            return Err("compressed zip entry (bundles use stored entries)".into());
+        }
+        let mut out = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0).min(1 << 30));
+        f.read_to_end(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
+
+/// Opens a bundle directory or zip.
+pub fn open_bundle(path: &Path) -> Result<Box<dyn BundleSource>, OpenError> {
+    let meta = fs::metadata(path).map_err(io_err(path))?;
+    if meta.is_dir() {
+        Ok(Box::new(DirSource::open(path)?))
+    } else {
+        Ok(Box::new(ZipSource::open(path)?))
+    }
+}
+
+/// Reads a `--trust` key file: SPKI PEM or signed-note verifier key.
+pub fn read_trust_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.contains("-----BEGIN") {
+        parse_public_key_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        parse_vkey(&text)
+            .map(|v| v.key)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Runs the verifier CLI with `args` (including the program name); returns the exit code.
+pub fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_VALID
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let trusted_key = match args.trust.as_deref().map(read_trust_key).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: --trust: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let src = match open_bundle(&args.bundle) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open bundle: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let checker = Rfc3161Checker;
+    let opts = VerifyOptions {
+        trusted_key,
+        timestamps: Some(&checker),
+    };
+    let report = verify_bundle(src.as_ref(), &opts);
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.io_failed() {
+        EXIT_ERROR
+    } else if report.valid {
+        EXIT_VALID
+    } else {
+        EXIT_INVALID
+    }
+}
