@@ -68,8 +68,20 @@ pub(crate) fn parse(token: &[u8]) -> Result<TokenParts<'_>, TimestampError> {
     r.finish("ContentInfo")?;
     let sd = der_walk::single(explicit.value, SEQUENCE, "SignedData")?;
     let mut r = sd.children();
-    r.next(INTEGER, "SignedData version")?;
-    r.next(SET, "digestAlgorithms")?;
+    // RFC 5652 §5.1: eContentType other than id-data means version 3.
+    if r.next(INTEGER, "SignedData version")?.value != [3] {
+        return Err(TimestampError::Malformed {
+            what: "SignedData version is not 3",
+        });
+    }
+    let mut digest_algorithms = Vec::new();
+    let mut dr = r.next(SET, "digestAlgorithms")?.children();
+    while !dr.is_empty() {
+        digest_algorithms.push(first_oid(
+            dr.next(SEQUENCE, "digestAlgorithms")?,
+            "digestAlgorithms",
+        )?);
+    }
 
     let eci = r.next(SEQUENCE, "encapContentInfo")?;
     let mut er = eci.children();
@@ -104,7 +116,13 @@ pub(crate) fn parse(token: &[u8]) -> Result<TokenParts<'_>, TimestampError> {
             what: "token has more than one SignerInfo",
         });
     }
-    parse_signer_info(info, tst_info, certificates)
+    let parts = parse_signer_info(info, tst_info, certificates)?;
+    if !digest_algorithms.contains(&parts.digest_algorithm) {
+        return Err(TimestampError::Malformed {
+            what: "SignerInfo digest algorithm not listed in digestAlgorithms",
+        });
+    }
+    Ok(parts)
 }
 
 fn parse_signer_info<'a>(
@@ -113,17 +131,23 @@ fn parse_signer_info<'a>(
     certificates: Vec<&'a [u8]>,
 ) -> Result<TokenParts<'a>, TimestampError> {
     let mut r = info.children();
-    r.next(INTEGER, "SignerInfo version")?;
+    let version = r.next(INTEGER, "SignerInfo version")?.value;
     let sid_tlv = r.next_any("sid")?;
     let sid = match sid_tlv.tag {
-        SEQUENCE => {
+        // RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with a key identifier.
+        _ if version != [1] && version != [3] => {
+            return Err(TimestampError::Malformed {
+                what: "SignerInfo version",
+            });
+        }
+        SEQUENCE if version == [1] => {
             let mut sr = sid_tlv.children();
             let issuer = sr.next(SEQUENCE, "sid issuer")?.raw;
             let serial = sr.next(INTEGER, "sid serial")?.value;
             sr.finish("sid")?;
             SignerId::IssuerSerial { issuer, serial }
         }
-        t if t == der_walk::ctx_prim(0) => SignerId::KeyId(sid_tlv.value),
+        t if t == der_walk::ctx_prim(0) && version == [3] => SignerId::KeyId(sid_tlv.value),
         _ => return Err(TimestampError::Malformed { what: "sid" }),
     };
     let digest_algorithm = first_oid(r.next(SEQUENCE, "digestAlgorithm")?, "digestAlgorithm")?;
