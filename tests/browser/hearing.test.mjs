@@ -49,8 +49,8 @@ after(async () => {
 });
 
 /** A fresh browser context (own cookies, storage) whose page errors are collected. */
-async function newPage(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+async function newPage(name, options = { viewport: { width: 1280, height: 860 } }) {
+  const context = await browser.newContext(options);
   await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: BASE });
   const page = await context.newPage();
   page.setDefaultTimeout(T);
@@ -103,6 +103,8 @@ test('judge schedules, invites, admits; judge and witness see each other', async
 
   // Sign in.
   await goto(judge, '/signin');
+  await judge.waitForSelector('#signin-form');
+  await shot(judge, '00-signin.png');
   await judge.fill('#username', USER);
   await judge.fill('#password', PASS);
   await judge.click('#signin-submit');
@@ -147,8 +149,8 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   assert.equal(await judge.inputValue('#invite-url'), '', 'the link is gone once dismissed');
   await shot(judge, '02-hearing-room-open.png');
 
-  // The witness opens the link: device check with a live preview.
-  const witness = await newPage('witness');
+  // The witness opens the link on a phone: device check with a live preview.
+  const witness = await newPage('witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await witness.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
   await witness.waitForSelector('#s-check:not([hidden])');
   await witness.waitForFunction(() => {
@@ -162,7 +164,7 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await shot(witness, '03-witness-device-check.png');
 
   // Join: the witness waits in the lobby.
-  await witness.click('#join-button');
+  await witness.tap('#join-button');
   await witness.waitForSelector('#s-lobby:not([hidden])');
   await shot(witness, '04-witness-lobby.png');
 

@@ -320,7 +320,7 @@ async function main() {
 
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
-    hello: () => ({ type: 'hello', display_name: user.username }),
+    hello: () => ({ type: 'hello' }),
     localStream: () => local.stream,
     onEvent: onCallEvent,
   });
