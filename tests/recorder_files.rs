@@ -66,7 +66,7 @@ fn rotation_switches_files_at_a_keyframe_and_loses_nothing() {
     );
     let pos_need = events
         .iter()
-        .position(|e| matches!(e, RecorderEvent::NeedKeyframe { track: 0 }) && true)
+        .position(|e| matches!(e, RecorderEvent::NeedKeyframe { track: 0 }))
         .unwrap();
     let pos_second = events
         .iter()

@@ -44,6 +44,8 @@ pub(crate) struct MuxFile {
     /// Per track: stream index and stream time base (num, den) read after the header.
     streams: Vec<Option<(usize, i32, i32)>>,
     tail: Reader,
+    /// The trailer was written (or attempted).
+    finished: bool,
 }
 
 /// Re-reads what the muxer stored and hashes it in order.
@@ -167,6 +169,7 @@ impl MuxFile {
                 reported: 0,
                 whole: Sha256::new(),
             },
+            finished: false,
         };
         file.flush()?;
         Ok(file)
@@ -191,6 +194,12 @@ impl MuxFile {
         duration_ms: i64,
         key: bool,
     ) -> Result<(), RecorderError> {
+        if self.finished {
+            return Err(RecorderError::Mux {
+                context: "write packet",
+                message: "file already finished".into(),
+            });
+        }
         let Some(Some((index, num, den))) = self.streams.get(track).copied() else {
             return Ok(());
         };
@@ -217,7 +226,13 @@ impl MuxFile {
 
     /// Closes the open cluster and hands everything to the OS.
     pub(crate) fn flush(&mut self) -> Result<(), RecorderError> {
-        let err = ffi::flush_to_os(&mut self.octx);
+        // After the trailer the muxer must not see another (flush) packet; the trailer
+        // already flushed AVIO.
+        let err = if self.finished {
+            ffi::io_error(&mut self.octx)
+        } else {
+            ffi::flush_to_os(&mut self.octx)
+        };
         if err != 0 {
             return Err(mux_err("flush", ffmpeg::Error::from(err)));
         }
@@ -238,17 +253,17 @@ impl MuxFile {
     }
 
     /// Writes the trailer (live mode: appends only) and flushes.
-    /// No packet or flush may follow (the muxer is deinitialised).
-    pub(crate) fn write_trailer(mut self) -> Result<Self, (Self, RecorderError)> {
-        if let Err(e) = self.octx.write_trailer() {
-            return Err((self, mux_err("write trailer", e)));
+    /// Writes the trailer (live mode: appends only). Afterwards the muxer is
+    /// deinitialised: `write` refuses and `flush` only checks the AVIO error flag.
+    pub(crate) fn write_trailer(&mut self) -> Result<(), RecorderError> {
+        if self.finished {
+            return Ok(());
         }
-        // av_write_trailer flushes AVIO itself; only its error flag is left to check.
-        let err = ffi::io_error(&mut self.octx);
-        if err != 0 {
-            return Err((self, mux_err("write trailer", ffmpeg::Error::from(err))));
-        }
-        Ok(self)
+        self.finished = true;
+        self.octx
+            .write_trailer()
+            .map_err(|e| mux_err("write trailer", e))?;
+        self.flush()
     }
 
     /// Closes the file (dropping the context closes AVIO, which may still append its

@@ -543,18 +543,14 @@ impl ParticipantRecorder {
 
     /// Closes the current file: trailer (if `trailer`), last chunk, FileSealed.
     fn seal(&mut self, now: SystemTime, trailer: bool) -> Result<(), RecorderError> {
-        let Some(open) = self.file.take() else {
+        let Some(mut open) = self.file.take() else {
             return Ok(());
         };
-        let (mux, written) = if trailer || self.mode == Mode::Writing {
-            match open.mux.write_trailer() {
-                Ok(m) => (m, Ok(())),
-                Err((m, e)) => (m, Err(e)),
-            }
+        let written = if trailer || self.mode == Mode::Writing {
+            open.mux.write_trailer()
         } else {
-            (open.mux, Ok(()))
+            Ok(())
         };
-        let open = Open { mux, ..open };
         let rel = open.mux.rel().to_path_buf();
         let media = open.media;
         let wall0 = open.wall0;

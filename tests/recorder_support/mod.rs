@@ -183,6 +183,7 @@ pub struct Sent {
 }
 
 /// Packetizes a list of frame payload lists into RTP with seq/ts starting points.
+#[allow(clippy::too_many_arguments)] // one argument per RTP stream property
 pub fn rtp_track(
     track: usize,
     frames: &[Vec<Vec<u8>>],
