@@ -68,8 +68,9 @@ pub fn vkey(name: &str, key: &VerifyingKey) -> String {
 /// Parses a verifier key text (surrounding whitespace ignored).
 pub fn parse_vkey(text: &str) -> Result<NoteVerifier, KeyError> {
     let text = text.trim();
-    let mut parts = text.rsplitn(3, '+');
-    let (Some(b64), Some(id_hex), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+    // The name cannot contain '+'; the base64 key data can.
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(KeyError::BadVkey("expected name+keyid+key".into()));
     };
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {

@@ -87,6 +87,7 @@ pub(crate) fn check_checkpoints(
         });
     }
     for path in notes {
+        // Every failure below is reported once, here; later checks only see `good`.
         let Some(bytes) = ctx.read(&path, &mut errs) else {
             continue;
         };
@@ -180,10 +181,12 @@ pub(crate) fn check_checkpoints(
             size,
             log_size,
         }),
+        // Present but invalid: already reported under "checkpoints".
+        None if ctx.paths.contains(&man.final_checkpoint) && final_size.is_some() => {}
         None if ctx.paths.contains(&man.final_checkpoint) => {
             errs.push(VerifyError::CheckpointNotFinal {
                 path: man.final_checkpoint.clone(),
-                size: final_size.unwrap_or(0),
+                size: 0,
                 log_size,
             })
         }
@@ -261,8 +264,21 @@ pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, cps: &Checkpoints) {
             errs.push(invalid(e.to_string()));
         }
     }
+    // Proofs ending at a checkpoint that failed its own checks are accounted for (that
+    // failure is already reported); any other proof file is extra.
+    let mut note_sizes: Vec<u64> = ctx
+        .paths
+        .iter()
+        .filter_map(|p| size_from_path(p, "log/checkpoints/", ".note"))
+        .collect();
+    note_sizes.sort_unstable();
+    let accounted: std::collections::BTreeSet<String> = note_sizes
+        .iter()
+        .skip(1)
+        .map(|s| format!("log/proofs/{s:06}.consistency.json"))
+        .collect();
     for p in ctx.paths.iter().filter(|p| p.starts_with("log/proofs/")) {
-        if !expected_paths.contains(p) {
+        if !expected_paths.contains(p) && !accounted.contains(p) {
             errs.push(VerifyError::ExtraFile { path: p.clone() });
         }
     }
