@@ -91,6 +91,19 @@ impl MuxFile {
             .create_new(true)
             .open(&path)
             .map_err(|e| io_err("create recording file", e))?;
+        Self::start(rel, path.clone(), container, setups).inspect_err(|_| {
+            // Nothing of this file was reported: remove our own empty/partial file so a
+            // failed start leaves no stray file (the name is not reused either way).
+            let _ = std::fs::remove_file(&path);
+        })
+    }
+
+    fn start(
+        rel: PathBuf,
+        path: PathBuf,
+        container: &'static str,
+        setups: &[Option<StreamSetup>],
+    ) -> Result<Self, RecorderError> {
         let mut octx =
             ffmpeg::format::output_as(&path, container).map_err(|e| mux_err("open output", e))?;
         let mut indices = Vec::with_capacity(setups.len());

@@ -488,9 +488,12 @@ impl ParticipantRecorder {
     /// A write or open failed: report, close what exists, drop media until a new
     /// file can be opened.
     fn degrade(&mut self, e: RecorderError, now: SystemTime) {
-        self.events.push(RecorderEvent::Degraded {
-            reason: e.to_string(),
-        });
+        // One event per outage; failed retries while degraded stay quiet.
+        if !matches!(self.mode, Mode::Degraded { .. }) {
+            self.events.push(RecorderEvent::Degraded {
+                reason: e.to_string(),
+            });
+        }
         let _ = self.seal(now, false);
         self.drop_pending();
         for t in &mut self.tracks {
