@@ -264,3 +264,94 @@ fn file_on_disk_without_finish_is_a_playable_prefix() {
         }
     }
 }
+
+#[test]
+fn video_only_participant_gets_a_webm_with_one_vp8_track() {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let vp: Vec<_> = video
+        .iter()
+        .enumerate()
+        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
+        .collect();
+    let sent = rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![vp8_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    let path = dir.path().join(&files[0]);
+    assert_eq!(ffprobe_counts(&path), vec![("vp8".into(), 120)]);
+    assert_eq!(decode_errors(&path), "");
+    assert!(
+        demux(&path)[0]
+            .packets
+            .iter()
+            .map(|p| p.2.clone())
+            .eq(video.iter().cloned())
+    );
+    check_chunks(dir.path(), &events, &files[0]);
+}
+
+#[test]
+fn camera_starting_late_gets_a_new_file_with_both_tracks() {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    // Audio from 0 s; the camera's first frame (a keyframe) arrives at 5.5 s.
+    let vp: Vec<_> = video[..10]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
+        .collect();
+    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let sent = merge(vec![
+        rtp_track(0, &vp, 50, 4500, 1, 0, 1, 5500),
+        rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![vp8_spec(), opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    assert_eq!(
+        files,
+        vec![PathBuf::from("p-001.webm"), PathBuf::from("p-002.webm")]
+    );
+    let first = dir.path().join(&files[0]);
+    let second = dir.path().join(&files[1]);
+    assert_eq!(ffprobe_counts(&first), vec![("opus".into(), 275)]);
+    assert_eq!(
+        ffprobe_counts(&second),
+        vec![
+            ("vp8".into(), 10),
+            ("opus".into(), audio.len() as u64 - 275)
+        ]
+    );
+    for f in &files {
+        assert_eq!(decode_errors(&dir.path().join(f)), "");
+        check_chunks(dir.path(), &events, f);
+    }
+    let d = demux(&second);
+    assert!(
+        d[0].packets
+            .iter()
+            .map(|p| p.2.clone())
+            .eq(video[..10].iter().cloned())
+    );
+    let mut all_a: Vec<_> = demux(&first)[0]
+        .packets
+        .iter()
+        .map(|p| p.2.clone())
+        .collect();
+    all_a.extend(d[1].packets.iter().map(|p| p.2.clone()));
+    assert!(all_a == audio, "every audio frame in exactly one file");
+}
