@@ -94,7 +94,13 @@ async function expectVideoPlaying(page, participantId, who) {
     else if (last >= first + 10) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
-  assert.fail(`${who}: video of participant did not play (frames ${first} -> ${last})`);
+  const videos = await page.evaluate(() => [...document.querySelectorAll('video[data-participant]')].map((v) => ({
+    participant: v.dataset.participant,
+    tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted ? 'muted' : 'unmuted'}`) : null,
+    width: v.videoWidth,
+    frames: v.getVideoPlaybackQuality().totalVideoFrames,
+  })));
+  assert.fail(`${who}: video of ${participantId} did not play (frames ${first} -> ${last}); videos: ${JSON.stringify(videos)}`);
 }
 
 test('judge schedules, invites, admits; judge and witness see each other', async () => {
@@ -187,6 +193,33 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await witness.waitForFunction(() => /good|fair|poor/.test(document.querySelector('#quality').className));
   await shot(witness, '06-witness-in-hearing.png');
   await shot(judge, '07-judge-in-hearing.png');
+
+
+  // The court mutes the witness: the witness is told and cannot unmute; then unmuted.
+  const row = (id) => `#people-list li[data-participant="${id}"]`;
+  await judge.click(`${row(witnessId)} button:text-is("Mute")`);
+  await witness.waitForSelector('#court-muted:not([hidden])');
+  assert.ok(await witness.isDisabled('#toggle-mic'), 'a witness muted by the court cannot unmute');
+  await judge.click(`${row(witnessId)} button:text-is("Unmute")`);
+  await witness.waitForSelector('#court-muted', { state: 'hidden' });
+
+  // Reopening the link rejoins as the same participant, straight into the hearing.
+  await witness.reload({ waitUntil: 'domcontentloaded' });
+  await witness.waitForSelector('#s-check:not([hidden])');
+  await witness.tap('#join-button');
+  await witness.waitForSelector('#s-hearing:not([hidden])');
+  await expectVideoPlaying(witness, judgeId, 'witness sees judge after rejoining');
+  await expectVideoPlaying(judge, witnessId, 'judge sees witness after rejoining');
+
+  // The court removes the witness: a clear end state, and the link no longer works.
+  await judge.click(`${row(witnessId)} button:text-is("Remove")`);
+  await judge.click(`${row(witnessId)} button:text-is("Confirm remove")`);
+  await witness.waitForSelector('#s-end:not([hidden])');
+  const endTitle = await witness.textContent('#end-title');
+  assert.ok(endTitle && endTitle.length > 0, 'removed state has a title');
+  await shot(witness, '09-witness-removed.png');
+  const again = await witness.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
+  assert.ok([404, 410].includes(again.status()), `a removed participant's link answers ${again.status()}`);
 
   assert.deepEqual(problems, [], 'no page errors');
 });

@@ -62,7 +62,10 @@ export class Call {
       send: (m) => this.signalling.send(m),
       onStream: (id, stream) => this.opts.onEvent('stream', { id, stream }),
       onStreamGone: (id) => this.opts.onEvent('stream_gone', { id }),
-      onState: (state) => this.opts.onEvent('peer_state', state),
+      onState: (state) => {
+        this.opts.onEvent('peer_state', state);
+        if (state === 'failed' && this.peer === peer) this.restart();
+      },
     });
     this.peer = peer;
     try {
@@ -100,6 +103,13 @@ export class Call {
       default:
         this.opts.onEvent(msg.type, msg);
     }
+  }
+
+  /** Media path failed while signalling lives: reconnect the socket, which makes the
+   * server send welcome + admitted again, and a fresh peer connection follows. */
+  restart() {
+    const ws = this.signalling.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, 'media failed');
   }
 
   /** Tell the court whether our own mic / camera are on. */

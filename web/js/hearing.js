@@ -46,6 +46,13 @@ function renderHeader() {
   $('#open-hearing').hidden = hearing.state !== 'scheduled';
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
+  if (hearing.state === 'closed' && call) {
+    call.stop();
+    call = null;
+    local.stop();
+    grid.detach('self');
+    setMyConnection('Hearing ended', '');
+  }
   $('#meta').textContent = [
     hearing.mla_ref ? `MLA request ${hearing.mla_ref}` : '',
     `${hearing.requesting_state || ''} → ${hearing.requested_state || ''}`,
@@ -325,8 +332,8 @@ async function main() {
     onEvent: onCallEvent,
   });
   call.start();
-  const quality = new QualityMonitor(() => call.stats(), (level) => {
-    if (call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(QUALITY_LABEL[level], level);
+  const quality = new QualityMonitor(() => (call ? call.stats() : Promise.resolve(null)), (level) => {
+    if (call && call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(QUALITY_LABEL[level], level);
   });
   quality.start();
   setInterval(() => refresh(), 15000);
