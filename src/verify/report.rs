@@ -38,10 +38,27 @@ pub struct Check {
 pub struct Interruption {
     /// Seq of the recovered_after_interruption entry.
     pub seq: u64,
-    /// First recovered entry.
+    /// First entry not covered by a checkpoint before the interruption.
     pub from_seq: u64,
-    /// Last recovered entry.
+    /// End (exclusive) of those entries; equal to `from_seq` if only a torn line was cut.
     pub to_seq: u64,
+}
+
+/// One line describing an interruption.
+pub fn describe_interruption(i: &Interruption) -> String {
+    if i.from_seq < i.to_seq {
+        format!(
+            "entries {}..={} were written before a restart and committed after it (entry {})",
+            i.from_seq,
+            i.to_seq - 1,
+            i.seq
+        )
+    } else {
+        format!(
+            "the server restarted without a final checkpoint; no complete entry was pending (entry {})",
+            i.seq
+        )
+    }
 }
 
 /// The result of verifying a bundle.
@@ -99,8 +116,8 @@ impl Report {
         }
         for i in &self.interruptions {
             out.push_str(&format!(
-                "NOTE      recording was interrupted: entries {}..={} were committed after a restart (entry {})\n",
-                i.from_seq, i.to_seq, i.seq
+                "NOTE      recording was interrupted: {}\n",
+                describe_interruption(i)
             ));
         }
         for c in &self.checks {

@@ -147,9 +147,14 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
         }),
     }
     let mut interruptions = Vec::new();
+    let mut closed = false;
     for (seq, e) in view.iter() {
-        if matches!(e.body, EntryBody::HearingClosed { .. }) && seq + 1 != n {
-            errs.push(VerifyError::EntryAfterClose { seq: seq + 1 });
+        // After hearing_closed only a crash recovery (and the re-close) may follow.
+        match e.body {
+            EntryBody::HearingClosed { .. } => closed = true,
+            EntryBody::RecoveredAfterInterruption { .. } => {}
+            _ if closed => errs.push(VerifyError::EntryAfterClose { seq }),
+            _ => {}
         }
         if let EntryBody::RecoveredAfterInterruption {
             from_seq, to_seq, ..
@@ -172,15 +177,12 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
         let spans: Vec<String> = view
             .interruptions
             .iter()
-            .map(|i| format!("{}..={} (recorded at {})", i.from_seq, i.to_seq, i.seq))
+            .map(super::super::report::describe_interruption)
             .collect();
         ctx.record(
             "log.interruptions",
             Vec::new(),
-            format!(
-                "recording was interrupted; entries committed after restart: {}",
-                spans.join(", ")
-            ),
+            format!("recording was interrupted: {}", spans.join(", ")),
         );
     }
     view
