@@ -134,3 +134,23 @@ fn openssl_token_with_only_ess_v1_is_rejected_by_name() {
         Err(TimestampError::SigningCertificateAttributeMissing)
     );
 }
+
+#[test]
+fn rsa_tsa_token_is_rejected_as_unsupported_algorithm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tsa = OpensslTsa::with_tsa_key(
+        tmp.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+    );
+    let token = openssl_token(&tsa, b"m", "rsa");
+    assert!(matches!(
+        verify_token(&token, b"m", &tsa.ca_pem()),
+        Err(TimestampError::UnsupportedAlgorithm { .. })
+    ));
+}

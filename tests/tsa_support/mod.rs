@@ -35,6 +35,15 @@ impl OpensslTsa {
     /// Makes a P-256 root and TSA certificate and a `[tsa]` config whose genTime has
     /// microsecond precision (`clock_precision_digits = 6`).
     pub fn new(dir: &Path) -> Self {
+        Self::with_tsa_key(
+            dir,
+            &["ecparam", "-name", "prime256v1", "-genkey", "-noout"],
+        )
+    }
+
+    /// Like [`OpensslTsa::new`], but the TSA key (not the root's) is made by
+    /// `openssl <tsa_keygen> -out tsa.key`.
+    pub fn with_tsa_key(dir: &Path, tsa_keygen: &[&str]) -> Self {
         let d = dir.to_path_buf();
         std::fs::write(
             d.join("ext.cnf"),
@@ -48,20 +57,21 @@ impl OpensslTsa {
              subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
         )
         .unwrap();
-        for key in ["ca.key", "tsa.key"] {
-            openssl_ok(
-                &d,
-                &[
-                    "ecparam",
-                    "-name",
-                    "prime256v1",
-                    "-genkey",
-                    "-noout",
-                    "-out",
-                    key,
-                ],
-            );
-        }
+        openssl_ok(
+            &d,
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ca.key",
+            ],
+        );
+        let mut keygen = tsa_keygen.to_vec();
+        keygen.extend(["-out", "tsa.key"]);
+        openssl_ok(&d, &keygen);
         openssl_ok(
             &d,
             &[

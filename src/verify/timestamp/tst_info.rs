@@ -79,10 +79,7 @@ pub(crate) fn parse(der: &[u8]) -> Result<TstInfo, TimestampError> {
         Some(n) => Some(der_walk::unsigned_integer(n, "nonce")?.to_vec()),
         None => None,
     };
-    let tsa_general_name = match r.next_if(ctx_cons(0), "tsa")? {
-        Some(t) => Some(t.value.to_vec()),
-        None => None,
-    };
+    let tsa_general_name = r.next_if(ctx_cons(0), "tsa")?.map(|t| t.value.to_vec());
     r.next_if(ctx_cons(1), "extensions")?;
     r.finish("TSTInfo trailing fields")?;
 
