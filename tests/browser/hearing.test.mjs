@@ -74,6 +74,37 @@ async function goto(page, path) {
   return page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
 }
 
+/** The witness's stored attestation key: algorithm, extractability, raw public key. */
+function storedKey(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((res, rej) => {
+      const r = indexedDB.open('sworn-keys', 1);
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const pairs = await new Promise((res, rej) => {
+      const r = db.transaction('keys').objectStore('keys').getAll();
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const pair = pairs[0];
+    let privateExported = true;
+    try {
+      await crypto.subtle.exportKey('pkcs8', pair.privateKey);
+    } catch (_e) {
+      privateExported = false;
+    }
+    const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    return {
+      count: pairs.length,
+      alg: pair.privateKey.algorithm.name,
+      extractable: pair.privateKey.extractable,
+      privateExported,
+      publicKey: Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  });
+}
+
 /** Decoded frames of the <video> showing one participant (0 if none yet). */
 function framesOf(page, participantId) {
   return page.evaluate((id) => {
@@ -173,6 +204,12 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await witness.tap('#join-button');
   await witness.waitForSelector('#s-lobby:not([hidden])');
   await shot(witness, '04-witness-lobby.png');
+  const key = await storedKey(witness);
+  assert.equal(key.count, 1);
+  assert.equal(key.alg, 'Ed25519');
+  assert.equal(key.extractable, false, 'private key is not extractable');
+  assert.equal(key.privateExported, false, 'private key export is refused');
+  assert.equal(key.publicKey.length, 64, '32-byte raw public key');
 
   // The judge sees the witness in the waiting room and admits.
   const waiting = await judge.waitForSelector('#lobby-list li[data-participant]');
@@ -210,6 +247,7 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await witness.waitForSelector('#s-hearing:not([hidden])');
   await expectVideoPlaying(witness, judgeId, 'witness sees judge after rejoining');
   await expectVideoPlaying(judge, witnessId, 'judge sees witness after rejoining');
+  assert.equal((await storedKey(witness)).publicKey, key.publicKey, 'same key after reopening the link');
 
   // The court removes the witness: a clear end state, and the link no longer works.
   await judge.click(`${row(witnessId)} button:text-is("Remove")`);
