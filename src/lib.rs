@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod verify;
+pub mod verify_cli;
 
 #[cfg(feature = "evidence")]
 pub mod evidence;
@@ -24,3 +25,7 @@ pub mod http;
 pub mod rtc;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod app;
+#[cfg(feature = "server")]
+pub mod secrets;

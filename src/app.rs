@@ -1,0 +1,125 @@
+//! Assembles the server: data directory, store, media engine, hearings, HTTP; runs it
+//! until the shutdown future resolves, then closes hearings gracefully.
+
+use crate::config::{Config, TlsMode};
+use crate::domain::StaffRole;
+use crate::hearing::{HearingDeps, Hearings};
+use crate::http::{AppState, router};
+use crate::rtc::RtcEngine;
+use crate::store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("media: {0}")]
+    Rtc(#[from] crate::rtc::RtcError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built server, ready to run.
+pub struct App {
+    pub state: Arc<AppState>,
+    pub rtc: RtcEngine,
+}
+
+impl App {
+    /// Opens the data directory and the database and binds the media port.
+    pub async fn build(config: Config) -> Result<App, AppError> {
+        let dir = config.data_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
+        restrict_dir(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
+        let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
+        let rtc = RtcEngine::start(&config.media).await?;
+        let config = Arc::new(config);
+        let hearings = Arc::new(Hearings::new(HearingDeps { config: config.clone(), store: store.clone(), rtc: rtc.clone() }));
+        let state = Arc::new(AppState {
+            config,
+            store,
+            hearings,
+            login_limiter: Default::default(),
+            whip: Default::default(),
+        });
+        Ok(App { state, rtc })
+    }
+
+    /// On a server with no account yet: a one-time link to create the first judge.
+    pub fn first_start_link(&self) -> Result<Option<String>, AppError> {
+        if self.state.store.count_users()? > 0 {
+            return Ok(None);
+        }
+        Ok(Some(crate::http::auth::create_setup_link(&self.state, StaffRole::Judge)?))
+    }
+
+    /// Serves on `listener` until `shutdown` resolves.
+    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+        let app = router(self.state.clone());
+        match self.state.config.tls.clone() {
+            TlsMode::Off => axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(AppError::Serve),
+            mode => {
+                let tls = tls_config(&self.state.config.data_dir, &mode).await?;
+                let handle = axum_server::Handle::new();
+                let h2 = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    h2.graceful_shutdown(Some(Duration::from_secs(10)));
+                });
+                let std_listener = listener.into_std().map_err(AppError::Serve)?;
+                axum_server::from_tcp_rustls(std_listener, tls)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
+                    .map_err(AppError::Serve)
+            }
+        }
+    }
+}
+
+async fn tls_config(data_dir: &std::path::Path, mode: &TlsMode) -> Result<axum_server::tls_rustls::RustlsConfig, AppError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (cert, key) = match mode {
+        TlsMode::Files { cert, key } => (cert.clone(), key.clone()),
+        _ => {
+            let dir = data_dir.join("tls");
+            let cert = dir.join("self-signed.crt");
+            let key = dir.join("self-signed.key");
+            if !cert.exists() || !key.exists() {
+                std::fs::create_dir_all(&dir).map_err(|e| AppError::Tls(e.to_string()))?;
+                let host = std::env::var("SWORN_TLS_HOSTNAME").unwrap_or_else(|_| "localhost".into());
+                let made = rcgen::generate_simple_self_signed(vec![host, "localhost".into(), "127.0.0.1".into()])
+                    .map_err(|e| AppError::Tls(e.to_string()))?;
+                std::fs::write(&cert, made.cert.pem()).map_err(|e| AppError::Tls(e.to_string()))?;
+                write_private(&key, made.key_pair.serialize_pem().as_bytes()).map_err(|e| AppError::Tls(e.to_string()))?;
+            }
+            (cert, key)
+        }
+    };
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(|e| AppError::Tls(e.to_string()))
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn restrict_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}

@@ -1,0 +1,320 @@
+//! Configuration: a TOML file plus `SWORN_*` environment overrides, parsed once into a
+//! validated [`Config`]. Defaults run a complete server on one machine: HTTP on
+//! 127.0.0.1:8080, SQLite and files under `./sworn-data`, one UDP port for all media.
+
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name} is not valid: {message}")]
+    Env { name: &'static str, message: String },
+    #[error("invalid setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// The file format (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    tls: RawTls,
+    #[serde(default)]
+    media: RawMedia,
+    #[serde(default)]
+    ice_servers: Vec<IceServer>,
+    #[serde(default)]
+    hearing: RawHearing,
+    #[serde(default)]
+    evidence: RawEvidence,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    bind: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    mode: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    udp_port: Option<u16>,
+    bind_ip: Option<String>,
+    public_ips: Option<Vec<String>>,
+    loopback_only: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHearing {
+    invite_ttl_hours: Option<u64>,
+    reconnect_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    checkpoint_interval_secs: Option<u64>,
+    tsa_url: Option<String>,
+}
+
+/// A TURN/STUN server handed to browsers.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TlsMode {
+    /// Plain HTTP: only for loopback or behind a TLS-terminating proxy.
+    Off,
+    /// A self-signed certificate made at first start, for LAN use.
+    SelfSigned,
+    /// Certificate and key files (PEM).
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// Server name used in checkpoint origins.
+    pub server_name: String,
+    pub tls: TlsMode,
+    pub media: MediaConfig,
+    pub ice_servers: Vec<IceServer>,
+    pub invite_ttl: Duration,
+    pub reconnect_grace: Duration,
+    pub checkpoint_interval: Duration,
+    pub tsa_url: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// UDP port for all media (0: any free port).
+    pub udp_port: u16,
+    pub bind_ip: IpAddr,
+    /// Public addresses to advertise behind NAT (1:1).
+    pub public_ips: Vec<IpAddr>,
+    /// Only loopback candidates (tests, single-machine demos).
+    pub loopback_only: bool,
+}
+
+impl Config {
+    /// Loads the optional file, then applies environment overrides, then validates.
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut raw = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                toml::from_str::<RawConfig>(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.message().to_owned() })?
+            }
+            None => RawConfig::default(),
+        };
+        apply_env(&mut raw, env)?;
+        validate(raw)
+    }
+
+    /// Defaults for tests: loopback only, everything under `data_dir`.
+    pub fn for_tests(data_dir: PathBuf) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: "http://127.0.0.1:0".into(),
+            data_dir,
+            server_name: "sworn.test".into(),
+            tls: TlsMode::Off,
+            media: MediaConfig {
+                udp_port: 0,
+                bind_ip: IpAddr::from([127, 0, 0, 1]),
+                public_ips: vec![],
+                loopback_only: true,
+            },
+            ice_servers: vec![],
+            invite_ttl: Duration::from_secs(72 * 3600),
+            reconnect_grace: Duration::from_secs(20),
+            checkpoint_interval: Duration::from_secs(10),
+            tsa_url: None,
+        }
+    }
+}
+
+fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if let Some(v) = env("SWORN_BIND") {
+        raw.server.bind = Some(v);
+    }
+    if let Some(v) = env("SWORN_PUBLIC_URL") {
+        raw.server.public_url = Some(v);
+    }
+    if let Some(v) = env("SWORN_DATA_DIR") {
+        raw.server.data_dir = Some(v.into());
+    }
+    if let Some(v) = env("SWORN_SERVER_NAME") {
+        raw.server.name = Some(v);
+    }
+    if let Some(v) = env("SWORN_TLS_MODE") {
+        raw.tls.mode = Some(v);
+    }
+    if let Some(v) = env("SWORN_TLS_CERT") {
+        raw.tls.cert = Some(v.into());
+    }
+    if let Some(v) = env("SWORN_TLS_KEY") {
+        raw.tls.key = Some(v.into());
+    }
+    if let Some(v) = env("SWORN_UDP_PORT") {
+        let port = v.parse().map_err(|_| ConfigError::Env { name: "SWORN_UDP_PORT", message: "expected a port number".into() })?;
+        raw.media.udp_port = Some(port);
+    }
+    if let Some(v) = env("SWORN_MEDIA_BIND_IP") {
+        raw.media.bind_ip = Some(v);
+    }
+    if let Some(v) = env("SWORN_PUBLIC_IP") {
+        raw.media.public_ips = Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+    }
+    if let Some(v) = env("SWORN_LOOPBACK_ONLY") {
+        raw.media.loopback_only = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+    }
+    if let Some(v) = env("SWORN_TSA_URL") {
+        raw.evidence.tsa_url = Some(v);
+    }
+    Ok(())
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let bind: SocketAddr = raw
+        .server
+        .bind
+        .as_deref()
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .map_err(|_| ConfigError::Invalid { key: "server.bind", message: "expected ip:port".into() })?;
+    let tls = match raw.tls.mode.as_deref().unwrap_or("off") {
+        "off" => TlsMode::Off,
+        "self_signed" => TlsMode::SelfSigned,
+        "files" => match (raw.tls.cert, raw.tls.key) {
+            (Some(cert), Some(key)) => TlsMode::Files { cert, key },
+            _ => return Err(ConfigError::Invalid { key: "tls", message: "mode \"files\" needs cert and key".into() }),
+        },
+        _ => return Err(ConfigError::Invalid { key: "tls.mode", message: "expected off, self_signed or files".into() }),
+    };
+    let scheme = if tls == TlsMode::Off { "http" } else { "https" };
+    let public_url = raw.server.public_url.unwrap_or_else(|| format!("{scheme}://{bind}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return Err(ConfigError::Invalid { key: "server.public_url", message: "must start with http:// or https://".into() });
+    }
+    let loopback_only = raw.media.loopback_only.unwrap_or(bind.ip().is_loopback());
+    let default_media_ip = if loopback_only { "127.0.0.1" } else { "0.0.0.0" };
+    let bind_ip = raw
+        .media
+        .bind_ip
+        .as_deref()
+        .unwrap_or(default_media_ip)
+        .parse()
+        .map_err(|_| ConfigError::Invalid { key: "media.bind_ip", message: "expected an IP address".into() })?;
+    let public_ips = raw
+        .media
+        .public_ips
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.parse::<IpAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ConfigError::Invalid { key: "media.public_ips", message: "expected IP addresses".into() })?;
+    for s in &raw.ice_servers {
+        if s.urls.is_empty() || !s.urls.iter().all(|u| u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
+            return Err(ConfigError::Invalid { key: "ice_servers", message: "urls must be stun:, turn: or turns: URLs".into() });
+        }
+    }
+    let grace = raw.hearing.reconnect_grace_secs.unwrap_or(20);
+    let interval = raw.evidence.checkpoint_interval_secs.unwrap_or(10);
+    if interval == 0 {
+        return Err(ConfigError::Invalid { key: "evidence.checkpoint_interval_secs", message: "must be at least 1".into() });
+    }
+    Ok(Config {
+        bind,
+        public_url,
+        data_dir: raw.server.data_dir.unwrap_or_else(|| PathBuf::from("./sworn-data")),
+        server_name: raw.server.name.unwrap_or_else(|| "sworn".into()),
+        tls,
+        media: MediaConfig { udp_port: raw.media.udp_port.unwrap_or(0), bind_ip, public_ips, loopback_only },
+        ice_servers: raw.ice_servers,
+        invite_ttl: Duration::from_secs(raw.hearing.invite_ttl_hours.unwrap_or(72).saturating_mul(3600)),
+        reconnect_grace: Duration::from_secs(grace),
+        checkpoint_interval: Duration::from_secs(interval),
+        tsa_url: raw.evidence.tsa_url,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load(None, &no_env).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(c.media.loopback_only);
+        assert_eq!(c.data_dir, PathBuf::from("./sworn-data"));
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sworn.toml");
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"0.0.0.0:8443\"\npublic_url = \"https://court.example/\"\n[tls]\nmode = \"self_signed\"\n[media]\nudp_port = 50000\npublic_ips = [\"203.0.113.7\"]\n[[ice_servers]]\nurls = [\"turn:turn.example:3478\"]\nusername = \"u\"\ncredential = \"p\"\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "SWORN_UDP_PORT").then(|| "50001".to_owned());
+        let c = Config::load(Some(&path), &env).unwrap();
+        assert_eq!(c.public_url, "https://court.example");
+        assert_eq!(c.tls, TlsMode::SelfSigned);
+        assert_eq!(c.media.udp_port, 50001);
+        assert!(!c.media.loopback_only);
+        assert_eq!(c.ice_servers.len(), 1);
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[server]\nbnd = 1\n").unwrap();
+        assert!(matches!(Config::load(Some(&path), &no_env), Err(ConfigError::Parse { .. })));
+        let env = |k: &str| (k == "SWORN_UDP_PORT").then(|| "x".to_owned());
+        assert!(matches!(Config::load(None, &env), Err(ConfigError::Env { .. })));
+        let env = |k: &str| (k == "SWORN_TLS_MODE").then(|| "files".to_owned());
+        assert!(matches!(Config::load(None, &env), Err(ConfigError::Invalid { .. })));
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure domain types: roles, the policy table, hearing and participant states.
+//! No IO, no clock, no locks: everything here is a plain value.
+
+pub mod ids;
+pub mod policy;
+pub mod role;
+pub mod state;
+
+pub use ids::{HearingId, ParticipantId, UserId};
+pub use policy::{Action, Subject, allows};
+pub use role::{ParticipantRole, StaffRole};
+pub use state::{ConnectionState, HearingState, LeaveReason, Presence};

@@ -1,0 +1,194 @@
+//! The one declarative policy table: what each role may do. Default deny: an action
+//! absent from a role's row is refused.
+//!
+//! Two kinds of subjects: a participant in a live hearing (acting by invite link or as
+//! the presiding judge's console), and a signed-in staff account (acting on the API).
+
+use super::role::{ParticipantRole, StaffRole};
+use serde::Serialize;
+
+/// Everything that can be granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    // --- in a live hearing (participant roles) ---
+    PublishAudio,
+    PublishVideo,
+    /// Receive the other participants' media.
+    Subscribe,
+    Admit,
+    Deny,
+    Mute,
+    Remove,
+    /// Attest the witness's identity (requested-State official).
+    AttestIdentity,
+    /// Confirm an identity attestation (presiding judge).
+    ConfirmIdentity,
+    /// Administer the oath (presiding judge).
+    AdministerOath,
+    /// Take the oath / affirmation.
+    TakeOath,
+    MarkEvent,
+    // --- staff API ---
+    ScheduleHearing,
+    ViewHearings,
+    ManageParticipants,
+    OpenCloseHearing,
+    ConductHearing,
+    SealHearing,
+    GrantRetrieval,
+    RetrieveGranted,
+    ManageUsers,
+}
+
+impl Action {
+    pub const ALL: [Action; 21] = [
+        Self::PublishAudio,
+        Self::PublishVideo,
+        Self::Subscribe,
+        Self::Admit,
+        Self::Deny,
+        Self::Mute,
+        Self::Remove,
+        Self::AttestIdentity,
+        Self::ConfirmIdentity,
+        Self::AdministerOath,
+        Self::TakeOath,
+        Self::MarkEvent,
+        Self::ScheduleHearing,
+        Self::ViewHearings,
+        Self::ManageParticipants,
+        Self::OpenCloseHearing,
+        Self::ConductHearing,
+        Self::SealHearing,
+        Self::GrantRetrieval,
+        Self::RetrieveGranted,
+        Self::ManageUsers,
+    ];
+}
+
+/// Who is asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Participant(ParticipantRole),
+    Staff(StaffRole),
+}
+
+
+use Action::*;
+
+/// Participant roles in a live hearing.
+const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
+    (
+        ParticipantRole::Judge,
+        &[
+            PublishAudio,
+            PublishVideo,
+            Subscribe,
+            Admit,
+            Deny,
+            Mute,
+            Remove,
+            ConfirmIdentity,
+            AdministerOath,
+            MarkEvent,
+        ],
+    ),
+    (ParticipantRole::Clerk, &[PublishAudio, PublishVideo, Subscribe, Admit, Deny, MarkEvent]),
+    (ParticipantRole::Witness, &[PublishAudio, PublishVideo, Subscribe, TakeOath]),
+    (ParticipantRole::Official, &[PublishAudio, PublishVideo, Subscribe, AttestIdentity]),
+    (ParticipantRole::Interpreter, &[PublishAudio, PublishVideo, Subscribe, TakeOath]),
+    (ParticipantRole::Prosecutor, &[PublishAudio, PublishVideo, Subscribe]),
+    (ParticipantRole::Defence, &[PublishAudio, PublishVideo, Subscribe]),
+];
+
+/// Staff accounts on the API.
+const STAFF_POLICY: &[(StaffRole, &[Action])] = &[
+    (
+        StaffRole::Judge,
+        &[
+            ScheduleHearing,
+            ViewHearings,
+            ManageParticipants,
+            OpenCloseHearing,
+            ConductHearing,
+            SealHearing,
+            GrantRetrieval,
+        ],
+    ),
+    (StaffRole::Clerk, &[ScheduleHearing, ViewHearings, ManageParticipants, GrantRetrieval]),
+    (StaffRole::Prosecutor, &[RetrieveGranted]),
+    (StaffRole::Defence, &[RetrieveGranted]),
+    (StaffRole::Admin, &[ManageUsers]),
+];
+
+/// True when the policy table grants `action` to `subject`. Default deny.
+pub fn allows(subject: Subject, action: Action) -> bool {
+    match subject {
+        Subject::Participant(role) => row(PARTICIPANT_POLICY, role).contains(&action),
+        Subject::Staff(role) => row(STAFF_POLICY, role).contains(&action),
+    }
+}
+
+fn row<R: PartialEq + Copy>(table: &[(R, &'static [Action])], role: R) -> &'static [Action] {
+    table.iter().find(|(r, _)| *r == role).map(|(_, a)| *a).unwrap_or(&[])
+}
+
+/// The whole table, for documentation and the console.
+pub fn participant_table() -> impl Iterator<Item = (ParticipantRole, &'static [Action])> {
+    PARTICIPANT_POLICY.iter().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every role x every action, written out independently of the table above: a change
+    /// to the table must be a change here too.
+    #[test]
+    fn participant_matrix() {
+        let expected: &[(ParticipantRole, &str)] = &[
+            (ParticipantRole::Judge, "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event"),
+            (ParticipantRole::Clerk, "publish_audio publish_video subscribe admit deny mark_event"),
+            (ParticipantRole::Witness, "publish_audio publish_video subscribe take_oath"),
+            (ParticipantRole::Official, "publish_audio publish_video subscribe attest_identity"),
+            (ParticipantRole::Interpreter, "publish_audio publish_video subscribe take_oath"),
+            (ParticipantRole::Prosecutor, "publish_audio publish_video subscribe"),
+            (ParticipantRole::Defence, "publish_audio publish_video subscribe"),
+        ];
+        for role in ParticipantRole::ALL {
+            let granted = expected.iter().find(|(r, _)| *r == role).map(|(_, s)| *s).unwrap();
+            for action in Action::ALL {
+                let name = serde_json::to_value(action).unwrap().as_str().unwrap().to_owned();
+                let want = granted.split(' ').any(|g| g == name);
+                assert_eq!(allows(Subject::Participant(role), action), want, "{role} {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn staff_matrix() {
+        let expected: &[(StaffRole, &str)] = &[
+            (StaffRole::Judge, "schedule_hearing view_hearings manage_participants open_close_hearing conduct_hearing seal_hearing grant_retrieval"),
+            (StaffRole::Clerk, "schedule_hearing view_hearings manage_participants grant_retrieval"),
+            (StaffRole::Prosecutor, "retrieve_granted"),
+            (StaffRole::Defence, "retrieve_granted"),
+            (StaffRole::Admin, "manage_users"),
+        ];
+        for role in StaffRole::ALL {
+            let granted = expected.iter().find(|(r, _)| *r == role).map(|(_, s)| *s).unwrap();
+            for action in Action::ALL {
+                let name = serde_json::to_value(action).unwrap().as_str().unwrap().to_owned();
+                let want = granted.split(' ').any(|g| g == name);
+                assert_eq!(allows(Subject::Staff(role), action), want, "{role} {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn witness_cannot_moderate() {
+        for a in [Admit, Deny, Mute, Remove, ConfirmIdentity, AdministerOath] {
+            assert!(!allows(Subject::Participant(ParticipantRole::Witness), a));
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! The hearing task: owns every live participant of one hearing and handles commands,
+//! signalling and media events in one loop.
+
+use super::live::{Conn, Live};
+use super::protocol::{ClientMsg, HearingSummary, ModAction, Outbound, RosterEntry, ServerMsg, close};
+use super::{Command, ConnId, HearingDeps, HearingError, HearingStats, Moderator, next_conn_id};
+use crate::domain::{Action, ConnectionState, HearingId, HearingState, ParticipantId, Presence, Subject, allows};
+use crate::rtc::{PeerState, PublishedTrack, SessionEvent, SessionEventKind};
+use crate::store::ParticipantRow;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+pub(super) struct Actor {
+    id: HearingId,
+    deps: HearingDeps,
+    summary: HearingSummary,
+    people: HashMap<ParticipantId, Live>,
+    conns: HashMap<ConnId, ParticipantId>,
+    rtc_tx: mpsc::UnboundedSender<SessionEvent>,
+}
+
+pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver<Command>) {
+    let Ok(Some(row)) = deps.store.hearing(&id) else {
+        warn!(hearing = %id, "hearing task started for a hearing that cannot be loaded");
+        return;
+    };
+    let summary = HearingSummary {
+        id: id.to_string(),
+        case_ref: row.fields.case_ref.clone(),
+        language: row.fields.language.clone(),
+        state: row.state,
+        requesting_state: row.fields.requesting_state.clone(),
+        requested_state: row.fields.requested_state.clone(),
+    };
+    let (rtc_tx, mut rtc_rx) = mpsc::unbounded_channel();
+    let mut actor = Actor { id, deps, summary, people: HashMap::new(), conns: HashMap::new(), rtc_tx };
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let span = tracing::info_span!("hearing", hearing = %actor.id);
+    let _enter = span.enter();
+    info!("hearing task started");
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => actor.command(cmd).await,
+                None => break,
+            },
+            Some(ev) = rtc_rx.recv() => actor.media_event(ev).await,
+            _ = tick.tick() => actor.expire_grace(),
+        }
+    }
+    actor.shutdown().await;
+    info!("hearing task ended");
+}
+
+impl Actor {
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Connect { participant, outbound, reply } => {
+                let conn = self.connect(participant, Some(outbound)).await;
+                let _ = reply.send(conn);
+            }
+            Command::Client { conn, msg } => self.client(conn, msg).await,
+            Command::Disconnected { conn } => self.disconnected(conn).await,
+            Command::Moderate { by, action, target, reply } => {
+                let r = self.moderate(by, action, &target).await;
+                let _ = reply.send(r);
+            }
+            Command::Revoked { target } => {
+                if let Some(p) = self.people.get_mut(&target) {
+                    p.close_socket(close::REVOKED, "invite revoked");
+                    p.presence = Presence::Absent;
+                }
+                self.drop_conn(&target, ConnectionState::None).await;
+                self.broadcast_roster();
+            }
+            Command::StateChanged { state } => self.state_changed(state).await,
+            Command::Status { reply } => {
+                let _ = reply.send(self.people.iter().map(|(k, v)| (k.clone(), v.status())).collect());
+            }
+            Command::WhipOffer { participant, sdp, reply } => {
+                let _ = reply.send(self.whip_offer(participant, sdp).await);
+            }
+            Command::WhipEnd { conn } => self.disconnected(conn).await,
+            Command::Stats { reply } => {
+                let _ = reply.send(HearingStats {
+                    connections: self.conns.len(),
+                    sessions: self.people.values().filter(|p| p.conn.as_ref().is_some_and(|c| c.session.is_some())).count(),
+                    published_tracks: self.people.values().map(|p| p.published.len()).sum(),
+                });
+            }
+        }
+    }
+
+    /// Registers a new connection of a participant, replacing an older one.
+    async fn connect(&mut self, row: ParticipantRow, out: Option<mpsc::Sender<Outbound>>) -> ConnId {
+        let id = next_conn_id();
+        let pid = row.id.clone();
+        let live = self.people.entry(pid.clone()).or_insert_with(|| Live::new(row.clone()));
+        live.row = row;
+        if live.conn.is_some() {
+            live.close_socket(close::REPLACED, "replaced by a newer connection");
+            self.drop_conn(&pid, ConnectionState::None).await;
+        }
+        let Some(live) = self.people.get_mut(&pid) else { return id };
+        live.conn = Some(Conn { id, out, session: None, awaiting_answer: false, renegotiate: false });
+        live.grace_until = None;
+        self.conns.insert(id, pid.clone());
+        if self.summary.state == HearingState::Closed {
+            live.close_socket(close::HEARING_CLOSED, "the hearing has ended");
+            return id;
+        }
+        if live.presence == Presence::Removed {
+            live.close_socket(close::REMOVED, "removed from the hearing");
+            return id;
+        }
+        live.send(ServerMsg::Welcome {
+            participant: live.roster_entry(),
+            hearing: self.summary.clone(),
+            ice_servers: self.deps.config.ice_servers.clone(),
+        });
+        live.send(ServerMsg::HearingState { state: self.summary.state });
+        if live.presence == Presence::Admitted {
+            live.send(ServerMsg::Admitted);
+        } else {
+            live.presence = Presence::Lobby;
+            live.send(ServerMsg::Lobby);
+        }
+        debug!(participant = %pid, conn = id, "connected");
+        self.broadcast_roster();
+        id
+    }
+
+    async fn client(&mut self, conn: ConnId, msg: ClientMsg) {
+        let Some(pid) = self.conns.get(&conn).cloned() else { return };
+        match msg {
+            ClientMsg::Ping => self.send(&pid, ServerMsg::Pong),
+            ClientMsg::Hello { display_name, public_key } => {
+                if let Some(name) = display_name.map(|n| n.trim().to_owned()) {
+                    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                        self.error(&pid, "bad_name", "the name must be 1 to 100 characters");
+                    } else if let Some(p) = self.people.get_mut(&pid) {
+                        if self.deps.store.set_display_name(&pid, &name).is_ok() {
+                            p.row.display_name = name;
+                        }
+                    }
+                }
+                if let Some(key) = public_key {
+                    if valid_public_key(&key) {
+                        if let Some(p) = self.people.get_mut(&pid) {
+                            p.public_key = Some(key);
+                        }
+                    } else {
+                        self.error(&pid, "bad_public_key", "the public key must be a base64url raw Ed25519 key");
+                    }
+                }
+                self.broadcast_roster();
+            }
+            ClientMsg::MediaState { audio, video } => {
+                if let Some(p) = self.people.get_mut(&pid) {
+                    p.audio_muted = !audio;
+                    p.video_muted = !video;
+                }
+                self.broadcast_roster();
+            }
+            ClientMsg::Offer { sdp } => self.client_offer(&pid, sdp).await,
+            ClientMsg::Answer { sdp } => self.client_answer(&pid, sdp).await,
+            ClientMsg::Candidate { candidate } => {
+                let session = self.people.get_mut(&pid).and_then(|p| p.conn.as_mut()).and_then(|c| c.session.as_mut());
+                match session {
+                    Some(s) => {
+                        if s.add_remote_candidate(candidate).await.is_err() {
+                            self.error(&pid, "bad_candidate", "the ICE candidate was rejected");
+                        }
+                    }
+                    None => self.error(&pid, "out_of_order", "send an offer before candidates"),
+                }
+            }
+            ClientMsg::Action { action, participant } => {
+                let Some(role) = self.people.get(&pid).map(|p| p.row.role) else { return };
+                let result = match ParticipantId::parse(&participant) {
+                    Some(target) => self.moderate(Moderator::Participant(role), action, &target).await,
+                    None => Err(HearingError::UnknownParticipant),
+                };
+                if let Err(e) = result {
+                    let code = match e {
+                        HearingError::Forbidden => "forbidden",
+                        HearingError::UnknownParticipant => "unknown_participant",
+                        HearingError::Closed => "hearing_closed",
+                        _ => "failed",
+                    };
+                    self.error(&pid, code, &e.to_string());
+                }
+            }
+        }
+    }
+
+    async fn client_offer(&mut self, pid: &ParticipantId, sdp: String) {
+        let Some(p) = self.people.get(pid) else { return };
+        if p.presence != Presence::Admitted {
+            self.error(pid, "out_of_order", "wait until the court admits you");
+            return;
+        }
+        if p.conn.as_ref().is_some_and(|c| c.awaiting_answer) {
+            self.error(pid, "out_of_order", "answer the server's offer first");
+            return;
+        }
+        let fresh = p.conn.as_ref().is_some_and(|c| c.session.is_none());
+        if fresh && !self.start_session(pid).await {
+            return;
+        }
+        let answer = match self.session_mut(pid) {
+            Some(s) => s.accept_offer(sdp).await,
+            None => return,
+        };
+        match answer {
+            Ok(sdp) => self.send(pid, ServerMsg::Answer { sdp }),
+            Err(e) => {
+                debug!(participant = %pid, error = %e, "offer rejected");
+                self.error(pid, "bad_sdp", "the offer was rejected");
+                return;
+            }
+        }
+        if fresh {
+            self.subscribe_to_others(pid).await;
+        }
+    }
+
+    async fn client_answer(&mut self, pid: &ParticipantId, sdp: String) {
+        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else { return };
+        if !conn.awaiting_answer {
+            self.error(pid, "out_of_order", "no offer is waiting for an answer");
+            return;
+        }
+        let Some(session) = conn.session.as_mut() else { return };
+        let result = session.accept_answer(sdp).await;
+        conn.awaiting_answer = false;
+        let again = std::mem::take(&mut conn.renegotiate);
+        if result.is_err() {
+            self.error(pid, "bad_sdp", "the answer was rejected");
+        }
+        if again {
+            self.renegotiate(pid).await;
+        }
+    }
+
+    /// Creates the peer connection for a participant's current connection.
+    async fn start_session(&mut self, pid: &ParticipantId) -> bool {
+        let Some(p) = self.people.get(pid) else { return false };
+        let Some(conn_id) = p.conn.as_ref().map(|c| c.id) else { return false };
+        // Forwarding starts off; it is switched on per track from the participant's state.
+        match self.deps.rtc.session(conn_id, self.rtc_tx.clone(), None, false).await {
+            Ok(session) => {
+                if let Some(p) = self.people.get_mut(pid) {
+                    if let Some(c) = p.conn.as_mut() {
+                        c.session = Some(session);
+                    }
+                    p.connection = ConnectionState::Connecting;
+                }
+                true
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot create a peer connection");
+                self.error(pid, "media_unavailable", "the media server cannot take the connection");
+                false
+            }
+        }
+    }
+
+    fn session_mut(&mut self, pid: &ParticipantId) -> Option<&mut crate::rtc::PeerSession> {
+        self.people.get_mut(pid)?.conn.as_mut()?.session.as_mut()
+    }
+
+    /// Subscribes `pid` to every track it may receive, then renegotiates.
+    async fn subscribe_to_others(&mut self, pid: &ParticipantId) {
+        let Some(role) = self.people.get(pid).map(|p| p.row.role) else { return };
+        if !allows(Subject::Participant(role), Action::Subscribe) {
+            return;
+        }
+        let tracks: Vec<PublishedTrack> = self
+            .people
+            .iter()
+            .filter(|(id, p)| *id != pid && p.presence == Presence::Admitted)
+            .flat_map(|(_, p)| p.published.iter().cloned())
+            .collect();
+        if tracks.is_empty() {
+            return;
+        }
+        if let Some(s) = self.session_mut(pid) {
+            for t in &tracks {
+                let _ = s.subscribe(t).await;
+            }
+        }
+        self.renegotiate(pid).await;
+    }
+
+    /// Sends a server offer now, or after the outstanding one is answered.
+    async fn renegotiate(&mut self, pid: &ParticipantId) {
+        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else { return };
+        if conn.awaiting_answer {
+            conn.renegotiate = true;
+            return;
+        }
+        if conn.out.is_none() {
+            return; // WHIP publishers do not receive.
+        }
+        let Some(session) = conn.session.as_mut() else { return };
+        match session.create_offer().await {
+            Ok(sdp) => {
+                conn.awaiting_answer = true;
+                self.send(pid, ServerMsg::Offer { sdp });
+            }
+            Err(e) => warn!(error = %e, "server offer failed"),
+        }
+    }
+
+    async fn media_event(&mut self, ev: SessionEvent) {
+        let Some(pid) = self.conns.get(&ev.tag).cloned() else { return };
+        match ev.kind {
+            SessionEventKind::LocalCandidate(candidate) => self.send(&pid, ServerMsg::Candidate { candidate }),
+            SessionEventKind::State(state) => {
+                let connection = match state {
+                    PeerState::Connecting => ConnectionState::Connecting,
+                    PeerState::Connected => ConnectionState::Connected,
+                    PeerState::Disconnected => ConnectionState::Reconnecting,
+                    PeerState::Failed => ConnectionState::Failed,
+                    PeerState::Closed => return,
+                };
+                if let Some(p) = self.people.get_mut(&pid) {
+                    p.connection = connection;
+                }
+                if state == PeerState::Failed {
+                    if let Some(p) = self.people.get(&pid) {
+                        p.close_socket(close::MEDIA_FAILED, "the media connection failed");
+                    }
+                    self.drop_conn(&pid, ConnectionState::Failed).await;
+                }
+                self.broadcast_roster();
+            }
+            SessionEventKind::TrackPublished(track) => self.track_published(&pid, track).await,
+        }
+    }
+
+    async fn track_published(&mut self, pid: &ParticipantId, track: PublishedTrack) {
+        let Some(p) = self.people.get_mut(pid) else { return };
+        let kind_allowed = match track.kind {
+            crate::rtc::MediaKind::Audio => Action::PublishAudio,
+            crate::rtc::MediaKind::Video => Action::PublishVideo,
+        };
+        if !allows(Subject::Participant(p.row.role), kind_allowed) {
+            return; // never forwarded
+        }
+        // Subscribers map streams to people by stream id: insist it is the participant id.
+        if track.stream_id != pid.as_str() {
+            debug!(participant = %pid, "track with a foreign stream id ignored");
+            return;
+        }
+        track.set_forwarding(p.forwards(track.kind));
+        p.published.retain(|t| t.track_id != track.track_id);
+        p.published.push(track.clone());
+        if p.presence != Presence::Admitted {
+            return;
+        }
+        let others: Vec<ParticipantId> = self.subscribers_except(pid);
+        for other in others {
+            if let Some(s) = self.session_mut(&other) {
+                let _ = s.subscribe(&track).await;
+            }
+            self.renegotiate(&other).await;
+        }
+    }
+
+    fn subscribers_except(&self, pid: &ParticipantId) -> Vec<ParticipantId> {
+        self.people
+            .iter()
+            .filter(|(id, p)| {
+                *id != pid
+                    && p.presence == Presence::Admitted
+                    && allows(Subject::Participant(p.row.role), Action::Subscribe)
+                    && p.conn.as_ref().is_some_and(|c| c.session.is_some() && c.out.is_some())
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Ends a participant's connection: closes its peer connection and withdraws its
+    /// tracks from everyone else.
+    async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
+        let Some(p) = self.people.get_mut(pid) else { return };
+        let tracks: Vec<String> = p.published.drain(..).map(|t| t.track_id).collect();
+        p.connection = connection;
+        if let Some(conn) = p.conn.take() {
+            self.conns.remove(&conn.id);
+            if let Some(s) = conn.session {
+                s.close().await;
+            }
+        }
+        if tracks.is_empty() {
+            return;
+        }
+        for other in self.subscribers_except(pid) {
+            if let Some(s) = self.session_mut(&other) {
+                for t in &tracks {
+                    let _ = s.unsubscribe(t).await;
+                }
+            }
+            self.renegotiate(&other).await;
+        }
+    }
+
+    async fn disconnected(&mut self, conn: ConnId) {
+        let Some(pid) = self.conns.get(&conn).cloned() else { return };
+        let grace = self.deps.config.reconnect_grace;
+        self.drop_conn(&pid, ConnectionState::Reconnecting).await;
+        if let Some(p) = self.people.get_mut(&pid) {
+            if p.presence == Presence::Lobby {
+                p.presence = Presence::Absent;
+                p.connection = ConnectionState::None;
+            } else {
+                p.grace_until = Some(Instant::now() + grace);
+            }
+        }
+        self.broadcast_roster();
+    }
+
+    fn expire_grace(&mut self) {
+        let now = Instant::now();
+        let mut changed = false;
+        for p in self.people.values_mut() {
+            if p.conn.is_none() && p.grace_until.is_some_and(|t| t <= now) {
+                p.grace_until = None;
+                p.connection = ConnectionState::None;
+                changed = true;
+            }
+        }
+        if changed {
+            self.broadcast_roster();
+        }
+    }
+
+    async fn moderate(&mut self, by: Moderator, action: ModAction, target: &ParticipantId) -> Result<(), HearingError> {
+        let needed = match action {
+            ModAction::Admit => Action::Admit,
+            ModAction::Deny => Action::Deny,
+            ModAction::Mute | ModAction::Unmute => Action::Mute,
+            ModAction::Remove => Action::Remove,
+        };
+        if let Moderator::Participant(role) = by {
+            if !allows(Subject::Participant(role), needed) {
+                return Err(HearingError::Forbidden);
+            }
+        }
+        if self.summary.state == HearingState::Closed {
+            return Err(HearingError::Closed);
+        }
+        if !self.people.contains_key(target) {
+            match self.deps.store.participant(target) {
+                Ok(Some(row)) if row.hearing_id == self.id => {
+                    self.people.insert(target.clone(), Live::new(row));
+                }
+                _ => return Err(HearingError::UnknownParticipant),
+            }
+        }
+        let Some(p) = self.people.get_mut(target) else { return Err(HearingError::UnknownParticipant) };
+        match action {
+            ModAction::Admit => {
+                if p.presence != Presence::Admitted {
+                    p.presence = Presence::Admitted;
+                    p.apply_forwarding();
+                    p.send(ServerMsg::Admitted);
+                    // A WHIP publisher is already connected: share its tracks now.
+                    let tracks = p.published.clone();
+                    for t in tracks {
+                        for other in self.subscribers_except(target) {
+                            if let Some(s) = self.session_mut(&other) {
+                                let _ = s.subscribe(&t).await;
+                            }
+                            self.renegotiate(&other).await;
+                        }
+                    }
+                }
+            }
+            ModAction::Deny => {
+                p.presence = Presence::Denied;
+                p.send(ServerMsg::Denied);
+                p.close_socket(close::DENIED, "the court did not admit you");
+                self.drop_conn(target, ConnectionState::None).await;
+            }
+            ModAction::Mute => {
+                p.muted_by_court = true;
+                p.apply_forwarding();
+                p.send(ServerMsg::Muted { by_court: true });
+            }
+            ModAction::Unmute => {
+                p.muted_by_court = false;
+                p.apply_forwarding();
+                p.send(ServerMsg::Unmuted);
+            }
+            ModAction::Remove => {
+                p.presence = Presence::Removed;
+                p.close_socket(close::REMOVED, "removed from the hearing");
+                let _ = self.deps.store.revoke_invite(target);
+                self.drop_conn(target, ConnectionState::None).await;
+            }
+        }
+        info!(participant = %target, action = ?action, "moderation");
+        self.broadcast_roster();
+        Ok(())
+    }
+
+    async fn state_changed(&mut self, state: HearingState) {
+        self.summary.state = state;
+        for p in self.people.values() {
+            p.send(ServerMsg::HearingState { state });
+        }
+        if state == HearingState::Closed {
+            let ids: Vec<ParticipantId> = self.people.keys().cloned().collect();
+            for pid in ids {
+                if let Some(p) = self.people.get(&pid) {
+                    p.close_socket(close::HEARING_CLOSED, "the hearing has ended");
+                }
+                self.drop_conn(&pid, ConnectionState::None).await;
+            }
+        }
+    }
+
+    async fn whip_offer(&mut self, row: ParticipantRow, sdp: String) -> Result<(ConnId, String), HearingError> {
+        if self.summary.state == HearingState::Closed {
+            return Err(HearingError::Closed);
+        }
+        let pid = row.id.clone();
+        let conn = self.connect(row, None).await;
+        if !self.start_session(&pid).await {
+            return Err(HearingError::Media("cannot create a peer connection".into()));
+        }
+        let session = self.session_mut(&pid).ok_or(HearingError::Gone)?;
+        session.accept_offer_gathered(sdp).await.map(|answer| (conn, answer)).map_err(|e| HearingError::Media(e.to_string()))
+    }
+
+    fn roster(&self, for_moderator: bool) -> Vec<RosterEntry> {
+        let mut all: Vec<RosterEntry> = match self.deps.store.participants(&self.id) {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| match self.people.get(&row.id) {
+                    Some(p) => p.roster_entry(),
+                    None => Live::new(row).roster_entry(),
+                })
+                .collect(),
+            Err(_) => self.people.values().map(Live::roster_entry).collect(),
+        };
+        if !for_moderator {
+            all.retain(|e| e.presence == Presence::Admitted);
+        }
+        all
+    }
+
+    fn broadcast_roster(&self) {
+        let full = self.roster(true);
+        let admitted: Vec<RosterEntry> = full.iter().filter(|e| e.presence == Presence::Admitted).cloned().collect();
+        for p in self.people.values().filter(|p| p.conn.is_some()) {
+            let moderator = allows(Subject::Participant(p.row.role), Action::Admit);
+            if moderator {
+                p.send(ServerMsg::Roster { participants: full.clone() });
+            } else if p.presence == Presence::Admitted {
+                p.send(ServerMsg::Roster { participants: admitted.clone() });
+            }
+        }
+    }
+
+    fn send(&self, pid: &ParticipantId, msg: ServerMsg) {
+        if let Some(p) = self.people.get(pid) {
+            p.send(msg);
+        }
+    }
+
+    fn error(&self, pid: &ParticipantId, code: &'static str, message: &str) {
+        self.send(pid, ServerMsg::Error { code, message: message.to_owned() });
+    }
+
+    async fn shutdown(&mut self) {
+        let ids: Vec<ParticipantId> = self.people.keys().cloned().collect();
+        for pid in ids {
+            if let Some(p) = self.people.get(&pid) {
+                p.close_socket(close::SERVER_SHUTDOWN, "the server is shutting down");
+            }
+            self.drop_conn(&pid, ConnectionState::None).await;
+        }
+    }
+}
+
+/// A raw Ed25519 public key in base64url (no padding): 43 characters, 32 bytes.
+fn valid_public_key(key: &str) -> bool {
+    use base64::Engine;
+    key.len() == 43 && base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key).is_ok_and(|b| b.len() == 32)
+}

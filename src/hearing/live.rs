@@ -1,0 +1,112 @@
+//! A participant's live state inside the hearing task.
+
+use super::ConnId;
+use super::protocol::{Outbound, RosterEntry, ServerMsg};
+use crate::domain::{ConnectionState, ParticipantRole, Presence};
+use crate::rtc::{PeerSession, PublishedTrack};
+use crate::store::ParticipantRow;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// What the API shows about a participant's live state.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LiveStatus {
+    pub presence: Presence,
+    pub connection: ConnectionState,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub muted_by_court: bool,
+}
+
+/// One connection: a signalling socket (or a WHIP resource) and its peer connection.
+pub(crate) struct Conn {
+    pub id: ConnId,
+    /// None for WHIP (no socket).
+    pub out: Option<mpsc::Sender<Outbound>>,
+    pub session: Option<PeerSession>,
+    /// We sent an offer and wait for the answer.
+    pub awaiting_answer: bool,
+    /// Tracks changed while an offer was outstanding: offer again after the answer.
+    pub renegotiate: bool,
+}
+
+pub(crate) struct Live {
+    pub row: ParticipantRow,
+    pub presence: Presence,
+    pub connection: ConnectionState,
+    pub conn: Option<Conn>,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub muted_by_court: bool,
+    pub published: Vec<PublishedTrack>,
+    /// When a dropped connection stops counting as "reconnecting".
+    pub grace_until: Option<Instant>,
+    pub public_key: Option<String>,
+}
+
+impl Live {
+    pub fn new(row: ParticipantRow) -> Live {
+        let presence = if row.role == ParticipantRole::Judge { Presence::Admitted } else { Presence::Absent };
+        Live {
+            row,
+            presence,
+            connection: ConnectionState::None,
+            conn: None,
+            audio_muted: false,
+            video_muted: false,
+            muted_by_court: false,
+            published: Vec::new(),
+            grace_until: None,
+            public_key: None,
+        }
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        LiveStatus {
+            presence: self.presence,
+            connection: self.connection,
+            audio_muted: self.audio_muted,
+            video_muted: self.video_muted,
+            muted_by_court: self.muted_by_court,
+        }
+    }
+
+    pub fn roster_entry(&self) -> RosterEntry {
+        RosterEntry {
+            id: self.row.id.to_string(),
+            display_name: self.row.display_name.clone(),
+            role: self.row.role,
+            presence: self.presence,
+            connection: self.connection,
+            audio_muted: self.audio_muted,
+            video_muted: self.video_muted,
+            muted_by_court: self.muted_by_court,
+            stream_id: self.row.id.to_string(),
+        }
+    }
+
+    /// Queues a message; false if the socket is gone or hopelessly behind.
+    pub fn send(&self, msg: ServerMsg) -> bool {
+        match self.conn.as_ref().and_then(|c| c.out.as_ref()) {
+            Some(out) => out.try_send(Outbound::Msg(msg)).is_ok(),
+            None => false,
+        }
+    }
+
+    pub fn close_socket(&self, code: u16, reason: &'static str) {
+        if let Some(out) = self.conn.as_ref().and_then(|c| c.out.as_ref()) {
+            let _ = out.try_send(Outbound::Close { code, reason });
+        }
+    }
+
+    /// Whether this participant's media goes to the others now.
+    pub fn forwards(&self, kind: crate::rtc::MediaKind) -> bool {
+        self.presence == Presence::Admitted && !(kind == crate::rtc::MediaKind::Audio && self.muted_by_court)
+    }
+
+    pub fn apply_forwarding(&self) {
+        for t in &self.published {
+            t.set_forwarding(self.forwards(t.kind));
+        }
+    }
+}

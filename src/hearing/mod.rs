@@ -1,0 +1,175 @@
+//! Live hearings: one task (actor) per hearing owns its runtime state. Commands come in
+//! through an mpsc channel ([`HearingHandle`]); media events come from `rtc` through
+//! another; everything is handled in one `select!` loop, so there is no shared mutable
+//! hearing state and no lock around it.
+//!
+//! The actor never blocks on a socket: each connection has a bounded outbound queue,
+//! and a participant whose queue is full is disconnected rather than stalling everyone.
+
+mod actor;
+mod live;
+pub mod protocol;
+
+use crate::config::Config;
+use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole};
+use crate::rtc::RtcEngine;
+use crate::store::{ParticipantRow, Store};
+pub use live::LiveStatus;
+use protocol::{ClientMsg, ModAction, Outbound};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// Identifies one connection (socket + peer connection) of a participant.
+pub type ConnId = u64;
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_conn_id() -> ConnId {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Refusals a hearing gives to commands.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HearingError {
+    #[error("not allowed for this role")]
+    Forbidden,
+    #[error("no such participant in this hearing")]
+    UnknownParticipant,
+    #[error("the hearing has ended")]
+    Closed,
+    #[error("the hearing task is gone")]
+    Gone,
+    #[error("{0}")]
+    Media(String),
+}
+
+/// Who asks for a moderation action.
+#[derive(Clone, Copy, Debug)]
+pub enum Moderator {
+    /// A participant of the hearing, with that role.
+    Participant(ParticipantRole),
+    /// A signed-in staff member whose staff policy allows conducting the hearing.
+    Court,
+}
+
+pub(crate) enum Command {
+    Connect { participant: ParticipantRow, outbound: mpsc::Sender<Outbound>, reply: oneshot::Sender<ConnId> },
+    Client { conn: ConnId, msg: ClientMsg },
+    Disconnected { conn: ConnId },
+    Moderate { by: Moderator, action: ModAction, target: ParticipantId, reply: oneshot::Sender<Result<(), HearingError>> },
+    Revoked { target: ParticipantId },
+    StateChanged { state: HearingState },
+    Status { reply: oneshot::Sender<HashMap<ParticipantId, LiveStatus>> },
+    WhipOffer { participant: ParticipantRow, sdp: String, reply: oneshot::Sender<Result<(ConnId, String), HearingError>> },
+    WhipEnd { conn: ConnId },
+    Stats { reply: oneshot::Sender<HearingStats> },
+}
+
+/// Counters for tests and the console.
+#[derive(Clone, Debug, Default)]
+pub struct HearingStats {
+    pub connections: usize,
+    pub sessions: usize,
+    pub published_tracks: usize,
+}
+
+/// A cheap handle to a live hearing's task.
+#[derive(Clone)]
+pub struct HearingHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl HearingHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HearingError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| HearingError::Gone)?;
+        rx.await.map_err(|_| HearingError::Gone)
+    }
+
+    pub async fn connect(&self, participant: ParticipantRow, outbound: mpsc::Sender<Outbound>) -> Result<ConnId, HearingError> {
+        self.ask(|reply| Command::Connect { participant, outbound, reply }).await
+    }
+
+    pub async fn client_message(&self, conn: ConnId, msg: ClientMsg) {
+        let _ = self.tx.send(Command::Client { conn, msg }).await;
+    }
+
+    pub async fn disconnected(&self, conn: ConnId) {
+        let _ = self.tx.send(Command::Disconnected { conn }).await;
+    }
+
+    pub async fn moderate(&self, by: Moderator, action: ModAction, target: ParticipantId) -> Result<(), HearingError> {
+        self.ask(|reply| Command::Moderate { by, action, target, reply }).await?
+    }
+
+    pub async fn revoked(&self, target: ParticipantId) {
+        let _ = self.tx.send(Command::Revoked { target }).await;
+    }
+
+    pub async fn state_changed(&self, state: HearingState) {
+        let _ = self.tx.send(Command::StateChanged { state }).await;
+    }
+
+    pub async fn status(&self) -> Result<HashMap<ParticipantId, LiveStatus>, HearingError> {
+        self.ask(|reply| Command::Status { reply }).await
+    }
+
+    pub async fn whip_offer(&self, participant: ParticipantRow, sdp: String) -> Result<(ConnId, String), HearingError> {
+        self.ask(|reply| Command::WhipOffer { participant, sdp, reply }).await?
+    }
+
+    pub async fn whip_end(&self, conn: ConnId) {
+        let _ = self.tx.send(Command::WhipEnd { conn }).await;
+    }
+
+    pub async fn stats(&self) -> Result<HearingStats, HearingError> {
+        self.ask(|reply| Command::Stats { reply }).await
+    }
+}
+
+/// Everything a hearing task needs from the server.
+#[derive(Clone)]
+pub struct HearingDeps {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub rtc: RtcEngine,
+}
+
+/// The registry of live hearing tasks (started on first use).
+pub struct Hearings {
+    deps: HearingDeps,
+    live: Mutex<HashMap<HearingId, HearingHandle>>,
+}
+
+impl Hearings {
+    pub fn new(deps: HearingDeps) -> Hearings {
+        Hearings { deps, live: Mutex::new(HashMap::new()) }
+    }
+
+    /// The task for `id`, started if needed. The caller has checked the hearing exists.
+    pub fn handle(&self, id: &HearingId) -> HearingHandle {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = live.get(id).filter(|h| !h.tx.is_closed()) {
+            return h.clone();
+        }
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(actor::run(id.clone(), self.deps.clone(), rx));
+        let handle = HearingHandle { tx };
+        live.insert(id.clone(), handle.clone());
+        handle
+    }
+
+    /// The task for `id` only if it is running.
+    pub fn running(&self, id: &HearingId) -> Option<HearingHandle> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.get(id).filter(|h| !h.tx.is_closed()).cloned()
+    }
+
+    pub fn running_count(&self) -> usize {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.values().filter(|h| !h.tx.is_closed()).count()
+    }
+}

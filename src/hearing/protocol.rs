@@ -1,0 +1,192 @@
+//! The WebSocket signalling protocol (docs/protocol.md): typed, size-bounded messages.
+
+use crate::domain::{ConnectionState, HearingState, ParticipantRole, Presence};
+use serde::{Deserialize, Serialize};
+
+/// Largest signalling message accepted (bytes).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Close codes (docs/protocol.md).
+pub mod close {
+    pub const BAD_MESSAGE: u16 = 4000;
+    pub const UNAUTHORIZED: u16 = 4001;
+    pub const REVOKED: u16 = 4003;
+    pub const REMOVED: u16 = 4004;
+    pub const REPLACED: u16 = 4009;
+    pub const HEARING_CLOSED: u16 = 4010;
+    pub const DENIED: u16 = 4011;
+    pub const MEDIA_FAILED: u16 = 4012;
+    pub const SERVER_SHUTDOWN: u16 = 1001;
+}
+
+/// Moderation actions a participant may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModAction {
+    Admit,
+    Deny,
+    Mute,
+    Unmute,
+    Remove,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    Hello {
+        #[serde(default)]
+        display_name: Option<String>,
+        #[serde(default)]
+        public_key: Option<String>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: serde_json::Value,
+    },
+    Action {
+        action: ModAction,
+        participant: String,
+    },
+    MediaState {
+        audio: bool,
+        video: bool,
+    },
+    Ping,
+}
+
+/// Why a client message was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("message too large")]
+    TooLarge,
+    #[error("message is not valid: {0}")]
+    Invalid(String),
+}
+
+impl ClientMsg {
+    /// Parses one text frame, bounded in size. The error text never echoes the input.
+    pub fn parse(text: &str) -> Result<ClientMsg, ParseError> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(ParseError::TooLarge);
+        }
+        serde_json::from_str(text).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON".to_owned(),
+                _ => {
+                    // serde's message names the unknown variant/field, not the input values.
+                    let msg = e.to_string();
+                    msg.split(" at line").next().unwrap_or("invalid").chars().take(200).collect()
+                }
+            };
+            ParseError::Invalid(what)
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HearingSummary {
+    pub id: String,
+    pub case_ref: String,
+    pub language: String,
+    pub state: HearingState,
+    pub requesting_state: String,
+    pub requested_state: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RosterEntry {
+    pub id: String,
+    pub display_name: String,
+    pub role: ParticipantRole,
+    pub presence: Presence,
+    pub connection: ConnectionState,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub muted_by_court: bool,
+    pub stream_id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Welcome {
+        participant: RosterEntry,
+        hearing: HearingSummary,
+        ice_servers: Vec<crate::config::IceServer>,
+    },
+    Lobby,
+    Admitted,
+    Denied,
+    Roster {
+        participants: Vec<RosterEntry>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: serde_json::Value,
+    },
+    Muted {
+        by_court: bool,
+    },
+    Unmuted,
+    HearingState {
+        state: HearingState,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+    },
+    Pong,
+}
+
+/// What the hearing task sends to a socket task.
+#[derive(Clone, Debug)]
+pub enum Outbound {
+    Msg(ServerMsg),
+    Close { code: u16, reason: &'static str },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_messages() {
+        assert!(matches!(ClientMsg::parse(r#"{"type":"ping"}"#), Ok(ClientMsg::Ping)));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"action","action":"mute","participant":"ab"}"#),
+            Ok(ClientMsg::Action { action: ModAction::Mute, .. })
+        ));
+        assert!(matches!(ClientMsg::parse(r#"{"type":"offer","sdp":"v=0"}"#), Ok(ClientMsg::Offer { .. })));
+    }
+
+    #[test]
+    fn rejects_bad_messages_without_echoing_them() {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"type":"launch_missiles"}"#,
+            r#"{"type":"offer"}"#,
+            r#"{"type":"offer","sdp":1}"#,
+            r#"{"type":"ping","extra":"secret-token-value"}"#,
+            r#"{"sdp":"x"}"#,
+        ] {
+            match ClientMsg::parse(bad) {
+                Err(ParseError::Invalid(m)) => assert!(!m.contains("secret-token-value"), "{m}"),
+                other => panic!("{bad:?} -> {other:?}"),
+            }
+        }
+        let big = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        assert_eq!(ClientMsg::parse(&big).unwrap_err(), ParseError::TooLarge);
+    }
+}

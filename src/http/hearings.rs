@@ -1,0 +1,263 @@
+//! Hearing API for the court (judge, clerk): schedule, list, participants and invite
+//! links, moderation, open and close.
+
+use super::AppState;
+use super::auth::Staff;
+use super::error::{ApiError, JsonBody};
+use crate::domain::{Action, HearingId, HearingState, ParticipantId, ParticipantRole};
+use crate::hearing::protocol::ModAction;
+use crate::hearing::{LiveStatus, Moderator};
+use crate::secrets::{hash_token, new_id, new_token, now_unix};
+use crate::store::{HearingRow, NewHearing, ParticipantRow};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn ts(t: Option<i64>) -> Value {
+    match t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
+        Some(dt) => dt.format(&time::format_description::well_known::Rfc3339).map(Value::String).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+pub(crate) fn participant_json(p: &ParticipantRow, live: Option<&LiveStatus>) -> Value {
+    let invite_state = if p.revoked {
+        "revoked"
+    } else if p.token_expires_at.is_some_and(|e| e <= now_unix()) {
+        "expired"
+    } else if p.has_token {
+        "active"
+    } else {
+        "none"
+    };
+    json!({
+        "id": p.id,
+        "display_name": p.display_name,
+        "role": p.role,
+        "invite_state": invite_state,
+        "presence": live.map(|l| l.presence).unwrap_or(crate::domain::Presence::Absent),
+        "connection": live.map(|l| l.connection).unwrap_or(crate::domain::ConnectionState::None),
+        "audio_muted": live.is_some_and(|l| l.audio_muted),
+        "video_muted": live.is_some_and(|l| l.video_muted),
+        "muted_by_court": live.is_some_and(|l| l.muted_by_court),
+    })
+}
+
+fn hearing_json(h: &HearingRow, participants: Option<Vec<Value>>) -> Value {
+    let mut v = json!({
+        "id": h.id,
+        "case_ref": h.fields.case_ref,
+        "mla_ref": h.fields.mla_ref,
+        "requesting_state": h.fields.requesting_state,
+        "requested_state": h.fields.requested_state,
+        "scheduled_at": h.fields.scheduled_at,
+        "language": h.fields.language,
+        "state": h.state,
+        "created_at": ts(Some(h.created_at)),
+        "opened_at": ts(h.opened_at),
+        "closed_at": ts(h.closed_at),
+    });
+    if let (Some(p), Some(obj)) = (participants, v.as_object_mut()) {
+        obj.insert("participants".into(), Value::Array(p));
+    }
+    v
+}
+
+fn text_field(name: &str, v: &str, max: usize) -> Result<String, ApiError> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!("{name} must be 1 to {max} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewHearingBody {
+    case_ref: String,
+    mla_ref: String,
+    requesting_state: String,
+    requested_state: String,
+    scheduled_at: String,
+    language: String,
+}
+
+fn validate_hearing(b: NewHearingBody) -> Result<NewHearing, ApiError> {
+    let scheduled = b.scheduled_at.trim();
+    let parsed = time::OffsetDateTime::parse(scheduled, &time::format_description::well_known::Rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(&format!("{scheduled}:00Z"), &time::format_description::well_known::Rfc3339))
+        .map_err(|_| ApiError::BadRequest("scheduled_at must be an RFC 3339 time".into()))?;
+    let lang = b.language.trim();
+    let lang_ok = (2..=12).contains(&lang.len()) && lang.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+    if !lang_ok {
+        return Err(ApiError::BadRequest("language must be a language tag such as en or fr".into()));
+    }
+    Ok(NewHearing {
+        case_ref: text_field("case_ref", &b.case_ref, 200)?,
+        mla_ref: text_field("mla_ref", &b.mla_ref, 200)?,
+        requesting_state: text_field("requesting_state", &b.requesting_state, 100)?,
+        requested_state: text_field("requested_state", &b.requested_state, 100)?,
+        scheduled_at: parsed
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::BadRequest("scheduled_at is out of range".into()))?,
+        language: lang.to_ascii_lowercase(),
+    })
+}
+
+pub async fn create(State(state): State<Arc<AppState>>, staff: Staff, JsonBody(body): JsonBody<NewHearingBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    staff.require(Action::ScheduleHearing)?;
+    let fields = validate_hearing(body)?;
+    let id = HearingId::from_trusted(new_id());
+    state.store.create_hearing(&id, &fields, &staff.user.id, now_unix())?;
+    let h = state.store.hearing(&id)?.ok_or(ApiError::NotFound)?;
+    tracing::info!(hearing = %id, "hearing scheduled");
+    Ok((StatusCode::CREATED, Json(hearing_json(&h, Some(vec![])))))
+}
+
+pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Result<Json<Value>, ApiError> {
+    staff.require(Action::ViewHearings)?;
+    let all: Vec<Value> = state.store.list_hearings()?.iter().map(|h| hearing_json(h, None)).collect();
+    Ok(Json(json!({"hearings": all})))
+}
+
+pub(crate) fn load_hearing(state: &AppState, id: &str) -> Result<HearingRow, ApiError> {
+    let id = HearingId::parse(id).ok_or(ApiError::NotFound)?;
+    state.store.hearing(&id)?.ok_or(ApiError::NotFound)
+}
+
+async fn live_status(state: &AppState, id: &HearingId) -> HashMap<ParticipantId, LiveStatus> {
+    match state.hearings.running(id) {
+        Some(h) => h.status().await.unwrap_or_default(),
+        None => HashMap::new(),
+    }
+}
+
+pub async fn get(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    staff.require(Action::ViewHearings)?;
+    let h = load_hearing(&state, &id)?;
+    let live = live_status(&state, &h.id).await;
+    let ps = state.store.participants(&h.id)?.iter().map(|p| participant_json(p, live.get(&p.id))).collect();
+    Ok(Json(hearing_json(&h, Some(ps))))
+}
+
+async fn transition(state: &Arc<AppState>, staff: &Staff, id: &str, to: HearingState) -> Result<Json<Value>, ApiError> {
+    staff.require(Action::OpenCloseHearing)?;
+    let h = load_hearing(state, id)?;
+    if !state.store.set_hearing_state(&h.id, to, now_unix())? {
+        return Err(ApiError::Conflict(format!("the hearing cannot go from {} to {}", h.state.as_str(), to.as_str())));
+    }
+    state.hearings.handle(&h.id).state_changed(to).await;
+    tracing::info!(hearing = %h.id, state = to.as_str(), "hearing state changed");
+    let h = load_hearing(state, id)?;
+    Ok(Json(hearing_json(&h, None)))
+}
+
+pub async fn open(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    transition(&state, &staff, &id, HearingState::Open).await
+}
+
+pub async fn close(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    transition(&state, &staff, &id, HearingState::Closed).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewParticipantBody {
+    display_name: String,
+    role: String,
+}
+
+fn invite_url(state: &AppState, token: &str) -> String {
+    format!("{}/join/{}", state.config.public_url, token)
+}
+
+pub async fn add_participant(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewParticipantBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    staff.require(Action::ManageParticipants)?;
+    let h = load_hearing(&state, &id)?;
+    if h.state == HearingState::Closed {
+        return Err(ApiError::Conflict("the hearing has ended".into()));
+    }
+    let role: ParticipantRole = body.role.parse().map_err(|_| ApiError::BadRequest("unknown role".into()))?;
+    if role == ParticipantRole::Judge {
+        return Err(ApiError::BadRequest("the presiding judge joins from the console, not by link".into()));
+    }
+    let name = text_field("display_name", &body.display_name, 100)?;
+    let token = new_token();
+    let pid = ParticipantId::from_trusted(new_id());
+    let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
+    state.store.create_participant(&pid, &h.id, &name, role, None, Some(&hash_token(&token)), Some(expires), now_unix())?;
+    let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
+    tracing::info!(hearing = %h.id, participant = %pid, role = role.as_str(), "participant invited");
+    Ok((StatusCode::CREATED, Json(json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}))))
+}
+
+fn load_participant(state: &AppState, h: &HearingRow, pid: &str) -> Result<ParticipantRow, ApiError> {
+    let pid = ParticipantId::parse(pid).ok_or(ApiError::NotFound)?;
+    let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
+    if p.hearing_id != h.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(p)
+}
+
+pub async fn reissue(State(state): State<Arc<AppState>>, staff: Staff, Path((id, pid)): Path<(String, String)>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    staff.require(Action::ManageParticipants)?;
+    let h = load_hearing(&state, &id)?;
+    let p = load_participant(&state, &h, &pid)?;
+    if p.user_id.is_some() {
+        return Err(ApiError::BadRequest("this participant joins from the console".into()));
+    }
+    let token = new_token();
+    let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
+    state.store.reissue_invite(&p.id, &hash_token(&token), expires)?;
+    if let Some(live) = state.hearings.running(&h.id) {
+        live.revoked(p.id.clone()).await;
+    }
+    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}))))
+}
+
+pub async fn revoke(State(state): State<Arc<AppState>>, staff: Staff, Path((id, pid)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+    staff.require(Action::ManageParticipants)?;
+    let h = load_hearing(&state, &id)?;
+    let p = load_participant(&state, &h, &pid)?;
+    state.store.revoke_invite(&p.id)?;
+    if let Some(live) = state.hearings.running(&h.id) {
+        live.revoked(p.id.clone()).await;
+    }
+    tracing::info!(hearing = %h.id, participant = %p.id, "invite revoked");
+    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    Ok(Json(participant_json(&p, None)))
+}
+
+pub async fn moderate(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, pid, action)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(Action::ConductHearing)?;
+    let action = match action.as_str() {
+        "admit" => ModAction::Admit,
+        "deny" => ModAction::Deny,
+        "mute" => ModAction::Mute,
+        "unmute" => ModAction::Unmute,
+        "remove" => ModAction::Remove,
+        _ => return Err(ApiError::NotFound),
+    };
+    let h = load_hearing(&state, &id)?;
+    let p = load_participant(&state, &h, &pid)?;
+    state.hearings.handle(&h.id).moderate(Moderator::Court, action, p.id.clone()).await?;
+    let live = live_status(&state, &h.id).await;
+    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    Ok(Json(participant_json(&p, live.get(&p.id))))
+}

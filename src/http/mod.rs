@@ -1,0 +1,88 @@
+//! HTTP: the JSON API, WebSocket signalling, WHIP, pages. `router(state)` builds
+//! everything so tests drive it with `oneshot` or a real listener.
+//!
+//! Owns: request parsing and authentication at the boundary. Must never: log a token,
+//! password, participant name or client address; answer bad input with a 5xx.
+
+pub mod auth;
+pub mod error;
+mod hearings;
+mod join;
+pub mod pages;
+mod whip;
+mod ws;
+
+use crate::config::Config;
+use crate::hearing::Hearings;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{delete, get, post};
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Shared server state.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub hearings: Arc<Hearings>,
+    pub login_limiter: auth::LoginLimiter,
+    pub whip: whip::WhipSessions,
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/api/setup", post(auth::setup))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/hearings", post(hearings::create).get(hearings::list))
+        .route("/api/hearings/{id}", get(hearings::get))
+        .route("/api/hearings/{id}/open", post(hearings::open))
+        .route("/api/hearings/{id}/close", post(hearings::close))
+        .route("/api/hearings/{id}/participants", post(hearings::add_participant))
+        .route("/api/hearings/{id}/participants/{pid}/invite", post(hearings::reissue))
+        .route("/api/hearings/{id}/participants/{pid}/revoke", post(hearings::revoke))
+        .route("/api/hearings/{id}/participants/{pid}/{action}", post(hearings::moderate))
+        .route("/api/join/{token}", get(join::info))
+        .route("/ws/join/{token}", get(ws::join))
+        .route("/ws/hearings/{id}", get(ws::console))
+        .route("/whip", post(whip::create))
+        .route("/whip/{id}", delete(whip::delete));
+    let pages = Router::new()
+        .route("/", get(|| async { pages::page("index.html") }))
+        .route("/signin", get(|| async { pages::page("signin.html") }))
+        .route("/setup/{token}", get(|| async { pages::page("setup.html") }))
+        .route("/console", get(|| async { pages::page("console.html") }))
+        .route("/console/hearings/{id}", get(|| async { pages::page("hearing.html") }))
+        .route("/join/{token}", get(join::page))
+        .route("/static/{*path}", get(pages::static_file));
+    let https = state.config.public_url.starts_with("https://");
+    let mut router = api
+        .merge(pages)
+        .fallback(|| async { error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(self), microphone=(self), geolocation=()"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+    if https {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router.with_state(state)
+}

@@ -1,0 +1,97 @@
+//! WebSocket signalling endpoints: one task per socket moves frames between the
+//! browser and the hearing task. Bad input gets a close code and reason; nothing a peer
+//! sends can take the server down.
+
+use super::AppState;
+use super::auth::Staff;
+use super::error::ApiError;
+use super::join::resolve_invite;
+use crate::domain::{Action, HearingState, ParticipantId, ParticipantRole};
+use crate::hearing::HearingHandle;
+use crate::hearing::protocol::{ClientMsg, MAX_MESSAGE_BYTES, Outbound, ParseError, close};
+use crate::secrets::{new_id, now_unix};
+use crate::store::ParticipantRow;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// `GET /ws/join/<token>`: an invited participant.
+pub async fn join(State(state): State<Arc<AppState>>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    let (participant, hearing) = resolve_invite(&state, &token)?;
+    let handle = state.hearings.handle(&hearing.id);
+    Ok(upgrade(ws, handle, participant))
+}
+
+/// `GET /ws/hearings/<id>`: the presiding judge's console (cookie).
+pub async fn console(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    staff.require(Action::ConductHearing)?;
+    let h = super::hearings::load_hearing(&state, &id)?;
+    if h.state == HearingState::Closed {
+        return Err(ApiError::HearingClosed);
+    }
+    let participant = match state.store.participant_for_user(&h.id, &staff.user.id)? {
+        Some(p) => p,
+        None => {
+            let pid = ParticipantId::from_trusted(new_id());
+            let name = format!("Presiding judge ({})", staff.user.username);
+            state.store.create_participant(&pid, &h.id, &name, ParticipantRole::Judge, Some(&staff.user.id), None, None, now_unix())?;
+            state.store.participant(&pid)?.ok_or(ApiError::NotFound)?
+        }
+    };
+    let handle = state.hearings.handle(&h.id);
+    Ok(upgrade(ws, handle, participant))
+}
+
+fn upgrade(ws: WebSocketUpgrade, handle: HearingHandle, participant: ParticipantRow) -> Response {
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run_socket(socket, handle, participant))
+}
+
+const OUTBOUND_QUEUE: usize = 256;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: ParticipantRow) {
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
+    let Ok(conn) = handle.connect(participant, out_tx).await else {
+        let _ = socket.send(close_msg(close::SERVER_SHUTDOWN, "the hearing is not available")).await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
+                let frame = match incoming {
+                    Err(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "idle for too long")).await; break; }
+                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(Some(Ok(frame))) => frame,
+                };
+                match frame {
+                    Message::Text(text) => match ClientMsg::parse(text.as_str()) {
+                        Ok(msg) => handle.client_message(conn, msg).await,
+                        Err(ParseError::TooLarge) => { let _ = socket.send(close_msg(1009, "message too large")).await; break; }
+                        Err(ParseError::Invalid(_)) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "bad message")).await; break; }
+                    },
+                    Message::Binary(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "binary frames are not accepted")).await; break; }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            out = out_rx.recv() => match out {
+                Some(Outbound::Msg(msg)) => {
+                    let Ok(text) = serde_json::to_string(&msg) else { continue };
+                    if socket.send(Message::Text(text.into())).await.is_err() { break; }
+                }
+                Some(Outbound::Close { code, reason }) => { let _ = socket.send(close_msg(code, reason)).await; break; }
+                None => break,
+            }
+        }
+    }
+    handle.disconnected(conn).await;
+}
+
+fn close_msg(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}

@@ -1,0 +1,186 @@
+//! `sworn`: thin binary. Parses the command line, sets up logging, calls the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use sworn::app::App;
+use sworn::config::Config;
+use sworn::domain::{StaffRole, UserId};
+use sworn::store::Store;
+
+#[derive(Parser)]
+#[command(name = "sworn", version, about = "Court hearings by video link with a verifiable evidence record")]
+struct Cli {
+    /// Configuration file (TOML). Environment variables SWORN_* override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (database, keys, recordings). Default ./sworn-data.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Verify an evidence bundle offline (same as sworn-verify).
+    Verify {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["judge", "clerk", "prosecutor", "defence", "admin"])]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (read from standard input).
+    Passwd {
+        #[arg(long)]
+        username: String,
+    },
+    /// List staff accounts.
+    List,
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let mut config = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
+    if let Some(d) = &cli.data_dir {
+        config.data_dir = d.clone();
+    }
+    Ok(config)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Verify { args } => {
+            let mut full = vec!["sworn verify".to_owned()];
+            full.extend(args.iter().cloned());
+            Ok(sworn::verify_cli::main_with_args(full))
+        }
+        Command::User { command } => {
+            let config = load_config(&cli)?;
+            std::fs::create_dir_all(&config.data_dir).context("creating the data directory")?;
+            let store = Store::open(&config.data_dir.join("sworn.sqlite3"))?;
+            user_command(&store, command)?;
+            Ok(0)
+        }
+        Command::Serve => {
+            let config = load_config(&cli)?;
+            init_tracing();
+            let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+            rt.block_on(serve(config))?;
+            Ok(0)
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SWORN_LOG").unwrap_or_else(|_| EnvFilter::new("info,webrtc=warn,webrtc_ice=warn,webrtc_dtls=warn,webrtc_srtp=warn,webrtc_mdns=error,interceptor=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let bind = config.bind;
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
+    let public_url = config.public_url.clone();
+    let app = App::build(config).await?;
+    let udp = app.rtc.udp_port();
+    println!("sworn is running at {public_url} (media on UDP port {udp})");
+    if let Some(link) = app.first_start_link()? {
+        println!("Create the first judge account with this one-time link (valid 24 hours):\n  {link}");
+    } else {
+        println!("Sign in at {public_url}/signin");
+    }
+    app.run(listener, shutdown_signal()).await?;
+    println!("sworn stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add { username, role, password_stdin } => {
+            let role: StaffRole = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
+            sworn::http::auth::username_acceptable(username).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (password, generated) = if *password_stdin {
+                (read_password()?, false)
+            } else {
+                (sworn::secrets::new_token(), true)
+            };
+            sworn::http::auth::password_acceptable(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = sworn::http::auth::hash_password(&password)?;
+            let id = UserId::from_trusted(sworn::secrets::new_id());
+            match store.create_user(&id, username, role, &hash, sworn::secrets::now_unix()) {
+                Ok(()) => {}
+                Err(sworn::store::StoreError::Conflict) => bail!("a user named {username} already exists"),
+                Err(e) => return Err(e.into()),
+            }
+            println!("added {username} ({})", role.as_str());
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            sworn::http::auth::password_acceptable(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.set_password(username, &sworn::http::auth::hash_password(&password)?).map_err(|_| anyhow::anyhow!("no user named {username}"))?;
+            println!("password changed for {username}");
+        }
+        UserCommand::List => {
+            for u in store.list_users()? {
+                println!("{}\t{}", u.username, u.role.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    let mut s = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut s).context("reading the password from standard input")?;
+    Ok(s.trim_end_matches(['\r', '\n']).to_owned())
+}

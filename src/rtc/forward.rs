@@ -1,0 +1,198 @@
+//! SFU forwarding: each published remote track gets one local track that every
+//! subscriber's peer connection shares (webrtc-rs rewrites SSRC and payload type per
+//! binding). A reader task per published track moves packets from the publisher to the
+//! local track, tees them to the recorder, and turns keyframe requests into PLIs.
+
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
+use webrtc::track::track_local::TrackLocalWriter;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_remote::TrackRemote;
+
+/// Audio or video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+impl MediaKind {
+    pub(crate) fn from_codec_type(t: RTPCodecType) -> Option<MediaKind> {
+        match t {
+            RTPCodecType::Audio => Some(MediaKind::Audio),
+            RTPCodecType::Video => Some(MediaKind::Video),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Audio => "audio",
+            Self::Video => "video",
+        }
+    }
+}
+
+/// One received RTP packet, as handed to the recorder (no webrtc types).
+#[derive(Clone, Debug)]
+pub struct RtpRecord {
+    pub kind: MediaKind,
+    /// e.g. `video/VP8`, `audio/opus`, `video/H264`.
+    pub mime_type: String,
+    pub clock_rate: u32,
+    pub channels: u16,
+    pub seq: u16,
+    pub timestamp: u32,
+    pub marker: bool,
+    pub ssrc: u32,
+    pub payload: Bytes,
+    pub arrival: SystemTime,
+}
+
+#[derive(Default, Debug)]
+struct TrackCounters {
+    received: AtomicU64,
+    forwarded: AtomicU64,
+}
+
+/// A track a participant publishes, ready to be added to subscribers.
+#[derive(Clone)]
+pub struct PublishedTrack {
+    pub kind: MediaKind,
+    pub track_id: String,
+    /// The publisher's stream id (the participant id), so subscribers can map it.
+    pub stream_id: String,
+    pub(crate) local: Arc<TrackLocalStaticRTP>,
+    forwarding: Arc<AtomicBool>,
+    keyframe_tx: mpsc::Sender<()>,
+    counters: Arc<TrackCounters>,
+}
+
+impl std::fmt::Debug for PublishedTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishedTrack").field("kind", &self.kind).field("track_id", &self.track_id).finish()
+    }
+}
+
+impl PublishedTrack {
+    /// Forward this track to subscribers or not (court mute, not yet admitted).
+    /// Recording is not affected.
+    pub fn set_forwarding(&self, on: bool) {
+        self.forwarding.store(on, Ordering::Relaxed);
+    }
+
+    pub fn is_forwarding(&self) -> bool {
+        self.forwarding.load(Ordering::Relaxed)
+    }
+
+    /// Ask the publisher for a keyframe (rate-limited by the reader task).
+    pub fn request_keyframe(&self) {
+        if self.kind == MediaKind::Video {
+            let _ = self.keyframe_tx.try_send(());
+        }
+    }
+
+    pub fn packets_received(&self) -> u64 {
+        self.counters.received.load(Ordering::Relaxed)
+    }
+
+    pub fn packets_forwarded(&self) -> u64 {
+        self.counters.forwarded.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts forwarding a remote track; returns the track to publish. The reader task
+/// ends when the remote track ends (its peer connection closed).
+pub(crate) fn publish(
+    remote: Arc<TrackRemote>,
+    pc: Weak<RTCPeerConnection>,
+    record: Option<mpsc::Sender<RtpRecord>>,
+    forwarding_initially: bool,
+) -> Option<PublishedTrack> {
+    let kind = MediaKind::from_codec_type(remote.kind())?;
+    let stream_id = remote.stream_id();
+    let track_id = format!("{}-{}", stream_id, kind.as_str());
+    let codec = remote.codec().capability;
+    let local = Arc::new(TrackLocalStaticRTP::new(codec.clone(), track_id.clone(), stream_id.clone()));
+    let (keyframe_tx, keyframe_rx) = mpsc::channel(4);
+    let track = PublishedTrack {
+        kind,
+        track_id,
+        stream_id,
+        local: local.clone(),
+        forwarding: Arc::new(AtomicBool::new(forwarding_initially)),
+        keyframe_tx,
+        counters: Arc::default(),
+    };
+    let info = RecordInfo { kind, mime_type: codec.mime_type, clock_rate: codec.clock_rate, channels: codec.channels };
+    tokio::spawn(read_loop(remote, local, track.forwarding.clone(), track.counters.clone(), keyframe_rx, pc, record, info));
+    // A new file and new subscribers both want a keyframe early.
+    track.request_keyframe();
+    Some(track)
+}
+
+struct RecordInfo {
+    kind: MediaKind,
+    mime_type: String,
+    clock_rate: u32,
+    channels: u16,
+}
+
+const MIN_PLI_INTERVAL: Duration = Duration::from_millis(300);
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    remote: Arc<TrackRemote>,
+    local: Arc<TrackLocalStaticRTP>,
+    forwarding: Arc<AtomicBool>,
+    counters: Arc<TrackCounters>,
+    mut keyframe_rx: mpsc::Receiver<()>,
+    pc: Weak<RTCPeerConnection>,
+    record: Option<mpsc::Sender<RtpRecord>>,
+    info: RecordInfo,
+) {
+    let mut last_pli: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            read = remote.read_rtp() => {
+                let Ok((pkt, _)) = read else { break };
+                counters.received.fetch_add(1, Ordering::Relaxed);
+                if let Some(rec) = &record {
+                    let r = RtpRecord {
+                        kind: info.kind,
+                        mime_type: info.mime_type.clone(),
+                        clock_rate: info.clock_rate,
+                        channels: info.channels,
+                        seq: pkt.header.sequence_number,
+                        timestamp: pkt.header.timestamp,
+                        marker: pkt.header.marker,
+                        ssrc: pkt.header.ssrc,
+                        payload: pkt.payload.clone(),
+                        arrival: SystemTime::now(),
+                    };
+                    // The recorder runs on its own thread; if it falls this far behind, the
+                    // loss is reported by its sequence-number accounting.
+                    let _ = rec.try_send(r);
+                }
+                if forwarding.load(Ordering::Relaxed) && local.write_rtp(&pkt).await.is_ok() {
+                    counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Some(()) = keyframe_rx.recv() => {
+                if last_pli.is_some_and(|t| t.elapsed() < MIN_PLI_INTERVAL) {
+                    continue;
+                }
+                last_pli = Some(Instant::now());
+                let Some(pc) = pc.upgrade() else { break };
+                let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: remote.ssrc() };
+                let _ = pc.write_rtcp(&[Box::new(pli)]).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Staff accounts, sign-in sessions and one-time setup tokens.
+
+use super::{Store, StoreError, map_unique};
+use crate::domain::{StaffRole, UserId};
+use rusqlite::{OptionalExtension, params};
+
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: UserId,
+    pub username: String,
+    pub role: StaffRole,
+    pub password_hash: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    let role: String = r.get(2)?;
+    Ok(UserRow {
+        id: UserId::from_trusted(r.get(0)?),
+        username: r.get(1)?,
+        // A role we wrote ourselves; an unknown value (edited database) gets no rights.
+        role: role.parse().unwrap_or(StaffRole::Admin),
+        password_hash: r.get(3)?,
+    })
+}
+
+impl Store {
+    pub fn create_user(&self, id: &UserId, username: &str, role: StaffRole, password_hash: &str, now: i64) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(
+                "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id.as_str(), username, role.as_str(), password_hash, now],
+            )
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    pub fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        let n = self.conn()?.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT id, username, role, password_hash FROM users WHERE username = ?1 AND disabled = 0",
+                [username],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn user(&self, id: &UserId) -> Result<Option<UserRow>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT id, username, role, password_hash FROM users WHERE id = ?1", [id.as_str()], user_from_row)
+            .optional()?)
+    }
+
+    pub fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare("SELECT id, username, role, password_hash FROM users ORDER BY username")?;
+        let rows = st.query_map([], user_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(self.conn()?.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+    }
+
+    pub fn create_session(&self, token_hash: &str, user: &UserId, csrf: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, user.as_str(), csrf, expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// The session for a token hash, if it exists and has not expired at `now`.
+    pub fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT u.id, u.username, u.role, u.password_hash, s.csrf, s.expires_at FROM sessions s \
+                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                params![token_hash, now],
+                |r| Ok(SessionRow { user: user_from_row(r)?, csrf: r.get(4)?, expires_at: r.get(5)? }),
+            )
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.conn()?.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    pub fn create_setup_token(&self, token_hash: &str, role: StaffRole, expires_at: i64) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO setup_tokens (token_hash, role, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, role.as_str(), expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a setup token used; returns its role if it was valid and unused at `now`.
+    pub fn consume_setup_token(&self, token_hash: &str, now: i64) -> Result<Option<StaffRole>, StoreError> {
+        let conn = self.conn()?;
+        let role: Option<String> = conn
+            .query_row(
+                "UPDATE setup_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2 RETURNING role",
+                params![token_hash, now],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(role.and_then(|r| r.parse().ok()))
+    }
+
+    pub fn setup_token_valid(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let n: i64 = self.conn()?.query_row(
+            "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2",
+            params![token_hash, now],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+}
