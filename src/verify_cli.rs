@@ -40,6 +40,9 @@ struct Args {
     /// Pinned server public key: SPKI PEM (keys/server.pub.pem) or signed-note verifier key.
     #[arg(long, value_name = "KEYFILE")]
     trust: Option<PathBuf>,
+    /// Pinned TSA certificate(s), PEM, instead of the bundle's tsa/chain.pem.
+    #[arg(long, value_name = "PEMFILE")]
+    tsa_trust: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -231,6 +234,13 @@ where
             return EXIT_ERROR;
         }
     };
+    let trusted_tsa_chain = match args.tsa_trust.as_deref().map(fs::read).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: --tsa-trust: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let src = match open_bundle(&args.bundle) {
         Ok(s) => s,
         Err(e) => {
@@ -242,6 +252,7 @@ where
     let opts = VerifyOptions {
         trusted_key,
         timestamps: Some(&checker),
+        trusted_tsa_chain,
     };
     let report = verify_bundle(src.as_ref(), &opts);
     if args.json {

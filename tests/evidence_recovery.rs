@@ -100,6 +100,7 @@ fn torn_write_and_uncheckpointed_entries_are_recovered_and_reported() {
         &VerifyOptions {
             trusted_key: Some(key.verifying_key()),
             timestamps: None,
+            ..Default::default()
         },
     );
     assert!(report.valid, "{}", report.to_text());

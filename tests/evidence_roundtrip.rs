@@ -18,6 +18,7 @@ fn clean_bundle_verifies_as_directory_and_zip() {
     let opts = VerifyOptions {
         trusted_key: Some(pinned),
         timestamps: Some(&checker),
+        ..Default::default()
     };
     let dir = DirSource::open(&b.bundle).unwrap();
     let report = verify_bundle(&dir, &opts);

@@ -49,6 +49,7 @@ fn verify(src: &MemorySource) -> Report {
         &VerifyOptions {
             trusted_key: Some(hearing::server_key().verifying_key()),
             timestamps: Some(&checker),
+            ..Default::default()
         },
     )
 }
@@ -527,4 +528,34 @@ fn hearing_id_swapped_in_manifest() {
     reindex(&mut s);
     assert_fails!(s, VerifyError::EntryWrongHearing { .. });
     assert_fails!(s, VerifyError::CheckpointWrongOrigin { .. });
+}
+
+#[test]
+fn pinned_tsa_chain_decides_timestamp_trust() {
+    let checker = Rfc3161Checker;
+    let with_chain = |chain: Vec<u8>| {
+        verify_bundle(
+            &clean(),
+            &VerifyOptions {
+                trusted_key: Some(hearing::server_key().verifying_key()),
+                timestamps: Some(&checker),
+                trusted_tsa_chain: Some(chain),
+            },
+        )
+    };
+    let good = with_chain(clean().files["tsa/chain.pem"].clone());
+    assert!(good.valid, "{}", good.to_text());
+    assert!(good.to_text().contains("under pinned TSA chain"));
+    // A self-made TSA in the bundle is not trusted when the court's TSA is pinned.
+    let tmp = tempfile::tempdir().unwrap();
+    let other = sworn::evidence::tsa::TsaIdentity::create(tmp.path(), std::time::SystemTime::now())
+        .unwrap();
+    let bad = with_chain(other.chain_pem().into_bytes());
+    assert!(!bad.valid);
+    assert!(
+        bad.failures()
+            .any(|e| matches!(e, VerifyError::TimestampInvalid { .. })),
+        "{}",
+        bad.to_text()
+    );
 }

@@ -50,8 +50,9 @@ pub fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
     h.update(name.as_bytes());
     h.update([0x0a, NOTE_ALG_ED25519]);
     h.update(key.as_bytes());
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
+    let d: [u8; 32] = h.finalize().into();
+    let [a, b, c, e, ..] = d;
+    [a, b, c, e]
 }
 
 /// `name+<8 hex keyid>+<base64(0x01 || key)>`.

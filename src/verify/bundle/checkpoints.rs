@@ -294,6 +294,7 @@ pub(crate) fn check_timestamps(
     ctx: &mut Ctx<'_>,
     cps: &Checkpoints,
     checker: Option<&dyn TimestampVerifier>,
+    pinned_chain: Option<&[u8]>,
 ) {
     let mut errs = Vec::new();
     let tsrs: Vec<String> = ctx
@@ -319,7 +320,15 @@ pub(crate) fn check_timestamps(
         );
         return;
     };
-    let chain = ctx.read("tsa/chain.pem", &mut errs);
+    let chain = match pinned_chain {
+        Some(c) => Some(c.to_vec()),
+        None => ctx.read("tsa/chain.pem", &mut errs),
+    };
+    let anchor = if pinned_chain.is_some() {
+        "pinned TSA chain"
+    } else {
+        "the bundle's tsa/chain.pem (not pinned)"
+    };
     let mut times = Vec::new();
     for path in &tsrs {
         let note = size_from_path(path, "log/checkpoints/", ".tsr").and_then(|s| cps.get(&s));
@@ -342,7 +351,7 @@ pub(crate) fn check_timestamps(
         }
     }
     let detail = format!(
-        "{} tokens over their checkpoints (first {}, last {})",
+        "{} tokens over their checkpoints under {anchor} (first {}, last {})",
         times.len(),
         times.first().map(String::as_str).unwrap_or("-"),
         times.last().map(String::as_str).unwrap_or("-")

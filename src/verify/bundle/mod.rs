@@ -60,6 +60,9 @@ pub struct VerifyOptions<'a> {
     pub trusted_key: Option<VerifyingKey>,
     /// Time-stamp checker; `None` skips token checks (reported as skipped).
     pub timestamps: Option<&'a dyn TimestampVerifier>,
+    /// Pinned TSA certificate(s), PEM; `None` uses the bundle's `tsa/chain.pem` and says
+    /// so in the report.
+    pub trusted_tsa_chain: Option<Vec<u8>>,
 }
 
 /// In-memory source (tests, the browser verifier, zip readers).
@@ -171,7 +174,12 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     report.interruptions = log.interruptions.clone();
     let cps = checkpoints::check_checkpoints(&mut ctx, &man, &log, verifier.as_ref());
     checkpoints::check_proofs(&mut ctx, &cps);
-    checkpoints::check_timestamps(&mut ctx, &cps, opts.timestamps);
+    checkpoints::check_timestamps(
+        &mut ctx,
+        &cps,
+        opts.timestamps,
+        opts.trusted_tsa_chain.as_deref(),
+    );
     media::check_media(&mut ctx, &log);
     media::check_derived(&mut ctx, &log);
     attest::check_attestations(&mut ctx, &man, &log, &cps);
