@@ -53,6 +53,22 @@ fn builtin_token_passes_openssl_ts_verify_and_shows_gen_time() {
         ],
     );
     assert!(out.contains("Verification: OK"), "{out}");
+    // The token carries its certificates: the root alone suffices for openssl too.
+    let out = openssl_ok(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            "msg.bin",
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            "root.pem",
+        ],
+    );
+    assert!(out.contains("Verification: OK"), "{out}");
 
     // The same check fails for other data: the openssl run above is a real check.
     std::fs::write(d.join("other.bin"), b"other").unwrap();
