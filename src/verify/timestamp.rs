@@ -3,10 +3,11 @@
 //! Owns: turning the DER bytes of a TimeStampToken, the message it should stamp and a
 //! pinned PEM chain into either a [`TokenInfo`] or one named [`TimestampError`]. Checks,
 //! in order: structure, message imprint = SHA-256(message), algorithms (ECDSA P-256 with
-//! SHA-256 only), signer certificate identified by the SignerInfo and bound by the ESS
-//! signingCertificateV2 attribute, contentType and messageDigest signed attributes, the
-//! signature over the stored signed-attribute bytes, a path from the signer to a pinned
-//! certificate (all valid at genTime), and a critical, exclusive timeStamping EKU.
+//! SHA-256 only), the signer certificate named by the SignerInfo and bound by the ESS
+//! signingCertificateV2 (SHA-256) and/or signingCertificate (v1, SHA-1) attribute, the
+//! contentType and messageDigest signed attributes, the signature over the stored
+//! signed-attribute bytes, a path from the signer to a pinned certificate (every one
+//! valid at genTime), and a critical, exclusive timeStamping EKU.
 //!
 //! Must never: read a clock, a file or the network; re-serialise what it verifies; panic
 //! on any input. genTime values with fractional seconds (third-party TSAs) are accepted.
@@ -57,9 +58,9 @@ pub enum TimestampError {
     UnsupportedAlgorithm { what: &'static str, oid: String },
     #[error("the signer's certificate is not in the token nor in the trusted chain")]
     SignerCertificateMissing,
-    #[error("the ESS signingCertificateV2 attribute is missing")]
+    #[error("the ESS signingCertificate(V2) attribute is missing")]
     SigningCertificateAttributeMissing,
-    #[error("the ESS signingCertificateV2 hash does not match the signer's certificate")]
+    #[error("the ESS signingCertificate(V2) hash does not match the signer's certificate")]
     SigningCertificateMismatch,
     #[error("the signed contentType attribute is not id-ct-TSTInfo")]
     ContentTypeMismatch,
@@ -146,14 +147,23 @@ pub fn verify_token(
         .find(|c| is_signer(c, &parts.sid))
         .ok_or(TimestampError::SignerCertificateMissing)?;
 
-    let ess = parts
-        .signing_cert_v2
-        .ok_or(TimestampError::SigningCertificateAttributeMissing)?;
-    if ess.hash_algorithm != tst_info::OID_SHA256 {
-        return Err(unsupported("signingCertificateV2 hash", ess.hash_algorithm));
+    // ESS binds the signer's certificate: v2 (RFC 5035) and/or v1 (RFC 2634, SHA-1,
+    // still OpenSSL's default). Each one present must match.
+    if parts.signing_cert_v2.is_none() && parts.signing_cert_v1.is_none() {
+        return Err(TimestampError::SigningCertificateAttributeMissing);
     }
-    if ess.cert_hash != Sha256::digest(&signer.der).as_slice() {
-        return Err(TimestampError::SigningCertificateMismatch);
+    if let Some(ess) = parts.signing_cert_v2 {
+        if ess.hash_algorithm != tst_info::OID_SHA256 {
+            return Err(unsupported("signingCertificateV2 hash", ess.hash_algorithm));
+        }
+        if ess.cert_hash != Sha256::digest(&signer.der).as_slice() {
+            return Err(TimestampError::SigningCertificateMismatch);
+        }
+    }
+    if let Some(hash) = parts.signing_cert_v1 {
+        if hash != sha1::Sha1::digest(&signer.der).as_slice() {
+            return Err(TimestampError::SigningCertificateMismatch);
+        }
     }
     if parts.content_type != signed_data::OID_CT_TST_INFO {
         return Err(TimestampError::ContentTypeMismatch);

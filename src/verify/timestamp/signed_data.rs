@@ -15,6 +15,10 @@ pub(crate) const OID_CT_TST_INFO: &[u8] = &[
 const OID_ATTR_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
 /// id-messageDigest 1.2.840.113549.1.9.4
 const OID_ATTR_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+/// id-aa-signingCertificate 1.2.840.113549.1.9.16.2.12 (ESS v1, SHA-1 cert hash)
+const OID_ATTR_SIGNING_CERT_V1: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0c,
+];
 /// id-aa-signingCertificateV2 1.2.840.113549.1.9.16.2.47
 const OID_ATTR_SIGNING_CERT_V2: &[u8] = &[
     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
@@ -51,6 +55,8 @@ pub(crate) struct TokenParts<'a> {
     pub content_type: &'a [u8],
     pub message_digest: &'a [u8],
     pub signing_cert_v2: Option<EssCertId<'a>>,
+    /// certHash (SHA-1) of the first ESSCertID of a signingCertificate (v1) attribute.
+    pub signing_cert_v1: Option<&'a [u8]>,
     pub signature_algorithm: &'a [u8],
     pub signature: &'a [u8],
 }
@@ -173,6 +179,7 @@ fn parse_signer_info<'a>(
     let mut content_type = None;
     let mut message_digest = None;
     let mut signing_cert_v2 = None;
+    let mut signing_cert_v1 = None;
     let mut ar = attrs.children();
     while !ar.is_empty() {
         let attr = ar.next(SEQUENCE, "signed attribute")?;
@@ -199,6 +206,9 @@ fn parse_signer_info<'a>(
         } else if oid == OID_ATTR_SIGNING_CERT_V2 {
             slot_taken(signing_cert_v2.is_some(), "signingCertificateV2 attribute")?;
             signing_cert_v2 = Some(parse_signing_cert_v2(value)?);
+        } else if oid == OID_ATTR_SIGNING_CERT_V1 {
+            slot_taken(signing_cert_v1.is_some(), "signingCertificate attribute")?;
+            signing_cert_v1 = Some(parse_signing_cert_v1(value)?);
         }
     }
     Ok(TokenParts {
@@ -214,6 +224,7 @@ fn parse_signer_info<'a>(
             what: "messageDigest attribute missing",
         })?,
         signing_cert_v2,
+        signing_cert_v1,
         signature_algorithm,
         signature,
     })
@@ -237,6 +248,16 @@ fn parse_signing_cert_v2(value: Tlv<'_>) -> Result<EssCertId<'_>, TimestampError
         hash_algorithm,
         cert_hash,
     })
+}
+
+/// SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies ... }
+/// ESSCertID ::= SEQUENCE { certHash OCTET STRING (SHA-1), issuerSerial OPTIONAL }
+fn parse_signing_cert_v1(value: Tlv<'_>) -> Result<&[u8], TimestampError> {
+    let what = "signingCertificate attribute";
+    let mut r = value.expect(SEQUENCE, what)?.children();
+    let certs = r.next(SEQUENCE, what)?;
+    let first = certs.children().next(SEQUENCE, what)?;
+    Ok(first.children().next(OCTET_STRING, what)?.value)
 }
 
 /// The OID content octets that open an AlgorithmIdentifier.
