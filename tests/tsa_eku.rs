@@ -50,8 +50,34 @@ impl AsExtension for Eku {
     }
 }
 
+/// A private extension (OID under the example arc) that no verifier understands.
+struct Unknown;
+
+impl der::oid::AssociatedOid for Unknown {
+    const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.1");
+}
+
+impl der::Encode for Unknown {
+    fn encoded_len(&self) -> der::Result<der::Length> {
+        der::asn1::Null.encoded_len()
+    }
+    fn encode(&self, w: &mut impl der::Writer) -> der::Result<()> {
+        der::asn1::Null.encode(w)
+    }
+}
+
+impl AsExtension for Unknown {
+    fn critical(&self, _: &Name, _: &[x509_cert::ext::Extension]) -> bool {
+        true
+    }
+}
+
 /// Writes a root + TSA identity to `dir` in the layout `TsaIdentity::load` reads.
 fn write_identity(dir: &Path, eku: Option<Eku>) {
+    write_identity_with(dir, eku, false)
+}
+
+fn write_identity_with(dir: &Path, eku: Option<Eku>, unknown_critical: bool) {
     let mut rng = rand::rngs::OsRng;
     let root_key = SigningKey::random(&mut rng);
     let leaf_key = SigningKey::random(&mut rng);
@@ -88,6 +114,9 @@ fn write_identity(dir: &Path, eku: Option<Eku>) {
     .unwrap();
     if let Some(eku) = eku {
         leaf.add_extension(&eku).unwrap();
+    }
+    if unknown_critical {
+        leaf.add_extension(&Unknown).unwrap();
     }
     let leaf = leaf.build::<DerSignature>().unwrap();
     std::fs::create_dir_all(dir).unwrap();
@@ -140,4 +169,22 @@ fn non_critical_or_shared_eku_is_rejected() {
         critical: true,
     };
     assert_eq!(verdict(Some(shared)), Err(TimestampError::EkuNotExclusive));
+}
+
+#[test]
+fn unknown_critical_extension_is_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eku = Eku {
+        purposes: ExtendedKeyUsage(vec![TIME_STAMPING]),
+        critical: true,
+    };
+    write_identity_with(tmp.path(), Some(eku), true);
+    let id = TsaIdentity::load(tmp.path()).unwrap();
+    let token = id.stamp(b"m", SystemTime::now()).unwrap();
+    assert_eq!(
+        verify_token(&token, b"m", id.root_pem().as_bytes()),
+        Err(TimestampError::UnknownCriticalExtension {
+            oid: "1.3.6.1.4.1.32473.1".into()
+        })
+    );
 }

@@ -78,6 +78,8 @@ pub enum TimestampError {
     EkuNotCritical,
     #[error("the TSA certificate's extendedKeyUsage has purposes besides timeStamping")]
     EkuNotExclusive,
+    #[error("a certificate on the TSA path has an unknown critical extension {oid}")]
+    UnknownCriticalExtension { oid: String },
     #[error("the TSA certificate's keyUsage forbids signing")]
     KeyUsageForbidsSigning,
     #[error("the trusted chain is not a PEM list of certificates")]

@@ -22,6 +22,19 @@ const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.
 const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const ID_CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const ID_CE_SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+const ID_CE_AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+const ID_CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+
+/// Extensions this verifier understands; any other one marked critical fails the
+/// certificate (RFC 5280 §4.2).
+const UNDERSTOOD: [ObjectIdentifier; 6] = [
+    ID_CE_BASIC_CONSTRAINTS,
+    ID_CE_KEY_USAGE,
+    ID_CE_EXT_KEY_USAGE,
+    ID_CE_SUBJECT_KEY_ID,
+    ID_CE_AUTHORITY_KEY_ID,
+    ID_CE_SUBJECT_ALT_NAME,
+];
 
 /// Longest issuer chain followed from the signer to a trusted certificate.
 const MAX_PATH: usize = 8;
@@ -112,6 +125,17 @@ impl Cert {
         secs(v.not_before) <= unix_seconds && unix_seconds <= secs(v.not_after)
     }
 
+    /// The first critical extension this verifier does not understand, if any.
+    fn unknown_critical_extension(&self) -> Option<String> {
+        self.parsed
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.critical && !UNDERSTOOD.contains(&e.extn_id))
+            .map(|e| e.extn_id.to_string())
+    }
+
     fn is_ca(&self) -> bool {
         let ca = matches!(
             self.decoded_extension::<BasicConstraints>(ID_CE_BASIC_CONSTRAINTS),
@@ -188,6 +212,9 @@ pub(crate) fn check_path(
     for _ in 0..MAX_PATH {
         if !current.valid_at(at) {
             return Err(TimestampError::CertificateNotValidAtGenTime);
+        }
+        if let Some(oid) = current.unknown_critical_extension() {
+            return Err(TimestampError::UnknownCriticalExtension { oid });
         }
         if trusted.iter().any(|t| t.der == current.der) {
             return Ok(());
