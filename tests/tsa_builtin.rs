@@ -265,3 +265,39 @@ fn identity_is_persisted_with_private_keys_mode_0600() {
     verify_token(&token, MESSAGE, first.chain_pem().as_bytes()).unwrap();
     assert!(!format!("{second:?}").contains("PRIVATE"));
 }
+
+#[test]
+fn broken_identity_directories_are_named_errors() {
+    use sworn::evidence::tsa::TsaError;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tsa");
+    TsaIdentity::load_or_create(&dir).unwrap();
+    let other = tmp.path().join("other");
+    TsaIdentity::load_or_create(&other).unwrap();
+
+    // A key that belongs to another certificate.
+    std::fs::copy(other.join("tsa-key.pem"), dir.join("tsa-key.pem")).unwrap();
+    assert!(matches!(
+        TsaIdentity::load(&dir),
+        Err(TsaError::KeyDoesNotMatchCertificate)
+    ));
+    // A missing key is reported, never silently replaced while the certificate exists.
+    std::fs::remove_file(dir.join("tsa-key.pem")).unwrap();
+    assert!(matches!(
+        TsaIdentity::load_or_create(&dir),
+        Err(TsaError::IncompleteIdentity {
+            missing: "tsa-key.pem"
+        })
+    ));
+    std::fs::write(dir.join("tsa-key.pem"), "garbage").unwrap();
+    assert!(matches!(
+        TsaIdentity::load(&dir),
+        Err(TsaError::BadIdentityFile { .. })
+    ));
+}
+
+#[test]
+fn identity_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<TsaIdentity>();
+}
