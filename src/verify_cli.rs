@@ -181,7 +181,7 @@ impl BundleSource for ZipSource {
         if f.compression() != zip::CompressionMethod::Stored {
             return Err("compressed zip entry (bundles use stored entries)".into());
         }
-        let mut out = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0).min(1 << 30));
+        let mut out = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0).min(1 << 26));
         f.read_to_end(&mut out).map_err(|e| e.to_string())?;
         Ok(out)
     }

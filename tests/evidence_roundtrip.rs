@@ -96,3 +96,51 @@ fn cli_binary_accepts_clean_bundle_dir_and_zip() {
         assert!(text.contains("RESULT    VALID"), "{text}");
     }
 }
+
+#[test]
+fn bundle_writer_leaves_out_uncommitted_media_and_refuses_bad_inputs() {
+    use ed25519_dalek::SigningKey;
+    use sworn::evidence::{BundleError, write_bundle};
+    let b = hearing::build("h-writer");
+    let key = hearing::server_key();
+    // A stray file in the media directory is not bundled (no entry commits it).
+    std::fs::write(b.media_dir.join("stray.webm"), b"never committed").unwrap();
+    let out = b.tmp.path().join("bundle2");
+    write_bundle(&b.log_dir, &b.media_dir, &key, &[], &out).unwrap();
+    assert!(!out.join("media/stray.webm").exists());
+    // Existing output is never overwritten.
+    assert!(matches!(
+        write_bundle(&b.log_dir, &b.media_dir, &key, &[], &out),
+        Err(BundleError::OutputExists)
+    ));
+    // A committed media file that is gone.
+    let empty = b.tmp.path().join("empty-media");
+    assert!(matches!(
+        write_bundle(&b.log_dir, &empty, &key, &[], &b.tmp.path().join("b3")),
+        Err(BundleError::MissingMedia(_))
+    ));
+    // Extra files only under tsa/, minutes/, derived/, custody/.
+    let extra = sworn::evidence::ExtraFile {
+        path: "log/entries.jsonl".into(),
+        source: sworn::evidence::ExtraSource::Bytes(b"x".to_vec()),
+    };
+    assert!(matches!(
+        write_bundle(
+            &b.log_dir,
+            &b.media_dir,
+            &key,
+            &[extra],
+            &b.tmp.path().join("b4")
+        ),
+        Err(BundleError::BadExtraPath(_))
+    ));
+    // A hearing that is not closed cannot be bundled.
+    let mut clock = hearing::Clock(hearing::T0 * 1000);
+    let k = SigningKey::from_bytes(&[1u8; 32]);
+    let open_dir = b.tmp.path().join("open-log");
+    let _log = hearing::open_hearing(&open_dir, "h-open", &key, &mut clock, &k, &k);
+    assert!(matches!(
+        write_bundle(&open_dir, &empty, &key, &[], &b.tmp.path().join("b5")),
+        Err(BundleError::LogNotClosed)
+    ));
+}

@@ -5,6 +5,7 @@
 //! It must never write a bundle whose log is not closed and fully checkpointed, never
 //! overwrite an existing bundle, and never follow symlinks into other files.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub enum BundleError {
     /// A symlink or other non-regular file in an input directory.
     #[error("not a regular file: {0}")]
     NotRegular(String),
+    /// A media file named by a media_chunk entry is not in the media directory.
+    #[error("committed media file missing: {0}")]
+    MissingMedia(String),
     /// Zip writing failed.
     #[error("zip: {0}")]
     Zip(String),
@@ -94,7 +98,7 @@ fn extra_allowed(path: &str) -> bool {
 
 /// Writes the bundle directory `out_dir` and `<out_dir>.zip` from a closed, fully
 /// checkpointed log in `log_dir`, the media files under `media_dir` (paths as the
-/// `media_chunk` entries name them) and `extra` files.
+/// `media_chunk` entries name them; files no entry names are left out) and `extra` files.
 pub fn write_bundle(
     log_dir: &Path,
     media_dir: &Path,
@@ -112,7 +116,7 @@ pub fn write_bundle(
         }
     }
     let entries = fs::read(log_dir.join("entries.jsonl"))?;
-    let (hearing, size) = inspect_log(&entries)?;
+    let (hearing, size, media_files) = inspect_log(&entries)?;
     let final_note = fs::read(log_dir.join("checkpoints").join(format!("{size:06}.note")))
         .map_err(|_| BundleError::NotCheckpointed)?;
     let verifier = NoteVerifier {
@@ -143,8 +147,17 @@ pub fn write_bundle(
     )?;
     copy_tree(&log_dir.join("proofs"), &out_dir.join("log/proofs"))?;
     copy_tree(&log_dir.join("attestations"), &out_dir.join("attestations"))?;
-    if media_dir.exists() {
-        copy_tree(media_dir, &out_dir.join("media"))?;
+    // Only committed media: a file no entry names could not be verified.
+    for file in &media_files {
+        let src = media_dir.join(file);
+        if !fs::symlink_metadata(&src).is_ok_and(|m| m.is_file()) {
+            return Err(BundleError::MissingMedia(file.clone()));
+        }
+        let dst = out_dir.join("media").join(file);
+        if let Some(parent) = dst.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::copy(&src, dst)?;
     }
     for f in extra {
         match &f.source {
@@ -212,7 +225,8 @@ pub fn zip_path_for(out_dir: &Path) -> PathBuf {
     out_dir.with_file_name(name)
 }
 
-fn inspect_log(entries: &[u8]) -> Result<(String, u64), BundleError> {
+/// Hearing id, size and the media files the log commits.
+fn inspect_log(entries: &[u8]) -> Result<(String, u64, BTreeSet<String>), BundleError> {
     let bad = |m: &str| BundleError::BadLog(m.to_string());
     let body = entries
         .strip_suffix(b"\n")
@@ -225,7 +239,17 @@ fn inspect_log(entries: &[u8]) -> Result<(String, u64), BundleError> {
     if !matches!(last.body, EntryBody::HearingClosed { .. }) {
         return Err(BundleError::LogNotClosed);
     }
-    Ok((first.hearing, lines.len() as u64))
+    let mut media = BTreeSet::new();
+    for line in &lines {
+        let e = entry::decode(line).map_err(|e| BundleError::BadLog(e.to_string()))?;
+        if let EntryBody::MediaChunk { file, .. } = e.body {
+            if !is_safe_relative_path(&file) {
+                return Err(BundleError::BadLog(format!("unsafe media path {file:?}")));
+            }
+            media.insert(file);
+        }
+    }
+    Ok((first.hearing, lines.len() as u64, media))
 }
 
 /// Regular files under `root`, as sorted `/`-separated relative paths (dot-files, which

@@ -63,7 +63,7 @@ pub struct ManifestFile {
 
 /// True if the layout of `docs/bundle-format.md` names this path.
 pub(crate) fn layout_allows(path: &str) -> bool {
-    const FIXED: [&str; 10] = [
+    const FIXED: [&str; 9] = [
         "manifest.json",
         "SHA256SUMS",
         "VERIFY.txt",
@@ -73,12 +73,11 @@ pub(crate) fn layout_allows(path: &str) -> bool {
         "tsa/chain.pem",
         "minutes/minutes.html",
         "minutes/minutes.sig",
-        "log/checkpoints",
     ];
     if !is_safe_relative_path(path) {
         return false;
     }
-    if FIXED.contains(&path) && path != "log/checkpoints" {
+    if FIXED.contains(&path) {
         return true;
     }
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
