@@ -281,3 +281,46 @@ fn impaired_rtp_keeps_exactly_the_complete_frames() {
             .any(|e| matches!(e, RecorderEvent::NeedKeyframe { track: 0 }))
     );
 }
+
+/// First packet pts (ms) of video and audio when audio arrives 80 ms after video of the
+/// same capture instant, with or without RTCP sender reports.
+fn first_pts_with_late_audio(with_sr: bool) -> (i64, i64) {
+    let fx = fixtures();
+    let video = read_ivf(&fx.join("video.ivf"));
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = ParticipantRecorder::new(
+        config(dir.path(), Duration::from_secs(3600)),
+        vec![vp8_spec(), opus_spec()],
+        t0(),
+    )
+    .unwrap();
+    if with_sr {
+        // The sender's clock is 3 s behind the server's; RTP 0 on both tracks is the
+        // same capture instant.
+        let sender_secs = T0_SECS - 3 + 2_208_988_800;
+        rec.sender_report(0, sender_secs << 32, 1_000, at_ms(0));
+        rec.sender_report(1, sender_secs << 32, 500, at_ms(0));
+    }
+    let sent = merge(vec![
+        rtp_track(0, &vp8_payloads(&video[..40]), 50, 4500, 1, 1_000, 1, 0),
+        rtp_track(1, &opus_payloads(&audio[..100]), 20, 960, 1, 500, 2, 80),
+    ]);
+    let mut run = Run::new(dir.path(), rec);
+    run.feed(&sent);
+    let (events, _) = run.finish(2_200);
+    let files = files_started(&events);
+    let d = demux(&dir.path().join(&files[0]));
+    (d[0].packets[0].0, d[1].packets[0].0)
+}
+
+#[test]
+fn sender_reports_align_audio_with_video_at_file_start() {
+    let (v, a) = first_pts_with_late_audio(false);
+    assert!(
+        (a - v - 80).abs() <= 1,
+        "by arrival audio is 80 ms late: {v} {a}"
+    );
+    let (v, a) = first_pts_with_late_audio(true);
+    assert!((a - v).abs() <= 1, "sender reports line them up: {v} {a}");
+}

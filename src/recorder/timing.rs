@@ -8,11 +8,13 @@
 //! arrival, and RTP timing (not arrival jitter) spaces the frames.
 //!
 //! RTCP sender reports give the sender's mapping NTP <-> RTP per track. The latest one
-//! is kept. When a file starts and the reference track (the first track with a sender
-//! report) and another track both have one, the other track's anchor is moved so that
-//! the two tracks keep the sender's relative timing (lip sync from the sender's clock,
-//! the absolute position still from the server's arrival clock). Anchors never change
-//! inside a file, so PTS stay monotonic and bytes already written stay valid.
+//! is kept. When a file starts, or when a track gets its first anchor while a file is
+//! open, and the reference track (the first other track with a sender report) and this
+//! track both have one, this track's anchor is moved so that the two keep the sender's
+//! relative timing (lip sync from the sender's clock, the absolute position still from
+//! the server's arrival clock). An anchor never moves once frames of it are in a file,
+//! so PTS stay monotonic and bytes already written stay valid. The integrator must pass
+//! only sender reports of the track's current SSRC.
 //! An SSRC change re-anchors the track at its next frame.
 //!
 //! Pure: no clock reads. Must never produce a time that goes backwards within a file
@@ -143,6 +145,11 @@ impl MediaClock {
         }
         self.anchor = Some((a_ts, new_wall));
         Some(shift)
+    }
+
+    /// True once the track has an anchor.
+    pub(crate) fn is_anchored(&self) -> bool {
+        self.anchor.is_some()
     }
 
     /// True when the track has a sender report and an anchor.

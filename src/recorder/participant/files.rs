@@ -37,6 +37,14 @@ impl ParticipantRecorder {
         let was_degraded = matches!(self.mode, Mode::Degraded { .. });
         match MuxFile::create(&self.cfg.dir, rel.clone(), container, &setups) {
             Ok(mux) => {
+                // Sender-report lip sync moves anchors only here, before anything of
+                // this file is written; pending frames get their wall time again.
+                self.align_clocks(None);
+                for p in &mut self.pending {
+                    if let Some(t) = self.tracks.get_mut(p.track) {
+                        p.wall = t.clock.wall(p.ts_ext, p.frame.arrival);
+                    }
+                }
                 let wall0 = self.pending.iter().map(|p| p.wall).min().unwrap_or(now);
                 self.events.push(RecorderEvent::FileStarted {
                     file: rel.clone(),
@@ -57,7 +65,6 @@ impl ParticipantRecorder {
                     media: None,
                 });
                 self.mode = Mode::Writing;
-                self.align_clocks();
                 let pending = std::mem::take(&mut self.pending);
                 for item in pending {
                     self.write(item, now);
@@ -67,12 +74,14 @@ impl ParticipantRecorder {
         }
     }
 
-    /// Applies sender-report lip sync at a file start (see `timing`).
-    pub(super) fn align_clocks(&mut self) {
+    /// Applies sender-report lip sync (see `timing`): to every track at a file start
+    /// (`only == None`), or to one track when it gets its first anchor mid-file.
+    pub(super) fn align_clocks(&mut self, only: Option<usize>) {
         let Some(r) = self
             .tracks
             .iter()
-            .position(|t| t.clock.has_sender_mapping())
+            .enumerate()
+            .position(|(i, t)| Some(i) != only && t.clock.has_sender_mapping())
         else {
             return;
         };
@@ -80,8 +89,12 @@ impl ParticipantRecorder {
         let Some((reference, after)) = rest.split_first_mut() else {
             return;
         };
-        for t in before.iter_mut().chain(after.iter_mut()) {
-            if t.clock.has_sender_mapping() {
+        let others = before
+            .iter_mut()
+            .enumerate()
+            .chain(after.iter_mut().enumerate().map(|(i, t)| (i + r + 1, t)));
+        for (i, t) in others {
+            if only.is_none_or(|o| o == i) && t.clock.has_sender_mapping() {
                 t.clock.align_to(&reference.clock);
             }
         }

@@ -29,6 +29,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 struct Pending {
     track: usize,
     frame: Frame,
+    /// Unwrapped RTP timestamp (to recompute `wall` when clocks are aligned).
+    ts_ext: i64,
     wall: SystemTime,
 }
 
@@ -272,7 +274,19 @@ impl ParticipantRecorder {
             return;
         };
         let ts_ext = t.clock.unwrap(frame.rtp_ts);
-        let wall = t.clock.wall(ts_ext, frame.arrival);
+        let first_anchor = !t.clock.is_anchored();
+        let mut wall = t.clock.wall(ts_ext, frame.arrival);
+        if first_anchor && self.mode == Mode::Writing {
+            // A track anchored mid-file takes its sender-report offset right away.
+            self.align_clocks(Some(track));
+            let Some(t) = self.tracks.get_mut(track) else {
+                return;
+            };
+            wall = t.clock.wall(ts_ext, frame.arrival);
+        }
+        let Some(t) = self.tracks.get_mut(track) else {
+            return;
+        };
         if t.is_video() && t.need_key {
             if !frame.key {
                 t.dropped_frames += 1;
@@ -289,7 +303,12 @@ impl ParticipantRecorder {
         t.learn(&frame);
         let is_video = t.is_video();
         self.first_frame.get_or_insert(frame.arrival);
-        let item = Pending { track, frame, wall };
+        let item = Pending {
+            track,
+            frame,
+            ts_ext,
+            wall,
+        };
         match self.mode {
             Mode::Starting => {
                 self.pending.push_back(item);
