@@ -251,7 +251,7 @@ impl Actor {
         let Some(p) = self.people.get(pid) else { return false };
         let Some(conn_id) = p.conn.as_ref().map(|c| c.id) else { return false };
         // Forwarding starts off; it is switched on per track from the participant's state.
-        match self.deps.rtc.session(conn_id, self.rtc_tx.clone(), None, false).await {
+        match self.deps.rtc.session(conn_id, pid.to_string(), self.rtc_tx.clone(), None, false).await {
             Ok(session) => {
                 if let Some(p) = self.people.get_mut(pid) {
                     if let Some(c) = p.conn.as_mut() {
@@ -351,11 +351,6 @@ impl Actor {
         };
         if !allows(Subject::Participant(p.row.role), kind_allowed) {
             return; // never forwarded
-        }
-        // Subscribers map streams to people by stream id: insist it is the participant id.
-        if track.stream_id != pid.as_str() {
-            debug!(participant = %pid, "track with a foreign stream id ignored");
-            return;
         }
         track.set_forwarding(p.forwards(track.kind));
         p.published.retain(|t| t.track_id != track.track_id);

@@ -55,14 +55,16 @@ impl RtcEngine {
         self.udp_port
     }
 
-    /// A new peer connection; its events arrive on `events` tagged with `tag`.
+    /// A new peer connection; its events arrive on `events` tagged with `tag`; the
+    /// tracks it publishes are offered to others under `stream_id`.
     pub async fn session(
         &self,
         tag: u64,
+        stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
         record: Option<mpsc::Sender<super::RtpRecord>>,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
-        PeerSession::new(&self.api, tag, events, record, forwarding_initially).await
+        PeerSession::new(&self.api, tag, stream_id, events, record, forwarding_initially).await
     }
 }

@@ -107,16 +107,18 @@ impl PublishedTrack {
     }
 }
 
-/// Starts forwarding a remote track; returns the track to publish. The reader task
+/// Starts forwarding a remote track under the server-chosen `stream_id` (the
+/// publisher's participant id: the browser's own stream ids mean nothing to others);
+/// returns the track to publish. The reader task
 /// ends when the remote track ends (its peer connection closed).
 pub(crate) fn publish(
     remote: Arc<TrackRemote>,
+    stream_id: String,
     pc: Weak<RTCPeerConnection>,
     record: Option<mpsc::Sender<RtpRecord>>,
     forwarding_initially: bool,
 ) -> Option<PublishedTrack> {
     let kind = MediaKind::from_codec_type(remote.kind())?;
-    let stream_id = remote.stream_id();
     let track_id = format!("{}-{}", stream_id, kind.as_str());
     let codec = remote.codec().capability;
     let local = Arc::new(TrackLocalStaticRTP::new(codec.clone(), track_id.clone(), stream_id.clone()));

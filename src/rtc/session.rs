@@ -59,6 +59,7 @@ impl PeerSession {
     pub(crate) async fn new(
         api: &API,
         tag: u64,
+        stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
         record: Option<mpsc::Sender<RtpRecord>>,
         forwarding_initially: bool,
@@ -95,7 +96,7 @@ impl PeerSession {
             let _ = track_tx.send((track, receiver));
             Box::pin(async {})
         }));
-        tokio::spawn(accept_tracks(track_rx, Arc::downgrade(&pc), tag, events, record, forwarding_initially));
+        tokio::spawn(accept_tracks(track_rx, Arc::downgrade(&pc), tag, stream_id, events, record, forwarding_initially));
 
         Ok(PeerSession { pc, senders: HashMap::new(), pending_candidates: Vec::new() })
     }
@@ -195,13 +196,14 @@ async fn accept_tracks(
     mut rx: mpsc::UnboundedReceiver<(Arc<TrackRemote>, Arc<RTCRtpReceiver>)>,
     pc: std::sync::Weak<RTCPeerConnection>,
     tag: u64,
+    stream_id: String,
     events: mpsc::UnboundedSender<SessionEvent>,
     record: Option<mpsc::Sender<RtpRecord>>,
     forwarding_initially: bool,
 ) {
     while let Some((remote, receiver)) = rx.recv().await {
         tokio::spawn(drain_receiver_rtcp(receiver));
-        if let Some(track) = forward::publish(remote, pc.clone(), record.clone(), forwarding_initially) {
+        if let Some(track) = forward::publish(remote, stream_id.clone(), pc.clone(), record.clone(), forwarding_initially) {
             let _ = events.send(SessionEvent { tag, kind: SessionEventKind::TrackPublished(track) });
         }
     }

@@ -1,0 +1,198 @@
+//! Shared test support: an in-process server on 127.0.0.1, API calls through the
+//! router, and webrtc-rs client peers that publish ffmpeg-made VP8/Opus fixtures.
+#![allow(dead_code)]
+
+pub mod peer;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use sworn::app::App;
+use sworn::config::Config;
+use sworn::domain::{StaffRole, UserId};
+use sworn::http::{AppState, router};
+use tower::ServiceExt;
+
+pub struct TestServer {
+    pub state: Arc<AppState>,
+    pub addr: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(edit: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::for_tests(dir.path().join("data"));
+        config.public_url = format!("http://{addr}");
+        edit(&mut config);
+        let app = App::build(config).await.unwrap();
+        let state = app.state.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer {
+            state,
+            addr,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+    }
+
+    /// Creates a staff account and signs it in.
+    pub async fn staff(&self, username: &str, role: StaffRole) -> Client {
+        let password = format!("{username}-password-long");
+        let hash = sworn::http::auth::hash_password(&password).unwrap();
+        self.state
+            .store
+            .create_user(
+                &UserId::from_trusted(sworn::secrets::new_id()),
+                username,
+                role,
+                &hash,
+                0,
+            )
+            .unwrap();
+        let mut c = Client {
+            state: self.state.clone(),
+            cookie: None,
+            csrf: None,
+        };
+        let (status, body, cookie) = c
+            .raw(
+                Method::POST,
+                "/api/login",
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        c.cookie = cookie;
+        c.csrf = body["csrf"].as_str().map(str::to_owned);
+        c
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client {
+            state: self.state.clone(),
+            cookie: None,
+            csrf: None,
+        }
+    }
+}
+
+/// Calls the router directly (same state as the running server).
+pub struct Client {
+    pub state: Arc<AppState>,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, Option<String>) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(c) = &self.cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(resp.into_body(), 4 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json, cookie)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (s, v, _) = self.raw(method, path, body).await;
+        (s, v)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.call(Method::POST, path, Some(body)).await;
+        assert!(s.is_success(), "POST {path}: {s} {v}");
+        v
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.call(Method::GET, path, None).await;
+        assert!(s.is_success(), "GET {path}: {s} {v}");
+        v
+    }
+
+    /// Schedules a hearing; returns its id.
+    pub async fn hearing(&self) -> String {
+        let h = self
+            .post(
+                "/api/hearings",
+                json!({"case_ref": "CR-2026-001", "mla_ref": "MLA/77", "requesting_state": "Utopia", "requested_state": "Erewhon", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
+            )
+            .await;
+        h["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Invites a participant; returns (participant id, token).
+    pub async fn invite(&self, hearing: &str, name: &str, role: &str) -> (String, String) {
+        let v = self
+            .post(
+                &format!("/api/hearings/{hearing}/participants"),
+                json!({"display_name": name, "role": role}),
+            )
+            .await;
+        let url = v["invite_url"].as_str().unwrap();
+        let token = url.rsplit('/').next().unwrap().to_owned();
+        (v["participant"]["id"].as_str().unwrap().to_owned(), token)
+    }
+}

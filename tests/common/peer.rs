@@ -1,0 +1,347 @@
+//! A webrtc-rs client peer that speaks sworn's signalling protocol, publishes the
+//! ffmpeg-made fixtures (VP8 IVF + Opus OGG) in real time and counts what it receives.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{API, APIBuilder};
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::interceptor::registry::Registry;
+use webrtc::media::Sample;
+use webrtc::media::io::ivf_reader::IVFReader;
+use webrtc::media::io::ogg_reader::OggReader;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtp_transceiver::rtp_codec::RTCRtpCodecCapability;
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+pub fn client_api() -> API {
+    let mut se = SettingEngine::default();
+    se.set_include_loopback_candidate(true);
+    se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    se.set_network_types(vec![NetworkType::Udp4]);
+    se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+    let mut m = MediaEngine::default();
+    m.register_default_codecs().unwrap();
+    let registry = register_default_interceptors(Registry::new(), &mut m).unwrap();
+    APIBuilder::new()
+        .with_media_engine(m)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(se)
+        .build()
+}
+
+pub fn fixtures() -> std::path::PathBuf {
+    std::env::var("SWORN_FIXTURES")
+        .map(Into::into)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures-gen"))
+        })
+}
+
+/// Received RTP packets per "<stream id>/<kind>".
+pub type Counts = Arc<Mutex<HashMap<String, u64>>>;
+
+pub struct Peer {
+    pub pc: Arc<RTCPeerConnection>,
+    pub counts: Counts,
+    out: mpsc::UnboundedSender<Message>,
+    events: Arc<Mutex<Vec<Value>>>,
+    notify: Arc<Notify>,
+    pub closed: Arc<Mutex<Option<(u16, String)>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Peer {
+    pub async fn connect(api: &API, url: &str, cookie: Option<&str>) -> Peer {
+        let mut req = url.into_client_request().unwrap();
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        let (mut sink, mut stream) = ws.split();
+        let pc = Arc::new(
+            api.new_peer_connection(RTCConfiguration::default())
+                .await
+                .unwrap(),
+        );
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let events: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let notify = Arc::new(Notify::new());
+        let closed: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
+        let counts: Counts = Arc::default();
+
+        let o = out.clone();
+        pc.on_ice_candidate(Box::new(move |c| {
+            if let Some(j) = c.and_then(|c| c.to_json().ok()) {
+                let _ = o.send(Message::Text(
+                    json!({"type": "candidate", "candidate": j})
+                        .to_string()
+                        .into(),
+                ));
+            }
+            Box::pin(async {})
+        }));
+        let cts = counts.clone();
+        pc.on_track(Box::new(move |track, _, _| {
+            let cts = cts.clone();
+            tokio::spawn(async move {
+                let key = format!("{}/{}", track.stream_id(), track.kind());
+                while track.read_rtp().await.is_ok() {
+                    *cts.lock().unwrap().entry(key.clone()).or_default() += 1;
+                }
+            });
+            Box::pin(async {})
+        }));
+
+        let writer = tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (pc2, o2, ev2, n2, cl2) = (
+            pc.clone(),
+            out.clone(),
+            events.clone(),
+            notify.clone(),
+            closed.clone(),
+        );
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                match msg {
+                    Message::Text(t) => {
+                        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                        match v["type"].as_str().unwrap_or("") {
+                            "answer" => {
+                                let d = RTCSessionDescription::answer(
+                                    v["sdp"].as_str().unwrap().to_owned(),
+                                )
+                                .unwrap();
+                                pc2.set_remote_description(d).await.unwrap();
+                            }
+                            "offer" => {
+                                let d = RTCSessionDescription::offer(
+                                    v["sdp"].as_str().unwrap().to_owned(),
+                                )
+                                .unwrap();
+                                pc2.set_remote_description(d).await.unwrap();
+                                let a = pc2.create_answer(None).await.unwrap();
+                                pc2.set_local_description(a.clone()).await.unwrap();
+                                let _ = o2.send(Message::Text(
+                                    json!({"type": "answer", "sdp": a.sdp}).to_string().into(),
+                                ));
+                            }
+                            "candidate" => {
+                                let c: RTCIceCandidateInit =
+                                    serde_json::from_value(v["candidate"].clone()).unwrap();
+                                let _ = pc2.add_ice_candidate(c).await;
+                            }
+                            _ => {}
+                        }
+                        ev2.lock().unwrap().push(v);
+                        n2.notify_waiters();
+                    }
+                    Message::Close(f) => {
+                        *cl2.lock().unwrap() = f.map(|f| (u16::from(f.code), f.reason.to_string()));
+                        n2.notify_waiters();
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            n2.notify_waiters();
+        });
+        Peer {
+            pc,
+            counts,
+            out,
+            events,
+            notify,
+            closed,
+            tasks: vec![writer, reader],
+        }
+    }
+
+    pub fn send(&self, v: Value) {
+        let _ = self.out.send(Message::Text(v.to_string().into()));
+    }
+
+    pub fn send_raw(&self, m: Message) {
+        let _ = self.out.send(m);
+    }
+
+    /// Waits until a received message satisfies `pred` (checks the whole history).
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = self.notify.notified();
+            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
+                return v.clone();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "timed out waiting for {what}; got {:?}",
+                    self.events.lock().unwrap()
+                );
+            }
+        }
+    }
+
+    pub async fn wait_type(&self, t: &str) -> Value {
+        self.wait_for(t, |v| v["type"] == t).await
+    }
+
+    /// Waits for the socket to be closed by the server; returns (code, reason).
+    pub async fn wait_closed(&self) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = self.notify.notified();
+            if let Some(c) = self.closed.lock().unwrap().clone() {
+                return c;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("socket not closed");
+            }
+        }
+    }
+
+    pub fn messages(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Adds VP8 + Opus tracks fed from the fixtures in real time, and sends the offer.
+    pub async fn publish(&mut self) {
+        let video = Arc::new(TrackLocalStaticSample::new(
+            RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90000,
+                ..Default::default()
+            },
+            "video".to_owned(),
+            "local-stream".to_owned(),
+        ));
+        let audio = Arc::new(TrackLocalStaticSample::new(
+            RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48000,
+                channels: 2,
+                ..Default::default()
+            },
+            "audio".to_owned(),
+            "local-stream".to_owned(),
+        ));
+        for t in [
+            video.clone() as Arc<dyn TrackLocal + Send + Sync>,
+            audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
+        ] {
+            let sender = self.pc.add_track(t).await.unwrap();
+            self.tasks.push(tokio::spawn(async move {
+                while sender.read_rtcp().await.is_ok() {}
+            }));
+        }
+        self.tasks.push(tokio::spawn(feed_video(video)));
+        self.tasks.push(tokio::spawn(feed_audio(audio)));
+        let offer = self.pc.create_offer(None).await.unwrap();
+        self.pc.set_local_description(offer.clone()).await.unwrap();
+        self.send(json!({"type": "offer", "sdp": offer.sdp}));
+    }
+
+    /// Sum of received packets for keys starting with `stream/kind`.
+    pub fn received(&self, stream: &str, kind: &str) -> u64 {
+        self.counts
+            .lock()
+            .unwrap()
+            .get(&format!("{stream}/{kind}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits until at least `n` packets of `stream/kind` arrived.
+    pub async fn wait_received(&self, stream: &str, kind: &str, n: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.received(stream, kind) < n {
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "received only {} {kind} packets from {stream}: {:?}",
+                    self.received(stream, kind),
+                    self.counts.lock().unwrap()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.out.send(Message::Close(None));
+        let _ = self.pc.close().await;
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn feed_video(track: Arc<TrackLocalStaticSample>) {
+    let path = fixtures().join("video.ivf");
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        let file = std::fs::File::open(&path).expect("fixtures: run scripts/make-fixtures");
+        let (mut ivf, _) = IVFReader::new(std::io::BufReader::new(file)).unwrap();
+        while let Ok((frame, _)) = ivf.parse_next_frame() {
+            tick.tick().await;
+            if track
+                .write_sample(&Sample {
+                    data: frame.freeze(),
+                    duration: Duration::from_millis(50),
+                    ..Default::default()
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+async fn feed_audio(track: Arc<TrackLocalStaticSample>) {
+    let path = fixtures().join("audio.ogg");
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        let file = std::fs::File::open(&path).expect("fixtures: run scripts/make-fixtures");
+        let (mut ogg, _) = OggReader::new(std::io::BufReader::new(file), true).unwrap();
+        while let Ok((page, header)) = ogg.parse_next_page() {
+            if header.granule_position == 0 {
+                continue; // OpusTags page
+            }
+            tick.tick().await;
+            if track
+                .write_sample(&Sample {
+                    data: page.freeze(),
+                    duration: Duration::from_millis(20),
+                    ..Default::default()
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
