@@ -355,3 +355,59 @@ fn camera_starting_late_gets_a_new_file_with_both_tracks() {
     all_a.extend(d[1].packets.iter().map(|p| p.2.clone()));
     assert!(all_a == audio, "every audio frame in exactly one file");
 }
+
+#[test]
+fn a_pause_in_the_stream_is_reported_as_silence_once() {
+    let fx = fixtures();
+    let audio = read_ogg_opus(&fx.join("audio.ogg"));
+    // 2 s of audio, a 3 s pause (muted), then 1 s more.
+    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let mut sent = rtp_track(0, &ap[..100], 20, 960, 1, 0, 9, 0);
+    sent.extend(rtp_track(
+        0,
+        &ap[100..150],
+        20,
+        960,
+        101,
+        96_000 + 144_000,
+        9,
+        5_000,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6_100)).unwrap());
+    let silences: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RecorderEvent::Gap {
+                kind: sworn::recorder::GapKind::Silence,
+                wall,
+                media_ms,
+                ..
+            } => Some((*wall, *media_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(silences.len(), 1, "{silences:?}");
+    let (wall, media_ms) = silences[0];
+    let at = wall.duration_since(t0()).unwrap().as_millis();
+    assert!((3_900..=4_100).contains(&at), "detected at {at} ms");
+    assert!(
+        (1_960..=1_990).contains(&media_ms),
+        "after the last frame: {media_ms}"
+    );
+    let path = dir.path().join("p-001.webm");
+    let d = demux(&path);
+    assert_eq!(d[0].packets.len(), 150);
+    // RTP time carries the pause into the file: the frame after it is at 5 s.
+    assert!(
+        (d[0].packets[100].0 - 5_000).abs() <= 1,
+        "{}",
+        d[0].packets[100].0
+    );
+}
