@@ -10,6 +10,14 @@
 //! `chunk_interval` the newly stored bytes are re-read, hashed and reported as a
 //! [`RecorderEvent::Chunk`]; chunks tile each file exactly.
 //!
+//! Use (integrator): one recorder per participant connection on a blocking thread,
+//! fed through a channel: `push` every RTP packet of track `i` (index into the
+//! `TrackSpec`s), `sender_report` each RTCP SR, `tick(now)` every ~100 ms, `fsync`
+//! before each evidence checkpoint, `finish(now)` when the connection ends. Act on the
+//! returned events: `NeedKeyframe` -> send PLI upstream; `Chunk`, `Gap`,
+//! `FileStarted`, `FileSealed`, `Degraded`, `Resumed` -> evidence log entries.
+//! File names are `<base_name>-NNN.webm|mkv` relative to `dir`, never reused.
+//!
 //! Never depends on `webrtc`, never reads the clock (times are passed in), never
 //! rewrites a byte it has reported. The only `unsafe` is in `ffi`.
 

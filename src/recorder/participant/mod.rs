@@ -219,6 +219,9 @@ impl ParticipantRecorder {
             self.try_start(now, true);
         }
         self.drop_pending();
+        for i in 0..self.tracks.len() {
+            self.report_dropped(i, now);
+        }
         let result = self.seal(true);
         result.map(|()| std::mem::take(&mut self.events))
     }
@@ -232,6 +235,13 @@ impl ParticipantRecorder {
             match out {
                 JitterOut::Loss { packets } => {
                     let media_ms = self.media_ms(track);
+                    // Frames after an unrepaired loss may reference the lost one: ask
+                    // for a keyframe so the picture recovers (frames are still kept).
+                    if let Some(t) = self.tracks.get_mut(track) {
+                        if t.is_video() && t.key_request_due(now) {
+                            self.events.push(RecorderEvent::NeedKeyframe { track });
+                        }
+                    }
                     self.events.push(RecorderEvent::Gap {
                         track,
                         kind: GapKind::Loss { packets },
