@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::super::muxer::{ByteRange, MuxFile};
 use super::super::track::Track;
 use super::super::types::{GapKind, RecorderError, RecorderEvent};
-use super::{Mode, Open, ParticipantRecorder, START_WITHOUT_VIDEO_AFTER};
+use super::{Mode, Open, ParticipantRecorder, RETRY_AFTER, RETRY_MAX, START_WITHOUT_VIDEO_AFTER};
 
 impl ParticipantRecorder {
     /// Opens the next file if the tracks allow; `force` starts with the ready tracks
@@ -144,7 +144,11 @@ impl ParticipantRecorder {
                 t.need_key = true;
             }
         }
-        self.mode = Mode::Degraded { since: now };
+        let wait = match self.mode {
+            Mode::Degraded { wait, .. } => (wait * 2).min(RETRY_MAX),
+            _ => RETRY_AFTER,
+        };
+        self.mode = Mode::Degraded { since: now, wait };
     }
 
     fn chunk_event(

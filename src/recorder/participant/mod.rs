@@ -23,6 +23,8 @@ const MAX_PENDING: usize = 1_500;
 const START_WITHOUT_VIDEO_AFTER: Duration = Duration::from_secs(5);
 /// Wait between attempts to open a new file after a write error.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Failed retries double the wait up to this.
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// A frame with its wall time, waiting for a file.
 #[derive(Debug)]
@@ -45,7 +47,7 @@ struct Open {
 enum Mode {
     Starting,
     Writing,
-    Degraded { since: SystemTime },
+    Degraded { since: SystemTime, wait: Duration },
 }
 
 /// Records one participant connection.
@@ -178,10 +180,9 @@ impl ParticipantRecorder {
         }
         match self.mode {
             Mode::Starting => self.try_start(now, false),
-            Mode::Degraded { since } => {
+            Mode::Degraded { since, wait } => {
                 let audio_only = !self.tracks.iter().any(Track::is_video);
-                if audio_only && now.duration_since(since).unwrap_or(Duration::ZERO) >= RETRY_AFTER
-                {
+                if audio_only && now.duration_since(since).unwrap_or(Duration::ZERO) >= wait {
                     self.try_start(now, true);
                 }
             }
@@ -329,8 +330,8 @@ impl ParticipantRecorder {
                 }
                 self.try_start(now, false);
             }
-            Mode::Degraded { since } => {
-                let waited = now.duration_since(since).unwrap_or(Duration::ZERO) >= RETRY_AFTER;
+            Mode::Degraded { since, wait } => {
+                let waited = now.duration_since(since).unwrap_or(Duration::ZERO) >= wait;
                 let video_ok =
                     !self.tracks.iter().any(Track::is_video) || (is_video && item.frame.key);
                 if waited && video_ok {
