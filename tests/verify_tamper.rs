@@ -559,3 +559,25 @@ fn pinned_tsa_chain_decides_timestamp_trust() {
         bad.to_text()
     );
 }
+
+#[test]
+fn unsigned_files_are_bound_by_the_manifest_signature() {
+    for path in ["VERIFY.txt", "tsa/chain.pem", "keys/server.vkey"] {
+        let mut s = clean();
+        s.files.get_mut(path).unwrap().insert(0, b'#');
+        reindex(&mut s);
+        assert_fails!(s, VerifyError::ManifestBadSignature { .. });
+    }
+    let mut s = clean();
+    s.files
+        .insert("custody/retrievals.jsonl".into(), b"{}\n".to_vec());
+    reindex(&mut s);
+    assert_fails!(s, VerifyError::ManifestBadSignature { .. });
+    let mut s = clean();
+    flip(&mut s, "manifest.sig", 7);
+    assert_fails!(s, VerifyError::ManifestBadSignature { .. });
+    let mut s = clean();
+    s.files.remove("manifest.sig");
+    reindex(&mut s);
+    assert_fails!(s, VerifyError::MissingFile { .. });
+}

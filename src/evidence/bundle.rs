@@ -198,6 +198,7 @@ pub fn write_bundle(
     let manifest_bytes =
         canonical::to_canonical(&value).map_err(|e| BundleError::BadLog(e.to_string()))?;
     put("manifest.json", &manifest_bytes)?;
+    put("manifest.sig", &key.sign_bytes(&manifest_bytes))?;
 
     let mut sums = String::new();
     for rel in list_files(out_dir)? {
@@ -345,8 +346,10 @@ fn verify_txt(hearing: &str, final_path: &str, fingerprint: &str) -> String {
          1. Everything at once (offline, from the bundle directory or the .zip):\n\
          \x20  sworn-verify <bundle> --trust server.pub.pem      (exit 0 valid, 1 invalid, 2 error)\n\
          \x20  sworn verify <bundle> --json                      (same, machine-readable)\n\n\
-         2. File integrity:\n\
-         \x20  sha256sum -c SHA256SUMS\n\n\
+         2. File integrity, and the server's signature over the manifest (which lists\n\
+         \x20  every file's SHA-256 except manifest.sig and SHA256SUMS):\n\
+         \x20  sha256sum -c SHA256SUMS\n\
+         \x20  openssl pkeyutl -verify -pubin -inkey keys/server.pub.pem -rawin -in manifest.json -sigfile manifest.sig\n\n\
          3. A checkpoint signature (C2SP signed note, Ed25519; the signed bytes are the three\n\
          \x20  body lines, the signature is the base64 after the name minus its 4-byte key id):\n\
          \x20  head -n 3 {final_path} > /tmp/cp.body\n\

@@ -104,6 +104,12 @@ impl ServerKey {
         pubkeys::fingerprint(&self.verifying_key())
     }
 
+    /// Raw Ed25519 signature over `bytes` (the bundle manifest).
+    pub(crate) fn sign_bytes(&self, bytes: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        self.key.sign(bytes).to_bytes()
+    }
+
     /// Signs a note body.
     pub(crate) fn sign_note(&self, body: &str) -> Vec<u8> {
         note::sign_note(body, &self.name, &self.key)

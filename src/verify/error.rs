@@ -28,6 +28,9 @@ pub enum VerifyError {
     /// Unknown bundle format.
     #[error("unsupported bundle format {found}")]
     ManifestWrongFormat { found: String },
+    /// manifest.sig does not verify.
+    #[error("manifest signature: {reason}")]
+    ManifestBadSignature { reason: String },
     /// A file's SHA-256 differs from the manifest.
     #[error("{path}: manifest says sha256 {expected}, file has {calculated}")]
     ManifestHashMismatch {

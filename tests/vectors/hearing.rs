@@ -395,7 +395,7 @@ pub fn reindex(src: &mut MemorySource) {
     man.files = src
         .files
         .iter()
-        .filter(|(p, _)| *p != "manifest.json" && *p != "SHA256SUMS")
+        .filter(|(p, _)| !["manifest.json", "manifest.sig", "SHA256SUMS"].contains(&p.as_str()))
         .map(|(p, b)| sworn::verify::bundle::ManifestFile {
             path: p.clone(),
             sha256: sha_hex(b),

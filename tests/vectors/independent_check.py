@@ -28,6 +28,12 @@ pub = load_pem_public_key(rd("keys/server.pub.pem"))
 raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 name = manifest["origin"].split("/")[0]
 key_id = hashlib.sha256(name.encode() + b"\n\x01" + raw).digest()[:4]
+pub.verify(rd("manifest.sig"), rd("manifest.json"))
+listed = {f["path"]: f for f in manifest["files"]}
+for p, f in listed.items():
+    b = rd(p)
+    if hashlib.sha256(b).hexdigest() != f["sha256"] or len(b) != f["length"]: fail(p + ": manifest")
+print(f"PASS manifest signature; {len(listed)} listed files match")
 n_notes = 0
 for f in sorted(os.listdir(os.path.join(root_dir, "log/checkpoints"))):
     if not f.endswith(".note"): continue

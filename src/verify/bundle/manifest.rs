@@ -16,8 +16,8 @@ use crate::verify::keys::{self, NoteVerifier};
 
 /// The manifest `format` value.
 pub const BUNDLE_FORMAT: &str = "sworn-bundle/1";
-/// Files the manifest does not list (the manifest itself and the checksum list).
-pub(crate) const UNLISTED: [&str; 2] = ["manifest.json", "SHA256SUMS"];
+/// Files the manifest does not list (itself, its signature and the checksum list).
+pub(crate) const UNLISTED: [&str; 3] = ["manifest.json", "manifest.sig", "SHA256SUMS"];
 
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,8 +63,9 @@ pub struct ManifestFile {
 
 /// True if the layout of `docs/bundle-format.md` names this path.
 pub(crate) fn layout_allows(path: &str) -> bool {
-    const FIXED: [&str; 9] = [
+    const FIXED: [&str; 10] = [
         "manifest.json",
+        "manifest.sig",
         "SHA256SUMS",
         "VERIFY.txt",
         "keys/server.pub.pem",
@@ -103,7 +104,10 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
     let mut errs = Vec::new();
     let raw = ctx.read("manifest.json", &mut errs);
     let man: Option<Manifest> = raw.and_then(|b| match serde_json::from_slice::<Manifest>(&b) {
-        Ok(m) => Some(m),
+        Ok(m) => {
+            ctx.manifest_bytes = b;
+            Some(m)
+        }
         Err(e) => {
             errs.push(VerifyError::ManifestMalformed {
                 reason: e.to_string(),
@@ -278,6 +282,31 @@ pub(crate) fn check_keys(
         None => String::new(),
     };
     ctx.record("keys", errs, detail);
+    // The manifest (and through it every unsigned file: VERIFY.txt, tsa/, custody/) is
+    // signed by the server key.
+    let mut errs = Vec::new();
+    let sig = ctx.read("manifest.sig", &mut errs);
+    let key = verifier.as_ref().map(|v| v.key).or(pinned.copied());
+    if let (Some(sig), Some(key)) = (sig, key) {
+        let ok = <[u8; 64]>::try_from(sig.as_slice())
+            .ok()
+            .map(|s| ed25519_dalek::Signature::from_bytes(&s))
+            .is_some_and(|s| key.verify_strict(&ctx.manifest_bytes, &s).is_ok());
+        if !ok {
+            errs.push(VerifyError::ManifestBadSignature {
+                reason: "manifest.sig is not the server key's signature over manifest.json".into(),
+            });
+        }
+    } else if errs.is_empty() {
+        errs.push(VerifyError::ManifestBadSignature {
+            reason: "no usable server key".into(),
+        });
+    }
+    ctx.record(
+        "manifest.signature",
+        errs,
+        "manifest.json signed by the server key".into(),
+    );
     if pinned.is_none() {
         if let Some(v) = &verifier {
             ctx.skip(

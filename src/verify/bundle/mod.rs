@@ -91,6 +91,8 @@ pub(crate) struct Ctx<'a> {
     /// path -> (hex sha256, length), for every file that could be read.
     pub(crate) digests: BTreeMap<String, (String, u64)>,
     pub(crate) checks: Vec<Check>,
+    /// Exact bytes of manifest.json, once read.
+    pub(crate) manifest_bytes: Vec<u8>,
 }
 
 impl<'a> Ctx<'a> {
@@ -152,6 +154,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         paths: src.paths().into_iter().collect(),
         digests: BTreeMap::new(),
         checks: Vec::new(),
+        manifest_bytes: Vec::new(),
     };
     let mut report = Report {
         checks: Vec::new(),
