@@ -94,7 +94,11 @@ fn run(video: sworn::recorder::TrackSpec, pkts: &[Pkt]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_rtp_never_panics_vp8(pkts in proptest::collection::vec(pkt(), 0..150)) {
