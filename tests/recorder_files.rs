@@ -24,6 +24,9 @@ fn drive(
         let ms = s.pkt.arrival.duration_since(t0()).unwrap().as_millis() as u64;
         while next_tick <= ms {
             events.extend(rec.tick(at_ms(next_tick)));
+            if next_tick % 1000 == 0 {
+                rec.fsync().unwrap(); // as before each evidence checkpoint
+            }
             next_tick += 100;
         }
         events.extend(rec.push(s.track, s.pkt.clone()));

@@ -133,6 +133,8 @@ impl ParticipantRecorder {
     pub(super) fn degrade(&mut self, e: RecorderError, now: SystemTime) {
         // One event per outage; failed retries while degraded stay quiet.
         if !matches!(self.mode, Mode::Degraded { .. }) {
+            // The error text names the operation and the OS/FFmpeg cause, never a path.
+            tracing::warn!(error = %e, "recording degraded; dropping media until a new file opens");
             self.events.push(RecorderEvent::Degraded {
                 reason: e.to_string(),
             });
