@@ -417,3 +417,13 @@ impl ParticipantRecorder {
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The integrator moves a recorder onto a blocking thread.
+    #[test]
+    fn recorder_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::ParticipantRecorder>();
+    }
+}
