@@ -423,3 +423,51 @@ fn a_pause_in_the_stream_is_reported_as_silence_once() {
         d[0].packets[100].0
     );
 }
+
+#[test]
+fn h264_fragment_loss_drops_exactly_that_access_unit() {
+    let fx = fixtures();
+    let aus = read_h264(&fx.join("video.h264"));
+    let hp: Vec<_> = aus.iter().map(|au| packetize_h264(au, 600)).collect();
+    // a non-IDR access unit split into at least three FU-A fragments
+    let victim = (31..59).find(|&i| hp[i].len() >= 3).unwrap();
+    let mut sent = rtp_track(0, &hp, 50, 4500, 65_500, u32::MAX - 100_000, 5, 0);
+    let lost = sent
+        .iter()
+        .filter(|s| s.frame == victim)
+        .nth(1)
+        .unwrap()
+        .pkt
+        .seq;
+    sent.retain(|s| s.pkt.seq != lost);
+    // reorder the fragments of the next access unit
+    let first = sent.iter().position(|s| s.frame == victim + 1).unwrap();
+    sent.swap(first, first + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![h264_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6_100)).unwrap());
+    let path = dir.path().join("p-001.mkv");
+    let got: Vec<_> = demux(&path)[0]
+        .packets
+        .iter()
+        .map(|p| p.2.clone())
+        .collect();
+    let want: Vec<_> = (0..aus.len())
+        .filter(|&i| i != victim)
+        .map(|i| avcc(&aus[i]))
+        .collect();
+    assert!(got == want, "only access unit {victim} is missing");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        RecorderEvent::Gap {
+            kind: sworn::recorder::GapKind::Loss { packets: 1 },
+            ..
+        }
+    )));
+    check_chunks(dir.path(), &events, std::path::Path::new("p-001.mkv"));
+}
