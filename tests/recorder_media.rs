@@ -142,6 +142,21 @@ fn vp8_opus_clean_stream_is_stored_byte_exact_with_tiling_chunks() {
     );
     check_chunks(dir.path(), &events, &files[0]);
     check_prefixes(dir.path(), &snaps);
+    // The sealed hash, checked by openssl as an independent implementation.
+    let sealed = events
+        .iter()
+        .find_map(|e| match e {
+            RecorderEvent::FileSealed { sha256, .. } => Some(hex::encode(sha256)),
+            _ => None,
+        })
+        .unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let openssl = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(openssl.split(' ').next().unwrap(), sealed);
     let chunks = events
         .iter()
         .filter(|e| matches!(e, RecorderEvent::Chunk { .. }))
