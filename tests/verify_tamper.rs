@@ -485,8 +485,8 @@ fn minutes_tampering() {
     replace(
         &mut s,
         "minutes/minutes.html",
-        "no interruption",
-        "an interruption",
+        "took the oath",
+        "refused the oath",
     );
     reindex(&mut s);
     assert_fails!(s, VerifyError::MinutesHashMismatch);

@@ -1,13 +1,15 @@
 //! Producing side of the evidence record: the server key, the durable Merkle log with
-//! signed checkpoints and crash recovery, and the bundle writer. RFC 3161 time-stamping
+//! signed checkpoints and crash recovery, minutes, and the bundle writer. RFC 3161 time-stamping
 //! lives in `tsa`.
 //!
 //! Synchronous std code; it must never depend on an async runtime.
 
 pub mod bundle;
+pub mod convert;
 mod fsutil;
 pub mod keys;
 pub mod log;
+pub mod minutes;
 pub mod tsa;
 
 pub use bundle::{BundleError, BundleInfo, ExtraFile, ExtraSource, write_bundle};

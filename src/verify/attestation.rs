@@ -86,6 +86,49 @@ pub fn parse_statement(bytes: &[u8]) -> Result<Statement, StatementError> {
     })
 }
 
+/// Builds the exact statement bytes a participant's browser is asked to sign:
+/// canonical JSON `{"checkpoint":{"root","size"},"hearing","kind","participant","text","v":1}`
+/// plus `extra` string fields (e.g. `minutes_sha256`). Fails on an unknown kind or an
+/// extra field that would replace a required one.
+pub fn build_statement(
+    kind: &str,
+    hearing: &str,
+    participant: &str,
+    checkpoint: (u64, &Hash),
+    text: &str,
+    extra: &[(&str, &str)],
+) -> Result<Vec<u8>, StatementError> {
+    if !KINDS.contains(&kind) {
+        return Err(StatementError::Malformed("unknown kind".into()));
+    }
+    let mut map = serde_json::Map::new();
+    for (k, v) in extra {
+        map.insert((*k).to_string(), Value::String((*v).to_string()));
+    }
+    let required = [
+        ("v", Value::from(1u8)),
+        ("kind", Value::from(kind)),
+        ("hearing", Value::from(hearing)),
+        ("participant", Value::from(participant)),
+        ("text", Value::from(text)),
+        (
+            "checkpoint",
+            serde_json::json!({"size": checkpoint.0, "root": STANDARD.encode(checkpoint.1)}),
+        ),
+    ];
+    for (k, v) in required {
+        if map.insert(k.to_string(), v).is_some() {
+            return Err(StatementError::Malformed(format!(
+                "extra field {k} not allowed"
+            )));
+        }
+    }
+    let bytes = super::canonical::to_canonical(&Value::Object(map))
+        .map_err(|e| StatementError::Malformed(e.to_string()))?;
+    parse_statement(&bytes)?;
+    Ok(bytes)
+}
+
 /// Bundle paths of the `ordinal`-th (1-based) attestation: statement, signature, key.
 pub fn attestation_paths(ordinal: u64, kind: &str) -> [String; 3] {
     let stem = format!("attestations/{ordinal:04}-{kind}");
@@ -94,4 +137,42 @@ pub fn attestation_paths(ordinal: u64, kind: &str) -> [String; 3] {
         format!("{stem}.sig"),
         format!("{stem}.pub.pem"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_statement_is_canonical_and_parses_back() {
+        let root = [3u8; 32];
+        let b = build_statement("oath", "h1", "p1", (5, &root), "I swear.", &[]).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap(),
+            format!(
+                "{{\"checkpoint\":{{\"root\":\"{}\",\"size\":5}},\"hearing\":\"h1\",\"kind\":\"oath\",\"participant\":\"p1\",\"text\":\"I swear.\",\"v\":1}}",
+                STANDARD.encode(root)
+            )
+        );
+        let st = parse_statement(&b).unwrap();
+        assert_eq!((st.checkpoint_size, st.checkpoint_root), (5, root));
+        assert!(build_statement("minutes", "h1", "p1", (5, &root), "x", &[]).is_err());
+        assert!(build_statement("oath", "h1", "p1", (5, &root), "x", &[("v", "2")]).is_err());
+        assert!(build_statement("bribe", "h1", "p1", (5, &root), "x", &[]).is_err());
+        let m = build_statement(
+            "minutes",
+            "h1",
+            "p1",
+            (5, &root),
+            "x",
+            &[("minutes_sha256", "ab")],
+        );
+        assert_eq!(
+            parse_statement(&m.unwrap())
+                .unwrap()
+                .minutes_sha256
+                .as_deref(),
+            Some("ab")
+        );
+    }
 }

@@ -161,14 +161,6 @@ pub fn statement(
     to_canonical(&v).unwrap()
 }
 
-pub fn minutes_html(hearing: &str) -> Vec<u8> {
-    format!(
-        "<!doctype html><html><body><h1>Minutes of hearing {hearing}</h1>\
-         <p>Witness heard by video link; oath taken; no interruption.</p></body></html>\n"
-    )
-    .into_bytes()
-}
-
 /// Opening part of a hearing: metadata, two participants, bound keys, first checkpoint.
 pub fn open_hearing(
     dir: &Path,
@@ -301,7 +293,11 @@ pub fn build(hearing: &str) -> Built {
     log.record_attestation(&st, &witness.sign(&st).to_bytes(), clock.tick())
         .unwrap();
     log.checkpoint(&key).unwrap();
-    let html = minutes_html(hearing);
+    let html = sworn::evidence::minutes::render_minutes(
+        &std::fs::read(log_dir.join("entries.jsonl")).unwrap(),
+    )
+    .unwrap()
+    .into_bytes();
     let st = statement(
         &log,
         hearing,
