@@ -322,6 +322,21 @@ test('the court removes a participant: a clear end state, and the link stops wor
   takeProblems();
 });
 
+test('connection quality: RTT and loss thresholds (module served by the server)', async () => {
+  const page = await newPage('quality');
+  await goto(page, '/');
+  const got = await page.evaluate(async () => {
+    const { classify } = await import('/static/js/quality.js');
+    return [
+      classify(0.02, 0), classify(0.29, 0.019), classify(0.3, 0), classify(0.1, 0.05),
+      classify(0.59, 0.079), classify(0.6, 0), classify(0.05, 0.08), classify(null, null), classify(null, 0.5),
+    ];
+  });
+  assert.deepEqual(got, ['good', 'good', 'fair', 'fair', 'fair', 'poor', 'poor', 'unknown', 'poor']);
+  await page.context().close();
+  takeProblems();
+});
+
 test('an invalid invite link gets the 4xx page', async () => {
   const page = await newPage('invalid');
   const res = await goto(page, `/join/${'A'.repeat(43)}`);

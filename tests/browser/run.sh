@@ -44,4 +44,4 @@ done
 
 cd "$here"
 SWORN_BASE_URL=http://127.0.0.1:8080 SWORN_JUDGE_USER=judge SWORN_JUDGE_PASS="$pass" SWORN_ARTIFACTS="$artifacts" \
-  timeout 300 node --test --test-concurrency=1 hearing.test.mjs
+  timeout 300 node --test --test-concurrency=1 i18n.test.mjs hearing.test.mjs
