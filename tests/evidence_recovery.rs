@@ -205,3 +205,35 @@ fn server_key_file_is_private_and_stable() {
     assert!(ServerKey::load_or_create(&p, "court.example").is_err());
     assert!(ServerKey::load_or_create(&tmp.path().join("x"), "bad name").is_err());
 }
+
+#[test]
+fn files_a_crash_left_half_way_are_removed_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let key = server_key();
+    let mut clock = Clock(T0 * 1000);
+    let k = SigningKey::from_bytes(&[1u8; 32]);
+    let log = hearing::open_hearing(&dir, "h-crash", &key, &mut clock, &k, &k);
+    drop(log);
+    // A proof written for a checkpoint whose note never landed, and attestation files
+    // written before their entry.
+    std::fs::write(dir.join("proofs/000099.consistency.json"), b"{}").unwrap();
+    std::fs::write(dir.join("attestations/0001-oath.json"), b"{}").unwrap();
+    std::fs::write(dir.join("attestations/0001-oath.sig"), [0u8; 64]).unwrap();
+    let (mut log, rec) = HearingLog::open(&dir, "h-crash", ORIGIN, &key, clock.tick()).unwrap();
+    assert!(!rec.interrupted());
+    assert!(!dir.join("proofs/000099.consistency.json").exists());
+    assert!(!dir.join("attestations/0001-oath.json").exists());
+    log.append(
+        EntryBody::HearingClosed {
+            reason: "closed_by_judge".into(),
+        },
+        clock.tick(),
+    )
+    .unwrap();
+    log.checkpoint(&key).unwrap();
+    let out = tmp.path().join("bundle");
+    write_bundle(&dir, &tmp.path().join("none"), &key, &[], &out).unwrap();
+    let report = verify_bundle(&DirSource::open(&out).unwrap(), &VerifyOptions::default());
+    assert!(report.valid, "{}", report.to_text());
+}

@@ -173,6 +173,7 @@ impl HearingLog {
         };
         let roots = log.replay(&bytes)?;
         log.load_checkpoints(key, &roots)?;
+        log.remove_orphans()?;
         let size = log.size();
         let last_cp = log.checkpoints.keys().next_back().copied().unwrap_or(0);
         let mut rec = Recovery {
@@ -262,6 +263,38 @@ impl HearingLog {
             }
             self.checkpoints.insert(cp.size, cp.root);
         }
+        Ok(())
+    }
+
+    /// Removes files a crash left half-way: a consistency proof written just before its
+    /// checkpoint note, attestation files written just before their entry. Neither is
+    /// evidence yet (nothing signed refers to them); left in place they would make the
+    /// bundle fail closed.
+    fn remove_orphans(&self) -> Result<(), LogError> {
+        for ent in fs::read_dir(self.dir.join("proofs"))? {
+            let p = ent?.path();
+            let size = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".consistency.json"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if size.is_none_or(|s| !self.checkpoints.contains_key(&s)) {
+                fs::remove_file(&p)?;
+            }
+        }
+        for ent in fs::read_dir(self.dir.join("attestations"))? {
+            let p = ent?.path();
+            let ordinal = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('-').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            if ordinal.is_none_or(|o| o == 0 || o > self.attestations) {
+                fs::remove_file(&p)?;
+            }
+        }
+        super::fsutil::sync_dir(&self.dir.join("proofs"))?;
+        super::fsutil::sync_dir(&self.dir.join("attestations"))?;
         Ok(())
     }
 
