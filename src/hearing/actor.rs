@@ -182,6 +182,7 @@ impl Actor {
                 let Some(role) = self.people.get(&pid).map(|p| p.row.role) else { return };
                 let result = match ParticipantId::parse(&participant) {
                     Some(target) => self.moderate(Moderator::Participant(role), action, &target).await,
+                    None if !allows(Subject::Participant(role), needed_for(action)) => Err(HearingError::Forbidden),
                     None => Err(HearingError::UnknownParticipant),
                 };
                 if let Err(e) = result {
@@ -436,14 +437,8 @@ impl Actor {
     }
 
     async fn moderate(&mut self, by: Moderator, action: ModAction, target: &ParticipantId) -> Result<(), HearingError> {
-        let needed = match action {
-            ModAction::Admit => Action::Admit,
-            ModAction::Deny => Action::Deny,
-            ModAction::Mute | ModAction::Unmute => Action::Mute,
-            ModAction::Remove => Action::Remove,
-        };
         if let Moderator::Participant(role) = by {
-            if !allows(Subject::Participant(role), needed) {
+            if !allows(Subject::Participant(role), needed_for(action)) {
                 return Err(HearingError::Forbidden);
             }
         }
@@ -582,6 +577,16 @@ impl Actor {
             }
             self.drop_conn(&pid, ConnectionState::None).await;
         }
+    }
+}
+
+/// The policy action a moderation request needs.
+fn needed_for(action: ModAction) -> Action {
+    match action {
+        ModAction::Admit => Action::Admit,
+        ModAction::Deny => Action::Deny,
+        ModAction::Mute | ModAction::Unmute => Action::Mute,
+        ModAction::Remove => Action::Remove,
     }
 }
 

@@ -46,8 +46,10 @@ pub async fn console(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
 }
 
 fn upgrade(ws: WebSocketUpgrade, handle: HearingHandle, participant: ParticipantRow) -> Response {
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+    // Twice the protocol limit at the transport, so an oversized message still gets a
+    // proper 1009 close from our own check rather than a dropped connection.
+    ws.max_message_size(2 * MAX_MESSAGE_BYTES)
+        .max_frame_size(2 * MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| run_socket(socket, handle, participant))
 }
 

@@ -114,12 +114,16 @@ impl PublishedTrack {
 pub(crate) fn publish(
     remote: Arc<TrackRemote>,
     stream_id: String,
+    tag: u64,
     pc: Weak<RTCPeerConnection>,
     record: Option<mpsc::Sender<RtpRecord>>,
     forwarding_initially: bool,
 ) -> Option<PublishedTrack> {
     let kind = MediaKind::from_codec_type(remote.kind())?;
-    let track_id = format!("{}-{}", stream_id, kind.as_str());
+    // Unique per connection: a participant who reconnects gets fresh transceivers at
+    // every subscriber instead of re-used stopped ones (which some peers never
+    // re-announce with a track event).
+    let track_id = format!("{}-{}-{}", stream_id, kind.as_str(), tag);
     let codec = remote.codec().capability;
     let local = Arc::new(TrackLocalStaticRTP::new(codec.clone(), track_id.clone(), stream_id.clone()));
     let (keyframe_tx, keyframe_rx) = mpsc::channel(4);

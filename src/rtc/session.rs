@@ -15,6 +15,8 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::rtp_transceiver::rtp_receiver::RTCRtpReceiver;
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
@@ -167,7 +169,9 @@ impl PeerSession {
             return Err(RtcError::Negotiation("too many subscriptions".into()));
         }
         let local: Arc<dyn TrackLocal + Send + Sync> = track.local.clone();
-        let sender = self.pc.add_track(local).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
+        let transceiver = self.pc.add_transceiver_from_track(local, Some(init)).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        let sender = transceiver.sender().await;
         tokio::spawn(drain_rtcp(sender.clone(), track.clone()));
         self.senders.insert(track.track_id.clone(), sender);
         track.request_keyframe();
@@ -203,7 +207,7 @@ async fn accept_tracks(
 ) {
     while let Some((remote, receiver)) = rx.recv().await {
         tokio::spawn(drain_receiver_rtcp(receiver));
-        if let Some(track) = forward::publish(remote, stream_id.clone(), pc.clone(), record.clone(), forwarding_initially) {
+        if let Some(track) = forward::publish(remote, stream_id.clone(), tag, pc.clone(), record.clone(), forwarding_initially) {
             let _ = events.send(SessionEvent { tag, kind: SessionEventKind::TrackPublished(track) });
         }
     }
