@@ -237,3 +237,53 @@ fn files_a_crash_left_half_way_are_removed_on_open() {
     let report = verify_bundle(&DirSource::open(&out).unwrap(), &VerifyOptions::default());
     assert!(report.valid, "{}", report.to_text());
 }
+
+#[test]
+fn append_refuses_entries_the_verifier_would_reject() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = server_key();
+    let mut clock = Clock(T0 * 1000);
+    let k = SigningKey::from_bytes(&[1u8; 32]);
+    let mut log = hearing::open_hearing(&tmp.path().join("log"), "h-f", &key, &mut clock, &k, &k);
+    let chunk = |file: &str, sha: &str, wall: &str| EntryBody::MediaChunk {
+        file: file.into(),
+        offset: 0,
+        length: 1,
+        sha256: sha.into(),
+        media_start_ms: 0,
+        media_end_ms: 1,
+        wall_start: wall.into(),
+        wall_end: "2026-11-29T17:30:01.000Z".into(),
+        participant: None,
+        track: None,
+    };
+    let good_sha = "ab".repeat(32);
+    let wall = "2026-11-29T17:30:00.000Z";
+    assert!(matches!(
+        log.append(chunk("../x.webm", &good_sha, wall), clock.tick()),
+        Err(LogError::UnsafePath)
+    ));
+    assert!(matches!(
+        log.append(chunk("a.webm", "AB", wall), clock.tick()),
+        Err(LogError::BadField(_))
+    ));
+    assert!(matches!(
+        log.append(chunk("a.webm", &good_sha, "17:30"), clock.tick()),
+        Err(LogError::BadField(_))
+    ));
+    let size = log.size();
+    log.append(chunk("a.webm", &good_sha, wall), clock.tick())
+        .unwrap();
+    assert_eq!(log.size(), size + 1);
+    assert!(matches!(
+        log.append(
+            EntryBody::KeyBound {
+                participant: "p".into(),
+                public_key: "not-a-key".into()
+            },
+            clock.tick()
+        ),
+        Err(LogError::BadPublicKey)
+    ));
+    assert_eq!(log.size(), size + 1, "refused entries are not written");
+}

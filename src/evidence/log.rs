@@ -58,6 +58,9 @@ pub enum LogError {
     /// An entry names an unsafe file path.
     #[error("unsafe file path in entry")]
     UnsafePath,
+    /// A field breaks the entry rules (time format, digest, range).
+    #[error("invalid entry field: {0}")]
+    BadField(String),
     /// A key_bound entry carries an invalid key.
     #[error("invalid participant public key")]
     BadPublicKey,
@@ -359,6 +362,7 @@ impl HearingLog {
                 return Err(LogError::UnsafePath);
             }
         }
+        entry::check_fields(&e.body).map_err(LogError::BadField)?;
         let h = leaf_hash(&bytes);
         bytes.push(b'\n');
         self.file.write_all(&bytes)?;

@@ -293,6 +293,79 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
     }
 }
 
+/// Field rules serde cannot express: safe relative file paths, wall-clock fields in the
+/// log's time format, media time ranges that do not run backwards, 32-byte hex digests.
+pub fn check_fields(body: &EntryBody) -> Result<(), String> {
+    let wall = |w: &str| {
+        super::clock::parse_ms(w)
+            .map(|_| ())
+            .ok_or_else(|| format!("bad wall-clock time {w:?}"))
+    };
+    let digest = |d: &str| {
+        if d.len() == 64
+            && d.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
+            Ok(())
+        } else {
+            Err("sha256 is not 64 lower-case hex digits".to_string())
+        }
+    };
+    let path = |f: &str| {
+        if is_safe_relative_path(f) {
+            Ok(())
+        } else {
+            Err(format!("unsafe file path {f:?}"))
+        }
+    };
+    match body {
+        EntryBody::MediaChunk {
+            file,
+            sha256,
+            media_start_ms,
+            media_end_ms,
+            wall_start,
+            wall_end,
+            ..
+        } => {
+            path(file)?;
+            digest(sha256)?;
+            wall(wall_start)?;
+            wall(wall_end)?;
+            if media_end_ms < media_start_ms {
+                return Err("media time range runs backwards".into());
+            }
+            Ok(())
+        }
+        EntryBody::FileSealed { file, sha256, .. } => {
+            path(file)?;
+            digest(sha256)
+        }
+        EntryBody::DerivedFile {
+            file,
+            sha256,
+            derived_from,
+            ..
+        } => {
+            path(file)?;
+            digest(sha256)?;
+            derived_from.iter().try_for_each(|f| path(f))
+        }
+        EntryBody::Gap {
+            wall_start,
+            wall_end,
+            ..
+        } => {
+            wall(wall_start)?;
+            wall(wall_end)
+        }
+        EntryBody::Attestation {
+            statement_sha256, ..
+        } => digest(statement_sha256),
+        _ => Ok(()),
+    }
+}
+
 /// True when `path` is a safe relative path: `/`-separated, no empty, `.` or `..`
 /// component, no backslash, no NUL.
 pub fn is_safe_relative_path(path: &str) -> bool {

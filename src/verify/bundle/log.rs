@@ -82,6 +82,12 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
                 }
             };
             if let Some(e) = &parsed {
+                if let Err(reason) = entry::check_fields(&e.body) {
+                    errs.push(VerifyError::EntryMalformed {
+                        line: line_no,
+                        reason,
+                    });
+                }
                 if e.seq != line_no {
                     errs.push(VerifyError::SeqOutOfOrder {
                         line: line_no,
