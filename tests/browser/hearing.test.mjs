@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -345,4 +345,19 @@ test('an invalid invite link gets the 4xx page', async () => {
   const text = await page.textContent('body');
   assert.ok(text && text.trim().length > 0, 'the 4xx page says something');
   await shot(page, '08-invalid-link.png');
+});
+
+test('the server log holds no invite token, password or participant name', (t) => {
+  const logPath = process.env.SWORN_SERVER_LOG;
+  if (!logPath || !S.link) {
+    t.skip('needs SWORN_SERVER_LOG and the hearing of the first test');
+    return;
+  }
+  const log = readFileSync(logPath, 'utf8');
+  assert.ok(log.length > 0, 'the server logged something');
+  const token = S.link.split('/join/')[1];
+  assert.ok(!log.includes(token), 'invite token in the log');
+  assert.ok(!log.includes(PASS), 'judge password in the log');
+  assert.ok(!log.includes('Witness Example'), 'participant name in the log');
+  if (S.key) assert.ok(!log.includes(S.key.publicKey), 'attestation key (hex) in the log');
 });
