@@ -188,9 +188,12 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await goto(judge, '/signin');
   await judge.waitForSelector('#signin-form');
   await shot(judge, '00-signin.png');
-  await judge.fill('#username', USER);
-  await judge.fill('#password', PASS);
-  await judge.click('#signin-submit');
+  // Keyboard only: the username field has focus, Tab to the password, Enter submits.
+  assert.equal(await judge.evaluate(() => document.activeElement.id), 'username');
+  await judge.keyboard.type(USER);
+  await judge.keyboard.press('Tab');
+  await judge.keyboard.type(PASS);
+  await judge.keyboard.press('Enter');
   await judge.waitForURL(/\/console$/, { timeout: T });
   await judge.waitForSelector('#schedule-form');
 
@@ -319,6 +322,62 @@ test('the court removes a participant: a clear end state, and the link stops wor
   await shot(witness, '09-witness-removed.png');
   const again = await witness.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
   assert.ok([404, 410].includes(again.status()), `a removed participant's link answers ${again.status()}`);
+
+  // Re-issuing gives a different link, shown once, that the server accepts again.
+  await judge.click(`${row(witnessId)} button:text-is("New link")`);
+  await judge.waitForFunction((old) => {
+    const v = document.querySelector('#invite-url').value;
+    return v.includes('/join/') && v !== old;
+  }, link);
+  const fresh = await judge.inputValue('#invite-url');
+  await judge.click('#invite-done');
+  const page = await newPage('reissued');
+  const res = await page.goto(fresh, { waitUntil: 'domcontentloaded', timeout: T });
+  assert.equal(res.status(), 200, 're-issued link opens the join page');
+  await page.context().close();
+  takeProblems();
+});
+
+test('ending the hearing: the console shows it closed, a waiting participant is told', async (t) => {
+  if (!needHearing(t)) return;
+  const { judge } = S;
+  await judge.fill('#p-name', 'Interpreter Example');
+  await judge.selectOption('#p-role', 'interpreter');
+  await judge.click('#add-submit');
+  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
+  const link = await judge.inputValue('#invite-url');
+  await judge.click('#invite-done');
+
+  const interpreter = await newPage('interpreter');
+  await interpreter.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
+  await interpreter.waitForSelector('#s-check:not([hidden])');
+  await interpreter.click('#join-button');
+  await interpreter.waitForSelector('#s-lobby:not([hidden])');
+  await judge.waitForSelector('#lobby-list li[data-participant]');
+
+  await judge.click('#close-hearing');
+  await judge.click('#close-hearing:text("Confirm")');
+  await judge.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed');
+  assert.ok(await judge.isHidden('#recording'), 'no recording indicator once closed');
+  await interpreter.waitForSelector('#s-end:not([hidden])');
+  await shot(interpreter, '10-hearing-ended.png');
+  await shot(judge, '11-judge-hearing-closed.png');
+  await interpreter.context().close();
+  takeProblems();
+});
+
+test('public pages load cleanly; a bogus set-up link is refused with a message', async () => {
+  const page = await newPage('public');
+  await goto(page, '/');
+  await page.waitForSelector('a[href="/signin"]');
+  await goto(page, `/setup/${'B'.repeat(43)}`);
+  await page.fill('#username', 'intruder');
+  await page.fill('#password', 'a long enough password');
+  await page.fill('#password2', 'a long enough password');
+  await page.click('#setup-submit');
+  await page.waitForSelector('#setup-status.error');
+  await shot(page, '12-setup-refused.png');
+  await page.context().close();
   takeProblems();
 });
 

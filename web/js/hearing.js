@@ -46,6 +46,7 @@ function renderHeader() {
   $('#open-hearing').hidden = hearing.state !== 'scheduled';
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
+  document.body.classList.toggle('hearing-closed', hearing.state === 'closed');
   if (hearing.state === 'closed' && call) {
     call.stop();
     call = null;
@@ -312,7 +313,7 @@ async function main() {
     $('#audio-blocked').hidden = true;
   });
   await refresh();
-  if (!hearing) return;
+  if (!hearing || hearing.state === 'closed') return;
 
   const selfTile = grid.update({ id: 'self', display_name: user.username, role: 'judge' }, true);
   try {
@@ -323,8 +324,6 @@ async function main() {
     selfTile.placeholder.textContent = 'Camera and microphone unavailable';
     setStatus(status(), `Your camera or microphone could not be opened (${e.name || 'error'}). You can still run the hearing.`, 'error');
   }
-  if (hearing.state === 'closed') return;
-
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
     hello: () => ({ type: 'hello' }),
