@@ -121,26 +121,69 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), OpenError
     Ok(())
 }
 
+impl DirSource {
+    fn path_of(&self, path: &str) -> Result<PathBuf, String> {
+        if self
+            .paths
+            .binary_search_by(|p| p.as_str().cmp(path))
+            .is_err()
+        {
+            return Err("not in bundle".into());
+        }
+        Ok(self.root.join(path))
+    }
+}
+
+/// Reads exactly `len` bytes at `offset` of an open file.
+fn read_at(f: &mut File, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+    use std::io::{Seek as _, SeekFrom};
+    f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 26));
+    f.take(len)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() as u64 != len {
+        return Err("range past the end of the file".into());
+    }
+    Ok(out)
+}
+
 impl BundleSource for DirSource {
     fn paths(&self) -> Vec<String> {
         self.paths.clone()
     }
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        if !self.paths.iter().any(|p| p == path) {
-            return Err("not in bundle".into());
-        }
-        fs::read(self.root.join(path)).map_err(|e| e.to_string())
+        fs::read(self.path_of(path)?).map_err(|e| e.to_string())
+    }
+    fn file_len(&self, path: &str) -> Result<u64, String> {
+        fs::symlink_metadata(self.path_of(path)?)
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())
+    }
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        let mut f = File::open(self.path_of(path)?).map_err(|e| e.to_string())?;
+        read_at(&mut f, offset, len)
     }
 }
 
-/// A bundle zip (stored entries; others are refused when read).
+/// Where a stored zip entry's bytes lie in the archive.
+#[derive(Debug, Clone, Copy)]
+struct ZipEntry {
+    data_start: u64,
+    size: u64,
+}
+
+/// A bundle zip. Entries must be stored (uncompressed): their bytes are read straight
+/// from the archive, so large media files are hashed in blocks, never held whole. The
+/// zip CRC is not checked; every byte is covered by SHA-256 in the manifest and log.
 pub struct ZipSource {
-    archive: RefCell<zip::ZipArchive<File>>,
-    index: BTreeMap<String, usize>,
+    file: RefCell<File>,
+    index: BTreeMap<String, ZipEntry>,
 }
 
 impl ZipSource {
-    /// Opens a zip and indexes its file entries; refuses unsafe or duplicate names.
+    /// Opens a zip and indexes its file entries; refuses unsafe or duplicate names and
+    /// compressed entries.
     pub fn open(path: &Path) -> Result<ZipSource, OpenError> {
         let f = File::open(path).map_err(io_err(path))?;
         let mut archive = zip::ZipArchive::new(f).map_err(|e| OpenError::Zip(e.to_string()))?;
@@ -159,14 +202,33 @@ impl ZipSource {
             if !is_safe_relative_path(&name) {
                 return Err(OpenError::Zip(format!("unsafe entry name {name:?}")));
             }
-            if index.insert(name.clone(), i).is_some() {
+            if entry.compression() != zip::CompressionMethod::Stored
+                || entry.compressed_size() != entry.size()
+            {
+                return Err(OpenError::Zip(format!(
+                    "entry {name:?} is compressed (bundles use stored entries)"
+                )));
+            }
+            let e = ZipEntry {
+                data_start: entry.data_start(),
+                size: entry.size(),
+            };
+            if index.insert(name.clone(), e).is_some() {
                 return Err(OpenError::Zip(format!("duplicate entry {name:?}")));
             }
         }
+        let file = File::open(path).map_err(io_err(path))?;
         Ok(ZipSource {
-            archive: RefCell::new(archive),
+            file: RefCell::new(file),
             index,
         })
+    }
+
+    fn entry(&self, path: &str) -> Result<ZipEntry, String> {
+        self.index
+            .get(path)
+            .copied()
+            .ok_or_else(|| "not in bundle".to_string())
     }
 }
 
@@ -175,15 +237,19 @@ impl BundleSource for ZipSource {
         self.index.keys().cloned().collect()
     }
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        let i = *self.index.get(path).ok_or("not in bundle")?;
-        let mut archive = self.archive.borrow_mut();
-        let mut f = archive.by_index(i).map_err(|e| e.to_string())?;
-        if f.compression() != zip::CompressionMethod::Stored {
-            return Err("compressed zip entry (bundles use stored entries)".into());
+        let e = self.entry(path)?;
+        self.read_range(path, 0, e.size)
+    }
+    fn file_len(&self, path: &str) -> Result<u64, String> {
+        self.entry(path).map(|e| e.size)
+    }
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        let e = self.entry(path)?;
+        if offset.checked_add(len).is_none_or(|end| end > e.size) {
+            return Err("range past the end of the file".into());
         }
-        let mut out = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0).min(1 << 26));
-        f.read_to_end(&mut out).map_err(|e| e.to_string())?;
-        Ok(out)
+        let mut f = self.file.borrow_mut();
+        read_at(&mut f, e.data_start.saturating_add(offset), len)
     }
 }
 

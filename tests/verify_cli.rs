@@ -140,3 +140,60 @@ fn symlink_in_bundle_is_an_error_not_a_pass() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("symlinks are refused"));
 }
+
+#[test]
+fn compressed_or_hostile_zips_are_refused() {
+    let b = hearing::build("h-cli-zip");
+    let tmp = tempfile::tempdir().unwrap();
+    let make = |name: &str, script: &str| {
+        let out = tmp.path().join(name);
+        let st = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&b.bundle)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        out
+    };
+    let deflated = make(
+        "deflated.zip",
+        "import os,sys,zipfile\n\
+         r,o=sys.argv[1],sys.argv[2]\n\
+         with zipfile.ZipFile(o,'w',zipfile.ZIP_DEFLATED) as z:\n\
+         \x20for d,_,fs in os.walk(r):\n\
+         \x20 for f in fs:\n\
+         \x20  p=os.path.join(d,f); z.write(p,os.path.relpath(p,r))\n",
+    );
+    let out = sworn_verify(&[&deflated]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compressed"));
+    let evil = make(
+        "evil.zip",
+        "import sys,zipfile\n\
+         with zipfile.ZipFile(sys.argv[2],'w') as z:\n\
+         \x20z.writestr('../../etc/x','x')\n",
+    );
+    let out = sworn_verify(&[&evil]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsafe entry name"));
+    // A stored zip re-made by another tool (Python) still verifies: only paths and
+    // bytes matter.
+    let restored = make(
+        "stored.zip",
+        "import os,sys,zipfile\n\
+         r,o=sys.argv[1],sys.argv[2]\n\
+         with zipfile.ZipFile(o,'w',zipfile.ZIP_STORED) as z:\n\
+         \x20for d,_,fs in sorted(os.walk(r)):\n\
+         \x20 for f in sorted(fs):\n\
+         \x20  p=os.path.join(d,f); z.write(p,os.path.relpath(p,r))\n",
+    );
+    let out = sworn_verify(&[&restored]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

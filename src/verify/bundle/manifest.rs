@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, sha256_hex};
+use super::Ctx;
 use crate::verify::entry::is_safe_relative_path;
 use crate::verify::error::VerifyError;
 use crate::verify::keys::{self, NoteVerifier};
@@ -131,12 +131,14 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
             errs.push(VerifyError::ExtraFile { path: p.clone() });
             continue;
         }
-        if let Some(b) = ctx.read(p, &mut errs) {
-            if b.is_empty() {
-                errs.push(VerifyError::EmptyFile { path: p.clone() });
-            }
-            ctx.digests
-                .insert(p.clone(), (sha256_hex(&b), b.len() as u64));
+        let Some(len) = ctx.file_len(p, &mut errs) else {
+            continue;
+        };
+        if len == 0 {
+            errs.push(VerifyError::EmptyFile { path: p.clone() });
+        }
+        if let Some(sha) = ctx.hash_range(p, 0, len, &mut errs) {
+            ctx.digests.insert(p.clone(), (sha, len));
         }
     }
     let mut listed: BTreeMap<&str, &ManifestFile> = BTreeMap::new();

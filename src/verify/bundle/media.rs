@@ -7,10 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
+use super::Ctx;
 use super::log::LogView;
-use super::{Ctx, sha256_hex};
 use crate::verify::entry::{EntryBody, is_safe_relative_path};
 use crate::verify::error::VerifyError;
 
@@ -67,10 +65,9 @@ pub(crate) fn check_media(ctx: &mut Ctx<'_>, log: &LogView) {
             });
             continue;
         }
-        let Some(bytes) = ctx.read(&path, &mut errs) else {
+        let Some(len) = ctx.file_len(&path, &mut errs) else {
             continue;
         };
-        let len = bytes.len() as u64;
         let mut pos = 0u64;
         for c in list {
             if c.offset > pos {
@@ -89,24 +86,22 @@ pub(crate) fn check_media(ctx: &mut Ctx<'_>, log: &LogView) {
                 });
             }
             let end = c.offset.saturating_add(c.length);
-            let range = usize::try_from(c.offset)
-                .ok()
-                .zip(usize::try_from(end).ok())
-                .and_then(|(a, b)| bytes.get(a..b));
-            match range {
-                None => errs.push(VerifyError::ChunkPastEnd {
+            if end > len {
+                errs.push(VerifyError::ChunkPastEnd {
                     file: file.clone(),
                     seq: c.seq,
                     end,
                     file_length: len,
-                }),
-                Some(b) if sha256_hex(b) != c.sha256 || c.length == 0 => {
-                    errs.push(VerifyError::ChunkHashMismatch {
-                        file: file.clone(),
-                        seq: c.seq,
-                    })
-                }
-                Some(_) => {}
+                });
+            } else if c.length == 0
+                || ctx
+                    .hash_range(&path, c.offset, c.length, &mut errs)
+                    .is_some_and(|h| h != c.sha256)
+            {
+                errs.push(VerifyError::ChunkHashMismatch {
+                    file: file.clone(),
+                    seq: c.seq,
+                });
             }
             pos = pos.max(end);
         }
@@ -125,7 +120,9 @@ pub(crate) fn check_media(ctx: &mut Ctx<'_>, log: &LogView) {
                         file: file.clone(),
                         reason: format!("chunk at seq {last_chunk} after the seal"),
                     });
-                } else if seal.length != len || seal.sha256 != hex::encode(Sha256::digest(&bytes)) {
+                } else if seal.length != len
+                    || ctx.digests.get(&path).map(|(h, _)| h) != Some(&seal.sha256)
+                {
                     errs.push(VerifyError::FileNotSealed {
                         file: file.clone(),
                         reason: "file_sealed length or sha256 differs from the file".into(),

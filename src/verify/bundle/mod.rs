@@ -28,7 +28,27 @@ pub trait BundleSource {
     fn paths(&self) -> Vec<String>;
     /// The bytes of one file.
     fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+
+    /// Length of one file. Override to avoid reading the file.
+    fn file_len(&self, path: &str) -> Result<u64, String> {
+        self.read(path).map(|b| b.len() as u64)
+    }
+
+    /// `len` bytes of one file from `offset`; an error if the range passes the end.
+    /// Override so large media files are never read whole.
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        let bytes = self.read(path)?;
+        let start = usize::try_from(offset).map_err(|_| "offset too large")?;
+        let end = usize::try_from(offset.saturating_add(len)).map_err(|_| "range too large")?;
+        bytes
+            .get(start..end)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| "range past the end of the file".to_string())
+    }
 }
+
+/// Block size of streaming reads.
+const BLOCK: u64 = 1 << 20;
 
 /// Why a time-stamp token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +131,54 @@ impl<'a> Ctx<'a> {
                 None
             }
         }
+    }
+
+    fn read_failed(path: &str, reason: String) -> VerifyError {
+        VerifyError::ReadFailed {
+            path: path.into(),
+            reason,
+        }
+    }
+
+    /// Length of a file in the bundle.
+    pub(crate) fn file_len(&self, path: &str, errs: &mut Vec<VerifyError>) -> Option<u64> {
+        if !self.paths.contains(path) {
+            errs.push(VerifyError::MissingFile { path: path.into() });
+            return None;
+        }
+        self.src
+            .file_len(path)
+            .map_err(|r| errs.push(Self::read_failed(path, r)))
+            .ok()
+    }
+
+    /// Hex SHA-256 of `len` bytes from `offset`, read in blocks (the caller has checked
+    /// the range lies inside the file).
+    pub(crate) fn hash_range(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+        errs: &mut Vec<VerifyError>,
+    ) -> Option<String> {
+        let mut h = Sha256::new();
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(BLOCK);
+            match self.src.read_range(path, offset.saturating_add(done), n) {
+                Ok(b) if b.len() as u64 == n => h.update(&b),
+                Ok(_) => {
+                    errs.push(Self::read_failed(path, "short read".into()));
+                    return None;
+                }
+                Err(r) => {
+                    errs.push(Self::read_failed(path, r));
+                    return None;
+                }
+            }
+            done += n;
+        }
+        Some(hex::encode(h.finalize()))
     }
 
     pub(crate) fn record(&mut self, name: &str, errs: Vec<VerifyError>, ok: String) {
