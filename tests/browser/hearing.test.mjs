@@ -112,8 +112,58 @@ async function newPage(name, options = { viewport: { width: 1280, height: 860 } 
   return page;
 }
 
+/** Every visible text with too little contrast against its background (WCAG 2 AA:
+ * 4.5:1, or 3:1 for large text). Disabled controls are exempt, as WCAG allows. */
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return { r: 0, g: 0, b: 0, a: 0 };
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, base) => ({
+      r: top.r * top.a + base.r * (1 - top.a),
+      g: top.g * top.a + base.g * (1 - top.a),
+      b: top.b * top.a + base.b * (1 - top.a),
+    });
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.a > 0) layers.push(c);
+        if (c.a >= 1) break;
+      }
+      return layers.reverse().reduce((base, c) => over(c, base), { r: 255, g: 255, b: 255 });
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text || el.closest('[hidden], .visually-hidden, .skip-link, option') || el.disabled) continue;
+      const r = el.getBoundingClientRect();
+      const st = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') continue;
+      const fg = over(parse(st.color), background(el));
+      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+}
+
 async function shot(page, file) {
   await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
+  assert.deepEqual(await lowContrast(page), [], `WCAG AA contrast on ${file}`);
 }
 
 async function goto(page, path) {
@@ -338,22 +388,41 @@ test('the court removes a participant: a clear end state, and the link stops wor
   takeProblems();
 });
 
-test('ending the hearing: the console shows it closed, a waiting participant is told', async (t) => {
-  if (!needHearing(t)) return;
-  const { judge } = S;
-  await judge.fill('#p-name', 'Interpreter Example');
-  await judge.selectOption('#p-role', 'interpreter');
+/** The judge adds a participant; their page opens the link and waits in the lobby. */
+async function addAndQueue(judge, name, role) {
+  await judge.fill('#p-name', name);
+  await judge.selectOption('#p-role', role);
   await judge.click('#add-submit');
   await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
   const link = await judge.inputValue('#invite-url');
   await judge.click('#invite-done');
+  const page = await newPage(role);
+  await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
+  await page.waitForSelector('#s-check:not([hidden])');
+  await page.click('#join-button');
+  await page.waitForSelector('#s-lobby:not([hidden])');
+  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
+  return { page, id: await entry.getAttribute('data-participant') };
+}
 
-  const interpreter = await newPage('interpreter');
-  await interpreter.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
-  await interpreter.waitForSelector('#s-check:not([hidden])');
-  await interpreter.click('#join-button');
-  await interpreter.waitForSelector('#s-lobby:not([hidden])');
-  await judge.waitForSelector('#lobby-list li[data-participant]');
+test('the court denies a participant in the waiting room, who is told', async (t) => {
+  if (!needHearing(t)) return;
+  const { judge } = S;
+  const { page, id } = await addAndQueue(judge, 'Prosecutor Example', 'prosecutor');
+  await judge.click(`#lobby-list li[data-participant="${id}"] button:text-is("Deny")`);
+  await page.waitForSelector('#s-end:not([hidden])');
+  // The hearing's language is Spanish, so the page speaks Spanish.
+  const es = JSON.parse(readFileSync(new URL('../../web/i18n/es.json', import.meta.url), 'utf8'));
+  assert.equal(await page.textContent('#end-title'), es['end.denied.title']);
+  await shot(page, '09b-denied.png');
+  await page.context().close();
+  takeProblems();
+});
+
+test('ending the hearing: the console shows it closed, a waiting participant is told', async (t) => {
+  if (!needHearing(t)) return;
+  const { judge } = S;
+  const { page: interpreter } = await addAndQueue(judge, 'Interpreter Example', 'interpreter');
 
   await judge.click('#close-hearing');
   await judge.click('#close-hearing:text("Confirm")');
