@@ -581,3 +581,38 @@ fn unsigned_files_are_bound_by_the_manifest_signature() {
     reindex(&mut s);
     assert_fails!(s, VerifyError::MissingFile { .. });
 }
+
+#[test]
+fn token_older_than_the_entries_it_covers() {
+    // A genuine TSA, but its tokens say the checkpoints existed a day before the log
+    // dates their entries: the log's times are not credible.
+    use std::time::{Duration, UNIX_EPOCH};
+    let day_before = UNIX_EPOCH + Duration::from_secs((hearing::T0 - 86_400) as u64);
+    let tmp = tempfile::tempdir().unwrap();
+    let tsa = sworn::evidence::tsa::TsaIdentity::create(
+        tmp.path(),
+        day_before - Duration::from_secs(86_400),
+    )
+    .unwrap();
+    let mut s = clean();
+    let notes: Vec<String> = s
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".note"))
+        .cloned()
+        .collect();
+    for n in notes {
+        let token = tsa.stamp(&s.files[&n], day_before).unwrap();
+        s.files.insert(n.replace(".note", ".tsr"), token);
+    }
+    s.files
+        .insert("tsa/chain.pem".into(), tsa.chain_pem().into_bytes());
+    reindex(&mut s);
+    let r = assert_fails!(s, VerifyError::TimestampBeforeEntries { .. });
+    assert!(
+        !r.failures()
+            .any(|e| matches!(e, VerifyError::TimestampInvalid { .. })),
+        "tokens themselves are valid:\n{}",
+        r.to_text()
+    );
+}

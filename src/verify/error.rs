@@ -198,6 +198,13 @@ pub enum VerifyError {
     /// A time-stamp token does not cover its checkpoint.
     #[error("{path}: time-stamp token is not over this checkpoint")]
     TimestampMismatch { path: String },
+    /// A valid token's time is earlier than the log's time for entries it covers.
+    #[error("{path}: time-stamped at {gen_time}, but the log dates its entries {entry_time}")]
+    TimestampBeforeEntries {
+        path: String,
+        entry_time: String,
+        gen_time: String,
+    },
     /// A time-stamp token is invalid for another reason.
     #[error("{path}: time-stamp token invalid: {reason}")]
     TimestampInvalid { path: String, reason: String },

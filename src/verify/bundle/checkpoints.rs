@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::log::LogView;
 use super::manifest::Manifest;
 use super::{Ctx, TimestampFailure, TimestampVerifier};
+use crate::verify::clock;
 use crate::verify::error::VerifyError;
 use crate::verify::keys::NoteVerifier;
 use crate::verify::merkle::{Hash, verify_consistency};
@@ -290,8 +291,13 @@ pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, cps: &Checkpoints) {
     );
 }
 
+/// How far the log's own clock may run ahead of the TSA's before a token contradicts
+/// the entry times it covers.
+pub const CLOCK_TOLERANCE_MS: i64 = 10 * 60 * 1000;
+
 pub(crate) fn check_timestamps(
     ctx: &mut Ctx<'_>,
+    log: &LogView,
     cps: &Checkpoints,
     checker: Option<&dyn TimestampVerifier>,
     pinned_chain: Option<&[u8]>,
@@ -330,17 +336,42 @@ pub(crate) fn check_timestamps(
         "the bundle's tsa/chain.pem (not pinned)"
     };
     let mut times = Vec::new();
+    let mut max_lag_ms = 0i64;
     for path in &tsrs {
         let note = size_from_path(path, "log/checkpoints/", ".tsr").and_then(|s| cps.get(&s));
         let Some(note) = note else {
-            errs.push(VerifyError::ExtraFile { path: path.clone() });
+            let note_path = path.replace(".tsr", ".note");
+            if !ctx.paths.contains(&note_path) {
+                errs.push(VerifyError::ExtraFile { path: path.clone() });
+            } // else: the note failed its own checks, reported under "checkpoints".
             continue;
         };
+        let size = size_from_path(path, "log/checkpoints/", ".tsr").unwrap_or(0);
         let (Some(token), Some(chain)) = (ctx.read(path, &mut errs), chain.as_ref()) else {
             continue;
         };
         match checker.verify(&token, &note.note, chain) {
-            Ok(t) => times.push(t),
+            Ok(t) => {
+                // The token proves entries 0..size existed at genTime: the log must not
+                // claim a later time for them (beyond clock tolerance).
+                let last = log
+                    .entries
+                    .get(usize::try_from(size).unwrap_or(usize::MAX).wrapping_sub(1))
+                    .and_then(|e| e.as_ref())
+                    .and_then(|e| clock::parse_ms(&e.time).map(|ms| (ms, e.time.clone())));
+                let gen_ms = t.unix_seconds.saturating_mul(1000);
+                if let Some((ms, text)) = last {
+                    if ms > gen_ms.saturating_add(1000 + CLOCK_TOLERANCE_MS) {
+                        errs.push(VerifyError::TimestampBeforeEntries {
+                            path: path.clone(),
+                            entry_time: text,
+                            gen_time: t.text.clone(),
+                        });
+                    }
+                    max_lag_ms = max_lag_ms.max(gen_ms.saturating_sub(ms));
+                }
+                times.push(t.text)
+            }
             Err(TimestampFailure::Mismatch) => {
                 errs.push(VerifyError::TimestampMismatch { path: path.clone() })
             }
@@ -350,9 +381,11 @@ pub(crate) fn check_timestamps(
             }),
         }
     }
+    times.sort();
     let detail = format!(
-        "{} tokens over their checkpoints under {anchor} (first {}, last {})",
+        "{} tokens over their checkpoints under {anchor}, each no earlier than the entries it covers; largest lag {} s (first {}, last {})",
         times.len(),
+        max_lag_ms / 1000,
         times.first().map(String::as_str).unwrap_or("-"),
         times.last().map(String::as_str).unwrap_or("-")
     );

@@ -60,16 +60,25 @@ pub enum TimestampFailure {
     Invalid(String),
 }
 
+/// The time a valid token proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenTime {
+    /// genTime as the TSA wrote it (RFC 3339).
+    pub text: String,
+    /// genTime, whole seconds since the Unix epoch.
+    pub unix_seconds: i64,
+}
+
 /// RFC 3161 token checker (implemented over `verify::timestamp`).
 pub trait TimestampVerifier {
     /// Checks `token_der` time-stamps exactly `message` under the CA(s) in `chain_pem`;
-    /// returns the token's time as text.
+    /// returns the token's time.
     fn verify(
         &self,
         token_der: &[u8],
         message: &[u8],
         chain_pem: &[u8],
-    ) -> Result<String, TimestampFailure>;
+    ) -> Result<TokenTime, TimestampFailure>;
 }
 
 /// What the caller trusts.
@@ -247,6 +256,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     checkpoints::check_proofs(&mut ctx, &cps);
     checkpoints::check_timestamps(
         &mut ctx,
+        &log,
         &cps,
         opts.timestamps,
         opts.trusted_tsa_chain.as_deref(),
@@ -269,10 +279,13 @@ impl TimestampVerifier for Rfc3161Checker {
         token_der: &[u8],
         message: &[u8],
         chain_pem: &[u8],
-    ) -> Result<String, TimestampFailure> {
+    ) -> Result<TokenTime, TimestampFailure> {
         use crate::verify::timestamp::{TimestampError, verify_token};
         match verify_token(token_der, message, chain_pem) {
-            Ok(info) => Ok(info.gen_time),
+            Ok(info) => Ok(TokenTime {
+                text: info.gen_time,
+                unix_seconds: info.gen_time_unix,
+            }),
             Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
             Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
         }
