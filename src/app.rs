@@ -28,6 +28,19 @@ pub enum AppError {
     Tls(String),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("server signing key: {0}")]
+    Key(#[from] crate::evidence::KeyFileError),
+    #[error("time-stamping authority: {0}")]
+    Tsa(#[from] crate::evidence::tsa::TsaError),
+}
+
+/// The server's signing key (created at first start, mode 0600) and its built-in TSA.
+pub fn load_identities(config: &Config) -> Result<(Arc<crate::evidence::ServerKey>, Arc<crate::evidence::tsa::TsaIdentity>), AppError> {
+    let keys = config.data_dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|source| AppError::DataDir { path: keys.clone(), source })?;
+    let key = crate::evidence::ServerKey::load_or_create(&keys.join("server.key"), &config.server_name)?;
+    let tsa = crate::evidence::tsa::TsaIdentity::load_or_create(&config.data_dir.join("tsa"))?;
+    Ok((Arc::new(key), Arc::new(tsa)))
 }
 
 /// A built server, ready to run.
@@ -43,13 +56,22 @@ impl App {
         std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
         restrict_dir(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
         let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
+        let (key, tsa) = load_identities(&config)?;
         let rtc = RtcEngine::start(&config.media).await?;
         let config = Arc::new(config);
-        let hearings = Arc::new(Hearings::new(HearingDeps { config: config.clone(), store: store.clone(), rtc: rtc.clone() }));
+        let hearings = Arc::new(Hearings::new(HearingDeps {
+            config: config.clone(),
+            store: store.clone(),
+            rtc: rtc.clone(),
+            key: key.clone(),
+            tsa: tsa.clone(),
+        }));
         let state = Arc::new(AppState {
             config,
             store,
             hearings,
+            key,
+            tsa,
             login_limiter: Default::default(),
             whip: Default::default(),
         });

@@ -69,6 +69,7 @@ struct RawMedia {
 struct RawHearing {
     invite_ttl_hours: Option<u64>,
     reconnect_grace_secs: Option<u64>,
+    rotate_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +115,8 @@ pub struct Config {
     pub reconnect_grace: Duration,
     pub checkpoint_interval: Duration,
     pub tsa_url: Option<String>,
+    /// Recordings start a new file after this long.
+    pub rotate_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +164,7 @@ impl Config {
             reconnect_grace: Duration::from_secs(20),
             checkpoint_interval: Duration::from_secs(10),
             tsa_url: None,
+            rotate_after: Duration::from_secs(3600),
         }
     }
 }
@@ -268,6 +272,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         reconnect_grace: Duration::from_secs(grace),
         checkpoint_interval: Duration::from_secs(interval),
         tsa_url: raw.evidence.tsa_url,
+        rotate_after: Duration::from_secs(raw.hearing.rotate_after_secs.unwrap_or(3600).max(10)),
     })
 }
 

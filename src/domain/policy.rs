@@ -29,6 +29,8 @@ pub enum Action {
     /// Take the oath / affirmation.
     TakeOath,
     MarkEvent,
+    /// Sign the minutes (presiding judge).
+    SignMinutes,
     // --- staff API ---
     ScheduleHearing,
     ViewHearings,
@@ -42,7 +44,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Self::PublishAudio,
         Self::PublishVideo,
         Self::Subscribe,
@@ -55,6 +57,7 @@ impl Action {
         Self::AdministerOath,
         Self::TakeOath,
         Self::MarkEvent,
+        Self::SignMinutes,
         Self::ScheduleHearing,
         Self::ViewHearings,
         Self::ManageParticipants,
@@ -92,6 +95,7 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
             ConfirmIdentity,
             AdministerOath,
             MarkEvent,
+            SignMinutes,
         ],
     ),
     (ParticipantRole::Clerk, &[PublishAudio, PublishVideo, Subscribe, Admit, Deny, MarkEvent]),
@@ -148,7 +152,7 @@ mod tests {
     #[test]
     fn participant_matrix() {
         let expected: &[(ParticipantRole, &str)] = &[
-            (ParticipantRole::Judge, "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event"),
+            (ParticipantRole::Judge, "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes"),
             (ParticipantRole::Clerk, "publish_audio publish_video subscribe admit deny mark_event"),
             (ParticipantRole::Witness, "publish_audio publish_video subscribe take_oath"),
             (ParticipantRole::Official, "publish_audio publish_video subscribe attest_identity"),

@@ -2,6 +2,9 @@
 //! signalling and media events in one loop.
 
 use super::live::{Conn, Live};
+use super::record::{HearingRecord, Stamped};
+use super::recording::RecorderReport;
+use crate::verify::entry::EntryBody;
 use super::protocol::{ClientMsg, HearingSummary, ModAction, Outbound, RosterEntry, ServerMsg, close};
 use super::{Command, ConnId, HearingDeps, HearingError, HearingStats, Moderator, next_conn_id};
 use crate::domain::{Action, ConnectionState, HearingId, HearingState, ParticipantId, Presence, Subject, allows};
@@ -14,12 +17,24 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 pub(super) struct Actor {
-    id: HearingId,
-    deps: HearingDeps,
-    summary: HearingSummary,
-    people: HashMap<ParticipantId, Live>,
+    pub(super) id: HearingId,
+    pub(super) deps: HearingDeps,
+    pub(super) summary: HearingSummary,
+    pub(super) people: HashMap<ParticipantId, Live>,
     conns: HashMap<ConnId, ParticipantId>,
     rtc_tx: mpsc::UnboundedSender<SessionEvent>,
+    // --- evidence (see actor_record.rs) ---
+    pub(super) record: Option<HearingRecord>,
+    pub(super) interrupted: bool,
+    pub(super) stamp_tx: mpsc::UnboundedSender<Stamped>,
+    pub(super) rec_tx: mpsc::UnboundedSender<RecorderReport>,
+    pub(super) recorders: usize,
+    pub(super) closing: Option<Instant>,
+    pub(super) sealing: Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
+    pub(super) sealed: Option<std::path::PathBuf>,
+    pub(super) minutes_draft: Option<Vec<u8>>,
+    pub(super) minutes_signer: Option<ParticipantId>,
+    pub(super) minutes: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver<Command>) {
@@ -36,8 +51,42 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         requested_state: row.fields.requested_state.clone(),
     };
     let (rtc_tx, mut rtc_rx) = mpsc::unbounded_channel();
-    let mut actor = Actor { id, deps, summary, people: HashMap::new(), conns: HashMap::new(), rtc_tx };
+    let (stamp_tx, mut stamp_rx) = mpsc::unbounded_channel();
+    let (rec_tx, mut rec_rx) = mpsc::unbounded_channel();
+    let state = summary.state;
+    let sealed_dir = super::record::hearing_dir(&deps.config.data_dir, &id).join("bundle");
+    let checkpoint_every = deps.config.checkpoint_interval;
+    let mut actor = Actor {
+        id,
+        deps,
+        summary,
+        people: HashMap::new(),
+        conns: HashMap::new(),
+        rtc_tx,
+        record: None,
+        interrupted: false,
+        stamp_tx,
+        rec_tx,
+        recorders: 0,
+        closing: None,
+        sealing: None,
+        sealed: sealed_dir.is_dir().then_some(sealed_dir),
+        minutes_draft: None,
+        minutes_signer: None,
+        minutes: None,
+    };
+    match state {
+        // A restart while the hearing was open: recover the log and go on recording.
+        HearingState::Open => actor.open_record(false),
+        // A crash between closing and sealing: recover, then seal.
+        HearingState::Closed if actor.sealed.is_none() && super::record::hearing_dir(&actor.deps.config.data_dir, &actor.id).join("log").is_dir() => {
+            actor.open_record(false);
+            actor.begin_close();
+        }
+        _ => {}
+    }
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut checkpoints = tokio::time::interval(checkpoint_every);
     let span = tracing::info_span!("hearing", hearing = %actor.id);
     let _enter = span.enter();
     info!("hearing task started");
@@ -48,7 +97,16 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
                 None => break,
             },
             Some(ev) = rtc_rx.recv() => actor.media_event(ev).await,
-            _ = tick.tick() => actor.expire_grace(),
+            Some(report) = rec_rx.recv() => actor.recorder_report(report),
+            Some(stamp) = stamp_rx.recv() => actor.stamped(stamp),
+            _ = checkpoints.tick() => actor.checkpoint_now(),
+            _ = tick.tick() => {
+                actor.expire_grace();
+                if actor.closing.is_some_and(|t| t <= Instant::now()) {
+                    actor.finish_close();
+                }
+                actor.poll_seal().await;
+            }
         }
     }
     actor.shutdown().await;
@@ -74,7 +132,19 @@ impl Actor {
                     p.presence = Presence::Absent;
                 }
                 self.drop_conn(&target, ConnectionState::None).await;
+                self.log(EntryBody::ParticipantLeft { participant: target.to_string(), reason: "invite_revoked".into() });
                 self.broadcast_roster();
+            }
+            Command::Invited { participant } => {
+                self.log(EntryBody::ParticipantInvited {
+                    participant: participant.id.to_string(),
+                    role: participant.role.as_str().into(),
+                    display_name: Some(participant.display_name),
+                });
+                self.broadcast_roster();
+            }
+            Command::Sealed { reply } => {
+                let _ = reply.send(self.sealed.clone());
             }
             Command::StateChanged { state } => self.state_changed(state).await,
             Command::Status { reply } => {
@@ -105,7 +175,7 @@ impl Actor {
             self.drop_conn(&pid, ConnectionState::None).await;
         }
         let Some(live) = self.people.get_mut(&pid) else { return id };
-        live.conn = Some(Conn { id, out, session: None, awaiting_answer: false, renegotiate: false });
+        live.conn = Some(Conn { id, out, session: None, awaiting_answer: false, renegotiate: false, recording: false });
         live.grace_until = None;
         self.conns.insert(id, pid.clone());
         if self.summary.state == HearingState::Closed {
@@ -129,6 +199,10 @@ impl Actor {
             live.send(ServerMsg::Lobby);
         }
         debug!(participant = %pid, conn = id, "connected");
+        self.log(EntryBody::ParticipantJoined { participant: pid.to_string() });
+        if let Some(checkpoint) = self.checkpoint_ref() {
+            self.send(&pid, ServerMsg::Checkpoint { checkpoint });
+        }
         self.broadcast_roster();
         id
     }
@@ -149,8 +223,13 @@ impl Actor {
                 }
                 if let Some(key) = public_key {
                     if valid_public_key(&key) {
+                        let changed = self.people.get(&pid).is_some_and(|p| p.public_key.as_deref() != Some(key.as_str()));
                         if let Some(p) = self.people.get_mut(&pid) {
-                            p.public_key = Some(key);
+                            p.public_key = Some(key.clone());
+                        }
+                        if changed {
+                            self.log(EntryBody::KeyBound { participant: pid.to_string(), public_key: key });
+                            self.checkpoint_now();
                         }
                     } else {
                         self.error(&pid, "bad_public_key", "the public key must be a base64url raw Ed25519 key");
@@ -159,12 +238,20 @@ impl Actor {
                 self.broadcast_roster();
             }
             ClientMsg::MediaState { audio, video } => {
+                let was = self.people.get(&pid).map(|p| p.audio_muted);
                 if let Some(p) = self.people.get_mut(&pid) {
                     p.audio_muted = !audio;
                     p.video_muted = !video;
                 }
+                if was.is_some_and(|w| w == audio) {
+                    self.log(EntryBody::Mute { participant: pid.to_string(), muted: !audio, by_court: false });
+                }
                 self.broadcast_roster();
             }
+            ClientMsg::Attest { statement, signature } => self.attest(&pid, statement, &signature),
+            ClientMsg::RequestMinutes => self.request_minutes(&pid),
+            ClientMsg::MinutesSignature { signature } => self.minutes_signature(&pid, &signature),
+            ClientMsg::StartOath { participant, form } => self.start_oath(&pid, &participant, form),
             ClientMsg::Offer { sdp } => self.client_offer(&pid, sdp).await,
             ClientMsg::Answer { sdp } => self.client_answer(&pid, sdp).await,
             ClientMsg::Candidate { candidate } => {
@@ -252,7 +339,7 @@ impl Actor {
         let Some(p) = self.people.get(pid) else { return false };
         let Some(conn_id) = p.conn.as_ref().map(|c| c.id) else { return false };
         // Forwarding starts off; it is switched on per track from the participant's state.
-        match self.deps.rtc.session(conn_id, pid.to_string(), self.rtc_tx.clone(), None, false).await {
+        match self.deps.rtc.session(conn_id, pid.to_string(), self.rtc_tx.clone(), false).await {
             Ok(session) => {
                 if let Some(p) = self.people.get_mut(pid) {
                     if let Some(c) = p.conn.as_mut() {
@@ -260,6 +347,7 @@ impl Actor {
                     }
                     p.connection = ConnectionState::Connecting;
                 }
+                self.start_recorder(pid);
                 true
             }
             Err(e) => {
@@ -410,6 +498,7 @@ impl Actor {
         let Some(pid) = self.conns.get(&conn).cloned() else { return };
         let grace = self.deps.config.reconnect_grace;
         self.drop_conn(&pid, ConnectionState::Reconnecting).await;
+        self.log(EntryBody::ParticipantLeft { participant: pid.to_string(), reason: "disconnected".into() });
         if let Some(p) = self.people.get_mut(&pid) {
             if p.presence == Presence::Lobby {
                 p.presence = Presence::Absent;
@@ -495,6 +584,14 @@ impl Actor {
                 self.drop_conn(target, ConnectionState::None).await;
             }
         }
+        let participant = target.to_string();
+        self.log(match action {
+            ModAction::Admit => EntryBody::ParticipantAdmitted { participant },
+            ModAction::Deny => EntryBody::ParticipantDenied { participant },
+            ModAction::Mute => EntryBody::Mute { participant, muted: true, by_court: true },
+            ModAction::Unmute => EntryBody::Mute { participant, muted: false, by_court: true },
+            ModAction::Remove => EntryBody::ParticipantRemoved { participant },
+        });
         info!(participant = %target, action = ?action, "moderation");
         self.broadcast_roster();
         Ok(())
@@ -502,6 +599,9 @@ impl Actor {
 
     async fn state_changed(&mut self, state: HearingState) {
         self.summary.state = state;
+        if state == HearingState::Open {
+            self.open_record(true);
+        }
         for p in self.people.values() {
             p.send(ServerMsg::HearingState { state });
         }
@@ -513,6 +613,7 @@ impl Actor {
                 }
                 self.drop_conn(&pid, ConnectionState::None).await;
             }
+            self.begin_close();
         }
     }
 
@@ -559,13 +660,13 @@ impl Actor {
         }
     }
 
-    fn send(&self, pid: &ParticipantId, msg: ServerMsg) {
+    pub(super) fn send(&self, pid: &ParticipantId, msg: ServerMsg) {
         if let Some(p) = self.people.get(pid) {
             p.send(msg);
         }
     }
 
-    fn error(&self, pid: &ParticipantId, code: &'static str, message: &str) {
+    pub(super) fn error(&self, pid: &ParticipantId, code: &'static str, message: &str) {
         self.send(pid, ServerMsg::Error { code, message: message.to_owned() });
     }
 

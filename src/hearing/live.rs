@@ -28,6 +28,8 @@ pub(crate) struct Conn {
     pub awaiting_answer: bool,
     /// Tracks changed while an offer was outstanding: offer again after the answer.
     pub renegotiate: bool,
+    /// A recorder thread receives this connection's media.
+    pub recording: bool,
 }
 
 pub(crate) struct Live {

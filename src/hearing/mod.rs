@@ -7,8 +7,12 @@
 //! and a participant whose queue is full is disconnected rather than stalling everyone.
 
 mod actor;
+mod actor_record;
 mod live;
+mod oath;
 pub mod protocol;
+mod record;
+mod recording;
 
 use crate::config::Config;
 use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole};
@@ -65,6 +69,8 @@ pub(crate) enum Command {
     Status { reply: oneshot::Sender<HashMap<ParticipantId, LiveStatus>> },
     WhipOffer { participant: ParticipantRow, sdp: String, reply: oneshot::Sender<Result<(ConnId, String), HearingError>> },
     WhipEnd { conn: ConnId },
+    Invited { participant: ParticipantRow },
+    Sealed { reply: oneshot::Sender<Option<std::path::PathBuf>> },
     Stats { reply: oneshot::Sender<HearingStats> },
 }
 
@@ -125,6 +131,15 @@ impl HearingHandle {
         let _ = self.tx.send(Command::WhipEnd { conn }).await;
     }
 
+    pub async fn invited(&self, participant: ParticipantRow) {
+        let _ = self.tx.send(Command::Invited { participant }).await;
+    }
+
+    /// The sealed bundle directory, once the closed hearing is sealed.
+    pub async fn sealed(&self) -> Result<Option<std::path::PathBuf>, HearingError> {
+        self.ask(|reply| Command::Sealed { reply }).await
+    }
+
     pub async fn stats(&self) -> Result<HearingStats, HearingError> {
         self.ask(|reply| Command::Stats { reply }).await
     }
@@ -136,6 +151,10 @@ pub struct HearingDeps {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub rtc: RtcEngine,
+    /// Signs checkpoints.
+    pub key: Arc<crate::evidence::ServerKey>,
+    /// Time-stamps checkpoints.
+    pub tsa: Arc<crate::evidence::tsa::TsaIdentity>,
 }
 
 /// The registry of live hearing tasks (started on first use).

@@ -56,7 +56,48 @@ pub enum ClientMsg {
         audio: bool,
         video: bool,
     },
+    /// A statement signed in the browser (docs/bundle-format.md §6); `statement` is the
+    /// exact canonical JSON text, `signature` base64url of 64 bytes.
+    Attest {
+        statement: String,
+        signature: String,
+    },
+    /// The judge's signature (base64url) over the exact minutes HTML last sent.
+    MinutesSignature {
+        signature: String,
+    },
+    /// The judge asks for the minutes draft to sign.
+    RequestMinutes,
+    /// The judge asks a witness or interpreter to take the oath.
+    StartOath {
+        participant: String,
+        form: OathForm,
+    },
     Ping,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OathForm {
+    Oath,
+    Affirmation,
+}
+
+impl OathForm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Oath => "oath",
+            Self::Affirmation => "affirmation",
+        }
+    }
+}
+
+/// A signed checkpoint as participants see it (to co-sign and to quote in statements).
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckpointRef {
+    pub size: u64,
+    /// Standard base64 of the root.
+    pub root: String,
 }
 
 /// Why a client message was refused.
@@ -140,6 +181,40 @@ pub enum ServerMsg {
     Unmuted,
     HearingState {
         state: HearingState,
+    },
+    /// A new signed checkpoint of the hearing log.
+    Checkpoint {
+        checkpoint: CheckpointRef,
+    },
+    /// Recording state for the console: `recording`, `degraded`, `stopped`.
+    Recording {
+        participant: String,
+        state: &'static str,
+    },
+    /// Please take the oath: sign `text` as a statement of kind `oath`.
+    OathRequest {
+        form: OathForm,
+        text: String,
+        checkpoint: CheckpointRef,
+    },
+    /// The minutes draft for the judge to sign.
+    MinutesDraft {
+        html: String,
+        sha256: String,
+        checkpoint: CheckpointRef,
+    },
+    /// A statement was verified and committed to the log.
+    Attested {
+        kind: String,
+    },
+    /// The court's consoles: someone's statement was committed.
+    AttestedBy {
+        kind: String,
+        participant: String,
+    },
+    /// The hearing's evidence bundle is sealed.
+    Sealed {
+        bundle_sha256: String,
     },
     Error {
         code: &'static str,

@@ -197,6 +197,9 @@ pub async fn add_participant(
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
     state.store.create_participant(&pid, &h.id, &name, role, None, Some(&hash_token(&token)), Some(expires), now_unix())?;
     let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
+    if let Some(live) = state.hearings.running(&h.id) {
+        live.invited(p.clone()).await;
+    }
     tracing::info!(hearing = %h.id, participant = %pid, role = role.as_str(), "participant invited");
     Ok((StatusCode::CREATED, Json(json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}))))
 }

@@ -27,12 +27,25 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub hearings: Arc<Hearings>,
+    pub key: Arc<crate::evidence::ServerKey>,
+    pub tsa: Arc<crate::evidence::tsa::TsaIdentity>,
     pub login_limiter: auth::LoginLimiter,
     pub whip: whip::WhipSessions,
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
 media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The server's public signing key and the TSA chain, for verifiers to pin.
+async fn server_key(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "name": state.key.name(),
+        "fingerprint": state.key.fingerprint(),
+        "public_key_pem": state.key.public_pem(),
+        "vkey": state.key.vkey(),
+        "tsa_chain_pem": state.tsa.chain_pem(),
+    }))
+}
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
@@ -49,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/hearings/{id}/participants/{pid}/revoke", post(hearings::revoke))
         .route("/api/hearings/{id}/participants/{pid}/{action}", post(hearings::moderate))
         .route("/api/join/{token}", get(join::info))
+        .route("/.well-known/sworn/server-key", get(server_key))
         .route("/ws/join/{token}", get(ws::join))
         .route("/ws/hearings/{id}", get(ws::console))
         .route("/whip", post(whip::create))

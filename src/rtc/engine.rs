@@ -62,9 +62,8 @@ impl RtcEngine {
         tag: u64,
         stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
-        record: Option<mpsc::Sender<super::RtpRecord>>,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
-        PeerSession::new(&self.api, tag, stream_id, events, record, forwarding_initially).await
+        PeerSession::new(&self.api, tag, stream_id, events, forwarding_initially).await
     }
 }

@@ -55,6 +55,10 @@ pub struct RtpRecord {
     pub arrival: SystemTime,
 }
 
+/// Where a session's received packets go for recording; swapped at run time (the
+/// recording starts when the hearing opens, possibly mid-connection).
+pub type RecordSink = Arc<std::sync::Mutex<Option<std::sync::mpsc::SyncSender<RtpRecord>>>>;
+
 #[derive(Default, Debug)]
 struct TrackCounters {
     received: AtomicU64,
@@ -116,7 +120,7 @@ pub(crate) fn publish(
     stream_id: String,
     tag: u64,
     pc: Weak<RTCPeerConnection>,
-    record: Option<mpsc::Sender<RtpRecord>>,
+    record: RecordSink,
     forwarding_initially: bool,
 ) -> Option<PublishedTrack> {
     let kind = MediaKind::from_codec_type(remote.kind())?;
@@ -160,7 +164,7 @@ async fn read_loop(
     counters: Arc<TrackCounters>,
     mut keyframe_rx: mpsc::Receiver<()>,
     pc: Weak<RTCPeerConnection>,
-    record: Option<mpsc::Sender<RtpRecord>>,
+    record: RecordSink,
     info: RecordInfo,
 ) {
     let mut last_pli: Option<Instant> = None;
@@ -169,7 +173,8 @@ async fn read_loop(
             read = remote.read_rtp() => {
                 let Ok((pkt, _)) = read else { break };
                 counters.received.fetch_add(1, Ordering::Relaxed);
-                if let Some(rec) = &record {
+                let sink = record.lock().ok().and_then(|g| g.clone());
+                if let Some(rec) = sink {
                     let r = RtpRecord {
                         kind: info.kind,
                         mime_type: info.mime_type.clone(),
@@ -184,6 +189,7 @@ async fn read_loop(
                     };
                     // The recorder runs on its own thread; if it falls this far behind, the
                     // loss is reported by its sequence-number accounting.
+                    // (std SyncSender::try_send never blocks.)
                     let _ = rec.try_send(r);
                 }
                 if forwarding.load(Ordering::Relaxed) && local.write_rtp(&pkt).await.is_ok() {

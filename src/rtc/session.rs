@@ -2,7 +2,7 @@
 //! self`, no locks); webrtc callbacks only forward events into channels.
 
 use super::RtcError;
-use super::forward::{self, PublishedTrack, RtpRecord};
+use super::forward::{self, PublishedTrack, RecordSink, RtpRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -52,6 +52,7 @@ pub struct PeerSession {
     pc: Arc<RTCPeerConnection>,
     senders: HashMap<String, Arc<RTCRtpSender>>,
     pending_candidates: Vec<RTCIceCandidateInit>,
+    record: RecordSink,
 }
 
 /// Subscribers cannot be more than this many remote tracks at once.
@@ -63,9 +64,9 @@ impl PeerSession {
         tag: u64,
         stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
-        record: Option<mpsc::Sender<RtpRecord>>,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
+        let record: RecordSink = Arc::default();
         let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await.map_err(|e| RtcError::Setup(e.to_string()))?);
 
         let ev = events.clone();
@@ -98,9 +99,16 @@ impl PeerSession {
             let _ = track_tx.send((track, receiver));
             Box::pin(async {})
         }));
-        tokio::spawn(accept_tracks(track_rx, Arc::downgrade(&pc), tag, stream_id, events, record, forwarding_initially));
+        tokio::spawn(accept_tracks(track_rx, Arc::downgrade(&pc), tag, stream_id, events, record.clone(), forwarding_initially));
 
-        Ok(PeerSession { pc, senders: HashMap::new(), pending_candidates: Vec::new() })
+        Ok(PeerSession { pc, senders: HashMap::new(), pending_candidates: Vec::new(), record })
+    }
+
+    /// Starts (Some) or stops (None) handing this peer's received packets to a recorder.
+    pub fn set_record_sink(&self, sink: Option<std::sync::mpsc::SyncSender<RtpRecord>>) {
+        if let Ok(mut g) = self.record.lock() {
+            *g = sink;
+        }
     }
 
     /// Applies the peer's offer and returns our answer (candidates trickle separately).
@@ -202,7 +210,7 @@ async fn accept_tracks(
     tag: u64,
     stream_id: String,
     events: mpsc::UnboundedSender<SessionEvent>,
-    record: Option<mpsc::Sender<RtpRecord>>,
+    record: RecordSink,
     forwarding_initially: bool,
 ) {
     while let Some((remote, receiver)) = rx.recv().await {

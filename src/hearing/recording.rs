@@ -1,0 +1,154 @@
+//! One recorder thread per participant connection while the hearing is open: receives
+//! RTP from the SFU through a bounded std channel (the media path never blocks on it),
+//! drives `recorder::ParticipantRecorder`, fsyncs each file before reporting its new byte
+//! range, and reports every recorder event to the hearing task.
+
+use crate::domain::ParticipantId;
+use crate::recorder::{Codec, MediaKind as RecKind, ParticipantRecorder, RecorderConfig, RecorderEvent, RtpIn, TrackSpec};
+use crate::rtc::{MediaKind, RtpRecord};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What a recorder thread tells the hearing task.
+#[derive(Debug)]
+pub(crate) enum RecorderReport {
+    Event { participant: ParticipantId, event: RecorderEvent },
+    /// Video track index to ask the publisher for a keyframe.
+    Failed { participant: ParticipantId, reason: String },
+    Done { participant: ParticipantId },
+}
+
+/// Packets buffered between the SFU and a recorder thread (~10 s of a 1.5 Mbit/s call).
+const QUEUE: usize = 4096;
+/// How long to wait for a participant's second track before starting the file.
+const TRACK_WAIT: Duration = Duration::from_millis(1500);
+const TICK: Duration = Duration::from_millis(100);
+
+pub(crate) struct RecorderSettings {
+    pub dir: PathBuf,
+    pub base_name: String,
+    pub rotate_after: Duration,
+}
+
+/// Starts a recorder thread; returns the sender to hand to the SFU. The thread ends
+/// (sealing its file) when every sender is dropped.
+pub(crate) fn start(participant: ParticipantId, settings: RecorderSettings, reports: UnboundedSender<RecorderReport>) -> std::io::Result<SyncSender<RtpRecord>> {
+    let (tx, rx) = sync_channel(QUEUE);
+    std::thread::Builder::new()
+        .name("sworn-recorder".into())
+        .spawn(move || run(participant, settings, rx, reports))?;
+    Ok(tx)
+}
+
+fn codec_of(r: &RtpRecord) -> Option<(RecKind, Codec)> {
+    let mime = r.mime_type.to_ascii_lowercase();
+    match (r.kind, mime.as_str()) {
+        (MediaKind::Audio, "audio/opus") => Some((RecKind::Audio, Codec::Opus)),
+        (MediaKind::Video, "video/vp8") => Some((RecKind::Video, Codec::Vp8)),
+        (MediaKind::Video, "video/h264") => Some((RecKind::Video, Codec::H264)),
+        _ => None,
+    }
+}
+
+fn to_rtp(r: RtpRecord) -> RtpIn {
+    RtpIn { seq: r.seq, timestamp: r.timestamp, marker: r.marker, ssrc: r.ssrc, payload: r.payload.to_vec(), arrival: r.arrival }
+}
+
+fn run(participant: ParticipantId, settings: RecorderSettings, rx: Receiver<RtpRecord>, reports: UnboundedSender<RecorderReport>) {
+    let send = |event: RecorderEvent| {
+        let _ = reports.send(RecorderReport::Event { participant: participant.clone(), event });
+    };
+    // 1. Learn the tracks (audio and/or video) from the first packets.
+    let mut pending: Vec<RtpRecord> = Vec::new();
+    let mut specs: Vec<(MediaKind, TrackSpec)> = Vec::new();
+    let mut first: Option<Instant> = None;
+    let mut disconnected = false;
+    while specs.len() < 2 && first.is_none_or(|t| t.elapsed() < TRACK_WAIT) {
+        match rx.recv_timeout(TICK) {
+            Ok(r) => {
+                first.get_or_insert_with(Instant::now);
+                if !specs.iter().any(|(k, _)| *k == r.kind) {
+                    if let Some((kind, codec)) = codec_of(&r) {
+                        specs.push((r.kind, TrackSpec { kind, codec, clock_rate: r.clock_rate, channels: r.channels.max(1) }));
+                    }
+                }
+                if pending.len() < QUEUE {
+                    pending.push(r);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                disconnected = true;
+                break;
+            }
+        }
+    }
+    if specs.is_empty() {
+        let _ = reports.send(RecorderReport::Done { participant });
+        return;
+    }
+    let index = |k: MediaKind| specs.iter().position(|(kind, _)| *kind == k);
+    let cfg = RecorderConfig {
+        dir: settings.dir,
+        base_name: settings.base_name,
+        rotate_after: settings.rotate_after,
+        chunk_interval: Duration::from_secs(1),
+        reorder_window: Duration::from_millis(200),
+    };
+    let tracks: Vec<TrackSpec> = specs.iter().map(|(_, s)| s.clone()).collect();
+    let mut rec = match ParticipantRecorder::new(cfg, tracks, SystemTime::now()) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = reports.send(RecorderReport::Failed { participant: participant.clone(), reason: e.to_string() });
+            let _ = reports.send(RecorderReport::Done { participant });
+            return;
+        }
+    };
+    let emit = |events: Vec<RecorderEvent>, rec: &mut ParticipantRecorder| {
+        // Bytes are durable before the hearing log commits to them.
+        if events.iter().any(|e| matches!(e, RecorderEvent::Chunk { .. })) && rec.fsync().is_err() {
+            send(RecorderEvent::Degraded { reason: "fsync failed".into() });
+        }
+        for e in events {
+            send(e);
+        }
+    };
+    for r in pending {
+        if let Some(i) = index(r.kind) {
+            let ev = rec.push(i, to_rtp(r));
+            emit(ev, &mut rec);
+        }
+    }
+    // 2. Record until the connection ends.
+    let mut last_tick = Instant::now();
+    while !disconnected {
+        match rx.recv_timeout(TICK) {
+            Ok(r) => {
+                if let Some(i) = index(r.kind) {
+                    let ev = rec.push(i, to_rtp(r));
+                    emit(ev, &mut rec);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => disconnected = true,
+        }
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            let ev = rec.tick(SystemTime::now());
+            emit(ev, &mut rec);
+        }
+    }
+    match rec.finish(SystemTime::now()) {
+        Ok(events) => {
+            for e in events {
+                send(e);
+            }
+        }
+        Err(e) => {
+            let _ = reports.send(RecorderReport::Failed { participant: participant.clone(), reason: e.to_string() });
+        }
+    }
+    let _ = reports.send(RecorderReport::Done { participant });
+}
