@@ -1,5 +1,6 @@
 // A small zip reader over a browser File/Blob: central directory (with Zip64), stored
-// entries only, read lazily by byte range, CRC-32 checked when a whole entry is streamed.
+// entries only, read lazily by byte range. Like `sworn-verify`, it does not check CRC-32
+// (every byte is checked against SHA-256 digests instead).
 // Owns zip parsing; it must never load a whole archive into memory, accept an entry name
 // that leaves the bundle, or hand out bytes of a compressed entry (bundles are stored;
 // `sworn-verify` refuses compressed entries too).
@@ -9,27 +10,6 @@ import { isSafeRelativePath } from './entry.js';
 export class ZipOpenError extends Error {}
 
 const MAX_FILES = 100000;
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** Incremental CRC-32 (zip polynomial). */
-export class Crc32 {
-  constructor() { this.c = 0xffffffff; }
-  update(d) {
-    let c = this.c;
-    for (let i = 0; i < d.length; i++) c = CRC_TABLE[(c ^ d[i]) & 0xff] ^ (c >>> 8);
-    this.c = c;
-  }
-  value() { return (this.c ^ 0xffffffff) >>> 0; }
-}
 
 async function slice(blob, start, end) {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
@@ -71,7 +51,6 @@ export async function openZip(blob) {
   for (let n = 0; n < count; n++) {
     if (p + 46 > cd.length || u32(cd, p) !== 0x02014b50) throw new ZipOpenError('zip: bad central directory');
     const method = u16(cd, p + 10);
-    const crc = u32(cd, p + 16);
     let csize = u32(cd, p + 20);
     let usize = u32(cd, p + 24);
     const nameLen = u16(cd, p + 28);
@@ -101,7 +80,15 @@ export async function openZip(blob) {
     if (name.endsWith('/')) continue;
     if (!isSafeRelativePath(name)) throw new ZipOpenError(`zip: unsafe entry name ${JSON.stringify(name)}`);
     if (entries.has(name)) throw new ZipOpenError(`zip: duplicate entry ${JSON.stringify(name)}`);
-    entries.set(name, { name, method, crc, csize, usize, local, dataStart: null });
+    if (method !== 0 || csize !== usize) {
+      throw new ZipOpenError(`zip: entry ${JSON.stringify(name)} is compressed (bundles use stored entries)`);
+    }
+    entries.set(name, { name, usize, local, dataStart: null });
+  }
+  for (const e of entries.values()) {
+    const h = await slice(blob, e.local, e.local + 30);
+    if (h.length < 30 || u32(h, 0) !== 0x04034b50) throw new ZipOpenError(`zip: bad local header for ${JSON.stringify(e.name)}`);
+    e.dataStart = e.local + 30 + u16(h, 26) + u16(h, 28);
   }
   return new ZipSource(blob, entries);
 }
@@ -121,41 +108,32 @@ export class ZipSource {
     return e ? e.usize : null;
   }
 
-  async entry(path) {
+  entry(path) {
     const e = this.entries.get(path);
     if (!e) throw new Error('not in bundle');
-    if (e.method !== 0) throw new Error('compressed zip entry (bundles use stored entries)');
-    if (e.csize !== e.usize) throw new Error('stored entry sizes disagree');
-    if (e.dataStart === null) {
-      const h = await slice(this.blob, e.local, e.local + 30);
-      if (h.length < 30 || u32(h, 0) !== 0x04034b50) throw new Error('bad local header');
-      e.dataStart = e.local + 30 + u16(h, 26) + u16(h, 28);
-      if (e.dataStart + e.usize > this.blob.size) throw new Error('entry data past end of zip');
-    }
     return e;
   }
 
   /** Bytes [start, end) of a file. */
   async readRange(path, start, end) {
-    const e = await this.entry(path);
-    return slice(this.blob, e.dataStart + start, e.dataStart + end);
+    const e = this.entry(path);
+    const b = await slice(this.blob, e.dataStart + start, e.dataStart + end);
+    if (b.length !== end - start) throw new Error('range past the end of the file');
+    return b;
   }
 
-  /** Streams a whole file in pieces of `piece` bytes, checking its CRC-32 at the end. */
+  /** Streams a whole file in pieces of `piece` bytes. */
   async stream(path, onPiece, piece = 4 << 20) {
-    const e = await this.entry(path);
-    const crc = new Crc32();
+    const e = this.entry(path);
     for (let off = 0; off < e.usize; off += piece) {
-      const b = await slice(this.blob, e.dataStart + off, e.dataStart + Math.min(e.usize, off + piece));
-      crc.update(b);
+      const b = await this.readRange(path, off, Math.min(e.usize, off + piece));
       await onPiece(b, off + b.length, e.usize);
     }
-    if (crc.value() !== e.crc) throw new Error('Invalid checksum');
   }
 
   /** A whole (small) file. */
   async read(path) {
-    const e = await this.entry(path);
+    const e = this.entry(path);
     const parts = [];
     await this.stream(path, (b) => { parts.push(b); });
     const out = new Uint8Array(e.usize);

@@ -1,0 +1,203 @@
+//! Writes sample bundles for the in-browser verifier's test (`tests/browser/verify.test.mjs`):
+//! one clean zip and one zip per tamper class, built with the real producer API through
+//! `tests/vectors/hearing.rs`. Ignored by default; run with
+//! `JSVERIFY_OUT=<dir> cargo test --features evidence --test jsverify_fixture -- --ignored`.
+//! With `JSVERIFY_BIG_MB=<n>` it also writes `big.zip`, a hearing with one n-MB media file.
+//!
+//! Test support only: it must never write outside `JSVERIFY_OUT`.
+#![cfg(feature = "evidence")]
+
+#[path = "vectors/hearing.rs"]
+mod hearing;
+
+use std::io::Write as _;
+use std::path::Path;
+
+use hearing::reindex;
+use sworn::evidence::write_bundle;
+use sworn::verify::MemorySource;
+use sworn::verify::entry::EntryBody;
+
+fn write_zip(src: &MemorySource, path: &Path) {
+    let mut zw = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in &src.files {
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
+        zw.start_file(name.as_str(), opts).unwrap();
+        zw.write_all(bytes).unwrap();
+    }
+    zw.finish().unwrap();
+}
+
+fn replace(src: &mut MemorySource, path: &str, from: &str, to: &str) {
+    let text = String::from_utf8(src.files[path].clone()).unwrap();
+    assert!(text.contains(from), "{path} lacks {from:?}");
+    src.files
+        .insert(path.into(), text.replacen(from, to, 1).into_bytes());
+}
+
+fn flip(src: &mut MemorySource, path: &str, at: usize) {
+    let f = src.files.get_mut(path).unwrap();
+    let i = at.min(f.len() - 1);
+    f[i] ^= 0x01;
+}
+
+/// name -> tampered copy of the clean bundle.
+fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
+    let mut out = Vec::new();
+    let mut s = clean.clone();
+    flip(&mut s, "media/p-judge/video.webm", 300);
+    reindex(&mut s);
+    out.push(("media-byte-flipped", s));
+
+    let mut s = clean.clone();
+    replace(
+        &mut s,
+        "log/entries.jsonl",
+        "exhibit 3 shown",
+        "exhibit 4 shown",
+    );
+    reindex(&mut s);
+    out.push(("entry-edited", s));
+
+    let mut s = clean.clone();
+    let note = s
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".note"))
+        .max()
+        .unwrap()
+        .clone();
+    let text = String::from_utf8(s.files[&note].clone()).unwrap();
+    let root_line = text.lines().nth(2).unwrap().to_string();
+    let bad = if root_line.starts_with('A') {
+        format!("B{}", &root_line[1..])
+    } else {
+        format!("A{}", &root_line[1..])
+    };
+    replace(&mut s, &note, &root_line, &bad);
+    reindex(&mut s);
+    out.push(("checkpoint-root-changed", s));
+
+    let mut s = clean.clone();
+    let oath = s
+        .files
+        .keys()
+        .find(|p| p.ends_with("-oath.json"))
+        .unwrap()
+        .clone();
+    replace(&mut s, &oath, "I swear", "I did not swear");
+    reindex(&mut s);
+    out.push(("oath-statement-edited", s));
+
+    let mut s = clean.clone();
+    replace(&mut s, "minutes/minutes.html", "exhibit 3", "exhibit 9");
+    reindex(&mut s);
+    out.push(("minutes-edited", s));
+
+    let mut s = clean.clone();
+    let tsrs: Vec<String> = s
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".tsr"))
+        .cloned()
+        .collect();
+    let (a, b) = (tsrs[0].clone(), tsrs[1].clone());
+    let ta = s.files[&a].clone();
+    let tb = s.files[&b].clone();
+    s.files.insert(a, tb);
+    s.files.insert(b, ta);
+    reindex(&mut s);
+    out.push(("timestamps-swapped", s));
+
+    let mut s = clean.clone();
+    s.files
+        .insert("media/p-judge/extra.webm".into(), b"smuggled".to_vec());
+    reindex(&mut s);
+    out.push(("uncommitted-media", s));
+
+    let mut s = clean.clone();
+    flip(&mut s, "VERIFY.txt", 10);
+    out.push(("verify-txt-flipped-not-reindexed", s));
+
+    let mut s = clean.clone();
+    s.files.get_mut("log/entries.jsonl").unwrap().pop();
+    reindex(&mut s);
+    out.push(("log-torn", s));
+
+    let mut s = clean.clone();
+    s.files.get_mut("media/p-witness/audio.webm").unwrap().pop();
+    reindex(&mut s);
+    out.push(("media-truncated", s));
+    out
+}
+
+/// A hearing with one `mb`-MB media file (pseudo-random bytes, 1 MB per chunk entry).
+fn big(dir: &Path, mb: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let log_dir = tmp.path().join("log");
+    let media_dir = tmp.path().join("media");
+    let key = hearing::server_key();
+    let mut clock = hearing::Clock(hearing::T0 * 1000);
+    let judge = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
+    let witness = ed25519_dalek::SigningKey::from_bytes(&[2u8; 32]);
+    let file = "p-witness/video.webm";
+    std::fs::create_dir_all(media_dir.join("p-witness")).unwrap();
+    let mut bytes = Vec::with_capacity(mb << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while bytes.len() < mb << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(media_dir.join(file), &bytes).unwrap();
+    let mut log = hearing::open_hearing(&log_dir, "h-big", &key, &mut clock, &judge, &witness);
+    hearing::commit_file(
+        &mut log,
+        &key,
+        &mut clock,
+        &media_dir,
+        file,
+        "p-witness",
+        mb,
+    );
+    hearing::seal(&mut log, &mut clock, &media_dir, file);
+    log.append(
+        EntryBody::HearingClosed {
+            reason: "closed_by_judge".into(),
+        },
+        clock.tick(),
+    )
+    .unwrap();
+    log.checkpoint(&key).unwrap();
+    let out = tmp.path().join("bundle");
+    let info = write_bundle(&log_dir, &media_dir, &key, &[], &out).unwrap();
+    std::fs::copy(info.zip, dir.join("big.zip")).unwrap();
+}
+
+#[test]
+#[ignore = "writes browser-test fixtures; set JSVERIFY_OUT"]
+fn write_browser_fixtures() {
+    let out = std::env::var("JSVERIFY_OUT").expect("JSVERIFY_OUT");
+    let dir = Path::new(&out);
+    std::fs::create_dir_all(dir).unwrap();
+    let b = hearing::build("h-browser");
+    std::fs::copy(&b.zip, dir.join("clean.zip")).unwrap();
+    let clean = hearing::load(&b.bundle);
+    for (name, s) in variants(&clean) {
+        write_zip(&s, &dir.join(format!("{name}.zip")));
+    }
+    std::fs::write(
+        dir.join("server.vkey"),
+        hearing::server_key().vkey().as_bytes(),
+    )
+    .unwrap();
+    if let Some(mb) = std::env::var("JSVERIFY_BIG_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        big(dir, mb);
+    }
+}

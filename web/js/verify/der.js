@@ -1,0 +1,171 @@
+// A minimal DER reader and X.509 certificate view for RFC 3161 checks
+// (src/verify/timestamp/der_walk.rs, chain.rs): definite lengths only, exact ends.
+// Owns parsing; it must never accept trailing bytes or a length past its parent.
+
+export class Malformed extends Error {
+  constructor(what) { super(`time-stamp token is malformed: ${what}`); this.what = what; }
+}
+
+export const T = {
+  BOOLEAN: 0x01, INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, OID: 0x06,
+  UTC_TIME: 0x17, GENERALIZED_TIME: 0x18, SEQUENCE: 0x30, SET: 0x31,
+};
+export const ctxCons = (n) => 0xa0 | n;
+export const ctxPrim = (n) => 0x80 | n;
+
+/** One TLV starting at `off` of `buf`: {tag, value, raw, end}. */
+function tlvAt(buf, off, what) {
+  if (off + 2 > buf.length) throw new Malformed(what);
+  const tag = buf[off];
+  if ((tag & 0x1f) === 0x1f) throw new Malformed(what);
+  let len = buf[off + 1];
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || p + n > buf.length) throw new Malformed(what);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i];
+    if (buf[p] === 0 || len < 128) throw new Malformed(what); // not minimal
+    p += n;
+  }
+  if (p + len > buf.length) throw new Malformed(what);
+  return { tag, value: buf.subarray(p, p + len), raw: buf.subarray(off, p + len), end: p + len };
+}
+
+export class Reader {
+  constructor(buf) { this.buf = buf; this.off = 0; }
+  isEmpty() { return this.off >= this.buf.length; }
+  peekTag() { return this.isEmpty() ? null : this.buf[this.off]; }
+  nextAny(what) {
+    const t = tlvAt(this.buf, this.off, what);
+    this.off = t.end;
+    return t;
+  }
+  next(tag, what) {
+    const t = this.nextAny(what);
+    if (t.tag !== tag) throw new Malformed(what);
+    return t;
+  }
+  nextIf(tag, what) { return this.peekTag() === tag ? this.next(tag, what) : null; }
+  finish(what) { if (!this.isEmpty()) throw new Malformed(what); }
+}
+
+export const children = (t) => new Reader(t.value);
+
+/** The single TLV that is all of `buf`, with the expected tag. */
+export function single(buf, tag, what) {
+  const r = new Reader(buf);
+  const t = r.next(tag, what);
+  r.finish(what);
+  return t;
+}
+
+export function oidToString(b) {
+  if (!b.length) throw new Malformed('OID');
+  const parts = [];
+  let v = 0;
+  for (let i = 0; i < b.length; i++) {
+    v = v * 128 + (b[i] & 0x7f);
+    if (!(b[i] & 0x80)) { parts.push(v); v = 0; }
+  }
+  const first = parts.shift();
+  const a = first < 40 ? 0 : first < 80 ? 1 : 2;
+  return [a, first - a * 40, ...parts].join('.');
+}
+
+export const eq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+export const stripSignByte = (v) => (v.length > 1 && v[0] === 0 ? v.subarray(1) : v);
+
+function parseTime(t) {
+  const s = new TextDecoder().decode(t.value);
+  let m;
+  if (t.tag === T.UTC_TIME) {
+    m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+    if (!m) throw new Malformed('certificate validity');
+    const yy = Number(m[1]);
+    m = [null, String(yy < 50 ? 2000 + yy : 1900 + yy), ...m.slice(2)];
+  } else if (t.tag === T.GENERALIZED_TIME) {
+    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+    if (!m) throw new Malformed('certificate validity');
+  } else {
+    throw new Malformed('certificate validity');
+  }
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
+}
+
+/** X.509 certificate: raw pieces the chain checks need. */
+export class Cert {
+  constructor(der) {
+    const what = 'certificate';
+    const outer = single(der, T.SEQUENCE, what);
+    const r = children(outer);
+    const tbs = r.next(T.SEQUENCE, what);
+    const sigAlg = children(r.next(T.SEQUENCE, what)).next(T.OID, what).value;
+    const sigBits = r.next(T.BIT_STRING, what).value;
+    r.finish(what);
+    if (!sigBits.length || sigBits[0] !== 0) throw new Malformed(what);
+    const t = children(tbs);
+    t.nextIf(ctxCons(0), what);
+    this.serial = stripSignByte(t.next(T.INTEGER, what).value);
+    t.next(T.SEQUENCE, what);
+    this.issuer = t.next(T.SEQUENCE, what).raw;
+    const validity = children(t.next(T.SEQUENCE, what));
+    this.notBefore = parseTime(validity.nextAny(what));
+    this.notAfter = parseTime(validity.nextAny(what));
+    this.subject = t.next(T.SEQUENCE, what).raw;
+    const spki = t.next(T.SEQUENCE, what);
+    this.spki = spki.raw;
+    const sr = children(spki);
+    const alg = children(sr.next(T.SEQUENCE, what));
+    this.keyAlg = oidToString(alg.next(T.OID, what).value);
+    const curve = alg.nextIf(T.OID, what);
+    this.curve = curve ? oidToString(curve.value) : null;
+    t.nextIf(ctxPrim(1), what);
+    t.nextIf(ctxPrim(2), what);
+    this.extensions = [];
+    const exts = t.nextIf(ctxCons(3), what);
+    if (exts) {
+      const er = children(single(exts.value, T.SEQUENCE, what));
+      while (!er.isEmpty()) {
+        const e = children(er.next(T.SEQUENCE, what));
+        const oid = oidToString(e.next(T.OID, what).value);
+        const crit = e.nextIf(T.BOOLEAN, what);
+        const value = e.next(T.OCTET_STRING, what).value;
+        e.finish(what);
+        this.extensions.push({ oid, critical: !!crit && crit.value[0] === 0xff, value });
+      }
+    }
+    t.finish(what);
+    this.der = der;
+    this.tbs = tbs.raw;
+    this.sigAlg = oidToString(sigAlg);
+    this.signature = sigBits.subarray(1);
+  }
+  ext(oid) { return this.extensions.find((e) => e.oid === oid) || null; }
+  subjectKeyId() {
+    const e = this.ext('2.5.29.14');
+    try { return e ? single(e.value, T.OCTET_STRING, 'ski').value : null; } catch { return null; }
+  }
+  /** KeyUsage bits (0 = digitalSignature) or null. */
+  keyUsage() {
+    const e = this.ext('2.5.29.15');
+    if (!e) return null;
+    const v = single(e.value, T.BIT_STRING, 'certificate extension').value;
+    return (bit) => v.length > 1 + (bit >> 3) && !!(v[1 + (bit >> 3)] & (0x80 >> (bit & 7)));
+  }
+  isCa() {
+    let ca = false;
+    try {
+      const e = this.ext('2.5.29.19');
+      if (e) {
+        const b = children(single(e.value, T.SEQUENCE, 'bc')).nextIf(T.BOOLEAN, 'bc');
+        ca = !!b && b.value[0] === 0xff;
+      }
+      const ku = this.keyUsage();
+      return ca && (ku === null || ku(5));
+    } catch {
+      return false;
+    }
+  }
+}
