@@ -24,6 +24,7 @@ let mutedByCourt = false;
 let current = 's-loading';
 let meter = null;
 let endState = null;
+let joining = false;
 const people = new Map();
 
 function show(id) {
@@ -138,6 +139,7 @@ function bindCheck() {
 }
 
 async function join() {
+  if (joining) return;
   const name = $('#display-name').value.trim();
   const st = $('#check-status');
   if (!name) {
@@ -149,6 +151,7 @@ async function join() {
     setStatus(st, t('check.need_media'), 'error');
     return;
   }
+  joining = true;
   $('#join-button').disabled = true;
   setStatus(st, t('check.joining'));
   key = await participantKey(info.participant.id);
