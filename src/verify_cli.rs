@@ -275,6 +275,40 @@ pub fn read_trust_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, String
     }
 }
 
+/// Fix-it hints for the failure classes a person can act on (printed to stderr).
+pub fn hints(report: &crate::verify::Report) -> Vec<String> {
+    use crate::verify::VerifyError as E;
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |h: String| {
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    };
+    for e in report.failures() {
+        match e {
+            E::UnknownKey { fingerprint } => add(format!(
+                "the bundle is signed by {fingerprint}, not by the key given with --trust; \
+                 ask the court which key it publishes before trusting this bundle"
+            )),
+            E::ManifestHashMismatch { .. } | E::Sha256SumsMismatch { .. } => add(
+                "a file changed after the bundle was made; `sha256sum -c SHA256SUMS` shows which"
+                    .into(),
+            ),
+            E::MissingFile { .. } | E::ExtraFile { .. } => add(
+                "the bundle's files differ from its manifest; unpack the zip again or get a fresh copy"
+                    .into(),
+            ),
+            E::TimestampInvalid { .. } => add(
+                "if the court's TSA certificate is known, pass it with --tsa-trust to check tokens against it"
+                    .into(),
+            ),
+            E::ReadFailed { .. } => add("a file could not be read; check permissions and disk".into()),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Runs the verifier CLI with `args` (including the program name); returns the exit code.
 pub fn main_with_args<I, T>(args: I) -> i32
 where
@@ -325,6 +359,11 @@ where
         println!("{}", report.to_json());
     } else {
         print!("{}", report.to_text());
+    }
+    if !report.valid {
+        for h in hints(&report) {
+            eprintln!("hint: {h}");
+        }
     }
     if report.io_failed() {
         EXIT_ERROR

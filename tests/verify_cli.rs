@@ -96,6 +96,7 @@ fn exit_codes_and_transcripts() {
     let out = sworn_verify(&[&b.bundle, &"--trust", &other]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("[UnknownKey]"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: the bundle is signed by sha256:"));
 
     // 2: usage and I/O errors.
     let junk = tmp.path().join("junk.zip");
