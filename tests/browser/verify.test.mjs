@@ -1,0 +1,220 @@
+// The in-browser verifier (web/verify.html) against the Rust reference `sworn-verify`:
+// a clean bundle shows VALID with exactly the checks `sworn-verify --json` reports; every
+// tampered bundle shows INVALID with the same failing check names, failure codes and
+// details; a compressed zip is refused as sworn-verify refuses it; a pinned key is
+// reported as pinned; a ~50 MB bundle is timed. The JS SHA-256 is checked against FIPS
+// 180-2 vectors and node's OpenSSL. Screenshots go to $SWORN_ARTIFACTS.
+//
+// Environment: SWORN_VERIFY_FIXTURES (dir of zips written by tests/jsverify_fixture.rs;
+// generated with cargo when it has no clean.zip), SWORN_VERIFY_BIN (sworn-verify binary),
+// SWORN_BASE_URL (optional: a running `sworn serve` with the /verify route; otherwise a
+// tiny static server of web/ with the server's CSP is started here), SWORN_ARTIFACTS.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, normalize, extname } from 'node:path';
+import { chromium } from 'playwright-core';
+import { sha256, Sha256, toHex } from '../../web/js/verify/sha256.js';
+import { parseCanonical } from '../../web/js/verify/canonical.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const WEB = join(ROOT, 'web');
+const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
+const FIXTURES = process.env.SWORN_VERIFY_FIXTURES || join(ARTIFACTS, 'verify-fixtures');
+const TARGET = process.env.CARGO_TARGET_DIR || join(ROOT, 'target');
+const BIN = process.env.SWORN_VERIFY_BIN || join(TARGET, 'debug', 'sworn-verify');
+const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+  + "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
+
+let browser;
+let server;
+let base = process.env.SWORN_BASE_URL ? process.env.SWORN_BASE_URL.replace(/\/$/, '') : null;
+
+function ensureFixtures() {
+  if (existsSync(join(FIXTURES, 'clean.zip'))) return;
+  mkdirSync(FIXTURES, { recursive: true });
+  const r = spawnSync('cargo', ['test', '--no-default-features', '--features', 'evidence', '--test', 'jsverify_fixture',
+    '--', '--ignored'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, JSVERIFY_OUT: FIXTURES, JSVERIFY_BIG_MB: process.env.JSVERIFY_BIG_MB || '50' }, timeout: 1_200_000 });
+  assert.equal(r.status, 0, 'fixture generation (cargo test --test jsverify_fixture -- --ignored)');
+}
+
+/** `sworn-verify --json` for a bundle: {code, report|null}. */
+function reference(zip, extra = []) {
+  const r = spawnSync(BIN, ['--json', ...extra, zip], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, report: r.stdout.trim().startsWith('{') ? JSON.parse(r.stdout) : null, stderr: r.stderr };
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  ensureFixtures();
+  if (!existsSync(BIN)) {
+    execFileSync('cargo', ['build', '--no-default-features', '--bin', 'sworn-verify'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  if (!base) {
+    server = createServer((req, res) => {
+      const url = new URL(req.url, 'http://x');
+      let file = null;
+      if (url.pathname === '/verify') file = join(WEB, 'verify.html');
+      else if (url.pathname.startsWith('/static/')) {
+        const rel = normalize(decodeURIComponent(url.pathname.slice(8)));
+        if (!rel.startsWith('..')) file = join(WEB, rel);
+      }
+      if (!file || !existsSync(file)) { res.writeHead(404); res.end('not found'); return; }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-security-policy': CSP });
+      res.end(readFileSync(file));
+    });
+    await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+    base = `http://127.0.0.1:${server.address().port}`;
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 30_000 });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.close();
+});
+
+/** Opens the page, verifies `zip` through the file input, returns what the page shows. */
+async function verifyInPage(zip, { trust = null, shot = null } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('request', (r) => { if (!r.url().startsWith(base)) problems.push(`request outside the page's origin: ${r.url()}`); });
+  await page.goto(`${base}/verify`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('html[data-state="ready"]');
+  if (trust) {
+    await page.click('details.pin summary');
+    await page.fill('#trust', trust);
+  }
+  const t0 = Date.now();
+  await page.setInputFiles('#bundle', zip);
+  await page.waitForSelector('html[data-state="done"]', { timeout: 300_000 });
+  const ms = Date.now() - t0;
+  const shown = await page.evaluate(() => ({
+    verdict: document.documentElement.dataset.verdict,
+    verdictText: document.getElementById('verdict').textContent,
+    rows: [...document.querySelectorAll('#checks tbody tr')].map((tr) => ({
+      name: tr.dataset.name, status: tr.dataset.status, code: tr.dataset.code, detail: tr.cells[3].textContent,
+    })),
+  }));
+  if (shot) await page.screenshot({ path: join(ARTIFACTS, `verify-${shot}.png`), fullPage: true });
+  await page.close();
+  assert.deepEqual(problems, [], 'no page errors, CSP violations or outside requests');
+  return { ...shown, ms };
+}
+
+const rustRows = (report) => report.checks.map((c) => ({
+  name: c.name, status: c.status, code: c.error ? c.error.code : '', detail: c.detail,
+}));
+
+test('JS SHA-256 matches FIPS 180-2 vectors and OpenSSL at every block boundary', () => {
+  const enc = new TextEncoder();
+  assert.equal(toHex(sha256(enc.encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(toHex(sha256(new Uint8Array())), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  assert.equal(toHex(sha256(enc.encode('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))),
+    '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+  const million = new Sha256();
+  const a = new Uint8Array(1000).fill(0x61);
+  for (let i = 0; i < 1000; i++) million.update(a);
+  assert.equal(toHex(million.digest()), 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
+  for (const n of [1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 65537]) {
+    const b = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 255);
+    for (const step of [1, 7, 64, 1000]) {
+      const h = new Sha256();
+      for (let i = 0; i < n; i += step) h.update(b.subarray(i, i + step));
+      assert.equal(toHex(h.digest()), createHash('sha256').update(b).digest('hex'), `n=${n} step=${step}`);
+    }
+  }
+});
+
+test('canonical JSON: accepts canonical bytes only', () => {
+  const ok = (s) => { try { parseCanonical(new TextEncoder().encode(s)); return true; } catch { return false; } };
+  assert.ok(ok('{"a":[true,null,"x"],"b":1,"c":{"y":"\\n\\u0001é","z":-3}}'));
+  assert.ok(ok('{"\u{1F600}":2,"\uFFFD":1}'), 'UTF-16 key order');
+  for (const bad of ['{"a": 1}', '{"a":1,"a":1}', '{"b":1,"a":1}', '"\\u0041"', '1.0', '-0', '1e3', '"\\/"', '18446744073709551616']) {
+    assert.ok(!ok(bad), bad);
+  }
+});
+
+test('clean bundle: VALID in the browser with exactly the checks of sworn-verify --json', async () => {
+  const zip = join(FIXTURES, 'clean.zip');
+  const ref = reference(zip);
+  assert.equal(ref.code, 0, ref.stderr);
+  const shown = await verifyInPage(zip, { shot: 'clean' });
+  assert.equal(shown.verdict, 'valid', shown.verdictText);
+  assert.ok(shown.rows.every((r) => r.status !== 'fail'));
+  assert.ok(shown.rows.filter((r) => r.status === 'pass').length >= 10);
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+});
+
+test('clean bundle with the court key pinned: reported as pinned, as sworn-verify --trust', async () => {
+  const zip = join(FIXTURES, 'clean.zip');
+  const vkey = join(FIXTURES, 'server.vkey');
+  const ref = reference(zip, ['--trust', vkey]);
+  assert.equal(ref.code, 0, ref.stderr);
+  const shown = await verifyInPage(zip, { trust: readFileSync(vkey, 'utf8'), shot: 'clean-pinned' });
+  assert.equal(shown.verdict, 'valid');
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+  assert.ok(shown.rows.some((r) => r.name === 'keys' && r.detail.endsWith('is the pinned key')));
+});
+
+const tampered = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip'].includes(f)).sort()
+  : [];
+
+test('the fixture set has tampered bundles', () => {
+  ensureFixtures();
+  assert.ok(readdirSync(FIXTURES).filter((f) => f.endsWith('.zip')).length >= 8);
+});
+
+for (const name of tampered) {
+  test(`tampered ${name}: INVALID with the same failures as sworn-verify`, async () => {
+    const zip = join(FIXTURES, name);
+    const ref = reference(zip);
+    assert.equal(ref.code, 1, `sworn-verify exit code for ${name}: ${ref.stderr}`);
+    const shown = await verifyInPage(zip, { shot: name.replace(/\.zip$/, '') });
+    assert.equal(shown.verdict, 'invalid', shown.verdictText);
+    const failing = (rows) => rows.filter((r) => r.status === 'fail').map((r) => `${r.name}:${r.code}`);
+    assert.ok(failing(shown.rows).length > 0);
+    assert.deepEqual(failing(shown.rows), failing(rustRows(ref.report)));
+    assert.deepEqual(shown.rows, rustRows(ref.report));
+  });
+}
+
+test('a compressed zip is refused, as sworn-verify refuses it (exit 2)', async () => {
+  const zip = join(ARTIFACTS, 'verify-compressed.zip');
+  const py = spawnSync('python3', ['-c', `import zipfile,sys
+src=zipfile.ZipFile(sys.argv[1]); dst=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)
+[dst.writestr(i.filename, src.read(i)) for i in src.infolist()]; dst.close()`, join(FIXTURES, 'clean.zip'), zip]);
+  assert.equal(py.status, 0, String(py.stderr));
+  assert.equal(reference(zip).code, 2);
+  const shown = await verifyInPage(zip, { shot: 'compressed' });
+  assert.equal(shown.verdict, 'error');
+  assert.match(shown.verdictText, /compressed/);
+  assert.deepEqual(shown.rows, []);
+});
+
+test('a ~50 MB bundle verifies in the browser with the same checks; time is reported', async (t) => {
+  const zip = join(FIXTURES, 'big.zip');
+  if (!existsSync(zip)) { t.skip('no big.zip (set JSVERIFY_BIG_MB when generating fixtures)'); return; }
+  const r0 = Date.now();
+  const ref = reference(zip);
+  const rustMs = Date.now() - r0;
+  assert.equal(ref.code, 0, ref.stderr);
+  const shown = await verifyInPage(zip, { shot: 'big' });
+  assert.equal(shown.verdict, 'valid');
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+  const size = readFileSync(zip).length;
+  const line = `big bundle ${(size / 1048576).toFixed(1)} MB: browser ${shown.ms} ms (file chosen -> verdict), sworn-verify ${rustMs} ms (debug build unless SWORN_VERIFY_BIN says otherwise)`;
+  t.diagnostic(line);
+  writeFileSync(join(ARTIFACTS, 'verify-timing.txt'), `${line}\n`);
+});
