@@ -12,17 +12,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ed25519_dalek::{Signature, VerifyingKey};
-use sha2::{Digest, Sha256};
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::VerifyingKey;
 use time::OffsetDateTime;
 
 use super::fsutil::write_durable;
 use super::keys::ServerKey;
-use crate::verify::attestation::{attestation_paths, parse_statement};
 use crate::verify::bundle::ConsistencyFile;
 use crate::verify::entry::{self, Entry, EntryBody, is_safe_relative_path};
-use crate::verify::keys::{NoteVerifier, key_id, parse_raw_b64url, public_key_pem};
+use crate::verify::keys::parse_raw_b64url;
 use crate::verify::merkle::{CompactRange, Hash, consistency_proof, leaf_hash};
 use crate::verify::{canonical, clock, note};
 
@@ -125,6 +123,9 @@ pub struct HearingLog {
     last_ms: i64,
 }
 
+mod attest;
+mod recovery;
+
 const ENTRIES: &str = "entries.jsonl";
 
 fn cp_path(dir: &Path, size: u64, ext: &str) -> PathBuf {
@@ -209,98 +210,6 @@ impl HearingLog {
         Ok((log, rec))
     }
 
-    /// Replays stored lines; returns the root at every size (index = size - 1).
-    fn replay(&mut self, bytes: &[u8]) -> Result<Vec<Hash>, LogError> {
-        let mut roots = Vec::new();
-        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        if body.is_empty() {
-            return Ok(roots);
-        }
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            let seq = i as u64;
-            let corrupt = |reason: String| LogError::Corrupt { line: seq, reason };
-            let e = entry::decode(line).map_err(|e| corrupt(e.to_string()))?;
-            if e.seq != seq || e.hearing != self.log_id {
-                return Err(corrupt("wrong seq or log id".into()));
-            }
-            if self.closed {
-                return Err(corrupt("entry after hearing_closed".into()));
-            }
-            self.note_entry(&e.body)?;
-            self.last_ms = clock::parse_ms(&e.time).unwrap_or(self.last_ms);
-            let h = leaf_hash(line);
-            self.leaves.push(h);
-            self.range.push(h);
-            roots.push(self.range.root());
-        }
-        Ok(roots)
-    }
-
-    fn load_checkpoints(&mut self, key: &ServerKey, roots: &[Hash]) -> Result<(), LogError> {
-        let verifier = NoteVerifier {
-            name: key.name().to_string(),
-            key_id: key_id(key.name(), &key.verifying_key()),
-            key: key.verifying_key(),
-        };
-        for ent in fs::read_dir(self.dir.join("checkpoints"))? {
-            let p = ent?.path();
-            if p.extension().and_then(|e| e.to_str()) != Some("note") {
-                continue;
-            }
-            let bytes = fs::read(&p)?;
-            let bad = |size: u64, reason: String| LogError::BadCheckpoint { size, reason };
-            let body = note::verify_note(&bytes, &verifier).map_err(|e| bad(0, e.to_string()))?;
-            let cp = note::parse_checkpoint(body).map_err(|e| bad(0, e.to_string()))?;
-            if cp.origin != self.origin || p != cp_path(&self.dir, cp.size, "note") {
-                return Err(bad(cp.size, "origin or file name differs".into()));
-            }
-            let root = usize::try_from(cp.size)
-                .ok()
-                .and_then(|s| s.checked_sub(1))
-                .and_then(|i| roots.get(i));
-            if root != Some(&cp.root) {
-                return Err(bad(
-                    cp.size,
-                    "root does not match the stored entries".into(),
-                ));
-            }
-            self.checkpoints.insert(cp.size, cp.root);
-        }
-        Ok(())
-    }
-
-    /// Removes files a crash left half-way: a consistency proof written just before its
-    /// checkpoint note, attestation files written just before their entry. Neither is
-    /// evidence yet (nothing signed refers to them); left in place they would make the
-    /// bundle fail closed.
-    fn remove_orphans(&self) -> Result<(), LogError> {
-        for ent in fs::read_dir(self.dir.join("proofs"))? {
-            let p = ent?.path();
-            let size = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".consistency.json"))
-                .and_then(|n| n.parse::<u64>().ok());
-            if size.is_none_or(|s| !self.checkpoints.contains_key(&s)) {
-                fs::remove_file(&p)?;
-            }
-        }
-        for ent in fs::read_dir(self.dir.join("attestations"))? {
-            let p = ent?.path();
-            let ordinal = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.split('-').next())
-                .and_then(|n| n.parse::<u64>().ok());
-            if ordinal.is_none_or(|o| o == 0 || o > self.attestations) {
-                fs::remove_file(&p)?;
-            }
-        }
-        super::fsutil::sync_dir(&self.dir.join("proofs"))?;
-        super::fsutil::sync_dir(&self.dir.join("attestations"))?;
-        Ok(())
-    }
-
     /// Updates derived state for an entry body (replay and append).
     fn note_entry(&mut self, body: &EntryBody) -> Result<(), LogError> {
         match body {
@@ -334,7 +243,11 @@ impl HearingLog {
         self.append_inner(body, time)
     }
 
-    fn append_inner(&mut self, body: EntryBody, time: OffsetDateTime) -> Result<u64, LogError> {
+    pub(super) fn append_inner(
+        &mut self,
+        body: EntryBody,
+        time: OffsetDateTime,
+    ) -> Result<u64, LogError> {
         if self.closed {
             return Err(LogError::Closed);
         }
@@ -371,54 +284,6 @@ impl HearingLog {
         self.range.push(h);
         self.last_ms = ms;
         Ok(seq)
-    }
-
-    /// Records a participant's signed statement: checks it (canonical, this hearing, a
-    /// key bound to the signer, a checkpoint of this log, `verify_strict`), stores
-    /// `attestations/NNNN-<kind>.{json,sig,pub.pem}` and appends the `attestation` entry.
-    pub fn record_attestation(
-        &mut self,
-        statement: &[u8],
-        signature: &[u8],
-        time: OffsetDateTime,
-    ) -> Result<u64, LogError> {
-        let refuse = |m: &str| LogError::Attestation(m.to_string());
-        if self.closed {
-            return Err(LogError::Closed);
-        }
-        let st = parse_statement(statement).map_err(|e| LogError::Attestation(e.to_string()))?;
-        if st.hearing != self.log_id {
-            return Err(refuse("statement is for another hearing"));
-        }
-        let key = *self
-            .keys
-            .get(&st.participant)
-            .ok_or_else(|| refuse("no key bound to the participant"))?;
-        if self.checkpoints.get(&st.checkpoint_size) != Some(&st.checkpoint_root) {
-            return Err(refuse("statement names a checkpoint this log did not sign"));
-        }
-        let sig: [u8; 64] = signature
-            .try_into()
-            .map_err(|_| refuse("signature is not 64 bytes"))?;
-        key.verify_strict(statement, &Signature::from_bytes(&sig))
-            .map_err(|_| refuse("signature does not verify"))?;
-        let [json_p, sig_p, pub_p] = attestation_paths(self.attestations + 1, &st.kind);
-        for (p, b) in [
-            (json_p, statement.to_vec()),
-            (sig_p, sig.to_vec()),
-            (pub_p, public_key_pem(&key).into_bytes()),
-        ] {
-            write_durable(&self.dir.join(p), &b)?;
-        }
-        self.append_inner(
-            EntryBody::Attestation {
-                kind: st.kind,
-                participant: st.participant,
-                statement_sha256: hex::encode(Sha256::digest(statement)),
-                signature: URL_SAFE_NO_PAD.encode(sig),
-            },
-            time,
-        )
     }
 
     /// fsyncs the entries and signs a checkpoint over all of them, with a consistency
