@@ -130,6 +130,59 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
     s.files.get_mut("media/p-witness/audio.webm").unwrap().pop();
     reindex(&mut s);
     out.push(("media-truncated", s));
+
+    // The last byte of a token is in its ECDSA signature (no unsigned attributes).
+    let mut s = clean.clone();
+    let tsr = s
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".tsr"))
+        .max()
+        .unwrap()
+        .clone();
+    let n = s.files[&tsr].len();
+    flip(&mut s, &tsr, n - 1);
+    reindex(&mut s);
+    out.push(("timestamp-signature-flipped", s));
+
+    // A TSA chain that does not anchor the tokens.
+    let mut s = clean.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let other = sworn::evidence::tsa::TsaIdentity::create(tmp.path(), std::time::SystemTime::now())
+        .unwrap();
+    s.files
+        .insert("tsa/chain.pem".into(), other.chain_pem().into_bytes());
+    reindex(&mut s);
+    out.push(("tsa-chain-replaced", s));
+
+    // The final checkpoint re-signed by another key under the server's name.
+    let mut s = clean.clone();
+    let body: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let forged = sworn::verify::note::sign_note(
+        &body,
+        hearing::SERVER,
+        &ed25519_dalek::SigningKey::from_bytes(&[43u8; 32]),
+    );
+    s.files.insert(note.clone(), forged);
+    reindex(&mut s);
+    out.push(("checkpoint-other-key", s));
+
+    // An entry dropped from the middle of the log.
+    let mut s = clean.clone();
+    let log = s.files["log/entries.jsonl"].clone();
+    let mut lines: Vec<&[u8]> = log[..log.len() - 1].split(|b| *b == b'\n').collect();
+    lines.remove(5);
+    let mut joined = lines.join(&b'\n');
+    joined.push(b'\n');
+    s.files.insert("log/entries.jsonl".into(), joined);
+    reindex(&mut s);
+    out.push(("entry-dropped", s));
+
+    // A committed media file left out of the bundle.
+    let mut s = clean.clone();
+    s.files.remove("media/p-witness/audio.webm");
+    reindex(&mut s);
+    out.push(("media-file-missing", s));
     out
 }
 
@@ -194,6 +247,12 @@ fn write_browser_fixtures() {
         hearing::server_key().vkey().as_bytes(),
     )
     .unwrap();
+    std::fs::write(
+        dir.join("other.vkey"),
+        hearing::other_server_key().vkey().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("tsa-chain.pem"), &clean.files["tsa/chain.pem"]).unwrap();
     if let Some(mb) = std::env::var("JSVERIFY_BIG_MB")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -46,10 +46,11 @@ function ensureFixtures() {
   assert.equal(r.status, 0, 'fixture generation (cargo test --test jsverify_fixture -- --ignored)');
 }
 
-/** `sworn-verify --json` for a bundle: {code, report|null}. */
+/** `sworn-verify --json` for a bundle: {code, report|null, hints}. */
 function reference(zip, extra = []) {
   const r = spawnSync(BIN, ['--json', ...extra, zip], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, report: r.stdout.trim().startsWith('{') ? JSON.parse(r.stdout) : null, stderr: r.stderr };
+  const hints = r.stderr.split('\n').filter((l) => l.startsWith('hint: '));
+  return { code: r.status, report: r.stdout.trim().startsWith('{') ? JSON.parse(r.stdout) : null, stderr: r.stderr, hints };
 }
 
 before(async () => {
@@ -83,7 +84,7 @@ after(async () => {
 });
 
 /** Opens the page, verifies `zip` through the file input, returns what the page shows. */
-async function verifyInPage(zip, { trust = null, shot = null } = {}) {
+async function verifyInPage(zip, { trust = null, tsa = null, shot = null } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -91,10 +92,15 @@ async function verifyInPage(zip, { trust = null, shot = null } = {}) {
   page.on('request', (r) => { if (!r.url().startsWith(base)) problems.push(`request outside the page's origin: ${r.url()}`); });
   await page.goto(`${base}/verify`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('html[data-state="ready"]');
-  if (trust) {
-    await page.click('details.pin summary');
-    await page.fill('#trust', trust);
-  }
+  if (trust || tsa) await page.click('details.pin summary');
+  if (trust) await page.fill('#trust', trust);
+  if (tsa) await page.setInputFiles('#tsa', tsa);
+  // Record what the progress line shows while the bundle is checked.
+  await page.evaluate(() => {
+    window.__progressTexts = [];
+    const p = document.getElementById('progress-text');
+    new MutationObserver(() => window.__progressTexts.push(p.textContent)).observe(p, { childList: true, characterData: true, subtree: true });
+  });
   const t0 = Date.now();
   await page.setInputFiles('#bundle', zip);
   await page.waitForSelector('html[data-state="done"]', { timeout: 300_000 });
@@ -102,6 +108,8 @@ async function verifyInPage(zip, { trust = null, shot = null } = {}) {
   const shown = await page.evaluate(() => ({
     verdict: document.documentElement.dataset.verdict,
     verdictText: document.getElementById('verdict').textContent,
+    hints: [...document.querySelectorAll('#notes .hint')].map((p) => p.textContent),
+    progress: window.__progressTexts || [],
     rows: [...document.querySelectorAll('#checks tbody tr')].map((tr) => ({
       name: tr.dataset.name, status: tr.dataset.status, code: tr.dataset.code, detail: tr.cells[3].textContent,
     })),
@@ -187,8 +195,34 @@ for (const name of tampered) {
     assert.ok(failing(shown.rows).length > 0);
     assert.deepEqual(failing(shown.rows), failing(rustRows(ref.report)));
     assert.deepEqual(shown.rows, rustRows(ref.report));
+    assert.equal(shown.hints.length, ref.hints.length, `hints: page ${JSON.stringify(shown.hints)} cli ${JSON.stringify(ref.hints)}`);
   });
 }
+
+test("a key other than the bundle's, pinned: UnknownKey, as sworn-verify --trust", async () => {
+  const zip = join(FIXTURES, 'clean.zip');
+  const other = join(FIXTURES, 'other.vkey');
+  const ref = reference(zip, ['--trust', other]);
+  assert.equal(ref.code, 1, ref.stderr);
+  const shown = await verifyInPage(zip, { trust: readFileSync(other, 'utf8'), shot: 'wrong-key-pinned' });
+  assert.equal(shown.verdict, 'invalid');
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+  assert.ok(shown.rows.some((r) => r.code === 'UnknownKey'));
+  assert.equal(shown.hints.length, ref.hints.length);
+});
+
+test('a pinned TSA chain replaces the bundle chain (clean and replaced-chain bundles), as sworn-verify --tsa-trust', async () => {
+  const pem = join(FIXTURES, 'tsa-chain.pem');
+  for (const name of ['clean.zip', 'tsa-chain-replaced.zip']) {
+    const zip = join(FIXTURES, name);
+    const ref = reference(zip, ['--tsa-trust', pem]);
+    const shown = await verifyInPage(zip, { tsa: pem, shot: `tsa-pinned-${name.replace(/\.zip$/, '')}` });
+    assert.deepEqual(shown.rows, rustRows(ref.report));
+    const ts = shown.rows.find((r) => r.name === 'timestamps');
+    assert.equal(ts.status, 'pass', ts.detail);
+    assert.match(ts.detail, /pinned TSA chain/);
+  }
+});
 
 test('a compressed zip is refused, as sworn-verify refuses it (exit 2)', async () => {
   const zip = join(ARTIFACTS, 'verify-compressed.zip');
@@ -213,6 +247,8 @@ test('a ~50 MB bundle verifies in the browser with the same checks; time is repo
   const shown = await verifyInPage(zip, { shot: 'big' });
   assert.equal(shown.verdict, 'valid');
   assert.deepEqual(shown.rows, rustRows(ref.report));
+  assert.ok(shown.progress.some((p) => /^Hashing every file: [0-9.]+ of [0-9.]+ MB/.test(p)), 'hashing progress shown');
+  assert.ok(shown.progress.some((p) => /^Checking media chunks against the log: /.test(p)), 'media progress shown');
   const size = readFileSync(zip).length;
   const line = `big bundle ${(size / 1048576).toFixed(1)} MB: browser ${shown.ms} ms (file chosen -> verdict), sworn-verify ${rustMs} ms (debug build unless SWORN_VERIFY_BIN says otherwise)`;
   t.diagnostic(line);

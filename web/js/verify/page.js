@@ -8,6 +8,7 @@ import { openZip, ZipOpenError } from './zip.js';
 import { verifyBundle, ioFailed } from './bundle.js';
 import { describeInterruption } from './log.js';
 import { parsePublicKeyPem, parseVkey } from './keys.js';
+import { hints } from './hints.js';
 
 const $ = (id) => document.getElementById(id);
 let running = false;
@@ -73,6 +74,9 @@ function render(report, file, ms) {
   notes.replaceChildren();
   for (const i of report.interruptions) {
     notes.append(el('p', `Recording was interrupted: ${describeInterruption(i)}`, 'notice warn'));
+  }
+  if (!report.valid) {
+    for (const h of hints(report)) notes.append(el('p', `Hint: ${h}`, 'notice hint'));
   }
   for (const c of report.checks) {
     const tr = el('tr', undefined, c.status);
