@@ -71,10 +71,9 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
         .clone();
     let text = String::from_utf8(s.files[&note].clone()).unwrap();
     let root_line = text.lines().nth(2).unwrap().to_string();
-    let bad = if root_line.starts_with('A') {
-        format!("B{}", &root_line[1..])
-    } else {
-        format!("A{}", &root_line[1..])
+    let bad = match root_line.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", &root_line[1..]),
     };
     replace(&mut s, &note, &root_line, &bad);
     reindex(&mut s);
