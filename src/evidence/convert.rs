@@ -9,8 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::verify::clock;
 use crate::verify::entry::is_safe_relative_path;
 
-/// Log id of the server-wide custody log.
-pub const CUSTODY_LOG_ID: &str = "custody";
+pub use crate::verify::bundle::CUSTODY_LOG_ID;
 
 /// Checkpoint origin of a hearing log: `<server>/hearing/<hearing id>`.
 pub fn hearing_origin(server: &str, hearing: &str) -> String {

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::log::LogView;
+use super::log::{LogSpec, LogView};
 use super::manifest::Manifest;
 use super::{Ctx, TimestampFailure, TimestampVerifier};
 use crate::verify::clock;
@@ -59,32 +59,43 @@ fn size_from_path(path: &str, prefix: &str, suffix: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Checks every `<base>checkpoints/*.note`. For the hearing log, `man` names the final
+/// checkpoint; for the custody log (`man` = None) the largest must cover the log.
 pub(crate) fn check_checkpoints(
     ctx: &mut Ctx<'_>,
-    man: &Manifest,
+    spec: &LogSpec<'_>,
+    man: Option<&Manifest>,
     log: &LogView,
     verifier: Option<&NoteVerifier>,
 ) -> Checkpoints {
     let mut errs = Vec::new();
     let mut good = Checkpoints::new();
     let log_size = log.entries.len() as u64;
-    let expected_origin_tail = format!("/hearing/{}", man.hearing);
-    if !man.origin.ends_with(&expected_origin_tail) {
-        errs.push(VerifyError::CheckpointWrongOrigin {
-            path: "manifest.json".into(),
-            expected: format!("<server>{expected_origin_tail}"),
-            found: man.origin.clone(),
-        });
+    let cp_dir = format!("{}checkpoints/", spec.base);
+    let check = if man.is_some() {
+        "checkpoints".to_string()
+    } else {
+        format!("{}.checkpoints", spec.name)
+    };
+    if let Some(man) = man {
+        let expected_origin_tail = format!("/hearing/{}", man.hearing);
+        if !man.origin.ends_with(&expected_origin_tail) {
+            errs.push(VerifyError::CheckpointWrongOrigin {
+                path: "manifest.json".into(),
+                expected: format!("<server>{expected_origin_tail}"),
+                found: man.origin.clone(),
+            });
+        }
     }
     let notes: Vec<String> = ctx
         .paths
         .iter()
-        .filter(|p| p.starts_with("log/checkpoints/") && p.ends_with(".note"))
+        .filter(|p| p.starts_with(&cp_dir) && p.ends_with(".note"))
         .cloned()
         .collect();
     if notes.is_empty() {
         errs.push(VerifyError::MissingFile {
-            path: "log/checkpoints/*.note".into(),
+            path: format!("{cp_dir}*.note"),
         });
     }
     for path in notes {
@@ -123,15 +134,15 @@ pub(crate) fn check_checkpoints(
                 continue;
             }
         };
-        if cp.origin != man.origin {
+        if cp.origin != spec.origin {
             errs.push(VerifyError::CheckpointWrongOrigin {
                 path,
-                expected: man.origin.clone(),
+                expected: spec.origin.clone(),
                 found: cp.origin,
             });
             continue;
         }
-        if size_from_path(&path, "log/checkpoints/", ".note") != Some(cp.size)
+        if size_from_path(&path, &cp_dir, ".note") != Some(cp.size)
             || cp.size == 0
             || cp.size > log_size
         {
@@ -167,13 +178,40 @@ pub(crate) fn check_checkpoints(
     }
     let n = good.len();
     ctx.record(
-        "checkpoints",
+        &check,
         errs,
         format!("{n} checkpoints signed by the server key, roots match the entries"),
     );
 
     // The final checkpoint must be the one the manifest names and cover the whole log.
     let mut errs = Vec::new();
+    if let Some(man) = man {
+        check_named_final(ctx, man, &good, log_size, &mut errs);
+    }
+    if let Some((&max, cp)) = good.last_key_value() {
+        if max != log_size {
+            errs.push(VerifyError::CheckpointNotFinal {
+                path: cp.path.clone(),
+                size: max,
+                log_size,
+            });
+        }
+    }
+    ctx.record(
+        &format!("{check}.final"),
+        errs,
+        format!("final checkpoint covers all {log_size} entries"),
+    );
+    good
+}
+
+fn check_named_final(
+    ctx: &Ctx<'_>,
+    man: &Manifest,
+    good: &Checkpoints,
+    log_size: u64,
+    errs: &mut Vec<VerifyError>,
+) {
     let final_size = size_from_path(&man.final_checkpoint, "log/checkpoints/", ".note");
     match final_size.and_then(|s| good.get(&s).map(|c| (s, c))) {
         Some((size, cp)) if size == log_size && cp.path == man.final_checkpoint => {}
@@ -195,34 +233,21 @@ pub(crate) fn check_checkpoints(
             path: man.final_checkpoint.clone(),
         }),
     }
-    if let Some((&max, cp)) = good.last_key_value() {
-        if max != log_size {
-            errs.push(VerifyError::CheckpointNotFinal {
-                path: cp.path.clone(),
-                size: max,
-                log_size,
-            });
-        }
-    }
-    ctx.record(
-        "checkpoints.final",
-        errs,
-        format!("final checkpoint covers all {log_size} entries"),
-    );
-    good
 }
 
 fn b64_hash(s: &str) -> Option<Hash> {
     STANDARD.decode(s).ok()?.try_into().ok()
 }
 
-pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, cps: &Checkpoints) {
+pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>, cps: &Checkpoints) {
     let mut errs = Vec::new();
+    let cp_dir = format!("{}checkpoints/", spec.base);
+    let proof_dir = format!("{}proofs/", spec.base);
     let sizes: Vec<u64> = cps.keys().copied().collect();
     let mut expected_paths = std::collections::BTreeSet::new();
     for pair in sizes.windows(2) {
         let [old, new] = pair else { continue };
-        let path = format!("log/proofs/{new:06}.consistency.json");
+        let path = format!("{proof_dir}{new:06}.consistency.json");
         expected_paths.insert(path.clone());
         let Some(bytes) = ctx.read(&path, &mut errs) else {
             continue;
@@ -270,22 +295,27 @@ pub(crate) fn check_proofs(ctx: &mut Ctx<'_>, cps: &Checkpoints) {
     let mut note_sizes: Vec<u64> = ctx
         .paths
         .iter()
-        .filter_map(|p| size_from_path(p, "log/checkpoints/", ".note"))
+        .filter_map(|p| size_from_path(p, &cp_dir, ".note"))
         .collect();
     note_sizes.sort_unstable();
     let accounted: std::collections::BTreeSet<String> = note_sizes
         .iter()
         .skip(1)
-        .map(|s| format!("log/proofs/{s:06}.consistency.json"))
+        .map(|s| format!("{proof_dir}{s:06}.consistency.json"))
         .collect();
-    for p in ctx.paths.iter().filter(|p| p.starts_with("log/proofs/")) {
+    for p in ctx.paths.iter().filter(|p| p.starts_with(&proof_dir)) {
         if !expected_paths.contains(p) && !accounted.contains(p) {
             errs.push(VerifyError::ExtraFile { path: p.clone() });
         }
     }
     let n = expected_paths.len();
+    let check = if spec.base == "log/" {
+        "consistency".to_string()
+    } else {
+        format!("{}.consistency", spec.name)
+    };
     ctx.record(
-        "consistency",
+        &check,
         errs,
         format!("{n} consistency proofs link successive signed checkpoints"),
     );

@@ -1,5 +1,6 @@
-//! `log/entries.jsonl`: every line a canonical entry of this hearing with seq = line
-//! index, times in order, opened first and closed last; computes the root at every size.
+//! `log/entries.jsonl` (and `custody/entries.jsonl`): every line a canonical entry of
+//! this log with seq = line index, times in order; a hearing log opened first and closed
+//! last, a custody log only retrievals. Computes the root at every size.
 //!
 //! It must never hash anything but the exact stored line bytes.
 
@@ -39,15 +40,31 @@ impl LogView {
     }
 }
 
-pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
+/// Which log of the bundle is checked: the hearing log under `log/` or the custody log
+/// under `custody/`.
+pub(crate) struct LogSpec<'a> {
+    /// Directory prefix with trailing slash.
+    pub base: &'a str,
+    /// Check-name prefix (`log`, `custody`).
+    pub name: &'a str,
+    /// Expected `hearing` field of every entry.
+    pub log_id: &'a str,
+    /// Expected checkpoint origin.
+    pub origin: String,
+}
+
+/// Parses `<base>entries.jsonl`: canonical lines, seq = position, this log's id, times in
+/// order, field rules; computes the root at every size.
+pub(crate) fn check_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
     let mut errs = Vec::new();
     let mut view = LogView {
         entries: Vec::new(),
         roots: Vec::new(),
         interruptions: Vec::new(),
     };
-    let Some(bytes) = ctx.read("log/entries.jsonl", &mut errs) else {
-        ctx.record("log.entries", errs, String::new());
+    let check = format!("{}.entries", spec.name);
+    let Some(bytes) = ctx.read(&format!("{}entries.jsonl", spec.base), &mut errs) else {
+        ctx.record(&check, errs, String::new());
         return view;
     };
     if bytes.is_empty() {
@@ -101,7 +118,7 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
                         reason: format!("version {}", e.v),
                     });
                 }
-                if e.hearing != man.hearing {
+                if e.hearing != spec.log_id {
                     errs.push(VerifyError::EntryWrongHearing {
                         seq: line_no,
                         found: e.hearing.clone(),
@@ -119,11 +136,37 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest) -> LogView {
         }
     }
     let n = view.entries.len() as u64;
+    ctx.record(&check, errs, format!("{n} entries, canonical, in order"));
+    view
+}
+
+/// The custody log: only retrievals (and crash recoveries).
+pub(crate) fn check_custody_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
+    let view = check_entries(ctx, spec);
+    let mut errs = Vec::new();
+    for (seq, e) in view.iter() {
+        if !matches!(
+            e.body,
+            EntryBody::Retrieval { .. } | EntryBody::RecoveredAfterInterruption { .. }
+        ) {
+            errs.push(VerifyError::EntryMalformed {
+                line: seq,
+                reason: format!("{} entry in the custody log", e.body.type_name()),
+            });
+        }
+    }
+    let n = view.iter().count();
     ctx.record(
-        "log.entries",
+        &format!("{}.structure", spec.name),
         errs,
-        format!("{n} entries, canonical, in order"),
+        format!("{n} retrieval records"),
     );
+    view
+}
+
+pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -> LogView {
+    let mut view = check_entries(ctx, spec);
+    let n = view.entries.len() as u64;
 
     // Structure: opened first, closed last, nothing after close, size as manifest says.
     let mut errs = Vec::new();

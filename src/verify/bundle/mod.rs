@@ -219,6 +219,30 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The custody log extract under `custody/`, when the bundle carries one
+/// (`custody/entries.jsonl`): retrieval records under checkpoints signed by the same
+/// server key with origin `<server>/custody`.
+fn check_custody(ctx: &mut Ctx<'_>, verifier: Option<&super::keys::NoteVerifier>) {
+    if !ctx.paths.contains("custody/entries.jsonl") {
+        return;
+    }
+    let origin = verifier
+        .map(|v| format!("{}/{}", v.name, CUSTODY_LOG_ID))
+        .unwrap_or_default();
+    let spec = log::LogSpec {
+        base: "custody/",
+        name: "custody",
+        log_id: CUSTODY_LOG_ID,
+        origin,
+    };
+    let view = log::check_custody_entries(ctx, &spec);
+    let cps = checkpoints::check_checkpoints(ctx, &spec, None, &view, verifier);
+    checkpoints::check_proofs(ctx, &spec, &cps);
+}
+
+/// Log id of the server-wide custody log.
+pub const CUSTODY_LOG_ID: &str = "custody";
+
 /// Hex SHA-256.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -249,11 +273,17 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     report.hearing = Some(man.hearing.clone());
     let verifier = manifest::check_keys(&mut ctx, &man, opts.trusted_key.as_ref());
     report.key_fingerprint = verifier.as_ref().map(|v| super::keys::fingerprint(&v.key));
-    let log = log::check_log(&mut ctx, &man);
+    let spec = log::LogSpec {
+        base: "log/",
+        name: "log",
+        log_id: &man.hearing,
+        origin: man.origin.clone(),
+    };
+    let log = log::check_log(&mut ctx, &man, &spec);
     report.log_size = Some(log.entries.len() as u64);
     report.interruptions = log.interruptions.clone();
-    let cps = checkpoints::check_checkpoints(&mut ctx, &man, &log, verifier.as_ref());
-    checkpoints::check_proofs(&mut ctx, &cps);
+    let cps = checkpoints::check_checkpoints(&mut ctx, &spec, Some(&man), &log, verifier.as_ref());
+    checkpoints::check_proofs(&mut ctx, &spec, &cps);
     checkpoints::check_timestamps(
         &mut ctx,
         &log,
@@ -264,6 +294,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     media::check_media(&mut ctx, &log);
     media::check_derived(&mut ctx, &log);
     attest::check_attestations(&mut ctx, &man, &log, &cps);
+    check_custody(&mut ctx, verifier.as_ref());
     report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
     report.checks = ctx.checks;
     report
