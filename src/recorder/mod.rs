@@ -22,6 +22,7 @@
 //! rewrites a byte it has reported. The only `unsafe` is in `ffi`.
 
 mod depack;
+pub mod derived;
 mod ffi;
 mod h264;
 mod h264_sps;
