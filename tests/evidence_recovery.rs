@@ -287,3 +287,53 @@ fn append_refuses_entries_the_verifier_would_reject() {
     ));
     assert_eq!(log.size(), size + 1, "refused entries are not written");
 }
+
+#[test]
+fn media_written_after_the_last_chunk_is_committed_and_sealed_after_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let media = tmp.path().join("media");
+    let key = server_key();
+    let mut clock = Clock(T0 * 1000);
+    let k = SigningKey::from_bytes(&[1u8; 32]);
+    let file = "p-w/audio.webm";
+    hearing::make_media(&media.join(file), false);
+    let full = std::fs::read(media.join(file)).unwrap();
+    let half = full.len() / 2;
+    // The recorder had written only the first half when the first chunks were logged.
+    std::fs::write(media.join(file), &full[..half]).unwrap();
+    let mut log = hearing::open_hearing(&dir, "h-crash", &key, &mut clock, &k, &k);
+    hearing::commit_file(&mut log, &key, &mut clock, &media, file, "p-w", 2);
+    drop(log); // crash; meanwhile the recorder wrote the rest of the file
+    std::fs::write(media.join(file), &full).unwrap();
+
+    let (mut log, rec) = HearingLog::open(&dir, "h-crash", ORIGIN, &key, clock.tick()).unwrap();
+    assert_eq!(log.unsealed_media(), vec![(file.to_string(), half as u64)]);
+    let sealed = log.seal_open_media(&media, clock.tick()).unwrap();
+    assert_eq!(sealed, vec![file.to_string()]);
+    assert!(log.unsealed_media().is_empty());
+    log.append(
+        EntryBody::HearingClosed {
+            reason: "closed_by_judge".into(),
+        },
+        clock.tick(),
+    )
+    .unwrap();
+    log.checkpoint(&key).unwrap();
+    let out = tmp.path().join("bundle");
+    write_bundle(&dir, &media, &key, &[], &out).unwrap();
+    let report = verify_bundle(&DirSource::open(&out).unwrap(), &VerifyOptions::default());
+    assert!(report.valid, "{}", report.to_text());
+    let _ = rec;
+
+    // A file that lost committed bytes is refused, never sealed.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let dir2 = tmp2.path().join("log");
+    let mut log = hearing::open_hearing(&dir2, "h-crash", &key, &mut clock, &k, &k);
+    hearing::commit_file(&mut log, &key, &mut clock, &media, file, "p-w", 2);
+    std::fs::write(media.join(file), &full[..10]).unwrap();
+    assert!(matches!(
+        log.seal_open_media(&media, clock.tick()),
+        Err(LogError::MediaTruncated(_))
+    ));
+}

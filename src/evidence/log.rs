@@ -59,6 +59,9 @@ pub enum LogError {
     /// A field breaks the entry rules (time format, digest, range).
     #[error("invalid entry field: {0}")]
     BadField(String),
+    /// A media file is shorter than what the log already commits of it.
+    #[error("media file {0} is shorter than its committed bytes")]
+    MediaTruncated(String),
     /// A key_bound entry carries an invalid key.
     #[error("invalid participant public key")]
     BadPublicKey,
@@ -121,9 +124,11 @@ pub struct HearingLog {
     attestations: u64,
     closed: bool,
     last_ms: i64,
+    media: BTreeMap<String, media::MediaState>,
 }
 
 mod attest;
+mod media;
 mod recovery;
 
 const ENTRIES: &str = "entries.jsonl";
@@ -174,6 +179,7 @@ impl HearingLog {
             attestations: 0,
             closed: false,
             last_ms: i64::MIN,
+            media: BTreeMap::new(),
         };
         let roots = log.replay(&bytes)?;
         log.load_checkpoints(key, &roots)?;
@@ -226,6 +232,20 @@ impl HearingLog {
                 if !is_safe_relative_path(file) =>
             {
                 return Err(LogError::UnsafePath);
+            }
+            EntryBody::MediaChunk {
+                file,
+                offset,
+                length,
+                media_end_ms,
+                ..
+            } => {
+                let m = self.media.entry(file.clone()).or_default();
+                m.committed = m.committed.max(offset.saturating_add(*length));
+                m.last_media_end_ms = *media_end_ms;
+            }
+            EntryBody::FileSealed { file, .. } => {
+                self.media.entry(file.clone()).or_default().sealed = true;
             }
             EntryBody::Attestation { .. } => self.attestations += 1,
             EntryBody::HearingClosed { .. } => self.closed = true,

@@ -93,10 +93,9 @@ pub(crate) fn check_media(ctx: &mut Ctx<'_>, log: &LogView) {
                     end,
                     file_length: len,
                 });
-            } else if c.length == 0
-                || ctx
-                    .hash_range(&path, c.offset, c.length, &mut errs)
-                    .is_some_and(|h| h != c.sha256)
+            } else if ctx
+                .hash_range(&path, c.offset, c.length, &mut errs)
+                .is_some_and(|h| h != c.sha256)
             {
                 errs.push(VerifyError::ChunkHashMismatch {
                     file: file.clone(),
