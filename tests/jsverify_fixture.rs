@@ -185,6 +185,69 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
     out
 }
 
+/// The clean hearing's bundle again, now carrying a custody log under `custody/` with two
+/// retrievals, each checkpointed (as the server does before serving a byte).
+fn with_custody(b: &hearing::Built) -> std::path::PathBuf {
+    use sworn::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
+    use sworn::evidence::{ExtraFile, ExtraSource, HearingLog};
+    let key = hearing::server_key();
+    let mut clock = hearing::Clock((hearing::T0 + 7200) * 1000);
+    let cdir = b.tmp.path().join("custody-log");
+    let origin = custody_origin(hearing::SERVER);
+    let (mut custody, _) =
+        HearingLog::open(&cdir, CUSTODY_LOG_ID, &origin, &key, clock.tick()).unwrap();
+    for user in ["u-prosecutor", "u-defence"] {
+        custody
+            .append(
+                EntryBody::Retrieval {
+                    user: user.into(),
+                    retrieved_hearing: b.hearing.clone(),
+                    what: "bundle.zip".into(),
+                    result: "served".into(),
+                },
+                clock.tick(),
+            )
+            .unwrap();
+        custody.checkpoint(&key).unwrap();
+    }
+    let mut extras = Vec::new();
+    for sub in ["", "checkpoints", "proofs"] {
+        let Ok(rd) = std::fs::read_dir(cdir.join(sub)) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            if p.is_file() && !name.starts_with('.') {
+                let rel = [sub, name.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                extras.push(ExtraFile {
+                    path: format!("custody/{rel}"),
+                    source: ExtraSource::File(p),
+                });
+            }
+        }
+    }
+    for f in [
+        "minutes/minutes.html",
+        "minutes/minutes.sig",
+        "tsa/chain.pem",
+    ] {
+        extras.push(ExtraFile {
+            path: f.into(),
+            source: ExtraSource::File(b.bundle.join(f)),
+        });
+    }
+    let out = b.tmp.path().join("bundle-custody");
+    write_bundle(&b.log_dir, &b.media_dir, &key, &extras, &out)
+        .unwrap()
+        .zip
+}
+
 /// A hearing with one `mb`-MB media file (pseudo-random bytes, 1 MB per chunk entry).
 fn big(dir: &Path, mb: usize) {
     let tmp = tempfile::tempdir().unwrap();
@@ -246,6 +309,12 @@ fn write_browser_fixtures() {
         hearing::server_key().vkey().as_bytes(),
     )
     .unwrap();
+    let custody_zip = with_custody(&b);
+    std::fs::copy(&custody_zip, dir.join("custody-clean.zip")).unwrap();
+    let mut s = hearing::load(&custody_zip.with_extension(""));
+    replace(&mut s, "custody/entries.jsonl", "u-defence", "u-nobody1");
+    reindex(&mut s);
+    write_zip(&s, &dir.join("custody-retrieval-edited.zip"));
     std::fs::write(
         dir.join("other.vkey"),
         hearing::other_server_key().vkey().as_bytes(),

@@ -175,8 +175,20 @@ test('clean bundle with the court key pinned: reported as pinned, as sworn-verif
   assert.ok(shown.rows.some((r) => r.name === 'keys' && r.detail.endsWith('is the pinned key')));
 });
 
+test('bundle with a custody log: VALID with the custody checks of sworn-verify', async () => {
+  const zip = join(FIXTURES, 'custody-clean.zip');
+  const ref = reference(zip);
+  assert.equal(ref.code, 0, ref.stderr);
+  const shown = await verifyInPage(zip, { shot: 'custody-clean' });
+  assert.equal(shown.verdict, 'valid', shown.verdictText);
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+  for (const name of ['custody.entries', 'custody.structure', 'custody.checkpoints', 'custody.consistency']) {
+    assert.ok(shown.rows.some((r) => r.name === name && r.status === 'pass'), name);
+  }
+});
+
 const tampered = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip'].includes(f)).sort()
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip'].includes(f)).sort()
   : [];
 
 test('the fixture set has tampered bundles', () => {

@@ -10,7 +10,7 @@ import { parseBytes } from './canonical.js';
 import { isSafeRelativePath } from './entry.js';
 import { parsePublicKeyPem, parseVkey, vkeyEquals } from './keys.js';
 import { err, message } from './errors.js';
-import { checkLog } from './log.js';
+import { checkLog, checkCustodyEntries } from './log.js';
 import { checkCheckpoints, checkProofs, checkTimestamps } from './checkpoints.js';
 import { checkMedia, checkDerived } from './media.js';
 import { checkAttestations } from './attest.js';
@@ -237,6 +237,18 @@ async function checkKeys(ctx, man, pinned) {
   return verifier;
 }
 
+/** Log id of the server-wide custody log. */
+export const CUSTODY_LOG_ID = 'custody';
+
+/** The custody log extract under `custody/`, when the bundle carries one. */
+async function checkCustody(ctx, verifier) {
+  if (!ctx.has('custody/entries.jsonl')) return;
+  const spec = { base: 'custody/', name: 'custody', logId: CUSTODY_LOG_ID, origin: verifier ? `${verifier.name}/${CUSTODY_LOG_ID}` : '' };
+  const view = await checkCustodyEntries(ctx, spec);
+  const cps = await checkCheckpoints(ctx, spec, null, view, verifier);
+  await checkProofs(ctx, spec, cps);
+}
+
 /**
  * Verifies a bundle. `opts`: {trustedKey: EdKey|null, trustedTsaChain: Uint8Array|null,
  * onProgress}. Returns a report shaped like `sworn-verify --json`.
@@ -253,17 +265,19 @@ export async function verifyBundle(src, opts = {}) {
   const verifier = await checkKeys(ctx, man, opts.trustedKey || null);
   report.key_fingerprint = verifier ? verifier.key.fingerprint() : null;
   ctx.onProgress({ phase: 'log' });
-  const log = await checkLog(ctx, man);
+  const spec = { base: 'log/', name: 'log', logId: man.hearing, origin: man.origin };
+  const log = await checkLog(ctx, man, spec);
   report.log_size = log.entries.length;
   report.interruptions = log.interruptions;
   ctx.onProgress({ phase: 'checkpoints' });
-  const cps = await checkCheckpoints(ctx, man, log, verifier);
-  await checkProofs(ctx, cps);
+  const cps = await checkCheckpoints(ctx, spec, man, log, verifier);
+  await checkProofs(ctx, spec, cps);
   await checkTimestamps(ctx, log, cps, opts.trustedTsaChain || null);
   await checkMedia(ctx, log);
   checkDerived(ctx, log);
   ctx.onProgress({ phase: 'attestations' });
   await checkAttestations(ctx, man, log, cps);
+  await checkCustody(ctx, verifier);
   report.valid = ctx.checks.length > 0 && ctx.checks.every((c) => c.status !== 'fail');
   report.checks = ctx.checks;
   return report;

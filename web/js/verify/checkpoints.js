@@ -22,17 +22,25 @@ function sizeFromPath(path, prefix, suffix) {
   return n < 1n << 64n ? n : null;
 }
 
-/** Returns Map(size BigInt -> {path, root, note}) sorted by size. */
-export async function checkCheckpoints(ctx, man, log, verifier) {
+/**
+ * Checks every `<base>checkpoints/*.note`; returns Map(size BigInt -> {path, root, note})
+ * sorted by size. For the hearing log `man` names the final checkpoint; for the custody
+ * log (`man` = null) the largest must cover the log.
+ */
+export async function checkCheckpoints(ctx, spec, man, log, verifier) {
   let errs = [];
   const good = new Map();
   const logSize = BigInt(log.entries.length);
-  const tail = `/hearing/${man.hearing}`;
-  if (!man.origin.endsWith(tail)) {
-    errs.push(err('CheckpointWrongOrigin', { path: 'manifest.json', expected: `<server>${tail}`, found: man.origin }));
+  const cpDir = `${spec.base}checkpoints/`;
+  const check = man ? 'checkpoints' : `${spec.name}.checkpoints`;
+  if (man) {
+    const tail = `/hearing/${man.hearing}`;
+    if (!man.origin.endsWith(tail)) {
+      errs.push(err('CheckpointWrongOrigin', { path: 'manifest.json', expected: `<server>${tail}`, found: man.origin }));
+    }
   }
-  const notes = ctx.paths.filter((p) => p.startsWith('log/checkpoints/') && p.endsWith('.note'));
-  if (!notes.length) errs.push(err('MissingFile', { path: 'log/checkpoints/*.note' }));
+  const notes = ctx.paths.filter((p) => p.startsWith(cpDir) && p.endsWith('.note'));
+  if (!notes.length) errs.push(err('MissingFile', { path: `${cpDir}*.note` }));
   for (const path of notes) {
     const bytes = await ctx.read(path, errs);
     if (!bytes) continue;
@@ -42,11 +50,11 @@ export async function checkCheckpoints(ctx, man, log, verifier) {
     if (v.bad) { errs.push(err('CheckpointBadSignature', { path, reason: v.bad })); continue; }
     const cp = parseCheckpoint(v.body);
     if (cp.error) { errs.push(err('CheckpointMalformed', { path, reason: cp.error })); continue; }
-    if (cp.origin !== man.origin) {
-      errs.push(err('CheckpointWrongOrigin', { path, expected: man.origin, found: cp.origin }));
+    if (cp.origin !== spec.origin) {
+      errs.push(err('CheckpointWrongOrigin', { path, expected: spec.origin, found: cp.origin }));
       continue;
     }
-    if (sizeFromPath(path, 'log/checkpoints/', '.note') !== cp.size || cp.size === 0n || cp.size > logSize) {
+    if (sizeFromPath(path, cpDir, '.note') !== cp.size || cp.size === 0n || cp.size > logSize) {
       errs.push(err('CheckpointSizeInvalid', { path, size: cp.size, log_size: logSize }));
       continue;
     }
@@ -56,11 +64,22 @@ export async function checkCheckpoints(ctx, man, log, verifier) {
     else errs.push(err('CheckpointSizeInvalid', { path, size: cp.size, log_size: logSize }));
   }
   const sorted = new Map([...good.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
-  ctx.record('checkpoints', errs, `${sorted.size} checkpoints signed by the server key, roots match the entries`);
+  ctx.record(check, errs, `${sorted.size} checkpoints signed by the server key, roots match the entries`);
 
   errs = [];
+  if (man) checkNamedFinal(ctx, man, sorted, logSize, errs);
+  const sizes = [...sorted.keys()];
+  if (sizes.length) {
+    const max = sizes[sizes.length - 1];
+    if (max !== logSize) errs.push(err('CheckpointNotFinal', { path: sorted.get(max).path, size: max, log_size: logSize }));
+  }
+  ctx.record(`${check}.final`, errs, `final checkpoint covers all ${logSize} entries`);
+  return sorted;
+}
+
+function checkNamedFinal(ctx, man, good, logSize, errs) {
   const finalSize = sizeFromPath(man.final_checkpoint, 'log/checkpoints/', '.note');
-  const fin = finalSize !== null ? sorted.get(finalSize) : undefined;
+  const fin = finalSize !== null ? good.get(finalSize) : undefined;
   if (fin) {
     if (!(finalSize === logSize && fin.path === man.final_checkpoint)) {
       errs.push(err('CheckpointNotFinal', { path: man.final_checkpoint, size: finalSize, log_size: logSize }));
@@ -72,13 +91,6 @@ export async function checkCheckpoints(ctx, man, log, verifier) {
   } else {
     errs.push(err('MissingFile', { path: man.final_checkpoint }));
   }
-  const sizes = [...sorted.keys()];
-  if (sizes.length) {
-    const max = sizes[sizes.length - 1];
-    if (max !== logSize) errs.push(err('CheckpointNotFinal', { path: sorted.get(max).path, size: max, log_size: logSize }));
-  }
-  ctx.record('checkpoints.final', errs, `final checkpoint covers all ${logSize} entries`);
-  return sorted;
 }
 
 function parseConsistency(bytes) {
@@ -96,13 +108,15 @@ function parseConsistency(bytes) {
 
 const b64Hash = (s) => { const b = b64decode(s); return b && b.length === 32 ? b : null; };
 
-export async function checkProofs(ctx, cps) {
+export async function checkProofs(ctx, spec, cps) {
   const errs = [];
+  const cpDir = `${spec.base}checkpoints/`;
+  const proofDir = `${spec.base}proofs/`;
   const sizes = [...cps.keys()];
   const expected = new Set();
   for (let i = 1; i < sizes.length; i++) {
     const [old, neu] = [sizes[i - 1], sizes[i]];
-    const path = `log/proofs/${pad6(neu)}.consistency.json`;
+    const path = `${proofDir}${pad6(neu)}.consistency.json`;
     expected.add(path);
     const bytes = await ctx.read(path, errs);
     if (!bytes) continue;
@@ -125,13 +139,13 @@ export async function checkProofs(ctx, cps) {
     const bad = verifyConsistency(old, neu, oldRoot, newRoot, proof);
     if (bad) errs.push(invalid(bad));
   }
-  const noteSizes = ctx.paths.map((p) => sizeFromPath(p, 'log/checkpoints/', '.note')).filter((s) => s !== null)
+  const noteSizes = ctx.paths.map((p) => sizeFromPath(p, cpDir, '.note')).filter((s) => s !== null)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const accounted = new Set(noteSizes.slice(1).map((s) => `log/proofs/${pad6(s)}.consistency.json`));
-  for (const p of ctx.paths.filter((q) => q.startsWith('log/proofs/'))) {
+  const accounted = new Set(noteSizes.slice(1).map((s) => `${proofDir}${pad6(s)}.consistency.json`));
+  for (const p of ctx.paths.filter((q) => q.startsWith(proofDir))) {
     if (!expected.has(p) && !accounted.has(p)) errs.push(err('ExtraFile', { path: p }));
   }
-  ctx.record('consistency', errs, `${expected.size} consistency proofs link successive signed checkpoints`);
+  ctx.record(spec.base === 'log/' ? 'consistency' : `${spec.name}.consistency`, errs, `${expected.size} consistency proofs link successive signed checkpoints`);
 }
 
 /** Time-stamps may trail the log's wall clock by this much (CLOCK_TOLERANCE_MS). */

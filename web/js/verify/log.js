@@ -1,6 +1,7 @@
-// `log/entries.jsonl` (src/verify/bundle/log.rs): every line a canonical entry of this
-// hearing with seq = line index, times in order, opened first and closed last; the root
-// at every size. It must never hash anything but the exact stored line bytes.
+// `log/entries.jsonl` and `custody/entries.jsonl` (src/verify/bundle/log.rs): every line
+// a canonical entry of this log with seq = line index, times in order; a hearing log
+// opened first and closed last, a custody log only retrievals; the root at every size.
+// It must never hash anything but the exact stored line bytes.
 
 import { decodeEntry, checkFields, parseMs } from './entry.js';
 import { CompactRange, leafHash } from './merkle.js';
@@ -12,15 +13,20 @@ export function describeInterruption(i) {
     : `the server restarted without a final checkpoint; no complete entry was pending (entry ${i.seq})`;
 }
 
-export async function checkLog(ctx, man) {
-  let errs = [];
+/**
+ * `spec`: {base: 'log/' | 'custody/', name: 'log' | 'custody', logId, origin}.
+ * Parses `<base>entries.jsonl` and records `<name>.entries`.
+ */
+export async function checkEntries(ctx, spec) {
+  const errs = [];
   const view = { entries: [], roots: [], interruptions: [] };
   view.rootAt = (size) => (size >= 1n && size <= BigInt(view.roots.length) ? view.roots[Number(size) - 1] : null);
   view.iter = function* iter() {
     for (let i = 0; i < view.entries.length; i++) if (view.entries[i]) yield [BigInt(i), view.entries[i]];
   };
-  const bytes = await ctx.read('log/entries.jsonl', errs);
-  if (!bytes) { ctx.record('log.entries', errs, ''); return view; }
+  const check = `${spec.name}.entries`;
+  const bytes = await ctx.read(`${spec.base}entries.jsonl`, errs);
+  if (!bytes) { ctx.record(check, errs, ''); return view; }
   if (!bytes.length) errs.push(err('LogMalformed', { reason: 'no entries' }));
   else if (bytes[bytes.length - 1] !== 10) errs.push(err('LogMalformed', { reason: 'last line has no newline (torn write?)' }));
   const body = bytes.length && bytes[bytes.length - 1] === 10 ? bytes.subarray(0, bytes.length - 1) : bytes;
@@ -45,7 +51,7 @@ export async function checkLog(ctx, man) {
         if (bad) errs.push(err('EntryMalformed', { line: lineNo, reason: bad }));
         if (e.seq !== lineNo) errs.push(err('SeqOutOfOrder', { line: lineNo, expected: lineNo, found: e.seq }));
         if (e.v !== 1n) errs.push(err('EntryMalformed', { line: lineNo, reason: `version ${e.v}` }));
-        if (e.hearing !== man.hearing) errs.push(err('EntryWrongHearing', { seq: lineNo, found: e.hearing }));
+        if (e.hearing !== spec.logId) errs.push(err('EntryWrongHearing', { seq: lineNo, found: e.hearing }));
         const ms = parseMs(e.time);
         if (ms !== null && ms >= lastMs) lastMs = ms;
         else errs.push(err('TimeOutOfOrder', { seq: lineNo, time: e.time }));
@@ -54,10 +60,29 @@ export async function checkLog(ctx, man) {
       lineNo++;
     }
   }
-  const n = BigInt(view.entries.length);
-  ctx.record('log.entries', errs, `${n} entries, canonical, in order`);
+  ctx.record(check, errs, `${view.entries.length} entries, canonical, in order`);
+  return view;
+}
 
-  errs = [];
+/** The custody log: only retrievals (and crash recoveries). */
+export async function checkCustodyEntries(ctx, spec) {
+  const view = await checkEntries(ctx, spec);
+  const errs = [];
+  let n = 0;
+  for (const [seq, e] of view.iter()) {
+    n++;
+    if (e.type !== 'retrieval' && e.type !== 'recovered_after_interruption') {
+      errs.push(err('EntryMalformed', { line: seq, reason: `${e.type} entry in the custody log` }));
+    }
+  }
+  ctx.record(`${spec.name}.structure`, errs, `${n} retrieval records`);
+  return view;
+}
+
+export async function checkLog(ctx, man, spec) {
+  const view = await checkEntries(ctx, spec);
+  const n = BigInt(view.entries.length);
+  const errs = [];
   if (n !== man.log_size) errs.push(err('LogSizeMismatch', { manifest: man.log_size, actual: n }));
   const first = view.entries[0];
   if (!first || first.type !== 'hearing_opened') errs.push(err('LogNotOpened'));
