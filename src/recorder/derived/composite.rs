@@ -221,8 +221,10 @@ fn stand_in(
         if t > upto || covered(&p.video_present, t) {
             break;
         }
-        p.black.set_pts(Some(t));
-        add_video(graph, i, &p.black)?;
+        // The source takes the frame's buffers: give it a new reference each time.
+        let mut black = p.black.clone();
+        black.set_pts(Some(t));
+        add_video(graph, i, &black)?;
         p.video_last = Some(t);
     }
     if let Some(a) = p.audio.as_mut() {
@@ -233,8 +235,9 @@ fn stand_in(
             if t.saturating_add(len * 1000 / rate.max(1)) > upto || covered(&a.present, t) {
                 break;
             }
-            a.silence.set_pts(Some(a.end));
-            add_audio(graph, i, &a.silence)?;
+            let mut silence = a.silence.clone();
+            silence.set_pts(Some(a.end));
+            add_audio(graph, i, &silence)?;
             a.end = a.end.saturating_add(len);
         }
     }
