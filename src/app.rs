@@ -75,6 +75,16 @@ impl App {
             login_limiter: Default::default(),
             whip: Default::default(),
         });
+        // Hearings that were open (or closed but not sealed) when the server stopped:
+        // recover their logs now rather than at the next connection.
+        for h in state.store.list_hearings()? {
+            let unsealed = h.state == crate::domain::HearingState::Closed
+                && !state.config.data_dir.join("hearings").join(h.id.as_str()).join("bundle").is_dir()
+                && state.config.data_dir.join("hearings").join(h.id.as_str()).join("log").is_dir();
+            if h.state == crate::domain::HearingState::Open || unsealed {
+                state.hearings.handle(&h.id);
+            }
+        }
         Ok(App { state, rtc })
     }
 

@@ -21,9 +21,10 @@ use tracing::{info, warn};
 pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(15);
 
 impl Actor {
-    /// Opens (or recovers) the evidence log. Called when the hearing opens, and at task
-    /// start for a hearing that is open (server restart).
-    pub(super) fn open_record(&mut self, fresh: bool) {
+    /// Opens (or recovers) the evidence log. Called when the hearing opens (`opening`),
+    /// and at task start for a hearing that is open (first use, or a server restart:
+    /// then recordings cut short by the crash are sealed at their last committed byte).
+    pub(super) fn open_record(&mut self, opening: bool) {
         if self.record.is_some() {
             return;
         }
@@ -34,7 +35,14 @@ impl Actor {
                 if recovery.interrupted() {
                     self.interrupted = true;
                 }
-                if fresh && self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
+                if !opening {
+                    let n = self.record.as_mut().map(|r| r.seal_orphans()).unwrap_or(0);
+                    if n > 0 {
+                        self.interrupted = true;
+                        self.log(EntryBody::RecordingDegraded { participant: None, detail: format!("server interrupted: {n} recording(s) cut at their last committed byte and sealed") });
+                    }
+                }
+                if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
                     self.log_opening();
                 }
                 self.checkpoint_now();

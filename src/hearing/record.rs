@@ -10,6 +10,7 @@ use crate::domain::HearingId;
 use crate::evidence::tsa::TsaIdentity;
 use crate::evidence::{ExtraFile, ExtraSource, HearingLog, Recovery, ServerKey, convert};
 use crate::verify::entry::EntryBody;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -55,6 +56,51 @@ impl HearingRecord {
             warn!(hearing = %id, "hearing log recovered after an interruption");
         }
         Ok((HearingRecord { log, dir, key, tsa, stamps, last_checkpoint }, recovery))
+    }
+
+    /// After a crash: media files the log committed to but never sealed are cut back to
+    /// their last committed byte (the uncommitted tail is never silently accepted; the
+    /// recorder closes a cluster at every chunk, so the cut file is a playable prefix)
+    /// and sealed. Returns how many files were sealed this way.
+    pub fn seal_orphans(&mut self) -> usize {
+        let Ok(entries) = std::fs::read(self.dir.join("log").join("entries.jsonl")) else { return 0 };
+        let mut committed: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut sealed: std::collections::BTreeSet<String> = Default::default();
+        for line in entries.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+            let file = v["file"].as_str().unwrap_or_default().to_owned();
+            match v["type"].as_str() {
+                Some("media_chunk") => {
+                    let end = v["offset"].as_u64().unwrap_or(0).saturating_add(v["length"].as_u64().unwrap_or(0));
+                    let e = committed.entry(file).or_default();
+                    *e = (*e).max(end);
+                }
+                Some("file_sealed") => {
+                    sealed.insert(file);
+                }
+                _ => {}
+            }
+        }
+        let mut n = 0;
+        for (file, len) in committed.into_iter().filter(|(f, _)| !sealed.contains(f)) {
+            let path = self.media_dir().join(&file);
+            let cut = std::fs::OpenOptions::new().write(true).open(&path).and_then(|f| {
+                if f.metadata()?.len() > len {
+                    f.set_len(len)?;
+                }
+                f.sync_all()
+            });
+            let digest = cut.and_then(|_| std::fs::read(&path)).map(|b| (b.len() as u64, sha2::Sha256::digest(&b)));
+            match digest {
+                Ok((length, sha)) if length == len => {
+                    let sha256 = hex::encode(sha);
+                    self.append(EntryBody::FileSealed { file, length, sha256 });
+                    n += 1;
+                }
+                _ => warn!("a committed media file is missing or shorter than committed"),
+            }
+        }
+        n
     }
 
     pub fn media_dir(&self) -> PathBuf {

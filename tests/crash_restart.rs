@@ -1,0 +1,143 @@
+//! kill -9 of a real `sworn serve` process in the middle of a recorded hearing, at
+//! several seeded moments: every recording on disk decodes and reaches to within 1.5 s
+//! of the kill; after a restart the log is recovered, the hearing is closed and sealed,
+//! and the bundle verifies with the interruption stated. Loopback-only namespace.
+#![cfg(feature = "server")]
+
+mod common;
+
+use common::http::Remote;
+use common::peer::{Peer, client_api};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start(bin: &str, data: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(bin)
+        .arg("serve")
+        .env("SWORN_DATA_DIR", data)
+        .env("SWORN_BIND", format!("127.0.0.1:{port}"))
+        .env("SWORN_LOOPBACK_ONLY", "1")
+        .env("SWORN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start");
+}
+
+/// Last packet time of a file (s), as ffprobe reads it.
+fn last_pts(path: &std::path::Path) -> f64 {
+    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]).arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok()).fold(0.0, f64::max)
+}
+
+async fn run_seed(seed: u64) {
+    let bin = env!("CARGO_BIN_EXE_sworn");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = 18080 + seed as u16;
+    let mut add = Command::new(bin)
+        .args(["user", "add", "--username", "judge", "--role", "judge", "--password-stdin"])
+        .env("SWORN_DATA_DIR", &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"judge-password-long").unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let mut server = start(bin, &data, port);
+    let mut r = Remote { addr: format!("127.0.0.1:{port}"), cookie: None, csrf: None };
+    r.login("judge", "judge-password-long");
+    let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ids = vec![];
+    let mut peers = vec![];
+    let api = client_api();
+    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    for (name, role) in [("W", "witness"), ("O", "official")] {
+        let v = r.post(&format!("/api/hearings/{h}/participants"), json!({"display_name": name, "role": role}));
+        let token = v["invite_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let pid = v["participant"]["id"].as_str().unwrap().to_owned();
+        let p = Peer::connect(&api, &format!("ws://127.0.0.1:{port}/ws/join/{token}"), None).await;
+        p.wait_type("lobby").await;
+        r.post(&format!("/api/hearings/{h}/participants/{pid}/admit"), json!({}));
+        ids.push(pid);
+        peers.push(p);
+    }
+    for p in peers.iter_mut() {
+        p.wait_type("admitted").await;
+        p.publish().await;
+    }
+    let publishing = Instant::now();
+    let _ = publishing;
+    peers[0].wait_received(&ids[1], "video", 10).await;
+    // A seeded moment between 3 and 7 s into the recording.
+    let at = Duration::from_millis(3000 + (seed * 7919) % 4000);
+    tokio::time::sleep_until(tokio::time::Instant::from_std(publishing + at)).await;
+    server.kill().unwrap(); // SIGKILL
+    let killed_at = time::OffsetDateTime::now_utc();
+    let _ = server.wait();
+    for p in peers {
+        p.close().await;
+    }
+
+    // What kill -9 left: every file decodes, and reaches to within 1.5 s of the kill.
+    let media = data.join("hearings").join(&h).join("media");
+    let files: Vec<_> = std::fs::read_dir(&media).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let entries = std::fs::read_to_string(data.join("hearings").join(&h).join("log/entries.jsonl")).unwrap();
+    for f in &files {
+        let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(f).args(["-f", "null", "-"]).output().unwrap();
+        assert!(out.status.success(), "seed {seed}: {f:?} does not decode: {}", String::from_utf8_lossy(&out.stderr));
+        // Wall clock of the file's media time 0, from its first committed chunk.
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let first = entries
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["type"] == "media_chunk" && e["file"] == name)
+            .expect("a committed chunk");
+        let wall = time::OffsetDateTime::parse(first["wall_start"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        let start = wall - time::Duration::milliseconds(first["media_start_ms"].as_i64().unwrap());
+        let last = last_pts(f);
+        let lost = (killed_at - start).as_seconds_f64() - last;
+        println!("seed {seed}: {name}: last frame {last:.2} s into the file, {lost:.2} s before the kill");
+        assert!(lost < 1.5, "seed {seed}: {name} lost {lost:.2} s");
+    }
+
+    // Restart: the log is recovered; close and seal; the bundle verifies and says so.
+    let mut server = start(bin, &data, port);
+    r.login("judge", "judge-password-long");
+    r.post(&format!("/api/hearings/{h}/close"), json!({}));
+    let bundle = data.join("hearings").join(&h).join("bundle");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bundle.with_extension("zip").exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().unwrap();
+    let _ = server.wait();
+    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify")).arg(&bundle).arg("--json").output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(0), "seed {seed}: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(report["interruptions"].as_array().is_some_and(|a| !a.is_empty()), "seed {seed}: interruption not reported: {report}");
+    let minutes_text = std::fs::read_to_string(bundle.join("log/entries.jsonl")).unwrap();
+    assert!(minutes_text.contains("recovered_after_interruption") && minutes_text.contains("closed_after_interruption"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_mid_hearing_then_restart_and_seal() {
+    for seed in [1u64, 2, 3] {
+        run_seed(seed).await;
+    }
+}
