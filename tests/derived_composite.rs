@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use derived_support::recorder_support::*;
 use derived_support::*;
-use sworn::recorder::derived::{CompositeInput, DerivedError, composite};
+use sworn::recorder::derived::{
+    CompositeInput, DerivedError, PlacedFile, PlacedInput, composite, composite_placed,
+};
 
 const W: usize = 1280;
 const H: usize = 720;
@@ -307,4 +309,39 @@ fn composite_refuses_bad_requests() {
         Err(DerivedError::OutputExists)
     ));
     assert_eq!(std::fs::read(&out).unwrap(), b"keep");
+}
+
+#[test]
+fn reconnected_participant_shows_black_between_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d1, d2) = (dir.path().join("c1"), dir.path().join("c2"));
+    std::fs::create_dir(&d1).unwrap();
+    std::fs::create_dir(&d2).unwrap();
+    let first = record(&d1, Kind::Vp8Opus, Duration::from_secs(3600));
+    let second = record(&d2, Kind::Vp8Opus, Duration::from_secs(3600));
+    let input = PlacedInput {
+        files: vec![
+            PlacedFile {
+                path: first.files[0].clone(),
+                start: first.start,
+            },
+            PlacedFile {
+                path: second.files[0].clone(),
+                start: first.start + Duration::from_secs(9),
+            },
+        ],
+        label: "Witness — witness".into(),
+    };
+    let out = dir.path().join("gap.mp4");
+    composite_placed(&[input], first.start, &out, &mut |_| {}).unwrap();
+    assert!((format_duration(&out).unwrap() - 15.0).abs() <= 0.75);
+    assert_eq!(decode_errors(&out), "");
+    let (w, h) = (640, 360);
+    let pic = (20, 60, 620, 290);
+    let lab = (4, 300, 300, 356);
+    assert!(variance(&grab_gray(&out, 3.0, w, h), w, pic) > 200.0);
+    let gap = grab_gray(&out, 7.5, w, h);
+    assert!(variance(&gap, w, pic) < 1.0, "black between connections");
+    assert!(variance(&gap, w, lab) > 100.0, "label stays");
+    assert!(variance(&grab_gray(&out, 11.0, w, h), w, pic) > 200.0);
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use derived_support::recorder_support::*;
 use derived_support::*;
-use sworn::recorder::derived::{DerivedError, remux_seekable};
+use sworn::recorder::derived::{DerivedError, PlacedFile, remux_seekable, remux_seekable_placed};
 
 /// Matroska Cues element ID.
 const CUES_ID: [u8; 4] = [0x1C, 0x53, 0xBB, 0x6B];
@@ -177,4 +177,44 @@ fn never_overwrites_and_needs_inputs() {
     let out2 = dir.path().join("none.webm");
     assert!(remux_seekable(&[junk], &out2).is_err());
     assert!(!out2.exists());
+}
+
+#[test]
+fn placed_files_keep_the_gap_between_two_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d1, d2) = (dir.path().join("c1"), dir.path().join("c2"));
+    std::fs::create_dir(&d1).unwrap();
+    std::fs::create_dir(&d2).unwrap();
+    let first = record(&d1, Kind::Vp8Opus, Duration::from_secs(3600));
+    let second = record(&d2, Kind::Vp8Opus, Duration::from_secs(3600));
+    // The second connection's media starts 9 s after the first's: a 3 s gap.
+    let placed = [
+        PlacedFile {
+            path: first.files[0].clone(),
+            start: first.start,
+        },
+        PlacedFile {
+            path: second.files[0].clone(),
+            start: first.start + Duration::from_secs(9),
+        },
+    ];
+    let out = dir.path().join("both.webm");
+    let info = remux_seekable_placed(&placed, &out).unwrap();
+    let v = &demux(&out)[0].packets;
+    assert_eq!(v.len(), 240);
+    for (i, p) in v.iter().enumerate() {
+        let want = if i < 120 {
+            50 * i as i64
+        } else {
+            9000 + 50 * (i as i64 - 120)
+        };
+        assert_eq!(p.0, want, "video packet {i}");
+    }
+    assert!((info.duration_ms as i64 - 15_000).abs() <= 100);
+    assert!(format_duration(&out).is_some_and(|d| (d - 15.0).abs() < 0.2));
+    assert_eq!(decode_errors(&out), "");
+    // Back to back, the same files would overlap nothing and leave no gap.
+    let packed = dir.path().join("packed.webm");
+    let info2 = remux_seekable(&[placed[0].path.clone(), placed[1].path.clone()], &packed).unwrap();
+    assert!((info2.duration_ms as i64 - 12_000).abs() <= 100);
 }

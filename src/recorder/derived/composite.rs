@@ -7,7 +7,7 @@
 //! however late someone joins. Must never modify an input or replace an existing file.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ffmpeg_next as ffmpeg;
@@ -15,7 +15,10 @@ use ffmpeg_next as ffmpeg;
 use super::graph::{self, AUDIO_RATE, FONT, FPS, TILE_H, TILE_W, TileSpec};
 use super::lanes::{BLACK_STEP_MS, Decoded, Feed, black_frame, covered, silent_frame};
 use super::scan::{FileScan, ff, presence, scan_sequence, sequence_end};
-use super::{CompositeInput, DerivedError, DerivedInfo, MAX_TILES, check_new, info, io_err};
+use super::{
+    CompositeInput, DerivedError, DerivedInfo, MAX_TILES, PlacedInput, check_new, info, io_err,
+    ms_since_epoch,
+};
 
 /// Per participant: its packet feed and the stand-in state of its two sources.
 struct Participant {
@@ -36,11 +39,12 @@ struct AudioLane {
     silence: ffmpeg::frame::Audio,
 }
 
-fn ms_since_epoch(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |v| -v),
-    }
+/// A participant as the composite needs it: label, start (ms since the epoch) and files
+/// with optional wanted offsets from that start.
+struct Source {
+    label: String,
+    start_ms: i64,
+    files: Vec<(PathBuf, Option<i64>)>,
 }
 
 fn first_video_size(files: &[FileScan]) -> Option<(u32, u32)> {
@@ -62,8 +66,58 @@ fn first_audio(files: &[FileScan]) -> Option<(u32, u16)> {
 /// Makes the composite of `inputs` (1..=9 participants) into the MP4 `out`. The clock
 /// shows UTC from the earlier of `hearing_start` and the first participant's start.
 /// `progress` receives fractions in 0..=1, ending with 1.0. Blocking and CPU-bound.
+/// A participant's files are placed back to back from its `start`.
 pub fn composite(
     inputs: &[CompositeInput],
+    hearing_start: SystemTime,
+    out: &Path,
+    progress: &mut dyn FnMut(f32),
+) -> Result<DerivedInfo, DerivedError> {
+    let sources: Vec<Source> = inputs
+        .iter()
+        .map(|i| Source {
+            label: i.label.clone(),
+            start_ms: ms_since_epoch(i.start),
+            files: i.files.iter().map(|p| (p.clone(), None)).collect(),
+        })
+        .collect();
+    composite_sources(&sources, hearing_start, out, progress)
+}
+
+/// Like [`composite`], but every file sits at its own wall-clock start, so a
+/// participant who reconnected shows a black tile for the time in between.
+pub fn composite_placed(
+    inputs: &[PlacedInput],
+    hearing_start: SystemTime,
+    out: &Path,
+    progress: &mut dyn FnMut(f32),
+) -> Result<DerivedInfo, DerivedError> {
+    let sources: Vec<Source> = inputs
+        .iter()
+        .map(|i| {
+            let start_ms = i
+                .files
+                .first()
+                .map_or(ms_since_epoch(hearing_start), |f| ms_since_epoch(f.start));
+            Source {
+                label: i.label.clone(),
+                start_ms,
+                files: i
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let at = ms_since_epoch(f.start).saturating_sub(start_ms);
+                        (f.path.clone(), Some(at))
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    composite_sources(&sources, hearing_start, out, progress)
+}
+
+fn composite_sources(
+    inputs: &[Source],
     hearing_start: SystemTime,
     out: &Path,
     progress: &mut dyn FnMut(f32),
@@ -83,7 +137,7 @@ pub fn composite(
     }
     let origin = inputs
         .iter()
-        .map(|i| ms_since_epoch(i.start))
+        .map(|i| i.start_ms)
         .chain([ms_since_epoch(hearing_start)])
         .min()
         .unwrap_or(0);
@@ -92,7 +146,7 @@ pub fn composite(
     let mut total_ms = 0i64;
     for input in inputs {
         let files = scan_sequence(&input.files)?;
-        let offset = ms_since_epoch(input.start).saturating_sub(origin);
+        let offset = input.start_ms.saturating_sub(origin);
         total_ms = total_ms.max(offset.saturating_add(sequence_end(&files)));
         let shift = |v: Vec<(i64, i64)>| -> Vec<(i64, i64)> {
             v.into_iter()

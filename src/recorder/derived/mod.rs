@@ -25,8 +25,8 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-pub use composite::composite;
-pub use remux::remux_seekable;
+pub use composite::{composite, composite_placed};
+pub use remux::{remux_seekable, remux_seekable_placed};
 
 /// Most participants a composite tiles (3x3).
 pub const MAX_TILES: usize = 9;
@@ -40,6 +40,26 @@ pub struct CompositeInput {
     pub label: String,
     /// Wall clock of media time 0 of the first file.
     pub start: SystemTime,
+}
+
+/// A recording file with the wall clock of its media time 0 (from its first
+/// `RecorderEvent::Chunk`: `wall_start - media_start_ms`).
+#[derive(Debug, Clone)]
+pub struct PlacedFile {
+    /// The recording file.
+    pub path: PathBuf,
+    /// Wall clock of its media time 0.
+    pub start: SystemTime,
+}
+
+/// One participant of a composite whose files carry their own start times (several
+/// connections, with gaps between them).
+#[derive(Debug, Clone)]
+pub struct PlacedInput {
+    /// The participant's recording files in order.
+    pub files: Vec<PlacedFile>,
+    /// Text shown on the tile.
+    pub label: String,
 }
 
 /// A derived file as written.
@@ -91,6 +111,14 @@ pub enum DerivedError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Milliseconds since the Unix epoch (negative before it, saturating).
+pub(crate) fn ms_since_epoch(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |v| -v),
+    }
 }
 
 pub(crate) fn io_err(context: &'static str) -> impl Fn(std::io::Error) -> DerivedError {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use ffmpeg_next as ffmpeg;
 
 use super::scan::{FileScan, ff, scan_sequence, sequence_end};
-use super::{DerivedError, DerivedInfo, check_new, ffi, info, io_err};
+use super::{DerivedError, DerivedInfo, PlacedFile, check_new, ffi, info, io_err, ms_since_epoch};
 
 /// Codecs a WebM file may hold; anything else needs Matroska.
 fn webm_ok(id: ffmpeg::codec::Id) -> bool {
@@ -64,7 +64,36 @@ fn plan(files: &[FileScan]) -> (Vec<OutStream>, Vec<Vec<Option<usize>>>) {
 
 /// Remuxes `inputs` (one participant's files, in order) into the seekable file `out`.
 /// The container is WebM when every codec allows it, else Matroska.
+/// Files are placed back to back (right for rotations within one connection).
 pub fn remux_seekable(inputs: &[PathBuf], out: &Path) -> Result<DerivedInfo, DerivedError> {
+    let seq: Vec<(PathBuf, Option<i64>)> = inputs.iter().map(|p| (p.clone(), None)).collect();
+    remux_sequence(&seq, out)
+}
+
+/// Like [`remux_seekable`], but each file starts at its wall-clock start relative to
+/// the first file's (never overlapping the previous file), so a gap between two
+/// connections stays a gap in the copy's timestamps.
+pub fn remux_seekable_placed(
+    inputs: &[PlacedFile],
+    out: &Path,
+) -> Result<DerivedInfo, DerivedError> {
+    let first = inputs.first().map_or(0, |f| ms_since_epoch(f.start));
+    let seq: Vec<(PathBuf, Option<i64>)> = inputs
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                Some(ms_since_epoch(f.start).saturating_sub(first)),
+            )
+        })
+        .collect();
+    remux_sequence(&seq, out)
+}
+
+fn remux_sequence(
+    inputs: &[(PathBuf, Option<i64>)],
+    out: &Path,
+) -> Result<DerivedInfo, DerivedError> {
     if inputs.is_empty() {
         return Err(DerivedError::NoInputs);
     }

@@ -126,15 +126,19 @@ pub(crate) fn scan_file(path: &Path) -> Result<FileScan, DerivedError> {
     })
 }
 
-/// Scans a participant's files in order and places them back to back: each file
-/// starts where the previous one's media ended (rotation keeps media continuous).
-pub(crate) fn scan_sequence(paths: &[PathBuf]) -> Result<Vec<FileScan>, DerivedError> {
-    let mut out: Vec<FileScan> = Vec::with_capacity(paths.len());
+/// Scans a participant's files in order and places them on one timeline: a file with
+/// a wanted offset (ms from the sequence's time 0) starts there, unless that would
+/// overlap the previous file; a file without starts where the previous one's media
+/// ended (rotation keeps media continuous).
+pub(crate) fn scan_sequence(
+    files: &[(PathBuf, Option<i64>)],
+) -> Result<Vec<FileScan>, DerivedError> {
+    let mut out: Vec<FileScan> = Vec::with_capacity(files.len());
     let mut next = 0i64;
-    for p in paths {
+    for (p, want) in files {
         let mut f = scan_file(p)?;
-        f.offset_ms = next;
-        next = next.saturating_add(f.end_ms());
+        f.offset_ms = want.map_or(next, |w| w.max(next));
+        next = f.offset_ms.saturating_add(f.end_ms());
         out.push(f);
     }
     Ok(out)
