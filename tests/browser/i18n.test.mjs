@@ -1,7 +1,7 @@
-// Translations of the witness-facing pages are complete: every language file has exactly
-// the keys of English, no empty string, the same {placeholders}; every key the join page
-// uses (data-i18n, data-i18n-attr, t('…'), and the role/connection/quality/end families
-// it builds at run time) exists. No browser or server needed.
+// Translations are complete: every language file has exactly the keys of English, no
+// empty string, the same {placeholders}; every key the pages use (data-i18n,
+// data-i18n-attr, t('…'), and the families built at run time from protocol values)
+// exists. No browser or server needed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,19 +30,31 @@ for (const lang of langs) {
   });
 }
 
-test('every key the join page uses exists in English', () => {
-  const html = readFileSync(join(WEB, 'join.html'), 'utf8');
-  const js = readFileSync(join(WEB, 'js', 'join.js'), 'utf8');
+test('every key the pages use exists in English', () => {
+  const read = (...p) => readFileSync(join(WEB, ...p), 'utf8');
+  const htmls = readdirSync(WEB).filter((f) => f.endsWith('.html')).map((f) => read(f));
+  const scripts = readdirSync(join(WEB, 'js')).filter((f) => f.endsWith('.js')).map((f) => read('js', f));
   const used = new Set();
-  for (const m of html.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
-  for (const m of html.matchAll(/data-i18n-attr="([^"]+)"/g)) {
-    for (const pair of m[1].split(';')) used.add(pair.split(':')[1]);
+  for (const html of htmls) {
+    for (const m of html.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
+    for (const m of html.matchAll(/data-i18n-attr="([^"]+)"/g)) {
+      for (const pair of m[1].split(';')) used.add(pair.split(':')[1]);
+    }
   }
-  for (const m of js.matchAll(/\bt\('([\w.]+)'/g)) used.add(m[1]);
-  const roles = ['judge', 'witness', 'official', 'interpreter', 'prosecutor', 'defence', 'clerk'];
-  for (const r of roles) used.add(`role.${r}`);
-  for (const c of ['none', 'connecting', 'connected', 'reconnecting', 'failed']) used.add(`connection.${c}`);
-  for (const q of ['good', 'fair', 'poor', 'unknown', 'connecting', 'reconnecting']) used.add(`quality.${q}`);
+  for (const js of scripts) for (const m of js.matchAll(/\bt\('([\w.]+)'/g)) used.add(m[1]);
+  // Keys built at run time from protocol values (docs/protocol.md).
+  const family = (prefix, values) => values.forEach((v) => used.add(`${prefix}${v}`));
+  family('role.', ['judge', 'witness', 'official', 'interpreter', 'prosecutor', 'defence', 'clerk']);
+  family('connection.', ['none', 'connecting', 'connected', 'reconnecting', 'failed']);
+  family('presence.', ['absent', 'lobby', 'admitted', 'denied', 'removed']);
+  family('invite.', ['active', 'revoked', 'expired']);
+  family('state.', ['scheduled', 'open', 'closed']);
+  family('quality.', ['good', 'fair', 'poor', 'unknown', 'connecting', 'reconnecting']);
+  family('room.quality_', ['good', 'fair', 'poor']);
+  family('room.done_', ['admit', 'deny', 'mute', 'unmute', 'remove', 'revoke', 'invite']);
+  family('error.', ['bad_request', 'not_found', 'unauthorized', 'forbidden', 'csrf', 'conflict', 'too_large',
+    'invite_invalid', 'invite_expired', 'invite_revoked', 'rate_limited', 'internal', 'network']);
+  const js = read('js', 'join.js');
   const ends = [...js.matchAll(/^ {2}(\w+): \{ action: (null|'(\w+)') \},$/gm)];
   assert.ok(ends.length >= 8, 'the END table of join.js was found');
   for (const m of ends) {

@@ -3,6 +3,8 @@
 // ApiError {code, status}, and code -> human message. Must never log request bodies
 // (passwords, tokens) or put secrets in URLs it builds.
 
+import { t } from './i18n.js';
+
 let csrfToken = null;
 
 /** Remember the CSRF token returned by /api/login, /api/me or /api/setup. */
@@ -19,28 +21,17 @@ export class ApiError extends Error {
   }
 }
 
-const MESSAGES = {
-  bad_request: 'The request was not accepted. Please check the form and try again.',
-  not_found: 'Not found. It may have been removed.',
-  unauthorized: 'You are not signed in, or the username or password is wrong.',
-  forbidden: 'You do not have the right to do this.',
-  csrf: 'Your session has changed. Please reload the page.',
-  conflict: 'This is not possible in the current state. Reload to see the latest state.',
-  too_large: 'The request was too large.',
-  invite_invalid: 'This link is not valid.',
-  invite_expired: 'This link has expired.',
-  invite_revoked: 'This link has been revoked.',
-  rate_limited: 'Too many attempts. Please wait a minute and try again.',
-  internal: 'The server had a problem. Please try again.',
-  network: 'The server cannot be reached. Check your connection and try again.',
-};
 
-/** A human message for an error (ApiError or anything thrown by fetch). */
+
+/** A human message for an error (ApiError or anything thrown by fetch), in the page's
+ * language (i18n.js `error.<code>`); an unknown code shows the server's message. */
 export function messageFor(err) {
   if (err instanceof ApiError) {
-    return MESSAGES[err.code] || err.message || MESSAGES.internal;
+    const key = `error.${err.code}`;
+    const text = t(key);
+    return text !== key ? text : err.message || t('error.internal');
   }
-  return MESSAGES.network;
+  return t('error.network');
 }
 
 async function request(method, path, body) {
@@ -56,7 +47,7 @@ async function request(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (_e) {
-    throw new ApiError('network', MESSAGES.network, 0);
+    throw new ApiError('network', 'network error', 0);
   }
   if (res.status === 204) return null;
   let data = null;

@@ -4,22 +4,22 @@
 
 import { api, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, formatTime } from './dom.js';
+import { initPageLanguage, t } from './i18n.js';
 
-const STATE_LABEL = { scheduled: 'Scheduled', open: 'Open — recording', closed: 'Closed' };
 
 function row(h) {
   return el('tr', {},
-    el('td', {}, el('a', { href: `/console/hearings/${encodeURIComponent(h.id)}` }, h.case_ref || '(no reference)')),
+    el('td', {}, el('a', { href: `/console/hearings/${encodeURIComponent(h.id)}` }, h.case_ref || t('console.no_ref'))),
     el('td', {}, h.mla_ref || ''),
     el('td', {}, `${h.requesting_state || ''} → ${h.requested_state || ''}`),
     el('td', {}, el('time', { datetime: h.scheduled_at, title: h.scheduled_at }, formatTime(h.scheduled_at))),
     el('td', {}, h.language || ''),
-    el('td', {}, el('span', { class: `badge state-${h.state}` }, STATE_LABEL[h.state] || h.state)));
+    el('td', {}, el('span', { class: `badge state-${h.state}` }, t(`state.${h.state}`))));
 }
 
 async function loadList() {
   const status = $('#list-status');
-  setStatus(status, 'Loading hearings…');
+  setStatus(status, t('console.loading'));
   try {
     const data = await api.get('/api/hearings');
     const list = (data && Array.isArray(data.hearings) ? data.hearings : [])
@@ -28,7 +28,7 @@ async function loadList() {
     $('#hearing-rows').replaceChildren(...list.map(row));
     $('#hearings').hidden = list.length === 0;
     $('#no-hearings').hidden = list.length !== 0;
-    setStatus(status, list.length === 0 ? '' : `${list.length} hearing${list.length === 1 ? '' : 's'}.`);
+    setStatus(status, list.length === 0 ? '' : t('console.count', { n: list.length }));
   } catch (e) {
     setStatus(status, messageFor(e), 'error');
   }
@@ -58,24 +58,24 @@ function bindForm() {
     for (const name of ['case_ref', 'mla_ref', 'requesting_state', 'requested_state']) {
       body[name] = $(`#${name}`).value.trim();
       if (!body[name]) {
-        setStatus(status, 'Fill in every field.', 'error');
+        setStatus(status, t('console.fill_all'), 'error');
         $(`#${name}`).focus();
         return;
       }
     }
     body.scheduled_at = toUtc($('#scheduled_at').value);
     if (!body.scheduled_at) {
-      setStatus(status, 'Enter the date and time of the hearing.', 'error');
+      setStatus(status, t('console.need_time'), 'error');
       $('#scheduled_at').focus();
       return;
     }
     body.language = $('#language').value;
     const button = $('#schedule-submit');
     button.disabled = true;
-    setStatus(status, 'Scheduling…');
+    setStatus(status, t('console.scheduling'));
     try {
       const h = await api.post('/api/hearings', body);
-      setStatus(status, 'Hearing scheduled.', 'ok');
+      setStatus(status, t('console.scheduled'), 'ok');
       location.assign(`/console/hearings/${encodeURIComponent(h.id)}`);
     } catch (e) {
       setStatus(status, messageFor(e), 'error');
@@ -85,6 +85,7 @@ function bindForm() {
 }
 
 async function main() {
+  await initPageLanguage(() => loadList());
   const user = await requireUser();
   $('#who').textContent = user.username;
   $('#logout').addEventListener('click', () => logout());

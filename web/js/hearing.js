@@ -10,10 +10,9 @@ import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
 import { QualityMonitor } from './quality.js';
-import { renderPeople, roleLabel, CONNECTION_LABEL } from './people.js';
+import { renderPeople, roleLabel, connectionLabel } from './people.js';
+import { initPageLanguage, t } from './i18n.js';
 
-const STATE_LABEL = { scheduled: 'Scheduled', open: 'Open', closed: 'Closed' };
-const QUALITY_LABEL = { good: 'Connection good', fair: 'Connection fair', poor: 'Connection poor', unknown: 'Connected' };
 
 const hearingId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[2] || '');
 const base = `/api/hearings/${encodeURIComponent(hearingId)}`;
@@ -28,20 +27,20 @@ const status = () => $('#room-status');
 
 const grid = new VideoGrid($('#grid'), {
   role: roleLabel,
-  connection: (c) => CONNECTION_LABEL[c] || c,
-  muted: () => 'Muted',
-  waitingVideo: () => 'Waiting for video…',
-  you: () => 'you',
+  connection: connectionLabel,
+  muted: () => t('hearing.muted'),
+  waitingVideo: () => t('hearing.waiting_video'),
+  you: () => t('hearing.you'),
   onAudioBlocked: () => { $('#audio-blocked').hidden = false; },
 });
 
 function renderHeader() {
   if (!hearing) return;
-  $('#title').textContent = hearing.case_ref || 'Hearing';
-  document.title = `${hearing.case_ref || 'Hearing'} — sworn`;
+  $('#title').textContent = hearing.case_ref || t('room.title');
+  document.title = `${hearing.case_ref || t('room.title')} — sworn`;
   const badge = $('#state-badge');
   badge.className = `badge state-${hearing.state}`;
-  badge.textContent = STATE_LABEL[hearing.state] || hearing.state;
+  badge.textContent = t(`state.${hearing.state}`);
   $('#recording').hidden = hearing.state !== 'open';
   $('#open-hearing').hidden = hearing.state !== 'scheduled';
   $('#close-hearing').hidden = hearing.state !== 'open';
@@ -52,13 +51,13 @@ function renderHeader() {
     call = null;
     local.stop();
     grid.detach('self');
-    setMyConnection('Hearing ended', '');
+    setMyConnection(t('room.conn_ended'), '');
   }
   $('#meta').textContent = [
-    hearing.mla_ref ? `MLA request ${hearing.mla_ref}` : '',
+    hearing.mla_ref ? t('room.meta_mla', { ref: hearing.mla_ref }) : '',
     `${hearing.requesting_state || ''} → ${hearing.requested_state || ''}`,
-    hearing.scheduled_at ? `scheduled ${formatTime(hearing.scheduled_at)}` : '',
-    hearing.language ? `language ${hearing.language}` : '',
+    hearing.scheduled_at ? t('room.meta_scheduled', { time: formatTime(hearing.scheduled_at) }) : '',
+    hearing.language ? t('room.meta_language', { lang: hearing.language }) : '',
   ].filter(Boolean).join(' · ');
 }
 
@@ -125,7 +124,7 @@ function revealInvite(participant, url) {
 function bindInviteReveal() {
   $('#invite-copy').addEventListener('click', async () => {
     const ok = await copyText($('#invite-url').value, $('#invite-url'));
-    setStatus($('#invite-status'), ok ? 'Link copied.' : 'Select the link and copy it (Ctrl+C).', ok ? 'ok' : 'error');
+    setStatus($('#invite-status'), t(ok ? 'room.copied' : 'room.copy_manually'), ok ? 'ok' : 'error');
   });
   $('#invite-done').addEventListener('click', () => {
     $('#invite-url').value = '';
@@ -134,17 +133,12 @@ function bindInviteReveal() {
   });
 }
 
-const ACTION_DONE = {
-  admit: 'admitted', deny: 'denied', mute: 'muted', unmute: 'unmuted',
-  remove: 'removed', revoke: 'link revoked', invite: 'new link created',
-};
-
 async function act(p, action) {
   setStatus(status(), '');
   try {
     const res = await api.post(`${base}/participants/${encodeURIComponent(p.id)}/${action}`);
     if (action === 'invite' && res && res.invite_url) revealInvite(res.participant || p, res.invite_url);
-    setStatus(status(), `${p.display_name}: ${ACTION_DONE[action]}.`, 'ok');
+    setStatus(status(), t(`room.done_${action}`, { name: p.display_name }), 'ok');
   } catch (e) {
     setStatus(status(), `${p.display_name}: ${messageFor(e)}`, 'error');
   }
@@ -158,7 +152,7 @@ function bindAddForm() {
     const display_name = $('#p-name').value.trim();
     const role = $('#p-role').value;
     if (!display_name) {
-      setStatus(st, 'Enter the participant\'s name.', 'error');
+      setStatus(st, t('room.need_name'), 'error');
       $('#p-name').focus();
       return;
     }
@@ -166,7 +160,7 @@ function bindAddForm() {
     button.disabled = true;
     try {
       const res = await api.post(`${base}/participants`, { display_name, role });
-      setStatus(st, `${display_name} added.`, 'ok');
+      setStatus(st, t('room.added', { name: display_name }), 'ok');
       $('#p-name').value = '';
       revealInvite(res.participant || { display_name, role }, res.invite_url);
       await refresh();
@@ -183,7 +177,7 @@ function bindStateButtons() {
     try {
       hearing = await api.post(`${base}/open`);
       renderHeader();
-      setStatus(status(), 'The hearing is open and being recorded.', 'ok');
+      setStatus(status(), t('room.opened'), 'ok');
     } catch (e) {
       setStatus(status(), messageFor(e), 'error');
     }
@@ -193,19 +187,19 @@ function bindStateButtons() {
   close.addEventListener('click', async () => {
     if (!close.classList.contains('confirming')) {
       close.classList.add('confirming');
-      close.textContent = 'Confirm: end the hearing';
+      close.textContent = t('room.end_confirm');
       setTimeout(() => {
         close.classList.remove('confirming');
-        close.textContent = 'End hearing';
+        close.textContent = t('room.end');
       }, 6000);
       return;
     }
     close.classList.remove('confirming');
-    close.textContent = 'End hearing';
+    close.textContent = t('room.end');
     try {
       hearing = await api.post(`${base}/close`);
       renderHeader();
-      setStatus(status(), 'The hearing has ended. The record is being sealed.', 'ok');
+      setStatus(status(), t('room.ended'), 'ok');
     } catch (e) {
       setStatus(status(), messageFor(e), 'error');
     }
@@ -224,8 +218,8 @@ async function setupDevices() {
   const mic = $('#mic-select');
   const fill = async () => {
     const d = await listDevices();
-    fillDeviceSelect(cam, d.video, deviceIdOf(local.stream, 'video'), (i) => `Camera ${i}`);
-    fillDeviceSelect(mic, d.audio, deviceIdOf(local.stream, 'audio'), (i) => `Microphone ${i}`);
+    fillDeviceSelect(cam, d.video, deviceIdOf(local.stream, 'video'), (i) => t('room.camera_n', { n: i }));
+    fillDeviceSelect(mic, d.audio, deviceIdOf(local.stream, 'audio'), (i) => t('room.microphone_n', { n: i }));
   };
   await fill();
   navigator.mediaDevices.addEventListener('devicechange', () => fill().catch(() => {}));
@@ -238,17 +232,24 @@ async function setupDevices() {
   const micBtn = $('#toggle-mic');
   micBtn.addEventListener('click', () => {
     local.setAudio(!local.audioOn);
-    micBtn.setAttribute('aria-pressed', String(!local.audioOn));
-    micBtn.textContent = local.audioOn ? 'Mute my microphone' : 'Unmute my microphone';
+    labelToggles();
     if (call) call.mediaState(local.audioOn, local.videoOn);
   });
   const camBtn = $('#toggle-cam');
   camBtn.addEventListener('click', () => {
     local.setVideo(!local.videoOn);
-    camBtn.setAttribute('aria-pressed', String(!local.videoOn));
-    camBtn.textContent = local.videoOn ? 'Turn off my camera' : 'Turn on my camera';
+    labelToggles();
     if (call) call.mediaState(local.audioOn, local.videoOn);
   });
+}
+
+function labelToggles() {
+  const mic = $('#toggle-mic');
+  mic.setAttribute('aria-pressed', String(!local.audioOn));
+  mic.textContent = t(local.audioOn ? 'room.mute_mic' : 'room.unmute_mic');
+  const cam = $('#toggle-cam');
+  cam.setAttribute('aria-pressed', String(!local.videoOn));
+  cam.textContent = t(local.videoOn ? 'room.camera_off' : 'room.camera_on');
 }
 
 function onCallEvent(type, data) {
@@ -258,7 +259,7 @@ function onCallEvent(type, data) {
         selfId = data.participant.id;
         mergeParticipants([data.participant], false);
       }
-      setMyConnection('Connecting…', '');
+      setMyConnection(t('room.conn_connecting'), '');
       break;
     case 'roster':
       mergeParticipants(data.participants, false);
@@ -276,18 +277,18 @@ function onCallEvent(type, data) {
       }
       break;
     case 'peer_state':
-      if (data === 'connected') setMyConnection('Connected', 'good');
-      else if (data === 'failed') setMyConnection('Connection failed', 'poor');
-      else if (data === 'disconnected') setMyConnection('Reconnecting…', 'fair');
+      if (data === 'connected') setMyConnection(t('room.conn_connected'), 'good');
+      else if (data === 'failed') setMyConnection(t('room.conn_failed'), 'poor');
+      else if (data === 'disconnected') setMyConnection(t('room.conn_reconnecting'), 'fair');
       break;
     case 'reconnecting':
-      setMyConnection('Reconnecting…', 'fair');
+      setMyConnection(t('room.conn_reconnecting'), 'fair');
       break;
     case 'closed':
-      setMyConnection('Disconnected', 'poor');
-      if (data.reason === 'hearing_closed') setStatus(status(), 'The hearing has ended.', 'ok');
-      else if (data.reason === 'replaced') setStatus(status(), 'This hearing room was opened in another window; this one is disconnected.', 'error');
-      else setStatus(status(), 'The video connection was closed. Reload the page to reconnect.', 'error');
+      setMyConnection(t('room.conn_disconnected'), 'poor');
+      if (data.reason === 'hearing_closed') setStatus(status(), t('room.ended_short'), 'ok');
+      else if (data.reason === 'replaced') setStatus(status(), t('room.replaced'), 'error');
+      else setStatus(status(), t('room.ws_closed'), 'error');
       break;
     case 'error':
       setStatus(status(), messageFor(new ApiError(String(data.code), String(data.message || ''), 0)), 'error');
@@ -298,8 +299,16 @@ function onCallEvent(type, data) {
 }
 
 async function main() {
+  await initPageLanguage(() => {
+    lastRender = '';
+    renderHeader();
+    renderPeopleAndGrid();
+    grid.relabel();
+    labelToggles();
+  });
+  labelToggles();
   if (!hearingId) {
-    setStatus(status(), 'No hearing selected.', 'error');
+    setStatus(status(), t('room.no_hearing'), 'error');
     return;
   }
   user = await requireUser();
@@ -321,8 +330,8 @@ async function main() {
     grid.attach('self', local.stream, true);
     await setupDevices();
   } catch (e) {
-    selfTile.placeholder.textContent = 'Camera and microphone unavailable';
-    setStatus(status(), `Your camera or microphone could not be opened (${e.name || 'error'}). You can still run the hearing.`, 'error');
+    selfTile.placeholder.textContent = t('room.media_unavailable');
+    setStatus(status(), t('room.media_failed', { error: e.name || 'error' }), 'error');
   }
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
@@ -332,7 +341,7 @@ async function main() {
   });
   call.start();
   const quality = new QualityMonitor(() => (call ? call.stats() : Promise.resolve(null)), (level) => {
-    if (call && call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(QUALITY_LABEL[level], level);
+    if (call && call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(level === 'unknown' ? t('room.conn_connected') : t(`room.quality_${level}`), level);
   });
   quality.start();
   setInterval(() => refresh(), 15000);

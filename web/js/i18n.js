@@ -85,6 +85,13 @@ export function applyTranslations(root) {
   }
 }
 
+/** Staff pages: the saved or browser language, and the selector in the top bar. */
+export async function initPageLanguage(onChange) {
+  await setLanguage(pickLanguage(null));
+  const select = document.querySelector('#lang-select');
+  if (select) bindLanguageSelect(select, onChange);
+}
+
 /** Fill a <select> with the supported languages and switch on change. */
 export function bindLanguageSelect(select, onChange) {
   select.replaceChildren();

@@ -5,34 +5,14 @@
 // render names as HTML.
 
 import { el } from './dom.js';
-
-export const ROLE_LABEL = {
-  judge: 'Judge',
-  witness: 'Witness',
-  official: 'Requested-State official',
-  interpreter: 'Interpreter',
-  prosecutor: 'Prosecutor',
-  defence: 'Defence counsel',
-  clerk: 'Clerk',
-};
-export const PRESENCE_LABEL = {
-  absent: 'Not joined',
-  lobby: 'In the waiting room',
-  admitted: 'In the hearing',
-  denied: 'Denied',
-  removed: 'Removed',
-};
-export const CONNECTION_LABEL = {
-  none: 'Offline',
-  connecting: 'Connecting',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting',
-  failed: 'Connection failed',
-};
-const INVITE_LABEL = { active: 'Link active', revoked: 'Link revoked', expired: 'Link expired' };
+import { t } from './i18n.js';
 
 export function roleLabel(role) {
-  return ROLE_LABEL[role] || role || '';
+  return role ? t(`role.${role}`) : '';
+}
+
+export function connectionLabel(c) {
+  return c ? t(`connection.${c}`) : '';
 }
 
 /** A button that asks for a second click before a destructive action. */
@@ -74,39 +54,39 @@ export function renderPeople(ui, participants) {
   const lobby = participants.filter((p) => p.presence === 'lobby');
   ui.lobby.replaceChildren(...lobby.map((p) => el('li', { dataset: { participant: p.id } },
     who(p),
-    el('div', { class: 'meta' }, CONNECTION_LABEL[p.connection] || ''),
+    el('div', { class: 'meta' }, connectionLabel(p.connection)),
     el('div', { class: 'actions' },
-      actionButton(`Admit ${p.display_name || ''}`.trim(), () => ui.act(p, 'admit'), 'small'),
-      actionButton('Deny', () => ui.act(p, 'deny'))))));
+      actionButton(t('people.admit', { name: p.display_name || '' }).trim(), () => ui.act(p, 'admit'), 'small'),
+      actionButton(t('people.deny'), () => ui.act(p, 'deny'))))));
   ui.lobbyEmpty.hidden = lobby.length > 0;
 
   const others = participants.filter((p) => p.id !== ui.selfId());
   ui.list.replaceChildren(...others.map((p) => {
-    const meta = [PRESENCE_LABEL[p.presence] || p.presence];
-    if (p.presence === 'admitted' || p.presence === 'lobby') meta.push(CONNECTION_LABEL[p.connection] || p.connection);
-    meta.push(INVITE_LABEL[p.invite_state] || p.invite_state);
-    if (p.muted_by_court) meta.push('Muted by the court');
-    else if (p.audio_muted) meta.push('Microphone off');
-    if (p.video_muted) meta.push('Camera off');
+    const meta = [t(`presence.${p.presence}`)];
+    if (p.presence === 'admitted' || p.presence === 'lobby') meta.push(connectionLabel(p.connection));
+    if (p.invite_state) meta.push(t(`invite.${p.invite_state}`));
+    if (p.muted_by_court) meta.push(t('people.muted_by_court'));
+    else if (p.audio_muted) meta.push(t('people.mic_off'));
+    if (p.video_muted) meta.push(t('people.camera_off'));
     const buttons = [];
     if (p.role !== 'judge') {
       if (p.presence === 'admitted') {
         buttons.push(p.muted_by_court
-          ? actionButton('Unmute', () => ui.act(p, 'unmute'))
-          : actionButton('Mute', () => ui.act(p, 'mute')));
+          ? actionButton(t('people.unmute'), () => ui.act(p, 'unmute'))
+          : actionButton(t('people.mute'), () => ui.act(p, 'mute')));
       }
       if (p.presence === 'admitted' || p.presence === 'lobby') {
-        buttons.push(confirmButton('Remove', 'Confirm remove', () => ui.act(p, 'remove')));
+        buttons.push(confirmButton(t('people.remove'), t('people.remove_confirm'), () => ui.act(p, 'remove')));
       }
       if (p.invite_state === 'active') {
-        buttons.push(confirmButton('Revoke link', 'Confirm revoke', () => ui.act(p, 'revoke')));
+        buttons.push(confirmButton(t('people.revoke'), t('people.revoke_confirm'), () => ui.act(p, 'revoke')));
       }
-      buttons.push(actionButton('New link', () => ui.act(p, 'invite')));
+      buttons.push(actionButton(t('people.new_link'), () => ui.act(p, 'invite')));
     }
     return el('li', { dataset: { participant: p.id } },
       who(p),
       el('div', { class: 'meta' }, meta.filter(Boolean).join(' · ')),
-      el('div', { class: 'actions', role: 'group', 'aria-label': `Actions for ${p.display_name || ''}` }, ...buttons));
+      el('div', { class: 'actions', role: 'group', 'aria-label': t('people.actions_for', { name: p.display_name || '' }) }, ...buttons));
   }));
   ui.listEmpty.hidden = others.length > 0;
   restoreFocus(ui, focus);

@@ -3,6 +3,7 @@
 
 import { api, messageFor, currentUser } from './api.js';
 import { $, setStatus } from './dom.js';
+import { initPageLanguage, t } from './i18n.js';
 
 /** Only same-site paths are followed after sign-in. */
 function nextPath() {
@@ -11,6 +12,7 @@ function nextPath() {
 }
 
 async function main() {
+  await initPageLanguage();
   const form = $('#signin-form');
   const status = $('#signin-status');
   form.addEventListener('submit', async (ev) => {
@@ -18,15 +20,15 @@ async function main() {
     const username = $('#username').value.trim();
     const password = $('#password').value;
     if (!username || !password) {
-      setStatus(status, 'Enter your username and password.', 'error');
+      setStatus(status, t('signin.missing'), 'error');
       return;
     }
     const button = $('#signin-submit');
     button.disabled = true;
-    setStatus(status, 'Signing in…');
+    setStatus(status, t('signin.progress'));
     try {
       await api.post('/api/login', { username, password });
-      setStatus(status, 'Signed in.', 'ok');
+      setStatus(status, t('signin.done'), 'ok');
       location.assign(nextPath());
     } catch (e) {
       setStatus(status, messageFor(e), 'error');

@@ -91,7 +91,74 @@ function parseTime(t) {
     throw new Malformed('certificate validity');
   }
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number);
+  // The der crate's DateTime: years 1970..=9999, real calendar dates.
+  const dim = mo === 2 ? ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > dim || h > 23 || mi > 59 || se > 59) throw new Malformed('certificate validity');
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
+}
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Strict DER well-formedness of a whole element, recursively through constructed types:
+ * minimal INTEGERs, canonical BOOLEANs, valid BIT STRINGs, OIDs, UTF8/Printable/IA5
+ * strings and times — what x509-cert's full parse refuses, so a certificate damaged
+ * anywhere is refused here too.
+ */
+export function checkDer(t, depth = 0) {
+  const what = 'certificate';
+  if (depth > 32) throw new Malformed(what);
+  const v = t.value;
+  if (t.tag & 0x20) {
+    const r = children(t);
+    while (!r.isEmpty()) checkDer(r.nextAny(what), depth + 1);
+    return;
+  }
+  switch (t.tag) {
+    case T.BOOLEAN:
+      if (v.length !== 1 || (v[0] !== 0 && v[0] !== 0xff)) throw new Malformed(what);
+      break;
+    case T.INTEGER:
+      if (!v.length || (v.length > 1 && ((v[0] === 0 && !(v[1] & 0x80)) || (v[0] === 0xff && (v[1] & 0x80))))) throw new Malformed(what);
+      break;
+    case T.BIT_STRING:
+      if (!v.length || v[0] > 7 || (v.length === 1 && v[0] !== 0)) throw new Malformed(what);
+      break;
+    case T.OID:
+      if (!v.length || v[v.length - 1] & 0x80) throw new Malformed(what);
+      for (let i = 0; i < v.length; i++) if (v[i] === 0x80 && (i === 0 || !(v[i - 1] & 0x80))) throw new Malformed(what);
+      break;
+    case 0x0c: // UTF8String
+      try { strictUtf8.decode(v); } catch { throw new Malformed(what); }
+      break;
+    case 0x13: // PrintableString
+      if (!PRINTABLE.test(String.fromCharCode(...v))) throw new Malformed(what);
+      break;
+    case 0x16: // IA5String
+      if (v.some((c) => c > 0x7f)) throw new Malformed(what);
+      break;
+    case 0x05: // NULL
+      if (v.length) throw new Malformed(what);
+      break;
+    default:
+  }
+}
+
+/** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }. */
+function checkName(t) {
+  const what = 'certificate';
+  const rdns = children(t);
+  while (!rdns.isEmpty()) {
+    const set = children(rdns.next(T.SET, what));
+    if (set.isEmpty()) throw new Malformed(what);
+    while (!set.isEmpty()) {
+      const atv = children(set.next(T.SEQUENCE, what));
+      atv.next(T.OID, what);
+      atv.nextAny(what);
+      atv.finish(what);
+    }
+  }
 }
 
 /** X.509 certificate: raw pieces the chain checks need. */
@@ -99,6 +166,7 @@ export class Cert {
   constructor(der) {
     const what = 'certificate';
     const outer = single(der, T.SEQUENCE, what);
+    checkDer(outer);
     const r = children(outer);
     const tbs = r.next(T.SEQUENCE, what);
     const sigAlg = children(r.next(T.SEQUENCE, what)).next(T.OID, what).value;
@@ -109,11 +177,15 @@ export class Cert {
     t.nextIf(ctxCons(0), what);
     this.serial = stripSignByte(t.next(T.INTEGER, what).value);
     t.next(T.SEQUENCE, what);
-    this.issuer = t.next(T.SEQUENCE, what).raw;
+    const issuer = t.next(T.SEQUENCE, what);
+    checkName(issuer);
+    this.issuer = issuer.raw;
     const validity = children(t.next(T.SEQUENCE, what));
     this.notBefore = parseTime(validity.nextAny(what));
     this.notAfter = parseTime(validity.nextAny(what));
-    this.subject = t.next(T.SEQUENCE, what).raw;
+    const subject = t.next(T.SEQUENCE, what);
+    checkName(subject);
+    this.subject = subject.raw;
     const spki = t.next(T.SEQUENCE, what);
     this.spki = spki.raw;
     const sr = children(spki);

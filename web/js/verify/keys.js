@@ -7,24 +7,80 @@ import { sha256, toHex, bytesEqual } from './sha256.js';
 
 export class KeyError extends Error {}
 
-const SPKI_PREFIX = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 const utf8 = new TextEncoder();
+const SPKI_PREFIX = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 
-/** Strict standard base64 (padding required, no whitespace); null if invalid. */
-export function b64decode(s) {
-  if (typeof s !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return null;
-  const bin = atob(s);
-  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  if (b64encode(out) !== s) return null; // non-canonical trailing bits
-  return out;
+const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const table = (alphabet) => {
+  const t = new Int16Array(256).fill(-1);
+  for (let i = 0; i < 64; i++) t[alphabet.charCodeAt(i)] = i;
+  return t;
+};
+const STD_T = table(STD);
+const URL_T = table(URL);
+const PAD = 0x3d;
+
+/**
+ * Base64 decoding with the `base64` crate's rules and error wording (0.22, no trailing
+ * bits; `canonical` = padding required as STANDARD, else none as URL_SAFE_NO_PAD).
+ * Returns {bytes} or {error}.
+ */
+export function b64decodeRust(text, { url = false } = {}) {
+  const input = utf8.encode(text);
+  const t = url ? URL_T : STD_T;
+  const len = input.length;
+  const rem = len % 4;
+  const bad = (i, b) => ({ error: `Invalid symbol ${b}, offset ${i}.` });
+  if (rem === 1 && input[len - 1] !== PAD && t[input[len - 1]] < 0) return bad(len - 1, input[len - 1]);
+  const quads = Math.max(0, len - rem - (rem === 0 ? 4 : 0));
+  const out = [];
+  for (let i = 0; i < quads; i += 4) {
+    let acc = 0;
+    for (let k = 0; k < 4; k++) {
+      const m = t[input[i + k]];
+      if (m < 0) return bad(i + k, input[i + k]);
+      acc = (acc << 6) | m;
+    }
+    out.push((acc >>> 16) & 255, (acc >>> 8) & 255, acc & 255);
+  }
+  let morsels = 0;
+  let pads = 0;
+  let firstPad = 0;
+  let last = 0;
+  const ms = [0, 0, 0, 0];
+  for (let k = 0; quads + k < len; k++) {
+    const b = input[quads + k];
+    if (b === PAD) {
+      if (k < 2) return bad(quads + k, b);
+      if (pads === 0) firstPad = k;
+      pads++;
+      continue;
+    }
+    if (pads > 0) return bad(quads + firstPad, PAD);
+    last = b;
+    const m = t[b];
+    if (m < 0) return bad(quads + k, b);
+    ms[morsels++] = m;
+  }
+  if (len > 0 && morsels < 2) return { error: `Invalid input length: ${quads + morsels}` };
+  if (url ? pads > 0 : (pads + morsels) % 4 !== 0) return { error: 'Invalid padding' };
+  const nbytes = (morsels * 6) >> 3;
+  const num = ((ms[0] << 26) | (ms[1] << 20) | (ms[2] << 14) | (ms[3] << 8)) >>> 0;
+  const mask = nbytes === 0 ? 0xffffffff : (0xffffffff >>> (nbytes * 8)) >>> 0;
+  if (len > 0 && (num & mask) >>> 0 !== 0) return { error: `Invalid last symbol ${last}, offset ${quads + morsels - 1}.` };
+  for (let k = 0; k < nbytes; k++) out.push((num >>> (24 - 8 * k)) & 255);
+  return { bytes: Uint8Array.from(out) };
 }
 
-/** Strict base64url without padding; null if invalid. */
+/** Standard base64 (padding required); null if invalid. */
+export function b64decode(s) {
+  return typeof s === 'string' ? b64decodeRust(s).bytes ?? null : null;
+}
+
+/** base64url without padding; null if invalid. */
 export function b64urlDecode(s) {
-  if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
-  let t = s.replace(/-/g, '+').replace(/_/g, '/');
-  while (t.length % 4) t += '=';
-  return b64decode(t);
+  return typeof s === 'string' ? b64decodeRust(s, { url: true }).bytes ?? null : null;
 }
 
 export function b64encode(bytes) {
@@ -46,10 +102,32 @@ const SMALL_ORDER = [
   'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
 ];
 
+const P = (1n << 255n) - 19n;
+const modpow = (b, e) => {
+  let r = 1n;
+  b %= P;
+  for (; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
+  return r;
+};
+const D = (((-121665n * modpow(121666n, P - 2n)) % P) + P) % P;
+
+/** True if the encoding decompresses to a curve point (as curve25519-dalek decides). */
+export function isEdPoint(raw) {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? raw[i] & 0x7f : raw[i]);
+  y %= P;
+  const y2 = (y * y) % P;
+  const u = (y2 - 1n + P) % P;
+  const v = (D * y2 + 1n) % P;
+  const x2 = (u * modpow(v, P - 2n)) % P;
+  return x2 === 0n || modpow(x2, (P - 1n) / 2n) === 1n;
+}
+
 /** A 32-byte Ed25519 public key, imported for WebCrypto. */
 export class EdKey {
   constructor(raw) {
     if (!(raw instanceof Uint8Array) || raw.length !== 32) throw new KeyError('not an Ed25519 public key');
+    if (!isEdPoint(raw)) throw new KeyError('invalid Ed25519 point');
     this.raw = raw;
     this.hex = toHex(raw);
     this.cryptoKey = null;
@@ -77,16 +155,18 @@ export function pemDecode(text, label) {
   const t = text.trim();
   const begin = `-----BEGIN ${label}-----`;
   const end = `-----END ${label}-----`;
-  if (!t.startsWith(begin) || !t.endsWith(end)) throw new KeyError(`not a PEM public key: expected one ${label} block`);
-  const der = b64decode(t.slice(begin.length, t.length - end.length).replace(/\s+/g, ''));
-  if (!der) throw new KeyError('not a PEM public key: bad base64');
-  return der;
+  if (!t.startsWith(begin) || !t.endsWith(end) || t.length < begin.length + end.length) {
+    throw new KeyError(`not a PEM public key: expected one ${label} block`);
+  }
+  const d = b64decodeRust(t.slice(begin.length, t.length - end.length).replace(/\s/gu, ''));
+  if (d.error) throw new KeyError(`not a PEM public key: ${d.error}`);
+  return d.bytes;
 }
 
 /** SPKI PEM -> EdKey. */
 export function parsePublicKeyPem(text) {
   const der = pemDecode(text, 'PUBLIC KEY');
-  if (der.length !== 44 || !bytesEqual(der.subarray(0, 12), SPKI_PREFIX)) throw new KeyError('not an Ed25519 public key');
+  if (der.length < 12 || !bytesEqual(der.subarray(0, 12), SPKI_PREFIX)) throw new KeyError('not an Ed25519 public key');
   return new EdKey(der.slice(12));
 }
 
@@ -95,31 +175,42 @@ export function keyId(name, key) {
   return sha256(utf8.encode(name), new Uint8Array([0x0a, 0x01]), key.raw).slice(0, 4);
 }
 
-/** `name+keyid+base64(0x01||key)` -> {name, keyId, key}. */
+function hexDecode(h) {
+  if (h.length % 2) return { error: 'Odd number of digits' };
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < h.length; i++) {
+    if (!/[0-9a-fA-F]/.test(h[i])) return { error: `Invalid character ${JSON.stringify(h[i]).replace(/^"|"$/g, "'")} at position ${i}` };
+  }
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return { bytes: out };
+}
+
+/** `name+keyid+base64(0x01||key)` -> {name, keyId, key}; errors worded as keys.rs. */
 export function parseVkey(text) {
+  const bad = (m) => new KeyError(`malformed signed-note verifier key: ${m}`);
   const t = text.trim();
   const a = t.indexOf('+');
   const b = a < 0 ? -1 : t.indexOf('+', a + 1);
-  if (a < 0 || b < 0) throw new KeyError('malformed signed-note verifier key: expected name+keyid+key');
+  if (a < 0 || b < 0) throw bad('expected name+keyid+key');
   const name = t.slice(0, a);
   const idHex = t.slice(a + 1, b);
-  if (!name || /[\s+]/u.test(name)) throw new KeyError('malformed signed-note verifier key: bad key name');
-  const raw = b64decode(t.slice(b + 1));
-  if (!raw) throw new KeyError('malformed signed-note verifier key: bad base64');
-  if (raw.length < 1 || raw[0] !== 0x01) throw new KeyError('malformed signed-note verifier key: not an Ed25519 key');
-  const key = new EdKey(raw.slice(1));
-  const id = keyId(name, key);
-  if (idHex.toLowerCase() !== toHex(id) || idHex.length !== 8) {
-    throw new KeyError('malformed signed-note verifier key: key id does not match name and key');
-  }
-  return { name, keyId: id, key };
+  if (!name || /[\s+]/u.test(name)) throw bad('bad key name');
+  const raw = b64decodeRust(t.slice(b + 1));
+  if (raw.error) throw bad(raw.error);
+  if (raw.bytes.length < 1 || raw.bytes[0] !== 0x01) throw bad('not an Ed25519 key');
+  const key = new EdKey(raw.bytes.slice(1));
+  const id = hexDecode(idHex);
+  if (id.error) throw bad(id.error);
+  const expected = keyId(name, key);
+  if (!bytesEqual(id.bytes, expected)) throw bad('key id does not match name and key');
+  return { name, keyId: expected, key };
 }
 
 export const vkeyEquals = (a, b) => !!a && !!b && a.name === b.name && bytesEqual(a.keyId, b.keyId) && a.key.equals(b.key);
 
 /** Raw base64url key (key_bound entries). */
 export function parseRawB64url(text) {
-  const raw = b64urlDecode(text);
-  if (!raw) throw new KeyError('malformed signed-note verifier key: bad base64url');
-  return new EdKey(raw);
+  const raw = b64decodeRust(text, { url: true });
+  if (raw.error) throw new KeyError(`malformed signed-note verifier key: ${raw.error}`);
+  return new EdKey(raw.bytes);
 }
