@@ -32,6 +32,8 @@ pub enum AppError {
     Key(#[from] crate::evidence::KeyFileError),
     #[error("time-stamping authority: {0}")]
     Tsa(#[from] crate::evidence::tsa::TsaError),
+    #[error("{0}")]
+    Custody(#[from] crate::custody::CustodyError),
 }
 
 /// The server's signing key (created at first start, mode 0600) and its built-in TSA.
@@ -57,6 +59,7 @@ impl App {
         restrict_dir(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
         let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
         let (key, tsa) = load_identities(&config)?;
+        let custody = Arc::new(crate::custody::Custody::open(&dir, &config.server_name, key.clone(), tsa.clone())?);
         let rtc = RtcEngine::start(&config.media).await?;
         let config = Arc::new(config);
         let hearings = Arc::new(Hearings::new(HearingDeps {
@@ -71,6 +74,7 @@ impl App {
             store,
             hearings,
             key,
+            custody,
             tsa,
             login_limiter: Default::default(),
             whip: Default::default(),

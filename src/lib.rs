@@ -28,4 +28,6 @@ pub mod store;
 #[cfg(feature = "server")]
 pub mod app;
 #[cfg(feature = "server")]
+pub mod custody;
+#[cfg(feature = "server")]
 pub mod secrets;

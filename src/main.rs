@@ -31,11 +31,33 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The server's signing key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// The custody log of retrievals.
+    Custody {
+        #[command(subcommand)]
+        command: CustodyCommand,
+    },
     /// Verify an evidence bundle offline (same as sworn-verify).
     Verify {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print the public key, its fingerprint and the signed-note verifier key.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum CustodyCommand {
+    /// Check the whole custody log (signatures, roots, time-stamps). Exit 0 valid, 1 invalid.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +114,29 @@ fn run(cli: Cli) -> Result<i32> {
             let store = Store::open(&config.data_dir.join("sworn.sqlite3"))?;
             user_command(&store, command)?;
             Ok(0)
+        }
+        Command::Key { command: KeyCommand::Show } => {
+            let config = load_config(&cli)?;
+            let (key, _) = sworn::app::load_identities(&config)?;
+            println!("name:        {}", key.name());
+            println!("fingerprint: {}", key.fingerprint());
+            println!("vkey:        {}", key.vkey());
+            print!("{}", key.public_pem());
+            Ok(0)
+        }
+        Command::Custody { command: CustodyCommand::Verify } => {
+            let config = load_config(&cli)?;
+            let (key, tsa) = sworn::app::load_identities(&config)?;
+            match sworn::custody::verify_dir(&config.data_dir.join("custody"), &key.verifying_key(), key.name(), tsa.chain_pem().as_bytes()) {
+                Ok(r) => {
+                    println!("custody log VALID: {} entries, {} signed checkpoints, {} time-stamps", r.entries, r.checkpoints, r.timestamps);
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("custody log INVALID: {e}");
+                    Ok(1)
+                }
+            }
         }
         Command::Serve => {
             let config = load_config(&cli)?;

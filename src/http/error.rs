@@ -33,6 +33,8 @@ pub enum ApiError {
     HearingClosed,
     #[error("request too large")]
     TooLarge,
+    #[error("the requested range is not in the file")]
+    RangeNotSatisfiable,
     #[error("internal error")]
     Internal(String),
 }
@@ -49,6 +51,7 @@ impl ApiError {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::InviteExpired | Self::InviteRevoked | Self::HearingClosed => StatusCode::GONE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +70,7 @@ impl ApiError {
             Self::InviteRevoked => "invite_revoked",
             Self::HearingClosed => "hearing_closed",
             Self::TooLarge => "too_large",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Internal(_) => "internal",
         }
     }

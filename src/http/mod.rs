@@ -9,6 +9,7 @@ pub mod error;
 mod hearings;
 mod join;
 pub mod pages;
+mod portal;
 mod whip;
 mod ws;
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub hearings: Arc<Hearings>,
     pub key: Arc<crate::evidence::ServerKey>,
+    pub custody: Arc<crate::custody::Custody>,
     pub tsa: Arc<crate::evidence::tsa::TsaIdentity>,
     pub login_limiter: auth::LoginLimiter,
     pub whip: whip::WhipSessions,
@@ -61,6 +63,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/hearings/{id}/participants/{pid}/invite", post(hearings::reissue))
         .route("/api/hearings/{id}/participants/{pid}/revoke", post(hearings::revoke))
         .route("/api/hearings/{id}/participants/{pid}/{action}", post(hearings::moderate))
+        .route("/api/hearings/{id}/grants", post(portal::grant).get(portal::grants))
+        .route("/api/hearings/{id}/grants/{gid}/revoke", post(portal::revoke_grant))
+        .route("/api/portal/hearings", get(portal::my_hearings))
+        .route("/api/portal/hearings/{id}", get(portal::open_hearing))
+        .route("/api/portal/hearings/{id}/minutes", get(portal::minutes))
+        .route("/api/portal/hearings/{id}/bundle.zip", get(portal::download))
+        .route("/api/portal/hearings/{id}/files/{*path}", get(portal::file))
         .route("/api/join/{token}", get(join::info))
         .route("/.well-known/sworn/server-key", get(server_key))
         .route("/ws/join/{token}", get(ws::join))
@@ -73,6 +82,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/setup/{token}", get(|| async { pages::page("setup.html") }))
         .route("/console", get(|| async { pages::page("console.html") }))
         .route("/console/hearings/{id}", get(|| async { pages::page("hearing.html") }))
+        .route("/portal", get(|| async { pages::page("portal.html") }))
+        .route("/portal/hearings/{id}", get(|| async { pages::page("portal-hearing.html") }))
+        .route("/verify", get(|| async { pages::page("verify.html") }))
         .route("/join/{token}", get(join::page))
         .route("/static/{*path}", get(pages::static_file));
     let https = state.config.public_url.starts_with("https://");

@@ -3,10 +3,12 @@
 //! without touching domain code. Invite and session tokens are stored only as SHA-256
 //! hashes; passwords only as argon2 hashes.
 
+mod grants;
 mod hearings;
 mod schema;
 mod users;
 
+pub use grants::GrantRow;
 pub use hearings::{HearingRow, NewHearing, ParticipantRow};
 pub use users::{SessionRow, UserRow};
 

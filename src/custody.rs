@@ -1,0 +1,119 @@
+//! The server-wide custody log: every grant, revocation, view and download of a sealed
+//! hearing's record (who, when, which bundle and its fingerprint, outcome) is appended,
+//! checkpointed (signed, fsynced) and time-stamped **before** the first byte is served.
+//! Same log type and format as a hearing log, origin `<server>/custody`.
+
+use crate::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
+use crate::evidence::tsa::TsaIdentity;
+use crate::evidence::{HearingLog, LogError, ServerKey};
+use crate::verify::entry::EntryBody;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+pub struct Custody {
+    log: Mutex<HearingLog>,
+    key: Arc<ServerKey>,
+    tsa: Arc<TsaIdentity>,
+    dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustodyError {
+    #[error("custody log: {0}")]
+    Log(#[from] LogError),
+    #[error("custody log lock poisoned")]
+    Poisoned,
+}
+
+impl Custody {
+    pub fn open(data_dir: &Path, server_name: &str, key: Arc<ServerKey>, tsa: Arc<TsaIdentity>) -> Result<Custody, CustodyError> {
+        let dir = data_dir.join("custody");
+        let (log, _) = HearingLog::open(&dir, CUSTODY_LOG_ID, &custody_origin(server_name), &key, OffsetDateTime::now_utc())?;
+        Ok(Custody { log: Mutex::new(log), key, tsa, dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends one custody fact and makes it durable (signed checkpoint, fsync,
+    /// time-stamp) before returning its sequence number.
+    pub fn record(&self, user: &str, hearing: &str, what: &str, result: &str) -> Result<u64, CustodyError> {
+        let mut log = self.log.lock().map_err(|_| CustodyError::Poisoned)?;
+        let seq = log.append(
+            EntryBody::Retrieval { user: user.into(), retrieved_hearing: hearing.into(), what: what.into(), result: result.into() },
+            OffsetDateTime::now_utc(),
+        )?;
+        let cp = log.checkpoint(&self.key)?;
+        if let Ok(token) = self.tsa.stamp(&cp.note, std::time::SystemTime::now()) {
+            let _ = log.attach_timestamp(cp.size, &token);
+        }
+        Ok(seq)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.log.lock().map(|l| l.size()).unwrap_or(0)
+    }
+}
+
+/// What `sworn custody verify` found.
+#[derive(Debug)]
+pub struct CustodyReport {
+    pub entries: u64,
+    pub checkpoints: usize,
+    pub timestamps: usize,
+}
+
+/// Checks a custody log directory from its raw bytes: every entry canonical and in
+/// sequence, every checkpoint signed by `key` with the root of the entries it covers,
+/// the newest checkpoint covering every entry, every time-stamp token over its note.
+pub fn verify_dir(dir: &Path, key: &ed25519_dalek::VerifyingKey, name: &str, tsa_chain_pem: &[u8]) -> Result<CustodyReport, String> {
+    use crate::verify::{canonical, keys, merkle, note};
+    let bytes = std::fs::read(dir.join("entries.jsonl")).map_err(|e| format!("cannot read entries.jsonl: {e}"))?;
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let mut leaves = Vec::new();
+    if !body.is_empty() {
+        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+            if !canonical::is_canonical(line) {
+                return Err(format!("entry {i} is not canonical JSON"));
+            }
+            let v: serde_json::Value = serde_json::from_slice(line).map_err(|_| format!("entry {i} is not JSON"))?;
+            if v["seq"].as_u64() != Some(i as u64) {
+                return Err(format!("entry {i} has seq {}", v["seq"]));
+            }
+            if !matches!(v["type"].as_str(), Some("retrieval" | "recovered_after_interruption")) {
+                return Err(format!("entry {i} is not a custody entry"));
+            }
+            leaves.push(merkle::leaf_hash(line));
+        }
+    }
+    let verifier = keys::NoteVerifier { name: name.to_owned(), key_id: keys::key_id(name, key), key: *key };
+    let mut checkpoints = 0;
+    let mut timestamps = 0;
+    let mut largest = 0u64;
+    let mut paths: Vec<_> = std::fs::read_dir(dir.join("checkpoints")).map_err(|e| e.to_string())?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "note")) {
+        let note_bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+        let text = note::verify_note(&note_bytes, &verifier).map_err(|e| format!("{}: {e}", p.display()))?;
+        let cp = note::parse_checkpoint(text).map_err(|e| format!("{}: {e}", p.display()))?;
+        let n = usize::try_from(cp.size).map_err(|_| "size".to_owned())?;
+        let covered = leaves.get(..n).ok_or_else(|| format!("{}: covers {} entries, the log has {}", p.display(), cp.size, leaves.len()))?;
+        if merkle::root(covered) != cp.root {
+            return Err(format!("{}: root does not match the entries", p.display()));
+        }
+        largest = largest.max(cp.size);
+        checkpoints += 1;
+        let tsr = p.with_extension("tsr");
+        if let Ok(token) = std::fs::read(&tsr) {
+            crate::verify::timestamp::verify_token(&token, &note_bytes, tsa_chain_pem).map_err(|e| format!("{}: {e}", tsr.display()))?;
+            timestamps += 1;
+        }
+    }
+    if largest != leaves.len() as u64 {
+        return Err(format!("the newest checkpoint covers {largest} of {} entries", leaves.len()));
+    }
+    Ok(CustodyReport { entries: leaves.len() as u64, checkpoints, timestamps })
+}

@@ -1,0 +1,177 @@
+//! Retrieval: grants, the portal endpoints for every staff role x hearing x grant state
+//! (no unexpected 2xx, denied requests change nothing), downloads with ranges, the
+//! custody entry committed before any byte, path traversal, and `sworn custody verify`.
+#![cfg(feature = "server")]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{Client, TestServer};
+use serde_json::json;
+use std::time::Duration;
+use sworn::domain::{HearingId, StaffRole};
+use tower::ServiceExt;
+
+async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
+    let h = judge.hearing().await;
+    judge.invite(&h, "Witness W", "witness").await;
+    judge.post(&format!("/api/hearings/{h}/open"), json!({})).await;
+    judge.post(&format!("/api/hearings/{h}/close"), json!({})).await;
+    let handle = server.state.hearings.running(&HearingId::parse(&h).unwrap()).unwrap();
+    for _ in 0..200 {
+        if handle.sealed().await.unwrap().is_some() {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not sealed");
+}
+
+async fn get_raw(c: &Client, path: &str, range: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().method(Method::GET).uri(path);
+    if let Some(k) = &c.cookie {
+        req = req.header(header::COOKIE, k);
+    }
+    if let Some(r) = range {
+        req = req.header(header::RANGE, r);
+    }
+    let resp = sworn::http::router(c.state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (s, h) = (resp.status(), resp.headers().clone());
+    (s, h, axum::body::to_bytes(resp.into_body(), 64 << 20).await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_matrix_downloads_custody_and_traversal() {
+    let server = TestServer::start().await;
+    let judge = server.staff("judge", StaffRole::Judge).await;
+    let clerk = server.staff("clerk", StaffRole::Clerk).await;
+    let pros = server.staff("pros", StaffRole::Prosecutor).await;
+    let def = server.staff("def", StaffRole::Defence).await;
+    let pros2 = server.staff("pros2", StaffRole::Prosecutor).await;
+    let admin = server.staff("admin", StaffRole::Admin).await;
+    let anon = server.anonymous();
+
+    let h1 = sealed_hearing(&server, &judge).await;
+    let h2 = sealed_hearing(&server, &judge).await;
+    let h3 = judge.hearing().await; // scheduled, nothing sealed
+
+    // Grants: only the court grants, only to prosecutor/defence accounts.
+    for c in [&pros, &def, &admin] {
+        let (s, _) = c.call(Method::POST, &format!("/api/hearings/{h1}/grants"), Some(json!({"username": "pros"}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let (s, _) = judge.call(Method::POST, &format!("/api/hearings/{h1}/grants"), Some(json!({"username": "clerk"}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    judge.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "pros"})).await;
+    judge.post(&format!("/api/hearings/{h3}/grants"), json!({"username": "pros"})).await;
+    clerk.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "def", "expires_at": "2020-01-01T00:00:00Z"})).await; // expired
+    let g = judge.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "pros2"})).await;
+    judge.post(&format!("/api/hearings/{h1}/grants/{}/revoke", g["id"].as_str().unwrap()), json!({})).await; // revoked
+
+    let custody_before = server.state.custody.size();
+    let users: Vec<(&str, &Client)> = vec![("judge", &judge), ("clerk", &clerk), ("pros", &pros), ("def(expired)", &def), ("pros2(revoked)", &pros2), ("admin", &admin), ("anonymous", &anon)];
+    let mut allowed = 0;
+    for (who, c) in &users {
+        for h in [&h1, &h2, &h3] {
+            for path in [format!("/api/portal/hearings/{h}"), format!("/api/portal/hearings/{h}/bundle.zip"), format!("/api/portal/hearings/{h}/files/log/entries.jsonl")] {
+                let (s, _, _) = get_raw(c, &path, None).await;
+                let expect_ok = *who == "pros" && h == &h1 && !path.contains("/files/");
+                if expect_ok {
+                    assert!(s.is_success(), "{who} {path}: {s}");
+                    allowed += 1;
+                } else {
+                    assert!(s.is_client_error(), "{who} {path}: {s}");
+                    let want = match (*who, h == &h3) {
+                        ("anonymous", _) => StatusCode::UNAUTHORIZED,
+                        ("pros", true) => StatusCode::CONFLICT, // granted but not sealed
+                        ("pros", false) if h == &h1 => StatusCode::NOT_FOUND, // a file outside media/
+                        _ => StatusCode::FORBIDDEN,
+                    };
+                    assert_eq!(s, want, "{who} {path}");
+                }
+            }
+        }
+    }
+    // Exactly the allowed requests were logged; denials changed nothing.
+    assert_eq!(server.state.custody.size(), custody_before + allowed);
+
+    // The portal lists only active grants.
+    let mine = pros.get("/api/portal/hearings").await;
+    let ids: Vec<&str> = mine["hearings"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&h1.as_str()) && !ids.contains(&h2.as_str()));
+    assert!(def.get("/api/portal/hearings").await["hearings"].as_array().unwrap().is_empty());
+
+    // The summary carries a valid verification report and the bundle fingerprint.
+    let v = pros.get(&format!("/api/portal/hearings/{h1}")).await;
+    assert_eq!(v["report"]["valid"], true, "{}", v["report"]);
+    let zip_path = server.dir.path().join(format!("data/hearings/{h1}/bundle.zip"));
+    let zip = std::fs::read(&zip_path).unwrap();
+    use sha2::Digest;
+    assert_eq!(v["bundle_sha256"], hex::encode(sha2::Sha256::digest(&zip)));
+
+    // Download: whole, then resumed with a range; the custody entry names it first.
+    let before = server.state.custody.size();
+    let (s, hd, body) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body, zip);
+    assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
+    let (s, hd, part) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some("bytes=10-99")).await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part, zip[10..100]);
+    assert_eq!(hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(), format!("bytes 10-99/{}", zip.len()));
+    let (s, _, tail) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some("bytes=-20")).await;
+    assert_eq!((s, tail.as_slice()), (StatusCode::PARTIAL_CONTENT, &zip[zip.len() - 20..]));
+    for bad in ["bytes=999999999-", "bytes=5-2", "bytes=0-1,5-6", "items=0-1"] {
+        let (s, _, _) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some(bad)).await;
+        assert!(s == StatusCode::RANGE_NOT_SATISFIABLE || s == StatusCode::BAD_REQUEST, "{bad}: {s}");
+    }
+    assert_eq!(server.state.custody.size(), before + 3);
+    let entries = std::fs::read_to_string(server.dir.path().join("data/custody/entries.jsonl")).unwrap();
+    assert!(entries.contains("download bundle.zip sha256:") && entries.contains("bytes 10-99") && entries.contains("pros (prosecutor)"));
+
+    // Path traversal and planted symlinks: 404, and nothing from outside the bundle.
+    let media = server.dir.path().join(format!("data/hearings/{h1}/bundle/media"));
+    std::fs::create_dir_all(&media).unwrap();
+    std::os::unix::fs::symlink(server.dir.path().join("data/keys/server.key"), media.join("planted.webm")).unwrap();
+    let key = std::fs::read(server.dir.path().join("data/keys/server.key")).unwrap();
+    for p in [
+        "media/planted.webm",
+        "../../../keys/server.key",
+        "media/../../../keys/server.key",
+        "%2e%2e/%2e%2e/%2e%2e/keys/server.key",
+        "media/%2e%2e/%2e%2e/%2e%2e/keys/server.key",
+        "..%252f..%252f..%252fkeys%252fserver.key",
+        "media/..%2f..%2f..%2fkeys%2fserver.key",
+        "/etc/passwd",
+        "manifest.json",
+        "media/nope.webm",
+    ] {
+        let (s, _, body) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/files/{p}"), None).await;
+        assert!(s.is_client_error(), "{p}: {s}");
+        assert!(!body.windows(key.len().min(16)).any(|w| w == &key[..key.len().min(16)]), "{p} leaked the key");
+        assert!(!String::from_utf8_lossy(&body).contains("root:"), "{p}");
+    }
+
+    // The court sees who retrieved what.
+    let g = judge.get(&format!("/api/hearings/{h1}/grants")).await;
+    assert!(g["custody"].as_array().unwrap().iter().any(|e| e["what"].as_str().unwrap().starts_with("download")));
+
+    // `sworn custody verify` checks the whole log.
+    let data = server_dir_path(&server);
+    let _keep = &server.dir;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn")).args(["custody", "verify"]).env("SWORN_DATA_DIR", &data).env("SWORN_SERVER_NAME", "sworn.test").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    // One byte changed in the custody log is caught.
+    let path = data.join("custody/entries.jsonl");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let i = bytes.iter().position(|b| *b == b'p').unwrap();
+    bytes[i] = b'q';
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn")).args(["custody", "verify"]).env("SWORN_DATA_DIR", &data).env("SWORN_SERVER_NAME", "sworn.test").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+fn server_dir_path(server: &TestServer) -> std::path::PathBuf {
+    server.dir.path().join("data")
+}
