@@ -345,3 +345,70 @@ fn reconnected_participant_shows_black_between_connections() {
     assert!(variance(&gap, w, lab) > 100.0, "label stays");
     assert!(variance(&grab_gray(&out, 11.0, w, h), w, pic) > 200.0);
 }
+
+/// Peak resident memory of this process (kB), from /proc.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Measurement (run alone, ideally `--release`): nine tiles (1920x1080), staggered
+/// joins, then one participant joining 90 s late; prints speed and peak memory.
+#[test]
+#[ignore = "measurement; run with --ignored --nocapture"]
+fn measure_composite_speed_and_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for i in 0..9u64 {
+        let d = dir.path().join(format!("p{i}"));
+        std::fs::create_dir(&d).unwrap();
+        let kind = if i % 2 == 0 {
+            Kind::Vp8Opus
+        } else {
+            Kind::H264Opus
+        };
+        let rec = record(&d, kind, Duration::from_secs(2));
+        inputs.push(CompositeInput {
+            files: rec.files,
+            label: format!("Participant {i} — role"),
+            start: rec.start + Duration::from_secs(i),
+        });
+    }
+    let start = inputs[0].start;
+    let late = vec![
+        inputs[0].clone(),
+        CompositeInput {
+            start: start + Duration::from_secs(90),
+            ..inputs[1].clone()
+        },
+    ];
+    let out2 = dir.path().join("late.mp4");
+    let t = Instant::now();
+    let info = composite(&late, start, &out2, &mut |_| {}).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    let media = info.duration_ms as f64 / 1000.0;
+    let peak = peak_rss_kb();
+    eprintln!(
+        "2 tiles, joiner 90 s late: {media:.1} s media in {s:.2} s = {:.2}x real time; \
+         peak RSS {peak} kB (process)",
+        media / s
+    );
+    assert!((media - 96.0).abs() < 1.0);
+    assert!(peak < 300_000, "memory stays bounded ({peak} kB)");
+
+    let out = dir.path().join("nine.mp4");
+    let t = Instant::now();
+    let info = composite(&inputs, start, &out, &mut |_| {}).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    let media = info.duration_ms as f64 / 1000.0;
+    eprintln!(
+        "9 tiles 1920x1080: {media:.1} s media in {s:.2} s = {:.2}x real time, {} bytes",
+        media / s,
+        info.length
+    );
+    assert_eq!(decode_errors(&out), "");
+}

@@ -20,6 +20,9 @@ use super::{
     ms_since_epoch,
 };
 
+/// Stand-ins are given at most this much timeline (ms) before the output is pulled.
+const FILL_SLICE_MS: i64 = 1000;
+
 /// Per participant: its packet feed and the stand-in state of its two sources.
 struct Participant {
     feed: Feed,
@@ -222,6 +225,7 @@ fn run(
     }
     progress(0.0);
     let mut frames = Vec::new();
+    let mut filled = 0i64;
     loop {
         // The participant whose next packet is earliest on the timeline.
         let mut next: Option<(usize, i64)> = None;
@@ -233,9 +237,7 @@ fn run(
             }
         }
         let Some((who, t)) = next else { break };
-        for (i, p) in people.iter_mut().enumerate() {
-            stand_in(&mut graph, i, p, t)?;
-        }
+        filled = fill_until(&mut graph, people, &mut mp4, filled, t, progress)?;
         if let Some(p) = people.get_mut(who) {
             p.feed.decode_next(&mut frames);
             push(&mut graph, who, p, &mut frames)?;
@@ -245,7 +247,9 @@ fn run(
     for (i, p) in people.iter_mut().enumerate() {
         p.feed.finish(&mut frames);
         push(&mut graph, i, p, &mut frames)?;
-        stand_in(&mut graph, i, p, total_ms)?;
+    }
+    fill_until(&mut graph, people, &mut mp4, filled, total_ms, progress)?;
+    for (i, p) in people.iter_mut().enumerate() {
         if let Some(mut src) = graph.get(&format!("v{i}")) {
             src.source().flush().map_err(ff("end video source"))?;
         }
@@ -258,8 +262,38 @@ fn run(
     }
     mp4.pull(&mut graph, progress)?;
     mp4.out.finish()?;
+    let skipped: u64 = people.iter().map(|p| p.feed.undecodable).sum();
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            "composite: packets that did not decode were left out"
+        );
+    }
     progress(1.0);
     info(out, u64::try_from(total_ms).unwrap_or(0))
+}
+
+/// Stand-ins for everyone from `from` to `upto` (timeline ms), a second at a time with
+/// the output pulled in between, so a long absence never piles up frames in memory.
+fn fill_until(
+    graph: &mut ffmpeg::filter::Graph,
+    people: &mut [Participant],
+    mp4: &mut Mp4Sink,
+    from: i64,
+    upto: i64,
+    progress: &mut dyn FnMut(f32),
+) -> Result<i64, DerivedError> {
+    let mut at = from;
+    loop {
+        at = at.saturating_add(FILL_SLICE_MS).min(upto);
+        for (i, p) in people.iter_mut().enumerate() {
+            stand_in(graph, i, p, at)?;
+        }
+        if at >= upto {
+            return Ok(at.max(from));
+        }
+        mp4.pull(graph, progress)?;
+    }
 }
 
 /// Gives participant `i`'s sources black/silent frames up to timeline ms `upto`

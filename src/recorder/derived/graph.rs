@@ -200,3 +200,40 @@ pub(crate) fn build(
     graph.validate().map_err(ff("configure filter graph"))?;
     Ok(graph)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_fits_every_count() {
+        for n in 1..=9 {
+            let (c, r) = grid(n);
+            assert!(c * r >= n, "{n} tiles fit");
+            assert!(c * r < n + c, "no empty row for {n}");
+        }
+    }
+
+    #[test]
+    fn escape_protects_both_levels() {
+        assert_eq!(escape("a:b"), "a\\\\:b");
+        assert_eq!(escape("x,y;[z]"), "x\\,y\\;\\[z\\]");
+        assert_eq!(escape("it's"), "it\\\\\\'s");
+        assert_eq!(escape("plain name"), "plain name");
+    }
+
+    #[test]
+    fn clock_offset_keeps_milliseconds() {
+        assert_eq!(
+            clock_text(1_800_000_000_250),
+            "%{pts:gmtime:1800000000.250} UTC"
+        );
+        assert_eq!(clock_text(5), "%{pts:gmtime:0.005} UTC");
+    }
+
+    #[test]
+    fn labels_lose_control_characters_and_length() {
+        assert_eq!(clean_label("a\nb\tc"), "abc");
+        assert_eq!(clean_label(&"x".repeat(200)).len(), 80);
+    }
+}

@@ -238,3 +238,21 @@ pub(crate) fn silent_frame(rate: u32, channels: u16) -> ffmpeg::frame::Audio {
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::covered;
+
+    #[test]
+    fn covered_is_half_open() {
+        let p = [(0, 100), (500, 600)];
+        assert!(covered(&p, 0));
+        assert!(covered(&p, 99));
+        assert!(!covered(&p, 100));
+        assert!(!covered(&p, 499));
+        assert!(covered(&p, 500));
+        assert!(!covered(&p, 600));
+        assert!(!covered(&p, -1));
+        assert!(!covered(&[], 0));
+    }
+}
