@@ -297,8 +297,19 @@ fn composite_refuses_bad_requests() {
         Err(DerivedError::Incompatible(_))
     ));
     assert!(!out.exists());
-    std::fs::write(&out, b"keep").unwrap();
+    // Start times days apart would mean days of black video: refused.
     let rec = record(dir.path(), Kind::Vp8Only, Duration::from_secs(3600));
+    let far = CompositeInput {
+        files: rec.files.clone(),
+        label: "far".into(),
+        start: t + Duration::from_secs(3 * 86_400),
+    };
+    assert!(matches!(
+        composite(&[far], t, &out, &mut |_| {}),
+        Err(DerivedError::Incompatible(_))
+    ));
+    assert!(!out.exists());
+    std::fs::write(&out, b"keep").unwrap();
     let real = CompositeInput {
         files: rec.files,
         label: "y".into(),

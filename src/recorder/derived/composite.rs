@@ -20,6 +20,9 @@ use super::{
     ms_since_epoch,
 };
 
+/// Longest composite timeline (ms); starts further apart are a caller error.
+const MAX_TIMELINE_MS: i64 = 24 * 3600 * 1000;
+
 /// Stand-ins are given at most this much timeline (ms) before the output is pulled.
 const FILL_SLICE_MS: i64 = 1000;
 
@@ -179,6 +182,10 @@ fn composite_sources(
     }
     if total_ms <= 0 {
         return Err(DerivedError::Incompatible("no media in any input"));
+    }
+    if total_ms > MAX_TIMELINE_MS {
+        // A start time far from the others would make hours of black video.
+        return Err(DerivedError::Incompatible("timeline longer than 24 h"));
     }
     File::options()
         .write(true)

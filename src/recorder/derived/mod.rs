@@ -2,9 +2,13 @@
 //! stream-copy remux of each participant's files ([`remux_seekable`]) and a labelled
 //! side-by-side composite with a burnt-in UTC clock ([`composite`]).
 //!
-//! Use (integrator): call both on a blocking thread (`spawn_blocking`) once the
+//! Use (integrator): call them on a blocking thread (`spawn_blocking`) once the
 //! recorders have sealed their files; log each returned [`DerivedInfo`] as a "derived
-//! file" entry. `composite` reports progress (0..=1) through its callback.
+//! file" entry. `composite` reports progress (0..=1) through its callback. The plain
+//! forms place a participant's files back to back (rotations of one connection); the
+//! `_placed` forms ([`remux_seekable_placed`], [`composite_placed`]) put each file at
+//! its own wall-clock start (take it from the file's first `RecorderEvent::Chunk`:
+//! `wall_start - media_start_ms`), so the time between two connections stays a gap.
 //!
 //! Never writes to, renames or deletes an evidence file (they are only opened for
 //! reading), never overwrites an existing output (fails instead), never transcodes in
