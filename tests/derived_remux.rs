@@ -91,6 +91,9 @@ fn rotated_vp8_files_become_one_seekable_webm_with_identical_packets() {
         apts.windows(2).all(|w| w[0] < w[1]),
         "audio strictly increasing"
     );
+    for (k, p) in apts.iter().enumerate() {
+        assert_eq!(*p, 20 * k as i64, "audio packet {k}");
+    }
 
     // Duration, cues, seeking, clean decode.
     let dur = format_duration(&out).expect("duration in the header");
