@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use ffmpeg_next as ffmpeg;
 
+use super::encode::{Mp4Out, Mp4Sink};
 use super::graph::{self, AUDIO_RATE, FONT, FPS, TILE_H, TILE_W, TileSpec};
 use super::lanes::{BLACK_STEP_MS, Decoded, Feed, black_frame, covered, silent_frame};
 use super::scan::{FileScan, ff, presence, scan_sequence, sequence_end};
@@ -215,7 +216,7 @@ fn run(
         .ok_or(DerivedError::Missing("video sink"))?;
     let (cols, rows) = graph::grid(tiles.len());
     let mut mp4 = Mp4Sink {
-        out: super::encode::Mp4Out::create(
+        out: Mp4Out::create(
             out,
             TILE_W * cols as u32,
             TILE_H * rows as u32,
@@ -398,64 +399,4 @@ fn push(
         }
     }
     Ok(())
-}
-
-/// Encoder side: pulls the graph's output frames into the MP4 and reports progress.
-struct Mp4Sink {
-    out: super::encode::Mp4Out,
-    vtb: ffmpeg::Rational,
-    total_ms: i64,
-    reported: f32,
-}
-
-fn again(e: &ffmpeg::Error) -> bool {
-    matches!(e, ffmpeg::Error::Eof)
-        || matches!(e, ffmpeg::Error::Other { errno } if *errno == ffmpeg::util::error::EAGAIN)
-}
-
-impl Mp4Sink {
-    fn pull(
-        &mut self,
-        graph: &mut ffmpeg::filter::Graph,
-        progress: &mut dyn FnMut(f32),
-    ) -> Result<(), DerivedError> {
-        loop {
-            let mut f = ffmpeg::frame::Video::empty();
-            let r = match graph.get("vout") {
-                Some(mut c) => c.sink().frame(&mut f),
-                None => return Err(DerivedError::Missing("video sink")),
-            };
-            match r {
-                Ok(()) => {}
-                Err(e) if again(&e) => break,
-                Err(e) => return Err(ff("filter video")(e)),
-            }
-            f.set_kind(ffmpeg::picture::Type::None);
-            self.out.video(Some(&f))?;
-            if let Some(ms) = f.pts().and_then(|v| super::scan::to_ms(v, self.vtb)) {
-                #[allow(clippy::cast_precision_loss)] // a fraction for display
-                let frac = (ms as f32 / self.total_ms as f32).clamp(0.0, 1.0);
-                if frac >= self.reported + 0.01 {
-                    self.reported = frac;
-                    progress(frac);
-                }
-            }
-        }
-        if graph.get("aout").is_none() {
-            return Ok(());
-        }
-        loop {
-            let mut f = ffmpeg::frame::Audio::empty();
-            let r = match graph.get("aout") {
-                Some(mut c) => c.sink().frame(&mut f),
-                None => break,
-            };
-            match r {
-                Ok(()) => self.out.audio(Some(&f))?,
-                Err(e) if again(&e) => break,
-                Err(e) => return Err(ff("filter audio")(e)),
-            }
-        }
-        Ok(())
-    }
 }

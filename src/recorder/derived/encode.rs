@@ -1,5 +1,6 @@
 //! The composite's output: an MP4 (faststart) with one x264 (veryfast) video stream and
-//! one AAC audio stream, fed with the filter graph's frames.
+//! one AAC audio stream, fed with the filter graph's frames, and the pulling of those
+//! frames (with progress by video time).
 //!
 //! Writes only the output file it created; must never touch an input.
 
@@ -189,5 +190,66 @@ impl Mp4Out {
         self.video(None)?;
         self.audio(None)?;
         self.octx.write_trailer().map_err(ff("write trailer"))
+    }
+}
+
+/// Encoder side: pulls the graph's output frames into the MP4 and reports progress.
+pub(crate) struct Mp4Sink {
+    pub(crate) out: Mp4Out,
+    pub(crate) vtb: ffmpeg::Rational,
+    pub(crate) total_ms: i64,
+    pub(crate) reported: f32,
+}
+
+fn again(e: &ffmpeg::Error) -> bool {
+    matches!(e, ffmpeg::Error::Eof)
+        || matches!(e, ffmpeg::Error::Other { errno } if *errno == ffmpeg::util::error::EAGAIN)
+}
+
+impl Mp4Sink {
+    /// Encodes every frame the graph has ready; reports progress by video time.
+    pub(crate) fn pull(
+        &mut self,
+        graph: &mut ffmpeg::filter::Graph,
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<(), DerivedError> {
+        loop {
+            let mut f = ffmpeg::frame::Video::empty();
+            let r = match graph.get("vout") {
+                Some(mut c) => c.sink().frame(&mut f),
+                None => return Err(DerivedError::Missing("video sink")),
+            };
+            match r {
+                Ok(()) => {}
+                Err(e) if again(&e) => break,
+                Err(e) => return Err(ff("filter video")(e)),
+            }
+            f.set_kind(ffmpeg::picture::Type::None);
+            self.out.video(Some(&f))?;
+            if let Some(ms) = f.pts().and_then(|v| super::scan::to_ms(v, self.vtb)) {
+                #[allow(clippy::cast_precision_loss)] // a fraction for display
+                let frac = (ms as f32 / self.total_ms as f32).clamp(0.0, 1.0);
+                if frac >= self.reported + 0.01 {
+                    self.reported = frac;
+                    progress(frac);
+                }
+            }
+        }
+        if graph.get("aout").is_none() {
+            return Ok(());
+        }
+        loop {
+            let mut f = ffmpeg::frame::Audio::empty();
+            let r = match graph.get("aout") {
+                Some(mut c) => c.sink().frame(&mut f),
+                None => break,
+            };
+            match r {
+                Ok(()) => self.out.audio(Some(&f))?,
+                Err(e) if again(&e) => break,
+                Err(e) => return Err(ff("filter audio")(e)),
+            }
+        }
+        Ok(())
     }
 }

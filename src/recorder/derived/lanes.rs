@@ -217,6 +217,7 @@ pub(crate) fn covered(present: &[(i64, i64)], t: i64) -> bool {
 /// A black frame of the given size (yuv420p).
 pub(crate) fn black_frame(width: u32, height: u32) -> ffmpeg::frame::Video {
     let mut f = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::YUV420P, width, height);
+    // invariant: `data_mut` panics only for a plane index >= planes(); the loop stays below.
     for plane in 0..f.planes() {
         let v = if plane == 0 { 16 } else { 128 };
         f.data_mut(plane).fill(v);
@@ -233,6 +234,7 @@ pub(crate) fn silent_frame(rate: u32, channels: u16) -> ffmpeg::frame::Audio {
         ffmpeg::ChannelLayout::default(i32::from(channels.max(1))),
     );
     f.set_rate(rate);
+    // invariant: `data_mut` panics only for a plane index >= planes(); the loop stays below.
     for plane in 0..f.planes() {
         f.data_mut(plane).fill(0);
     }
