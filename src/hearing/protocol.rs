@@ -224,6 +224,8 @@ pub enum ServerMsg {
 }
 
 /// What the hearing task sends to a socket task.
+// Moved once through a bounded channel; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Outbound {
     Msg(ServerMsg),

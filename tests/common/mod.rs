@@ -2,6 +2,7 @@
 //! router, and webrtc-rs client peers that publish ffmpeg-made VP8/Opus fixtures.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod peer;
 
 use axum::body::Body;
