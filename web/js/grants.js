@@ -1,0 +1,234 @@
+// grants.js — the court's retrieval grants for one hearing, and the custody log view.
+// Owns: listing grants (active / expired / revoked), granting a prosecutor or defence
+// account with an optional expiry, revoking (two-step confirm), and rendering custody
+// entries (also used by the portal pages). Must never build markup from server or user
+// text (textContent only) and never retry a POST by itself.
+//
+// Use: `mountGrants(container, hearingId)` in a judge or clerk page (the CSRF token must
+// already be known to api.js, e.g. through requireUser()).
+
+import { api, messageFor } from './api.js';
+import { el, setStatus } from './dom.js';
+import { t } from './i18n.js';
+
+/** A translation when the language files have one, else the English text given here. */
+export function tr(key, english, vars) {
+  const text = t(key, vars);
+  if (text !== key) return text;
+  if (!vars) return english;
+  return english.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
+}
+
+/** Translate every `[data-tr]` under root, keeping the page's English as the fallback
+ * (the shared language files may not have the portal's keys yet). */
+export function translateTr(root = document) {
+  for (const node of root.querySelectorAll('[data-tr]')) {
+    if (node.dataset.trEn === undefined) node.dataset.trEn = node.textContent;
+    node.textContent = tr(node.dataset.tr, node.dataset.trEn);
+  }
+}
+
+/** A Date from unix seconds or an RFC 3339 string; null when absent or unreadable. */
+export function toDate(v) {
+  if (v === null || v === undefined || v === '') return null;
+  const d = typeof v === 'number' ? new Date(v * 1000) : new Date(String(v));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A <time> element in local time with the UTC time as title, or a dash. */
+export function when(v) {
+  const d = toDate(v);
+  if (!d) return el('span', { class: 'muted-text' }, '—');
+  const utc = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return el('time', { datetime: utc, title: utc },
+    d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }));
+}
+
+/** A grant's state: 'revoked', 'expired' or 'active'. */
+export function grantState(g, nowMs = Date.now()) {
+  if (g.revoked_at !== null && g.revoked_at !== undefined) return 'revoked';
+  if (g.active === true) return 'active';
+  if (g.active === false) return 'expired';
+  const exp = toDate(g.expires_at);
+  return exp && exp.getTime() <= nowMs ? 'expired' : 'active';
+}
+
+/** The custody entries (who retrieved what, when) as a table, newest first. */
+export function custodyTable(entries, captionText) {
+  const list = (Array.isArray(entries) ? entries : []).slice()
+    .sort((a, b) => Number(b.seq) - Number(a.seq));
+  if (list.length === 0) {
+    return el('p', { class: 'empty' }, tr('custody.none', 'No one has retrieved anything from this hearing yet.'));
+  }
+  const rows = list.map((e) => el('tr', {},
+    el('td', { class: 'num' }, String(e.seq ?? '')),
+    el('td', {}, when(e.time)),
+    el('td', {}, String(e.user ?? '')),
+    el('td', { class: 'what' }, String(e.what ?? '')),
+    el('td', {}, String(e.result ?? ''))));
+  return el('div', { class: 'table-wrap' },
+    el('table', { class: 'custody-table' },
+      el('caption', { class: 'visually-hidden' }, captionText || tr('custody.caption', 'Custody log entries')),
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, '#'),
+        el('th', { scope: 'col' }, tr('custody.time', 'When')),
+        el('th', { scope: 'col' }, tr('custody.user', 'Who')),
+        el('th', { scope: 'col' }, tr('custody.what', 'What')),
+        el('th', { scope: 'col' }, tr('custody.result', 'Result')))),
+      el('tbody', {}, ...rows)));
+}
+
+/** datetime-local value (local time) -> RFC 3339 UTC in whole seconds, or null. */
+function toUtc(local) {
+  const d = new Date(local);
+  if (Number.isNaN(d.getTime())) return null;
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+let mounted = 0;
+
+/**
+ * Mount the grant manager for `hearingId` into `container` (its children are replaced).
+ * Returns `{ refresh }`; refresh() reloads grants and custody entries.
+ */
+export function mountGrants(container, hearingId) {
+  const n = ++mounted;
+  const id = (s) => `grants-${n}-${s}`;
+  const base = `/api/hearings/${encodeURIComponent(hearingId)}/grants`;
+
+  const status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: id('status') });
+  const user = el('input', { id: id('username'), name: 'username', required: true, maxlength: '200', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': id('username-hint') });
+  const expiry = el('input', { id: id('expires'), name: 'expires_at', type: 'datetime-local', 'aria-describedby': id('expires-hint') });
+  const submit = el('button', { type: 'submit' }, tr('grants.grant', 'Grant access'));
+  const form = el('form', { class: 'grant-form', novalidate: true, 'aria-labelledby': id('form-title') },
+    el('h3', { id: id('form-title') }, tr('grants.form_title', 'Grant access to the sealed record')),
+    el('div', { class: 'grid-2' },
+      el('div', { class: 'field' },
+        el('label', { for: id('username') }, tr('grants.username', 'Username (prosecutor or defence account)')),
+        user,
+        el('span', { class: 'hint', id: id('username-hint') }, tr('grants.username_hint', 'The account signs in at /portal to view and download this hearing.'))),
+      el('div', { class: 'field' },
+        el('label', { for: id('expires') }, tr('grants.expires', 'Access ends (optional, your local time)')),
+        expiry,
+        el('span', { class: 'hint', id: id('expires-hint') }, tr('grants.expires_hint', 'Leave empty for access until revoked.')))),
+    el('div', { class: 'actions' }, submit));
+
+  const listTitle = el('h3', { id: id('list-title') }, tr('grants.list_title', 'Grants'));
+  const listBox = el('div', { 'aria-live': 'polite' });
+  const custodyTitle = el('h3', { id: id('custody-title') }, tr('grants.custody_title', 'Custody log: who retrieved what, when'));
+  const custodyBox = el('div', {});
+  const section = el('section', { class: 'card grants', 'aria-labelledby': id('title') },
+    el('h2', { id: id('title') }, tr('grants.title', 'Retrieval by the parties')),
+    form, status,
+    el('div', { 'aria-labelledby': id('list-title'), role: 'region' }, listTitle, listBox),
+    el('div', { 'aria-labelledby': id('custody-title'), role: 'region' }, custodyTitle, custodyBox));
+  container.replaceChildren(section);
+
+  function revokeButton(g) {
+    const b = el('button', { type: 'button', class: 'small danger', dataset: { grant: g.id } },
+      tr('grants.revoke', 'Revoke'));
+    b.setAttribute('aria-label', tr('grants.revoke_label', 'Revoke access of {name}', { name: g.username }));
+    let armed = false;
+    let timer = null;
+    b.addEventListener('click', async () => {
+      if (!armed) {
+        armed = true;
+        b.classList.add('confirming');
+        b.textContent = tr('grants.revoke_confirm', 'Confirm revoke');
+        setStatus(status, tr('grants.revoke_ask', 'Press again to revoke access of {name}.', { name: g.username }));
+        timer = setTimeout(() => {
+          armed = false;
+          b.classList.remove('confirming');
+          b.textContent = tr('grants.revoke', 'Revoke');
+        }, 6000);
+        return;
+      }
+      clearTimeout(timer);
+      b.disabled = true;
+      try {
+        await api.post(`${base}/${encodeURIComponent(g.id)}/revoke`);
+        setStatus(status, tr('grants.revoked', 'Access of {name} revoked.', { name: g.username }), 'ok');
+        await refresh();
+      } catch (e) {
+        setStatus(status, messageFor(e), 'error');
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  function grantsTable(grants) {
+    if (grants.length === 0) {
+      return el('p', { class: 'empty' }, tr('grants.none', 'No one has been granted access yet.'));
+    }
+    const rows = grants.map((g) => {
+      const state = grantState(g);
+      return el('tr', { dataset: { state } },
+        el('td', {}, el('span', { class: 'name' }, String(g.username ?? ''))),
+        el('td', {}, String(g.role ?? '')),
+        el('td', {}, when(g.created_at)),
+        el('td', {}, g.expires_at ? when(g.expires_at) : tr('grants.no_expiry', 'until revoked')),
+        el('td', {}, el('span', { class: `badge grant-${state}` }, tr(`grants.state_${state}`, { active: 'active', expired: 'expired', revoked: 'revoked' }[state]))),
+        el('td', {}, state === 'active' ? revokeButton(g) : (state === 'revoked' ? when(g.revoked_at) : '')));
+    });
+    return el('div', { class: 'table-wrap' },
+      el('table', { class: 'grants-table' },
+        el('thead', {}, el('tr', {},
+          el('th', { scope: 'col' }, tr('grants.col_user', 'Account')),
+          el('th', { scope: 'col' }, tr('grants.col_role', 'Role')),
+          el('th', { scope: 'col' }, tr('grants.col_granted', 'Granted')),
+          el('th', { scope: 'col' }, tr('grants.col_expires', 'Expires')),
+          el('th', { scope: 'col' }, tr('grants.col_state', 'State')),
+          el('th', { scope: 'col' }, tr('grants.col_action', 'Action')))),
+        el('tbody', {}, ...rows)));
+  }
+
+  async function refresh() {
+    try {
+      const data = await api.get(base);
+      const grants = (data && Array.isArray(data.grants) ? data.grants : []).slice()
+        .sort((a, b) => Number(b.created_at) - Number(a.created_at));
+      listBox.replaceChildren(grantsTable(grants));
+      custodyBox.replaceChildren(custodyTable(data && data.custody));
+    } catch (e) {
+      setStatus(status, messageFor(e), 'error');
+    }
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const username = user.value.trim();
+    if (!username) {
+      setStatus(status, tr('grants.need_user', 'Enter the username of a prosecutor or defence account.'), 'error');
+      user.focus();
+      return;
+    }
+    const body = { username };
+    if (expiry.value) {
+      const at = toUtc(expiry.value);
+      if (!at || new Date(at).getTime() <= Date.now()) {
+        setStatus(status, tr('grants.bad_expiry', 'The end of access must be a time in the future.'), 'error');
+        expiry.focus();
+        return;
+      }
+      body.expires_at = at;
+    }
+    submit.disabled = true;
+    setStatus(status, tr('grants.granting', 'Granting…'));
+    try {
+      await api.post(base, body);
+      setStatus(status, tr('grants.granted', 'Access granted to {name}.', { name: username }), 'ok');
+      user.value = '';
+      expiry.value = '';
+      await refresh();
+    } catch (e) {
+      setStatus(status, messageFor(e), 'error');
+      user.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  refresh();
+  return { refresh };
+}

@@ -1,0 +1,248 @@
+// portal-hearing.js — one granted hearing for a prosecutor or defence account: case data,
+// participants, the server's verification report, the signing key to compare with the
+// court's published one, minutes, recordings, the bundle download with its SHA-256, and
+// the custody entries. Owns this page only. Must never build markup from server text
+// (textContent only), never preload recordings (each fetch is a custody entry), and
+// never follow a file path the summary did not list.
+
+import { api, ApiError, messageFor, requireUser, logout } from './api.js';
+import { $, el, setStatus, copyText } from './dom.js';
+import { initPageLanguage } from './i18n.js';
+import { tr, translateTr, when, custodyTable } from './grants.js';
+
+const ROLE_EN = {
+  judge: 'Judge', witness: 'Witness', official: 'Official of the requested State', interpreter: 'Interpreter',
+  prosecutor: 'Prosecutor', defence: 'Defence', clerk: 'Clerk',
+};
+const STATUS_EN = { pass: 'pass', fail: 'FAIL', skip: 'skipped' };
+
+let data = null;
+let published = null;
+
+/** The hearing id from /portal/hearings/<id>, or null. */
+function hearingId() {
+  const m = location.pathname.match(/^\/portal\/hearings\/([0-9a-fA-F-]{1,64})\/?$/);
+  return m ? m[1] : null;
+}
+
+function apiBase(id) {
+  return `/api/portal/hearings/${encodeURIComponent(id)}`;
+}
+
+/** A bundle path (media/… or derived/…) as a URL path, each segment encoded. */
+function fileUrl(id, path) {
+  return `${apiBase(id)}/files/${String(path).split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function normFp(fp) {
+  return String(fp || '').trim().toLowerCase().replace(/^sha256:/, '');
+}
+
+function bytes(n) {
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '';
+  if (v < 1024) return `${v} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let x = v / 1024;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i += 1;
+  }
+  return `${x.toFixed(1)} ${units[i]}`;
+}
+
+function fact(dt, dd) {
+  return [el('dt', {}, dt), el('dd', {}, dd)];
+}
+
+function renderVerdict(report) {
+  const valid = Boolean(report && report.valid === true);
+  const box = $('#verdict');
+  box.classList.toggle('ok-box', valid);
+  box.classList.toggle('error', !valid);
+  box.dataset.valid = String(valid);
+  const size = report && Number.isFinite(Number(report.log_size)) ? Number(report.log_size) : null;
+  box.replaceChildren(
+    el('strong', { class: 'verdict-word', id: 'verdict-word' }, valid ? tr('portal.valid', 'VALID') : tr('portal.invalid', 'INVALID')),
+    ' ',
+    el('span', {}, valid
+      ? tr('portal.valid_text', 'Every check passed: the record is complete and unaltered since it was sealed.')
+      : tr('portal.invalid_text', 'At least one check failed: do not rely on this record before the court explains why.')),
+    size !== null ? el('span', { class: 'block' }, tr('portal.log_size', '{n} evidence log entries.', { n: size })) : null);
+
+  const checks = report && Array.isArray(report.checks) ? report.checks : [];
+  $('#check-rows').replaceChildren(...checks.map((c) => {
+    const st = ['pass', 'fail', 'skip'].includes(c.status) ? c.status : 'fail';
+    return el('tr', { dataset: { check: String(c.name ?? ''), status: st } },
+      el('th', { scope: 'row' }, el('code', {}, String(c.name ?? ''))),
+      el('td', {}, el('span', { class: `badge check-${st}` }, tr(`portal.check_${st}`, STATUS_EN[st]))),
+      el('td', { class: 'detail' }, String(c.detail ?? '')));
+  }));
+
+  const ints = report && Array.isArray(report.interruptions) ? report.interruptions : [];
+  $('#interruptions').replaceChildren(...(ints.length === 0 ? [] : [
+    el('div', { class: 'notice warn' },
+      el('strong', {}, tr('portal.interrupted_title', 'The hearing was interrupted by a server restart.')),
+      el('ul', {}, ...ints.map((i) => el('li', {}, Number(i.from_seq) < Number(i.to_seq)
+        ? tr('portal.interruption_span', 'Entries {a} to {b} were written before the restart and committed after it (entry {seq}).', { a: i.from_seq, b: Number(i.to_seq) - 1, seq: i.seq })
+        : tr('portal.interruption_none', 'The server restarted without a final checkpoint; no entry was pending (entry {seq}).', { seq: i.seq })))))]));
+}
+
+function renderKey() {
+  const bundleFp = (data.report && data.report.key_fingerprint) || data.server_key_fingerprint || '';
+  $('#key-fp').textContent = bundleFp || tr('portal.unknown', 'unknown');
+  $('#key-published').textContent = published || tr('portal.unavailable', 'could not be fetched');
+  const box = $('#key-compare');
+  box.classList.remove('ok-box', 'error', 'warn');
+  if (!published) {
+    box.classList.add('warn');
+    box.textContent = tr('portal.key_unchecked', 'The published key could not be fetched: compare the fingerprint above with the one the court gave you.');
+  } else if (bundleFp && normFp(bundleFp) === normFp(published)) {
+    box.classList.add('ok-box');
+    box.textContent = tr('portal.key_match', 'The record was signed with the key this court publishes.');
+  } else {
+    box.classList.add('error');
+    box.textContent = tr('portal.key_mismatch', 'The record was NOT signed with the key this court publishes.');
+  }
+  box.dataset.match = String(Boolean(published && bundleFp && normFp(bundleFp) === normFp(published)));
+}
+
+function renderCase(id) {
+  const h = data.hearing || {};
+  $('#title').textContent = tr('portal.record_of', 'Hearing record: {ref}', { ref: h.case_ref || id });
+  document.title = `${h.case_ref || id} — sworn`;
+  $('#case-facts').replaceChildren(
+    ...fact(tr('portal.case_ref', 'Case reference'), String(h.case_ref ?? '')),
+    ...fact(tr('portal.mla_ref', 'MLA request reference'), String(h.mla_ref ?? '')),
+    ...fact(tr('portal.requesting', 'Requesting State'), String(h.requesting_state ?? '')),
+    ...fact(tr('portal.requested', 'Requested State'), String(h.requested_state ?? '')),
+    ...fact(tr('portal.scheduled', 'Scheduled'), when(h.scheduled_at)),
+    ...fact(tr('portal.language', 'Language'), String(h.language ?? '')),
+    ...fact(tr('portal.hearing_id', 'Hearing id'), el('code', {}, String(h.id ?? id))));
+  const people = Array.isArray(data.participants) ? data.participants : [];
+  $('#participant-rows').replaceChildren(...(people.length === 0
+    ? [el('tr', {}, el('td', { colspan: '2', class: 'empty' }, tr('portal.no_participants', 'No participants were recorded.')))]
+    : people.map((p) => el('tr', {},
+      el('td', {}, String(p.display_name ?? '')),
+      el('td', {}, tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role ?? '')))))));
+  $('#minutes-link').href = `${apiBase(id)}/minutes`;
+  // The report's "minutes" check is skipped exactly when the bundle holds no minutes.
+  const checks = data.report && Array.isArray(data.report.checks) ? data.report.checks : [];
+  const minutes = checks.find((c) => c.name === 'minutes');
+  const none = Boolean(minutes && minutes.status === 'skip');
+  $('#minutes-open').hidden = none;
+  $('#minutes-none').hidden = !none;
+}
+
+/** A label for a recording: the participant whose id appears in its path, if any. */
+function recordingLabel(path) {
+  const people = Array.isArray(data.participants) ? data.participants : [];
+  const p = people.find((x) => x.id && String(path).includes(String(x.id)));
+  if (p) return `${p.display_name} (${tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role))})`;
+  if (String(path).startsWith('derived/')) return tr('portal.derived', 'Derived view (not evidence itself)');
+  return tr('portal.recording', 'Recording');
+}
+
+function renderRecordings(id) {
+  const media = (Array.isArray(data.media) ? data.media : [])
+    .filter((m) => typeof m.path === 'string' && /^(media|derived)\//.test(m.path));
+  const box = $('#recordings');
+  if (media.length === 0) {
+    box.replaceChildren(el('p', { class: 'empty' }, tr('portal.no_recordings', 'This hearing has no recordings.')));
+    return;
+  }
+  box.replaceChildren(...media.map((m, i) => {
+    const capId = `rec-${i}`;
+    const playable = /\.(webm|mkv|mp4)$/i.test(m.path);
+    return el('figure', { class: 'recording-item' },
+      playable
+        ? el('video', { controls: true, preload: 'none', src: fileUrl(id, m.path), 'aria-labelledby': capId, dataset: { path: m.path } })
+        : el('p', { class: 'hint' }, tr('portal.not_playable', 'Not playable in the browser; it is in the bundle.')),
+      el('figcaption', { id: capId },
+        el('span', { class: 'name' }, recordingLabel(m.path)),
+        el('span', { class: 'block' }, el('code', {}, m.path), ` · ${bytes(m.length)}`),
+        el('span', { class: 'block fp-line' }, 'SHA-256 ', el('code', { class: 'fp' }, String(m.sha256 ?? '')))));
+  }));
+}
+
+function renderDownload(id) {
+  const name = `sworn-bundle-${id}.zip`;
+  const a = $('#download');
+  a.href = `${apiBase(id)}/bundle.zip`;
+  a.setAttribute('download', name);
+  const sha = String(data.bundle_sha256 || '');
+  $('#bundle-sha256').textContent = sha || tr('portal.unknown', 'unknown');
+  $('#sha-cmd').textContent = `sha256sum ${name}\n${sha || '…'}  ${name}`;
+  $('#copy-sha').disabled = !sha;
+}
+
+function render(id) {
+  renderCase(id);
+  renderVerdict(data.report);
+  renderKey();
+  renderRecordings(id);
+  renderDownload(id);
+  $('#custody').replaceChildren(custodyTable(data.custody));
+  $('#record').hidden = false;
+}
+
+async function fetchPublishedKey() {
+  try {
+    const k = await api.get('/.well-known/sworn/server-key');
+    return k && typeof k.fingerprint === 'string' ? k.fingerprint : null;
+  } catch (_e) {
+    return null;
+  }
+}
+
+function explain(e) {
+  if (e instanceof ApiError && e.status === 403) {
+    return tr('portal.forbidden', 'You have no active grant for this hearing (it may have expired or been revoked). Ask the court.');
+  }
+  if (e instanceof ApiError && e.status === 409) {
+    return tr('portal.not_sealed_long', 'This hearing is not sealed yet. Try again in a moment.');
+  }
+  if (e instanceof ApiError && e.status === 404) {
+    return tr('portal.not_found', 'There is no such hearing.');
+  }
+  return messageFor(e);
+}
+
+async function main() {
+  const id = hearingId();
+  await initPageLanguage(() => {
+    translateTr();
+    if (data && id) render(id);
+  });
+  translateTr();
+  const user = await requireUser();
+  $('#who').textContent = user.username;
+  $('#logout').addEventListener('click', () => logout());
+  $('#copy-sha').addEventListener('click', async () => {
+    const ok = data && data.bundle_sha256 ? await copyText(String(data.bundle_sha256)) : false;
+    setStatus($('#copy-status'), ok ? tr('portal.copied', 'Fingerprint copied.') : tr('portal.copy_failed', 'Select the fingerprint and copy it.'), ok ? 'ok' : 'error');
+  });
+  const status = $('#page-status');
+  if (!id) {
+    setStatus(status, tr('portal.not_found', 'There is no such hearing.'), 'error');
+    return;
+  }
+  setStatus(status, tr('portal.verifying', 'Loading and verifying the sealed record…'));
+  try {
+    const [summary, key] = await Promise.all([api.get(apiBase(id)), fetchPublishedKey()]);
+    data = summary || {};
+    published = key;
+    render(id);
+    setStatus(status, '');
+    $('#title').focus();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+      return;
+    }
+    setStatus(status, explain(e), 'error');
+  }
+}
+
+main();
