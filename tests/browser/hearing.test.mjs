@@ -431,6 +431,15 @@ test('ending the hearing: the console shows it closed, a waiting participant is 
   await interpreter.waitForSelector('#s-end:not([hidden])');
   await shot(interpreter, '10-hearing-ended.png');
   await shot(judge, '11-judge-hearing-closed.png');
+
+  // The judge can read the console in French: the selector re-renders it at once.
+  const fr = JSON.parse(readFileSync(new URL('../../web/i18n/fr.json', import.meta.url), 'utf8'));
+  await judge.selectOption('#lang-select', 'fr');
+  await judge.waitForFunction((want) => document.querySelector('#state-badge').textContent === want, fr['state.closed']);
+  assert.equal(await judge.textContent('#people-title'), fr['room.people_title']);
+  assert.equal(await judge.evaluate(() => document.documentElement.lang), 'fr');
+  await shot(judge, '11b-judge-console-french.png');
+  await judge.selectOption('#lang-select', 'en');
   await interpreter.context().close();
   takeProblems();
 });

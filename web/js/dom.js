@@ -35,7 +35,7 @@ export function setStatus(node, text, kind = '') {
 export function formatTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso || '');
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return d.toLocaleString(document.documentElement.lang || undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** Copy text to the clipboard; falls back to selecting the input for Ctrl+C. */

@@ -173,7 +173,7 @@ function renderDownload(id) {
   a.setAttribute('download', name);
   const sha = String(data.bundle_sha256 || '');
   $('#bundle-sha256').textContent = sha || tr('portal.unknown', 'unknown');
-  $('#sha-cmd').textContent = `sha256sum ${name}\n${sha || '…'}  ${name}`;
+  $('#sha-cmd').textContent = `$ sha256sum ${name}\n${sha || '…'}  ${name}`;
   $('#copy-sha').disabled = !sha;
 }
 

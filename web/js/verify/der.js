@@ -81,19 +81,19 @@ function parseTime(t) {
   let m;
   if (t.tag === T.UTC_TIME) {
     m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-    if (!m) throw new Malformed('certificate validity');
+    if (!m) throw new Malformed('certificate');
     const yy = Number(m[1]);
     m = [null, String(yy < 50 ? 2000 + yy : 1900 + yy), ...m.slice(2)];
   } else if (t.tag === T.GENERALIZED_TIME) {
     m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-    if (!m) throw new Malformed('certificate validity');
+    if (!m) throw new Malformed('certificate');
   } else {
-    throw new Malformed('certificate validity');
+    throw new Malformed('certificate');
   }
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number);
   // The der crate's DateTime: years 1970..=9999, real calendar dates.
   const dim = mo === 2 ? ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > dim || h > 23 || mi > 59 || se > 59) throw new Malformed('certificate validity');
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > dim || h > 23 || mi > 59 || se > 59) throw new Malformed('certificate');
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
 }
 
@@ -174,15 +174,20 @@ export class Cert {
     r.finish(what);
     if (!sigBits.length || sigBits[0] !== 0) throw new Malformed(what);
     const t = children(tbs);
-    t.nextIf(ctxCons(0), what);
+    const version = t.nextIf(ctxCons(0), what);
+    if (version) single(version.value, T.INTEGER, what);
     this.serial = stripSignByte(t.next(T.INTEGER, what).value);
-    t.next(T.SEQUENCE, what);
+    const tbsAlg = children(t.next(T.SEQUENCE, what));
+    tbsAlg.next(T.OID, what);
+    if (!tbsAlg.isEmpty()) tbsAlg.nextAny(what);
+    tbsAlg.finish(what);
     const issuer = t.next(T.SEQUENCE, what);
     checkName(issuer);
     this.issuer = issuer.raw;
     const validity = children(t.next(T.SEQUENCE, what));
     this.notBefore = parseTime(validity.nextAny(what));
     this.notAfter = parseTime(validity.nextAny(what));
+    validity.finish(what);
     const subject = t.next(T.SEQUENCE, what);
     checkName(subject);
     this.subject = subject.raw;
@@ -191,8 +196,11 @@ export class Cert {
     const sr = children(spki);
     const alg = children(sr.next(T.SEQUENCE, what));
     this.keyAlg = oidToString(alg.next(T.OID, what).value);
-    const curve = alg.nextIf(T.OID, what);
-    this.curve = curve ? oidToString(curve.value) : null;
+    const params = alg.isEmpty() ? null : alg.nextAny(what);
+    alg.finish(what);
+    this.curve = params && params.tag === T.OID ? oidToString(params.value) : null;
+    sr.next(T.BIT_STRING, what);
+    sr.finish(what);
     t.nextIf(ctxPrim(1), what);
     t.nextIf(ctxPrim(2), what);
     this.extensions = [];
