@@ -17,7 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -29,7 +29,9 @@ const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artif
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required'];
 
 let browser;
 const problems = [];
@@ -51,6 +53,7 @@ function takeProblems() {
 
 async function newPage(name, options = { viewport: { width: 1280, height: 900 } }) {
   const context = await browser.newContext({ acceptDownloads: true, ...options });
+  await context.grantPermissions(['camera', 'microphone'], { origin: BASE });
   const page = await context.newPage();
   page.setDefaultTimeout(T);
   page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
@@ -184,7 +187,12 @@ test('judge seals a hearing and grants the prosecutor with grants.js', async () 
     scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
   });
   S.id = h.id;
-  await judgePost(`/api/hearings/${h.id}/open`);
+  // The judge opens the hearing in the hearing room (fake camera): a few seconds of the
+  // judge's media are recorded, then the hearing is closed and sealed.
+  await goto(S.judge, `/console/hearings/${h.id}`);
+  await S.judge.click('#open-hearing');
+  await S.judge.waitForSelector('#recording:not([hidden])');
+  await new Promise((r) => setTimeout(r, 5000));
   await judgePost(`/api/hearings/${h.id}/close`);
 
   await mountGrantManager(S.judge, S.id);
@@ -216,6 +224,12 @@ test('judge seals a hearing and grants the prosecutor with grants.js', async () 
   // The grant itself is in the custody log the court sees.
   await S.judge.waitForFunction(() => /grant to/.test(document.querySelector('#grant-box .custody-table')?.textContent || ''));
   assert.deepEqual(await unlabelled(S.judge), [], 'grant manager controls are labelled');
+  // The portal is for the parties: court staff are told so, not shown an empty list.
+  const staffView = await S.judge.context().newPage();
+  await goto(staffView, '/portal');
+  await staffView.waitForSelector('#list-status.error');
+  assert.match(await staffView.textContent('#list-status'), /prosecutor and defence/);
+  await staffView.close();
   await shot(S.judge, 'portal-00-grants.png');
   takeProblems();
 });
@@ -280,7 +294,17 @@ test('prosecutor opens the portal, sees VALID, downloads the bundle with the key
   for (const [controls, preload, src] of videos) {
     assert.ok(controls && preload === 'none' && src.startsWith(`/api/portal/hearings/${S.id}/files/`), src);
   }
-  if (videos.length === 0) assert.match(await p.textContent('#recordings'), /no recordings/);
+  assert.ok(videos.length >= 1, 'the judge was recorded');
+  const original = playable.find((m) => m.path.startsWith('media/'));
+  assert.ok(original, 'an original recording is listed');
+  assert.equal(videos[0][2], `/api/portal/hearings/${S.id}/files/${original.path}`, 'originals come first');
+  S.media = original.path;
+  // The first recording plays in Chromium from the file route (Range requests).
+  await p.locator('#recordings video').first().evaluate((v) => { v.muted = true; return v.play(); });
+  await p.waitForFunction(() => {
+    const v = document.querySelector('#recordings video');
+    return v.videoWidth > 0 && v.currentTime > 0.5;
+  });
   // My own visit is in the custody log shown.
   assert.match(await p.textContent('#custody'), new RegExp(`${S.prosecutor.user}[\\s\\S]*view summary`));
   assert.deepEqual(await unlabelled(p), [], 'portal controls are labelled');
@@ -307,7 +331,7 @@ test('prosecutor opens the portal, sees VALID, downloads the bundle with the key
   const bytes = readFileSync(file);
   assert.equal(createHash('sha256').update(bytes).digest('hex'), fingerprint);
   assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PK\u0003\u0004');
-  assert.match(await p.textContent('#sha-cmd'), new RegExp(`sha256sum sworn-bundle-${S.id}\\.zip\\n${fingerprint}`));
+  assert.match(await p.textContent('#sha-cmd'), new RegExp(`^\\$ sha256sum sworn-bundle-${S.id}\\.zip\\n${fingerprint}`));
   takeProblems();
 });
 
@@ -319,9 +343,39 @@ test('the hearing page works on a phone without sideways scrolling', async (t) =
   await goto(phone, `/portal/hearings/${S.id}`);
   await phone.waitForSelector('#record:not([hidden])');
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  const wide = await phone.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((n) => n.getBoundingClientRect().right > window.innerWidth + 0.5 && !n.closest('.table-wrap, pre'))
+    .map((n) => `${n.tagName.toLowerCase()}#${n.id}.${n.className}`).slice(0, 8));
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone: ${wide.join(', ')}`);
   await shot(phone, 'portal-03-phone.png');
   await phone.close();
+  takeProblems();
+});
+
+test('a record altered on the server is shown INVALID with the failing check', async (t) => {
+  if (!S.pros || !S.media) return t.skip('needs the opened hearing');
+  if (!process.env.SWORN_DATA_DIR) return t.skip('needs SWORN_DATA_DIR (the server\'s data directory)');
+  // Flip one byte of the sealed recording in the server's bundle directory, then restore.
+  const file = join(process.env.SWORN_DATA_DIR, 'hearings', S.id, 'bundle', ...S.media.split('/'));
+  const original = readFileSync(file);
+  const altered = Buffer.from(original);
+  altered[altered.length >> 1] ^= 0x01;
+  writeFileSync(file, altered);
+  try {
+    await S.pros.reload({ waitUntil: 'domcontentloaded' });
+    await S.pros.waitForSelector('#record:not([hidden])');
+    assert.equal(await S.pros.textContent('#verdict-word'), 'INVALID');
+    assert.equal(await S.pros.getAttribute('#verdict', 'data-valid'), 'false');
+    const failed = await S.pros.$$eval('#check-rows tr[data-status=fail]', (rows) => rows.map((r) => r.dataset.check));
+    assert.ok(failed.length >= 1, 'a failing check is listed');
+    assert.match(await S.pros.textContent('#check-rows tr[data-status=fail] .badge'), /FAIL/);
+    await shot(S.pros, 'portal-04-invalid.png');
+  } finally {
+    writeFileSync(file, original);
+  }
+  await S.pros.reload({ waitUntil: 'domcontentloaded' });
+  await S.pros.waitForSelector('#record:not([hidden])');
+  assert.equal(await S.pros.textContent('#verdict-word'), 'VALID', 'valid again once restored');
   takeProblems();
 });
 
@@ -339,7 +393,8 @@ test('judge revokes; the prosecutor is refused and told; custody shows the downl
   const custody = await S.judge.textContent('#grant-box .custody-table');
   assert.match(custody, /download bundle\.zip sha256:[0-9a-f]{64}/);
   assert.match(custody, /revoke grant of/);
-  await shot(S.judge, 'portal-04-revoked.png');
+  assert.match(custody, /view (media|derived)\/\S+ bytes \d+-\d+/, 'playing the recording is in the custody log');
+  await shot(S.judge, 'portal-05-revoked.png');
 
   await S.pros.reload({ waitUntil: 'domcontentloaded' });
   await S.pros.waitForSelector('#page-status.error');
@@ -347,6 +402,6 @@ test('judge revokes; the prosecutor is refused and told; custody shows the downl
   assert.ok(await S.pros.locator('#record').isHidden());
   await goto(S.pros, '/portal');
   await S.pros.waitForSelector('#no-hearings:not([hidden])');
-  await shot(S.pros, 'portal-05-none.png');
+  await shot(S.pros, 'portal-06-none.png');
   takeProblems();
 });

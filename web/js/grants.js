@@ -62,12 +62,12 @@ export function custodyTable(entries, captionText) {
   }
   const rows = list.map((e) => el('tr', {},
     el('td', { class: 'num' }, String(e.seq ?? '')),
-    el('td', {}, when(e.time)),
-    el('td', {}, String(e.user ?? '')),
-    el('td', { class: 'what' }, String(e.what ?? '')),
-    el('td', {}, String(e.result ?? ''))));
+    el('td', { class: 'time' }, when(e.time)),
+    el('td', { 'data-label': tr('custody.user', 'Who') }, String(e.user ?? '')),
+    el('td', { class: 'what', 'data-label': tr('custody.what', 'What') }, String(e.what ?? '')),
+    el('td', { 'data-label': tr('custody.result', 'Result') }, String(e.result ?? ''))));
   return el('div', { class: 'table-wrap' },
-    el('table', { class: 'custody-table' },
+    el('table', { class: 'custody-table stack' },
       el('caption', { class: 'visually-hidden' }, captionText || tr('custody.caption', 'Custody log entries')),
       el('thead', {}, el('tr', {},
         el('th', { scope: 'col' }, '#'),
@@ -165,14 +165,14 @@ export function mountGrants(container, hearingId) {
       const state = grantState(g);
       return el('tr', { dataset: { state } },
         el('td', {}, el('span', { class: 'name' }, String(g.username ?? ''))),
-        el('td', {}, String(g.role ?? '')),
-        el('td', {}, when(g.created_at)),
-        el('td', {}, g.expires_at ? when(g.expires_at) : tr('grants.no_expiry', 'until revoked')),
+        el('td', { 'data-label': tr('grants.col_role', 'Role') }, String(g.role ?? '')),
+        el('td', { 'data-label': tr('grants.col_granted', 'Granted') }, when(g.created_at)),
+        el('td', { 'data-label': tr('grants.col_expires', 'Expires') }, g.expires_at ? when(g.expires_at) : tr('grants.no_expiry', 'until revoked')),
         el('td', {}, el('span', { class: `badge grant-${state}` }, tr(`grants.state_${state}`, { active: 'active', expired: 'expired', revoked: 'revoked' }[state]))),
         el('td', {}, state === 'active' ? revokeButton(g) : (state === 'revoked' ? when(g.revoked_at) : '')));
     });
     return el('div', { class: 'table-wrap' },
-      el('table', { class: 'grants-table' },
+      el('table', { class: 'grants-table stack' },
         el('thead', {}, el('tr', {},
           el('th', { scope: 'col' }, tr('grants.col_user', 'Account')),
           el('th', { scope: 'col' }, tr('grants.col_role', 'Role')),

@@ -135,18 +135,24 @@ function renderCase(id) {
   $('#minutes-none').hidden = !none;
 }
 
-/** A label for a recording: the participant whose id appears in its path, if any. */
+/** A label for a recording: whose it is (the participant id in its path) and whether it
+ * is the original evidence (media/) or a copy derived from it (derived/). */
 function recordingLabel(path) {
   const people = Array.isArray(data.participants) ? data.participants : [];
   const p = people.find((x) => x.id && String(path).includes(String(x.id)));
-  if (p) return `${p.display_name} (${tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role))})`;
-  if (String(path).startsWith('derived/')) return tr('portal.derived', 'Derived view (not evidence itself)');
-  return tr('portal.recording', 'Recording');
+  const who = p ? `${p.display_name} · ${tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role))}` : null;
+  if (String(path).startsWith('derived/')) {
+    return who
+      ? tr('portal.derived_of', '{who}: seekable copy (derived)', { who })
+      : tr('portal.derived', 'All participants side by side (derived view, not evidence itself)');
+  }
+  return who ? tr('portal.original_of', '{who}: original recording', { who }) : tr('portal.recording', 'Original recording');
 }
 
 function renderRecordings(id) {
   const media = (Array.isArray(data.media) ? data.media : [])
-    .filter((m) => typeof m.path === 'string' && /^(media|derived)\//.test(m.path));
+    .filter((m) => typeof m.path === 'string' && /^(media|derived)\//.test(m.path))
+    .sort((a, b) => Number(b.path.startsWith('media/')) - Number(a.path.startsWith('media/')) || a.path.localeCompare(b.path));
   const box = $('#recordings');
   if (media.length === 0) {
     box.replaceChildren(el('p', { class: 'empty' }, tr('portal.no_recordings', 'This hearing has no recordings.')));
