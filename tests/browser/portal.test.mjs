@@ -147,17 +147,22 @@ async function judgePost(path, body = {}) {
   return res.json();
 }
 
+/** A new account of `role`, made with `sworn user add` in the server's data directory. */
+function addAccount(role) {
+  const user = `${role}${randomBytes(3).toString('hex')}`;
+  const pass = `pw-${randomBytes(12).toString('hex')}`;
+  const bin = process.env.SWORN_BIN || join(ROOT, 'target', 'debug', 'sworn');
+  execFileSync(bin, ['user', 'add', '--username', user, '--role', role, '--password-stdin'],
+    { input: pass, env: process.env, stdio: ['pipe', 'ignore', 'inherit'] });
+  return { user, pass };
+}
+
 /** The prosecutor account: from scripts/browser-test, else created here. */
 function prosecutorAccount() {
   if (process.env.SWORN_PROSECUTOR_USER && process.env.SWORN_PROSECUTOR_PASS) {
     return { user: process.env.SWORN_PROSECUTOR_USER, pass: process.env.SWORN_PROSECUTOR_PASS };
   }
-  const user = `prosecutor${randomBytes(3).toString('hex')}`;
-  const pass = `pw-${randomBytes(12).toString('hex')}`;
-  const bin = process.env.SWORN_BIN || join(ROOT, 'target', 'debug', 'sworn');
-  execFileSync(bin, ['user', 'add', '--username', user, '--role', 'prosecutor', '--password-stdin'],
-    { input: pass, env: process.env, stdio: ['pipe', 'ignore', 'inherit'] });
-  return { user, pass };
+  return addAccount('prosecutor');
 }
 
 /** Mount grants.js into the judge's console page (the hearing page will import it). */
@@ -231,6 +236,39 @@ test('judge seals a hearing and grants the prosecutor with grants.js', async () 
   assert.match(await staffView.textContent('#list-status'), /prosecutor and defence/);
   await staffView.close();
   await shot(S.judge, 'portal-00-grants.png');
+  takeProblems();
+});
+
+test('a grant with an end date: the defence sees when its access ends', async (t) => {
+  if (!S.id) return t.skip('needs the sealed hearing of the first test');
+  const defence = addAccount('defence');
+  // Two hours from now, as the judge types it in local time (whole minutes).
+  const end = new Date(Date.now() + 2 * 3600 * 1000);
+  end.setSeconds(0, 0);
+  const local = await S.judge.evaluate((ms) => {
+    const d = new Date(ms);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }, end.getTime());
+  await S.judge.fill('#grant-box input[name=username]', defence.user);
+  await S.judge.fill('#grant-box input[name=expires_at]', local);
+  await S.judge.click('#grant-box button[type=submit]');
+  const row = S.judge.locator(`#grant-box tbody tr[data-state=active]:has-text("${defence.user}")`);
+  await row.waitFor();
+  const utc = end.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  assert.equal(await row.locator('td:nth-child(4) time').getAttribute('datetime'), utc);
+
+  const page = await newPage('defence');
+  await apiLogin(page, defence.user, defence.pass);
+  const list = await (await page.request.get(`${BASE}/api/portal/hearings`)).json();
+  const mine = list.hearings.find((h) => h.id === S.id);
+  assert.ok(mine, 'the hearing is granted to the defence');
+  assert.equal(Number(mine.expires_at), end.getTime() / 1000, 'the server stored the end the judge chose');
+  await goto(page, '/portal');
+  const cell = page.locator(`tr[data-hearing="${S.id}"] td:last-child time`);
+  await cell.waitFor();
+  assert.equal(await cell.getAttribute('datetime'), utc);
+  await page.context().close();
   takeProblems();
 });
 
@@ -382,14 +420,14 @@ test('a record altered on the server is shown INVALID with the failing check', a
 test('judge revokes; the prosecutor is refused and told; custody shows the download', async (t) => {
   if (!S.pros) return t.skip('needs the prosecutor of the previous test');
   await mountGrantManager(S.judge, S.id);
-  const revoke = S.judge.locator('#grant-box tbody tr[data-state=active] button');
+  const revoke = S.judge.locator(`#grant-box tbody tr[data-state=active]:has-text("${S.prosecutor.user}") button`);
   await revoke.waitFor();
   assert.match(await revoke.getAttribute('aria-label'), new RegExp(S.prosecutor.user));
   await revoke.click();
   await S.judge.waitForSelector('#grant-box button.confirming');
   await revoke.click();
-  await S.judge.locator('#grant-box tbody tr[data-state=revoked]').waitFor();
-  assert.equal(await S.judge.locator('#grant-box tbody tr[data-state=active]').count(), 0);
+  await S.judge.locator(`#grant-box tbody tr[data-state=revoked]:has-text("${S.prosecutor.user}")`).waitFor();
+  assert.equal(await S.judge.locator(`#grant-box tbody tr[data-state=active]:has-text("${S.prosecutor.user}")`).count(), 0);
   const custody = await S.judge.textContent('#grant-box .custody-table');
   assert.match(custody, /download bundle\.zip sha256:[0-9a-f]{64}/);
   assert.match(custody, /revoke grant of/);
