@@ -35,6 +35,9 @@ pub(super) struct Actor {
     pub(super) minutes_draft: Option<Vec<u8>>,
     pub(super) minutes_signer: Option<ParticipantId>,
     pub(super) minutes: Option<(Vec<u8>, Vec<u8>)>,
+    pub(super) deriving: Option<tokio::task::JoinHandle<Vec<super::derive::Derived>>>,
+    pub(super) derived: Option<Vec<super::derive::Derived>>,
+    pub(super) derive_progress: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver<Command>) {
@@ -74,6 +77,9 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         minutes_draft: None,
         minutes_signer: None,
         minutes: None,
+        deriving: None,
+        derived: None,
+        derive_progress: Default::default(),
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -105,6 +111,7 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
                 if actor.closing.is_some_and(|t| t <= Instant::now()) {
                     actor.finish_close();
                 }
+                actor.poll_derive().await;
                 actor.poll_seal().await;
             }
         }
@@ -145,6 +152,9 @@ impl Actor {
             }
             Command::Sealed { reply } => {
                 let _ = reply.send(self.sealed.clone());
+            }
+            Command::SealStatus { reply } => {
+                let _ = reply.send(self.seal_status());
             }
             Command::StateChanged { state } => self.state_changed(state).await,
             Command::Status { reply } => {

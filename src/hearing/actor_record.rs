@@ -346,10 +346,30 @@ impl Actor {
         }
     }
 
-    /// Last entry, final checkpoint with a time-stamp, then the sealed bundle.
+    /// Derived copies first (their hashes go into the log), then the last entry, the
+    /// final checkpoint with a time-stamp, then the sealed bundle.
     pub(super) fn finish_close(&mut self) {
-        if self.sealing.is_some() {
+        if self.sealing.is_some() || self.deriving.is_some() || self.sealed.is_some() {
             return;
+        }
+        if self.derived.is_none() {
+            let labels: std::collections::BTreeMap<String, String> = self
+                .deps
+                .store
+                .participants(&self.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (p.id.to_string(), format!("{} ({})", p.display_name, p.role.as_str())))
+                .collect();
+            let job = self.record.as_ref().and_then(|r| super::derive::plan(&r.dir.join("log"), &r.media_dir(), &r.dir.join("derived"), &labels));
+            match job {
+                Some(job) => {
+                    let progress = self.derive_progress.clone();
+                    self.deriving = Some(tokio::task::spawn_blocking(move || super::derive::run(job, progress)));
+                    return;
+                }
+                None => self.derived = Some(Vec::new()),
+            }
         }
         let reason = if self.interrupted { "closed_after_interruption" } else { "closed_by_judge" };
         self.log(EntryBody::HearingClosed { reason: reason.into() });
@@ -359,7 +379,45 @@ impl Actor {
         rec.stamp_now(size);
         let minutes = self.minutes.take();
         let signed_minutes = minutes.filter(|_| self.minutes_signer.is_some());
-        self.sealing = Some(rec.seal(signed_minutes));
+        let derived: Vec<(String, std::path::PathBuf)> =
+            self.derived.iter().flatten().map(|d| (format!("derived/{}", d.file), d.info.path.clone())).collect();
+        self.sealing = Some(rec.seal(signed_minutes, derived));
+    }
+
+    /// Polled from the loop: the derived copies are made; commit them, then finish.
+    pub(super) async fn poll_derive(&mut self) {
+        if !self.deriving.as_ref().is_some_and(|t| t.is_finished()) {
+            return;
+        }
+        let Some(task) = self.deriving.take() else { return };
+        let made = task.await.unwrap_or_default();
+        for d in &made {
+            self.log(EntryBody::DerivedFile {
+                file: d.file.clone(),
+                length: d.info.length,
+                sha256: convert::sha256_hex(&d.info.sha256),
+                derived_from: d.from.clone(),
+                method: d.method.into(),
+            });
+        }
+        self.derived = Some(made);
+        self.finish_close();
+    }
+
+    pub(super) fn seal_status(&self) -> super::SealStatus {
+        let stage = if self.sealed.is_some() {
+            "sealed"
+        } else if self.sealing.is_some() {
+            "sealing"
+        } else if self.deriving.is_some() {
+            "deriving"
+        } else if self.closing.is_some() {
+            "closing"
+        } else {
+            "open"
+        };
+        let progress = self.derive_progress.load(std::sync::atomic::Ordering::Relaxed) as f32 / 1000.0;
+        super::SealStatus { stage, progress }
     }
 
     /// Polled from the loop: the seal task finished.

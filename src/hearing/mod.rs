@@ -8,6 +8,7 @@
 
 mod actor;
 mod actor_record;
+mod derive;
 mod live;
 mod oath;
 pub mod protocol;
@@ -71,7 +72,17 @@ pub(crate) enum Command {
     WhipEnd { conn: ConnId },
     Invited { participant: ParticipantRow },
     Sealed { reply: oneshot::Sender<Option<std::path::PathBuf>> },
+    SealStatus { reply: oneshot::Sender<SealStatus> },
     Stats { reply: oneshot::Sender<HearingStats> },
+}
+
+/// Where closing a hearing stands, for the console.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SealStatus {
+    /// `open`, `closing`, `deriving`, `sealing`, `sealed`.
+    pub stage: &'static str,
+    /// Progress of the derived copies, 0..=1.
+    pub progress: f32,
 }
 
 /// Counters for tests and the console.
@@ -138,6 +149,10 @@ impl HearingHandle {
     /// The sealed bundle directory, once the closed hearing is sealed.
     pub async fn sealed(&self) -> Result<Option<std::path::PathBuf>, HearingError> {
         self.ask(|reply| Command::Sealed { reply }).await
+    }
+
+    pub async fn seal_status(&self) -> Result<SealStatus, HearingError> {
+        self.ask(|reply| Command::SealStatus { reply }).await
     }
 
     pub async fn stats(&self) -> Result<HearingStats, HearingError> {

@@ -173,7 +173,7 @@ impl HearingRecord {
     }
 
     /// Writes the sealed bundle (directory + zip) on a blocking thread.
-    pub fn seal(&self, extra_minutes: Option<(Vec<u8>, Vec<u8>)>) -> tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>> {
+    pub fn seal(&self, extra_minutes: Option<(Vec<u8>, Vec<u8>)>, derived: Vec<(String, PathBuf)>) -> tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>> {
         let log_dir = self.dir.join("log");
         let media_dir = self.media_dir();
         let out = self.dir.join("bundle");
@@ -182,6 +182,9 @@ impl HearingRecord {
         if let Some((html, sig)) = extra_minutes {
             extra.push(ExtraFile { path: "minutes/minutes.html".into(), source: ExtraSource::Bytes(html) });
             extra.push(ExtraFile { path: "minutes/minutes.sig".into(), source: ExtraSource::Bytes(sig) });
+        }
+        for (path, file) in derived {
+            extra.push(ExtraFile { path, source: ExtraSource::File(file) });
         }
         tokio::task::spawn_blocking(move || {
             let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out).map_err(|e| e.to_string())?;

@@ -142,7 +142,21 @@ pub async fn get(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pat
     let h = load_hearing(&state, &id)?;
     let live = live_status(&state, &h.id).await;
     let ps = state.store.participants(&h.id)?.iter().map(|p| participant_json(p, live.get(&p.id))).collect();
-    Ok(Json(hearing_json(&h, Some(ps))))
+    let mut v = hearing_json(&h, Some(ps));
+    let seal = match state.hearings.running(&h.id) {
+        Some(live) => live.seal_status().await.ok(),
+        None => None,
+    };
+    let sealed = state.config.data_dir.join("hearings").join(h.id.as_str()).join("bundle.zip").is_file();
+    if let Some(obj) = v.as_object_mut() {
+        let record = match seal {
+            Some(s) if !sealed => json!({"stage": s.stage, "progress": s.progress}),
+            _ if sealed => json!({"stage": "sealed", "progress": 1.0}),
+            _ => json!({"stage": h.state.as_str(), "progress": 0.0}),
+        };
+        obj.insert("record".into(), record);
+    }
+    Ok(Json(v))
 }
 
 async fn transition(state: &Arc<AppState>, staff: &Staff, id: &str, to: HearingState) -> Result<Json<Value>, ApiError> {
