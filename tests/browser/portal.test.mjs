@@ -425,9 +425,10 @@ test('judge revokes; the prosecutor is refused and told; custody shows the downl
   assert.match(await revoke.getAttribute('aria-label'), new RegExp(S.prosecutor.user));
   await revoke.click();
   await S.judge.waitForSelector('#grant-box button.confirming');
-  await revoke.click();
+  await revoke.press('Enter');
   await S.judge.locator(`#grant-box tbody tr[data-state=revoked]:has-text("${S.prosecutor.user}")`).waitFor();
   assert.equal(await S.judge.locator(`#grant-box tbody tr[data-state=active]:has-text("${S.prosecutor.user}")`).count(), 0);
+  assert.equal(await S.judge.evaluate(() => document.activeElement.tagName), 'H3', 'focus stays by the grants list');
   const custody = await S.judge.textContent('#grant-box .custody-table');
   assert.match(custody, /download bundle\.zip sha256:[0-9a-f]{64}/);
   assert.match(custody, /revoke grant of/);

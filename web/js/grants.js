@@ -113,7 +113,7 @@ export function mountGrants(container, hearingId) {
         el('span', { class: 'hint', id: id('expires-hint') }, tr('grants.expires_hint', 'Leave empty for access until revoked.')))),
     el('div', { class: 'actions' }, submit));
 
-  const listTitle = el('h3', { id: id('list-title') }, tr('grants.list_title', 'Grants'));
+  const listTitle = el('h3', { id: id('list-title'), tabindex: '-1' }, tr('grants.list_title', 'Grants'));
   const listBox = el('div', { 'aria-live': 'polite' });
   const custodyTitle = el('h3', { id: id('custody-title') }, tr('grants.custody_title', 'Custody log: who retrieved what, when'));
   const custodyBox = el('div', {});
@@ -149,6 +149,8 @@ export function mountGrants(container, hearingId) {
         await api.post(`${base}/${encodeURIComponent(g.id)}/revoke`);
         setStatus(status, tr('grants.revoked', 'Access of {name} revoked.', { name: g.username }), 'ok');
         await refresh();
+        // The button is gone with the old table: keep keyboard focus near the list.
+        listTitle.focus();
       } catch (e) {
         setStatus(status, messageFor(e), 'error');
         b.disabled = false;
