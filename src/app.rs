@@ -13,6 +13,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The default log filter. The webrtc-rs crates are silenced: their messages carry
+/// candidate addresses (client IPs), which must never reach the logs; the media layer's
+/// own events are logged by `rtc` and `hearing` without addresses.
+pub const DEFAULT_LOG_FILTER: &str = "info,webrtc=off,webrtc_ice=off,webrtc_dtls=off,webrtc_srtp=off,webrtc_mdns=off,\
+webrtc_sctp=off,webrtc_data=off,webrtc_util=off,webrtc_media=off,interceptor=off,rtp=off,rtcp=off,sdp=off,stun=off,turn=off";
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {

@@ -150,7 +150,7 @@ fn run(cli: Cli) -> Result<i32> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SWORN_LOG").unwrap_or_else(|_| EnvFilter::new("info,webrtc=warn,webrtc_ice=warn,webrtc_dtls=warn,webrtc_srtp=warn,webrtc_mdns=error,interceptor=warn"));
+    let filter = EnvFilter::try_from_env("SWORN_LOG").unwrap_or_else(|_| EnvFilter::new(sworn::app::DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 

@@ -1,0 +1,4 @@
+//! Rebuild when the embedded web pages change (`include_dir!` does not tell cargo).
+fn main() {
+    println!("cargo:rerun-if-changed=web");
+}
