@@ -310,3 +310,26 @@ async fn pages_static_files_and_security_headers() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(body.contains("not_found"));
 }
+
+/// `tls.mode = "self_signed"`: a certificate is made at first start and HTTPS serves
+/// (checked with curl, an independent client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_signed_tls_serves_https() {
+    let server = TestServer::start_with(|c| {
+        c.tls = sworn::config::TlsMode::SelfSigned;
+    })
+    .await;
+    let url = format!("https://{}/signin", server.addr);
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new("curl").args(["-sk", "-D", "-", "-o", "/dev/null", &url]).output().unwrap())
+        .await
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200") || head.starts_with("http/2 200"), "{head}");
+    assert!(server.dir.path().join("data/tls/self-signed.crt").is_file());
+    // Plain HTTP on the same port is refused.
+    let plain = format!("http://{}/signin", server.addr);
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &plain]).output().unwrap())
+        .await
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&out.stdout), "200");
+}
