@@ -426,6 +426,8 @@ test('ending the hearing: the console shows it closed, a waiting participant is 
 
   await judge.click('#close-hearing');
   await judge.click('#close-hearing:text("Confirm")');
+  // Ending goes through the minutes: drafted from the log, signed by the judge.
+  await judge.click('#minutes-panel:not([hidden]) #minutes-sign');
   await judge.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed');
   assert.ok(await judge.isHidden('#recording'), 'no recording indicator once closed');
   await interpreter.waitForSelector('#s-end:not([hidden])');

@@ -12,6 +12,9 @@ import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.j
 import { QualityMonitor } from './quality.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
 import { initPageLanguage, t } from './i18n.js';
+import { participantKey } from './keys.js';
+import { Attestor } from './attest.js';
+import { RecordPanel } from './hearing-record.js';
 
 
 const hearingId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[2] || '');
@@ -22,6 +25,8 @@ let selfId = null;
 let user = null;
 let call = null;
 let lastRender = '';
+let record = null;
+let key = null;
 const local = new LocalMedia();
 const status = () => $('#room-status');
 
@@ -84,6 +89,7 @@ function renderPeopleAndGrid() {
     }
   }
   grid.retain(present);
+  if (record) record.render();
 }
 
 function mergeParticipants(list, replace) {
@@ -196,6 +202,10 @@ function bindStateButtons() {
     }
     close.classList.remove('confirming');
     close.textContent = t('room.end');
+    if (record && record.opts.attestor.canSign && call) {
+      record.requestMinutes();
+      return;
+    }
     try {
       hearing = await api.post(`${base}/close`);
       renderHeader();
@@ -253,6 +263,7 @@ function labelToggles() {
 }
 
 function onCallEvent(type, data) {
+  if (record && record.onEvent(type, data)) return;
   switch (type) {
     case 'welcome':
       if (data.participant && data.participant.id) {
@@ -291,6 +302,7 @@ function onCallEvent(type, data) {
       else setStatus(status(), t('room.ws_closed'), 'error');
       break;
     case 'error':
+      if (record && record.failed(String(data.message || data.code))) break;
       setStatus(status(), messageFor(new ApiError(String(data.code), String(data.message || ''), 0)), 'error');
       break;
     default:
@@ -322,7 +334,32 @@ async function main() {
     $('#audio-blocked').hidden = true;
   });
   await refresh();
+  const attestor = new Attestor({
+    hearingId,
+    participantId: () => selfId,
+    key: null,
+    send: (m) => { if (call) call.send(m); },
+    cosignText: (n) => t('attest.cosign_text', { n }),
+  });
+  record = new RecordPanel({
+    base,
+    hearingId,
+    people,
+    send: (m) => { if (call) call.send(m); },
+    attestor,
+    status: (text, kind) => setStatus(status(), text, kind),
+    onClosed: (h) => {
+      hearing = { ...hearing, ...h };
+      renderHeader();
+      setStatus(status(), t('room.ended'), 'ok');
+    },
+  });
+  record.render();
+  if (hearing && hearing.state === 'closed') record.pollSeal();
   if (!hearing || hearing.state === 'closed') return;
+  // The judge's attestation key (minutes, co-signatures), one per hearing and account.
+  key = await participantKey(`judge:${hearingId}:${user.id}`);
+  attestor.opts.key = key;
 
   const selfTile = grid.update({ id: 'self', display_name: user.username, role: 'judge' }, true);
   try {
@@ -335,7 +372,7 @@ async function main() {
   }
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
-    hello: () => ({ type: 'hello' }),
+    hello: () => ({ type: 'hello', ...(key ? { public_key: key.publicKey } : {}) }),
     localStream: () => local.stream,
     onEvent: onCallEvent,
   });

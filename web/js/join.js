@@ -12,6 +12,8 @@ import { participantKey } from './keys.js';
 import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { QualityMonitor } from './quality.js';
+import { Attestor } from './attest.js';
+import { OathDialog, IdentityPanel } from './join-evidence.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
@@ -25,6 +27,10 @@ let current = 's-loading';
 let meter = null;
 let endState = null;
 let joining = false;
+let attestor = null;
+let oath = null;
+let identity = null;
+let leaving = false;
 const people = new Map();
 
 function show(id) {
@@ -165,6 +171,15 @@ async function join() {
     iceServers: info.ice_servers,
     onEvent,
   });
+  attestor = new Attestor({
+    hearingId: info.hearing.id,
+    participantId: () => info.participant.id,
+    key,
+    send: (m) => { if (call) call.send(m); },
+    cosignText: (n) => t('attest.cosign_text', { n }),
+  });
+  oath = new OathDialog({ attestor, status: attestStatus });
+  if (info.participant.role === 'official') identity = new IdentityPanel({ attestor, status: attestStatus, selfId: info.participant.id });
   call.start();
   quality = new QualityMonitor(() => call ? call.stats() : Promise.resolve(null), (level) => {
     const q = $('#quality');
@@ -229,7 +244,20 @@ function onEvent(type, data) {
         $('#quality').textContent = t('quality.reconnecting');
       }
       break;
+    case 'checkpoint':
+      if (attestor) attestor.onCheckpoint(data.checkpoint);
+      break;
+    case 'oath_request':
+      if (oath) oath.open(data);
+      break;
+    case 'attested':
+      onAttested(data.kind);
+      break;
     case 'error':
+      if (data.code === 'bad_attestation' || data.code === 'forbidden' || data.code === 'not_recording') {
+        attestStatus(t('attest.refused', { reason: String(data.message || data.code) }), 'error');
+        for (const b of ['#id-sign', '#oath-sign']) if ($(b)) $(b).disabled = false;
+      }
       if (data.code === 'invite_revoked' || data.code === 'invite_expired' || data.code === 'invite_invalid') end(data.code);
       break;
     default:
@@ -250,10 +278,55 @@ function onRoster(list) {
     if (p.presence !== 'admitted') continue;
     present.add(p.id);
     people.set(p.id, p);
+    if (identity) identity.offer(p);
     grid.update(p);
   }
   for (const id of [...people.keys()]) if (!present.has(id)) people.delete(id);
   grid.retain(present);
+}
+
+/** A quiet line under the controls about the record ("co-signed", "oath recorded"). */
+function attestStatus(text, kind = '') {
+  setStatus($('#attest-status'), text, kind);
+}
+
+const closingWaiters = [];
+
+function onAttested(kind) {
+  if (kind === 'cosign') setStatus($('#cosign-status'), t('attest.cosigned'), 'ok');
+  else if (kind === 'oath') {
+    if (oath) oath.recorded();
+    attestStatus(t('oath.recorded'), 'ok');
+  } else if (kind === 'identity') {
+    if (identity) identity.recorded();
+    attestStatus(t('identity.recorded'), 'ok');
+  } else if (kind === 'closing') {
+    for (const w of closingWaiters.splice(0)) w();
+  }
+}
+
+/** Leave: sign the closing statement (waiting briefly for the server), then go. */
+async function leave() {
+  if (leaving) return;
+  leaving = true;
+  $('#leave').disabled = true;
+  if (attestor && attestor.canSign && attestor.latest) {
+    attestStatus(t('attest.closing'));
+    const place = info.hearing.requested_state || '—';
+    const done = new Promise((resolve) => {
+      closingWaiters.push(resolve);
+      setTimeout(resolve, 4000);
+    });
+    try {
+      await attestor.sign('closing', t('attest.closing_text', { place }));
+      await done;
+    } catch (_e) {
+      // no key or no checkpoint: leave anyway, the log records the departure
+    }
+  }
+  leaving = false;
+  $('#leave').disabled = false;
+  end('left');
 }
 
 function setCourtMuted(on) {
@@ -285,7 +358,7 @@ function bindHearing() {
     updateToggleLabels();
     if (call) call.mediaState(local.audioOn, local.videoOn);
   });
-  $('#leave').addEventListener('click', () => end('left'));
+  $('#leave').addEventListener('click', () => leave());
   $('#enable-audio').addEventListener('click', () => {
     grid.resumeAudio();
     $('#audio-blocked').hidden = true;

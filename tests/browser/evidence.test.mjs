@@ -1,0 +1,430 @@
+// The whole evidence flow in real browsers (Debian's Chromium): the judge signs in,
+// schedules a hearing and invites a witness, an official and an interpreter, who join by
+// link and are admitted; every page co-signs checkpoints by itself; the official attests
+// the witness's identity; the judge administers the oath and the witness affirms in the
+// modal dialog; they talk for 20 s; the interpreter leaves (closing statement); the judge
+// ends the hearing by signing the minutes, watches it seal, grants the prosecutor; the
+// prosecutor plays a recording in the portal and downloads the bundle; `sworn verify`
+// and the in-browser verifier (/verify) both accept it, and both reject a copy with one
+// byte of a media file changed. Every attestation in the bundle is also checked with
+// node:crypto against its own .pub.pem (an independent Ed25519 implementation).
+//
+// Environment (scripts/browser-test): SWORN_BASE_URL, SWORN_JUDGE_USER/PASS,
+// SWORN_PROSECUTOR_USER/PASS, SWORN_BIN, SWORN_ARTIFACTS. Loopback-only namespace.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createPublicKey, verify as edVerify } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const JUDGE = process.env.SWORN_JUDGE_USER || 'judge';
+const JUDGE_PASS = process.env.SWORN_JUDGE_PASS || '';
+const PROS = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
+const PROS_PASS = process.env.SWORN_PROSECUTOR_PASS || '';
+const BIN = process.env.SWORN_BIN || '';
+const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
+const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
+const T = 30_000;
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+let browser;
+const problems = [];
+const S = {};
+
+function takeProblems() {
+  assert.deepEqual(problems.splice(0), [], 'no page errors');
+}
+
+function need(t, ...keys) {
+  if (keys.every((k) => S[k])) return true;
+  t.skip(`needs ${keys.join(', ')} from an earlier step`);
+  return false;
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+async function newPage(name, options = { viewport: { width: 1280, height: 900 } }) {
+  const context = await browser.newContext({ ...options, acceptDownloads: true });
+  await context.grantPermissions(['camera', 'microphone'], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${name}: console error: ${msg.text()}`);
+  });
+  return page;
+}
+
+const shot = (page, file) => page.screenshot({ path: join(ARTIFACTS, `evidence-${file}.png`), fullPage: true });
+const goto = (page, path) => page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function framesOf(page, id) {
+  return page.evaluate((pid) => {
+    const v = [...document.querySelectorAll('video[data-participant]')].find((n) => n.dataset.participant === pid);
+    return v && v.srcObject && v.videoWidth > 0 ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+  }, id);
+}
+
+async function expectVideoPlaying(page, id, who) {
+  const deadline = Date.now() + T;
+  let first = 0;
+  while (Date.now() < deadline) {
+    const n = await framesOf(page, id);
+    if (first === 0) first = n;
+    else if (n >= first + 10) return n;
+    await sleep(500);
+  }
+  assert.fail(`${who}: video of ${id} is not playing`);
+}
+
+/** The judge adds someone; their page opens the link, joins, and is admitted. */
+async function inviteJoinAdmit(judge, name, role, options) {
+  await judge.fill('#p-name', name);
+  await judge.selectOption('#p-role', role);
+  await judge.click('#add-submit');
+  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
+  const link = await judge.inputValue('#invite-url');
+  await judge.click('#invite-done');
+  const page = await newPage(role, options);
+  await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
+  await page.waitForSelector('#s-check:not([hidden])');
+  await page.waitForFunction(() => document.querySelector('#preview').videoWidth > 0);
+  await page.click('#join-button');
+  await page.waitForSelector('#s-lobby:not([hidden])');
+  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
+  const id = await entry.getAttribute('data-participant');
+  await entry.$eval('button', (b) => b.click());
+  await page.waitForSelector('#s-hearing:not([hidden])');
+  return { page, id };
+}
+
+/** The names and data of the stored entries of a zip (sworn bundles are stored, not deflated). */
+function zipEntries(buf) {
+  const out = new Map();
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
+  assert.ok(eocd >= 0, 'zip end record');
+  let count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  if (count === 0xffff || p === 0xffffffff) {
+    const loc = buf.readUInt32LE(eocd - 20) === 0x07064b50 ? Number(buf.readBigUInt64LE(eocd - 20 + 8)) : -1;
+    assert.ok(loc >= 0, 'zip64 locator');
+    count = Number(buf.readBigUInt64LE(loc + 32));
+    p = Number(buf.readBigUInt64LE(loc + 48));
+  }
+  for (let i = 0; i < count; i += 1) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50, 'central directory entry');
+    const method = buf.readUInt16LE(p + 10);
+    let size = buf.readUInt32LE(p + 20);
+    const n = buf.readUInt16LE(p + 28);
+    const e = buf.readUInt16LE(p + 30);
+    const c = buf.readUInt16LE(p + 32);
+    let local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + n);
+    // zip64 extra field: sizes and offset that did not fit.
+    for (let x = p + 46 + n; x < p + 46 + n + e;) {
+      const id = buf.readUInt16LE(x);
+      const len = buf.readUInt16LE(x + 2);
+      if (id === 0x0001) {
+        let q = x + 4;
+        if (buf.readUInt32LE(p + 24) === 0xffffffff) q += 8;
+        if (size === 0xffffffff) { size = Number(buf.readBigUInt64LE(q)); q += 8; }
+        if (local === 0xffffffff) local = Number(buf.readBigUInt64LE(q));
+      }
+      x += 4 + len;
+    }
+    assert.equal(method, 0, `${name} is stored`);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    out.set(name, { start, size });
+    p += 46 + n + e + c;
+  }
+  return out;
+}
+
+/** Verifies a zip in /verify; returns {verdict, text}. */
+async function verifyInPage(zip, name) {
+  const page = await newPage(`verify-${name}`);
+  await goto(page, '/verify');
+  await page.waitForSelector('html[data-state="ready"]');
+  await page.setInputFiles('#bundle', zip);
+  await page.waitForSelector('html[data-state="done"]', { timeout: 300_000 });
+  const shown = await page.evaluate(() => ({ verdict: document.documentElement.dataset.verdict, text: document.getElementById('verdict').textContent }));
+  await shot(page, `verify-${name}`);
+  await page.context().close();
+  return shown;
+}
+
+test('the court convenes: judge, witness, official and interpreter are in the hearing', async () => {
+  assert.ok(JUDGE_PASS, 'SWORN_JUDGE_PASS must be set');
+  const judge = await newPage('judge');
+  await goto(judge, '/signin');
+  await judge.fill('#username', JUDGE);
+  await judge.fill('#password', JUDGE_PASS);
+  await judge.press('#password', 'Enter');
+  await judge.waitForURL(/\/console$/);
+  await judge.waitForSelector('#schedule-form');
+  const caseRef = `EVID-${Date.now()}`;
+  await judge.fill('#case_ref', caseRef);
+  await judge.fill('#mla_ref', 'MLA-2026-0099');
+  await judge.fill('#requesting_state', 'France');
+  await judge.fill('#requested_state', 'Spain');
+  await judge.selectOption('#language', 'en');
+  await shot(judge, '00-console');
+  await judge.click('#schedule-submit');
+  await judge.waitForURL(/\/console\/hearings\/[0-9a-f]+$/);
+  const id = judge.url().split('/').pop();
+  await judge.click('#open-hearing');
+  await judge.waitForSelector('#recording:not([hidden])');
+
+  const witness = await inviteJoinAdmit(judge, 'Witness Evidence', 'witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const official = await inviteJoinAdmit(judge, 'Official Evidence', 'official');
+  const interpreter = await inviteJoinAdmit(judge, 'Interpreter Evidence', 'interpreter');
+  await expectVideoPlaying(judge, witness.id, 'judge sees the witness');
+  await expectVideoPlaying(witness.page, official.id, 'witness sees the official');
+  // The oath list offers exactly the witness and the interpreter.
+  await judge.waitForSelector(`#oath-list li[data-participant="${interpreter.id}"]`);
+  const takers = await judge.$$eval('#oath-list li', (li) => li.map((n) => n.dataset.participant).sort());
+  assert.deepEqual(takers, [witness.id, interpreter.id].sort());
+  await shot(judge, '01-judge-hearing');
+  Object.assign(S, { judge, id, caseRef, witness, official, interpreter });
+  takeProblems();
+});
+
+test('every page co-signs checkpoints by itself, quietly', async (t) => {
+  if (!need(t, 'judge')) return;
+  // Checkpoints are signed every 10 s by default and sent to everyone admitted.
+  for (const p of [S.witness.page, S.official.page, S.interpreter.page]) {
+    await p.waitForFunction(() => document.querySelector('#cosign-status').classList.contains('ok'), null, { timeout: 45_000 });
+    assert.equal(await p.textContent('#cosign-status'), 'Record co-signed.');
+  }
+  await S.judge.waitForFunction(() => /Co-signatures: [1-9]/.test(document.querySelector('#record-cosigns').textContent));
+  takeProblems();
+});
+
+test('the official attests the witness\'s identity; the judge sees it', async (t) => {
+  if (!need(t, 'judge')) return;
+  const o = S.official.page;
+  await o.waitForSelector('#identity-panel:not([hidden])');
+  assert.ok(await S.witness.page.isHidden('#identity-panel'), 'only the official has the panel');
+  await o.waitForSelector(`#id-subject option[value="${S.witness.id}"]`, { state: 'attached' });
+  await o.selectOption('#id-subject', S.witness.id);
+  await o.selectOption('#id-method', 'passport');
+  // Refused without saying who is present.
+  await o.click('#id-sign');
+  await o.waitForSelector('#identity-status.error');
+  await o.fill('#id-present', 'the witness and the official');
+  await shot(o, '02-official-identity');
+  await o.click('#id-sign');
+  await o.waitForSelector('#identity-status.ok');
+  await S.judge.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
+  takeProblems();
+});
+
+test('the judge administers the affirmation; the witness affirms in an accessible dialog', async (t) => {
+  if (!need(t, 'judge')) return;
+  const w = S.witness.page;
+  const row = `#oath-list li[data-participant="${S.witness.id}"]`;
+  await S.judge.selectOption(`${row} select`, 'affirmation');
+  await S.judge.click(`${row} button`);
+  await w.waitForSelector('#oath-dialog[open]');
+  const d = await w.evaluate(() => {
+    const dlg = document.querySelector('#oath-dialog');
+    const label = document.getElementById(dlg.getAttribute('aria-labelledby'));
+    return {
+      modal: dlg.matches(':modal'),
+      title: label && label.textContent,
+      text: document.querySelector('#oath-text').textContent,
+      focusInside: dlg.contains(document.activeElement),
+      sign: document.querySelector('#oath-sign').textContent,
+    };
+  });
+  assert.ok(d.modal, 'a modal dialog');
+  assert.equal(d.title, 'Solemn affirmation');
+  assert.equal(d.sign, 'I solemnly affirm');
+  assert.ok(d.focusInside, 'focus moved into the dialog');
+  assert.match(d.text, /perjury/i, 'the text the court sent, with its warning');
+  // Focus trap: Tab from the last control comes back to the first.
+  await w.focus('#oath-later');
+  await w.keyboard.press('Tab');
+  assert.equal(await w.evaluate(() => document.activeElement.id), 'oath-text');
+  await shot(w, '03-witness-oath-dialog');
+  // Keyboard: Tab to "I solemnly affirm" and press Enter.
+  await w.keyboard.press('Tab');
+  assert.equal(await w.evaluate(() => document.activeElement.id), 'oath-sign');
+  await w.keyboard.press('Enter');
+  await w.waitForSelector('#oath-dialog:not([open])');
+  await w.waitForFunction(() => document.querySelector('#attest-status').textContent === 'Oath recorded.');
+  await S.judge.waitForSelector(`#record-list li[data-kind="oath"][data-participant="${S.witness.id}"]`);
+  S.oathText = d.text;
+  await shot(S.judge, '04-judge-record');
+  takeProblems();
+});
+
+test('they talk for 20 s; the interpreter leaves with a closing statement', async (t) => {
+  if (!need(t, 'judge')) return;
+  await sleep(20_000);
+  await expectVideoPlaying(S.judge, S.witness.id, 'judge still sees the witness');
+  const i = S.interpreter.page;
+  await i.click('#leave');
+  await i.waitForSelector('#s-end:not([hidden])');
+  await S.judge.waitForSelector(`#record-list li[data-kind="closing"][data-participant="${S.interpreter.id}"]`);
+  await shot(i, '05-interpreter-left');
+  await i.context().close();
+  takeProblems();
+});
+
+test('the judge signs the minutes, the hearing closes and seals, the prosecutor is granted', async (t) => {
+  if (!need(t, 'judge')) return;
+  const j = S.judge;
+  await j.click('#close-hearing');
+  await j.click('#close-hearing:text("Confirm")');
+  await j.waitForSelector('#minutes-panel:not([hidden])');
+  const frame = j.frameLocator('#minutes-frame');
+  await frame.locator('body').waitFor();
+  const minutes = await frame.locator('body').textContent();
+  for (const name of ['Witness Evidence', 'Official Evidence']) assert.ok(minutes.includes(name), `minutes name ${name}`);
+  assert.equal(await j.getAttribute('#minutes-frame', 'sandbox'), '', 'the minutes frame runs no script');
+  await shot(j, '06-judge-minutes');
+  await j.click('#minutes-sign');
+  await j.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed', null, { timeout: 60_000 });
+  await S.witness.page.waitForSelector('#s-end:not([hidden])');
+  // Sealing: stages shown with a progress bar until sealed.
+  await j.waitForSelector('#seal-panel:not([hidden])');
+  const stages = new Set();
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    const stage = await j.getAttribute('#seal-progress', 'data-stage');
+    if (stage) stages.add(stage);
+    if (stage === 'sealed') break;
+    assert.ok(Date.now() < deadline, `sealed within 240 s (stages seen: ${[...stages]})`);
+    await sleep(250);
+  }
+  process.stderr.write(`seal stages seen by the console: ${[...stages].join(' -> ')}\n`);
+  assert.equal(await j.evaluate(() => document.querySelector('#seal-progress').value), 1);
+  await shot(j, '07-judge-sealed');
+  await j.waitForSelector('#grants form');
+  await j.fill('#grants input[name=username]', PROS);
+  await j.click('#grants button[type=submit]');
+  await j.waitForSelector('#grants tbody tr[data-state=active]');
+  await shot(j, '08-judge-granted');
+  S.sealed = true;
+  takeProblems();
+});
+
+test('the prosecutor plays a recording and downloads the bundle', async (t) => {
+  if (!need(t, 'sealed')) return;
+  const p = await newPage('prosecutor');
+  await goto(p, '/signin');
+  await p.fill('#username', PROS);
+  await p.fill('#password', PROS_PASS);
+  await p.press('#password', 'Enter');
+  await p.waitForURL(/\/(console|portal)$/);
+  await goto(p, '/portal');
+  await p.waitForSelector(`tr[data-hearing="${S.id}"] a`);
+  await shot(p, '09-portal-list');
+  await p.click(`tr[data-hearing="${S.id}"] a`);
+  await p.waitForSelector('#record:not([hidden])');
+  assert.equal(await p.textContent('#verdict-word'), 'VALID');
+  await p.locator('#recordings video').first().evaluate((v) => { v.muted = true; return v.play(); });
+  await p.waitForFunction(() => {
+    const v = document.querySelector('#recordings video');
+    return v.videoWidth > 0 && v.currentTime > 1;
+  }, null, { timeout: 60_000 });
+  await shot(p, '10-portal-hearing');
+  const [download] = await Promise.all([p.waitForEvent('download'), p.click('#download')]);
+  const zip = join(ARTIFACTS, `evidence-${S.id}.zip`);
+  await download.saveAs(zip);
+  S.zip = zip;
+  await p.context().close();
+  takeProblems();
+});
+
+test('the bundle holds every attestation, each verifying with node:crypto', async (t) => {
+  if (!need(t, 'zip')) return;
+  const buf = readFileSync(S.zip);
+  const entries = zipEntries(buf);
+  const names = [...entries.keys()];
+  const read = (n) => buf.subarray(entries.get(n).start, entries.get(n).start + entries.get(n).size);
+  const kinds = new Map();
+  for (const n of names.filter((x) => /^attestations\/\d{4}-\w+\.json$/.test(x))) {
+    const st = JSON.parse(read(n).toString('utf8'));
+    const base = n.slice(0, -'.json'.length);
+    const ok = edVerify(null, read(n), createPublicKey(read(`${base}.pub.pem`).toString('utf8')), read(`${base}.sig`));
+    assert.ok(ok, `${n} signature verifies`);
+    assert.equal(st.hearing, S.id);
+    kinds.set(st.kind, [...(kinds.get(st.kind) || []), st]);
+  }
+  for (const k of ['identity', 'oath', 'cosign', 'closing', 'minutes']) assert.ok(kinds.has(k), `an ${k} attestation`);
+  const oath = kinds.get('oath')[0];
+  assert.equal(oath.participant, S.witness.id);
+  assert.equal(oath.form, 'affirmation');
+  assert.equal(oath.text, S.oathText, 'the witness signed exactly the text shown');
+  const identity = kinds.get('identity')[0];
+  assert.deepEqual([identity.participant, identity.subject, identity.method], [S.official.id, S.witness.id, 'passport']);
+  assert.match(identity.text, /Witness Evidence[\s\S]*passport[\s\S]*the witness and the official/);
+  assert.equal(kinds.get('closing')[0].participant, S.interpreter.id);
+  const html = read('minutes/minutes.html');
+  const minutesSt = kinds.get('minutes').at(-1);
+  const sigOk = edVerify(null, html, createPublicKey(read(`attestations/${names.find((n) => n.endsWith('-minutes.pub.pem')).split('/')[1]}`).toString('utf8')), read('minutes/minutes.sig'));
+  assert.ok(sigOk, 'minutes.sig verifies over the exact HTML');
+  const { createHash } = await import('node:crypto');
+  assert.equal(minutesSt.minutes_sha256, createHash('sha256').update(html).digest('hex'));
+  process.stderr.write(`attestations: ${[...kinds].map(([k, v]) => `${k} x${v.length}`).join(', ')}\n`);
+});
+
+test('sworn verify and /verify accept the bundle and reject one changed media byte', async (t) => {
+  if (!need(t, 'zip')) return;
+  assert.ok(BIN, 'SWORN_BIN must be set');
+  const good = spawnSync(BIN, ['verify', S.zip], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(good.status, 0, `sworn verify: ${good.stdout}\n${good.stderr}`);
+  const shown = await verifyInPage(S.zip, 'valid');
+  assert.equal(shown.verdict, 'valid', shown.text);
+
+  const buf = Buffer.from(readFileSync(S.zip));
+  const entries = zipEntries(buf);
+  const media = [...entries.entries()].find(([n, e]) => n.startsWith('media/') && e.size > 1000);
+  assert.ok(media, 'a media file in the bundle');
+  const [name, e] = media;
+  buf[e.start + (e.size >> 1)] ^= 0x01;
+  const bad = join(ARTIFACTS, `evidence-${S.id}-tampered.zip`);
+  writeFileSync(bad, buf);
+  const refused = spawnSync(BIN, ['verify', bad], { encoding: 'utf8', timeout: 300_000 });
+  assert.notEqual(refused.status, 0, `sworn verify must refuse a changed byte in ${name}`);
+  process.stderr.write(`sworn verify on the tampered copy (exit ${refused.status}): ${(refused.stdout + refused.stderr).split('\n').filter(Boolean).slice(-3).join(' | ')}\n`);
+  const rejected = await verifyInPage(bad, 'tampered');
+  assert.notEqual(rejected.verdict, 'valid', rejected.text);
+  process.stderr.write(`/verify on the tampered copy: ${rejected.verdict}: ${rejected.text}\n`);
+  takeProblems();
+});
+
+test('canonical JSON of attest.js: UTF-16 key order, minimal escapes, integers only', async () => {
+  const { canonicalJson, CanonicalError } = await import('../../web/js/attest.js');
+  // U+10000 is D800 DC00 in UTF-16, so it sorts before U+FFFF (UTF-8 / code point order would not).
+  assert.equal(canonicalJson({ '\uffff': 1, '\u{10000}': 2, b: [true, null, 'x'], a: { d: -5, c: 0 } }),
+    '{"a":{"c":0,"d":-5},"b":[true,null,"x"],"\u{10000}":2,"\uffff":1}');
+  assert.equal(canonicalJson('q"b\\s/\b\t\n\f\r\u0001\u001f\u007f é'), '"q\\"b\\\\s/\\b\\t\\n\\f\\r\\u0001\\u001f\u007f é"');
+  assert.equal(canonicalJson({ size: 9007199254740991 }), '{"size":9007199254740991}');
+  for (const bad of [1.5, -0, NaN, 2 ** 53, '\ud800']) assert.throws(() => canonicalJson(bad), CanonicalError, String(bad));
+  // The statement shape of docs/protocol.md, byte for byte.
+  const st = canonicalJson({ v: 1, text: 'I confirm.', participant: 'p1', kind: 'cosign', hearing: 'h1', checkpoint: { size: 12, root: 'AA==' } });
+  assert.equal(st, '{"checkpoint":{"root":"AA==","size":12},"hearing":"h1","kind":"cosign","participant":"p1","text":"I confirm.","v":1}');
+});
