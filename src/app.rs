@@ -23,13 +23,19 @@ webrtc_sctp=off,webrtc_data=off,webrtc_util=off,webrtc_media=off,interceptor=off
 #[non_exhaustive]
 pub enum AppError {
     #[error("cannot prepare the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("media: {0}")]
     Rtc(#[from] crate::rtc::RtcError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("server error: {0}")]
@@ -43,10 +49,22 @@ pub enum AppError {
 }
 
 /// The server's signing key (created at first start, mode 0600) and its built-in TSA.
-pub fn load_identities(config: &Config) -> Result<(Arc<crate::evidence::ServerKey>, Arc<crate::evidence::tsa::TsaIdentity>), AppError> {
+pub fn load_identities(
+    config: &Config,
+) -> Result<
+    (
+        Arc<crate::evidence::ServerKey>,
+        Arc<crate::evidence::tsa::TsaIdentity>,
+    ),
+    AppError,
+> {
     let keys = config.data_dir.join("keys");
-    std::fs::create_dir_all(&keys).map_err(|source| AppError::DataDir { path: keys.clone(), source })?;
-    let key = crate::evidence::ServerKey::load_or_create(&keys.join("server.key"), &config.server_name)?;
+    std::fs::create_dir_all(&keys).map_err(|source| AppError::DataDir {
+        path: keys.clone(),
+        source,
+    })?;
+    let key =
+        crate::evidence::ServerKey::load_or_create(&keys.join("server.key"), &config.server_name)?;
     let tsa = crate::evidence::tsa::TsaIdentity::load_or_create(&config.data_dir.join("tsa"))?;
     Ok((Arc::new(key), Arc::new(tsa)))
 }
@@ -61,11 +79,22 @@ impl App {
     /// Opens the data directory and the database and binds the media port.
     pub async fn build(config: Config) -> Result<App, AppError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
-        restrict_dir(&dir).map_err(|source| AppError::DataDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
+        restrict_dir(&dir).map_err(|source| AppError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
         let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
         let (key, tsa) = load_identities(&config)?;
-        let custody = Arc::new(crate::custody::Custody::open(&dir, &config.server_name, key.clone(), tsa.clone())?);
+        let custody = Arc::new(crate::custody::Custody::open(
+            &dir,
+            &config.server_name,
+            key.clone(),
+            tsa.clone(),
+        )?);
         let rtc = RtcEngine::start(&config.media).await?;
         let config = Arc::new(config);
         let hearings = Arc::new(Hearings::new(HearingDeps {
@@ -89,8 +118,20 @@ impl App {
         // recover their logs now rather than at the next connection.
         for h in state.store.list_hearings()? {
             let unsealed = h.state == crate::domain::HearingState::Closed
-                && !state.config.data_dir.join("hearings").join(h.id.as_str()).join("bundle").is_dir()
-                && state.config.data_dir.join("hearings").join(h.id.as_str()).join("log").is_dir();
+                && !state
+                    .config
+                    .data_dir
+                    .join("hearings")
+                    .join(h.id.as_str())
+                    .join("bundle")
+                    .is_dir()
+                && state
+                    .config
+                    .data_dir
+                    .join("hearings")
+                    .join(h.id.as_str())
+                    .join("log")
+                    .is_dir();
             if h.state == crate::domain::HearingState::Open || unsealed {
                 state.hearings.handle(&h.id);
             }
@@ -103,14 +144,24 @@ impl App {
         if self.state.store.count_users()? > 0 {
             return Ok(None);
         }
-        Ok(Some(crate::http::auth::create_setup_link(&self.state, StaffRole::Judge)?))
+        Ok(Some(crate::http::auth::create_setup_link(
+            &self.state,
+            StaffRole::Judge,
+        )?))
     }
 
     /// Serves on `listener` until `shutdown` resolves.
-    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
         let app = router(self.state.clone());
         match self.state.config.tls.clone() {
-            TlsMode::Off => axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(AppError::Serve),
+            TlsMode::Off => axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(AppError::Serve),
             mode => {
                 let tls = tls_config(&self.state.config.data_dir, &mode).await?;
                 let handle = axum_server::Handle::new();
@@ -130,7 +181,10 @@ impl App {
     }
 }
 
-async fn tls_config(data_dir: &std::path::Path, mode: &TlsMode) -> Result<axum_server::tls_rustls::RustlsConfig, AppError> {
+async fn tls_config(
+    data_dir: &std::path::Path,
+    mode: &TlsMode,
+) -> Result<axum_server::tls_rustls::RustlsConfig, AppError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (cert, key) = match mode {
         TlsMode::Files { cert, key } => (cert.clone(), key.clone()),
@@ -140,23 +194,36 @@ async fn tls_config(data_dir: &std::path::Path, mode: &TlsMode) -> Result<axum_s
             let key = dir.join("self-signed.key");
             if !cert.exists() || !key.exists() {
                 std::fs::create_dir_all(&dir).map_err(|e| AppError::Tls(e.to_string()))?;
-                let host = std::env::var("SWORN_TLS_HOSTNAME").unwrap_or_else(|_| "localhost".into());
-                let made = rcgen::generate_simple_self_signed(vec![host, "localhost".into(), "127.0.0.1".into()])
-                    .map_err(|e| AppError::Tls(e.to_string()))?;
+                let host =
+                    std::env::var("SWORN_TLS_HOSTNAME").unwrap_or_else(|_| "localhost".into());
+                let made = rcgen::generate_simple_self_signed(vec![
+                    host,
+                    "localhost".into(),
+                    "127.0.0.1".into(),
+                ])
+                .map_err(|e| AppError::Tls(e.to_string()))?;
                 std::fs::write(&cert, made.cert.pem()).map_err(|e| AppError::Tls(e.to_string()))?;
-                write_private(&key, made.key_pair.serialize_pem().as_bytes()).map_err(|e| AppError::Tls(e.to_string()))?;
+                write_private(&key, made.key_pair.serialize_pem().as_bytes())
+                    .map_err(|e| AppError::Tls(e.to_string()))?;
             }
             (cert, key)
         }
     };
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(|e| AppError::Tls(e.to_string()))
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| AppError::Tls(e.to_string()))
 }
 
 /// Writes a file readable only by its owner.
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name} is not valid: {message}")]
@@ -132,12 +135,20 @@ pub struct MediaConfig {
 
 impl Config {
     /// Loads the optional file, then applies environment overrides, then validates.
-    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let mut raw = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-                toml::from_str::<RawConfig>(&text)
-                    .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.message().to_owned() })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?
             }
             None => RawConfig::default(),
         };
@@ -192,14 +203,22 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.tls.key = Some(v.into());
     }
     if let Some(v) = env("SWORN_UDP_PORT") {
-        let port = v.parse().map_err(|_| ConfigError::Env { name: "SWORN_UDP_PORT", message: "expected a port number".into() })?;
+        let port = v.parse().map_err(|_| ConfigError::Env {
+            name: "SWORN_UDP_PORT",
+            message: "expected a port number".into(),
+        })?;
         raw.media.udp_port = Some(port);
     }
     if let Some(v) = env("SWORN_MEDIA_BIND_IP") {
         raw.media.bind_ip = Some(v);
     }
     if let Some(v) = env("SWORN_PUBLIC_IP") {
-        raw.media.public_ips = Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+        raw.media.public_ips = Some(
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        );
     }
     if let Some(v) = env("SWORN_LOOPBACK_ONLY") {
         raw.media.loopback_only = Some(matches!(v.as_str(), "1" | "true" | "yes"));
@@ -217,31 +236,57 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         .as_deref()
         .unwrap_or("127.0.0.1:8080")
         .parse()
-        .map_err(|_| ConfigError::Invalid { key: "server.bind", message: "expected ip:port".into() })?;
+        .map_err(|_| ConfigError::Invalid {
+            key: "server.bind",
+            message: "expected ip:port".into(),
+        })?;
     let tls = match raw.tls.mode.as_deref().unwrap_or("off") {
         "off" => TlsMode::Off,
         "self_signed" => TlsMode::SelfSigned,
         "files" => match (raw.tls.cert, raw.tls.key) {
             (Some(cert), Some(key)) => TlsMode::Files { cert, key },
-            _ => return Err(ConfigError::Invalid { key: "tls", message: "mode \"files\" needs cert and key".into() }),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "tls",
+                    message: "mode \"files\" needs cert and key".into(),
+                });
+            }
         },
-        _ => return Err(ConfigError::Invalid { key: "tls.mode", message: "expected off, self_signed or files".into() }),
+        _ => {
+            return Err(ConfigError::Invalid {
+                key: "tls.mode",
+                message: "expected off, self_signed or files".into(),
+            });
+        }
     };
     let scheme = if tls == TlsMode::Off { "http" } else { "https" };
-    let public_url = raw.server.public_url.unwrap_or_else(|| format!("{scheme}://{bind}"));
+    let public_url = raw
+        .server
+        .public_url
+        .unwrap_or_else(|| format!("{scheme}://{bind}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
     if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-        return Err(ConfigError::Invalid { key: "server.public_url", message: "must start with http:// or https://".into() });
+        return Err(ConfigError::Invalid {
+            key: "server.public_url",
+            message: "must start with http:// or https://".into(),
+        });
     }
     let loopback_only = raw.media.loopback_only.unwrap_or(bind.ip().is_loopback());
-    let default_media_ip = if loopback_only { "127.0.0.1" } else { "0.0.0.0" };
+    let default_media_ip = if loopback_only {
+        "127.0.0.1"
+    } else {
+        "0.0.0.0"
+    };
     let bind_ip = raw
         .media
         .bind_ip
         .as_deref()
         .unwrap_or(default_media_ip)
         .parse()
-        .map_err(|_| ConfigError::Invalid { key: "media.bind_ip", message: "expected an IP address".into() })?;
+        .map_err(|_| ConfigError::Invalid {
+            key: "media.bind_ip",
+            message: "expected an IP address".into(),
+        })?;
     let public_ips = raw
         .media
         .public_ips
@@ -249,26 +294,52 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         .iter()
         .map(|s| s.parse::<IpAddr>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| ConfigError::Invalid { key: "media.public_ips", message: "expected IP addresses".into() })?;
+        .map_err(|_| ConfigError::Invalid {
+            key: "media.public_ips",
+            message: "expected IP addresses".into(),
+        })?;
     for s in &raw.ice_servers {
-        if s.urls.is_empty() || !s.urls.iter().all(|u| u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
-            return Err(ConfigError::Invalid { key: "ice_servers", message: "urls must be stun:, turn: or turns: URLs".into() });
+        if s.urls.is_empty()
+            || !s.urls.iter().all(|u| {
+                u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")
+            })
+        {
+            return Err(ConfigError::Invalid {
+                key: "ice_servers",
+                message: "urls must be stun:, turn: or turns: URLs".into(),
+            });
         }
     }
     let grace = raw.hearing.reconnect_grace_secs.unwrap_or(20);
     let interval = raw.evidence.checkpoint_interval_secs.unwrap_or(10);
     if interval == 0 {
-        return Err(ConfigError::Invalid { key: "evidence.checkpoint_interval_secs", message: "must be at least 1".into() });
+        return Err(ConfigError::Invalid {
+            key: "evidence.checkpoint_interval_secs",
+            message: "must be at least 1".into(),
+        });
     }
     Ok(Config {
         bind,
         public_url,
-        data_dir: raw.server.data_dir.unwrap_or_else(|| PathBuf::from("./sworn-data")),
+        data_dir: raw
+            .server
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./sworn-data")),
         server_name: raw.server.name.unwrap_or_else(|| "sworn".into()),
         tls,
-        media: MediaConfig { udp_port: raw.media.udp_port.unwrap_or(0), bind_ip, public_ips, loopback_only },
+        media: MediaConfig {
+            udp_port: raw.media.udp_port.unwrap_or(0),
+            bind_ip,
+            public_ips,
+            loopback_only,
+        },
         ice_servers: raw.ice_servers,
-        invite_ttl: Duration::from_secs(raw.hearing.invite_ttl_hours.unwrap_or(72).saturating_mul(3600)),
+        invite_ttl: Duration::from_secs(
+            raw.hearing
+                .invite_ttl_hours
+                .unwrap_or(72)
+                .saturating_mul(3600),
+        ),
         reconnect_grace: Duration::from_secs(grace),
         checkpoint_interval: Duration::from_secs(interval),
         tsa_url: raw.evidence.tsa_url,
@@ -316,10 +387,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "[server]\nbnd = 1\n").unwrap();
-        assert!(matches!(Config::load(Some(&path), &no_env), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load(Some(&path), &no_env),
+            Err(ConfigError::Parse { .. })
+        ));
         let env = |k: &str| (k == "SWORN_UDP_PORT").then(|| "x".to_owned());
-        assert!(matches!(Config::load(None, &env), Err(ConfigError::Env { .. })));
+        assert!(matches!(
+            Config::load(None, &env),
+            Err(ConfigError::Env { .. })
+        ));
         let env = |k: &str| (k == "SWORN_TLS_MODE").then(|| "files".to_owned());
-        assert!(matches!(Config::load(None, &env), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            Config::load(None, &env),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 }

@@ -14,7 +14,11 @@ pub mod evidence;
 pub mod recorder;
 
 #[cfg(feature = "server")]
+pub mod app;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod custody;
 #[cfg(feature = "server")]
 pub mod domain;
 #[cfg(feature = "server")]
@@ -24,10 +28,6 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod rtc;
 #[cfg(feature = "server")]
-pub mod store;
-#[cfg(feature = "server")]
-pub mod app;
-#[cfg(feature = "server")]
-pub mod custody;
-#[cfg(feature = "server")]
 pub mod secrets;
+#[cfg(feature = "server")]
+pub mod store;

@@ -10,7 +10,11 @@ use sworn::domain::{StaffRole, UserId};
 use sworn::store::Store;
 
 #[derive(Parser)]
-#[command(name = "sworn", version, about = "Court hearings by video link with a verifiable evidence record")]
+#[command(
+    name = "sworn",
+    version,
+    about = "Court hearings by video link with a verifiable evidence record"
+)]
 struct Cli {
     /// Configuration file (TOML). Environment variables SWORN_* override it.
     #[arg(long, global = true)]
@@ -115,7 +119,9 @@ fn run(cli: Cli) -> Result<i32> {
             user_command(&store, command)?;
             Ok(0)
         }
-        Command::Key { command: KeyCommand::Show } => {
+        Command::Key {
+            command: KeyCommand::Show,
+        } => {
             let config = load_config(&cli)?;
             let (key, _) = sworn::app::load_identities(&config)?;
             println!("name:        {}", key.name());
@@ -124,12 +130,22 @@ fn run(cli: Cli) -> Result<i32> {
             print!("{}", key.public_pem());
             Ok(0)
         }
-        Command::Custody { command: CustodyCommand::Verify } => {
+        Command::Custody {
+            command: CustodyCommand::Verify,
+        } => {
             let config = load_config(&cli)?;
             let (key, tsa) = sworn::app::load_identities(&config)?;
-            match sworn::custody::verify_dir(&config.data_dir.join("custody"), &key.verifying_key(), key.name(), tsa.chain_pem().as_bytes()) {
+            match sworn::custody::verify_dir(
+                &config.data_dir.join("custody"),
+                &key.verifying_key(),
+                key.name(),
+                tsa.chain_pem().as_bytes(),
+            ) {
                 Ok(r) => {
-                    println!("custody log VALID: {} entries, {} signed checkpoints, {} time-stamps", r.entries, r.checkpoints, r.timestamps);
+                    println!(
+                        "custody log VALID: {} entries, {} signed checkpoints, {} time-stamps",
+                        r.entries, r.checkpoints, r.timestamps
+                    );
                     Ok(0)
                 }
                 Err(e) => {
@@ -150,19 +166,27 @@ fn run(cli: Cli) -> Result<i32> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SWORN_LOG").unwrap_or_else(|_| EnvFilter::new(sworn::app::DEFAULT_LOG_FILTER));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter = EnvFilter::try_from_env("SWORN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(sworn::app::DEFAULT_LOG_FILTER));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 async fn serve(config: Config) -> Result<()> {
     let bind = config.bind;
-    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("listening on {bind}"))?;
     let public_url = config.public_url.clone();
     let app = App::build(config).await?;
     let udp = app.rtc.udp_port();
     println!("sworn is running at {public_url} (media on UDP port {udp})");
     if let Some(link) = app.first_start_link()? {
-        println!("Create the first judge account with this one-time link (valid 24 hours):\n  {link}");
+        println!(
+            "Create the first judge account with this one-time link (valid 24 hours):\n  {link}"
+        );
     } else {
         println!("Sign in at {public_url}/signin");
     }
@@ -188,7 +212,11 @@ async fn shutdown_signal() {
 
 fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
     match command {
-        UserCommand::Add { username, role, password_stdin } => {
+        UserCommand::Add {
+            username,
+            role,
+            password_stdin,
+        } => {
             let role: StaffRole = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
             sworn::http::auth::username_acceptable(username).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (password, generated) = if *password_stdin {
@@ -196,12 +224,15 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
             } else {
                 (sworn::secrets::new_token(), true)
             };
-            sworn::http::auth::password_acceptable(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            sworn::http::auth::password_acceptable(&password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash = sworn::http::auth::hash_password(&password)?;
             let id = UserId::from_trusted(sworn::secrets::new_id());
             match store.create_user(&id, username, role, &hash, sworn::secrets::now_unix()) {
                 Ok(()) => {}
-                Err(sworn::store::StoreError::Conflict) => bail!("a user named {username} already exists"),
+                Err(sworn::store::StoreError::Conflict) => {
+                    bail!("a user named {username} already exists")
+                }
                 Err(e) => return Err(e.into()),
             }
             println!("added {username} ({})", role.as_str());
@@ -211,8 +242,11 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
         }
         UserCommand::Passwd { username } => {
             let password = read_password()?;
-            sworn::http::auth::password_acceptable(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            store.set_password(username, &sworn::http::auth::hash_password(&password)?).map_err(|_| anyhow::anyhow!("no user named {username}"))?;
+            sworn::http::auth::password_acceptable(&password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store
+                .set_password(username, &sworn::http::auth::hash_password(&password)?)
+                .map_err(|_| anyhow::anyhow!("no user named {username}"))?;
             println!("password changed for {username}");
         }
         UserCommand::List => {
@@ -226,6 +260,9 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
 
 fn read_password() -> Result<String> {
     let mut s = String::new();
-    std::io::stdin().take(4096).read_to_string(&mut s).context("reading the password from standard input")?;
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut s)
+        .context("reading the password from standard input")?;
     Ok(s.trim_end_matches(['\r', '\n']).to_owned())
 }

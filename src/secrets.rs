@@ -27,7 +27,9 @@ pub fn hash_token(token: &str) -> String {
 
 /// True when `s` has the shape of one of our tokens (checked before any lookup).
 pub fn token_shape_ok(s: &str) -> bool {
-    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Wraps a secret or a personal datum so that `Debug`/`Display` never print it.
@@ -48,7 +50,10 @@ impl<T> std::fmt::Display for Redacted<T> {
 
 /// Seconds since the Unix epoch.
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -61,9 +66,18 @@ mod tests {
         let b = new_token();
         assert_ne!(a, b);
         assert!(token_shape_ok(&a));
-        assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_eq!(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&a)
+                .unwrap()
+                .len(),
+            32
+        );
         assert_eq!(hash_token(&a).len(), 64);
         assert!(!token_shape_ok("../../etc/passwd"));
-        assert_eq!(format!("{:?} {}", Redacted("secret"), Redacted("secret")), "[redacted] [redacted]");
+        assert_eq!(
+            format!("{:?} {}", Redacted("secret"), Redacted("secret")),
+            "[redacted] [redacted]"
+        );
     }
 }

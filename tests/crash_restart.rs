@@ -38,8 +38,22 @@ fn start(bin: &str, data: &std::path::Path, port: u16) -> Child {
 
 /// Last packet time of a file (s), as ffprobe reads it.
 fn last_pts(path: &std::path::Path) -> f64 {
-    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]).arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok()).fold(0.0, f64::max)
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
+        .fold(0.0, f64::max)
 }
 
 async fn run_seed(seed: u64) {
@@ -48,17 +62,33 @@ async fn run_seed(seed: u64) {
     let data = dir.path().join("data");
     let port = 18080 + seed as u16;
     let mut add = Command::new(bin)
-        .args(["user", "add", "--username", "judge", "--role", "judge", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "judge",
+            "--role",
+            "judge",
+            "--password-stdin",
+        ])
         .env("SWORN_DATA_DIR", &data)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    add.stdin.take().unwrap().write_all(b"judge-password-long").unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"judge-password-long")
+        .unwrap();
     assert!(add.wait().unwrap().success());
 
     let mut server = start(bin, &data, port);
-    let mut r = Remote { addr: format!("127.0.0.1:{port}"), cookie: None, csrf: None };
+    let mut r = Remote {
+        addr: format!("127.0.0.1:{port}"),
+        cookie: None,
+        csrf: None,
+    };
     r.login("judge", "judge-password-long");
     let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
@@ -69,12 +99,29 @@ async fn run_seed(seed: u64) {
     let api = client_api();
     r.post(&format!("/api/hearings/{h}/open"), json!({}));
     for (name, role) in [("W", "witness"), ("O", "official")] {
-        let v = r.post(&format!("/api/hearings/{h}/participants"), json!({"display_name": name, "role": role}));
-        let token = v["invite_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let v = r.post(
+            &format!("/api/hearings/{h}/participants"),
+            json!({"display_name": name, "role": role}),
+        );
+        let token = v["invite_url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
         let pid = v["participant"]["id"].as_str().unwrap().to_owned();
-        let p = Peer::connect(&api, &format!("ws://127.0.0.1:{port}/ws/join/{token}"), None).await;
+        let p = Peer::connect(
+            &api,
+            &format!("ws://127.0.0.1:{port}/ws/join/{token}"),
+            None,
+        )
+        .await;
         p.wait_type("lobby").await;
-        r.post(&format!("/api/hearings/{h}/participants/{pid}/admit"), json!({}));
+        r.post(
+            &format!("/api/hearings/{h}/participants/{pid}/admit"),
+            json!({}),
+        );
         ids.push(pid);
         peers.push(p);
     }
@@ -97,12 +144,25 @@ async fn run_seed(seed: u64) {
 
     // What kill -9 left: every file decodes, and reaches to within 1.5 s of the kill.
     let media = data.join("hearings").join(&h).join("media");
-    let files: Vec<_> = std::fs::read_dir(&media).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 2, "{files:?}");
-    let entries = std::fs::read_to_string(data.join("hearings").join(&h).join("log/entries.jsonl")).unwrap();
+    let entries =
+        std::fs::read_to_string(data.join("hearings").join(&h).join("log/entries.jsonl")).unwrap();
     for f in &files {
-        let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(f).args(["-f", "null", "-"]).output().unwrap();
-        assert!(out.status.success(), "seed {seed}: {f:?} does not decode: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(f)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "seed {seed}: {f:?} does not decode: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Wall clock of the file's media time 0, from its first committed chunk.
         let name = f.file_name().unwrap().to_str().unwrap();
         let first = entries
@@ -110,11 +170,17 @@ async fn run_seed(seed: u64) {
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .find(|e| e["type"] == "media_chunk" && e["file"] == name)
             .expect("a committed chunk");
-        let wall = time::OffsetDateTime::parse(first["wall_start"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        let wall = time::OffsetDateTime::parse(
+            first["wall_start"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
         let start = wall - time::Duration::milliseconds(first["media_start_ms"].as_i64().unwrap());
         let last = last_pts(f);
         let lost = (killed_at - start).as_seconds_f64() - last;
-        println!("seed {seed}: {name}: last frame {last:.2} s into the file, {lost:.2} s before the kill");
+        println!(
+            "seed {seed}: {name}: last frame {last:.2} s into the file, {lost:.2} s before the kill"
+        );
         assert!(lost < 1.5, "seed {seed}: {name} lost {lost:.2} s");
     }
 
@@ -130,12 +196,29 @@ async fn run_seed(seed: u64) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill().unwrap();
     let _ = server.wait();
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify")).arg(&bundle).arg("--json").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+        .arg(&bundle)
+        .arg("--json")
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(out.status.code(), Some(0), "seed {seed}: {}", String::from_utf8_lossy(&out.stdout));
-    assert!(report["interruptions"].as_array().is_some_and(|a| !a.is_empty()), "seed {seed}: interruption not reported: {report}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "seed {seed}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        report["interruptions"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "seed {seed}: interruption not reported: {report}"
+    );
     let minutes_text = std::fs::read_to_string(bundle.join("log/entries.jsonl")).unwrap();
-    assert!(minutes_text.contains("recovered_after_interruption") && minutes_text.contains("closed_after_interruption"));
+    assert!(
+        minutes_text.contains("recovered_after_interruption")
+            && minutes_text.contains("closed_after_interruption")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

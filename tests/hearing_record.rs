@@ -17,7 +17,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use sworn::domain::StaffRole;
 
-fn statement(kind: &str, hearing: &str, participant: &str, cp: &Value, text: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+fn statement(
+    kind: &str,
+    hearing: &str,
+    participant: &str,
+    cp: &Value,
+    text: &str,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
     let mut v = json!({"v": 1, "kind": kind, "hearing": hearing, "participant": participant, "checkpoint": cp, "text": text});
     for (k, x) in extra {
         v[*k] = json!(x);
@@ -31,26 +38,51 @@ fn attest(p: &Peer, key: &SigningKey, st: &[u8]) {
 }
 
 fn latest_checkpoint(p: &Peer) -> Value {
-    p.messages().iter().rev().find(|m| m["type"] == "checkpoint").map(|m| m["checkpoint"].clone()).expect("a checkpoint")
+    p.messages()
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "checkpoint")
+        .map(|m| m["checkpoint"].clone())
+        .expect("a checkpoint")
 }
 
 fn ffprobe_duration(path: &std::path::Path) -> f64 {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration:stream=codec_type,start_time", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type,start_time",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Live WebM has no duration header: take the last packet time instead.
-    if let Some(d) = v["format"]["duration"].as_str().and_then(|d| d.parse().ok()) {
+    if let Some(d) = v["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+    {
         return d;
     }
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok()).fold(0.0, f64::max)
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
+        .fold(0.0, f64::max)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,13 +93,25 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     let (wid, wtok) = judge.invite(&h, "Witness W", "witness").await;
     let (oid, otok) = judge.invite(&h, "Official O", "official").await;
     let api = client_api();
-    let keys: Vec<SigningKey> = (1u8..=3).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let keys: Vec<SigningKey> = (1u8..=3)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
     let pubkey = |k: &SigningKey| URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes());
 
-    let mut j = Peer::connect(&api, &server.ws_url(&format!("/ws/hearings/{h}")), judge.cookie.as_deref()).await;
-    let jid = j.wait_type("welcome").await["participant"]["id"].as_str().unwrap().to_owned();
+    let mut j = Peer::connect(
+        &api,
+        &server.ws_url(&format!("/ws/hearings/{h}")),
+        judge.cookie.as_deref(),
+    )
+    .await;
+    let jid = j.wait_type("welcome").await["participant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     j.send(json!({"type": "hello", "public_key": pubkey(&keys[0])}));
-    judge.post(&format!("/api/hearings/{h}/open"), json!({})).await;
+    judge
+        .post(&format!("/api/hearings/{h}/open"), json!({}))
+        .await;
     j.publish().await;
 
     let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
@@ -77,7 +121,12 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     w.wait_type("lobby").await;
     o.wait_type("lobby").await;
     for p in [&wid, &oid] {
-        judge.post(&format!("/api/hearings/{h}/participants/{p}/admit"), json!({})).await;
+        judge
+            .post(
+                &format!("/api/hearings/{h}/participants/{p}/admit"),
+                json!({}),
+            )
+            .await;
     }
     w.wait_type("admitted").await;
     o.wait_type("admitted").await;
@@ -89,9 +138,19 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     // Identity: the official attests the witness's identity.
     o.wait_type("checkpoint").await;
     let cp = latest_checkpoint(&o);
-    let st = statement("identity", &h, &oid, &cp, "I have seen the witness's passport; present in the room: the witness and me.", &[("subject", &wid), ("method", "passport")]);
+    let st = statement(
+        "identity",
+        &h,
+        &oid,
+        &cp,
+        "I have seen the witness's passport; present in the room: the witness and me.",
+        &[("subject", &wid), ("method", "passport")],
+    );
     attest(&o, &keys[2], &st);
-    o.wait_for("identity attested", |m| m["type"] == "attested" && m["kind"] == "identity").await;
+    o.wait_for("identity attested", |m| {
+        m["type"] == "attested" && m["kind"] == "identity"
+    })
+    .await;
     // A witness cannot attest identity, and a forged signature is refused.
     let st_bad = statement("identity", &h, &wid, &cp, "x", &[]);
     attest(&w, &keys[1], &st_bad);
@@ -102,17 +161,42 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     let req = w.wait_type("oath_request").await;
     let text = req["text"].as_str().unwrap().to_owned();
     assert!(text.contains("perjury"));
-    let st = statement("oath", &h, &wid, &req["checkpoint"], &text, &[("form", "affirmation")]);
+    let st = statement(
+        "oath",
+        &h,
+        &wid,
+        &req["checkpoint"],
+        &text,
+        &[("form", "affirmation")],
+    );
     attest(&w, &SigningKey::from_bytes(&[9; 32]), &st);
-    w.wait_for("bad signature refused", |m| m["code"] == "bad_attestation").await;
+    w.wait_for("bad signature refused", |m| m["code"] == "bad_attestation")
+        .await;
     attest(&w, &keys[1], &st);
-    w.wait_for("oath attested", |m| m["type"] == "attested" && m["kind"] == "oath").await;
+    w.wait_for("oath attested", |m| {
+        m["type"] == "attested" && m["kind"] == "oath"
+    })
+    .await;
 
     // Talk for a while (the recorders write ~1 s chunks, checkpoints every 2 s).
     tokio::time::sleep(Duration::from_secs(12)).await;
     let cosign_cp = latest_checkpoint(&w);
-    attest(&w, &keys[1], &statement("cosign", &h, &wid, &cosign_cp, "I confirm this checkpoint.", &[]));
-    w.wait_for("cosigned", |m| m["type"] == "attested" && m["kind"] == "cosign").await;
+    attest(
+        &w,
+        &keys[1],
+        &statement(
+            "cosign",
+            &h,
+            &wid,
+            &cosign_cp,
+            "I confirm this checkpoint.",
+            &[],
+        ),
+    );
+    w.wait_for("cosigned", |m| {
+        m["type"] == "attested" && m["kind"] == "cosign"
+    })
+    .await;
 
     // Minutes: the judge signs the statement and the exact HTML.
     j.send(json!({"type": "request_minutes"}));
@@ -120,15 +204,34 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     let html = draft["html"].as_str().unwrap().to_owned();
     assert!(html.contains("Witness W") && html.contains("Official O"));
     let sha = draft["sha256"].as_str().unwrap().to_owned();
-    let st = statement("minutes", &h, &jid, &draft["checkpoint"], "Minutes of the hearing, as drafted from the log.", &[("minutes_sha256", &sha)]);
+    let st = statement(
+        "minutes",
+        &h,
+        &jid,
+        &draft["checkpoint"],
+        "Minutes of the hearing, as drafted from the log.",
+        &[("minutes_sha256", &sha)],
+    );
     attest(&j, &keys[0], &st);
-    j.wait_for("minutes statement", |m| m["type"] == "attested" && m["kind"] == "minutes").await;
+    j.wait_for("minutes statement", |m| {
+        m["type"] == "attested" && m["kind"] == "minutes"
+    })
+    .await;
     j.send(json!({"type": "minutes_signature", "signature": URL_SAFE_NO_PAD.encode(keys[0].sign(html.as_bytes()).to_bytes())}));
-    j.wait_for("minutes html", |m| m["type"] == "attested" && m["kind"] == "minutes_html").await;
+    j.wait_for("minutes html", |m| {
+        m["type"] == "attested" && m["kind"] == "minutes_html"
+    })
+    .await;
 
     let connected = started.elapsed().as_secs_f64();
-    judge.post(&format!("/api/hearings/{h}/close"), json!({})).await;
-    let handle = server.state.hearings.running(&sworn::domain::HearingId::parse(&h).unwrap()).unwrap();
+    judge
+        .post(&format!("/api/hearings/{h}/close"), json!({}))
+        .await;
+    let handle = server
+        .state
+        .hearings
+        .running(&sworn::domain::HearingId::parse(&h).unwrap())
+        .unwrap();
     let bundle = loop {
         if let Some(b) = handle.sealed().await.unwrap() {
             break b;
@@ -140,36 +243,100 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     }
 
     // 1. sworn-verify: valid, with the pinned server key.
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify")).arg(&bundle).arg("--json").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+        .arg(&bundle)
+        .arg("--json")
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let zip = bundle.with_extension("zip");
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify")).arg(&zip).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "zip: {}", String::from_utf8_lossy(&out.stdout));
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "zip: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
 
     // 2. The log holds the facts.
     let entries = std::fs::read_to_string(bundle.join("log/entries.jsonl")).unwrap();
-    for t in ["hearing_opened", "key_bound", "participant_admitted", "media_chunk", "file_sealed", "oath_taken", "identity_attested", "attestation", "hearing_closed"] {
-        assert!(entries.contains(&format!("\"type\":\"{t}\"")), "no {t} entry");
+    for t in [
+        "hearing_opened",
+        "key_bound",
+        "participant_admitted",
+        "media_chunk",
+        "file_sealed",
+        "oath_taken",
+        "identity_attested",
+        "attestation",
+        "hearing_closed",
+    ] {
+        assert!(
+            entries.contains(&format!("\"type\":\"{t}\"")),
+            "no {t} entry"
+        );
     }
-    assert!(bundle.join("minutes/minutes.html").is_file() && bundle.join("minutes/minutes.sig").is_file());
+    assert!(
+        bundle.join("minutes/minutes.html").is_file()
+            && bundle.join("minutes/minutes.sig").is_file()
+    );
 
     // 3. Media: one file per participant, decodes, duration ~ time connected.
-    let mut files: Vec<_> = std::fs::read_dir(bundle.join("media")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(bundle.join("media"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
     for f in &files {
-        let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(f).args(["-f", "null", "-"]).output().unwrap();
-        assert!(out.status.success() && out.stderr.is_empty(), "{f:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(f)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{f:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let d = ffprobe_duration(f);
-        println!("{}: {d:.2} s recorded, {connected:.2} s connected", f.display());
-        assert!(d > connected * 0.8 && d < connected * 1.2 + 2.0, "{f:?}: {d} s vs {connected} s");
+        println!(
+            "{}: {d:.2} s recorded, {connected:.2} s connected",
+            f.display()
+        );
+        assert!(
+            d > connected * 0.8 && d < connected * 1.2 + 2.0,
+            "{f:?}: {d} s vs {connected} s"
+        );
     }
 
     // 4. Independent checks: sha256sum and openssl ts -verify on every token.
-    let out = Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&bundle).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let mut tokens = 0;
     for e in std::fs::read_dir(bundle.join("log/checkpoints")).unwrap() {
         let p = e.unwrap().path();
@@ -184,7 +351,11 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
                 .arg(bundle.join("tsa/chain.pem"))
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{p:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{p:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             tokens += 1;
         }
     }

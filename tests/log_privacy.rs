@@ -46,8 +46,17 @@ async fn logs_hold_no_secrets_names_or_addresses() {
     let (wid, wtok) = judge.invite(&h, "Wilhelmina Witnessname", "witness").await;
     let (oid, otok) = judge.invite(&h, "Oswald Officialname", "official").await;
     // A failed sign-in with a password-like string.
-    let _ = server.anonymous().call(axum::http::Method::POST, "/api/login", Some(json!({"username": "judge", "password": "Hunter2-secret-password"}))).await;
-    judge.post(&format!("/api/hearings/{h}/open"), json!({})).await;
+    let _ = server
+        .anonymous()
+        .call(
+            axum::http::Method::POST,
+            "/api/login",
+            Some(json!({"username": "judge", "password": "Hunter2-secret-password"})),
+        )
+        .await;
+    judge
+        .post(&format!("/api/hearings/{h}/open"), json!({}))
+        .await;
     let api = client_api();
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
     let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
@@ -56,16 +65,28 @@ async fn logs_hold_no_secrets_names_or_addresses() {
     w.wait_type("lobby").await;
     o.wait_type("lobby").await;
     for p in [&wid, &oid] {
-        judge.post(&format!("/api/hearings/{h}/participants/{p}/admit"), json!({})).await;
+        judge
+            .post(
+                &format!("/api/hearings/{h}/participants/{p}/admit"),
+                json!({}),
+            )
+            .await;
     }
     w.wait_type("admitted").await;
     o.wait_type("admitted").await;
     w.publish().await;
     o.publish().await;
     w.wait_received(&oid, "video", 20).await;
-    judge.post(&format!("/api/hearings/{h}/participants/{oid}/mute"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{oid}/mute"),
+            json!({}),
+        )
+        .await;
     w.send(json!({"type": "not-a-message"}));
-    judge.post(&format!("/api/hearings/{h}/close"), json!({})).await;
+    judge
+        .post(&format!("/api/hearings/{h}/close"), json!({}))
+        .await;
     for p in [w, o] {
         p.close().await;
     }
@@ -88,6 +109,13 @@ async fn logs_hold_no_secrets_names_or_addresses() {
         "candidate:",
         "sworn_session=",
     ] {
-        assert!(!log.contains(secret), "{secret:?} reached the logs:\n{}", log.lines().filter(|l| l.contains(secret)).collect::<Vec<_>>().join("\n"));
+        assert!(
+            !log.contains(secret),
+            "{secret:?} reached the logs:\n{}",
+            log.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 }

@@ -16,9 +16,17 @@ use tower::ServiceExt;
 async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
     let h = judge.hearing().await;
     judge.invite(&h, "Witness W", "witness").await;
-    judge.post(&format!("/api/hearings/{h}/open"), json!({})).await;
-    judge.post(&format!("/api/hearings/{h}/close"), json!({})).await;
-    let handle = server.state.hearings.running(&HearingId::parse(&h).unwrap()).unwrap();
+    judge
+        .post(&format!("/api/hearings/{h}/open"), json!({}))
+        .await;
+    judge
+        .post(&format!("/api/hearings/{h}/close"), json!({}))
+        .await;
+    let handle = server
+        .state
+        .hearings
+        .running(&HearingId::parse(&h).unwrap())
+        .unwrap();
     for _ in 0..200 {
         if handle.sealed().await.unwrap().is_some() {
             return h;
@@ -28,7 +36,11 @@ async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
     panic!("not sealed");
 }
 
-async fn get_raw(c: &Client, path: &str, range: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn get_raw(
+    c: &Client,
+    path: &str,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::builder().method(Method::GET).uri(path);
     if let Some(k) = &c.cookie {
         req = req.header(header::COOKIE, k);
@@ -36,9 +48,19 @@ async fn get_raw(c: &Client, path: &str, range: Option<&str>) -> (StatusCode, ax
     if let Some(r) = range {
         req = req.header(header::RANGE, r);
     }
-    let resp = sworn::http::router(c.state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let resp = sworn::http::router(c.state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let (s, h) = (resp.status(), resp.headers().clone());
-    (s, h, axum::body::to_bytes(resp.into_body(), 64 << 20).await.unwrap().to_vec())
+    (
+        s,
+        h,
+        axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,23 +80,75 @@ async fn access_matrix_downloads_custody_and_traversal() {
 
     // Grants: only the court grants, only to prosecutor/defence accounts.
     for c in [&pros, &def, &admin] {
-        let (s, _) = c.call(Method::POST, &format!("/api/hearings/{h1}/grants"), Some(json!({"username": "pros"}))).await;
+        let (s, _) = c
+            .call(
+                Method::POST,
+                &format!("/api/hearings/{h1}/grants"),
+                Some(json!({"username": "pros"})),
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
-    let (s, _) = judge.call(Method::POST, &format!("/api/hearings/{h1}/grants"), Some(json!({"username": "clerk"}))).await;
+    let (s, _) = judge
+        .call(
+            Method::POST,
+            &format!("/api/hearings/{h1}/grants"),
+            Some(json!({"username": "clerk"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    judge.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "pros"})).await;
-    judge.post(&format!("/api/hearings/{h3}/grants"), json!({"username": "pros"})).await;
-    clerk.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "def", "expires_at": "2020-01-01T00:00:00Z"})).await; // expired
-    let g = judge.post(&format!("/api/hearings/{h1}/grants"), json!({"username": "pros2"})).await;
-    judge.post(&format!("/api/hearings/{h1}/grants/{}/revoke", g["id"].as_str().unwrap()), json!({})).await; // revoked
+    judge
+        .post(
+            &format!("/api/hearings/{h1}/grants"),
+            json!({"username": "pros"}),
+        )
+        .await;
+    judge
+        .post(
+            &format!("/api/hearings/{h3}/grants"),
+            json!({"username": "pros"}),
+        )
+        .await;
+    clerk
+        .post(
+            &format!("/api/hearings/{h1}/grants"),
+            json!({"username": "def", "expires_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await; // expired
+    let g = judge
+        .post(
+            &format!("/api/hearings/{h1}/grants"),
+            json!({"username": "pros2"}),
+        )
+        .await;
+    judge
+        .post(
+            &format!(
+                "/api/hearings/{h1}/grants/{}/revoke",
+                g["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await; // revoked
 
     let custody_before = server.state.custody.size();
-    let users: Vec<(&str, &Client)> = vec![("judge", &judge), ("clerk", &clerk), ("pros", &pros), ("def(expired)", &def), ("pros2(revoked)", &pros2), ("admin", &admin), ("anonymous", &anon)];
+    let users: Vec<(&str, &Client)> = vec![
+        ("judge", &judge),
+        ("clerk", &clerk),
+        ("pros", &pros),
+        ("def(expired)", &def),
+        ("pros2(revoked)", &pros2),
+        ("admin", &admin),
+        ("anonymous", &anon),
+    ];
     let mut allowed = 0;
     for (who, c) in &users {
         for h in [&h1, &h2, &h3] {
-            for path in [format!("/api/portal/hearings/{h}"), format!("/api/portal/hearings/{h}/bundle.zip"), format!("/api/portal/hearings/{h}/files/log/entries.jsonl")] {
+            for path in [
+                format!("/api/portal/hearings/{h}"),
+                format!("/api/portal/hearings/{h}/bundle.zip"),
+                format!("/api/portal/hearings/{h}/files/log/entries.jsonl"),
+            ] {
                 let (s, _, _) = get_raw(c, &path, None).await;
                 let expect_ok = *who == "pros" && h == &h1 && !path.contains("/files/");
                 if expect_ok {
@@ -98,42 +172,101 @@ async fn access_matrix_downloads_custody_and_traversal() {
 
     // The portal lists only active grants.
     let mine = pros.get("/api/portal/hearings").await;
-    let ids: Vec<&str> = mine["hearings"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = mine["hearings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&h1.as_str()) && !ids.contains(&h2.as_str()));
-    assert!(def.get("/api/portal/hearings").await["hearings"].as_array().unwrap().is_empty());
+    assert!(
+        def.get("/api/portal/hearings").await["hearings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // The summary carries a valid verification report and the bundle fingerprint.
     let v = pros.get(&format!("/api/portal/hearings/{h1}")).await;
     assert_eq!(v["report"]["valid"], true, "{}", v["report"]);
-    let zip_path = server.dir.path().join(format!("data/hearings/{h1}/bundle.zip"));
+    let zip_path = server
+        .dir
+        .path()
+        .join(format!("data/hearings/{h1}/bundle.zip"));
     let zip = std::fs::read(&zip_path).unwrap();
     use sha2::Digest;
     assert_eq!(v["bundle_sha256"], hex::encode(sha2::Sha256::digest(&zip)));
 
     // Download: whole, then resumed with a range; the custody entry names it first.
     let before = server.state.custody.size();
-    let (s, hd, body) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), None).await;
+    let (s, hd, body) = get_raw(
+        &pros,
+        &format!("/api/portal/hearings/{h1}/bundle.zip"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body, zip);
     assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
-    let (s, hd, part) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some("bytes=10-99")).await;
+    let (s, hd, part) = get_raw(
+        &pros,
+        &format!("/api/portal/hearings/{h1}/bundle.zip"),
+        Some("bytes=10-99"),
+    )
+    .await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
     assert_eq!(part, zip[10..100]);
-    assert_eq!(hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(), format!("bytes 10-99/{}", zip.len()));
-    let (s, _, tail) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some("bytes=-20")).await;
-    assert_eq!((s, tail.as_slice()), (StatusCode::PARTIAL_CONTENT, &zip[zip.len() - 20..]));
-    for bad in ["bytes=999999999-", "bytes=5-2", "bytes=0-1,5-6", "items=0-1"] {
-        let (s, _, _) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/bundle.zip"), Some(bad)).await;
-        assert!(s == StatusCode::RANGE_NOT_SATISFIABLE || s == StatusCode::BAD_REQUEST, "{bad}: {s}");
+    assert_eq!(
+        hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
+        format!("bytes 10-99/{}", zip.len())
+    );
+    let (s, _, tail) = get_raw(
+        &pros,
+        &format!("/api/portal/hearings/{h1}/bundle.zip"),
+        Some("bytes=-20"),
+    )
+    .await;
+    assert_eq!(
+        (s, tail.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &zip[zip.len() - 20..])
+    );
+    for bad in [
+        "bytes=999999999-",
+        "bytes=5-2",
+        "bytes=0-1,5-6",
+        "items=0-1",
+    ] {
+        let (s, _, _) = get_raw(
+            &pros,
+            &format!("/api/portal/hearings/{h1}/bundle.zip"),
+            Some(bad),
+        )
+        .await;
+        assert!(
+            s == StatusCode::RANGE_NOT_SATISFIABLE || s == StatusCode::BAD_REQUEST,
+            "{bad}: {s}"
+        );
     }
     assert_eq!(server.state.custody.size(), before + 3);
-    let entries = std::fs::read_to_string(server.dir.path().join("data/custody/entries.jsonl")).unwrap();
-    assert!(entries.contains("download bundle.zip sha256:") && entries.contains("bytes 10-99") && entries.contains("pros (prosecutor)"));
+    let entries =
+        std::fs::read_to_string(server.dir.path().join("data/custody/entries.jsonl")).unwrap();
+    assert!(
+        entries.contains("download bundle.zip sha256:")
+            && entries.contains("bytes 10-99")
+            && entries.contains("pros (prosecutor)")
+    );
 
     // Path traversal and planted symlinks: 404, and nothing from outside the bundle.
-    let media = server.dir.path().join(format!("data/hearings/{h1}/bundle/media"));
+    let media = server
+        .dir
+        .path()
+        .join(format!("data/hearings/{h1}/bundle/media"));
     std::fs::create_dir_all(&media).unwrap();
-    std::os::unix::fs::symlink(server.dir.path().join("data/keys/server.key"), media.join("planted.webm")).unwrap();
+    std::os::unix::fs::symlink(
+        server.dir.path().join("data/keys/server.key"),
+        media.join("planted.webm"),
+    )
+    .unwrap();
     let key = std::fs::read(server.dir.path().join("data/keys/server.key")).unwrap();
     for p in [
         "media/planted.webm",
@@ -147,29 +280,61 @@ async fn access_matrix_downloads_custody_and_traversal() {
         "manifest.json",
         "media/nope.webm",
     ] {
-        let (s, _, body) = get_raw(&pros, &format!("/api/portal/hearings/{h1}/files/{p}"), None).await;
+        let (s, _, body) =
+            get_raw(&pros, &format!("/api/portal/hearings/{h1}/files/{p}"), None).await;
         assert!(s.is_client_error(), "{p}: {s}");
-        assert!(!body.windows(key.len().min(16)).any(|w| w == &key[..key.len().min(16)]), "{p} leaked the key");
+        assert!(
+            !body
+                .windows(key.len().min(16))
+                .any(|w| w == &key[..key.len().min(16)]),
+            "{p} leaked the key"
+        );
         assert!(!String::from_utf8_lossy(&body).contains("root:"), "{p}");
     }
 
     // The court sees who retrieved what.
     let g = judge.get(&format!("/api/hearings/{h1}/grants")).await;
-    assert!(g["custody"].as_array().unwrap().iter().any(|e| e["what"].as_str().unwrap().starts_with("download")));
+    assert!(
+        g["custody"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"].as_str().unwrap().starts_with("download"))
+    );
 
     // `sworn custody verify` checks the whole log.
     let data = server_dir_path(&server);
     let _keep = &server.dir;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn")).args(["custody", "verify"]).env("SWORN_DATA_DIR", &data).env("SWORN_SERVER_NAME", "sworn.test").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn"))
+        .args(["custody", "verify"])
+        .env("SWORN_DATA_DIR", &data)
+        .env("SWORN_SERVER_NAME", "sworn.test")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // One byte changed in the custody log is caught.
     let path = data.join("custody/entries.jsonl");
     let mut bytes = std::fs::read(&path).unwrap();
     let i = bytes.iter().position(|b| *b == b'p').unwrap();
     bytes[i] = b'q';
     std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn")).args(["custody", "verify"]).env("SWORN_DATA_DIR", &data).env("SWORN_SERVER_NAME", "sworn.test").output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn"))
+        .args(["custody", "verify"])
+        .env("SWORN_DATA_DIR", &data)
+        .env("SWORN_SERVER_NAME", "sworn.test")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 fn server_dir_path(server: &TestServer) -> std::path::PathBuf {

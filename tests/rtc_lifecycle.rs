@@ -24,19 +24,33 @@ async fn revoking_a_link_drops_the_live_participant() {
     let api = client_api();
     let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
     w.wait_type("lobby").await;
-    judge.post(&format!("/api/hearings/{h}/participants/{wid}/admit"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{wid}/admit"),
+            json!({}),
+        )
+        .await;
     w.wait_type("admitted").await;
     w.publish().await;
     w.wait_type("answer").await;
 
     let t = Instant::now();
-    judge.post(&format!("/api/hearings/{h}/participants/{wid}/revoke"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{wid}/revoke"),
+            json!({}),
+        )
+        .await;
     let (code, reason) = w.wait_closed().await;
     println!("revocation dropped the participant after {:?}", t.elapsed());
     assert_eq!(code, 4003);
     assert_eq!(reason, "invite revoked");
     // The link no longer opens a socket.
-    assert!(tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{wtok}"))).await.is_err());
+    assert!(
+        tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{wtok}")))
+            .await
+            .is_err()
+    );
     w.close().await;
     server.stop().await;
 }
@@ -55,7 +69,12 @@ async fn reopening_the_link_rejoins_as_the_same_participant() {
     let mut w1 = Peer::connect(&api, &url, None).await;
     w1.wait_type("lobby").await;
     for p in [&wid, &oid] {
-        judge.post(&format!("/api/hearings/{h}/participants/{p}/admit"), json!({})).await;
+        judge
+            .post(
+                &format!("/api/hearings/{h}/participants/{p}/admit"),
+                json!({}),
+            )
+            .await;
     }
     w1.wait_type("admitted").await;
     o.wait_type("admitted").await;
@@ -92,15 +111,28 @@ async fn the_judge_console_joins_by_cookie_and_moderates() {
     let api = client_api();
 
     // Without a cookie, or as a clerk (no ConductHearing), no console socket.
-    assert!(tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/hearings/{h}"))).await.is_err());
+    assert!(
+        tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/hearings/{h}")))
+            .await
+            .is_err()
+    );
     {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = server.ws_url(&format!("/ws/hearings/{h}")).into_client_request().unwrap();
-        req.headers_mut().insert("cookie", clerk.cookie.clone().unwrap().parse().unwrap());
+        let mut req = server
+            .ws_url(&format!("/ws/hearings/{h}"))
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("cookie", clerk.cookie.clone().unwrap().parse().unwrap());
         assert!(tokio_tungstenite::connect_async(req).await.is_err());
     }
 
-    let mut j = Peer::connect(&api, &server.ws_url(&format!("/ws/hearings/{h}")), judge.cookie.as_deref()).await;
+    let mut j = Peer::connect(
+        &api,
+        &server.ws_url(&format!("/ws/hearings/{h}")),
+        judge.cookie.as_deref(),
+    )
+    .await;
     let welcome = j.wait_type("welcome").await;
     assert_eq!(welcome["participant"]["role"], "judge");
     j.wait_type("admitted").await;
@@ -110,7 +142,11 @@ async fn the_judge_console_joins_by_cookie_and_moderates() {
     w.wait_type("lobby").await;
     // The judge sees the witness waiting in the roster, and admits over the socket.
     j.wait_for("witness in the lobby", |m| {
-        m["type"] == "roster" && m["participants"].as_array().is_some_and(|a| a.iter().any(|p| p["id"] == wid.as_str() && p["presence"] == "lobby"))
+        m["type"] == "roster"
+            && m["participants"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|p| p["id"] == wid.as_str() && p["presence"] == "lobby")
+            })
     })
     .await;
     j.send(json!({"type": "action", "action": "admit", "participant": wid}));
@@ -124,8 +160,14 @@ async fn the_judge_console_joins_by_cookie_and_moderates() {
     j.send(json!({"type": "action", "action": "remove", "participant": wid}));
     assert_eq!(w.wait_closed().await.0, 4004);
     // Removal also revokes the link.
-    let (s, v) = server.anonymous().call(Method::GET, &format!("/api/join/{wtok}"), None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("invite_revoked")));
+    let (s, v) = server
+        .anonymous()
+        .call(Method::GET, &format!("/api/join/{wtok}"), None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::GONE, Some("invite_revoked"))
+    );
     j.close().await;
     w.close().await;
     server.stop().await;
@@ -145,7 +187,10 @@ async fn bad_signalling_is_refused_and_the_server_stays_up() {
         (Message::Text(r#"{"type":"launch"}"#.into()), 4000),
         (Message::Text(r#"{"type":"offer","sdp":5}"#.into()), 4000),
         (Message::Binary(vec![0u8; 16].into()), 4000),
-        (Message::Text(format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(70_000)).into()), 1009),
+        (
+            Message::Text(format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(70_000)).into()),
+            1009,
+        ),
     ];
     for (msg, code) in cases {
         let p = Peer::connect(&api, &url, None).await;
@@ -165,11 +210,30 @@ async fn bad_signalling_is_refused_and_the_server_stays_up() {
     p.send(json!({"type": "action", "action": "admit", "participant": "../../etc"}));
     p.send(json!({"type": "ping"}));
     p.wait_type("pong").await;
-    let codes: Vec<String> = p.messages().iter().filter(|m| m["type"] == "error").map(|m| m["code"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(codes, ["out_of_order", "out_of_order", "bad_name", "bad_public_key", "forbidden"]);
+    let codes: Vec<String> = p
+        .messages()
+        .iter()
+        .filter(|m| m["type"] == "error")
+        .map(|m| m["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "out_of_order",
+            "out_of_order",
+            "bad_name",
+            "bad_public_key",
+            "forbidden"
+        ]
+    );
 
     // Admitted, but a garbage offer: refused, socket open, a real offer then works.
-    judge.post(&format!("/api/hearings/{h}/participants/{wid}/admit"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{wid}/admit"),
+            json!({}),
+        )
+        .await;
     p.wait_type("admitted").await;
     p.send(json!({"type": "offer", "sdp": "v=0\r\nthis is not sdp"}));
     p.wait_for("bad_sdp", |m| m["code"] == "bad_sdp").await;
@@ -178,7 +242,11 @@ async fn bad_signalling_is_refused_and_the_server_stays_up() {
 
     // Invalid tokens never get a socket.
     for bad in ["x".repeat(43), "short".to_owned()] {
-        assert!(tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{bad}"))).await.is_err());
+        assert!(
+            tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{bad}")))
+                .await
+                .is_err()
+        );
     }
     // And the server still serves.
     judge.get(&format!("/api/hearings/{h}")).await;
@@ -196,38 +264,90 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
     let judge = server.staff("judge", StaffRole::Judge).await;
     let h = judge.hearing().await;
     let (wid, wtok) = judge.invite(&h, "W", "witness").await;
-    let (oid, otok) = judge.invite(&h, "Camera in the requested State", "official").await;
+    let (oid, otok) = judge
+        .invite(&h, "Camera in the requested State", "official")
+        .await;
     let api = client_api();
     let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
     w.wait_type("lobby").await;
-    judge.post(&format!("/api/hearings/{h}/participants/{wid}/admit"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{wid}/admit"),
+            json!({}),
+        )
+        .await;
     w.wait_type("admitted").await;
     w.publish().await;
 
     let whip = |auth: Option<String>, ct: &'static str, body: String| {
         let state = server.state.clone();
         async move {
-            let mut req = Request::builder().method(Method::POST).uri("/whip").header(header::CONTENT_TYPE, ct);
+            let mut req = Request::builder()
+                .method(Method::POST)
+                .uri("/whip")
+                .header(header::CONTENT_TYPE, ct);
             if let Some(a) = auth {
                 req = req.header(header::AUTHORIZATION, a);
             }
-            let resp = sworn::http::router(state).oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+            let resp = sworn::http::router(state)
+                .oneshot(req.body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
             let status = resp.status();
-            let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
-            let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-            (status, location, String::from_utf8_lossy(&body).into_owned())
+            let location = resp
+                .headers()
+                .get(header::LOCATION)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (
+                status,
+                location,
+                String::from_utf8_lossy(&body).into_owned(),
+            )
         }
     };
     // Bad WHIP requests.
-    assert_eq!(whip(None, "application/sdp", "v=0".into()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(whip(Some(format!("Bearer {}", "x".repeat(43))), "application/sdp", "v=0".into()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(whip(Some(format!("Bearer {otok}")), "text/plain", "v=0".into()).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(whip(Some(format!("Bearer {otok}")), "application/sdp", "hello".into()).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        whip(None, "application/sdp", "v=0".into()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        whip(
+            Some(format!("Bearer {}", "x".repeat(43))),
+            "application/sdp",
+            "v=0".into()
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        whip(Some(format!("Bearer {otok}")), "text/plain", "v=0".into())
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        whip(
+            Some(format!("Bearer {otok}")),
+            "application/sdp",
+            "hello".into()
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
 
     // A real WHIP publisher (webrtc-rs, non-trickle).
     let pc = std::sync::Arc::new(api.new_peer_connection(Default::default()).await.unwrap());
     let video = std::sync::Arc::new(TrackLocalStaticSample::new(
-        RTCRtpCodecCapability { mime_type: MIME_TYPE_VP8.to_owned(), clock_rate: 90000, ..Default::default() },
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90000,
+            ..Default::default()
+        },
         "v".into(),
         "whip".into(),
     ));
@@ -238,20 +358,32 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
     pc.set_local_description(offer).await.unwrap();
     let _ = gathered.recv().await;
     let sdp = pc.local_description().await.unwrap().sdp;
-    let (status, location, answer) = whip(Some(format!("Bearer {otok}")), "application/sdp", sdp).await;
+    let (status, location, answer) =
+        whip(Some(format!("Bearer {otok}")), "application/sdp", sdp).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
-    assert!(answer.contains("a=candidate"), "WHIP answers carry their candidates");
+    assert!(
+        answer.contains("a=candidate"),
+        "WHIP answers carry their candidates"
+    );
     let location = location.unwrap();
-    pc.set_remote_description(webrtc::peer_connection::sdp::session_description::RTCSessionDescription::answer(answer).unwrap())
-        .await
-        .unwrap();
+    pc.set_remote_description(
+        webrtc::peer_connection::sdp::session_description::RTCSessionDescription::answer(answer)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
     let feeder = tokio::spawn(async move {
         let file = std::fs::File::open(common::peer::fixtures().join("video.ivf")).unwrap();
-        let (mut ivf, _) = webrtc::media::io::ivf_reader::IVFReader::new(std::io::BufReader::new(file)).unwrap();
+        let (mut ivf, _) =
+            webrtc::media::io::ivf_reader::IVFReader::new(std::io::BufReader::new(file)).unwrap();
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
         while let Ok((frame, _)) = ivf.parse_next_frame() {
             tick.tick().await;
-            let s = webrtc::media::Sample { data: frame.freeze(), duration: std::time::Duration::from_millis(50), ..Default::default() };
+            let s = webrtc::media::Sample {
+                data: frame.freeze(),
+                duration: std::time::Duration::from_millis(50),
+                ..Default::default()
+            };
             if video.write_sample(&s).await.is_err() {
                 break;
             }
@@ -262,7 +394,12 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(w.received(&oid, "video"), 0);
     // ...and forwarded after.
-    judge.post(&format!("/api/hearings/{h}/participants/{oid}/admit"), json!({})).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{oid}/admit"),
+            json!({}),
+        )
+        .await;
     w.wait_received(&oid, "video", 20).await;
 
     // DELETE needs the same bearer.
@@ -270,8 +407,17 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
         let state = server.state.clone();
         let location = location.clone();
         async move {
-            let req = Request::builder().method(Method::DELETE).uri(location).header(header::AUTHORIZATION, auth).body(Body::empty()).unwrap();
-            sworn::http::router(state).oneshot(req).await.unwrap().status()
+            let req = Request::builder()
+                .method(Method::DELETE)
+                .uri(location)
+                .header(header::AUTHORIZATION, auth)
+                .body(Body::empty())
+                .unwrap();
+            sworn::http::router(state)
+                .oneshot(req)
+                .await
+                .unwrap()
+                .status()
         }
     };
     let (_, wtok2) = (wid.clone(), wtok.clone());

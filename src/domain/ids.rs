@@ -49,7 +49,13 @@ mod tests {
     #[test]
     fn parse_rejects_non_ids() {
         assert!(HearingId::parse("0123456789abcdef0123456789abcdef").is_some());
-        for bad in ["", "../etc", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdeg"] {
+        for bad in [
+            "",
+            "../etc",
+            "0123456789ABCDEF0123456789ABCDEF",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdeg",
+        ] {
             assert!(HearingId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -77,7 +77,6 @@ pub enum Subject {
     Staff(StaffRole),
 }
 
-
 use Action::*;
 
 /// Participant roles in a live hearing.
@@ -98,12 +97,37 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
             SignMinutes,
         ],
     ),
-    (ParticipantRole::Clerk, &[PublishAudio, PublishVideo, Subscribe, Admit, Deny, MarkEvent]),
-    (ParticipantRole::Witness, &[PublishAudio, PublishVideo, Subscribe, TakeOath]),
-    (ParticipantRole::Official, &[PublishAudio, PublishVideo, Subscribe, AttestIdentity]),
-    (ParticipantRole::Interpreter, &[PublishAudio, PublishVideo, Subscribe, TakeOath]),
-    (ParticipantRole::Prosecutor, &[PublishAudio, PublishVideo, Subscribe]),
-    (ParticipantRole::Defence, &[PublishAudio, PublishVideo, Subscribe]),
+    (
+        ParticipantRole::Clerk,
+        &[
+            PublishAudio,
+            PublishVideo,
+            Subscribe,
+            Admit,
+            Deny,
+            MarkEvent,
+        ],
+    ),
+    (
+        ParticipantRole::Witness,
+        &[PublishAudio, PublishVideo, Subscribe, TakeOath],
+    ),
+    (
+        ParticipantRole::Official,
+        &[PublishAudio, PublishVideo, Subscribe, AttestIdentity],
+    ),
+    (
+        ParticipantRole::Interpreter,
+        &[PublishAudio, PublishVideo, Subscribe, TakeOath],
+    ),
+    (
+        ParticipantRole::Prosecutor,
+        &[PublishAudio, PublishVideo, Subscribe],
+    ),
+    (
+        ParticipantRole::Defence,
+        &[PublishAudio, PublishVideo, Subscribe],
+    ),
 ];
 
 /// Staff accounts on the API.
@@ -120,7 +144,15 @@ const STAFF_POLICY: &[(StaffRole, &[Action])] = &[
             GrantRetrieval,
         ],
     ),
-    (StaffRole::Clerk, &[ScheduleHearing, ViewHearings, ManageParticipants, GrantRetrieval]),
+    (
+        StaffRole::Clerk,
+        &[
+            ScheduleHearing,
+            ViewHearings,
+            ManageParticipants,
+            GrantRetrieval,
+        ],
+    ),
     (StaffRole::Prosecutor, &[RetrieveGranted]),
     (StaffRole::Defence, &[RetrieveGranted]),
     (StaffRole::Admin, &[ManageUsers]),
@@ -135,7 +167,11 @@ pub fn allows(subject: Subject, action: Action) -> bool {
 }
 
 fn row<R: PartialEq + Copy>(table: &[(R, &'static [Action])], role: R) -> &'static [Action] {
-    table.iter().find(|(r, _)| *r == role).map(|(_, a)| *a).unwrap_or(&[])
+    table
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, a)| *a)
+        .unwrap_or(&[])
 }
 
 /// The whole table, for documentation and the console.
@@ -152,20 +188,53 @@ mod tests {
     #[test]
     fn participant_matrix() {
         let expected: &[(ParticipantRole, &str)] = &[
-            (ParticipantRole::Judge, "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes"),
-            (ParticipantRole::Clerk, "publish_audio publish_video subscribe admit deny mark_event"),
-            (ParticipantRole::Witness, "publish_audio publish_video subscribe take_oath"),
-            (ParticipantRole::Official, "publish_audio publish_video subscribe attest_identity"),
-            (ParticipantRole::Interpreter, "publish_audio publish_video subscribe take_oath"),
-            (ParticipantRole::Prosecutor, "publish_audio publish_video subscribe"),
-            (ParticipantRole::Defence, "publish_audio publish_video subscribe"),
+            (
+                ParticipantRole::Judge,
+                "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes",
+            ),
+            (
+                ParticipantRole::Clerk,
+                "publish_audio publish_video subscribe admit deny mark_event",
+            ),
+            (
+                ParticipantRole::Witness,
+                "publish_audio publish_video subscribe take_oath",
+            ),
+            (
+                ParticipantRole::Official,
+                "publish_audio publish_video subscribe attest_identity",
+            ),
+            (
+                ParticipantRole::Interpreter,
+                "publish_audio publish_video subscribe take_oath",
+            ),
+            (
+                ParticipantRole::Prosecutor,
+                "publish_audio publish_video subscribe",
+            ),
+            (
+                ParticipantRole::Defence,
+                "publish_audio publish_video subscribe",
+            ),
         ];
         for role in ParticipantRole::ALL {
-            let granted = expected.iter().find(|(r, _)| *r == role).map(|(_, s)| *s).unwrap();
+            let granted = expected
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, s)| *s)
+                .unwrap();
             for action in Action::ALL {
-                let name = serde_json::to_value(action).unwrap().as_str().unwrap().to_owned();
+                let name = serde_json::to_value(action)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 let want = granted.split(' ').any(|g| g == name);
-                assert_eq!(allows(Subject::Participant(role), action), want, "{role} {name}");
+                assert_eq!(
+                    allows(Subject::Participant(role), action),
+                    want,
+                    "{role} {name}"
+                );
             }
         }
     }
@@ -173,16 +242,30 @@ mod tests {
     #[test]
     fn staff_matrix() {
         let expected: &[(StaffRole, &str)] = &[
-            (StaffRole::Judge, "schedule_hearing view_hearings manage_participants open_close_hearing conduct_hearing seal_hearing grant_retrieval"),
-            (StaffRole::Clerk, "schedule_hearing view_hearings manage_participants grant_retrieval"),
+            (
+                StaffRole::Judge,
+                "schedule_hearing view_hearings manage_participants open_close_hearing conduct_hearing seal_hearing grant_retrieval",
+            ),
+            (
+                StaffRole::Clerk,
+                "schedule_hearing view_hearings manage_participants grant_retrieval",
+            ),
             (StaffRole::Prosecutor, "retrieve_granted"),
             (StaffRole::Defence, "retrieve_granted"),
             (StaffRole::Admin, "manage_users"),
         ];
         for role in StaffRole::ALL {
-            let granted = expected.iter().find(|(r, _)| *r == role).map(|(_, s)| *s).unwrap();
+            let granted = expected
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, s)| *s)
+                .unwrap();
             for action in Action::ALL {
-                let name = serde_json::to_value(action).unwrap().as_str().unwrap().to_owned();
+                let name = serde_json::to_value(action)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 let want = granted.split(' ').any(|g| g == name);
                 assert_eq!(allows(Subject::Staff(role), action), want, "{role} {name}");
             }

@@ -16,7 +16,13 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
-    pub const ALL: [StaffRole; 5] = [Self::Judge, Self::Clerk, Self::Prosecutor, Self::Defence, Self::Admin];
+    pub const ALL: [StaffRole; 5] = [
+        Self::Judge,
+        Self::Clerk,
+        Self::Prosecutor,
+        Self::Defence,
+        Self::Admin,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Judge => "judge",
@@ -75,7 +81,10 @@ macro_rules! from_str_via_all {
         impl FromStr for $t {
             type Err = UnknownRole;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                <$t>::ALL.into_iter().find(|r| r.as_str() == s).ok_or(UnknownRole)
+                <$t>::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == s)
+                    .ok_or(UnknownRole)
             }
         }
         impl fmt::Display for $t {

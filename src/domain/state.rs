@@ -19,7 +19,9 @@ impl HearingState {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Scheduled, Self::Open, Self::Closed].into_iter().find(|v| v.as_str() == s)
+        [Self::Scheduled, Self::Open, Self::Closed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

@@ -2,14 +2,18 @@
 //! signalling and media events in one loop.
 
 use super::live::{Conn, Live};
+use super::protocol::{
+    ClientMsg, HearingSummary, ModAction, Outbound, RosterEntry, ServerMsg, close,
+};
 use super::record::{HearingRecord, Stamped};
 use super::recording::RecorderReport;
-use crate::verify::entry::EntryBody;
-use super::protocol::{ClientMsg, HearingSummary, ModAction, Outbound, RosterEntry, ServerMsg, close};
 use super::{Command, ConnId, HearingDeps, HearingError, HearingStats, Moderator, next_conn_id};
-use crate::domain::{Action, ConnectionState, HearingId, HearingState, ParticipantId, Presence, Subject, allows};
+use crate::domain::{
+    Action, ConnectionState, HearingId, HearingState, ParticipantId, Presence, Subject, allows,
+};
 use crate::rtc::{PeerState, PublishedTrack, SessionEvent, SessionEventKind};
 use crate::store::ParticipantRow;
+use crate::verify::entry::EntryBody;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -30,7 +34,8 @@ pub(super) struct Actor {
     pub(super) rec_tx: mpsc::UnboundedSender<RecorderReport>,
     pub(super) recorders: usize,
     pub(super) closing: Option<Instant>,
-    pub(super) sealing: Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
+    pub(super) sealing:
+        Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
     pub(super) sealed: Option<std::path::PathBuf>,
     pub(super) minutes_draft: Option<Vec<u8>>,
     pub(super) minutes_signer: Option<ParticipantId>,
@@ -85,7 +90,12 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         // A restart while the hearing was open: recover the log and go on recording.
         HearingState::Open => actor.open_record(false),
         // A crash between closing and sealing: recover, then seal.
-        HearingState::Closed if actor.sealed.is_none() && super::record::hearing_dir(&actor.deps.config.data_dir, &actor.id).join("log").is_dir() => {
+        HearingState::Closed
+            if actor.sealed.is_none()
+                && super::record::hearing_dir(&actor.deps.config.data_dir, &actor.id)
+                    .join("log")
+                    .is_dir() =>
+        {
             actor.open_record(false);
             actor.begin_close();
         }
@@ -123,13 +133,22 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
 impl Actor {
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Connect { participant, outbound, reply } => {
+            Command::Connect {
+                participant,
+                outbound,
+                reply,
+            } => {
                 let conn = self.connect(participant, Some(outbound)).await;
                 let _ = reply.send(conn);
             }
             Command::Client { conn, msg } => self.client(conn, msg).await,
             Command::Disconnected { conn } => self.disconnected(conn).await,
-            Command::Moderate { by, action, target, reply } => {
+            Command::Moderate {
+                by,
+                action,
+                target,
+                reply,
+            } => {
                 let r = self.moderate(by, action, &target).await;
                 let _ = reply.send(r);
             }
@@ -139,7 +158,10 @@ impl Actor {
                     p.presence = Presence::Absent;
                 }
                 self.drop_conn(&target, ConnectionState::None).await;
-                self.log(EntryBody::ParticipantLeft { participant: target.to_string(), reason: "invite_revoked".into() });
+                self.log(EntryBody::ParticipantLeft {
+                    participant: target.to_string(),
+                    reason: "invite_revoked".into(),
+                });
                 self.broadcast_roster();
             }
             Command::Invited { participant } => {
@@ -158,16 +180,29 @@ impl Actor {
             }
             Command::StateChanged { state } => self.state_changed(state).await,
             Command::Status { reply } => {
-                let _ = reply.send(self.people.iter().map(|(k, v)| (k.clone(), v.status())).collect());
+                let _ = reply.send(
+                    self.people
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.status()))
+                        .collect(),
+                );
             }
-            Command::WhipOffer { participant, sdp, reply } => {
+            Command::WhipOffer {
+                participant,
+                sdp,
+                reply,
+            } => {
                 let _ = reply.send(self.whip_offer(participant, sdp).await);
             }
             Command::WhipEnd { conn } => self.disconnected(conn).await,
             Command::Stats { reply } => {
                 let _ = reply.send(HearingStats {
                     connections: self.conns.len(),
-                    sessions: self.people.values().filter(|p| p.conn.as_ref().is_some_and(|c| c.session.is_some())).count(),
+                    sessions: self
+                        .people
+                        .values()
+                        .filter(|p| p.conn.as_ref().is_some_and(|c| c.session.is_some()))
+                        .count(),
                     published_tracks: self.people.values().map(|p| p.published.len()).sum(),
                 });
             }
@@ -175,17 +210,33 @@ impl Actor {
     }
 
     /// Registers a new connection of a participant, replacing an older one.
-    async fn connect(&mut self, row: ParticipantRow, out: Option<mpsc::Sender<Outbound>>) -> ConnId {
+    async fn connect(
+        &mut self,
+        row: ParticipantRow,
+        out: Option<mpsc::Sender<Outbound>>,
+    ) -> ConnId {
         let id = next_conn_id();
         let pid = row.id.clone();
-        let live = self.people.entry(pid.clone()).or_insert_with(|| Live::new(row.clone()));
+        let live = self
+            .people
+            .entry(pid.clone())
+            .or_insert_with(|| Live::new(row.clone()));
         live.row = row;
         if live.conn.is_some() {
             live.close_socket(close::REPLACED, "replaced by a newer connection");
             self.drop_conn(&pid, ConnectionState::None).await;
         }
-        let Some(live) = self.people.get_mut(&pid) else { return id };
-        live.conn = Some(Conn { id, out, session: None, awaiting_answer: false, renegotiate: false, recording: false });
+        let Some(live) = self.people.get_mut(&pid) else {
+            return id;
+        };
+        live.conn = Some(Conn {
+            id,
+            out,
+            session: None,
+            awaiting_answer: false,
+            renegotiate: false,
+            recording: false,
+        });
         live.grace_until = None;
         self.conns.insert(id, pid.clone());
         if self.summary.state == HearingState::Closed {
@@ -201,7 +252,9 @@ impl Actor {
             hearing: self.summary.clone(),
             ice_servers: self.deps.config.ice_servers.clone(),
         });
-        live.send(ServerMsg::HearingState { state: self.summary.state });
+        live.send(ServerMsg::HearingState {
+            state: self.summary.state,
+        });
         if live.presence == Presence::Admitted {
             live.send(ServerMsg::Admitted);
         } else {
@@ -209,7 +262,9 @@ impl Actor {
             live.send(ServerMsg::Lobby);
         }
         debug!(participant = %pid, conn = id, "connected");
-        self.log(EntryBody::ParticipantJoined { participant: pid.to_string() });
+        self.log(EntryBody::ParticipantJoined {
+            participant: pid.to_string(),
+        });
         if let Some(checkpoint) = self.checkpoint_ref() {
             self.send(&pid, ServerMsg::Checkpoint { checkpoint });
         }
@@ -218,12 +273,20 @@ impl Actor {
     }
 
     async fn client(&mut self, conn: ConnId, msg: ClientMsg) {
-        let Some(pid) = self.conns.get(&conn).cloned() else { return };
+        let Some(pid) = self.conns.get(&conn).cloned() else {
+            return;
+        };
         match msg {
             ClientMsg::Ping => self.send(&pid, ServerMsg::Pong),
-            ClientMsg::Hello { display_name, public_key } => {
+            ClientMsg::Hello {
+                display_name,
+                public_key,
+            } => {
                 if let Some(name) = display_name.map(|n| n.trim().to_owned()) {
-                    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                    if name.is_empty()
+                        || name.chars().count() > 100
+                        || name.chars().any(char::is_control)
+                    {
                         self.error(&pid, "bad_name", "the name must be 1 to 100 characters");
                     } else if let Some(p) = self.people.get_mut(&pid) {
                         if self.deps.store.set_display_name(&pid, &name).is_ok() {
@@ -233,16 +296,26 @@ impl Actor {
                 }
                 if let Some(key) = public_key {
                     if valid_public_key(&key) {
-                        let changed = self.people.get(&pid).is_some_and(|p| p.public_key.as_deref() != Some(key.as_str()));
+                        let changed = self
+                            .people
+                            .get(&pid)
+                            .is_some_and(|p| p.public_key.as_deref() != Some(key.as_str()));
                         if let Some(p) = self.people.get_mut(&pid) {
                             p.public_key = Some(key.clone());
                         }
                         if changed {
-                            self.log(EntryBody::KeyBound { participant: pid.to_string(), public_key: key });
+                            self.log(EntryBody::KeyBound {
+                                participant: pid.to_string(),
+                                public_key: key,
+                            });
                             self.checkpoint_now();
                         }
                     } else {
-                        self.error(&pid, "bad_public_key", "the public key must be a base64url raw Ed25519 key");
+                        self.error(
+                            &pid,
+                            "bad_public_key",
+                            "the public key must be a base64url raw Ed25519 key",
+                        );
                     }
                 }
                 self.broadcast_roster();
@@ -254,18 +327,29 @@ impl Actor {
                     p.video_muted = !video;
                 }
                 if was.is_some_and(|w| w == audio) {
-                    self.log(EntryBody::Mute { participant: pid.to_string(), muted: !audio, by_court: false });
+                    self.log(EntryBody::Mute {
+                        participant: pid.to_string(),
+                        muted: !audio,
+                        by_court: false,
+                    });
                 }
                 self.broadcast_roster();
             }
-            ClientMsg::Attest { statement, signature } => self.attest(&pid, statement, &signature),
+            ClientMsg::Attest {
+                statement,
+                signature,
+            } => self.attest(&pid, statement, &signature),
             ClientMsg::RequestMinutes => self.request_minutes(&pid),
             ClientMsg::MinutesSignature { signature } => self.minutes_signature(&pid, &signature),
             ClientMsg::StartOath { participant, form } => self.start_oath(&pid, &participant, form),
             ClientMsg::Offer { sdp } => self.client_offer(&pid, sdp).await,
             ClientMsg::Answer { sdp } => self.client_answer(&pid, sdp).await,
             ClientMsg::Candidate { candidate } => {
-                let session = self.people.get_mut(&pid).and_then(|p| p.conn.as_mut()).and_then(|c| c.session.as_mut());
+                let session = self
+                    .people
+                    .get_mut(&pid)
+                    .and_then(|p| p.conn.as_mut())
+                    .and_then(|c| c.session.as_mut());
                 match session {
                     Some(s) => {
                         if s.add_remote_candidate(candidate).await.is_err() {
@@ -275,11 +359,21 @@ impl Actor {
                     None => self.error(&pid, "out_of_order", "send an offer before candidates"),
                 }
             }
-            ClientMsg::Action { action, participant } => {
-                let Some(role) = self.people.get(&pid).map(|p| p.row.role) else { return };
+            ClientMsg::Action {
+                action,
+                participant,
+            } => {
+                let Some(role) = self.people.get(&pid).map(|p| p.row.role) else {
+                    return;
+                };
                 let result = match ParticipantId::parse(&participant) {
-                    Some(target) => self.moderate(Moderator::Participant(role), action, &target).await,
-                    None if !allows(Subject::Participant(role), needed_for(action)) => Err(HearingError::Forbidden),
+                    Some(target) => {
+                        self.moderate(Moderator::Participant(role), action, &target)
+                            .await
+                    }
+                    None if !allows(Subject::Participant(role), needed_for(action)) => {
+                        Err(HearingError::Forbidden)
+                    }
                     None => Err(HearingError::UnknownParticipant),
                 };
                 if let Err(e) = result {
@@ -296,7 +390,9 @@ impl Actor {
     }
 
     async fn client_offer(&mut self, pid: &ParticipantId, sdp: String) {
-        let Some(p) = self.people.get(pid) else { return };
+        let Some(p) = self.people.get(pid) else {
+            return;
+        };
         if p.presence != Presence::Admitted {
             self.error(pid, "out_of_order", "wait until the court admits you");
             return;
@@ -327,12 +423,16 @@ impl Actor {
     }
 
     async fn client_answer(&mut self, pid: &ParticipantId, sdp: String) {
-        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else { return };
+        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else {
+            return;
+        };
         if !conn.awaiting_answer {
             self.error(pid, "out_of_order", "no offer is waiting for an answer");
             return;
         }
-        let Some(session) = conn.session.as_mut() else { return };
+        let Some(session) = conn.session.as_mut() else {
+            return;
+        };
         let result = session.accept_answer(sdp).await;
         conn.awaiting_answer = false;
         let again = std::mem::take(&mut conn.renegotiate);
@@ -346,10 +446,19 @@ impl Actor {
 
     /// Creates the peer connection for a participant's current connection.
     async fn start_session(&mut self, pid: &ParticipantId) -> bool {
-        let Some(p) = self.people.get(pid) else { return false };
-        let Some(conn_id) = p.conn.as_ref().map(|c| c.id) else { return false };
+        let Some(p) = self.people.get(pid) else {
+            return false;
+        };
+        let Some(conn_id) = p.conn.as_ref().map(|c| c.id) else {
+            return false;
+        };
         // Forwarding starts off; it is switched on per track from the participant's state.
-        match self.deps.rtc.session(conn_id, pid.to_string(), self.rtc_tx.clone(), false).await {
+        match self
+            .deps
+            .rtc
+            .session(conn_id, pid.to_string(), self.rtc_tx.clone(), false)
+            .await
+        {
             Ok(session) => {
                 if let Some(p) = self.people.get_mut(pid) {
                     if let Some(c) = p.conn.as_mut() {
@@ -362,7 +471,11 @@ impl Actor {
             }
             Err(e) => {
                 warn!(error = %e, "cannot create a peer connection");
-                self.error(pid, "media_unavailable", "the media server cannot take the connection");
+                self.error(
+                    pid,
+                    "media_unavailable",
+                    "the media server cannot take the connection",
+                );
                 false
             }
         }
@@ -374,7 +487,9 @@ impl Actor {
 
     /// Subscribes `pid` to every track it may receive, then renegotiates.
     async fn subscribe_to_others(&mut self, pid: &ParticipantId) {
-        let Some(role) = self.people.get(pid).map(|p| p.row.role) else { return };
+        let Some(role) = self.people.get(pid).map(|p| p.row.role) else {
+            return;
+        };
         if !allows(Subject::Participant(role), Action::Subscribe) {
             return;
         }
@@ -397,7 +512,9 @@ impl Actor {
 
     /// Sends a server offer now, or after the outstanding one is answered.
     async fn renegotiate(&mut self, pid: &ParticipantId) {
-        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else { return };
+        let Some(conn) = self.people.get_mut(pid).and_then(|p| p.conn.as_mut()) else {
+            return;
+        };
         if conn.awaiting_answer {
             conn.renegotiate = true;
             return;
@@ -405,7 +522,9 @@ impl Actor {
         if conn.out.is_none() {
             return; // WHIP publishers do not receive.
         }
-        let Some(session) = conn.session.as_mut() else { return };
+        let Some(session) = conn.session.as_mut() else {
+            return;
+        };
         match session.create_offer().await {
             Ok(sdp) => {
                 conn.awaiting_answer = true;
@@ -416,9 +535,13 @@ impl Actor {
     }
 
     async fn media_event(&mut self, ev: SessionEvent) {
-        let Some(pid) = self.conns.get(&ev.tag).cloned() else { return };
+        let Some(pid) = self.conns.get(&ev.tag).cloned() else {
+            return;
+        };
         match ev.kind {
-            SessionEventKind::LocalCandidate(candidate) => self.send(&pid, ServerMsg::Candidate { candidate }),
+            SessionEventKind::LocalCandidate(candidate) => {
+                self.send(&pid, ServerMsg::Candidate { candidate })
+            }
             SessionEventKind::State(state) => {
                 let connection = match state {
                     PeerState::Connecting => ConnectionState::Connecting,
@@ -443,7 +566,9 @@ impl Actor {
     }
 
     async fn track_published(&mut self, pid: &ParticipantId, track: PublishedTrack) {
-        let Some(p) = self.people.get_mut(pid) else { return };
+        let Some(p) = self.people.get_mut(pid) else {
+            return;
+        };
         let kind_allowed = match track.kind {
             crate::rtc::MediaKind::Audio => Action::PublishAudio,
             crate::rtc::MediaKind::Video => Action::PublishVideo,
@@ -473,7 +598,9 @@ impl Actor {
                 *id != pid
                     && p.presence == Presence::Admitted
                     && allows(Subject::Participant(p.row.role), Action::Subscribe)
-                    && p.conn.as_ref().is_some_and(|c| c.session.is_some() && c.out.is_some())
+                    && p.conn
+                        .as_ref()
+                        .is_some_and(|c| c.session.is_some() && c.out.is_some())
             })
             .map(|(id, _)| id.clone())
             .collect()
@@ -482,7 +609,9 @@ impl Actor {
     /// Ends a participant's connection: closes its peer connection and withdraws its
     /// tracks from everyone else.
     async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
-        let Some(p) = self.people.get_mut(pid) else { return };
+        let Some(p) = self.people.get_mut(pid) else {
+            return;
+        };
         let tracks: Vec<String> = p.published.drain(..).map(|t| t.track_id).collect();
         p.connection = connection;
         if let Some(conn) = p.conn.take() {
@@ -505,10 +634,15 @@ impl Actor {
     }
 
     async fn disconnected(&mut self, conn: ConnId) {
-        let Some(pid) = self.conns.get(&conn).cloned() else { return };
+        let Some(pid) = self.conns.get(&conn).cloned() else {
+            return;
+        };
         let grace = self.deps.config.reconnect_grace;
         self.drop_conn(&pid, ConnectionState::Reconnecting).await;
-        self.log(EntryBody::ParticipantLeft { participant: pid.to_string(), reason: "disconnected".into() });
+        self.log(EntryBody::ParticipantLeft {
+            participant: pid.to_string(),
+            reason: "disconnected".into(),
+        });
         if let Some(p) = self.people.get_mut(&pid) {
             if p.presence == Presence::Lobby {
                 p.presence = Presence::Absent;
@@ -535,7 +669,12 @@ impl Actor {
         }
     }
 
-    async fn moderate(&mut self, by: Moderator, action: ModAction, target: &ParticipantId) -> Result<(), HearingError> {
+    async fn moderate(
+        &mut self,
+        by: Moderator,
+        action: ModAction,
+        target: &ParticipantId,
+    ) -> Result<(), HearingError> {
         if let Moderator::Participant(role) = by {
             if !allows(Subject::Participant(role), needed_for(action)) {
                 return Err(HearingError::Forbidden);
@@ -552,7 +691,9 @@ impl Actor {
                 _ => return Err(HearingError::UnknownParticipant),
             }
         }
-        let Some(p) = self.people.get_mut(target) else { return Err(HearingError::UnknownParticipant) };
+        let Some(p) = self.people.get_mut(target) else {
+            return Err(HearingError::UnknownParticipant);
+        };
         match action {
             ModAction::Admit => {
                 if p.presence != Presence::Admitted {
@@ -598,8 +739,16 @@ impl Actor {
         self.log(match action {
             ModAction::Admit => EntryBody::ParticipantAdmitted { participant },
             ModAction::Deny => EntryBody::ParticipantDenied { participant },
-            ModAction::Mute => EntryBody::Mute { participant, muted: true, by_court: true },
-            ModAction::Unmute => EntryBody::Mute { participant, muted: false, by_court: true },
+            ModAction::Mute => EntryBody::Mute {
+                participant,
+                muted: true,
+                by_court: true,
+            },
+            ModAction::Unmute => EntryBody::Mute {
+                participant,
+                muted: false,
+                by_court: true,
+            },
             ModAction::Remove => EntryBody::ParticipantRemoved { participant },
         });
         info!(participant = %target, action = ?action, "moderation");
@@ -627,17 +776,27 @@ impl Actor {
         }
     }
 
-    async fn whip_offer(&mut self, row: ParticipantRow, sdp: String) -> Result<(ConnId, String), HearingError> {
+    async fn whip_offer(
+        &mut self,
+        row: ParticipantRow,
+        sdp: String,
+    ) -> Result<(ConnId, String), HearingError> {
         if self.summary.state == HearingState::Closed {
             return Err(HearingError::Closed);
         }
         let pid = row.id.clone();
         let conn = self.connect(row, None).await;
         if !self.start_session(&pid).await {
-            return Err(HearingError::Media("cannot create a peer connection".into()));
+            return Err(HearingError::Media(
+                "cannot create a peer connection".into(),
+            ));
         }
         let session = self.session_mut(&pid).ok_or(HearingError::Gone)?;
-        session.accept_offer_gathered(sdp).await.map(|answer| (conn, answer)).map_err(|e| HearingError::Media(e.to_string()))
+        session
+            .accept_offer_gathered(sdp)
+            .await
+            .map(|answer| (conn, answer))
+            .map_err(|e| HearingError::Media(e.to_string()))
     }
 
     fn roster(&self, for_moderator: bool) -> Vec<RosterEntry> {
@@ -659,13 +818,21 @@ impl Actor {
 
     fn broadcast_roster(&self) {
         let full = self.roster(true);
-        let admitted: Vec<RosterEntry> = full.iter().filter(|e| e.presence == Presence::Admitted).cloned().collect();
+        let admitted: Vec<RosterEntry> = full
+            .iter()
+            .filter(|e| e.presence == Presence::Admitted)
+            .cloned()
+            .collect();
         for p in self.people.values().filter(|p| p.conn.is_some()) {
             let moderator = allows(Subject::Participant(p.row.role), Action::Admit);
             if moderator {
-                p.send(ServerMsg::Roster { participants: full.clone() });
+                p.send(ServerMsg::Roster {
+                    participants: full.clone(),
+                });
             } else if p.presence == Presence::Admitted {
-                p.send(ServerMsg::Roster { participants: admitted.clone() });
+                p.send(ServerMsg::Roster {
+                    participants: admitted.clone(),
+                });
             }
         }
     }
@@ -677,7 +844,13 @@ impl Actor {
     }
 
     pub(super) fn error(&self, pid: &ParticipantId, code: &'static str, message: &str) {
-        self.send(pid, ServerMsg::Error { code, message: message.to_owned() });
+        self.send(
+            pid,
+            ServerMsg::Error {
+                code,
+                message: message.to_owned(),
+            },
+        );
     }
 
     async fn shutdown(&mut self) {
@@ -704,5 +877,8 @@ fn needed_for(action: ModAction) -> Action {
 /// A raw Ed25519 public key in base64url (no padding): 43 characters, 32 bytes.
 fn valid_public_key(key: &str) -> bool {
     use base64::Engine;
-    key.len() == 43 && base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key).is_ok_and(|b| b.len() == 32)
+    key.len() == 43
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(key)
+            .is_ok_and(|b| b.len() == 32)
 }

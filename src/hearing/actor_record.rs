@@ -29,7 +29,14 @@ impl Actor {
             return;
         }
         let d = &self.deps;
-        match HearingRecord::open(&d.config.data_dir, &d.config.server_name, &self.id, d.key.clone(), d.tsa.clone(), self.stamp_tx.clone()) {
+        match HearingRecord::open(
+            &d.config.data_dir,
+            &d.config.server_name,
+            &self.id,
+            d.key.clone(),
+            d.tsa.clone(),
+            self.stamp_tx.clone(),
+        ) {
             Ok((rec, recovery)) => {
                 self.record = Some(rec);
                 if recovery.interrupted() {
@@ -52,7 +59,9 @@ impl Actor {
     }
 
     fn log_opening(&mut self) {
-        let Ok(Some(h)) = self.deps.store.hearing(&self.id) else { return };
+        let Ok(Some(h)) = self.deps.store.hearing(&self.id) else {
+            return;
+        };
         self.log(EntryBody::HearingOpened {
             case_ref: h.fields.case_ref,
             mla_ref: Some(h.fields.mla_ref),
@@ -61,17 +70,32 @@ impl Actor {
             language: Some(h.fields.language),
         });
         for p in self.deps.store.participants(&self.id).unwrap_or_default() {
-            self.log(EntryBody::ParticipantInvited { participant: p.id.to_string(), role: p.role.as_str().into(), display_name: Some(p.display_name) });
+            self.log(EntryBody::ParticipantInvited {
+                participant: p.id.to_string(),
+                role: p.role.as_str().into(),
+                display_name: Some(p.display_name),
+            });
         }
-        let present: Vec<(ParticipantId, Presence, Option<String>)> =
-            self.people.iter().filter(|(_, p)| p.conn.is_some()).map(|(id, p)| (id.clone(), p.presence, p.public_key.clone())).collect();
+        let present: Vec<(ParticipantId, Presence, Option<String>)> = self
+            .people
+            .iter()
+            .filter(|(_, p)| p.conn.is_some())
+            .map(|(id, p)| (id.clone(), p.presence, p.public_key.clone()))
+            .collect();
         for (id, presence, key) in present {
-            self.log(EntryBody::ParticipantJoined { participant: id.to_string() });
+            self.log(EntryBody::ParticipantJoined {
+                participant: id.to_string(),
+            });
             if let Some(k) = key {
-                self.log(EntryBody::KeyBound { participant: id.to_string(), public_key: k });
+                self.log(EntryBody::KeyBound {
+                    participant: id.to_string(),
+                    public_key: k,
+                });
             }
             if presence == Presence::Admitted {
-                self.log(EntryBody::ParticipantAdmitted { participant: id.to_string() });
+                self.log(EntryBody::ParticipantAdmitted {
+                    participant: id.to_string(),
+                });
             }
             self.start_recorder(&id);
         }
@@ -88,18 +112,28 @@ impl Actor {
 
     /// Starts recording a participant's current connection (if the hearing records).
     pub(super) fn start_recorder(&mut self, pid: &ParticipantId) {
-        let Some(rec) = self.record.as_ref() else { return };
+        let Some(rec) = self.record.as_ref() else {
+            return;
+        };
         if rec.log.is_closed() || self.closing.is_some() {
             return;
         }
         let media = rec.media_dir();
-        let Some(p) = self.people.get_mut(pid) else { return };
+        let Some(p) = self.people.get_mut(pid) else {
+            return;
+        };
         let Some(conn) = p.conn.as_mut() else { return };
-        let Some(session) = conn.session.as_ref() else { return };
+        let Some(session) = conn.session.as_ref() else {
+            return;
+        };
         if conn.recording {
             return;
         }
-        let settings = RecorderSettings { dir: media, base_name: format!("{pid}-c{}", conn.id), rotate_after: self.deps.config.rotate_after };
+        let settings = RecorderSettings {
+            dir: media,
+            base_name: format!("{pid}-c{}", conn.id),
+            rotate_after: self.deps.config.rotate_after,
+        };
         match recording::start(pid.clone(), settings, self.rec_tx.clone()) {
             Ok(sink) => {
                 session.set_record_sink(Some(sink));
@@ -119,9 +153,15 @@ impl Actor {
                     self.finish_close();
                 }
             }
-            RecorderReport::Failed { participant, reason } => {
+            RecorderReport::Failed {
+                participant,
+                reason,
+            } => {
                 warn!(participant = %participant, reason = %reason, "recorder failed");
-                self.log(EntryBody::RecordingDegraded { participant: Some(participant.to_string()), detail: reason });
+                self.log(EntryBody::RecordingDegraded {
+                    participant: Some(participant.to_string()),
+                    detail: reason,
+                });
                 self.recording_state(&participant, "degraded");
             }
             RecorderReport::Event { participant, event } => self.recorder_event(participant, event),
@@ -133,12 +173,25 @@ impl Actor {
         match event {
             RecorderEvent::NeedKeyframe { .. } => {
                 if let Some(p) = self.people.get(&pid) {
-                    for t in p.published.iter().filter(|t| t.kind == crate::rtc::MediaKind::Video) {
+                    for t in p
+                        .published
+                        .iter()
+                        .filter(|t| t.kind == crate::rtc::MediaKind::Video)
+                    {
                         t.request_keyframe();
                     }
                 }
             }
-            RecorderEvent::Chunk { file, offset, length, sha256, media_start_ms, media_end_ms, wall_start, wall_end } => {
+            RecorderEvent::Chunk {
+                file,
+                offset,
+                length,
+                sha256,
+                media_start_ms,
+                media_end_ms,
+                wall_start,
+                wall_end,
+            } => {
                 if let Some(file) = media(&file) {
                     self.log(EntryBody::MediaChunk {
                         file,
@@ -154,12 +207,22 @@ impl Actor {
                     });
                 }
             }
-            RecorderEvent::FileSealed { file, length, sha256 } => {
+            RecorderEvent::FileSealed {
+                file,
+                length,
+                sha256,
+            } => {
                 if let Some(file) = media(&file) {
-                    self.log(EntryBody::FileSealed { file, length, sha256: convert::sha256_hex(&sha256) });
+                    self.log(EntryBody::FileSealed {
+                        file,
+                        length,
+                        sha256: convert::sha256_hex(&sha256),
+                    });
                 }
             }
-            RecorderEvent::Gap { track, kind, wall, .. } => {
+            RecorderEvent::Gap {
+                track, kind, wall, ..
+            } => {
                 let reason = match kind {
                     GapKind::Loss { packets } => format!("loss of {packets} packets not repaired"),
                     GapKind::Silence => "no media received".to_owned(),
@@ -167,10 +230,19 @@ impl Actor {
                     GapKind::FramesDropped { frames } => format!("{frames} frames dropped"),
                 };
                 let w = convert::wall(wall);
-                self.log(EntryBody::Gap { participant: Some(pid.to_string()), track: Some(track.to_string()), wall_start: w.clone(), wall_end: w, reason });
+                self.log(EntryBody::Gap {
+                    participant: Some(pid.to_string()),
+                    track: Some(track.to_string()),
+                    wall_start: w.clone(),
+                    wall_end: w,
+                    reason,
+                });
             }
             RecorderEvent::Degraded { reason } => {
-                self.log(EntryBody::RecordingDegraded { participant: Some(pid.to_string()), detail: reason });
+                self.log(EntryBody::RecordingDegraded {
+                    participant: Some(pid.to_string()),
+                    detail: reason,
+                });
                 self.recording_state(&pid, "degraded");
             }
             RecorderEvent::Resumed { .. } => self.recording_state(&pid, "recording"),
@@ -180,25 +252,43 @@ impl Actor {
 
     /// Tells the court's consoles about a participant's recording state.
     fn recording_state(&self, pid: &ParticipantId, state: &'static str) {
-        for p in self.people.values().filter(|p| allows(Subject::Participant(p.row.role), Action::Admit)) {
-            p.send(ServerMsg::Recording { participant: pid.to_string(), state });
+        for p in self
+            .people
+            .values()
+            .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
+        {
+            p.send(ServerMsg::Recording {
+                participant: pid.to_string(),
+                state,
+            });
         }
     }
 
     pub(super) fn checkpoint_ref(&self) -> Option<CheckpointRef> {
         let (size, root) = self.record.as_ref()?.log.latest_checkpoint()?;
-        Some(CheckpointRef { size, root: STANDARD.encode(root) })
+        Some(CheckpointRef {
+            size,
+            root: STANDARD.encode(root),
+        })
     }
 
     /// Signs a checkpoint now if the log grew, and sends it to everyone to co-sign.
     pub(super) fn checkpoint_now(&mut self) {
-        let Some(rec) = self.record.as_mut() else { return };
+        let Some(rec) = self.record.as_mut() else {
+            return;
+        };
         if rec.checkpoint().is_none() {
             return;
         }
         if let Some(checkpoint) = self.checkpoint_ref() {
-            for p in self.people.values().filter(|p| p.presence == Presence::Admitted) {
-                p.send(ServerMsg::Checkpoint { checkpoint: checkpoint.clone() });
+            for p in self
+                .people
+                .values()
+                .filter(|p| p.presence == Presence::Admitted)
+            {
+                p.send(ServerMsg::Checkpoint {
+                    checkpoint: checkpoint.clone(),
+                });
             }
         }
     }
@@ -211,7 +301,9 @@ impl Actor {
 
     /// A statement signed in a participant's browser.
     pub(super) fn attest(&mut self, pid: &ParticipantId, statement: String, signature: &str) {
-        let Some(role) = self.people.get(pid).map(|p| p.row.role) else { return };
+        let Some(role) = self.people.get(pid).map(|p| p.row.role) else {
+            return;
+        };
         let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
             return self.error(pid, "bad_attestation", "the signature is not base64url");
         };
@@ -219,7 +311,10 @@ impl Actor {
         let kind = parsed["kind"].as_str().unwrap_or("").to_owned();
         let allowed = match kind.as_str() {
             "oath" => allows(Subject::Participant(role), Action::TakeOath),
-            "identity" => allows(Subject::Participant(role), Action::AttestIdentity) || allows(Subject::Participant(role), Action::ConfirmIdentity),
+            "identity" => {
+                allows(Subject::Participant(role), Action::AttestIdentity)
+                    || allows(Subject::Participant(role), Action::ConfirmIdentity)
+            }
             "minutes" => allows(Subject::Participant(role), Action::SignMinutes),
             "cosign" | "closing" => true,
             _ => false,
@@ -228,22 +323,37 @@ impl Actor {
             return self.error(pid, "forbidden", "this statement is not yours to make");
         }
         if parsed["participant"].as_str() != Some(pid.as_str()) {
-            return self.error(pid, "bad_attestation", "the statement names another participant");
+            return self.error(
+                pid,
+                "bad_attestation",
+                "the statement names another participant",
+            );
         }
         let Some(rec) = self.record.as_mut() else {
             return self.error(pid, "not_recording", "the hearing is not open");
         };
-        match rec.log.record_attestation(statement.as_bytes(), &sig, time::OffsetDateTime::now_utc()) {
+        match rec.log.record_attestation(
+            statement.as_bytes(),
+            &sig,
+            time::OffsetDateTime::now_utc(),
+        ) {
             Ok(_) => {
                 match kind.as_str() {
                     "oath" => {
                         let form = parsed["form"].as_str().unwrap_or("oath").to_owned();
-                        self.log(EntryBody::OathTaken { participant: pid.to_string(), form });
+                        self.log(EntryBody::OathTaken {
+                            participant: pid.to_string(),
+                            form,
+                        });
                     }
                     "identity" => {
                         if let Some(subject) = parsed["subject"].as_str() {
                             let method = parsed["method"].as_str().unwrap_or("document").to_owned();
-                            self.log(EntryBody::IdentityAttested { participant: subject.to_owned(), by: pid.to_string(), method });
+                            self.log(EntryBody::IdentityAttested {
+                                participant: subject.to_owned(),
+                                by: pid.to_string(),
+                                method,
+                            });
                         }
                     }
                     "minutes" => {
@@ -255,9 +365,16 @@ impl Actor {
                 info!(participant = %pid, kind = %kind, "attestation recorded");
                 // The court sees that it happened.
                 let by = pid.to_string();
-                for p in self.people.values().filter(|p| allows(Subject::Participant(p.row.role), Action::Admit)) {
+                for p in self
+                    .people
+                    .values()
+                    .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
+                {
                     if p.row.id != *pid {
-                        p.send(ServerMsg::AttestedBy { kind: kind.clone(), participant: by.clone() });
+                        p.send(ServerMsg::AttestedBy {
+                            kind: kind.clone(),
+                            participant: by.clone(),
+                        });
                     }
                 }
             }
@@ -270,9 +387,15 @@ impl Actor {
 
     /// The judge administers the oath to a witness or interpreter.
     pub(super) fn start_oath(&mut self, by: &ParticipantId, target: &str, form: OathForm) {
-        let Some(role) = self.people.get(by).map(|p| p.row.role) else { return };
+        let Some(role) = self.people.get(by).map(|p| p.row.role) else {
+            return;
+        };
         if !allows(Subject::Participant(role), Action::AdministerOath) {
-            return self.error(by, "forbidden", "only the presiding judge administers the oath");
+            return self.error(
+                by,
+                "forbidden",
+                "only the presiding judge administers the oath",
+            );
         }
         let Some(target) = ParticipantId::parse(target) else {
             return self.error(by, "unknown_participant", "no such participant");
@@ -280,8 +403,14 @@ impl Actor {
         let Some(t) = self.people.get(&target) else {
             return self.error(by, "unknown_participant", "no such participant");
         };
-        if !allows(Subject::Participant(t.row.role), Action::TakeOath) || t.presence != Presence::Admitted {
-            return self.error(by, "not_applicable", "this participant does not take an oath now");
+        if !allows(Subject::Participant(t.row.role), Action::TakeOath)
+            || t.presence != Presence::Admitted
+        {
+            return self.error(
+                by,
+                "not_applicable",
+                "this participant does not take an oath now",
+            );
         }
         let witness = t.row.role == ParticipantRole::Witness;
         self.checkpoint_now();
@@ -289,15 +418,30 @@ impl Actor {
             return self.error(by, "not_recording", "open the hearing first");
         };
         let text = oath::text(&self.summary.language, form, witness);
-        self.send(&target, ServerMsg::OathRequest { form, text, checkpoint });
-        self.log(EntryBody::Marker { label: format!("oath administered to {target} ({})", form.as_str()) });
+        self.send(
+            &target,
+            ServerMsg::OathRequest {
+                form,
+                text,
+                checkpoint,
+            },
+        );
+        self.log(EntryBody::Marker {
+            label: format!("oath administered to {target} ({})", form.as_str()),
+        });
     }
 
     /// Sends the judge the minutes drafted from the log so far.
     pub(super) fn request_minutes(&mut self, by: &ParticipantId) {
-        let Some(role) = self.people.get(by).map(|p| p.row.role) else { return };
+        let Some(role) = self.people.get(by).map(|p| p.row.role) else {
+            return;
+        };
         if !allows(Subject::Participant(role), Action::SignMinutes) {
-            return self.error(by, "forbidden", "only the presiding judge signs the minutes");
+            return self.error(
+                by,
+                "forbidden",
+                "only the presiding judge signs the minutes",
+            );
         }
         self.checkpoint_now();
         let (Some(rec), Some(checkpoint)) = (self.record.as_ref(), self.checkpoint_ref()) else {
@@ -308,31 +452,59 @@ impl Actor {
             Ok(html) => {
                 let sha256 = hex::encode(Sha256::digest(html.as_bytes()));
                 self.minutes_draft = Some(html.clone().into_bytes());
-                self.send(by, ServerMsg::MinutesDraft { html, sha256, checkpoint });
+                self.send(
+                    by,
+                    ServerMsg::MinutesDraft {
+                        html,
+                        sha256,
+                        checkpoint,
+                    },
+                );
             }
             Err(e) => self.error(by, "minutes_failed", &e.to_string()),
         }
     }
 
     pub(super) fn minutes_signature(&mut self, by: &ParticipantId, signature: &str) {
-        let (Some(html), Some(signer)) = (self.minutes_draft.as_ref(), self.minutes_signer.as_ref()) else {
+        let (Some(html), Some(signer)) =
+            (self.minutes_draft.as_ref(), self.minutes_signer.as_ref())
+        else {
             return self.error(by, "out_of_order", "sign the minutes statement first");
         };
         if signer != by {
-            return self.error(by, "forbidden", "the minutes statement was signed by someone else");
+            return self.error(
+                by,
+                "forbidden",
+                "the minutes statement was signed by someone else",
+            );
         }
         let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
             return self.error(by, "bad_attestation", "the signature is not base64url");
         };
-        let key = self.record.as_ref().and_then(|r| r.log.bound_key(by.as_str()));
+        let key = self
+            .record
+            .as_ref()
+            .and_then(|r| r.log.bound_key(by.as_str()));
         let ok = key.is_some_and(|k| {
-            <[u8; 64]>::try_from(sig.as_slice()).is_ok_and(|s| k.verify_strict(html, &ed25519_dalek::Signature::from_bytes(&s)).is_ok())
+            <[u8; 64]>::try_from(sig.as_slice()).is_ok_and(|s| {
+                k.verify_strict(html, &ed25519_dalek::Signature::from_bytes(&s))
+                    .is_ok()
+            })
         });
         if !ok {
-            return self.error(by, "bad_attestation", "the minutes signature does not verify");
+            return self.error(
+                by,
+                "bad_attestation",
+                "the minutes signature does not verify",
+            );
         }
         self.minutes = Some((html.clone(), sig));
-        self.send(by, ServerMsg::Attested { kind: "minutes_html".into() });
+        self.send(
+            by,
+            ServerMsg::Attested {
+                kind: "minutes_html".into(),
+            },
+        );
     }
 
     /// Closing: stop recording, wait for the recorders to seal, then finish.
@@ -359,28 +531,54 @@ impl Actor {
                 .participants(&self.id)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| (p.id.to_string(), format!("{} ({})", p.display_name, p.role.as_str())))
+                .map(|p| {
+                    (
+                        p.id.to_string(),
+                        format!("{} ({})", p.display_name, p.role.as_str()),
+                    )
+                })
                 .collect();
-            let job = self.record.as_ref().and_then(|r| super::derive::plan(&r.dir.join("log"), &r.media_dir(), &r.dir.join("derived"), &labels));
+            let job = self.record.as_ref().and_then(|r| {
+                super::derive::plan(
+                    &r.dir.join("log"),
+                    &r.media_dir(),
+                    &r.dir.join("derived"),
+                    &labels,
+                )
+            });
             match job {
                 Some(job) => {
                     let progress = self.derive_progress.clone();
-                    self.deriving = Some(tokio::task::spawn_blocking(move || super::derive::run(job, progress)));
+                    self.deriving = Some(tokio::task::spawn_blocking(move || {
+                        super::derive::run(job, progress)
+                    }));
                     return;
                 }
                 None => self.derived = Some(Vec::new()),
             }
         }
-        let reason = if self.interrupted { "closed_after_interruption" } else { "closed_by_judge" };
-        self.log(EntryBody::HearingClosed { reason: reason.into() });
-        let Some(rec) = self.record.as_mut() else { return };
+        let reason = if self.interrupted {
+            "closed_after_interruption"
+        } else {
+            "closed_by_judge"
+        };
+        self.log(EntryBody::HearingClosed {
+            reason: reason.into(),
+        });
+        let Some(rec) = self.record.as_mut() else {
+            return;
+        };
         let size = rec.log.size();
         let _ = rec.checkpoint();
         rec.stamp_now(size);
         let minutes = self.minutes.take();
         let signed_minutes = minutes.filter(|_| self.minutes_signer.is_some());
-        let derived: Vec<(String, std::path::PathBuf)> =
-            self.derived.iter().flatten().map(|d| (format!("derived/{}", d.file), d.info.path.clone())).collect();
+        let derived: Vec<(String, std::path::PathBuf)> = self
+            .derived
+            .iter()
+            .flatten()
+            .map(|d| (format!("derived/{}", d.file), d.info.path.clone()))
+            .collect();
         self.sealing = Some(rec.seal(signed_minutes, derived));
     }
 
@@ -389,7 +587,9 @@ impl Actor {
         if !self.deriving.as_ref().is_some_and(|t| t.is_finished()) {
             return;
         }
-        let Some(task) = self.deriving.take() else { return };
+        let Some(task) = self.deriving.take() else {
+            return;
+        };
         let made = task.await.unwrap_or_default();
         for d in &made {
             self.log(EntryBody::DerivedFile {
@@ -416,23 +616,32 @@ impl Actor {
         } else {
             "open"
         };
-        let progress = self.derive_progress.load(std::sync::atomic::Ordering::Relaxed) as f32 / 1000.0;
+        let progress = self
+            .derive_progress
+            .load(std::sync::atomic::Ordering::Relaxed) as f32
+            / 1000.0;
         super::SealStatus { stage, progress }
     }
 
     /// Polled from the loop: the seal task finished.
     pub(super) async fn poll_seal(&mut self) {
-        let Some(task) = self.sealing.as_mut() else { return };
+        let Some(task) = self.sealing.as_mut() else {
+            return;
+        };
         if !task.is_finished() {
             return;
         }
-        let Some(task) = self.sealing.take() else { return };
+        let Some(task) = self.sealing.take() else {
+            return;
+        };
         match task.await {
             Ok(Ok(info)) => {
                 self.sealed = Some(info.dir.clone());
                 let sha = info.manifest_sha256.clone();
                 for p in self.people.values() {
-                    p.send(ServerMsg::Sealed { bundle_sha256: sha.clone() });
+                    p.send(ServerMsg::Sealed {
+                        bundle_sha256: sha.clone(),
+                    });
                 }
             }
             Ok(Err(e)) => warn!(error = %e, "sealing failed"),

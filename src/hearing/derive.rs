@@ -36,18 +36,38 @@ fn parse_wall(s: &str) -> Option<SystemTime> {
 }
 
 /// Plans the copies from the log: sealed files, their participant and wall-clock start.
-pub(crate) fn plan(log_dir: &Path, media_dir: &Path, out_dir: &Path, labels: &BTreeMap<String, String>) -> Option<Job> {
+pub(crate) fn plan(
+    log_dir: &Path,
+    media_dir: &Path,
+    out_dir: &Path,
+    labels: &BTreeMap<String, String>,
+) -> Option<Job> {
     let bytes = std::fs::read(log_dir.join("entries.jsonl")).ok()?;
     let mut starts: BTreeMap<String, (String, SystemTime)> = BTreeMap::new();
     let mut sealed = std::collections::BTreeSet::new();
     for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
         let file = v["file"].as_str().unwrap_or_default().to_owned();
         match v["type"].as_str() {
             Some("media_chunk") if !starts.contains_key(&file) => {
-                let (Some(p), Some(wall)) = (v["participant"].as_str(), v["wall_start"].as_str().and_then(parse_wall)) else { continue };
-                let media_ms = u64::try_from(v["media_start_ms"].as_i64().unwrap_or(0)).unwrap_or(0);
-                starts.insert(file, (p.to_owned(), wall.checked_sub(Duration::from_millis(media_ms)).unwrap_or(wall)));
+                let (Some(p), Some(wall)) = (
+                    v["participant"].as_str(),
+                    v["wall_start"].as_str().and_then(parse_wall),
+                ) else {
+                    continue;
+                };
+                let media_ms =
+                    u64::try_from(v["media_start_ms"].as_i64().unwrap_or(0)).unwrap_or(0);
+                starts.insert(
+                    file,
+                    (
+                        p.to_owned(),
+                        wall.checked_sub(Duration::from_millis(media_ms))
+                            .unwrap_or(wall),
+                    ),
+                );
             }
             Some("file_sealed") => {
                 sealed.insert(file);
@@ -58,13 +78,25 @@ pub(crate) fn plan(log_dir: &Path, media_dir: &Path, out_dir: &Path, labels: &BT
     let mut people: BTreeMap<String, (String, Vec<(String, SystemTime)>)> = BTreeMap::new();
     for (file, (pid, start)) in starts.into_iter().filter(|(f, _)| sealed.contains(f)) {
         let label = labels.get(&pid).cloned().unwrap_or_else(|| pid.clone());
-        people.entry(pid).or_insert_with(|| (label, Vec::new())).1.push((file, start));
+        people
+            .entry(pid)
+            .or_insert_with(|| (label, Vec::new()))
+            .1
+            .push((file, start));
     }
-    let start = people.values().flat_map(|(_, f)| f.iter().map(|(_, s)| *s)).min()?;
+    let start = people
+        .values()
+        .flat_map(|(_, f)| f.iter().map(|(_, s)| *s))
+        .min()?;
     for (_, files) in people.values_mut() {
         files.sort_by_key(|(_, s)| *s);
     }
-    Some(Job { media_dir: media_dir.to_owned(), out_dir: out_dir.to_owned(), people, start })
+    Some(Job {
+        media_dir: media_dir.to_owned(),
+        out_dir: out_dir.to_owned(),
+        people,
+        start,
+    })
 }
 
 /// Makes the copies (blocking: run on a blocking thread). `progress` is 0..=1000.
@@ -74,23 +106,52 @@ pub(crate) fn run(job: Job, progress: Arc<AtomicU32>) -> Vec<Derived> {
         return out;
     }
     let placed = |files: &[(String, SystemTime)]| -> Vec<PlacedFile> {
-        files.iter().map(|(f, s)| PlacedFile { path: job.media_dir.join(f), start: *s }).collect()
+        files
+            .iter()
+            .map(|(f, s)| PlacedFile {
+                path: job.media_dir.join(f),
+                start: *s,
+            })
+            .collect()
     };
     for (pid, (_, files)) in &job.people {
         let all_webm = files.iter().all(|(f, _)| f.ends_with(".webm"));
         let name = format!("{pid}.{}", if all_webm { "webm" } else { "mkv" });
         match derived::remux_seekable_placed(&placed(files), &job.out_dir.join(&name)) {
-            Ok(info) => out.push(Derived { file: name, info, from: files.iter().map(|(f, _)| f.clone()).collect(), method: "seekable remux, no transcoding" }),
+            Ok(info) => out.push(Derived {
+                file: name,
+                info,
+                from: files.iter().map(|(f, _)| f.clone()).collect(),
+                method: "seekable remux, no transcoding",
+            }),
             Err(e) => tracing::warn!(error = %e, "seekable copy failed"),
         }
     }
-    let inputs: Vec<PlacedInput> = job.people.values().take(derived::MAX_TILES).map(|(label, files)| PlacedInput { files: placed(files), label: label.clone() }).collect();
-    let mut report = |f: f32| progress.store((f.clamp(0.0, 1.0) * 1000.0) as u32, Ordering::Relaxed);
-    match derived::composite_placed(&inputs, job.start, &job.out_dir.join("composite.mp4"), &mut report) {
+    let inputs: Vec<PlacedInput> = job
+        .people
+        .values()
+        .take(derived::MAX_TILES)
+        .map(|(label, files)| PlacedInput {
+            files: placed(files),
+            label: label.clone(),
+        })
+        .collect();
+    let mut report =
+        |f: f32| progress.store((f.clamp(0.0, 1.0) * 1000.0) as u32, Ordering::Relaxed);
+    match derived::composite_placed(
+        &inputs,
+        job.start,
+        &job.out_dir.join("composite.mp4"),
+        &mut report,
+    ) {
         Ok(info) => out.push(Derived {
             file: "composite.mp4".into(),
             info,
-            from: job.people.values().flat_map(|(_, f)| f.iter().map(|(p, _)| p.clone())).collect(),
+            from: job
+                .people
+                .values()
+                .flat_map(|(_, f)| f.iter().map(|(p, _)| p.clone()))
+                .collect(),
             method: "side-by-side composite, x264 + AAC, labels and UTC clock",
         }),
         Err(e) => tracing::warn!(error = %e, "composite failed"),

@@ -48,7 +48,11 @@ pub(crate) struct Live {
 
 impl Live {
     pub fn new(row: ParticipantRow) -> Live {
-        let presence = if row.role == ParticipantRole::Judge { Presence::Admitted } else { Presence::Absent };
+        let presence = if row.role == ParticipantRole::Judge {
+            Presence::Admitted
+        } else {
+            Presence::Absent
+        };
         Live {
             row,
             presence,
@@ -103,7 +107,8 @@ impl Live {
 
     /// Whether this participant's media goes to the others now.
     pub fn forwards(&self, kind: crate::rtc::MediaKind) -> bool {
-        self.presence == Presence::Admitted && !(kind == crate::rtc::MediaKind::Audio && self.muted_by_court)
+        self.presence == Presence::Admitted
+            && !(kind == crate::rtc::MediaKind::Audio && self.muted_by_court)
     }
 
     pub fn apply_forwarding(&self) {

@@ -61,19 +61,53 @@ pub enum Moderator {
 }
 
 pub(crate) enum Command {
-    Connect { participant: ParticipantRow, outbound: mpsc::Sender<Outbound>, reply: oneshot::Sender<ConnId> },
-    Client { conn: ConnId, msg: ClientMsg },
-    Disconnected { conn: ConnId },
-    Moderate { by: Moderator, action: ModAction, target: ParticipantId, reply: oneshot::Sender<Result<(), HearingError>> },
-    Revoked { target: ParticipantId },
-    StateChanged { state: HearingState },
-    Status { reply: oneshot::Sender<HashMap<ParticipantId, LiveStatus>> },
-    WhipOffer { participant: ParticipantRow, sdp: String, reply: oneshot::Sender<Result<(ConnId, String), HearingError>> },
-    WhipEnd { conn: ConnId },
-    Invited { participant: ParticipantRow },
-    Sealed { reply: oneshot::Sender<Option<std::path::PathBuf>> },
-    SealStatus { reply: oneshot::Sender<SealStatus> },
-    Stats { reply: oneshot::Sender<HearingStats> },
+    Connect {
+        participant: ParticipantRow,
+        outbound: mpsc::Sender<Outbound>,
+        reply: oneshot::Sender<ConnId>,
+    },
+    Client {
+        conn: ConnId,
+        msg: ClientMsg,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
+    Moderate {
+        by: Moderator,
+        action: ModAction,
+        target: ParticipantId,
+        reply: oneshot::Sender<Result<(), HearingError>>,
+    },
+    Revoked {
+        target: ParticipantId,
+    },
+    StateChanged {
+        state: HearingState,
+    },
+    Status {
+        reply: oneshot::Sender<HashMap<ParticipantId, LiveStatus>>,
+    },
+    WhipOffer {
+        participant: ParticipantRow,
+        sdp: String,
+        reply: oneshot::Sender<Result<(ConnId, String), HearingError>>,
+    },
+    WhipEnd {
+        conn: ConnId,
+    },
+    Invited {
+        participant: ParticipantRow,
+    },
+    Sealed {
+        reply: oneshot::Sender<Option<std::path::PathBuf>>,
+    },
+    SealStatus {
+        reply: oneshot::Sender<SealStatus>,
+    },
+    Stats {
+        reply: oneshot::Sender<HearingStats>,
+    },
 }
 
 /// Where closing a hearing stands, for the console.
@@ -100,14 +134,29 @@ pub struct HearingHandle {
 }
 
 impl HearingHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HearingError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HearingError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| HearingError::Gone)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| HearingError::Gone)?;
         rx.await.map_err(|_| HearingError::Gone)
     }
 
-    pub async fn connect(&self, participant: ParticipantRow, outbound: mpsc::Sender<Outbound>) -> Result<ConnId, HearingError> {
-        self.ask(|reply| Command::Connect { participant, outbound, reply }).await
+    pub async fn connect(
+        &self,
+        participant: ParticipantRow,
+        outbound: mpsc::Sender<Outbound>,
+    ) -> Result<ConnId, HearingError> {
+        self.ask(|reply| Command::Connect {
+            participant,
+            outbound,
+            reply,
+        })
+        .await
     }
 
     pub async fn client_message(&self, conn: ConnId, msg: ClientMsg) {
@@ -118,8 +167,19 @@ impl HearingHandle {
         let _ = self.tx.send(Command::Disconnected { conn }).await;
     }
 
-    pub async fn moderate(&self, by: Moderator, action: ModAction, target: ParticipantId) -> Result<(), HearingError> {
-        self.ask(|reply| Command::Moderate { by, action, target, reply }).await?
+    pub async fn moderate(
+        &self,
+        by: Moderator,
+        action: ModAction,
+        target: ParticipantId,
+    ) -> Result<(), HearingError> {
+        self.ask(|reply| Command::Moderate {
+            by,
+            action,
+            target,
+            reply,
+        })
+        .await?
     }
 
     pub async fn revoked(&self, target: ParticipantId) {
@@ -134,8 +194,17 @@ impl HearingHandle {
         self.ask(|reply| Command::Status { reply }).await
     }
 
-    pub async fn whip_offer(&self, participant: ParticipantRow, sdp: String) -> Result<(ConnId, String), HearingError> {
-        self.ask(|reply| Command::WhipOffer { participant, sdp, reply }).await?
+    pub async fn whip_offer(
+        &self,
+        participant: ParticipantRow,
+        sdp: String,
+    ) -> Result<(ConnId, String), HearingError> {
+        self.ask(|reply| Command::WhipOffer {
+            participant,
+            sdp,
+            reply,
+        })
+        .await?
     }
 
     pub async fn whip_end(&self, conn: ConnId) {
@@ -180,7 +249,10 @@ pub struct Hearings {
 
 impl Hearings {
     pub fn new(deps: HearingDeps) -> Hearings {
-        Hearings { deps, live: Mutex::new(HashMap::new()) }
+        Hearings {
+            deps,
+            live: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The task for `id`, started if needed. The caller has checked the hearing exists.

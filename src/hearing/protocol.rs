@@ -117,11 +117,18 @@ impl ClientMsg {
         }
         serde_json::from_str(text).map_err(|e| {
             let what = match e.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON".to_owned(),
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "not JSON".to_owned()
+                }
                 _ => {
                     // serde's message names the unknown variant/field, not the input values.
                     let msg = e.to_string();
-                    msg.split(" at line").next().unwrap_or("invalid").chars().take(200).collect()
+                    msg.split(" at line")
+                        .next()
+                        .unwrap_or("invalid")
+                        .chars()
+                        .take(200)
+                        .collect()
                 }
             };
             ParseError::Invalid(what)
@@ -238,12 +245,21 @@ mod tests {
 
     #[test]
     fn parses_known_messages() {
-        assert!(matches!(ClientMsg::parse(r#"{"type":"ping"}"#), Ok(ClientMsg::Ping)));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"ping"}"#),
+            Ok(ClientMsg::Ping)
+        ));
         assert!(matches!(
             ClientMsg::parse(r#"{"type":"action","action":"mute","participant":"ab"}"#),
-            Ok(ClientMsg::Action { action: ModAction::Mute, .. })
+            Ok(ClientMsg::Action {
+                action: ModAction::Mute,
+                ..
+            })
         ));
-        assert!(matches!(ClientMsg::parse(r#"{"type":"offer","sdp":"v=0"}"#), Ok(ClientMsg::Offer { .. })));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"offer","sdp":"v=0"}"#),
+            Ok(ClientMsg::Offer { .. })
+        ));
     }
 
     #[test]
@@ -263,7 +279,10 @@ mod tests {
                 other => panic!("{bad:?} -> {other:?}"),
             }
         }
-        let big = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        let big = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
         assert_eq!(ClientMsg::parse(&big).unwrap_err(), ParseError::TooLarge);
     }
 }

@@ -50,12 +50,28 @@ impl HearingRecord {
         let dir = hearing_dir(data_dir, id);
         std::fs::create_dir_all(dir.join("media"))?;
         let origin = convert::hearing_origin(server_name, id.as_str());
-        let (log, recovery) = HearingLog::open(&dir.join("log"), id.as_str(), &origin, &key, OffsetDateTime::now_utc())?;
+        let (log, recovery) = HearingLog::open(
+            &dir.join("log"),
+            id.as_str(),
+            &origin,
+            &key,
+            OffsetDateTime::now_utc(),
+        )?;
         let last_checkpoint = log.latest_checkpoint().map(|(s, _)| s).unwrap_or(0);
         if recovery.interrupted() {
             warn!(hearing = %id, "hearing log recovered after an interruption");
         }
-        Ok((HearingRecord { log, dir, key, tsa, stamps, last_checkpoint }, recovery))
+        Ok((
+            HearingRecord {
+                log,
+                dir,
+                key,
+                tsa,
+                stamps,
+                last_checkpoint,
+            },
+            recovery,
+        ))
     }
 
     /// After a crash: media files the log committed to but never sealed are cut back to
@@ -63,15 +79,22 @@ impl HearingRecord {
     /// recorder closes a cluster at every chunk, so the cut file is a playable prefix)
     /// and sealed. Returns how many files were sealed this way.
     pub fn seal_orphans(&mut self) -> usize {
-        let Ok(entries) = std::fs::read(self.dir.join("log").join("entries.jsonl")) else { return 0 };
+        let Ok(entries) = std::fs::read(self.dir.join("log").join("entries.jsonl")) else {
+            return 0;
+        };
         let mut committed: std::collections::BTreeMap<String, u64> = Default::default();
         let mut sealed: std::collections::BTreeSet<String> = Default::default();
         for line in entries.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                continue;
+            };
             let file = v["file"].as_str().unwrap_or_default().to_owned();
             match v["type"].as_str() {
                 Some("media_chunk") => {
-                    let end = v["offset"].as_u64().unwrap_or(0).saturating_add(v["length"].as_u64().unwrap_or(0));
+                    let end = v["offset"]
+                        .as_u64()
+                        .unwrap_or(0)
+                        .saturating_add(v["length"].as_u64().unwrap_or(0));
                     let e = committed.entry(file).or_default();
                     *e = (*e).max(end);
                 }
@@ -84,17 +107,26 @@ impl HearingRecord {
         let mut n = 0;
         for (file, len) in committed.into_iter().filter(|(f, _)| !sealed.contains(f)) {
             let path = self.media_dir().join(&file);
-            let cut = std::fs::OpenOptions::new().write(true).open(&path).and_then(|f| {
-                if f.metadata()?.len() > len {
-                    f.set_len(len)?;
-                }
-                f.sync_all()
-            });
-            let digest = cut.and_then(|_| std::fs::read(&path)).map(|b| (b.len() as u64, sha2::Sha256::digest(&b)));
+            let cut = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| {
+                    if f.metadata()?.len() > len {
+                        f.set_len(len)?;
+                    }
+                    f.sync_all()
+                });
+            let digest = cut
+                .and_then(|_| std::fs::read(&path))
+                .map(|b| (b.len() as u64, sha2::Sha256::digest(&b)));
             match digest {
                 Ok((length, sha)) if length == len => {
                     let sha256 = hex::encode(sha);
-                    self.append(EntryBody::FileSealed { file, length, sha256 });
+                    self.append(EntryBody::FileSealed {
+                        file,
+                        length,
+                        sha256,
+                    });
                     n += 1;
                 }
                 _ => warn!("a committed media file is missing or shorter than committed"),
@@ -136,7 +168,9 @@ impl HearingRecord {
                 tokio::task::spawn_blocking(move || {
                     let mut token = Err(String::new());
                     for attempt in 0..3u32 {
-                        token = tsa.stamp(&note, std::time::SystemTime::now()).map_err(|e| e.to_string());
+                        token = tsa
+                            .stamp(&note, std::time::SystemTime::now())
+                            .map_err(|e| e.to_string());
                         if token.is_ok() {
                             break;
                         }
@@ -166,28 +200,54 @@ impl HearingRecord {
 
     /// Stamps the final checkpoint synchronously (the bundle needs it).
     pub fn stamp_now(&mut self, size: u64) {
-        let path = self.dir.join("log").join("checkpoints").join(format!("{size:06}.note"));
-        let Ok(note) = std::fs::read(&path) else { return };
-        let token = self.tsa.stamp(&note, std::time::SystemTime::now()).map_err(|e| e.to_string());
+        let path = self
+            .dir
+            .join("log")
+            .join("checkpoints")
+            .join(format!("{size:06}.note"));
+        let Ok(note) = std::fs::read(&path) else {
+            return;
+        };
+        let token = self
+            .tsa
+            .stamp(&note, std::time::SystemTime::now())
+            .map_err(|e| e.to_string());
         self.attach_stamp(Stamped { size, token });
     }
 
     /// Writes the sealed bundle (directory + zip) on a blocking thread.
-    pub fn seal(&self, extra_minutes: Option<(Vec<u8>, Vec<u8>)>, derived: Vec<(String, PathBuf)>) -> tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>> {
+    pub fn seal(
+        &self,
+        extra_minutes: Option<(Vec<u8>, Vec<u8>)>,
+        derived: Vec<(String, PathBuf)>,
+    ) -> tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>> {
         let log_dir = self.dir.join("log");
         let media_dir = self.media_dir();
         let out = self.dir.join("bundle");
         let key = self.key.clone();
-        let mut extra = vec![ExtraFile { path: "tsa/chain.pem".into(), source: ExtraSource::Bytes(self.tsa.chain_pem().into_bytes()) }];
+        let mut extra = vec![ExtraFile {
+            path: "tsa/chain.pem".into(),
+            source: ExtraSource::Bytes(self.tsa.chain_pem().into_bytes()),
+        }];
         if let Some((html, sig)) = extra_minutes {
-            extra.push(ExtraFile { path: "minutes/minutes.html".into(), source: ExtraSource::Bytes(html) });
-            extra.push(ExtraFile { path: "minutes/minutes.sig".into(), source: ExtraSource::Bytes(sig) });
+            extra.push(ExtraFile {
+                path: "minutes/minutes.html".into(),
+                source: ExtraSource::Bytes(html),
+            });
+            extra.push(ExtraFile {
+                path: "minutes/minutes.sig".into(),
+                source: ExtraSource::Bytes(sig),
+            });
         }
         for (path, file) in derived {
-            extra.push(ExtraFile { path, source: ExtraSource::File(file) });
+            extra.push(ExtraFile {
+                path,
+                source: ExtraSource::File(file),
+            });
         }
         tokio::task::spawn_blocking(move || {
-            let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out).map_err(|e| e.to_string())?;
+            let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out)
+                .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");
             Ok(info)
         })

@@ -4,7 +4,10 @@
 //! range, and reports every recorder event to the hearing task.
 
 use crate::domain::ParticipantId;
-use crate::recorder::{Codec, MediaKind as RecKind, ParticipantRecorder, RecorderConfig, RecorderEvent, RtpIn, TrackSpec};
+use crate::recorder::{
+    Codec, MediaKind as RecKind, ParticipantRecorder, RecorderConfig, RecorderEvent, RtpIn,
+    TrackSpec,
+};
 use crate::rtc::{MediaKind, RtpRecord};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -14,10 +17,18 @@ use tokio::sync::mpsc::UnboundedSender;
 /// What a recorder thread tells the hearing task.
 #[derive(Debug)]
 pub(crate) enum RecorderReport {
-    Event { participant: ParticipantId, event: RecorderEvent },
+    Event {
+        participant: ParticipantId,
+        event: RecorderEvent,
+    },
     /// Video track index to ask the publisher for a keyframe.
-    Failed { participant: ParticipantId, reason: String },
-    Done { participant: ParticipantId },
+    Failed {
+        participant: ParticipantId,
+        reason: String,
+    },
+    Done {
+        participant: ParticipantId,
+    },
 }
 
 /// Packets buffered between the SFU and a recorder thread (~10 s of a 1.5 Mbit/s call).
@@ -34,7 +45,11 @@ pub(crate) struct RecorderSettings {
 
 /// Starts a recorder thread; returns the sender to hand to the SFU. The thread ends
 /// (sealing its file) when every sender is dropped.
-pub(crate) fn start(participant: ParticipantId, settings: RecorderSettings, reports: UnboundedSender<RecorderReport>) -> std::io::Result<SyncSender<RtpRecord>> {
+pub(crate) fn start(
+    participant: ParticipantId,
+    settings: RecorderSettings,
+    reports: UnboundedSender<RecorderReport>,
+) -> std::io::Result<SyncSender<RtpRecord>> {
     let (tx, rx) = sync_channel(QUEUE);
     std::thread::Builder::new()
         .name("sworn-recorder".into())
@@ -53,12 +68,27 @@ fn codec_of(r: &RtpRecord) -> Option<(RecKind, Codec)> {
 }
 
 fn to_rtp(r: RtpRecord) -> RtpIn {
-    RtpIn { seq: r.seq, timestamp: r.timestamp, marker: r.marker, ssrc: r.ssrc, payload: r.payload.to_vec(), arrival: r.arrival }
+    RtpIn {
+        seq: r.seq,
+        timestamp: r.timestamp,
+        marker: r.marker,
+        ssrc: r.ssrc,
+        payload: r.payload.to_vec(),
+        arrival: r.arrival,
+    }
 }
 
-fn run(participant: ParticipantId, settings: RecorderSettings, rx: Receiver<RtpRecord>, reports: UnboundedSender<RecorderReport>) {
+fn run(
+    participant: ParticipantId,
+    settings: RecorderSettings,
+    rx: Receiver<RtpRecord>,
+    reports: UnboundedSender<RecorderReport>,
+) {
     let send = |event: RecorderEvent| {
-        let _ = reports.send(RecorderReport::Event { participant: participant.clone(), event });
+        let _ = reports.send(RecorderReport::Event {
+            participant: participant.clone(),
+            event,
+        });
     };
     // 1. Learn the tracks (audio and/or video) from the first packets.
     let mut pending: Vec<RtpRecord> = Vec::new();
@@ -71,7 +101,15 @@ fn run(participant: ParticipantId, settings: RecorderSettings, rx: Receiver<RtpR
                 first.get_or_insert_with(Instant::now);
                 if !specs.iter().any(|(k, _)| *k == r.kind) {
                     if let Some((kind, codec)) = codec_of(&r) {
-                        specs.push((r.kind, TrackSpec { kind, codec, clock_rate: r.clock_rate, channels: r.channels.max(1) }));
+                        specs.push((
+                            r.kind,
+                            TrackSpec {
+                                kind,
+                                codec,
+                                clock_rate: r.clock_rate,
+                                channels: r.channels.max(1),
+                            },
+                        ));
                     }
                 }
                 if pending.len() < QUEUE {
@@ -101,15 +139,24 @@ fn run(participant: ParticipantId, settings: RecorderSettings, rx: Receiver<RtpR
     let mut rec = match ParticipantRecorder::new(cfg, tracks, SystemTime::now()) {
         Ok(r) => r,
         Err(e) => {
-            let _ = reports.send(RecorderReport::Failed { participant: participant.clone(), reason: e.to_string() });
+            let _ = reports.send(RecorderReport::Failed {
+                participant: participant.clone(),
+                reason: e.to_string(),
+            });
             let _ = reports.send(RecorderReport::Done { participant });
             return;
         }
     };
     let emit = |events: Vec<RecorderEvent>, rec: &mut ParticipantRecorder| {
         // Bytes are durable before the hearing log commits to them.
-        if events.iter().any(|e| matches!(e, RecorderEvent::Chunk { .. })) && rec.fsync().is_err() {
-            send(RecorderEvent::Degraded { reason: "fsync failed".into() });
+        if events
+            .iter()
+            .any(|e| matches!(e, RecorderEvent::Chunk { .. }))
+            && rec.fsync().is_err()
+        {
+            send(RecorderEvent::Degraded {
+                reason: "fsync failed".into(),
+            });
         }
         for e in events {
             send(e);
@@ -147,7 +194,10 @@ fn run(participant: ParticipantId, settings: RecorderSettings, rx: Receiver<RtpR
             }
         }
         Err(e) => {
-            let _ = reports.send(RecorderReport::Failed { participant: participant.clone(), reason: e.to_string() });
+            let _ = reports.send(RecorderReport::Failed {
+                participant: participant.clone(),
+                reason: e.to_string(),
+            });
         }
     }
     let _ = reports.send(RecorderReport::Done { participant });

@@ -6,8 +6,8 @@ use super::error::{ApiError, JsonBody};
 use crate::domain::{Action, StaffRole, Subject, UserId, allows};
 use crate::secrets::{hash_token, new_id, new_token, now_unix, token_shape_ok};
 use crate::store::UserRow;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -29,26 +29,43 @@ pub struct HashError;
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| HashError)
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| HashError)
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Checks a new password's strength (length only: passphrases are welcome).
 pub fn password_acceptable(password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
     if !(12..=256).contains(&n) {
-        return Err(ApiError::BadRequest("the password must be 12 to 256 characters".into()));
+        return Err(ApiError::BadRequest(
+            "the password must be 12 to 256 characters".into(),
+        ));
     }
     Ok(())
 }
 
 pub fn username_acceptable(username: &str) -> Result<(), ApiError> {
     let ok = (3..=64).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok { Ok(()) } else { Err(ApiError::BadRequest("the username must be 3 to 64 letters, digits or . _ - @".into())) }
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "the username must be 3 to 64 letters, digits or . _ - @".into(),
+        ))
+    }
 }
 
 /// A signed-in staff member (checked cookie, and CSRF on writes).
@@ -84,17 +101,31 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 impl FromRequestParts<Arc<AppState>> for Staff {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let token = cookie_value(&parts.headers, SESSION_COOKIE).filter(|t| token_shape_ok(t)).ok_or(ApiError::Unauthorized)?;
-        let session = state.store.session(&hash_token(token), now_unix())?.ok_or(ApiError::Unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = cookie_value(&parts.headers, SESSION_COOKIE)
+            .filter(|t| token_shape_ok(t))
+            .ok_or(ApiError::Unauthorized)?;
+        let session = state
+            .store
+            .session(&hash_token(token), now_unix())?
+            .ok_or(ApiError::Unauthorized)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
             if sent != Some(session.csrf.as_str()) {
                 return Err(ApiError::Csrf);
             }
         }
-        Ok(Staff { user: session.user, csrf: session.csrf })
+        Ok(Staff {
+            user: session.user,
+            csrf: session.csrf,
+        })
     }
 }
 
@@ -112,7 +143,10 @@ impl LoginLimiter {
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if map.len() > 10_000 {
-            map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < Duration::from_secs(60)));
+            map.retain(|_, v| {
+                v.iter()
+                    .any(|t| now.duration_since(*t) < Duration::from_secs(60))
+            });
         }
         let v = map.entry(key.to_owned()).or_default();
         v.retain(|t| now.duration_since(*t) < Duration::from_secs(60));
@@ -129,18 +163,33 @@ fn user_json(u: &UserRow) -> serde_json::Value {
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let v = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let v = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    );
     // invariant: the token is base64url and the rest is ASCII, always a valid header value.
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("sworn_session=; Max-Age=0"))
+    HeaderValue::from_str(&v)
+        .unwrap_or_else(|_| HeaderValue::from_static("sworn_session=; Max-Age=0"))
 }
 
 fn start_session(state: &AppState, user: &UserRow) -> Result<Response, ApiError> {
     let token = new_token();
     let csrf = new_token();
-    state.store.create_session(&hash_token(&token), &user.id, &csrf, now_unix() + SESSION_TTL)?;
+    state.store.create_session(
+        &hash_token(&token),
+        &user.id,
+        &csrf,
+        now_unix() + SESSION_TTL,
+    )?;
     let mut resp = Json(json!({"user": user_json(user), "csrf": csrf})).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(state, &token, SESSION_TTL));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(state, &token, SESSION_TTL),
+    );
     Ok(resp)
 }
 
@@ -151,7 +200,10 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LoginBody>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
     if body.username.len() > 64 || body.password.len() > 1024 {
         return Err(ApiError::Unauthorized);
     }
@@ -163,7 +215,8 @@ pub async fn login(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<
         Some(u) => verify_password(&body.password, &u.password_hash),
         None => {
             // Same work either way, so timing does not reveal which usernames exist.
-            let dummy = DUMMY_HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default());
+            let dummy =
+                DUMMY_HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default());
             let _ = verify_password(&body.password, dummy);
             false
         }
@@ -183,13 +236,18 @@ pub async fn login(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<
 /// A real argon2 hash, verified against when the user does not exist.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap, staff: Staff) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    staff: Staff,
+) -> Result<Response, ApiError> {
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         state.store.delete_session(&hash_token(token))?;
     }
     tracing::info!(user = %staff.user.id, "signed out");
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
     Ok(resp)
 }
 
@@ -206,7 +264,10 @@ pub struct SetupBody {
 }
 
 /// Creates the first judge account from the one-time link printed at first start.
-pub async fn setup(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<SetupBody>) -> Result<Response, ApiError> {
+pub async fn setup(
+    State(state): State<Arc<AppState>>,
+    JsonBody(body): JsonBody<SetupBody>,
+) -> Result<Response, ApiError> {
     if !token_shape_ok(&body.token) {
         return Err(ApiError::InviteInvalid);
     }
@@ -216,16 +277,35 @@ pub async fn setup(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<
     if state.store.user_by_name(&body.username)?.is_some() {
         return Err(ApiError::Conflict("that username is taken".into()));
     }
-    let role = state.store.consume_setup_token(&hash_token(&body.token), now_unix())?.ok_or(ApiError::InviteInvalid)?;
-    let user = UserRow { id: UserId::from_trusted(new_id()), username: body.username, role, password_hash: hash };
-    state.store.create_user(&user.id, &user.username, user.role, &user.password_hash, now_unix())?;
+    let role = state
+        .store
+        .consume_setup_token(&hash_token(&body.token), now_unix())?
+        .ok_or(ApiError::InviteInvalid)?;
+    let user = UserRow {
+        id: UserId::from_trusted(new_id()),
+        username: body.username,
+        role,
+        password_hash: hash,
+    };
+    state.store.create_user(
+        &user.id,
+        &user.username,
+        user.role,
+        &user.password_hash,
+        now_unix(),
+    )?;
     tracing::info!(user = %user.id, role = role.as_str(), "first account created");
     start_session(&state, &user)
 }
 
 /// Creates a one-time setup link for a first account with `role`.
-pub fn create_setup_link(state: &AppState, role: StaffRole) -> Result<String, crate::store::StoreError> {
+pub fn create_setup_link(
+    state: &AppState,
+    role: StaffRole,
+) -> Result<String, crate::store::StoreError> {
     let token = new_token();
-    state.store.create_setup_token(&hash_token(&token), role, now_unix() + 24 * 3600)?;
+    state
+        .store
+        .create_setup_token(&hash_token(&token), role, now_unix() + 24 * 3600)?;
     Ok(format!("{}/setup/{}", state.config.public_url, token))
 }

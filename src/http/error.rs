@@ -124,7 +124,13 @@ where
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) => {
                 let text = rejection.body_text();
-                let short: String = text.split(" at line").next().unwrap_or("invalid body").chars().take(200).collect();
+                let short: String = text
+                    .split(" at line")
+                    .next()
+                    .unwrap_or("invalid body")
+                    .chars()
+                    .take(200)
+                    .collect();
                 Err(ApiError::BadRequest(short))
             }
         }

@@ -19,7 +19,10 @@ use std::sync::Arc;
 
 fn ts(t: Option<i64>) -> Value {
     match t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
-        Some(dt) => dt.format(&time::format_description::well_known::Rfc3339).map(Value::String).unwrap_or(Value::Null),
+        Some(dt) => dt
+            .format(&time::format_description::well_known::Rfc3339)
+            .map(Value::String)
+            .unwrap_or(Value::Null),
         None => Value::Null,
     }
 }
@@ -70,7 +73,9 @@ fn hearing_json(h: &HearingRow, participants: Option<Vec<Value>>) -> Value {
 fn text_field(name: &str, v: &str, max: usize) -> Result<String, ApiError> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!("{name} must be 1 to {max} characters")));
+        return Err(ApiError::BadRequest(format!(
+            "{name} must be 1 to {max} characters"
+        )));
     }
     Ok(v.to_owned())
 }
@@ -88,13 +93,22 @@ pub struct NewHearingBody {
 
 fn validate_hearing(b: NewHearingBody) -> Result<NewHearing, ApiError> {
     let scheduled = b.scheduled_at.trim();
-    let parsed = time::OffsetDateTime::parse(scheduled, &time::format_description::well_known::Rfc3339)
-        .or_else(|_| time::OffsetDateTime::parse(&format!("{scheduled}:00Z"), &time::format_description::well_known::Rfc3339))
-        .map_err(|_| ApiError::BadRequest("scheduled_at must be an RFC 3339 time".into()))?;
+    let parsed =
+        time::OffsetDateTime::parse(scheduled, &time::format_description::well_known::Rfc3339)
+            .or_else(|_| {
+                time::OffsetDateTime::parse(
+                    &format!("{scheduled}:00Z"),
+                    &time::format_description::well_known::Rfc3339,
+                )
+            })
+            .map_err(|_| ApiError::BadRequest("scheduled_at must be an RFC 3339 time".into()))?;
     let lang = b.language.trim();
-    let lang_ok = (2..=12).contains(&lang.len()) && lang.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+    let lang_ok = (2..=12).contains(&lang.len())
+        && lang.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
     if !lang_ok {
-        return Err(ApiError::BadRequest("language must be a language tag such as en or fr".into()));
+        return Err(ApiError::BadRequest(
+            "language must be a language tag such as en or fr".into(),
+        ));
     }
     Ok(NewHearing {
         case_ref: text_field("case_ref", &b.case_ref, 200)?,
@@ -109,19 +123,33 @@ fn validate_hearing(b: NewHearingBody) -> Result<NewHearing, ApiError> {
     })
 }
 
-pub async fn create(State(state): State<Arc<AppState>>, staff: Staff, JsonBody(body): JsonBody<NewHearingBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    JsonBody(body): JsonBody<NewHearingBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Action::ScheduleHearing)?;
     let fields = validate_hearing(body)?;
     let id = HearingId::from_trusted(new_id());
-    state.store.create_hearing(&id, &fields, &staff.user.id, now_unix())?;
+    state
+        .store
+        .create_hearing(&id, &fields, &staff.user.id, now_unix())?;
     let h = state.store.hearing(&id)?.ok_or(ApiError::NotFound)?;
     tracing::info!(hearing = %id, "hearing scheduled");
     Ok((StatusCode::CREATED, Json(hearing_json(&h, Some(vec![])))))
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::ViewHearings)?;
-    let all: Vec<Value> = state.store.list_hearings()?.iter().map(|h| hearing_json(h, None)).collect();
+    let all: Vec<Value> = state
+        .store
+        .list_hearings()?
+        .iter()
+        .map(|h| hearing_json(h, None))
+        .collect();
     Ok(Json(json!({"hearings": all})))
 }
 
@@ -137,17 +165,32 @@ async fn live_status(state: &AppState, id: &HearingId) -> HashMap<ParticipantId,
     }
 }
 
-pub async fn get(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::ViewHearings)?;
     let h = load_hearing(&state, &id)?;
     let live = live_status(&state, &h.id).await;
-    let ps = state.store.participants(&h.id)?.iter().map(|p| participant_json(p, live.get(&p.id))).collect();
+    let ps = state
+        .store
+        .participants(&h.id)?
+        .iter()
+        .map(|p| participant_json(p, live.get(&p.id)))
+        .collect();
     let mut v = hearing_json(&h, Some(ps));
     let seal = match state.hearings.running(&h.id) {
         Some(live) => live.seal_status().await.ok(),
         None => None,
     };
-    let sealed = state.config.data_dir.join("hearings").join(h.id.as_str()).join("bundle.zip").is_file();
+    let sealed = state
+        .config
+        .data_dir
+        .join("hearings")
+        .join(h.id.as_str())
+        .join("bundle.zip")
+        .is_file();
     if let Some(obj) = v.as_object_mut() {
         let record = match seal {
             Some(s) if !sealed => json!({"stage": s.stage, "progress": s.progress}),
@@ -159,11 +202,20 @@ pub async fn get(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pat
     Ok(Json(v))
 }
 
-async fn transition(state: &Arc<AppState>, staff: &Staff, id: &str, to: HearingState) -> Result<Json<Value>, ApiError> {
+async fn transition(
+    state: &Arc<AppState>,
+    staff: &Staff,
+    id: &str,
+    to: HearingState,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::OpenCloseHearing)?;
     let h = load_hearing(state, id)?;
     if !state.store.set_hearing_state(&h.id, to, now_unix())? {
-        return Err(ApiError::Conflict(format!("the hearing cannot go from {} to {}", h.state.as_str(), to.as_str())));
+        return Err(ApiError::Conflict(format!(
+            "the hearing cannot go from {} to {}",
+            h.state.as_str(),
+            to.as_str()
+        )));
     }
     state.hearings.handle(&h.id).state_changed(to).await;
     tracing::info!(hearing = %h.id, state = to.as_str(), "hearing state changed");
@@ -171,11 +223,19 @@ async fn transition(state: &Arc<AppState>, staff: &Staff, id: &str, to: HearingS
     Ok(Json(hearing_json(&h, None)))
 }
 
-pub async fn open(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn open(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     transition(&state, &staff, &id, HearingState::Open).await
 }
 
-pub async fn close(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn close(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     transition(&state, &staff, &id, HearingState::Closed).await
 }
 
@@ -201,24 +261,47 @@ pub async fn add_participant(
     if h.state == HearingState::Closed {
         return Err(ApiError::Conflict("the hearing has ended".into()));
     }
-    let role: ParticipantRole = body.role.parse().map_err(|_| ApiError::BadRequest("unknown role".into()))?;
+    let role: ParticipantRole = body
+        .role
+        .parse()
+        .map_err(|_| ApiError::BadRequest("unknown role".into()))?;
     if role == ParticipantRole::Judge {
-        return Err(ApiError::BadRequest("the presiding judge joins from the console, not by link".into()));
+        return Err(ApiError::BadRequest(
+            "the presiding judge joins from the console, not by link".into(),
+        ));
     }
     let name = text_field("display_name", &body.display_name, 100)?;
     let token = new_token();
     let pid = ParticipantId::from_trusted(new_id());
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
-    state.store.create_participant(&pid, &h.id, &name, role, None, Some(&hash_token(&token)), Some(expires), now_unix())?;
+    state.store.create_participant(
+        &pid,
+        &h.id,
+        &name,
+        role,
+        None,
+        Some(&hash_token(&token)),
+        Some(expires),
+        now_unix(),
+    )?;
     let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.invited(p.clone()).await;
     }
     tracing::info!(hearing = %h.id, participant = %pid, role = role.as_str(), "participant invited");
-    Ok((StatusCode::CREATED, Json(json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}),
+        ),
+    ))
 }
 
-fn load_participant(state: &AppState, h: &HearingRow, pid: &str) -> Result<ParticipantRow, ApiError> {
+fn load_participant(
+    state: &AppState,
+    h: &HearingRow,
+    pid: &str,
+) -> Result<ParticipantRow, ApiError> {
     let pid = ParticipantId::parse(pid).ok_or(ApiError::NotFound)?;
     let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
     if p.hearing_id != h.id {
@@ -227,24 +310,41 @@ fn load_participant(state: &AppState, h: &HearingRow, pid: &str) -> Result<Parti
     Ok(p)
 }
 
-pub async fn reissue(State(state): State<Arc<AppState>>, staff: Staff, Path((id, pid)): Path<(String, String)>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn reissue(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, pid)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Action::ManageParticipants)?;
     let h = load_hearing(&state, &id)?;
     let p = load_participant(&state, &h, &pid)?;
     if p.user_id.is_some() {
-        return Err(ApiError::BadRequest("this participant joins from the console".into()));
+        return Err(ApiError::BadRequest(
+            "this participant joins from the console".into(),
+        ));
     }
     let token = new_token();
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
-    state.store.reissue_invite(&p.id, &hash_token(&token), expires)?;
+    state
+        .store
+        .reissue_invite(&p.id, &hash_token(&token), expires)?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.revoked(p.id.clone()).await;
     }
     let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
-    Ok((StatusCode::CREATED, Json(json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"participant": participant_json(&p, None), "invite_url": invite_url(&state, &token)}),
+        ),
+    ))
 }
 
-pub async fn revoke(State(state): State<Arc<AppState>>, staff: Staff, Path((id, pid)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, pid)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::ManageParticipants)?;
     let h = load_hearing(&state, &id)?;
     let p = load_participant(&state, &h, &pid)?;
@@ -273,7 +373,11 @@ pub async fn moderate(
     };
     let h = load_hearing(&state, &id)?;
     let p = load_participant(&state, &h, &pid)?;
-    state.hearings.handle(&h.id).moderate(Moderator::Court, action, p.id.clone()).await?;
+    state
+        .hearings
+        .handle(&h.id)
+        .moderate(Moderator::Court, action, p.id.clone())
+        .await?;
     let live = live_status(&state, &h.id).await;
     let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
     Ok(Json(participant_json(&p, live.get(&p.id))))

@@ -15,18 +15,27 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The participant and hearing an invite token grants, if it is valid now.
-pub fn resolve_invite(state: &AppState, token: &str) -> Result<(ParticipantRow, HearingRow), ApiError> {
+pub fn resolve_invite(
+    state: &AppState,
+    token: &str,
+) -> Result<(ParticipantRow, HearingRow), ApiError> {
     if !token_shape_ok(token) {
         return Err(ApiError::InviteInvalid);
     }
-    let p = state.store.participant_by_token(&hash_token(token))?.ok_or(ApiError::InviteInvalid)?;
+    let p = state
+        .store
+        .participant_by_token(&hash_token(token))?
+        .ok_or(ApiError::InviteInvalid)?;
     if p.revoked {
         return Err(ApiError::InviteRevoked);
     }
     if p.token_expires_at.is_some_and(|e| e <= now_unix()) {
         return Err(ApiError::InviteExpired);
     }
-    let h = state.store.hearing(&p.hearing_id)?.ok_or(ApiError::InviteInvalid)?;
+    let h = state
+        .store
+        .hearing(&p.hearing_id)?
+        .ok_or(ApiError::InviteInvalid)?;
     if h.state == HearingState::Closed {
         return Err(ApiError::HearingClosed);
     }
@@ -42,7 +51,10 @@ pub async fn page(State(state): State<Arc<AppState>>, Path(token): Path<String>)
 }
 
 /// `GET /api/join/<token>`
-pub async fn info(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn info(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (p, h) = resolve_invite(&state, &token)?;
     Ok(Json(json!({
         "hearing": {

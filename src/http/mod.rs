@@ -39,7 +39,9 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The server's public signing key and the TSA chain, for verifiers to pin.
-async fn server_key(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> axum::Json<serde_json::Value> {
+async fn server_key(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "name": state.key.name(),
         "fingerprint": state.key.fingerprint(),
@@ -59,16 +61,37 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/hearings/{id}", get(hearings::get))
         .route("/api/hearings/{id}/open", post(hearings::open))
         .route("/api/hearings/{id}/close", post(hearings::close))
-        .route("/api/hearings/{id}/participants", post(hearings::add_participant))
-        .route("/api/hearings/{id}/participants/{pid}/invite", post(hearings::reissue))
-        .route("/api/hearings/{id}/participants/{pid}/revoke", post(hearings::revoke))
-        .route("/api/hearings/{id}/participants/{pid}/{action}", post(hearings::moderate))
-        .route("/api/hearings/{id}/grants", post(portal::grant).get(portal::grants))
-        .route("/api/hearings/{id}/grants/{gid}/revoke", post(portal::revoke_grant))
+        .route(
+            "/api/hearings/{id}/participants",
+            post(hearings::add_participant),
+        )
+        .route(
+            "/api/hearings/{id}/participants/{pid}/invite",
+            post(hearings::reissue),
+        )
+        .route(
+            "/api/hearings/{id}/participants/{pid}/revoke",
+            post(hearings::revoke),
+        )
+        .route(
+            "/api/hearings/{id}/participants/{pid}/{action}",
+            post(hearings::moderate),
+        )
+        .route(
+            "/api/hearings/{id}/grants",
+            post(portal::grant).get(portal::grants),
+        )
+        .route(
+            "/api/hearings/{id}/grants/{gid}/revoke",
+            post(portal::revoke_grant),
+        )
         .route("/api/portal/hearings", get(portal::my_hearings))
         .route("/api/portal/hearings/{id}", get(portal::open_hearing))
         .route("/api/portal/hearings/{id}/minutes", get(portal::minutes))
-        .route("/api/portal/hearings/{id}/bundle.zip", get(portal::download))
+        .route(
+            "/api/portal/hearings/{id}/bundle.zip",
+            get(portal::download),
+        )
         .route("/api/portal/hearings/{id}/files/{*path}", get(portal::file))
         .route("/api/join/{token}", get(join::info))
         .route("/.well-known/sworn/server-key", get(server_key))
@@ -79,11 +102,20 @@ pub fn router(state: Arc<AppState>) -> Router {
     let pages = Router::new()
         .route("/", get(|| async { pages::page("index.html") }))
         .route("/signin", get(|| async { pages::page("signin.html") }))
-        .route("/setup/{token}", get(|| async { pages::page("setup.html") }))
+        .route(
+            "/setup/{token}",
+            get(|| async { pages::page("setup.html") }),
+        )
         .route("/console", get(|| async { pages::page("console.html") }))
-        .route("/console/hearings/{id}", get(|| async { pages::page("hearing.html") }))
+        .route(
+            "/console/hearings/{id}",
+            get(|| async { pages::page("hearing.html") }),
+        )
         .route("/portal", get(|| async { pages::page("portal.html") }))
-        .route("/portal/hearings/{id}", get(|| async { pages::page("portal-hearing.html") }))
+        .route(
+            "/portal/hearings/{id}",
+            get(|| async { pages::page("portal-hearing.html") }),
+        )
         .route("/verify", get(|| async { pages::page("verify.html") }))
         .route("/join/{token}", get(join::page))
         .route("/static/{*path}", get(pages::static_file));
@@ -92,10 +124,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(pages)
         .fallback(|| async { error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(256 * 1024))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(self), microphone=(self), geolocation=()"),

@@ -25,7 +25,14 @@ fn content_type(path: &str) -> &'static str {
 /// A page from `web/` by file name.
 pub fn page(name: &str) -> Response {
     match WEB.get_file(name) {
-        Some(f) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], f.contents()).into_response(),
+        Some(f) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            f.contents(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, Html("not found")).into_response(),
     }
 }
@@ -33,28 +40,52 @@ pub fn page(name: &str) -> Response {
 /// `GET /static/<path>`. Paths are looked up in the embedded tree only: nothing on
 /// disk can be reached, whatever the path says.
 pub async fn static_file(Path(path): Path<String>) -> Response {
-    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") || path.ends_with(".html") {
+    if path
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || path.ends_with(".html")
+    {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match WEB.get_file(&path) {
-        Some(f) => ([(header::CONTENT_TYPE, content_type(&path)), (header::CACHE_CONTROL, "no-cache")], f.contents()).into_response(),
+        Some(f) => (
+            [
+                (header::CONTENT_TYPE, content_type(&path)),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            f.contents(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A plain HTML page for a link that does not work (status from the error).
 pub fn error_page(e: &ApiError) -> Response {
     let (title, advice) = match e {
-        ApiError::InviteExpired => ("This link has expired", "Ask the court that invited you for a new link."),
-        ApiError::InviteRevoked => ("This link was withdrawn", "Ask the court that invited you for a new link."),
-        ApiError::HearingClosed => ("This hearing has ended", "Thank you. You can close this page."),
-        ApiError::InviteInvalid | ApiError::NotFound => {
-            ("This link is not valid", "Check that you copied the whole link, or ask the court for a new one.")
-        }
+        ApiError::InviteExpired => (
+            "This link has expired",
+            "Ask the court that invited you for a new link.",
+        ),
+        ApiError::InviteRevoked => (
+            "This link was withdrawn",
+            "Ask the court that invited you for a new link.",
+        ),
+        ApiError::HearingClosed => (
+            "This hearing has ended",
+            "Thank you. You can close this page.",
+        ),
+        ApiError::InviteInvalid | ApiError::NotFound => (
+            "This link is not valid",
+            "Check that you copied the whole link, or ask the court for a new one.",
+        ),
         _ => ("Something went wrong", "Please try again in a moment."),
     };
     let html = format!(
@@ -65,5 +96,10 @@ pub fn error_page(e: &ApiError) -> Response {
         a = escape(advice),
         c = e.code()
     );
-    (e.status(), [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+    (
+        e.status(),
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(html),
+    )
+        .into_response()
 }

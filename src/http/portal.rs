@@ -24,7 +24,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn bundle_dir(state: &AppState, id: &HearingId) -> PathBuf {
-    state.config.data_dir.join("hearings").join(id.as_str()).join("bundle")
+    state
+        .config
+        .data_dir
+        .join("hearings")
+        .join(id.as_str())
+        .join("bundle")
 }
 
 fn grant_json(g: &GrantRow) -> Value {
@@ -36,8 +41,18 @@ fn who(staff: &Staff) -> String {
     format!("{} ({})", staff.user.username, staff.user.role.as_str())
 }
 
-fn custody(state: &AppState, staff: &Staff, h: &HearingId, what: &str, result: &str) -> Result<(), ApiError> {
-    state.custody.record(&who(staff), h.as_str(), what, result).map(|_| ()).map_err(|e| ApiError::Internal(e.to_string()))
+fn custody(
+    state: &AppState,
+    staff: &Staff,
+    h: &HearingId,
+    what: &str,
+    result: &str,
+) -> Result<(), ApiError> {
+    state
+        .custody
+        .record(&who(staff), h.as_str(), what, result)
+        .map(|_| ())
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -49,12 +64,22 @@ pub struct GrantBody {
 }
 
 /// `POST /api/hearings/:id/grants`
-pub async fn grant(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>, JsonBody(b): JsonBody<GrantBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn grant(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<GrantBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     staff.require(Action::GrantRetrieval)?;
     let h = load_hearing(&state, &id)?;
-    let user = state.store.user_by_name(&b.username)?.ok_or_else(|| ApiError::BadRequest("no such account".into()))?;
+    let user = state
+        .store
+        .user_by_name(&b.username)?
+        .ok_or_else(|| ApiError::BadRequest("no such account".into()))?;
     if !matches!(user.role, StaffRole::Prosecutor | StaffRole::Defence) {
-        return Err(ApiError::BadRequest("retrieval is granted to prosecutor and defence accounts".into()));
+        return Err(ApiError::BadRequest(
+            "retrieval is granted to prosecutor and defence accounts".into(),
+        ));
     }
     let expires_at = match b.expires_at.as_deref().filter(|s| !s.is_empty()) {
         Some(t) => Some(
@@ -65,34 +90,78 @@ pub async fn grant(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
         None => None,
     };
     let gid = new_id();
-    custody(&state, &staff, &h.id, &format!("grant to {} ({})", user.username, user.role.as_str()), "granted")?;
-    state.store.create_grant(&gid, &h.id, &user.id, &staff.user.id, now_unix(), expires_at)?;
-    let g = state.store.grants_for_hearing(&h.id)?.into_iter().find(|g| g.id == gid).ok_or(ApiError::NotFound)?;
+    custody(
+        &state,
+        &staff,
+        &h.id,
+        &format!("grant to {} ({})", user.username, user.role.as_str()),
+        "granted",
+    )?;
+    state.store.create_grant(
+        &gid,
+        &h.id,
+        &user.id,
+        &staff.user.id,
+        now_unix(),
+        expires_at,
+    )?;
+    let g = state
+        .store
+        .grants_for_hearing(&h.id)?
+        .into_iter()
+        .find(|g| g.id == gid)
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, Json(grant_json(&g))))
 }
 
 /// `GET /api/hearings/:id/grants`
-pub async fn grants(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn grants(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::GrantRetrieval)?;
     let h = load_hearing(&state, &id)?;
-    let list: Vec<Value> = state.store.grants_for_hearing(&h.id)?.iter().map(grant_json).collect();
+    let list: Vec<Value> = state
+        .store
+        .grants_for_hearing(&h.id)?
+        .iter()
+        .map(grant_json)
+        .collect();
     let custody = custody_entries(&state, &h.id);
     Ok(Json(json!({"grants": list, "custody": custody})))
 }
 
 /// `POST /api/hearings/:id/grants/:gid/revoke`
-pub async fn revoke_grant(State(state): State<Arc<AppState>>, staff: Staff, Path((id, gid)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke_grant(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, gid)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::GrantRetrieval)?;
     let h = load_hearing(&state, &id)?;
-    let g = state.store.grants_for_hearing(&h.id)?.into_iter().find(|g| g.id == gid).ok_or(ApiError::NotFound)?;
-    custody(&state, &staff, &h.id, &format!("revoke grant of {} ({})", g.username, g.role), "revoked")?;
+    let g = state
+        .store
+        .grants_for_hearing(&h.id)?
+        .into_iter()
+        .find(|g| g.id == gid)
+        .ok_or(ApiError::NotFound)?;
+    custody(
+        &state,
+        &staff,
+        &h.id,
+        &format!("revoke grant of {} ({})", g.username, g.role),
+        "revoked",
+    )?;
     state.store.revoke_grant(&h.id, &gid, now_unix())?;
     Ok(Json(json!({"revoked": gid})))
 }
 
 /// The custody entries about one hearing (for the court and the portal).
 fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
-    let Ok(bytes) = std::fs::read(state.custody.dir().join("entries.jsonl")) else { return vec![] };
+    let Ok(bytes) = std::fs::read(state.custody.dir().join("entries.jsonl")) else {
+        return vec![];
+    };
     bytes
         .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
@@ -105,18 +174,24 @@ fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
 fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
     staff.require(Action::RetrieveGranted)?;
     let h = load_hearing(state, id)?;
-    if state.store.active_grant(&h.id, &staff.user.id, now_unix())?.is_none() {
+    if state
+        .store
+        .active_grant(&h.id, &staff.user.id, now_unix())?
+        .is_none()
+    {
         tracing::info!(hearing = %h.id, "retrieval without a grant refused");
         return Err(ApiError::Forbidden);
     }
-    if h.state != HearingState::Closed || !bundle_dir(state, &h.id).join("manifest.json").is_file() {
+    if h.state != HearingState::Closed || !bundle_dir(state, &h.id).join("manifest.json").is_file()
+    {
         return Err(ApiError::Conflict("the record is not sealed yet".into()));
     }
     Ok(h)
 }
 
 fn manifest(state: &AppState, id: &HearingId) -> Result<Value, ApiError> {
-    let bytes = std::fs::read(bundle_dir(state, id).join("manifest.json")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = std::fs::read(bundle_dir(state, id).join("manifest.json"))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -127,14 +202,24 @@ fn bundle_fingerprint(state: &AppState, id: &HearingId) -> Option<String> {
 }
 
 /// `GET /api/portal/hearings`
-pub async fn my_hearings(State(state): State<Arc<AppState>>, staff: Staff) -> Result<Json<Value>, ApiError> {
+pub async fn my_hearings(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+) -> Result<Json<Value>, ApiError> {
     staff.require(Action::RetrieveGranted)?;
     let now = now_unix();
     let mut out = vec![];
-    for g in state.store.grants_for_user(&staff.user.id)?.into_iter().filter(|g| g.active(now)) {
+    for g in state
+        .store
+        .grants_for_user(&staff.user.id)?
+        .into_iter()
+        .filter(|g| g.active(now))
+    {
         if let Some(h) = state.store.hearing(&g.hearing_id)? {
             let sealed = bundle_dir(&state, &h.id).join("manifest.json").is_file();
-            let interrupted = std::fs::read_to_string(bundle_dir(&state, &h.id).join("log/entries.jsonl")).is_ok_and(|t| t.contains("recovered_after_interruption"));
+            let interrupted =
+                std::fs::read_to_string(bundle_dir(&state, &h.id).join("log/entries.jsonl"))
+                    .is_ok_and(|t| t.contains("recovered_after_interruption"));
             out.push(json!({"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "scheduled_at": h.fields.scheduled_at,
                             "state": h.state, "sealed": sealed, "interrupted": interrupted, "expires_at": g.expires_at}));
         }
@@ -143,23 +228,43 @@ pub async fn my_hearings(State(state): State<Arc<AppState>>, staff: Staff) -> Re
 }
 
 /// `GET /api/portal/hearings/:id`: summary, media list, fingerprint, verification report.
-pub async fn open_hearing(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn open_hearing(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let h = granted(&state, &staff, &id)?;
     custody(&state, &staff, &h.id, "view summary", "served")?;
     let m = manifest(&state, &h.id)?;
     let dir = bundle_dir(&state, &h.id);
     let report = tokio::task::spawn_blocking(move || {
         let src = crate::verify_cli::DirSource::open(&dir).map_err(|e| e.to_string())?;
-        let opts = crate::verify::VerifyOptions { trusted_key: None, timestamps: Some(&crate::verify::bundle::Rfc3161Checker), trusted_tsa_chain: None };
+        let opts = crate::verify::VerifyOptions {
+            trusted_key: None,
+            timestamps: Some(&crate::verify::bundle::Rfc3161Checker),
+            trusted_tsa_chain: None,
+        };
         Ok::<_, String>(crate::verify::verify_bundle(&src, &opts))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(ApiError::Internal)?;
     let files: Vec<Value> = m["files"].as_array().cloned().unwrap_or_default();
-    let media: Vec<Value> = files.iter().filter(|f| f["path"].as_str().is_some_and(|p| p.starts_with("media/") || p.starts_with("derived/"))).cloned().collect();
-    let participants: Vec<Value> =
-        state.store.participants(&h.id)?.iter().map(|p| json!({"id": p.id, "display_name": p.display_name, "role": p.role})).collect();
+    let media: Vec<Value> = files
+        .iter()
+        .filter(|f| {
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("media/") || p.starts_with("derived/"))
+        })
+        .cloned()
+        .collect();
+    let participants: Vec<Value> = state
+        .store
+        .participants(&h.id)?
+        .iter()
+        .map(|p| json!({"id": p.id, "display_name": p.display_name, "role": p.role}))
+        .collect();
     Ok(Json(json!({
         "hearing": {"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "requesting_state": h.fields.requesting_state,
                     "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language},
@@ -173,54 +278,119 @@ pub async fn open_hearing(State(state): State<Arc<AppState>>, staff: Staff, Path
 }
 
 /// `GET /api/portal/hearings/:id/minutes`: the signed minutes (HTML) of the bundle.
-pub async fn minutes(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn minutes(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let h = granted(&state, &staff, &id)?;
     let path = bundle_dir(&state, &h.id).join("minutes/minutes.html");
     let html = std::fs::read(path).map_err(|_| ApiError::NotFound)?;
     custody(&state, &staff, &h.id, "view minutes", "served")?;
     // The minutes are shown as a document, never as an active page.
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox")], html).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
+        ],
+        html,
+    )
+        .into_response())
 }
 
 /// `GET /api/portal/hearings/:id/bundle.zip` (resumable with Range).
-pub async fn download(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn download(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let h = granted(&state, &staff, &id)?;
     let path = bundle_dir(&state, &h.id).with_extension("zip");
     let fp = bundle_fingerprint(&state, &h.id).unwrap_or_default();
-    serve_file(&state, &staff, &h.id, path, &format!("download bundle.zip sha256:{fp}"), "application/zip", &headers).await
+    serve_file(
+        &state,
+        &staff,
+        &h.id,
+        path,
+        &format!("download bundle.zip sha256:{fp}"),
+        "application/zip",
+        &headers,
+    )
+    .await
 }
 
 /// `GET /api/portal/hearings/:id/files/*path`: one recording (media/ or derived/) to play.
-pub async fn file(State(state): State<Arc<AppState>>, staff: Staff, Path((id, path)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn file(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let h = granted(&state, &staff, &id)?;
     let m = manifest(&state, &h.id)?;
     // Only a name the sealed manifest lists, under media/ or derived/.
-    let listed = m["files"].as_array().is_some_and(|fs| fs.iter().any(|f| f["path"].as_str() == Some(path.as_str())));
+    let listed = m["files"]
+        .as_array()
+        .is_some_and(|fs| fs.iter().any(|f| f["path"].as_str() == Some(path.as_str())));
     if !listed || !(path.starts_with("media/") || path.starts_with("derived/")) {
         return Err(ApiError::NotFound);
     }
-    let ct = if path.ends_with(".mp4") { "video/mp4" } else { "video/webm" };
+    let ct = if path.ends_with(".mp4") {
+        "video/mp4"
+    } else {
+        "video/webm"
+    };
     let full = bundle_dir(&state, &h.id).join(&path);
-    serve_file(&state, &staff, &h.id, full, &format!("view {path}"), ct, &headers).await
+    serve_file(
+        &state,
+        &staff,
+        &h.id,
+        full,
+        &format!("view {path}"),
+        ct,
+        &headers,
+    )
+    .await
 }
 
 fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ApiError> {
-    let Some(v) = headers.get(header::RANGE) else { return Ok(None) };
-    let v = v.to_str().map_err(|_| ApiError::BadRequest("bad range".into()))?;
-    let spec = v.strip_prefix("bytes=").ok_or_else(|| ApiError::BadRequest("bad range".into()))?;
+    let Some(v) = headers.get(header::RANGE) else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("bad range".into()))?;
+    let spec = v
+        .strip_prefix("bytes=")
+        .ok_or_else(|| ApiError::BadRequest("bad range".into()))?;
     if spec.contains(',') {
         return Err(ApiError::BadRequest("one range at a time".into()));
     }
-    let (a, b) = spec.split_once('-').ok_or_else(|| ApiError::BadRequest("bad range".into()))?;
+    let (a, b) = spec
+        .split_once('-')
+        .ok_or_else(|| ApiError::BadRequest("bad range".into()))?;
     let (start, end) = match (a.trim(), b.trim()) {
         ("", suffix) => {
-            let n: u64 = suffix.parse().map_err(|_| ApiError::BadRequest("bad range".into()))?;
+            let n: u64 = suffix
+                .parse()
+                .map_err(|_| ApiError::BadRequest("bad range".into()))?;
             (len.saturating_sub(n), len.saturating_sub(1))
         }
-        (s, "") => (s.parse().map_err(|_| ApiError::BadRequest("bad range".into()))?, len.saturating_sub(1)),
+        (s, "") => (
+            s.parse()
+                .map_err(|_| ApiError::BadRequest("bad range".into()))?,
+            len.saturating_sub(1),
+        ),
         (s, e) => (
-            s.parse().map_err(|_| ApiError::BadRequest("bad range".into()))?,
-            e.parse::<u64>().map_err(|_| ApiError::BadRequest("bad range".into()))?.min(len.saturating_sub(1)),
+            s.parse()
+                .map_err(|_| ApiError::BadRequest("bad range".into()))?,
+            e.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest("bad range".into()))?
+                .min(len.saturating_sub(1)),
         ),
     };
     if len == 0 || start > end || start >= len {
@@ -229,7 +399,15 @@ fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ApiE
     Ok(Some((start, end)))
 }
 
-async fn serve_file(state: &AppState, staff: &Staff, h: &HearingId, path: PathBuf, what: &str, ct: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn serve_file(
+    state: &AppState,
+    staff: &Staff,
+    h: &HearingId,
+    path: PathBuf,
+    what: &str,
+    ct: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let meta = std::fs::symlink_metadata(&path).map_err(|_| ApiError::NotFound)?;
     if !meta.file_type().is_file() {
         return Err(ApiError::NotFound);
@@ -244,9 +422,13 @@ async fn serve_file(state: &AppState, staff: &Staff, h: &HearingId, path: PathBu
     custody(state, staff, h, &what, "served")?;
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
     let count = if len == 0 { 0 } else { end - start + 1 };
-    let mut file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::NotFound)?;
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let stream = futures_util::stream::unfold((file, count), |(mut f, left)| async move {
         if left == 0 {
             return None;
@@ -256,21 +438,42 @@ async fn serve_file(state: &AppState, staff: &Staff, h: &HearingId, path: PathBu
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), (f, left - n as u64)))
+                Some((
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(buf)),
+                    (f, left - n as u64),
+                ))
             }
             Err(e) => Some((Err(e), (f, 0))),
         }
     });
     let mut resp = Response::new(Body::from_stream(stream));
     let hd = resp.headers_mut();
-    hd.insert(header::CONTENT_TYPE, ct.parse().map_err(|_| ApiError::Internal("content type".into()))?);
-    hd.insert(header::ACCEPT_RANGES, "bytes".parse().map_err(|_| ApiError::Internal("header".into()))?);
+    hd.insert(
+        header::CONTENT_TYPE,
+        ct.parse()
+            .map_err(|_| ApiError::Internal("content type".into()))?,
+    );
+    hd.insert(
+        header::ACCEPT_RANGES,
+        "bytes"
+            .parse()
+            .map_err(|_| ApiError::Internal("header".into()))?,
+    );
     hd.insert(header::CONTENT_LENGTH, count.into());
-    hd.insert(header::CACHE_CONTROL, "no-store".parse().map_err(|_| ApiError::Internal("header".into()))?);
+    hd.insert(
+        header::CACHE_CONTROL,
+        "no-store"
+            .parse()
+            .map_err(|_| ApiError::Internal("header".into()))?,
+    );
     if range.is_some() {
         *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         let cr = format!("bytes {start}-{end}/{len}");
-        resp.headers_mut().insert(header::CONTENT_RANGE, cr.parse().map_err(|_| ApiError::Internal("header".into()))?);
+        resp.headers_mut().insert(
+            header::CONTENT_RANGE,
+            cr.parse()
+                .map_err(|_| ApiError::Internal("header".into()))?,
+        );
     }
     Ok(resp)
 }

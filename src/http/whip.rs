@@ -28,40 +28,67 @@ pub struct WhipSessions {
     inner: std::sync::Mutex<std::collections::HashMap<String, (HearingId, ConnId, String)>>,
 }
 
-pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
     let (participant, hearing) = resolve_invite(&state, token).map_err(|e| match e {
         ApiError::InviteInvalid => ApiError::Unauthorized,
         other => other,
     })?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/sdp") {
-        return Err(ApiError::BadRequest("content type must be application/sdp".into()));
+        return Err(ApiError::BadRequest(
+            "content type must be application/sdp".into(),
+        ));
     }
     if body.len() > MAX_SDP {
         return Err(ApiError::TooLarge);
     }
-    let sdp = String::from_utf8(body.to_vec()).map_err(|_| ApiError::BadRequest("the offer is not UTF-8".into()))?;
+    let sdp = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::BadRequest("the offer is not UTF-8".into()))?;
     if !sdp.starts_with("v=0") {
         return Err(ApiError::BadRequest("the body is not an SDP offer".into()));
     }
     let handle = state.hearings.handle(&hearing.id);
-    let (conn, answer) = handle.whip_offer(participant, sdp).await.map_err(|e| match e {
-        crate::hearing::HearingError::Media(_) => ApiError::BadRequest("the offer was rejected".into()),
-        other => other.into(),
-    })?;
+    let (conn, answer) = handle
+        .whip_offer(participant, sdp)
+        .await
+        .map_err(|e| match e {
+            crate::hearing::HearingError::Media(_) => {
+                ApiError::BadRequest("the offer was rejected".into())
+            }
+            other => other.into(),
+        })?;
     let id = crate::secrets::new_id();
     let token_hash = crate::secrets::hash_token(token);
-    state.whip.inner.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), (hearing.id, conn, token_hash));
+    state
+        .whip
+        .inner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), (hearing.id, conn, token_hash));
     Ok((
         StatusCode::CREATED,
-        [(header::CONTENT_TYPE, "application/sdp".to_owned()), (header::LOCATION, format!("/whip/{id}"))],
+        [
+            (header::CONTENT_TYPE, "application/sdp".to_owned()),
+            (header::LOCATION, format!("/whip/{id}")),
+        ],
         answer,
     )
         .into_response())
 }
 
-pub async fn delete(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers)?;
     let hash = crate::secrets::hash_token(token);
     let entry = {

@@ -19,14 +19,23 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// `GET /ws/join/<token>`: an invited participant.
-pub async fn join(State(state): State<Arc<AppState>>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn join(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     let (participant, hearing) = resolve_invite(&state, &token)?;
     let handle = state.hearings.handle(&hearing.id);
     Ok(upgrade(ws, handle, participant))
 }
 
 /// `GET /ws/hearings/<id>`: the presiding judge's console (cookie).
-pub async fn console(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn console(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     staff.require(Action::ConductHearing)?;
     let h = super::hearings::load_hearing(&state, &id)?;
     if h.state == HearingState::Closed {
@@ -37,7 +46,16 @@ pub async fn console(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
         None => {
             let pid = ParticipantId::from_trusted(new_id());
             let name = format!("Presiding judge ({})", staff.user.username);
-            state.store.create_participant(&pid, &h.id, &name, ParticipantRole::Judge, Some(&staff.user.id), None, None, now_unix())?;
+            state.store.create_participant(
+                &pid,
+                &h.id,
+                &name,
+                ParticipantRole::Judge,
+                Some(&staff.user.id),
+                None,
+                None,
+                now_unix(),
+            )?;
             state.store.participant(&pid)?.ok_or(ApiError::NotFound)?
         }
     };
@@ -59,7 +77,12 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: ParticipantRow) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let Ok(conn) = handle.connect(participant, out_tx).await else {
-        let _ = socket.send(close_msg(close::SERVER_SHUTDOWN, "the hearing is not available")).await;
+        let _ = socket
+            .send(close_msg(
+                close::SERVER_SHUTDOWN,
+                "the hearing is not available",
+            ))
+            .await;
         return;
     };
     loop {
@@ -95,5 +118,8 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
 }
 
 fn close_msg(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
 }

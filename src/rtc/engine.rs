@@ -27,7 +27,9 @@ impl RtcEngine {
     /// Binds the media UDP port and builds the API (VP8/VP9/H264/Opus, NACK, RTCP
     /// reports, TWCC).
     pub async fn start(cfg: &MediaConfig) -> Result<RtcEngine, RtcError> {
-        let socket = tokio::net::UdpSocket::bind((cfg.bind_ip, cfg.udp_port)).await.map_err(RtcError::Bind)?;
+        let socket = tokio::net::UdpSocket::bind((cfg.bind_ip, cfg.udp_port))
+            .await
+            .map_err(RtcError::Bind)?;
         let udp_port = socket.local_addr().map_err(RtcError::Bind)?.port();
         let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
 
@@ -40,14 +42,27 @@ impl RtcEngine {
             se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
         }
         if !cfg.public_ips.is_empty() {
-            se.set_nat_1to1_ips(cfg.public_ips.iter().map(|ip| ip.to_string()).collect(), RTCIceCandidateType::Host);
+            se.set_nat_1to1_ips(
+                cfg.public_ips.iter().map(|ip| ip.to_string()).collect(),
+                RTCIceCandidateType::Host,
+            );
         }
 
         let mut media = MediaEngine::default();
-        media.register_default_codecs().map_err(|e| RtcError::Setup(e.to_string()))?;
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(|e| RtcError::Setup(e.to_string()))?;
-        let api = APIBuilder::new().with_media_engine(media).with_interceptor_registry(registry).with_setting_engine(se).build();
-        Ok(RtcEngine { api: Arc::new(api), udp_port })
+        media
+            .register_default_codecs()
+            .map_err(|e| RtcError::Setup(e.to_string()))?;
+        let registry = register_default_interceptors(Registry::new(), &mut media)
+            .map_err(|e| RtcError::Setup(e.to_string()))?;
+        let api = APIBuilder::new()
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(se)
+            .build();
+        Ok(RtcEngine {
+            api: Arc::new(api),
+            udp_port,
+        })
     }
 
     /// The UDP port all media uses.

@@ -80,7 +80,10 @@ pub struct PublishedTrack {
 
 impl std::fmt::Debug for PublishedTrack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublishedTrack").field("kind", &self.kind).field("track_id", &self.track_id).finish()
+        f.debug_struct("PublishedTrack")
+            .field("kind", &self.kind)
+            .field("track_id", &self.track_id)
+            .finish()
     }
 }
 
@@ -129,7 +132,11 @@ pub(crate) fn publish(
     // re-announce with a track event).
     let track_id = format!("{}-{}-{}", stream_id, kind.as_str(), tag);
     let codec = remote.codec().capability;
-    let local = Arc::new(TrackLocalStaticRTP::new(codec.clone(), track_id.clone(), stream_id.clone()));
+    let local = Arc::new(TrackLocalStaticRTP::new(
+        codec.clone(),
+        track_id.clone(),
+        stream_id.clone(),
+    ));
     let (keyframe_tx, keyframe_rx) = mpsc::channel(4);
     let track = PublishedTrack {
         kind,
@@ -140,8 +147,22 @@ pub(crate) fn publish(
         keyframe_tx,
         counters: Arc::default(),
     };
-    let info = RecordInfo { kind, mime_type: codec.mime_type, clock_rate: codec.clock_rate, channels: codec.channels };
-    tokio::spawn(read_loop(remote, local, track.forwarding.clone(), track.counters.clone(), keyframe_rx, pc, record, info));
+    let info = RecordInfo {
+        kind,
+        mime_type: codec.mime_type,
+        clock_rate: codec.clock_rate,
+        channels: codec.channels,
+    };
+    tokio::spawn(read_loop(
+        remote,
+        local,
+        track.forwarding.clone(),
+        track.counters.clone(),
+        keyframe_rx,
+        pc,
+        record,
+        info,
+    ));
     // A new file and new subscribers both want a keyframe early.
     track.request_keyframe();
     Some(track)

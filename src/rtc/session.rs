@@ -14,10 +14,10 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use webrtc::rtp_transceiver::rtp_receiver::RTCRtpReceiver;
-use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
+use webrtc::rtp_transceiver::rtp_receiver::RTCRtpReceiver;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_remote::TrackRemote;
 
@@ -67,12 +67,22 @@ impl PeerSession {
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
         let record: RecordSink = Arc::default();
-        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await.map_err(|e| RtcError::Setup(e.to_string()))?);
+        let pc = Arc::new(
+            api.new_peer_connection(RTCConfiguration::default())
+                .await
+                .map_err(|e| RtcError::Setup(e.to_string()))?,
+        );
 
         let ev = events.clone();
         pc.on_ice_candidate(Box::new(move |c| {
-            if let Some(c) = c.and_then(|c| c.to_json().ok()).and_then(|j| serde_json::to_value(j).ok()) {
-                let _ = ev.send(SessionEvent { tag, kind: SessionEventKind::LocalCandidate(c) });
+            if let Some(c) = c
+                .and_then(|c| c.to_json().ok())
+                .and_then(|j| serde_json::to_value(j).ok())
+            {
+                let _ = ev.send(SessionEvent {
+                    tag,
+                    kind: SessionEventKind::LocalCandidate(c),
+                });
             }
             Box::pin(async {})
         }));
@@ -81,27 +91,46 @@ impl PeerSession {
         pc.on_peer_connection_state_change(Box::new(move |s| {
             let state = match s {
                 RTCPeerConnectionState::Connected => Some(PeerState::Connected),
-                RTCPeerConnectionState::Connecting | RTCPeerConnectionState::New => Some(PeerState::Connecting),
+                RTCPeerConnectionState::Connecting | RTCPeerConnectionState::New => {
+                    Some(PeerState::Connecting)
+                }
                 RTCPeerConnectionState::Disconnected => Some(PeerState::Disconnected),
                 RTCPeerConnectionState::Failed => Some(PeerState::Failed),
                 RTCPeerConnectionState::Closed => Some(PeerState::Closed),
                 _ => None,
             };
             if let Some(state) = state {
-                let _ = ev.send(SessionEvent { tag, kind: SessionEventKind::State(state) });
+                let _ = ev.send(SessionEvent {
+                    tag,
+                    kind: SessionEventKind::State(state),
+                });
             }
             Box::pin(async {})
         }));
 
         // on_track only forwards to a task that owns the forwarding setup.
-        let (track_tx, track_rx) = mpsc::unbounded_channel::<(Arc<TrackRemote>, Arc<RTCRtpReceiver>)>();
+        let (track_tx, track_rx) =
+            mpsc::unbounded_channel::<(Arc<TrackRemote>, Arc<RTCRtpReceiver>)>();
         pc.on_track(Box::new(move |track, receiver, _| {
             let _ = track_tx.send((track, receiver));
             Box::pin(async {})
         }));
-        tokio::spawn(accept_tracks(track_rx, Arc::downgrade(&pc), tag, stream_id, events, record.clone(), forwarding_initially));
+        tokio::spawn(accept_tracks(
+            track_rx,
+            Arc::downgrade(&pc),
+            tag,
+            stream_id,
+            events,
+            record.clone(),
+            forwarding_initially,
+        ));
 
-        Ok(PeerSession { pc, senders: HashMap::new(), pending_candidates: Vec::new(), record })
+        Ok(PeerSession {
+            pc,
+            senders: HashMap::new(),
+            pending_candidates: Vec::new(),
+            record,
+        })
     }
 
     /// Starts (Some) or stops (None) handing this peer's received packets to a recorder.
@@ -113,12 +142,23 @@ impl PeerSession {
 
     /// Applies the peer's offer and returns our answer (candidates trickle separately).
     pub async fn accept_offer(&mut self, sdp: String) -> Result<String, RtcError> {
-        let offer = RTCSessionDescription::offer(sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
-        self.pc.set_remote_description(offer).await.map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        let offer =
+            RTCSessionDescription::offer(sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
         self.flush_candidates().await;
-        let answer = self.pc.create_answer(None).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         let sdp = answer.sdp.clone();
-        self.pc.set_local_description(answer).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         Ok(sdp)
     }
 
@@ -128,28 +168,47 @@ impl PeerSession {
         let mut gathered = self.pc.gathering_complete_promise().await;
         self.accept_offer(sdp).await?;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), gathered.recv()).await;
-        self.pc.local_description().await.map(|d| d.sdp).ok_or(RtcError::Closed)
+        self.pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .ok_or(RtcError::Closed)
     }
 
     /// Makes a server offer (after tracks were added or removed).
     pub async fn create_offer(&mut self) -> Result<String, RtcError> {
-        let offer = self.pc.create_offer(None).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         let sdp = offer.sdp.clone();
-        self.pc.set_local_description(offer).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         Ok(sdp)
     }
 
     /// Applies the peer's answer to our offer.
     pub async fn accept_answer(&mut self, sdp: String) -> Result<(), RtcError> {
-        let answer = RTCSessionDescription::answer(sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
-        self.pc.set_remote_description(answer).await.map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        let answer =
+            RTCSessionDescription::answer(sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        self.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
         self.flush_candidates().await;
         Ok(())
     }
 
     /// Adds a trickled remote candidate, queued until a remote description exists.
-    pub async fn add_remote_candidate(&mut self, candidate: serde_json::Value) -> Result<(), RtcError> {
-        let init: RTCIceCandidateInit = serde_json::from_value(candidate).map_err(|_| RtcError::BadCandidate)?;
+    pub async fn add_remote_candidate(
+        &mut self,
+        candidate: serde_json::Value,
+    ) -> Result<(), RtcError> {
+        let init: RTCIceCandidateInit =
+            serde_json::from_value(candidate).map_err(|_| RtcError::BadCandidate)?;
         if init.candidate.is_empty() {
             return Ok(()); // end-of-candidates
         }
@@ -159,7 +218,10 @@ impl PeerSession {
             }
             return Ok(());
         }
-        self.pc.add_ice_candidate(init).await.map_err(|_| RtcError::BadCandidate)
+        self.pc
+            .add_ice_candidate(init)
+            .await
+            .map_err(|_| RtcError::BadCandidate)
     }
 
     async fn flush_candidates(&mut self) {
@@ -177,8 +239,15 @@ impl PeerSession {
             return Err(RtcError::Negotiation("too many subscriptions".into()));
         }
         let local: Arc<dyn TrackLocal + Send + Sync> = track.local.clone();
-        let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: vec![] };
-        let transceiver = self.pc.add_transceiver_from_track(local, Some(init)).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            send_encodings: vec![],
+        };
+        let transceiver = self
+            .pc
+            .add_transceiver_from_track(local, Some(init))
+            .await
+            .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         let sender = transceiver.sender().await;
         tokio::spawn(drain_rtcp(sender.clone(), track.clone()));
         self.senders.insert(track.track_id.clone(), sender);
@@ -189,7 +258,10 @@ impl PeerSession {
     /// Stops sending a track (takes effect after the next negotiation).
     pub async fn unsubscribe(&mut self, track_id: &str) -> Result<(), RtcError> {
         if let Some(sender) = self.senders.remove(track_id) {
-            self.pc.remove_track(&sender).await.map_err(|e| RtcError::Negotiation(e.to_string()))?;
+            self.pc
+                .remove_track(&sender)
+                .await
+                .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         }
         Ok(())
     }
@@ -215,8 +287,18 @@ async fn accept_tracks(
 ) {
     while let Some((remote, receiver)) = rx.recv().await {
         tokio::spawn(drain_receiver_rtcp(receiver));
-        if let Some(track) = forward::publish(remote, stream_id.clone(), tag, pc.clone(), record.clone(), forwarding_initially) {
-            let _ = events.send(SessionEvent { tag, kind: SessionEventKind::TrackPublished(track) });
+        if let Some(track) = forward::publish(
+            remote,
+            stream_id.clone(),
+            tag,
+            pc.clone(),
+            record.clone(),
+            forwarding_initially,
+        ) {
+            let _ = events.send(SessionEvent {
+                tag,
+                kind: SessionEventKind::TrackPublished(track),
+            });
         }
     }
 }

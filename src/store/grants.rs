@@ -41,7 +41,15 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRow> {
 }
 
 impl Store {
-    pub fn create_grant(&self, id: &str, hearing: &HearingId, user: &UserId, by: &UserId, now: i64, expires_at: Option<i64>) -> Result<(), StoreError> {
+    pub fn create_grant(
+        &self,
+        id: &str,
+        hearing: &HearingId,
+        user: &UserId,
+        by: &UserId,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO grants (id, hearing_id, user_id, granted_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![id, hearing.as_str(), user.as_str(), by.as_str(), now, expires_at],
@@ -52,19 +60,28 @@ impl Store {
     pub fn grants_for_hearing(&self, hearing: &HearingId) -> Result<Vec<GrantRow>, StoreError> {
         let conn = self.conn()?;
         let mut st = conn.prepare(&format!("SELECT {COLS} FROM grants g JOIN users u ON u.id = g.user_id WHERE g.hearing_id = ?1 ORDER BY g.created_at"))?;
-        let rows = st.query_map([hearing.as_str()], row)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st
+            .query_map([hearing.as_str()], row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn grants_for_user(&self, user: &UserId) -> Result<Vec<GrantRow>, StoreError> {
         let conn = self.conn()?;
         let mut st = conn.prepare(&format!("SELECT {COLS} FROM grants g JOIN users u ON u.id = g.user_id WHERE g.user_id = ?1 ORDER BY g.created_at DESC"))?;
-        let rows = st.query_map([user.as_str()], row)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st
+            .query_map([user.as_str()], row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// The grant that lets `user` retrieve `hearing` now, if any.
-    pub fn active_grant(&self, hearing: &HearingId, user: &UserId, now: i64) -> Result<Option<GrantRow>, StoreError> {
+    pub fn active_grant(
+        &self,
+        hearing: &HearingId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<Option<GrantRow>, StoreError> {
         let conn = self.conn()?;
         Ok(conn
             .query_row(
@@ -83,6 +100,10 @@ impl Store {
             "UPDATE grants SET revoked_at = ?3 WHERE hearing_id = ?1 AND id = ?2 AND revoked_at IS NULL",
             params![hearing.as_str(), id, now],
         )?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

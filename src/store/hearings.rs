@@ -77,7 +77,13 @@ fn participant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParticipantRo
 }
 
 impl Store {
-    pub fn create_hearing(&self, id: &HearingId, h: &NewHearing, by: &UserId, now: i64) -> Result<(), StoreError> {
+    pub fn create_hearing(
+        &self,
+        id: &HearingId,
+        h: &NewHearing,
+        by: &UserId,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.conn()?
             .execute(
                 "INSERT INTO hearings (id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at) \
@@ -91,22 +97,39 @@ impl Store {
     pub fn hearing(&self, id: &HearingId) -> Result<Option<HearingRow>, StoreError> {
         Ok(self
             .conn()?
-            .query_row(&format!("SELECT {HEARING_COLS} FROM hearings WHERE id = ?1"), [id.as_str()], hearing_from_row)
+            .query_row(
+                &format!("SELECT {HEARING_COLS} FROM hearings WHERE id = ?1"),
+                [id.as_str()],
+                hearing_from_row,
+            )
             .optional()?)
     }
 
     pub fn list_hearings(&self) -> Result<Vec<HearingRow>, StoreError> {
         let conn = self.conn()?;
-        let mut st = conn.prepare(&format!("SELECT {HEARING_COLS} FROM hearings ORDER BY scheduled_at DESC, created_at DESC"))?;
-        let rows = st.query_map([], hearing_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {HEARING_COLS} FROM hearings ORDER BY scheduled_at DESC, created_at DESC"
+        ))?;
+        let rows = st
+            .query_map([], hearing_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Moves a hearing to `state`, stamping the time; only forward moves succeed.
-    pub fn set_hearing_state(&self, id: &HearingId, state: HearingState, now: i64) -> Result<bool, StoreError> {
+    pub fn set_hearing_state(
+        &self,
+        id: &HearingId,
+        state: HearingState,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let sql = match state {
-            HearingState::Open => "UPDATE hearings SET state = 'open', opened_at = ?2 WHERE id = ?1 AND state = 'scheduled'",
-            HearingState::Closed => "UPDATE hearings SET state = 'closed', closed_at = ?2 WHERE id = ?1 AND state = 'open'",
+            HearingState::Open => {
+                "UPDATE hearings SET state = 'open', opened_at = ?2 WHERE id = ?1 AND state = 'scheduled'"
+            }
+            HearingState::Closed => {
+                "UPDATE hearings SET state = 'closed', closed_at = ?2 WHERE id = ?1 AND state = 'open'"
+            }
             HearingState::Scheduled => return Ok(false),
         };
         Ok(self.conn()?.execute(sql, params![id.as_str(), now])? == 1)
@@ -137,27 +160,44 @@ impl Store {
     pub fn participants(&self, hearing: &HearingId) -> Result<Vec<ParticipantRow>, StoreError> {
         let conn = self.conn()?;
         let mut st = conn.prepare(&format!("SELECT {PARTICIPANT_COLS} FROM participants WHERE hearing_id = ?1 ORDER BY created_at, id"))?;
-        let rows = st.query_map([hearing.as_str()], participant_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st
+            .query_map([hearing.as_str()], participant_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn participant(&self, id: &ParticipantId) -> Result<Option<ParticipantRow>, StoreError> {
         Ok(self
             .conn()?
-            .query_row(&format!("SELECT {PARTICIPANT_COLS} FROM participants WHERE id = ?1"), [id.as_str()], participant_from_row)
+            .query_row(
+                &format!("SELECT {PARTICIPANT_COLS} FROM participants WHERE id = ?1"),
+                [id.as_str()],
+                participant_from_row,
+            )
             .optional()?)
     }
 
     /// The participant holding this invite token hash (whatever its validity).
-    pub fn participant_by_token(&self, token_hash: &str) -> Result<Option<ParticipantRow>, StoreError> {
+    pub fn participant_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ParticipantRow>, StoreError> {
         Ok(self
             .conn()?
-            .query_row(&format!("SELECT {PARTICIPANT_COLS} FROM participants WHERE token_hash = ?1"), [token_hash], participant_from_row)
+            .query_row(
+                &format!("SELECT {PARTICIPANT_COLS} FROM participants WHERE token_hash = ?1"),
+                [token_hash],
+                participant_from_row,
+            )
             .optional()?)
     }
 
     /// The participant record of a signed-in staff member in a hearing.
-    pub fn participant_for_user(&self, hearing: &HearingId, user: &UserId) -> Result<Option<ParticipantRow>, StoreError> {
+    pub fn participant_for_user(
+        &self,
+        hearing: &HearingId,
+        user: &UserId,
+    ) -> Result<Option<ParticipantRow>, StoreError> {
         Ok(self
             .conn()?
             .query_row(
@@ -169,21 +209,40 @@ impl Store {
     }
 
     pub fn revoke_invite(&self, id: &ParticipantId) -> Result<(), StoreError> {
-        let n = self.conn()?.execute("UPDATE participants SET revoked = 1 WHERE id = ?1", [id.as_str()])?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = self.conn()?.execute(
+            "UPDATE participants SET revoked = 1 WHERE id = ?1",
+            [id.as_str()],
+        )?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Replaces the invite token (the old link stops working).
-    pub fn reissue_invite(&self, id: &ParticipantId, token_hash: &str, expires_at: i64) -> Result<(), StoreError> {
+    pub fn reissue_invite(
+        &self,
+        id: &ParticipantId,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         let n = self.conn()?.execute(
             "UPDATE participants SET token_hash = ?2, token_expires_at = ?3, revoked = 0 WHERE id = ?1",
             params![id.as_str(), token_hash, expires_at],
         )?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub fn set_display_name(&self, id: &ParticipantId, name: &str) -> Result<(), StoreError> {
-        self.conn()?.execute("UPDATE participants SET display_name = ?2 WHERE id = ?1", params![id.as_str(), name])?;
+        self.conn()?.execute(
+            "UPDATE participants SET display_name = ?2 WHERE id = ?1",
+            params![id.as_str(), name],
+        )?;
         Ok(())
     }
 }

@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
   id TEXT PRIMARY KEY,
   username TEXT NOT NULL UNIQUE,
@@ -49,7 +50,8 @@ CREATE TABLE participants (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX participants_hearing ON participants(hearing_id);
-"#, r#"
+"#,
+    r#"
 CREATE TABLE grants (
   id TEXT PRIMARY KEY,
   hearing_id TEXT NOT NULL REFERENCES hearings(id) ON DELETE CASCADE,
@@ -60,14 +62,17 @@ CREATE TABLE grants (
   revoked_at INTEGER
 );
 CREATE INDEX grants_user ON grants(user_id);
-"#];
+"#,
+];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let target = i as i64 + 1;
         if version < target {
-            conn.execute_batch(&format!("BEGIN; {sql} PRAGMA user_version = {target}; COMMIT;"))?;
+            conn.execute_batch(&format!(
+                "BEGIN; {sql} PRAGMA user_version = {target}; COMMIT;"
+            ))?;
         }
     }
     Ok(())

@@ -31,7 +31,14 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
 }
 
 impl Store {
-    pub fn create_user(&self, id: &UserId, username: &str, role: StaffRole, password_hash: &str, now: i64) -> Result<(), StoreError> {
+    pub fn create_user(
+        &self,
+        id: &UserId,
+        username: &str,
+        role: StaffRole,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.conn()?
             .execute(
                 "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -42,8 +49,15 @@ impl Store {
     }
 
     pub fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
-        let n = self.conn()?.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = self.conn()?.execute(
+            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            params![username, password_hash],
+        )?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
@@ -60,22 +74,37 @@ impl Store {
     pub fn user(&self, id: &UserId) -> Result<Option<UserRow>, StoreError> {
         Ok(self
             .conn()?
-            .query_row("SELECT id, username, role, password_hash FROM users WHERE id = ?1", [id.as_str()], user_from_row)
+            .query_row(
+                "SELECT id, username, role, password_hash FROM users WHERE id = ?1",
+                [id.as_str()],
+                user_from_row,
+            )
             .optional()?)
     }
 
     pub fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
         let conn = self.conn()?;
-        let mut st = conn.prepare("SELECT id, username, role, password_hash FROM users ORDER BY username")?;
-        let rows = st.query_map([], user_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut st =
+            conn.prepare("SELECT id, username, role, password_hash FROM users ORDER BY username")?;
+        let rows = st
+            .query_map([], user_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn count_users(&self) -> Result<i64, StoreError> {
-        Ok(self.conn()?.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+        Ok(self
+            .conn()?
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
     }
 
-    pub fn create_session(&self, token_hash: &str, user: &UserId, csrf: &str, expires_at: i64) -> Result<(), StoreError> {
+    pub fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![token_hash, user.as_str(), csrf, expires_at],
@@ -98,11 +127,17 @@ impl Store {
     }
 
     pub fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.conn()?.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        self.conn()?
+            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
         Ok(())
     }
 
-    pub fn create_setup_token(&self, token_hash: &str, role: StaffRole, expires_at: i64) -> Result<(), StoreError> {
+    pub fn create_setup_token(
+        &self,
+        token_hash: &str,
+        role: StaffRole,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO setup_tokens (token_hash, role, expires_at) VALUES (?1, ?2, ?3)",
             params![token_hash, role.as_str(), expires_at],
@@ -111,7 +146,11 @@ impl Store {
     }
 
     /// Marks a setup token used; returns its role if it was valid and unused at `now`.
-    pub fn consume_setup_token(&self, token_hash: &str, now: i64) -> Result<Option<StaffRole>, StoreError> {
+    pub fn consume_setup_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<StaffRole>, StoreError> {
         let conn = self.conn()?;
         let role: Option<String> = conn
             .query_row(
