@@ -256,8 +256,10 @@ impl Peer {
                 while sender.read_rtcp().await.is_ok() {}
             }));
         }
-        self.tasks.push(tokio::spawn(feed_video(video)));
-        self.tasks.push(tokio::spawn(feed_audio(audio)));
+        self.tasks
+            .push(tokio::spawn(feed_video(video, self.pc.clone())));
+        self.tasks
+            .push(tokio::spawn(feed_audio(audio, self.pc.clone())));
         let offer = self.pc.create_offer(None).await.unwrap();
         self.pc.set_local_description(offer.clone()).await.unwrap();
         self.send(json!({"type": "offer", "sdp": offer.sdp}));
@@ -297,7 +299,22 @@ impl Peer {
     }
 }
 
-async fn feed_video(track: Arc<TrackLocalStaticSample>) {
+/// Media starts once the transport is up (like a person who starts talking when they
+/// see the court): samples written before would be dropped, and this client cannot
+/// answer a keyframe request.
+async fn wait_connected(pc: &RTCPeerConnection) {
+    use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState as S;
+    for _ in 0..3000 {
+        if matches!(pc.connection_state(), S::Connected | S::Failed | S::Closed) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn feed_video(track: Arc<TrackLocalStaticSample>, pc: Arc<RTCPeerConnection>) {
+    wait_connected(&pc).await;
+    drop(pc);
     let path = fixtures().join("video.ivf");
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
@@ -320,7 +337,9 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>) {
     }
 }
 
-async fn feed_audio(track: Arc<TrackLocalStaticSample>) {
+async fn feed_audio(track: Arc<TrackLocalStaticSample>, pc: Arc<RTCPeerConnection>) {
+    wait_connected(&pc).await;
+    drop(pc);
     let path = fixtures().join("audio.ogg");
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
