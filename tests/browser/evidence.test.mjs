@@ -271,7 +271,7 @@ test('the judge administers the affirmation; the witness affirms in an accessibl
   await w.keyboard.press('Tab');
   assert.equal(await w.evaluate(() => document.activeElement.id), 'oath-sign');
   await w.keyboard.press('Enter');
-  await w.waitForSelector('#oath-dialog:not([open])');
+  await w.waitForSelector('#oath-dialog', { state: 'hidden' });
   await w.waitForFunction(() => document.querySelector('#attest-status').textContent === 'Oath recorded.');
   await S.judge.waitForSelector(`#record-list li[data-kind="oath"][data-participant="${S.witness.id}"]`);
   S.oathText = d.text;
@@ -427,4 +427,19 @@ test('canonical JSON of attest.js: UTF-16 key order, minimal escapes, integers o
   // The statement shape of docs/protocol.md, byte for byte.
   const st = canonicalJson({ v: 1, text: 'I confirm.', participant: 'p1', kind: 'cosign', hearing: 'h1', checkpoint: { size: 12, root: 'AA==' } });
   assert.equal(st, '{"checkpoint":{"root":"AA==","size":12},"hearing":"h1","kind":"cosign","participant":"p1","text":"I confirm.","v":1}');
+});
+
+// Last: the court revokes the grant again (the prosecutor account is shared with
+// portal.test.mjs, which expects to see only its own hearing).
+test('the court revokes the prosecutor\'s access from the hearing room', async (t) => {
+  if (!need(t, 'sealed')) return;
+  const j = S.judge;
+  const revoke = j.locator('#grants tbody tr[data-state=active] button');
+  await revoke.click();
+  await j.waitForSelector('#grants button.confirming');
+  await revoke.click();
+  await j.waitForSelector('#grants tbody tr[data-state=revoked]');
+  assert.equal(await j.locator('#grants tbody tr[data-state=active]').count(), 0);
+  await j.context().close();
+  takeProblems();
 });
