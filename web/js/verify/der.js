@@ -97,24 +97,14 @@ function parseTime(t) {
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
 }
 
-const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * Strict DER well-formedness of a whole element, recursively through constructed types:
- * minimal INTEGERs, canonical BOOLEANs, valid BIT STRINGs, OIDs, UTF8/Printable/IA5
- * strings and times — what x509-cert's full parse refuses, so a certificate damaged
- * anywhere is refused here too.
+ * The primitive checks the der crate applies to the typed fields of a certificate:
+ * minimal INTEGERs, canonical BOOLEANs, BIT STRING unused-bit counts, OID encodings.
+ * (Values x509-cert keeps as `Any`, such as name attribute values, are not looked into.)
  */
-export function checkDer(t, depth = 0) {
+function checkPrim(t) {
   const what = 'certificate';
-  if (depth > 32) throw new Malformed(what);
   const v = t.value;
-  if (t.tag & 0x20) {
-    const r = children(t);
-    while (!r.isEmpty()) checkDer(r.nextAny(what), depth + 1);
-    return;
-  }
   switch (t.tag) {
     case T.BOOLEAN:
       if (v.length !== 1 || (v[0] !== 0 && v[0] !== 0xff)) throw new Malformed(what);
@@ -126,23 +116,22 @@ export function checkDer(t, depth = 0) {
       if (!v.length || v[0] > 7 || (v.length === 1 && v[0] !== 0)) throw new Malformed(what);
       break;
     case T.OID:
-      if (!v.length || v[v.length - 1] & 0x80) throw new Malformed(what);
+      if (v.length < 2 || v[v.length - 1] & 0x80) throw new Malformed(what);
       for (let i = 0; i < v.length; i++) if (v[i] === 0x80 && (i === 0 || !(v[i - 1] & 0x80))) throw new Malformed(what);
-      break;
-    case 0x0c: // UTF8String
-      try { strictUtf8.decode(v); } catch { throw new Malformed(what); }
-      break;
-    case 0x13: // PrintableString
-      if (!PRINTABLE.test(String.fromCharCode(...v))) throw new Malformed(what);
-      break;
-    case 0x16: // IA5String
-      if (v.some((c) => c > 0x7f)) throw new Malformed(what);
-      break;
-    case 0x05: // NULL
-      if (v.length) throw new Malformed(what);
       break;
     default:
   }
+  return t;
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
+function algorithm(r) {
+  const what = 'certificate';
+  const a = children(r.next(T.SEQUENCE, what));
+  const oid = checkPrim(a.next(T.OID, what));
+  const params = a.isEmpty() ? null : a.nextAny(what);
+  a.finish(what);
+  return { oid: oidToString(oid.value), params };
 }
 
 /** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }. */
@@ -154,7 +143,7 @@ function checkName(t) {
     if (set.isEmpty()) throw new Malformed(what);
     while (!set.isEmpty()) {
       const atv = children(set.next(T.SEQUENCE, what));
-      atv.next(T.OID, what);
+      checkPrim(atv.next(T.OID, what));
       atv.nextAny(what);
       atv.finish(what);
     }
@@ -166,21 +155,16 @@ export class Cert {
   constructor(der) {
     const what = 'certificate';
     const outer = single(der, T.SEQUENCE, what);
-    checkDer(outer);
     const r = children(outer);
     const tbs = r.next(T.SEQUENCE, what);
-    const sigAlg = children(r.next(T.SEQUENCE, what)).next(T.OID, what).value;
-    const sigBits = r.next(T.BIT_STRING, what).value;
+    const sigAlg = algorithm(r);
+    const sigBits = checkPrim(r.next(T.BIT_STRING, what)).value;
     r.finish(what);
-    if (!sigBits.length || sigBits[0] !== 0) throw new Malformed(what);
     const t = children(tbs);
     const version = t.nextIf(ctxCons(0), what);
-    if (version) single(version.value, T.INTEGER, what);
-    this.serial = stripSignByte(t.next(T.INTEGER, what).value);
-    const tbsAlg = children(t.next(T.SEQUENCE, what));
-    tbsAlg.next(T.OID, what);
-    if (!tbsAlg.isEmpty()) tbsAlg.nextAny(what);
-    tbsAlg.finish(what);
+    if (version) checkPrim(single(version.value, T.INTEGER, what));
+    this.serial = stripSignByte(checkPrim(t.next(T.INTEGER, what)).value);
+    algorithm(t);
     const issuer = t.next(T.SEQUENCE, what);
     checkName(issuer);
     this.issuer = issuer.raw;
@@ -194,23 +178,24 @@ export class Cert {
     const spki = t.next(T.SEQUENCE, what);
     this.spki = spki.raw;
     const sr = children(spki);
-    const alg = children(sr.next(T.SEQUENCE, what));
-    this.keyAlg = oidToString(alg.next(T.OID, what).value);
-    const params = alg.isEmpty() ? null : alg.nextAny(what);
-    alg.finish(what);
-    this.curve = params && params.tag === T.OID ? oidToString(params.value) : null;
-    sr.next(T.BIT_STRING, what);
+    const keyAlg = algorithm(sr);
+    this.keyAlg = keyAlg.oid;
+    this.curve = keyAlg.params && keyAlg.params.tag === T.OID ? oidToString(keyAlg.params.value) : null;
+    checkPrim(sr.next(T.BIT_STRING, what));
     sr.finish(what);
-    t.nextIf(ctxPrim(1), what);
-    t.nextIf(ctxPrim(2), what);
+    const uid1 = t.nextIf(ctxPrim(1), what);
+    if (uid1) checkPrim({ tag: T.BIT_STRING, value: uid1.value });
+    const uid2 = t.nextIf(ctxPrim(2), what);
+    if (uid2) checkPrim({ tag: T.BIT_STRING, value: uid2.value });
     this.extensions = [];
     const exts = t.nextIf(ctxCons(3), what);
     if (exts) {
       const er = children(single(exts.value, T.SEQUENCE, what));
       while (!er.isEmpty()) {
         const e = children(er.next(T.SEQUENCE, what));
-        const oid = oidToString(e.next(T.OID, what).value);
+        const oid = oidToString(checkPrim(e.next(T.OID, what)).value);
         const crit = e.nextIf(T.BOOLEAN, what);
+        if (crit) checkPrim(crit);
         const value = e.next(T.OCTET_STRING, what).value;
         e.finish(what);
         this.extensions.push({ oid, critical: !!crit && crit.value[0] === 0xff, value });
@@ -219,7 +204,7 @@ export class Cert {
     t.finish(what);
     this.der = der;
     this.tbs = tbs.raw;
-    this.sigAlg = oidToString(sigAlg);
+    this.sigAlg = sigAlg.oid;
     this.signature = sigBits.subarray(1);
   }
   ext(oid) { return this.extensions.find((e) => e.oid === oid) || null; }

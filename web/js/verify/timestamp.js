@@ -195,17 +195,23 @@ async function issuedBy(cert, issuer) {
   return ecdsaVerify(issuer, cert.tbs, cert.signature);
 }
 
+/** PEM list -> certificates, as chain.rs `certs_from_pem` reads it. */
 function certsFromPem(pem) {
   const bad = () => fail('the trusted chain is not a PEM list of certificates');
+  const BEGIN = '-----BEGIN CERTIFICATE-----';
+  const END = '-----END CERTIFICATE-----';
   let text;
   try { text = new TextDecoder('utf-8', { fatal: true }).decode(pem); } catch { throw bad(); }
   const out = [];
-  const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
-  let m;
-  while ((m = re.exec(text))) {
-    const der = b64decode(m[1].replace(/[\t\n\f\r ]/g, ''));
+  let rest = text;
+  for (let start = rest.indexOf(BEGIN); start >= 0; start = rest.indexOf(BEGIN)) {
+    const after = rest.slice(start + BEGIN.length);
+    const end = after.indexOf(END);
+    if (end < 0) throw bad();
+    const der = b64decode(after.slice(0, end).replace(/[\t\n\f\r ]/g, ''));
     if (!der) throw bad();
     try { out.push(new Cert(der)); } catch { throw bad(); }
+    rest = after.slice(end + END.length);
   }
   if (!out.length) throw bad();
   return out;
