@@ -49,9 +49,8 @@ export async function checkMedia(ctx, log) {
       if (end >= 1n << 64n) end = (1n << 64n) - 1n;
       if (end > len) {
         errs.push(err('ChunkPastEnd', { file, seq: c.seq, end, file_length: len }));
-      } else if (c.length === 0n) {
-        errs.push(err('ChunkHashMismatch', { file, seq: c.seq }));
       } else {
+        // Zero-length chunks are allowed (a crash-recovery tail); they hash as empty.
         let hex = null;
         try {
           hex = await chunkHex(ctx, path, Number(c.offset), Number(end));
