@@ -307,6 +307,8 @@ test('the judge signs the minutes, the hearing closes and seals, the prosecutor 
   await j.click('#minutes-sign');
   await j.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed', null, { timeout: 60_000 });
   await S.witness.page.waitForSelector('#s-end:not([hidden])');
+  await j.waitForSelector('#record-list li[data-kind="minutes"]', { state: 'attached' });
+  assert.ok(await j.isHidden('#oath-admin'), 'no oath to administer once closed');
   // Sealing: stages shown with a progress bar until sealed.
   await j.waitForSelector('#seal-panel:not([hidden])');
   const stages = new Set();

@@ -147,6 +147,9 @@ export class RecordPanel {
   async onAttested(kind) {
     const d = this.draft;
     if (kind === 'minutes' && d) {
+      const self = this.opts.attestor.opts.participantId();
+      if (self) this.events.push({ kind: 'minutes', participant: self, at: new Date() });
+      this.render();
       const signature = await this.opts.attestor.signText(d.html);
       this.opts.send({ type: 'minutes_signature', signature });
     } else if (kind === 'minutes_html' && d) {

@@ -50,6 +50,7 @@ function renderHeader() {
   $('#open-hearing').hidden = hearing.state !== 'scheduled';
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
+  $('#oath-admin').hidden = hearing.state !== 'open';
   document.body.classList.toggle('hearing-closed', hearing.state === 'closed');
   if (hearing.state === 'closed' && call) {
     call.stop();
