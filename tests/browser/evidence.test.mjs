@@ -73,7 +73,61 @@ async function newPage(name, options = { viewport: { width: 1280, height: 900 } 
   return page;
 }
 
+/** Every visible text with too little contrast against its background (WCAG 2 AA:
+ * 4.5:1, or 3:1 for large text). Disabled controls are exempt, as WCAG allows. */
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return { r: 0, g: 0, b: 0, a: 0 };
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, base) => ({
+      r: top.r * top.a + base.r * (1 - top.a),
+      g: top.g * top.a + base.g * (1 - top.a),
+      b: top.b * top.a + base.b * (1 - top.a),
+    });
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.a > 0) layers.push(c);
+        if (c.a >= 1) break;
+      }
+      return layers.reverse().reduce((base, c) => over(c, base), { r: 255, g: 255, b: 255 });
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text || el.closest('[hidden], .visually-hidden, .skip-link, option') || el.disabled) continue;
+      const r = el.getBoundingClientRect();
+      const st = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') continue;
+      const fg = over(parse(st.color), background(el));
+      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+}
+
 const shot = (page, file) => page.screenshot({ path: join(ARTIFACTS, `evidence-${file}.png`), fullPage: true });
+/** A screenshot of a court or participant page, whose text must meet WCAG AA contrast. */
+async function checkedShot(page, file) {
+  await shot(page, file);
+  assert.deepEqual(await lowContrast(page), [], `WCAG AA contrast on ${file}`);
+}
 const goto = (page, path) => page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -204,7 +258,7 @@ test('the court convenes: judge, witness, official and interpreter are in the he
   await judge.waitForSelector(`#oath-list li[data-participant="${interpreter.id}"]`);
   const takers = await judge.$$eval('#oath-list li', (li) => li.map((n) => n.dataset.participant).sort());
   assert.deepEqual(takers, [witness.id, interpreter.id].sort());
-  await shot(judge, '01-judge-hearing');
+  await checkedShot(judge, '01-judge-hearing');
   Object.assign(S, { judge, id, caseRef, witness, official, interpreter });
   takeProblems();
 });
@@ -232,7 +286,7 @@ test('the official attests the witness\'s identity; the judge sees it', async (t
   await o.click('#id-sign');
   await o.waitForSelector('#identity-status.error');
   await o.fill('#id-present', 'the witness and the official');
-  await shot(o, '02-official-identity');
+  await checkedShot(o, '02-official-identity');
   await o.click('#id-sign');
   await o.waitForSelector('#identity-status.ok');
   await S.judge.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
@@ -266,7 +320,7 @@ test('the judge administers the affirmation; the witness affirms in an accessibl
   await w.focus('#oath-later');
   await w.keyboard.press('Tab');
   assert.equal(await w.evaluate(() => document.activeElement.id), 'oath-text');
-  await shot(w, '03-witness-oath-dialog');
+  await checkedShot(w, '03-witness-oath-dialog');
   // Keyboard: Tab to "I solemnly affirm" and press Enter.
   await w.keyboard.press('Tab');
   assert.equal(await w.evaluate(() => document.activeElement.id), 'oath-sign');
@@ -275,7 +329,7 @@ test('the judge administers the affirmation; the witness affirms in an accessibl
   await w.waitForFunction(() => document.querySelector('#attest-status').textContent === 'Oath recorded.');
   await S.judge.waitForSelector(`#record-list li[data-kind="oath"][data-participant="${S.witness.id}"]`);
   S.oathText = d.text;
-  await shot(S.judge, '04-judge-record');
+  await checkedShot(S.judge, '04-judge-record');
   takeProblems();
 });
 
@@ -287,7 +341,7 @@ test('they talk for 20 s; the interpreter leaves with a closing statement', asyn
   await i.click('#leave');
   await i.waitForSelector('#s-end:not([hidden])');
   await S.judge.waitForSelector(`#record-list li[data-kind="closing"][data-participant="${S.interpreter.id}"]`);
-  await shot(i, '05-interpreter-left');
+  await checkedShot(i, '05-interpreter-left');
   await i.context().close();
   takeProblems();
 });
@@ -303,7 +357,8 @@ test('the judge signs the minutes, the hearing closes and seals, the prosecutor 
   const minutes = await frame.locator('body').textContent();
   for (const name of ['Witness Evidence', 'Official Evidence']) assert.ok(minutes.includes(name), `minutes name ${name}`);
   assert.equal(await j.getAttribute('#minutes-frame', 'sandbox'), '', 'the minutes frame runs no script');
-  await shot(j, '06-judge-minutes');
+  await checkedShot(j, '06-judge-minutes');
+  const signedAt = Date.now();
   await j.click('#minutes-sign');
   await j.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed', null, { timeout: 60_000 });
   await S.witness.page.waitForSelector('#s-end:not([hidden])');
@@ -320,14 +375,14 @@ test('the judge signs the minutes, the hearing closes and seals, the prosecutor 
     assert.ok(Date.now() < deadline, `sealed within 240 s (stages seen: ${[...stages]})`);
     await sleep(250);
   }
-  process.stderr.write(`seal stages seen by the console: ${[...stages].join(' -> ')}\n`);
+  process.stderr.write(`seal stages seen by the console: ${[...stages].join(' -> ')}; minutes signed -> sealed shown: ${Date.now() - signedAt} ms\n`);
   assert.equal(await j.evaluate(() => document.querySelector('#seal-progress').value), 1);
-  await shot(j, '07-judge-sealed');
+  await checkedShot(j, '07-judge-sealed');
   await j.waitForSelector('#grants form');
   await j.fill('#grants input[name=username]', PROS);
   await j.click('#grants button[type=submit]');
   await j.waitForSelector('#grants tbody tr[data-state=active]');
-  await shot(j, '08-judge-granted');
+  await checkedShot(j, '08-judge-granted');
   S.sealed = true;
   takeProblems();
 });
