@@ -500,3 +500,31 @@ test('the court revokes the prosecutor\'s access from the hearing room', async (
   await j.context().close();
   takeProblems();
 });
+
+test('attest.js co-signs each checkpoint at most once, throttled, with a verifiable signature', async () => {
+  const { Attestor } = await import('../../web/js/attest.js');
+  const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const sent = [];
+  const make = (every) => new Attestor({
+    hearingId: 'h1', participantId: () => 'p1', key: { pair, publicKey: 'x' }, send: (m) => sent.push(m),
+    cosignText: (n) => `I confirm checkpoint ${n}.`, cosignEveryMs: every,
+  });
+  const a = make(0);
+  await a.onCheckpoint({ size: 3, root: 'AAA=' });
+  await a.onCheckpoint({ size: 3, root: 'AAA=' });
+  await a.onCheckpoint({ size: 4, root: 'BBB=' });
+  await a.onCheckpoint({ size: 1.5, root: 'CCC=' });
+  assert.deepEqual(sent.map((m) => JSON.parse(m.statement).checkpoint.size), [3, 4], 'once per checkpoint, invalid ones ignored');
+  for (const m of sent) {
+    const sig = Buffer.from(m.signature, 'base64url');
+    assert.equal(sig.length, 64);
+    assert.ok(await crypto.subtle.verify({ name: 'Ed25519' }, pair.publicKey, sig, new TextEncoder().encode(m.statement)));
+  }
+  assert.equal(sent[1].statement, '{"checkpoint":{"root":"BBB=","size":4},"hearing":"h1","kind":"cosign","participant":"p1","text":"I confirm checkpoint 4.","v":1}');
+  sent.length = 0;
+  const b = make(60_000);
+  await b.onCheckpoint({ size: 5, root: 'AAA=' });
+  await b.onCheckpoint({ size: 6, root: 'BBB=' });
+  assert.equal(sent.length, 1, 'throttled to one per minute');
+  assert.equal(b.latest.size, 6, 'but the latest checkpoint is kept for the next statement');
+});

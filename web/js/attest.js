@@ -77,13 +77,17 @@ export class Attestor {
    * @param {{hearingId: string, participantId: () => string|null,
    *          key: {pair: CryptoKeyPair, publicKey: string}|null,
    *          send: (msg: object) => void, cosignText: (n: number) => string,
-   *          onCosigned?: () => void}} opts
+   *          cosignEveryMs?: number}} opts
+   * Co-signing: at most one per checkpoint, and at most one per `cosignEveryMs`
+   * (default 30 s) so a long hearing does not fill its log with co-signatures: the
+   * server signs a checkpoint every 10 s while media flows.
    */
   constructor(opts) {
     this.opts = opts;
     this.latest = null;
     this.cosigned = new Set();
-    this.pending = [];
+    this.lastCosign = -Infinity;
+    this.every = Number.isFinite(opts.cosignEveryMs) ? opts.cosignEveryMs : 30_000;
   }
 
   get canSign() {
@@ -120,11 +124,15 @@ export class Attestor {
     if (!this.latest || cp.size >= this.latest.size) this.latest = cp;
     const id = `${cp.size}:${cp.root}`;
     if (this.cosigned.has(id) || !this.canSign) return;
+    const now = Date.now();
+    if (now - this.lastCosign < this.every) return;
+    this.lastCosign = now;
     this.cosigned.add(id);
     try {
       await this.sign('cosign', this.opts.cosignText(cp.size), {}, cp);
     } catch (_e) {
       this.cosigned.delete(id);
+      this.lastCosign = -Infinity;
     }
   }
 }
