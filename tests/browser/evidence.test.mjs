@@ -231,6 +231,8 @@ test('the court convenes: judge, witness, official and interpreter are in the he
   assert.ok(JUDGE_PASS, 'SWORN_JUDGE_PASS must be set');
   const judge = await newPage('judge');
   await goto(judge, '/signin');
+  await judge.waitForSelector('#signin-form');
+  await shot(judge, '00-signin');
   await judge.fill('#username', JUDGE);
   await judge.fill('#password', JUDGE_PASS);
   await judge.press('#password', 'Enter');
@@ -242,7 +244,7 @@ test('the court convenes: judge, witness, official and interpreter are in the he
   await judge.fill('#requesting_state', 'France');
   await judge.fill('#requested_state', 'Spain');
   await judge.selectOption('#language', 'en');
-  await shot(judge, '00-console');
+  await shot(judge, '00-console-schedule');
   await judge.click('#schedule-submit');
   await judge.waitForURL(/\/console\/hearings\/[0-9a-f]+$/);
   const id = judge.url().split('/').pop();
@@ -329,6 +331,7 @@ test('the judge administers the affirmation; the witness affirms in an accessibl
   await w.waitForFunction(() => document.querySelector('#attest-status').textContent === 'Oath recorded.');
   await S.judge.waitForSelector(`#record-list li[data-kind="oath"][data-participant="${S.witness.id}"]`);
   S.oathText = d.text;
+  await checkedShot(w, '04-witness-oath-recorded');
   await checkedShot(S.judge, '04-judge-record');
   takeProblems();
 });
