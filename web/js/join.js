@@ -236,6 +236,8 @@ function onEvent(type, data) {
       if (current !== 's-end') $('#reconnecting').hidden = false;
       break;
     case 'closed':
+      // Our own stop() after an end state (denied, left…) closes the socket too: keep that state.
+      if (current === 's-end') break;
       end(data.reason || 'error');
       break;
     case 'peer_state':
