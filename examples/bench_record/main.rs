@@ -1,0 +1,104 @@
+//! Recording benchmark through the real server: N webrtc-rs publishers (VP8 + Opus
+//! fixtures) in one hearing of a `sworn serve` release process for T seconds, then, in
+//! the same run, N `ffmpeg -c copy` processes recording the same media sent as plain
+//! RTP. Prints server CPU and RSS per recorded participant, frames sent vs frames in the
+//! files, side by side with the baseline.
+//!
+//! Run it through `scripts/bench-record` (release build, loopback-only network
+//! namespace). It must never send to a non-loopback address and always stops by itself.
+
+#[cfg(feature = "server")]
+mod baseline;
+#[cfg(feature = "server")]
+mod feed;
+#[cfg(feature = "server")]
+#[allow(dead_code)]
+#[path = "../../tests/common/http.rs"]
+mod http;
+#[cfg(feature = "server")]
+#[allow(dead_code)]
+#[path = "../../tests/common/peer.rs"]
+mod peer;
+#[cfg(feature = "server")]
+mod procstat;
+#[cfg(feature = "server")]
+mod report;
+#[cfg(feature = "server")]
+mod sfu;
+
+#[cfg(feature = "server")]
+#[derive(clap::Parser, Debug)]
+#[command(about = "Server CPU/RSS per recorded participant vs an ffmpeg -c copy baseline")]
+struct Args {
+    /// The `sworn` binary to measure (release build).
+    #[arg(long)]
+    sworn: std::path::PathBuf,
+    /// Publishers in the hearing, and ffmpeg streams in the baseline.
+    #[arg(long, default_value_t = 8)]
+    participants: usize,
+    /// Measured window, seconds (after the warm-up).
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// Seconds between the last publisher starting and the window.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Fixtures directory (video.ivf, audio.ogg).
+    #[arg(long, default_value = "fixtures-gen")]
+    fixtures: std::path::PathBuf,
+    /// Skip the ffmpeg baseline.
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+#[cfg(feature = "server")]
+fn main() -> anyhow::Result<()> {
+    use clap::Parser;
+    use std::time::Duration;
+    let args = Args::parse();
+    anyhow::ensure!(
+        (1..=32).contains(&args.participants) && (1..=600).contains(&args.seconds),
+        "--participants must be 1..=32 and --seconds 1..=600"
+    );
+    // One line per panic instead of a backtrace: the shared test peer unwraps when a
+    // renegotiation meets a peer connection being closed at the end.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("panic in a task: {}", info.to_string().replace('\n', " "))
+    }));
+    let media = feed::Media::load(&args.fixtures)?;
+    let work = tempfile::tempdir()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let window = Duration::from_secs(args.seconds);
+    let warmup = Duration::from_secs(args.warmup);
+    let sworn = rt.block_on(sfu::run(sfu::SfuArgs {
+        bin: &args.sworn,
+        work: work.path(),
+        port: 18480,
+        publishers: args.participants,
+        warmup,
+        window,
+        media: &media,
+    }))?;
+    let base = if args.no_baseline {
+        report::Side::new("ffmpeg (skipped)", args.participants, window)
+    } else {
+        rt.block_on(baseline::run(baseline::BaselineArgs {
+            work: work.path(),
+            first_port: 30000,
+            streams: args.participants,
+            warmup,
+            window,
+            media: &media,
+        }))?
+    };
+    report::print(&sworn, &base);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+#[cfg(not(feature = "server"))]
+fn main() {
+    eprintln!("bench_record needs the `server` feature");
+    std::process::exit(2);
+}

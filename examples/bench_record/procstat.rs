@@ -1,0 +1,107 @@
+//! Reads what the kernel and ffprobe say about processes and files: CPU time of a
+//! process or of its threads with a given name, resident memory, and packets per stream
+//! in a media file. Read-only; never signals or changes a process.
+
+use anyhow::{Context, bail};
+use std::path::Path;
+use std::process::Command;
+
+/// Kernel clock ticks per second (`getconf CLK_TCK`; 100 on Linux everywhere we run).
+const TICKS: f64 = 100.0;
+
+/// utime + stime of a `/proc/.../stat` text, in seconds.
+fn stat_cpu(stat: &str) -> Option<f64> {
+    // Fields after the parenthesised command name; utime and stime are fields 14, 15
+    // and the rest starts at field 3 (state), so field n is at index n - 3.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((t(11)? + t(12)?) / TICKS)
+}
+
+/// User + system CPU seconds of a process, all its threads (live and ended).
+pub fn process_cpu(pid: u32) -> anyhow::Result<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    stat_cpu(&s).context("unreadable /proc stat")
+}
+
+/// CPU seconds per live thread named `name`, keyed by thread id.
+pub fn threads_cpu(pid: u32, name: &str) -> Vec<(u32, f64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        if let Some(cpu) = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(stat_cpu)
+        {
+            out.push((tid, cpu));
+        }
+    }
+    out
+}
+
+/// CPU spent by threads between two `threads_cpu` samples (threads born in between count
+/// from zero; threads that ended in between are lost, so sample before they end).
+pub fn threads_delta(before: &[(u32, f64)], after: &[(u32, f64)]) -> f64 {
+    after
+        .iter()
+        .map(|(tid, c)| {
+            let b = before
+                .iter()
+                .find(|(t, _)| t == tid)
+                .map_or(0.0, |(_, c)| *c);
+            c - b
+        })
+        .sum()
+}
+
+/// A `/proc/<pid>/status` field in KiB (VmRSS, VmHWM).
+pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// Packets per stream type in a media file, as `ffprobe -count_packets` reads them:
+/// (video, audio).
+pub fn count_packets(path: &Path) -> anyhow::Result<(u64, u64)> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_packets", "-show_entries"])
+        .args(["stream=codec_type,nb_read_packets", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .context("running ffprobe")?;
+    if !out.status.success() {
+        bail!(
+            "ffprobe cannot read {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let (mut video, mut audio) = (0, 0);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut parts = line.trim().trim_end_matches(',').split(',');
+        let kind = parts.next().unwrap_or("");
+        let n: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        match kind {
+            "video" => video += n,
+            "audio" => audio += n,
+            _ => {}
+        }
+    }
+    Ok((video, audio))
+}

@@ -1,0 +1,333 @@
+//! The sworn side: starts `sworn serve` (its own data dir, loopback only), creates a
+//! judge, opens a hearing, invites and admits N publishers that send the fixtures, and
+//! measures the server process over the steady-state window. Kills the server it
+//! started on every path (drop guard).
+
+use crate::feed::{Media, Sent, feed_track};
+use crate::http::Remote;
+use crate::peer::{Peer, client_api};
+use crate::procstat;
+use crate::report::Side;
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::rtp_transceiver::rtp_codec::RTCRtpCodecCapability;
+use webrtc::stats::StatsReportType;
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+const PASSWORD: &str = "bench-judge-password-long";
+
+/// Kills the child on drop (SIGKILL if it has not exited).
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends SIGTERM/SIGINT through kill(1) (no libc binding needed) and waits up to `wait`.
+pub fn signal_and_wait(child: &mut Child, signal: &str, wait: Duration) -> bool {
+    let _ = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status();
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
+    let mut add = Command::new(bin)
+        .args(["user", "add", "--username", "judge", "--role", "judge"])
+        .arg("--password-stdin")
+        .env("SWORN_DATA_DIR", data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("running sworn user add")?;
+    add.stdin
+        .take()
+        .context("stdin of sworn user add")?
+        .write_all(PASSWORD.as_bytes())?;
+    if !add.wait()?.success() {
+        bail!("sworn user add failed");
+    }
+    Ok(())
+}
+
+fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+    let child = Command::new(bin)
+        .arg("serve")
+        .env("SWORN_DATA_DIR", data)
+        .env("SWORN_BIND", format!("127.0.0.1:{port}"))
+        .env("SWORN_LOOPBACK_ONLY", "1")
+        .env("SWORN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting sworn serve")?;
+    let guard = ChildGuard(child);
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(guard);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("sworn serve did not listen on port {port} within 20 s")
+}
+
+/// Adds VP8 + Opus tracks fed from `media` and sends the offer (like
+/// `Peer::publish`, but counting what is sent and stoppable).
+async fn publish(
+    peer: &Peer,
+    media: &Media,
+    go: &Arc<AtomicBool>,
+    run: &Arc<AtomicBool>,
+    sent: &Arc<Sent>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let video = Arc::new(TrackLocalStaticSample::new(
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90000,
+            ..Default::default()
+        },
+        "video".to_owned(),
+        "local-stream".to_owned(),
+    ));
+    let audio = Arc::new(TrackLocalStaticSample::new(
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48000,
+            channels: 2,
+            ..Default::default()
+        },
+        "audio".to_owned(),
+        "local-stream".to_owned(),
+    ));
+    let mut tasks = Vec::new();
+    for t in [
+        video.clone() as Arc<dyn TrackLocal + Send + Sync>,
+        audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
+    ] {
+        let sender = peer.pc.add_track(t).await?;
+        tasks.push(tokio::spawn(async move {
+            while sender.read_rtcp().await.is_ok() {}
+        }));
+    }
+    tasks.push(tokio::spawn(feed_track(
+        video,
+        Arc::new(media.video.clone()),
+        true,
+        (go.clone(), run.clone()),
+        sent.clone(),
+    )));
+    tasks.push(tokio::spawn(feed_track(
+        audio,
+        Arc::new(media.audio.clone()),
+        false,
+        (go.clone(), run.clone()),
+        sent.clone(),
+    )));
+    let offer = peer.pc.create_offer(None).await?;
+    peer.pc.set_local_description(offer.clone()).await?;
+    peer.send(json!({"type": "offer", "sdp": offer.sdp}));
+    Ok(tasks)
+}
+
+/// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
+/// [video sent, audio sent, received, lost].
+async fn rtp_stats(peer: &Peer) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    for (_, s) in peer.pc.get_stats().await.reports {
+        match s {
+            StatsReportType::OutboundRTP(o) if o.kind == "video" => out[0] += o.packets_sent,
+            StatsReportType::OutboundRTP(o) => out[1] += o.packets_sent,
+            StatsReportType::RemoteInboundRTP(r) => {
+                out[2] += r.packets_received;
+                out[3] += u64::try_from(r.packets_lost).unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn media_files(data: &Path, hearing: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = data.join("hearings").join(hearing).join("media");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("no media directory {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "webm" || e == "mkv" || e == "mka")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Gap entries the recorder logged (each one is media it says it did not get).
+fn gap_entries(data: &Path, hearing: &str) -> Vec<String> {
+    let p = data
+        .join("hearings")
+        .join(hearing)
+        .join("log/entries.jsonl");
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "gap")
+        .map(|e| e["reason"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+pub struct SfuArgs<'a> {
+    pub bin: &'a Path,
+    pub work: &'a Path,
+    pub port: u16,
+    pub publishers: usize,
+    pub warmup: Duration,
+    pub window: Duration,
+    pub media: &'a Media,
+}
+
+pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
+    let data = a.work.join("sworn-data");
+    add_judge(a.bin, &data)?;
+    let mut server = start_server(a.bin, &data, a.port)?;
+    let pid = server.0.id();
+    let mut r = Remote {
+        addr: format!("127.0.0.1:{}", a.port),
+        cookie: None,
+        csrf: None,
+    };
+    r.login("judge", PASSWORD);
+    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+        .as_str()
+        .context("hearing id")?
+        .to_owned();
+    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    let rss0 = procstat::status_kib(pid, "VmRSS")?;
+
+    let api = client_api();
+    let run = Arc::new(AtomicBool::new(true));
+    let mut peers = Vec::new();
+    for i in 0..a.publishers {
+        let v = r.post(
+            &format!("/api/hearings/{h}/participants"),
+            json!({"display_name": format!("Publisher {i}"), "role": "witness"}),
+        );
+        let token = v["invite_url"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .context("invite url")?
+            .to_owned();
+        let pid = v["participant"]["id"]
+            .as_str()
+            .context("participant id")?
+            .to_owned();
+        let url = format!("ws://127.0.0.1:{}/ws/join/{token}", a.port);
+        let p = Peer::connect(&api, &url, None).await;
+        p.wait_type("lobby").await;
+        r.post(
+            &format!("/api/hearings/{h}/participants/{pid}/admit"),
+            json!({}),
+        );
+        p.wait_type("admitted").await;
+        let sent = Arc::new(Sent::default());
+        let go = Arc::new(AtomicBool::new(false));
+        let tasks = publish(&p, a.media, &go, &run, &sent).await?;
+        p.wait_type("answer").await;
+        let until = Instant::now() + Duration::from_secs(20);
+        while p.pc.connection_state() != RTCPeerConnectionState::Connected {
+            if Instant::now() > until {
+                bail!("publisher {i} not connected 20 s after the answer");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        go.store(true, Ordering::Relaxed);
+        peers.push((p, sent, tasks));
+    }
+
+    tokio::time::sleep(a.warmup).await;
+    let recorders = a.publishers;
+    let threads0 = procstat::threads_cpu(pid, "sworn-recorder");
+    if threads0.len() != recorders {
+        eprintln!(
+            "warning: {} recorder threads for {recorders} publishers",
+            threads0.len()
+        );
+    }
+    let cpu0 = procstat::process_cpu(pid)?;
+    let t0 = Instant::now();
+    tokio::time::sleep(a.window).await;
+    let cpu1 = procstat::process_cpu(pid)?;
+    let window = t0.elapsed();
+    let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
+    let rss1 = procstat::status_kib(pid, "VmRSS")?;
+    let hwm = procstat::status_kib(pid, "VmHWM")?;
+
+    // Stop sending, let the last packets land, then read the senders' counters.
+    run.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut side = Side::new("sworn serve (SFU + recorder)", a.publishers, window);
+    for (p, sent, _) in &peers {
+        let [vf, af, _, _] = sent.get();
+        let [vp, ap, rr_recv, rr_lost] = rtp_stats(p).await;
+        side.video_frames_sent += vf;
+        side.audio_frames_sent += af;
+        side.packets_sent += vp + ap;
+        side.rr_received += rr_recv;
+        side.rr_lost += rr_lost;
+    }
+    r.post(&format!("/api/hearings/{h}/close"), json!({}));
+    for (p, _, tasks) in peers {
+        p.close().await;
+        for t in tasks {
+            t.abort();
+        }
+    }
+    // The recorder threads seal their files and end.
+    let until = Instant::now() + Duration::from_secs(30);
+    while !procstat::threads_cpu(pid, "sworn-recorder").is_empty() {
+        if Instant::now() > until {
+            bail!("recorder threads still running 30 s after the hearing closed");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if !signal_and_wait(&mut server.0, "-TERM", Duration::from_secs(15)) {
+        eprintln!("warning: sworn serve did not stop within 15 s of SIGTERM; killed");
+    }
+    drop(server);
+
+    side.cpu_total = cpu1 - cpu0;
+    side.cpu_recorder = Some(procstat::threads_delta(&threads0, &threads1));
+    side.rss_per_stream_kib = rss1.saturating_sub(rss0) as f64 / a.publishers as f64;
+    side.rss_note = format!("growth {rss0}->{rss1} KiB, peak {hwm} KiB, one process");
+    for f in media_files(&data, &h)? {
+        let (v, au) = procstat::count_packets(&f)?;
+        side.files += 1;
+        side.video_frames_file += v;
+        side.audio_frames_file += au;
+    }
+    side.gaps = gap_entries(&data, &h);
+    Ok(side)
+}
