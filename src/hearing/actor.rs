@@ -277,7 +277,7 @@ impl Actor {
             return;
         };
         match msg {
-            ClientMsg::Ping => self.send(&pid, ServerMsg::Pong),
+            ClientMsg::Ping {} => self.send(&pid, ServerMsg::Pong),
             ClientMsg::Hello {
                 display_name,
                 public_key,
@@ -339,7 +339,7 @@ impl Actor {
                 statement,
                 signature,
             } => self.attest(&pid, statement, &signature),
-            ClientMsg::RequestMinutes => self.request_minutes(&pid),
+            ClientMsg::RequestMinutes {} => self.request_minutes(&pid),
             ClientMsg::MinutesSignature { signature } => self.minutes_signature(&pid, &signature),
             ClientMsg::StartOath { participant, form } => self.start_oath(&pid, &participant, form),
             ClientMsg::Offer { sdp } => self.client_offer(&pid, sdp).await,

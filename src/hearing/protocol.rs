@@ -67,13 +67,14 @@ pub enum ClientMsg {
         signature: String,
     },
     /// The judge asks for the minutes draft to sign.
-    RequestMinutes,
+    RequestMinutes {},
     /// The judge asks a witness or interpreter to take the oath.
     StartOath {
         participant: String,
         form: OathForm,
     },
-    Ping,
+    // `{}` (not a unit variant): unknown fields are refused here too.
+    Ping {},
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -247,7 +248,7 @@ mod tests {
     fn parses_known_messages() {
         assert!(matches!(
             ClientMsg::parse(r#"{"type":"ping"}"#),
-            Ok(ClientMsg::Ping)
+            Ok(ClientMsg::Ping {})
         ));
         assert!(matches!(
             ClientMsg::parse(r#"{"type":"action","action":"mute","participant":"ab"}"#),
