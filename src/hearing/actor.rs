@@ -27,6 +27,8 @@ pub(super) struct Actor {
     pub(super) people: HashMap<ParticipantId, Live>,
     conns: HashMap<ConnId, ParticipantId>,
     rtc_tx: mpsc::UnboundedSender<SessionEvent>,
+    /// Each participant's outgoing tracks, kept across their reconnections.
+    outlets: crate::rtc::Outlets,
     // --- evidence (see actor_record.rs) ---
     pub(super) record: Option<HearingRecord>,
     pub(super) interrupted: bool,
@@ -71,6 +73,7 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         people: HashMap::new(),
         conns: HashMap::new(),
         rtc_tx,
+        outlets: Default::default(),
         record: None,
         interrupted: false,
         stamp_tx,
@@ -456,7 +459,13 @@ impl Actor {
         match self
             .deps
             .rtc
-            .session(conn_id, pid.to_string(), self.rtc_tx.clone(), false)
+            .session(
+                conn_id,
+                pid.to_string(),
+                self.rtc_tx.clone(),
+                self.outlets.clone(),
+                false,
+            )
             .await
         {
             Ok(session) => {
@@ -606,30 +615,20 @@ impl Actor {
             .collect()
     }
 
-    /// Ends a participant's connection: closes its peer connection and withdraws its
-    /// tracks from everyone else.
+    /// Ends a participant's connection: closes its peer connection.
     async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
-        let tracks: Vec<String> = p.published.drain(..).map(|t| t.track_id).collect();
+        // Its tracks stay subscribed at everyone else, silent: if the participant comes
+        // back, the same outlets carry the new connection's media with no renegotiation.
+        p.published.clear();
         p.connection = connection;
         if let Some(conn) = p.conn.take() {
             self.conns.remove(&conn.id);
             if let Some(s) = conn.session {
                 s.close().await;
             }
-        }
-        if tracks.is_empty() {
-            return;
-        }
-        for other in self.subscribers_except(pid) {
-            if let Some(s) = self.session_mut(&other) {
-                for t in &tracks {
-                    let _ = s.unsubscribe(t).await;
-                }
-            }
-            self.renegotiate(&other).await;
         }
     }
 

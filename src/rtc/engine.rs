@@ -77,8 +77,17 @@ impl RtcEngine {
         tag: u64,
         stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
+        outlets: super::Outlets,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
-        PeerSession::new(&self.api, tag, stream_id, events, forwarding_initially).await
+        PeerSession::new(
+            &self.api,
+            tag,
+            stream_id,
+            events,
+            outlets,
+            forwarding_initially,
+        )
+        .await
     }
 }

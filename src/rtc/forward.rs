@@ -16,7 +16,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_remote::TrackRemote;
 
 /// Audio or video.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Audio,
@@ -64,6 +64,64 @@ struct TrackCounters {
     received: AtomicU64,
     forwarded: AtomicU64,
 }
+
+/// The outgoing side of one participant's audio or video, kept for the whole hearing:
+/// every reconnection of that participant feeds the same local track, with sequence
+/// numbers and timestamps rewritten to continue where the last connection stopped. So
+/// subscribers keep one receiver per participant and kind (no renegotiation, no new
+/// transceivers on a rejoin), and SRTP replay protection never sees a sequence jump.
+#[derive(Clone)]
+pub struct Outlet {
+    local: Arc<TrackLocalStaticRTP>,
+    mime_type: String,
+    track_id: String,
+    rewrite: Arc<std::sync::Mutex<Rewrite>>,
+}
+
+#[derive(Default)]
+struct Rewrite {
+    /// (connection tag, SSRC) of the source being forwarded.
+    source: Option<(u64, u32)>,
+    seq_offset: u16,
+    ts_offset: u32,
+    last_seq: u16,
+    last_ts: u32,
+    last_at: Option<Instant>,
+}
+
+impl Rewrite {
+    /// Rewrites one packet's sequence number and timestamp in place.
+    fn apply(&mut self, tag: u64, clock_rate: u32, header: &mut webrtc::rtp::header::Header) {
+        let src = (tag, header.ssrc);
+        if self.source != Some(src) {
+            if let Some(at) = self.last_at {
+                // Continue one step after the last packet sent, and advance the clock by
+                // the time that passed, so the receiver sees a gap, not a jump back.
+                let gap = (at.elapsed().as_secs_f64() * f64::from(clock_rate)).max(1.0) as u32;
+                self.seq_offset = self
+                    .last_seq
+                    .wrapping_add(1)
+                    .wrapping_sub(header.sequence_number);
+                self.ts_offset = self
+                    .last_ts
+                    .wrapping_add(gap)
+                    .wrapping_sub(header.timestamp);
+            }
+            self.source = Some(src);
+        }
+        header.sequence_number = header.sequence_number.wrapping_add(self.seq_offset);
+        header.timestamp = header.timestamp.wrapping_add(self.ts_offset);
+        // Keep the newest (reordered packets do not move the continuation point back).
+        if self.last_at.is_none() || header.sequence_number.wrapping_sub(self.last_seq) < 0x8000 {
+            self.last_seq = header.sequence_number;
+            self.last_ts = header.timestamp;
+        }
+        self.last_at = Some(Instant::now());
+    }
+}
+
+/// The outlets of a hearing, by (participant id, kind): shared by its sessions.
+pub type Outlets = Arc<std::sync::Mutex<std::collections::HashMap<(String, MediaKind), Outlet>>>;
 
 /// A track a participant publishes, ready to be added to subscribers.
 #[derive(Clone)]
@@ -124,25 +182,47 @@ pub(crate) fn publish(
     tag: u64,
     pc: Weak<RTCPeerConnection>,
     record: RecordSink,
+    outlets: &Outlets,
     forwarding_initially: bool,
 ) -> Option<PublishedTrack> {
     let kind = MediaKind::from_codec_type(remote.kind())?;
-    // Unique per connection: a participant who reconnects gets fresh transceivers at
-    // every subscriber instead of re-used stopped ones (which some peers never
-    // re-announce with a track event).
-    let track_id = format!("{}-{}-{}", stream_id, kind.as_str(), tag);
     let codec = remote.codec().capability;
-    let local = Arc::new(TrackLocalStaticRTP::new(
-        codec.clone(),
-        track_id.clone(),
-        stream_id.clone(),
-    ));
+    let outlet = {
+        let mut map = outlets.lock().ok()?;
+        let key = (stream_id.clone(), kind);
+        match map
+            .get(&key)
+            .filter(|o| o.mime_type.eq_ignore_ascii_case(&codec.mime_type))
+        {
+            Some(o) => o.clone(),
+            None => {
+                // First connection, or the codec changed: a new outlet (a new track at
+                // the subscribers).
+                let track_id = match map.get(&key) {
+                    Some(_) => format!("{}-{}-{}", stream_id, kind.as_str(), tag),
+                    None => format!("{}-{}", stream_id, kind.as_str()),
+                };
+                let o = Outlet {
+                    local: Arc::new(TrackLocalStaticRTP::new(
+                        codec.clone(),
+                        track_id.clone(),
+                        stream_id.clone(),
+                    )),
+                    mime_type: codec.mime_type.clone(),
+                    track_id,
+                    rewrite: Arc::default(),
+                };
+                map.insert(key, o.clone());
+                o
+            }
+        }
+    };
     let (keyframe_tx, keyframe_rx) = mpsc::channel(4);
     let track = PublishedTrack {
         kind,
-        track_id,
+        track_id: outlet.track_id.clone(),
         stream_id,
-        local: local.clone(),
+        local: outlet.local.clone(),
         forwarding: Arc::new(AtomicBool::new(forwarding_initially)),
         keyframe_tx,
         counters: Arc::default(),
@@ -155,7 +235,8 @@ pub(crate) fn publish(
     };
     tokio::spawn(read_loop(
         remote,
-        local,
+        outlet,
+        tag,
         track.forwarding.clone(),
         track.counters.clone(),
         keyframe_rx,
@@ -180,7 +261,8 @@ const MIN_PLI_INTERVAL: Duration = Duration::from_millis(300);
 #[allow(clippy::too_many_arguments)]
 async fn read_loop(
     remote: Arc<TrackRemote>,
-    local: Arc<TrackLocalStaticRTP>,
+    outlet: Outlet,
+    tag: u64,
     forwarding: Arc<AtomicBool>,
     counters: Arc<TrackCounters>,
     mut keyframe_rx: mpsc::Receiver<()>,
@@ -213,8 +295,14 @@ async fn read_loop(
                     // (std SyncSender::try_send never blocks.)
                     let _ = rec.try_send(r);
                 }
-                if forwarding.load(Ordering::Relaxed) && local.write_rtp(&pkt).await.is_ok() {
-                    counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                if forwarding.load(Ordering::Relaxed) {
+                    let mut pkt = pkt;
+                    if let Ok(mut rw) = outlet.rewrite.lock() {
+                        rw.apply(tag, info.clock_rate, &mut pkt.header);
+                    }
+                    if outlet.local.write_rtp(&pkt).await.is_ok() {
+                        counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             Some(()) = keyframe_rx.recv() => {

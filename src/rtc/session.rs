@@ -2,7 +2,7 @@
 //! self`, no locks); webrtc callbacks only forward events into channels.
 
 use super::RtcError;
-use super::forward::{self, PublishedTrack, RecordSink, RtpRecord};
+use super::forward::{self, Outlets, PublishedTrack, RecordSink, RtpRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -50,9 +50,16 @@ pub enum PeerState {
 /// A peer connection and the tracks it sends to its participant.
 pub struct PeerSession {
     pc: Arc<RTCPeerConnection>,
-    senders: HashMap<String, Arc<RTCRtpSender>>,
+    /// Transceivers sending a published track, by track id (one per participant and
+    /// kind for the whole hearing: see `forward::Outlet`).
+    senders: HashMap<String, Slot>,
     pending_candidates: Vec<RTCIceCandidateInit>,
     record: RecordSink,
+}
+
+/// One send transceiver: the published track whose keyframe requests its RTCP feeds.
+struct Slot {
+    track: Arc<std::sync::Mutex<Option<PublishedTrack>>>,
 }
 
 /// Subscribers cannot be more than this many remote tracks at once.
@@ -64,6 +71,7 @@ impl PeerSession {
         tag: u64,
         stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
+        outlets: Outlets,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
         let record: RecordSink = Arc::default();
@@ -122,6 +130,7 @@ impl PeerSession {
             stream_id,
             events,
             record.clone(),
+            outlets,
             forwarding_initially,
         ));
 
@@ -230,9 +239,15 @@ impl PeerSession {
         }
     }
 
-    /// Sends `track` to this peer (takes effect after the next negotiation).
+    /// Sends `track` to this peer (takes effect after the next negotiation). A track
+    /// already sent (the same participant reconnected: same outlet) only gets its
+    /// keyframe requests routed to the new connection.
     pub async fn subscribe(&mut self, track: &PublishedTrack) -> Result<(), RtcError> {
-        if self.senders.contains_key(&track.track_id) {
+        if let Some(slot) = self.senders.get(&track.track_id) {
+            if let Ok(mut t) = slot.track.lock() {
+                *t = Some(track.clone());
+            }
+            track.request_keyframe();
             return Ok(());
         }
         if self.senders.len() >= MAX_SUBSCRIPTIONS {
@@ -249,20 +264,12 @@ impl PeerSession {
             .await
             .map_err(|e| RtcError::Negotiation(e.to_string()))?;
         let sender = transceiver.sender().await;
-        tokio::spawn(drain_rtcp(sender.clone(), track.clone()));
-        self.senders.insert(track.track_id.clone(), sender);
+        let slot = Slot {
+            track: Arc::new(std::sync::Mutex::new(Some(track.clone()))),
+        };
+        tokio::spawn(drain_rtcp(sender, slot.track.clone()));
+        self.senders.insert(track.track_id.clone(), slot);
         track.request_keyframe();
-        Ok(())
-    }
-
-    /// Stops sending a track (takes effect after the next negotiation).
-    pub async fn unsubscribe(&mut self, track_id: &str) -> Result<(), RtcError> {
-        if let Some(sender) = self.senders.remove(track_id) {
-            self.pc
-                .remove_track(&sender)
-                .await
-                .map_err(|e| RtcError::Negotiation(e.to_string()))?;
-        }
         Ok(())
     }
 
@@ -283,6 +290,7 @@ async fn accept_tracks(
     stream_id: String,
     events: mpsc::UnboundedSender<SessionEvent>,
     record: RecordSink,
+    outlets: Outlets,
     forwarding_initially: bool,
 ) {
     while let Some((remote, receiver)) = rx.recv().await {
@@ -293,6 +301,7 @@ async fn accept_tracks(
             tag,
             pc.clone(),
             record.clone(),
+            &outlets,
             forwarding_initially,
         ) {
             let _ = events.send(SessionEvent {
@@ -305,12 +314,19 @@ async fn accept_tracks(
 
 /// Reads a subscriber's RTCP for one sender: drives the NACK responder, and turns
 /// PLI/FIR into keyframe requests to the publisher.
-async fn drain_rtcp(sender: Arc<RTCRtpSender>, track: PublishedTrack) {
+async fn drain_rtcp(
+    sender: Arc<RTCRtpSender>,
+    track: Arc<std::sync::Mutex<Option<PublishedTrack>>>,
+) {
     while let Ok((packets, _)) = sender.read_rtcp().await {
-        for p in packets {
+        let wants_keyframe = packets.iter().any(|p| {
             let any = p.as_any();
-            if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-                track.request_keyframe();
+            any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+        });
+        if wants_keyframe {
+            let current = track.lock().ok().and_then(|t| t.clone());
+            if let Some(t) = current {
+                t.request_keyframe();
             }
         }
     }
