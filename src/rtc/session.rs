@@ -283,6 +283,7 @@ impl PeerSession {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn accept_tracks(
     mut rx: mpsc::UnboundedReceiver<(Arc<TrackRemote>, Arc<RTCRtpReceiver>)>,
     pc: std::sync::Weak<RTCPeerConnection>,
