@@ -160,14 +160,19 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     o.wait_type("admitted").await;
     w.publish().await;
     o.publish().await;
-    // Connected = the peers' media transport is up.
-    let started = loop {
+    // Connected = each peer's media transport is up (each measured on its own).
+    let (mut w_at, mut o_at) = (None, None);
+    while w_at.is_none() || o_at.is_none() {
         use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState::Connected;
-        if w.pc.connection_state() == Connected && o.pc.connection_state() == Connected {
-            break Instant::now();
+        if w_at.is_none() && w.pc.connection_state() == Connected {
+            w_at = Some(Instant::now());
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+        if o_at.is_none() && o.pc.connection_state() == Connected {
+            o_at = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (w_at, o_at) = (w_at.unwrap(), o_at.unwrap());
     w.wait_received(&jid, "video", 10).await;
 
     // Identity: the official attests the witness's identity.
@@ -259,7 +264,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     })
     .await;
 
-    let connected = started.elapsed().as_secs_f64();
+    let (w_connected, o_connected) = (w_at.elapsed().as_secs_f64(), o_at.elapsed().as_secs_f64());
     judge
         .post(&format!("/api/hearings/{h}/close"), json!({}))
         .await;
@@ -354,13 +359,18 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
         let d = ffprobe_duration(f);
         let (a, v) = stream_starts(f);
         println!(
-            "{}: {d:.2} s recorded, {connected:.2} s connected; audio starts {a:.3} s, video {v:.3} s",
+            "{}: {d:.2} s recorded; audio starts {a:.3} s, video {v:.3} s",
             f.display()
         );
         assert!((a - v).abs() <= 0.1, "{f:?}: audio {a} s, video {v} s");
-        if f.to_string_lossy().contains(&jid) {
-            continue; // the judge joined earlier: their connected time is not `connected`
-        }
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let connected = if name.starts_with(&wid) {
+            w_connected
+        } else if name.starts_with(&oid) {
+            o_connected
+        } else {
+            continue; // the judge: connected before the hearing opened
+        };
         assert!(
             (d - connected).abs() <= connected * 0.05,
             "{f:?}: {d} s vs {connected} s"
