@@ -44,7 +44,7 @@ impl MediaKind {
 pub struct RtpRecord {
     pub kind: MediaKind,
     /// e.g. `video/VP8`, `audio/opus`, `video/H264`.
-    pub mime_type: String,
+    pub mime_type: Arc<str>,
     pub clock_rate: u32,
     pub channels: u16,
     pub seq: u16,
@@ -229,7 +229,7 @@ pub(crate) fn publish(
     };
     let info = RecordInfo {
         kind,
-        mime_type: codec.mime_type,
+        mime_type: Arc::from(codec.mime_type.as_str()),
         clock_rate: codec.clock_rate,
         channels: codec.channels,
     };
@@ -251,7 +251,7 @@ pub(crate) fn publish(
 
 struct RecordInfo {
     kind: MediaKind,
-    mime_type: String,
+    mime_type: Arc<str>,
     clock_rate: u32,
     channels: u16,
 }
@@ -276,8 +276,9 @@ async fn read_loop(
             read = remote.read_rtp() => {
                 let Ok((pkt, _)) = read else { break };
                 counters.received.fetch_add(1, Ordering::Relaxed);
-                let sink = record.lock().ok().and_then(|g| g.clone());
-                if let Some(rec) = sink {
+                // Per packet: no allocation (the mime type is shared, the payload is a
+                // reference-counted slice); `try_send` never blocks under the lock.
+                if let Some(rec) = record.lock().ok().as_ref().and_then(|g| g.as_ref()) {
                     let r = RtpRecord {
                         kind: info.kind,
                         mime_type: info.mime_type.clone(),
