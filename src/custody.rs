@@ -77,6 +77,7 @@ impl Custody {
         if let Ok(token) = self.tsa.stamp(&cp.note, std::time::SystemTime::now()) {
             let _ = log.attach_timestamp(cp.size, &token);
         }
+        failpoint_after_append();
         Ok(seq)
     }
 
@@ -84,6 +85,31 @@ impl Custody {
         self.log.lock().map(|l| l.size()).unwrap_or(0)
     }
 }
+
+/// Test-only crash point (issue #5): with `SWORN_FAILPOINT=custody-after-append` in the
+/// environment (read once), a debug build kills its own process with SIGKILL right after a
+/// custody fact is durable and before any response is built, so a test can show the entry
+/// survives a crash at that moment. Compiled only under `debug_assertions`; a release
+/// build has an empty function and never reads the variable.
+#[cfg(debug_assertions)]
+fn failpoint_after_append() {
+    static ARMED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let armed = *ARMED.get_or_init(|| {
+        std::env::var("SWORN_FAILPOINT").is_ok_and(|v| v == "custody-after-append")
+    });
+    if armed {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+        // Only reached if `kill` could not run: still die without answering.
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+fn failpoint_after_append() {}
 
 /// What `sworn custody verify` found.
 #[derive(Debug)]
