@@ -391,7 +391,7 @@ fn extra_missing_and_empty_files() {
     let mut s = clean();
     s.files
         .insert("custody/unlisted.json".into(), b"{}".to_vec());
-    assert_fails!(s, VerifyError::ExtraFile { .. });
+    assert_fails!(s, VerifyError::CustodyFileUnexpected { .. });
 
     let mut s = clean();
     s.files
@@ -417,7 +417,7 @@ fn extra_missing_and_empty_files() {
     assert_fails!(s, VerifyError::MissingFile { .. });
 
     let mut s = clean();
-    s.files.insert("custody/empty.json".into(), Vec::new());
+    s.files.insert("derived/empty.mp4".into(), Vec::new());
     reindex(&mut s);
     assert_fails!(s, VerifyError::EmptyFile { .. });
 

@@ -208,6 +208,33 @@ pub enum VerifyError {
     /// A time-stamp token is invalid for another reason.
     #[error("{path}: time-stamp token invalid: {reason}")]
     TimestampInvalid { path: String, reason: String },
+    /// A file under `custody/` that is not one of the extract's shapes, an entry without
+    /// its proof (or a proof without its entry), or entries without `checkpoint.note`.
+    #[error("{path}: unexpected custody file: {reason}")]
+    CustodyFileUnexpected { path: String, reason: String },
+    /// `custody/checkpoint.note` is not a checkpoint signed by the bundle's server key.
+    #[error("custody/checkpoint.note: signature: {reason}")]
+    CustodyCheckpointBadSignature { reason: String },
+    /// The custody checkpoint's origin is not `<server>/custody`.
+    #[error("custody/checkpoint.note: origin {found}, expected {expected}")]
+    CustodyCheckpointWrongOrigin { expected: String, found: String },
+    /// A custody entry is not a canonical retrieval entry of the custody log with
+    /// seq = its file number.
+    #[error("{path}: custody entry malformed: {reason}")]
+    CustodyEntryMalformed { path: String, reason: String },
+    /// A custody entry is about another hearing.
+    #[error("{path}: custody entry is about hearing {found}, not this bundle's {expected}")]
+    CustodyEntryWrongHearing {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    /// An inclusion proof does not lead from the entry to the custody checkpoint.
+    #[error("{path}: inclusion proof invalid: {reason}")]
+    CustodyInclusionInvalid { path: String, reason: String },
+    /// `custody/checkpoint.tsr` is not a valid time-stamp over `custody/checkpoint.note`.
+    #[error("custody/checkpoint.tsr: {reason}")]
+    CustodyTimestampInvalid { reason: String },
 }
 
 impl VerifyError {

@@ -78,6 +78,9 @@ pub struct Report {
     pub key_pinned: bool,
     /// Interruptions recorded in the log.
     pub interruptions: Vec<Interruption>,
+    /// Custody-log entries about this hearing carried by an exported bundle
+    /// (`custody/`): who had the bundle and when.
+    pub custody: Vec<super::bundle::CustodyRecord>,
 }
 
 impl Report {
@@ -118,6 +121,12 @@ impl Report {
             out.push_str(&format!(
                 "NOTE      recording was interrupted: {}\n",
                 describe_interruption(i)
+            ));
+        }
+        for r in &self.custody {
+            out.push_str(&format!(
+                "CUSTODY   #{} {} user {} {}: {}\n",
+                r.seq, r.time, r.user, r.what, r.result
             ));
         }
         for c in &self.checks {

@@ -1,6 +1,5 @@
-//! `log/entries.jsonl` (and `custody/entries.jsonl`): every line a canonical entry of
-//! this log with seq = line index, times in order; a hearing log opened first and closed
-//! last, a custody log only retrievals. Computes the root at every size.
+//! `log/entries.jsonl`: every line a canonical entry of this log with seq = line index,
+//! times in order, opened first and closed last. Computes the root at every size.
 //!
 //! It must never hash anything but the exact stored line bytes.
 
@@ -137,30 +136,6 @@ pub(crate) fn check_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
     }
     let n = view.entries.len() as u64;
     ctx.record(&check, errs, format!("{n} entries, canonical, in order"));
-    view
-}
-
-/// The custody log: only retrievals (and crash recoveries).
-pub(crate) fn check_custody_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
-    let view = check_entries(ctx, spec);
-    let mut errs = Vec::new();
-    for (seq, e) in view.iter() {
-        if !matches!(
-            e.body,
-            EntryBody::Retrieval { .. } | EntryBody::RecoveredAfterInterruption { .. }
-        ) {
-            errs.push(VerifyError::EntryMalformed {
-                line: seq,
-                reason: format!("{} entry in the custody log", e.body.type_name()),
-            });
-        }
-    }
-    let n = view.iter().count();
-    ctx.record(
-        &format!("{}.structure", spec.name),
-        errs,
-        format!("{n} retrieval records"),
-    );
     view
 }
 

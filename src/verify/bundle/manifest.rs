@@ -94,9 +94,12 @@ pub(crate) fn layout_allows(path: &str) -> bool {
     if let Some(rest) = path.strip_prefix("attestations/") {
         return !rest.contains('/');
     }
-    ["media/", "derived/", "custody/"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    ["media/", "derived/"].iter().any(|p| path.starts_with(p))
+}
+
+/// True for paths of the export-time custody extract, which the manifest never lists.
+pub(crate) fn is_custody_extract(path: &str) -> bool {
+    path.starts_with(super::custody::CUSTODY_DIR)
 }
 
 /// Reads and checks manifest.json, SHA256SUMS, the layout, and every file's digest.
@@ -124,8 +127,14 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
             found: man.format.clone(),
         });
     }
-    // Digest every file once.
-    let paths: Vec<String> = ctx.paths.iter().cloned().collect();
+    // Digest every file once. The custody extract (`custody/**`) is added at export time,
+    // is not in the manifest and is checked by its own rules (`custody.rs`).
+    let paths: Vec<String> = ctx
+        .paths
+        .iter()
+        .filter(|p| !is_custody_extract(p))
+        .cloned()
+        .collect();
     for p in &paths {
         if !layout_allows(p) {
             errs.push(VerifyError::ExtraFile { path: p.clone() });
@@ -143,7 +152,10 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
     }
     let mut listed: BTreeMap<&str, &ManifestFile> = BTreeMap::new();
     for f in &man.files {
-        if listed.insert(f.path.as_str(), f).is_some() || UNLISTED.contains(&f.path.as_str()) {
+        if listed.insert(f.path.as_str(), f).is_some()
+            || UNLISTED.contains(&f.path.as_str())
+            || is_custody_extract(&f.path)
+        {
             errs.push(VerifyError::ManifestMalformed {
                 reason: format!("{} listed twice or must not be listed", f.path),
             });
@@ -211,7 +223,7 @@ fn check_sums(ctx: &mut Ctx<'_>) {
             }
         }
         for p in &ctx.paths {
-            if p != "SHA256SUMS" && !seen.contains(p) {
+            if p != "SHA256SUMS" && !is_custody_extract(p) && !seen.contains(p) {
                 errs.push(bad(format!("{p} not listed")));
             }
         }
@@ -284,8 +296,8 @@ pub(crate) fn check_keys(
         None => String::new(),
     };
     ctx.record("keys", errs, detail);
-    // The manifest (and through it every unsigned file: VERIFY.txt, tsa/, custody/) is
-    // signed by the server key.
+    // The manifest (and through it every unsigned file: VERIFY.txt, tsa/) is signed by
+    // the server key; custody/ is signed through its own checkpoint.
     let mut errs = Vec::new();
     let sig = ctx.read("manifest.sig", &mut errs);
     let key = verifier.as_ref().map(|v| v.key).or(pinned.copied());

@@ -7,6 +7,7 @@
 
 mod attest;
 mod checkpoints;
+mod custody;
 mod log;
 mod manifest;
 mod media;
@@ -20,6 +21,9 @@ use super::error::VerifyError;
 use super::report::{Check, Report, Status};
 
 pub use checkpoints::{ConsistencyFile, note_path};
+pub use custody::{
+    CHECKPOINT_NOTE, CHECKPOINT_TSR, CustodyRecord, InclusionFile, entry_path, proof_path,
+};
 pub use manifest::{BUNDLE_FORMAT, Manifest, ManifestFile, ManifestKey};
 
 /// Where bundle bytes come from (a directory, a zip, memory).
@@ -219,27 +223,6 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The custody log extract under `custody/`, when the bundle carries one
-/// (`custody/entries.jsonl`): retrieval records under checkpoints signed by the same
-/// server key with origin `<server>/custody`.
-fn check_custody(ctx: &mut Ctx<'_>, verifier: Option<&super::keys::NoteVerifier>) {
-    if !ctx.paths.contains("custody/entries.jsonl") {
-        return;
-    }
-    let origin = verifier
-        .map(|v| format!("{}/{}", v.name, CUSTODY_LOG_ID))
-        .unwrap_or_default();
-    let spec = log::LogSpec {
-        base: "custody/",
-        name: "custody",
-        log_id: CUSTODY_LOG_ID,
-        origin,
-    };
-    let view = log::check_custody_entries(ctx, &spec);
-    let cps = checkpoints::check_checkpoints(ctx, &spec, None, &view, verifier);
-    checkpoints::check_proofs(ctx, &spec, &cps);
-}
-
 /// Log id of the server-wide custody log.
 pub const CUSTODY_LOG_ID: &str = "custody";
 
@@ -265,6 +248,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         key_fingerprint: None,
         key_pinned: opts.trusted_key.is_some(),
         interruptions: Vec::new(),
+        custody: Vec::new(),
     };
     let Some(man) = manifest::check_files(&mut ctx) else {
         report.checks = ctx.checks;
@@ -294,7 +278,13 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     media::check_media(&mut ctx, &log);
     media::check_derived(&mut ctx, &log);
     attest::check_attestations(&mut ctx, &man, &log, &cps);
-    check_custody(&mut ctx, verifier.as_ref());
+    report.custody = custody::check_custody(
+        &mut ctx,
+        &man.hearing,
+        verifier.as_ref(),
+        opts.timestamps,
+        opts.trusted_tsa_chain.as_deref(),
+    );
     report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
     report.checks = ctx.checks;
     report
