@@ -48,13 +48,15 @@ pub enum AppError {
     Custody(#[from] crate::custody::CustodyError),
 }
 
-/// The server's signing key (created at first start, mode 0600) and its built-in TSA.
+/// The server's signing key (created at first start, mode 0600) and its time-stamping
+/// source: the built-in TSA (made at first start), or the external TSA of
+/// `evidence.tsa_url`, trusted through `evidence.tsa_chain`.
 pub fn load_identities(
     config: &Config,
 ) -> Result<
     (
         Arc<crate::evidence::ServerKey>,
-        Arc<crate::evidence::tsa::TsaIdentity>,
+        Arc<crate::evidence::tsa::TimeStamper>,
     ),
     AppError,
 > {
@@ -65,7 +67,9 @@ pub fn load_identities(
     })?;
     let key =
         crate::evidence::ServerKey::load_or_create(&keys.join("server.key"), &config.server_name)?;
-    let tsa = crate::evidence::tsa::TsaIdentity::load_or_create(&config.data_dir.join("tsa"))?;
+    let builtin = crate::evidence::tsa::TsaIdentity::load_or_create(&config.data_dir.join("tsa"))?;
+    let external = config.tsa_url.as_deref().zip(config.tsa_chain.as_deref());
+    let tsa = crate::evidence::tsa::TimeStamper::configure(builtin, external)?;
     Ok((Arc::new(key), Arc::new(tsa)))
 }
 

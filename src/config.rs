@@ -80,6 +80,7 @@ struct RawHearing {
 struct RawEvidence {
     checkpoint_interval_secs: Option<u64>,
     tsa_url: Option<String>,
+    tsa_chain: Option<PathBuf>,
 }
 
 /// A TURN/STUN server handed to browsers.
@@ -117,7 +118,10 @@ pub struct Config {
     pub invite_ttl: Duration,
     pub reconnect_grace: Duration,
     pub checkpoint_interval: Duration,
+    /// External RFC 3161 TSA (`http://` or `https://`); `None`: the built-in TSA.
     pub tsa_url: Option<String>,
+    /// PEM file with the external TSA's certificates, root included (set with `tsa_url`).
+    pub tsa_chain: Option<PathBuf>,
     /// Recordings start a new file after this long.
     pub rotate_after: Duration,
 }
@@ -175,6 +179,7 @@ impl Config {
             reconnect_grace: Duration::from_secs(20),
             checkpoint_interval: Duration::from_secs(10),
             tsa_url: None,
+            tsa_chain: None,
             rotate_after: Duration::from_secs(3600),
         }
     }
@@ -225,6 +230,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     }
     if let Some(v) = env("SWORN_TSA_URL") {
         raw.evidence.tsa_url = Some(v);
+    }
+    if let Some(v) = env("SWORN_TSA_CHAIN") {
+        raw.evidence.tsa_chain = Some(v.into());
     }
     Ok(())
 }
@@ -318,6 +326,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             message: "must be at least 1".into(),
         });
     }
+    let (tsa_url, tsa_chain) = validate_tsa(raw.evidence.tsa_url, raw.evidence.tsa_chain)?;
     Ok(Config {
         bind,
         public_url,
@@ -342,9 +351,46 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         ),
         reconnect_grace: Duration::from_secs(grace),
         checkpoint_interval: Duration::from_secs(interval),
-        tsa_url: raw.evidence.tsa_url,
+        tsa_url,
+        tsa_chain,
         rotate_after: Duration::from_secs(raw.hearing.rotate_after_secs.unwrap_or(3600).max(10)),
     })
+}
+
+/// `evidence.tsa_url` and `evidence.tsa_chain` go together: an external TSA's tokens
+/// are checked against its chain before they are stored. (The chain file itself is read
+/// and checked at start, by `TimeStamper::configure`.)
+fn validate_tsa(
+    url: Option<String>,
+    chain: Option<PathBuf>,
+) -> Result<(Option<String>, Option<PathBuf>), ConfigError> {
+    let url = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    let chain = chain.filter(|c| !c.as_os_str().is_empty());
+    match (&url, &chain) {
+        (Some(u), Some(_)) => {
+            let lower = u.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "evidence.tsa_url",
+                    message: "must start with http:// or https://".into(),
+                });
+            }
+        }
+        (Some(_), None) => {
+            return Err(ConfigError::Invalid {
+                key: "evidence.tsa_chain",
+                message: "is required with evidence.tsa_url: a PEM file with the TSA's certificates, root included".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Invalid {
+                key: "evidence.tsa_url",
+                message: "is required with evidence.tsa_chain".into(),
+            });
+        }
+        (None, None) => {}
+    }
+    Ok((url, chain))
 }
 
 #[cfg(test)]
@@ -380,6 +426,54 @@ mod tests {
         assert_eq!(c.media.udp_port, 50001);
         assert!(!c.media.loopback_only);
         assert_eq!(c.ice_servers.len(), 1);
+    }
+
+    #[test]
+    fn external_tsa_keys_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sworn.toml");
+        std::fs::write(
+            &path,
+            "[evidence]\ntsa_url = \"https://tsa.example/tsr\"\ntsa_chain = \"/etc/sworn/tsa.pem\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), &no_env).unwrap();
+        assert_eq!(c.tsa_url.as_deref(), Some("https://tsa.example/tsr"));
+        assert_eq!(c.tsa_chain, Some(PathBuf::from("/etc/sworn/tsa.pem")));
+        let env = |k: &str| match k {
+            "SWORN_TSA_URL" => Some("http://127.0.0.1:3180/".to_owned()),
+            "SWORN_TSA_CHAIN" => Some("/tmp/chain.pem".to_owned()),
+            _ => None,
+        };
+        let c = Config::load(Some(&path), &env).unwrap();
+        assert_eq!(c.tsa_url.as_deref(), Some("http://127.0.0.1:3180/"));
+        assert_eq!(c.tsa_chain, Some(PathBuf::from("/tmp/chain.pem")));
+        let c = Config::load(None, &no_env).unwrap();
+        assert_eq!((c.tsa_url, c.tsa_chain), (None, None));
+    }
+
+    #[test]
+    fn external_tsa_keys_are_checked() {
+        let invalid = |url: Option<&str>, chain: Option<&str>| {
+            let env = |k: &str| match k {
+                "SWORN_TSA_URL" => url.map(str::to_owned),
+                "SWORN_TSA_CHAIN" => chain.map(str::to_owned),
+                _ => None,
+            };
+            match Config::load(None, &env) {
+                Err(ConfigError::Invalid { key, .. }) => key,
+                other => panic!("{url:?} {chain:?}: {other:?}"),
+            }
+        };
+        assert_eq!(
+            invalid(Some("http://tsa.example"), None),
+            "evidence.tsa_chain"
+        );
+        assert_eq!(invalid(None, Some("/x.pem")), "evidence.tsa_url");
+        assert_eq!(
+            invalid(Some("ftp://tsa.example"), Some("/x.pem")),
+            "evidence.tsa_url"
+        );
     }
 
     #[test]

@@ -1,10 +1,18 @@
 //! The server-wide custody log: every grant, revocation, view and download of a sealed
 //! hearing's record (who, when, which bundle and its fingerprint, outcome) is appended,
-//! checkpointed (signed, fsynced) and time-stamped **before** the first byte is served.
+//! checkpointed (signed, fsynced) **before** the first byte is served, and time-stamped.
 //! Same log type and format as a hearing log, origin `<server>/custody`.
+//!
+//! Time-stamps: with the built-in TSA the checkpoint is stamped synchronously, before
+//! `record` returns (a local signature, milliseconds). With an external TSA the fact is
+//! still durable before the first byte is served (entry appended, checkpoint signed and
+//! fsynced), but its token is requested in the background ([`StampQueue`], retries with
+//! backoff) and stored when it comes: a network round trip, or a TSA that is down, must
+//! not hold a download (or a runtime thread of the HTTP server) hostage. A later
+//! checkpoint's token also covers every earlier custody entry.
 
 use crate::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
-use crate::evidence::tsa::TsaIdentity;
+use crate::evidence::tsa::{RetryPolicy, StampQueue, TimeStamper};
 use crate::evidence::{HearingLog, LogError, ServerKey};
 use crate::verify::entry::EntryBody;
 use std::path::{Path, PathBuf};
@@ -12,9 +20,11 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 pub struct Custody {
-    log: Mutex<HearingLog>,
+    log: Arc<Mutex<HearingLog>>,
     key: Arc<ServerKey>,
-    tsa: Arc<TsaIdentity>,
+    tsa: Arc<TimeStamper>,
+    /// Background stamping (external TSA only).
+    stamps: Option<StampQueue>,
     dir: PathBuf,
 }
 
@@ -25,6 +35,8 @@ pub enum CustodyError {
     Log(#[from] LogError),
     #[error("custody log lock poisoned")]
     Poisoned,
+    #[error("cannot start the custody time-stamping thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl Custody {
@@ -32,7 +44,7 @@ impl Custody {
         data_dir: &Path,
         server_name: &str,
         key: Arc<ServerKey>,
-        tsa: Arc<TsaIdentity>,
+        tsa: Arc<TimeStamper>,
     ) -> Result<Custody, CustodyError> {
         let dir = data_dir.join("custody");
         let (log, _) = HearingLog::open(
@@ -42,10 +54,41 @@ impl Custody {
             &key,
             OffsetDateTime::now_utc(),
         )?;
+        let log = Arc::new(Mutex::new(log));
+        let stamps = if tsa.is_external() {
+            let target = Arc::downgrade(&log);
+            let queue = StampQueue::start(
+                tsa.clone(),
+                RetryPolicy::default(),
+                "custody",
+                move |size, token| {
+                    let Some(log) = target.upgrade() else {
+                        return false;
+                    };
+                    match (token, log.lock()) {
+                        (Ok(token), Ok(log)) => {
+                            if let Err(e) = log.attach_timestamp(size, &token) {
+                                tracing::warn!(error = %e, "cannot store a custody time-stamp");
+                            }
+                        }
+                        (Err(e), _) => {
+                            tracing::warn!(size, error = %e, "custody checkpoint left unstamped")
+                        }
+                        (_, Err(_)) => return false,
+                    }
+                    true
+                },
+            )
+            .map_err(CustodyError::Thread)?;
+            Some(queue)
+        } else {
+            None
+        };
         Ok(Custody {
-            log: Mutex::new(log),
+            log,
             key,
             tsa,
+            stamps,
             dir,
         })
     }
@@ -54,8 +97,9 @@ impl Custody {
         &self.dir
     }
 
-    /// Appends one custody fact and makes it durable (signed checkpoint, fsync,
-    /// time-stamp) before returning its sequence number.
+    /// Appends one custody fact and makes it durable (signed checkpoint, fsync) before
+    /// returning its sequence number; time-stamped before returning with the built-in
+    /// TSA, in the background with an external one (see the module doc).
     pub fn record(
         &self,
         user: &str,
@@ -74,8 +118,15 @@ impl Custody {
             OffsetDateTime::now_utc(),
         )?;
         let cp = log.checkpoint(&self.key)?;
-        if let Ok(token) = self.tsa.stamp(&cp.note, std::time::SystemTime::now()) {
-            let _ = log.attach_timestamp(cp.size, &token);
+        match &self.stamps {
+            Some(queue) => {
+                queue.push(cp.size, cp.note.clone());
+            }
+            None => {
+                if let Ok(token) = self.tsa.stamp(&cp.note) {
+                    let _ = log.attach_timestamp(cp.size, &token);
+                }
+            }
         }
         failpoint_after_append();
         Ok(seq)
@@ -206,4 +257,21 @@ pub fn verify_dir(
         checkpoints,
         timestamps,
     })
+}
+
+impl Custody {
+    /// The custody extract for `hearing` (docs/bundle-format.md §8): its entries with
+    /// inclusion proofs against the newest checkpoint, read under the custody lock so
+    /// entries and checkpoint agree. After [`Custody::record`] that checkpoint covers
+    /// the whole log.
+    pub fn extract(
+        &self,
+        hearing: &str,
+    ) -> Result<Vec<crate::custody_extract::ExtractFile>, crate::custody_extract::ExtractError>
+    {
+        use crate::custody_extract::{ExtractError, extract_from_dir};
+        let log = self.log.lock().map_err(|_| ExtractError::Poisoned)?;
+        let (size, _) = log.latest_checkpoint().ok_or(ExtractError::NoCheckpoint)?;
+        extract_from_dir(log.dir(), size, hearing)
+    }
 }

@@ -139,7 +139,7 @@ fn run(cli: Cli) -> Result<i32> {
                 &config.data_dir.join("custody"),
                 &key.verifying_key(),
                 key.name(),
-                tsa.chain_pem().as_bytes(),
+                tsa.all_chains_pem().as_bytes(),
             ) {
                 Ok(r) => {
                     println!(

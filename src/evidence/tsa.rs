@@ -1,27 +1,36 @@
 //! RFC 3161 time-stamping, producing side: the built-in TSA and the external TSA client.
 //!
 //! Owns: the built-in TSA's key pair and certificates on disk ([`TsaIdentity`]), issuing
-//! DER TimeStampTokens over SHA-256 of a message ([`TsaIdentity::stamp`]), and the
-//! client half of the RFC 3161 HTTP exchange with a third-party TSA
-//! ([`build_request`], [`parse_response`], [`request_token`]).
+//! DER TimeStampTokens over SHA-256 of a message ([`TsaIdentity::stamp`]), the client
+//! half of the RFC 3161 exchange with a third-party TSA ([`build_request`],
+//! [`parse_response`], [`request_token`]) and its HTTP(S) transport ([`HttpTransport`]),
+//! the choice between the two ([`TimeStamper`], picked from `evidence.tsa_url` /
+//! `evidence.tsa_chain` at start), and background stamping with retries
+//! ([`StampQueue`]).
 //!
-//! Everything here is synchronous and does one attempt. Retries, time-outs and
-//! asynchrony are the caller's job: a checkpoint is stamped in the background and a
-//! slow or failing TSA must never stall the hearing. The HTTP POST
-//! (`Content-Type: application/timestamp-query`, reply `application/timestamp-reply`)
-//! is done by the caller through the closure given to [`request_token`].
+//! One call of [`TimeStamper::stamp`] is one synchronous attempt whose token has been
+//! verified with the chain the bundle carries. Retries, backoff and asynchrony live in
+//! [`StampQueue`], a thread of its own: a checkpoint is stamped in the background and a
+//! slow or failing TSA never stalls the hearing.
 //!
-//! Must never: write private keys with permissions other than 0600, log key material,
-//! read the clock for a token's genTime (the caller passes `now`), or accept a reply
-//! whose nonce or message imprint differs from the request. Verification of tokens
-//! lives in [`crate::verify::timestamp`].
+//! Must never: write private keys with permissions other than 0600, log key material
+//! or the external TSA's URL, read the clock for a token's genTime (the caller passes
+//! `now`), accept a reply whose nonce or message imprint differs from the request, or
+//! store a token that does not verify. Verification of tokens lives in
+//! [`crate::verify::timestamp`].
 
 mod client;
+mod http;
 mod identity;
 mod issue;
+mod queue;
+mod stamper;
 
 pub use client::{Nonce, build_request, parse_response, request_token};
+pub use http::{CALL_TIMEOUT, CONNECT_TIMEOUT, HttpTransport, MAX_REPLY_BYTES};
 pub use identity::TsaIdentity;
+pub use queue::{RetryPolicy, StampOutcome, StampQueue, StopHandle};
+pub use stamper::{ExternalTsa, TimeStamper};
 
 /// Policy OID of the built-in TSA: a UUID-based arc (ITU-T X.667, `2.25.<uuid>`), so no
 /// registration is needed. Third-party TSAs report their own.
@@ -69,6 +78,18 @@ pub enum TsaError {
     BadReply(#[from] crate::verify::timestamp::TimestampError),
     #[error("transport to the TSA failed: {0}")]
     Transport(String),
+    #[error("the TSA's token does not verify with the configured TSA chain: {0}")]
+    Untrusted(#[source] crate::verify::timestamp::TimestampError),
+    #[error("the external TSA URL {0}")]
+    BadUrl(String),
+    #[error("the external TSA chain {0}")]
+    BadChain(String),
+    #[error("cannot read the external TSA chain file {path}: {source}")]
+    ChainFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl TsaError {

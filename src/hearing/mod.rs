@@ -239,7 +239,7 @@ pub struct HearingDeps {
     /// Signs checkpoints.
     pub key: Arc<crate::evidence::ServerKey>,
     /// Time-stamps checkpoints.
-    pub tsa: Arc<crate::evidence::tsa::TsaIdentity>,
+    pub tsa: Arc<crate::evidence::tsa::TimeStamper>,
 }
 
 /// The registry of live hearing tasks (started on first use).

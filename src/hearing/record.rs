@@ -2,17 +2,27 @@
 //! signed checkpoints, RFC 3161 time-stamps obtained off the hearing task, the media
 //! directory the recorders write into, and the sealed bundle at the end.
 //!
+//! Time-stamps: every signed checkpoint is pushed to the hearing's [`StampQueue`] (a
+//! thread of its own, built-in or external TSA, retries with backoff); tokens come back
+//! to the hearing task as [`Stamped`] and are stored next to their checkpoint. A slow or
+//! failing TSA never blocks the task, media or entries; a checkpoint may be stamped
+//! late. Sealing waits up to [`SEAL_STAMP_WAIT`] for the stamps still pending, then
+//! closes the gate (no token is stored after that) and writes the bundle: a checkpoint
+//! still unstamped then stays unstamped, which the format allows and the verifier shows.
+//!
 //! Layout under the data directory: `hearings/<id>/log/` (entries, checkpoints, proofs,
 //! attestations), `hearings/<id>/media/` (recordings), `hearings/<id>/bundle/` and
 //! `bundle.zip` (sealed). Must never rewrite an entry or a media byte already committed.
 
 use crate::domain::HearingId;
-use crate::evidence::tsa::TsaIdentity;
+use crate::evidence::tsa::{RetryPolicy, StampQueue, TimeStamper};
 use crate::evidence::{ExtraFile, ExtraSource, HearingLog, Recovery, ServerKey, convert};
 use crate::verify::entry::EntryBody;
 use sha2::Digest;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{info, warn};
@@ -24,12 +34,24 @@ pub(crate) struct Stamped {
     pub token: Result<Vec<u8>, String>,
 }
 
+/// How long sealing waits for time-stamps still pending.
+pub(crate) const SEAL_STAMP_WAIT: Duration = Duration::from_secs(15);
+
+/// Checkpoints whose stamp is still to come, and whether the bundle is being written
+/// (then no token is stored any more). Shared by the hearing task and the seal task.
+#[derive(Debug, Default)]
+struct StampGate {
+    pending: BTreeSet<u64>,
+    sealed: bool,
+}
+
 pub(crate) struct HearingRecord {
     pub log: HearingLog,
     pub dir: PathBuf,
     key: Arc<ServerKey>,
-    tsa: Arc<TsaIdentity>,
-    stamps: UnboundedSender<Stamped>,
+    tsa: Arc<TimeStamper>,
+    queue: StampQueue,
+    gate: Arc<Mutex<StampGate>>,
     last_checkpoint: u64,
 }
 
@@ -44,7 +66,7 @@ impl HearingRecord {
         server_name: &str,
         id: &HearingId,
         key: Arc<ServerKey>,
-        tsa: Arc<TsaIdentity>,
+        tsa: Arc<TimeStamper>,
         stamps: UnboundedSender<Stamped>,
     ) -> Result<(HearingRecord, Recovery), crate::evidence::LogError> {
         let dir = hearing_dir(data_dir, id);
@@ -61,13 +83,21 @@ impl HearingRecord {
         if recovery.interrupted() {
             warn!(hearing = %id, "hearing log recovered after an interruption");
         }
+        // Outcomes go back to the hearing task; the thread ends with the task.
+        let queue = StampQueue::start(
+            tsa.clone(),
+            RetryPolicy::default(),
+            "hearing",
+            move |size, token| stamps.send(Stamped { size, token }).is_ok(),
+        )?;
         Ok((
             HearingRecord {
                 log,
                 dir,
                 key,
                 tsa,
-                stamps,
+                queue,
+                gate: Default::default(),
                 last_checkpoint,
             },
             recovery,
@@ -161,23 +191,7 @@ impl HearingRecord {
         match self.log.checkpoint(&self.key) {
             Ok(cp) => {
                 self.last_checkpoint = cp.size;
-                let tsa = self.tsa.clone();
-                let tx = self.stamps.clone();
-                let note = cp.note.clone();
-                let size = cp.size;
-                tokio::task::spawn_blocking(move || {
-                    let mut token = Err(String::new());
-                    for attempt in 0..3u32 {
-                        token = tsa
-                            .stamp(&note, std::time::SystemTime::now())
-                            .map_err(|e| e.to_string());
-                        if token.is_ok() {
-                            break;
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
-                    }
-                    let _ = tx.send(Stamped { size, token });
-                });
+                self.request_stamp(cp.size, cp.note.clone());
                 Some((cp.size, cp.root))
             }
             Err(e) => {
@@ -187,8 +201,33 @@ impl HearingRecord {
         }
     }
 
+    /// Queues the checkpoint of `size` for stamping in the background.
+    fn request_stamp(&mut self, size: u64, note: Vec<u8>) {
+        let mut gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        if gate.sealed || !gate.pending.insert(size) {
+            return;
+        }
+        if !self.queue.push(size, note) {
+            gate.pending.remove(&size);
+            warn!(
+                size,
+                "the time-stamping thread has ended; checkpoint left unstamped"
+            );
+        }
+    }
+
+    /// Stores a token that came back from the stamping thread (already verified over
+    /// the note with the TSA chain), unless the bundle is being written.
     pub fn attach_stamp(&mut self, s: Stamped) {
+        let mut gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        gate.pending.remove(&s.size);
         match s.token {
+            Ok(_) if gate.sealed => {
+                warn!(
+                    size = s.size,
+                    "a time-stamp arrived after sealing; not stored"
+                );
+            }
             Ok(token) => {
                 if let Err(e) = self.log.attach_timestamp(s.size, &token) {
                     warn!(error = %e, "cannot store a time-stamp token");
@@ -198,21 +237,17 @@ impl HearingRecord {
         }
     }
 
-    /// Stamps the final checkpoint synchronously (the bundle needs it).
+    /// Makes sure the final checkpoint (of `size`) has a stamp stored or on its way;
+    /// [`HearingRecord::seal`] then waits for it (bounded). Never blocks.
     pub fn stamp_now(&mut self, size: u64) {
-        let path = self
-            .dir
-            .join("log")
-            .join("checkpoints")
-            .join(format!("{size:06}.note"));
-        let Ok(note) = std::fs::read(&path) else {
+        let cps = self.dir.join("log").join("checkpoints");
+        if cps.join(format!("{size:06}.tsr")).exists() {
+            return;
+        }
+        let Ok(note) = std::fs::read(cps.join(format!("{size:06}.note"))) else {
             return;
         };
-        let token = self
-            .tsa
-            .stamp(&note, std::time::SystemTime::now())
-            .map_err(|e| e.to_string());
-        self.attach_stamp(Stamped { size, token });
+        self.request_stamp(size, note);
     }
 
     /// Writes the sealed bundle (directory + zip) on a blocking thread.
@@ -225,6 +260,8 @@ impl HearingRecord {
         let media_dir = self.media_dir();
         let out = self.dir.join("bundle");
         let key = self.key.clone();
+        let gate = self.gate.clone();
+        let stop = self.queue.stop_handle();
         let mut extra = vec![ExtraFile {
             path: "tsa/chain.pem".into(),
             source: ExtraSource::Bytes(self.tsa.chain_pem().into_bytes()),
@@ -246,10 +283,33 @@ impl HearingRecord {
             });
         }
         tokio::task::spawn_blocking(move || {
+            close_stamp_gate(&gate, SEAL_STAMP_WAIT);
+            stop.stop();
             let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out)
                 .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");
             Ok(info)
         })
+    }
+}
+
+/// Waits until no stamp is pending or `wait` has passed, then closes the gate: from then
+/// on no token is stored, so the bundle writer sees a fixed set of files.
+fn close_stamp_gate(gate: &Mutex<StampGate>, wait: Duration) {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let mut g = gate.lock().unwrap_or_else(|p| p.into_inner());
+        if g.pending.is_empty() || std::time::Instant::now() >= until {
+            if !g.pending.is_empty() {
+                warn!(
+                    unstamped = g.pending.len(),
+                    "sealing with checkpoints whose time-stamp did not come in time"
+                );
+            }
+            g.sealed = true;
+            return;
+        }
+        drop(g);
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

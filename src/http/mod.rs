@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+mod export;
 mod hearings;
 mod join;
 pub mod pages;
@@ -30,7 +31,7 @@ pub struct AppState {
     pub hearings: Arc<Hearings>,
     pub key: Arc<crate::evidence::ServerKey>,
     pub custody: Arc<crate::custody::Custody>,
-    pub tsa: Arc<crate::evidence::tsa::TsaIdentity>,
+    pub tsa: Arc<crate::evidence::tsa::TimeStamper>,
     pub login_limiter: auth::LoginLimiter,
     pub whip: whip::WhipSessions,
 }
@@ -88,9 +89,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/portal/hearings", get(portal::my_hearings))
         .route("/api/portal/hearings/{id}", get(portal::open_hearing))
         .route("/api/portal/hearings/{id}/minutes", get(portal::minutes))
+        .route("/api/portal/hearings/{id}/bundle.zip", get(export::create))
         .route(
-            "/api/portal/hearings/{id}/bundle.zip",
-            get(portal::download),
+            "/api/portal/hearings/{id}/exports/{file}",
+            get(export::serve),
         )
         .route("/api/portal/hearings/{id}/files/{*path}", get(portal::file))
         .route("/api/join/{token}", get(join::info))

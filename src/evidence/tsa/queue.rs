@@ -1,0 +1,232 @@
+//! Time-stamping in the background: a [`StampQueue`] owns one thread that asks a
+//! [`TimeStamper`] for a token over each checkpoint note pushed to it, retrying with
+//! exponential backoff ([`RetryPolicy`]) and handing every outcome to a sink. The newest
+//! checkpoint is tried first (its token covers every earlier entry by consistency), a
+//! checkpoint still unstamped after `give_up_after` is reported as failed and dropped,
+//! so a TSA that is down for hours costs a bounded queue and one attempt per backoff.
+//!
+//! Must never: block the caller of [`StampQueue::push`], deliver a token that
+//! [`TimeStamper::stamp`] did not verify, or keep running after [`StampQueue::stop`], its
+//! drop, or a sink that says it is done.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use super::TimeStamper;
+
+/// How often a stamping thread with nothing to do checks whether it was stopped.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Retry timing of a [`StampQueue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Wait after the first failed attempt; doubled after each further failure.
+    pub first_backoff: Duration,
+    /// Longest wait between two attempts.
+    pub max_backoff: Duration,
+    /// A checkpoint not stamped this long after it was pushed is given up.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            give_up_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the sink receives for the checkpoint of `size`: the verified token, or why the
+/// queue gave up on it. The sink returns `false` when it wants no more.
+pub type StampOutcome = Result<Vec<u8>, String>;
+
+struct Job {
+    size: u64,
+    note: Vec<u8>,
+    since: Instant,
+    attempts: u32,
+}
+
+/// A handle that stops a [`StampQueue`]'s thread from anywhere.
+#[derive(Clone, Debug, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Pending checkpoints are dropped; the thread ends after its current attempt.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A background stamping thread and the channel that feeds it.
+#[derive(Debug)]
+pub struct StampQueue {
+    tx: mpsc::Sender<Job>,
+    stop: StopHandle,
+}
+
+impl StampQueue {
+    /// Starts the thread (named `sworn-tsa-<label>`).
+    pub fn start(
+        stamper: Arc<TimeStamper>,
+        policy: RetryPolicy,
+        label: &str,
+        sink: impl FnMut(u64, StampOutcome) -> bool + Send + 'static,
+    ) -> std::io::Result<StampQueue> {
+        let (tx, rx) = mpsc::channel();
+        let stop = StopHandle::default();
+        let worker = Worker {
+            stamper,
+            policy,
+            rx,
+            open: true,
+            stop: stop.clone(),
+            queue: VecDeque::new(),
+        };
+        std::thread::Builder::new()
+            .name(format!("sworn-tsa-{label}"))
+            .spawn(move || worker.run(sink))?;
+        Ok(StampQueue { tx, stop })
+    }
+
+    /// Queues the checkpoint `note` (of tree `size`) for stamping; false if the thread
+    /// has ended.
+    pub fn push(&self, size: u64, note: Vec<u8>) -> bool {
+        self.tx
+            .send(Job {
+                size,
+                note,
+                since: Instant::now(),
+                attempts: 0,
+            })
+            .is_ok()
+    }
+
+    /// A handle to stop the thread later (e.g. from a task that no longer holds the
+    /// queue).
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the thread; pending checkpoints stay unstamped.
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+}
+
+impl Drop for StampQueue {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Worker {
+    stamper: Arc<TimeStamper>,
+    policy: RetryPolicy,
+    rx: mpsc::Receiver<Job>,
+    /// False once every sender is gone.
+    open: bool,
+    stop: StopHandle,
+    /// Oldest first; the newest is tried first.
+    queue: VecDeque<Job>,
+}
+
+impl Worker {
+    fn run(mut self, mut sink: impl FnMut(u64, StampOutcome) -> bool) {
+        let mut backoff = self.policy.first_backoff;
+        let mut next_try = Instant::now();
+        loop {
+            if self.stop.stopped() {
+                return;
+            }
+            self.take_pushed();
+            let now = Instant::now();
+            while self
+                .queue
+                .front()
+                .is_some_and(|j| now.duration_since(j.since) >= self.policy.give_up_after)
+            {
+                let Some(job) = self.queue.pop_front() else {
+                    break;
+                };
+                tracing::warn!(
+                    size = job.size,
+                    attempts = job.attempts,
+                    "time-stamping given up for a checkpoint"
+                );
+                let why = format!("no token after {} attempts", job.attempts);
+                if !sink(job.size, Err(why)) {
+                    return;
+                }
+            }
+            if self.queue.is_empty() {
+                if !self.open {
+                    return;
+                }
+                self.wait(IDLE_POLL);
+                continue;
+            }
+            if now < next_try {
+                self.wait(next_try.duration_since(now).min(IDLE_POLL));
+                continue;
+            }
+            let Some(job) = self.queue.back_mut() else {
+                continue;
+            };
+            job.attempts += 1;
+            match self.stamper.stamp(&job.note) {
+                Ok(token) => {
+                    backoff = self.policy.first_backoff;
+                    next_try = Instant::now();
+                    if let Some(job) = self.queue.pop_back() {
+                        if !sink(job.size, Ok(token)) {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    if job.attempts == 1 {
+                        tracing::warn!(size = job.size, error = %e, "time-stamping attempt failed; retrying");
+                    } else {
+                        tracing::debug!(size = job.size, attempt = job.attempts, error = %e, "time-stamping attempt failed");
+                    }
+                    next_try = Instant::now() + backoff;
+                    backoff = backoff.saturating_mul(2).min(self.policy.max_backoff);
+                }
+            }
+        }
+    }
+
+    /// Moves every job already pushed into the queue.
+    fn take_pushed(&mut self) {
+        while self.open {
+            match self.rx.try_recv() {
+                Ok(job) => self.queue.push_back(job),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => self.open = false,
+            }
+        }
+    }
+
+    /// Waits up to `d`, waking early for a new job.
+    fn wait(&mut self, d: Duration) {
+        if !self.open {
+            std::thread::sleep(d);
+            return;
+        }
+        match self.rx.recv_timeout(d) {
+            Ok(job) => self.queue.push_back(job),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => self.open = false,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Where the server's time-stamps come from: the built-in TSA or an external RFC 3161
+//! TSA reached over HTTP(S) ([`TimeStamper`]). Either way one call of
+//! [`TimeStamper::stamp`] is one attempt, and the token it returns has been verified over
+//! the message with the chain the bundle will carry ([`TimeStamper::chain_pem`]): a
+//! token that does not verify is an error, never a result.
+//!
+//! Must never: retry or sleep (see [`super::StampQueue`]), log the TSA's URL, or hand out
+//! a token it did not verify.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use x509_cert::Certificate;
+
+use super::TsaError;
+use super::http::HttpTransport;
+use super::identity::TsaIdentity;
+use crate::verify::timestamp::verify_token;
+
+/// The source of RFC 3161 time-stamp tokens for checkpoints (hearing and custody logs).
+#[derive(Debug)]
+pub enum TimeStamper {
+    /// The server's own TSA (key and certificates made at first start).
+    Builtin(Box<TsaIdentity>),
+    /// A third-party TSA (`evidence.tsa_url`), trusted through `evidence.tsa_chain`.
+    External(ExternalTsa),
+}
+
+/// A third-party TSA: its URL and the certificates (root included) its tokens must
+/// chain to.
+#[derive(Debug)]
+pub struct ExternalTsa {
+    transport: HttpTransport,
+    chain_pem: String,
+    /// The built-in TSA's chain: tokens it issued before the server switched to the
+    /// external TSA (e.g. in the server-wide custody log) still verify.
+    builtin_chain_pem: String,
+}
+
+impl ExternalTsa {
+    /// Checks the URL and the PEM chain (at least one certificate, one of them a
+    /// self-issued root) and makes the HTTP client.
+    pub fn new(url: &str, chain_pem: &[u8], builtin: &TsaIdentity) -> Result<Self, TsaError> {
+        let transport = HttpTransport::new(url)?;
+        let text = std::str::from_utf8(chain_pem)
+            .map_err(|_| TsaError::BadChain("not a PEM text file".into()))?;
+        let certs = Certificate::load_pem_chain(chain_pem)
+            .map_err(|e| TsaError::BadChain(format!("not a PEM certificate chain ({e})")))?;
+        if certs.is_empty() {
+            return Err(TsaError::BadChain("holds no certificate".into()));
+        }
+        if !certs
+            .iter()
+            .any(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer)
+        {
+            return Err(TsaError::BadChain(
+                "holds no root certificate (subject = issuer); include the TSA's root".into(),
+            ));
+        }
+        let mut chain = text.trim_end().to_owned();
+        chain.push('\n');
+        Ok(ExternalTsa {
+            transport,
+            chain_pem: chain,
+            builtin_chain_pem: builtin.chain_pem(),
+        })
+    }
+
+    /// One request/response with the TSA; the token is checked against the request
+    /// (status, nonce, imprint) and then verified over `message` with the chain.
+    fn stamp(&self, message: &[u8]) -> Result<Vec<u8>, TsaError> {
+        let (request, nonce) = super::build_request(message)?;
+        let reply = self.transport.post(&request)?;
+        let token = super::parse_response(&reply, nonce, message)?;
+        verify_token(&token, message, self.chain_pem.as_bytes()).map_err(TsaError::Untrusted)?;
+        Ok(token)
+    }
+}
+
+impl TimeStamper {
+    /// The built-in TSA, or, when `external` names a URL and a PEM chain file, that TSA
+    /// (the built-in identity's chain stays trusted for older tokens).
+    pub fn configure(
+        builtin: TsaIdentity,
+        external: Option<(&str, &Path)>,
+    ) -> Result<TimeStamper, TsaError> {
+        let Some((url, chain_file)) = external else {
+            return Ok(TimeStamper::Builtin(Box::new(builtin)));
+        };
+        let chain = std::fs::read(chain_file).map_err(|source| TsaError::ChainFile {
+            path: chain_file.to_owned(),
+            source,
+        })?;
+        Ok(TimeStamper::External(ExternalTsa::new(
+            url, &chain, &builtin,
+        )?))
+    }
+
+    /// One attempt at a verified token over SHA-256(`message`).
+    pub fn stamp(&self, message: &[u8]) -> Result<Vec<u8>, TsaError> {
+        match self {
+            TimeStamper::Builtin(id) => {
+                let token = id.stamp(message, SystemTime::now())?;
+                verify_token(&token, message, id.chain_pem().as_bytes())
+                    .map_err(TsaError::Untrusted)?;
+                Ok(token)
+            }
+            TimeStamper::External(x) => x.stamp(message),
+        }
+    }
+
+    /// The certificates tokens from this source chain to, PEM: `tsa/chain.pem` in a
+    /// bundle, the chain served at `/.well-known/sworn/server-key`.
+    pub fn chain_pem(&self) -> String {
+        match self {
+            TimeStamper::Builtin(id) => id.chain_pem(),
+            TimeStamper::External(x) => x.chain_pem.clone(),
+        }
+    }
+
+    /// Every chain this server's logs may hold tokens from: the current source's, and
+    /// the built-in TSA's when an external TSA is configured (for logs that span the
+    /// switch, like the custody log).
+    pub fn all_chains_pem(&self) -> String {
+        match self {
+            TimeStamper::Builtin(id) => id.chain_pem(),
+            TimeStamper::External(x) => format!("{}{}", x.chain_pem, x.builtin_chain_pem),
+        }
+    }
+
+    /// True for a third-party TSA (network round trips; may be slow or down).
+    pub fn is_external(&self) -> bool {
+        matches!(self, TimeStamper::External(_))
+    }
+}
