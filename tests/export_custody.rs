@@ -8,6 +8,9 @@
 #[path = "vectors/hearing.rs"]
 mod hearing;
 
+#[cfg(feature = "server")]
+mod common;
+
 use std::sync::OnceLock;
 
 use sworn::custody_extract::{ExtractFile, build_extract, zip_tail};
@@ -392,4 +395,274 @@ fn zip_tail_makes_a_valid_zip_that_verifies() {
     // The command-line verifier agrees (exit 0, custody listed).
     let code = sworn::verify_cli::main_with_args(["sworn-verify", zip.to_str().unwrap()]);
     assert_eq!(code, 0);
+}
+
+/// Through the HTTP API: a sealed hearing, a grant, the prosecutor downloads (303 to the
+/// export), resumes with Range, `unzip -t`, `sworn verify`, a second export carries the
+/// first one's entries; the export is only the maker's.
+#[cfg(feature = "server")]
+mod http_flow {
+    use super::common::{Client, TestServer};
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode, header};
+    use serde_json::json;
+    use std::time::Duration;
+    use sworn::domain::{HearingId, StaffRole};
+    use sworn::verify::{BundleSource as _, MemorySource, VerifyError, VerifyOptions};
+    use tower::ServiceExt;
+
+    async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
+        let h = judge.hearing().await;
+        judge.invite(&h, "Witness W", "witness").await;
+        judge
+            .post(&format!("/api/hearings/{h}/open"), json!({}))
+            .await;
+        judge
+            .post(&format!("/api/hearings/{h}/close"), json!({}))
+            .await;
+        let handle = server
+            .state
+            .hearings
+            .running(&HearingId::parse(&h).unwrap())
+            .unwrap();
+        for _ in 0..200 {
+            if handle.sealed().await.unwrap().is_some() {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not sealed");
+    }
+
+    async fn get(
+        c: &Client,
+        path: &str,
+        range: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(k) = &c.cookie {
+            req = req.header(header::COOKIE, k);
+        }
+        if let Some(r) = range {
+            req = req.header(header::RANGE, r);
+        }
+        let resp = sworn::http::router(c.state.clone())
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (s, h) = (resp.status(), resp.headers().clone());
+        let b = axum::body::to_bytes(resp.into_body(), 256 << 20)
+            .await
+            .unwrap();
+        (s, h, b.to_vec())
+    }
+
+    /// GET bundle.zip, follow the 303; returns (export url, bytes).
+    async fn download(c: &Client, h: &str) -> (String, Vec<u8>) {
+        let (s, hd, _) = get(c, &format!("/api/portal/hearings/{h}/bundle.zip"), None).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let url = hd
+            .get(header::LOCATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let (s, hd, body) = get(c, &url, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            hd.get(header::CONTENT_LENGTH).unwrap().to_str().unwrap(),
+            body.len().to_string()
+        );
+        (url, body)
+    }
+
+    fn verify_zip(path: &std::path::Path, server: &TestServer) -> sworn::verify::Report {
+        let src = sworn::verify_cli::ZipSource::open(path).unwrap();
+        sworn::verify::verify_bundle(
+            &src,
+            &VerifyOptions {
+                trusted_key: Some(server.state.key.verifying_key()),
+                timestamps: Some(&sworn::verify::bundle::Rfc3161Checker),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prosecutor_downloads_an_export_that_verifies_with_its_custody() {
+        let server = TestServer::start().await;
+        let judge = server.staff("judge", StaffRole::Judge).await;
+        let pros = server.staff("pros", StaffRole::Prosecutor).await;
+        let def = server.staff("def", StaffRole::Defence).await;
+        let h = sealed_hearing(&server, &judge).await;
+        for who in ["pros", "def"] {
+            judge
+                .post(
+                    &format!("/api/hearings/{h}/grants"),
+                    json!({"username": who}),
+                )
+                .await;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+
+        // First download, then resumed from the middle (across the sealed/tail border).
+        let (url, full) = download(&pros, &h).await;
+        let eid = url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .strip_suffix(".zip")
+            .unwrap()
+            .to_owned();
+        let sealed_zip = server
+            .dir
+            .path()
+            .join(format!("data/hearings/{h}/bundle.zip"));
+        let sealed_len = std::fs::metadata(&sealed_zip).unwrap().len();
+        let end = sworn::custody_extract::zip_tail::read_end(
+            &mut std::fs::File::open(&sealed_zip).unwrap(),
+            sealed_len,
+        )
+        .unwrap();
+        let half = end.cd_offset - 100;
+        let (s, hd, rest) = get(&pros, &url, Some(&format!("bytes={half}-"))).await;
+        assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
+            format!("bytes {half}-{}/{}", full.len() - 1, full.len())
+        );
+        let mut resumed = full[..half as usize].to_vec();
+        resumed.extend_from_slice(&rest);
+        assert_eq!(resumed, full);
+        let (s, _, _) = get(&pros, &url, Some(&format!("bytes={}-", full.len()))).await;
+        assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
+
+        let first = tmp.path().join("first.zip");
+        std::fs::write(&first, &resumed).unwrap();
+        let t = std::process::Command::new("unzip")
+            .arg("-t")
+            .arg(&first)
+            .output()
+            .unwrap();
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stdout));
+        let r = verify_zip(&first, &server);
+        assert!(r.valid, "{}", r.to_text());
+        let ts = r
+            .checks
+            .iter()
+            .find(|c| c.name == "custody.timestamp")
+            .expect("the custody checkpoint is time-stamped");
+        assert_eq!(ts.status, sworn::verify::Status::Pass, "{}", ts.detail);
+        let exp = r.custody.last().unwrap();
+        assert_eq!(
+            exp.what,
+            format!("export {eid} of bundle {}", {
+                use sha2::Digest;
+                let m = std::fs::read(
+                    server
+                        .dir
+                        .path()
+                        .join(format!("data/hearings/{h}/bundle/manifest.json")),
+                )
+                .unwrap();
+                hex::encode(sha2::Sha256::digest(&m))
+            })
+        );
+        assert_eq!(exp.user, "pros (prosecutor)");
+        assert_eq!(exp.result, "created");
+        // The grants came before.
+        assert!(
+            r.custody
+                .iter()
+                .any(|c| c.what.starts_with("grant to pros"))
+        );
+
+        // `sworn verify` (the shipped binary): valid, custody listed.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn"))
+            .arg("verify")
+            .arg(&first)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains(&format!("export {eid} of bundle")), "{text}");
+        assert!(text.contains("CUSTODY"), "{text}");
+
+        // A second export carries the first one's download entries too.
+        let (url2, second) = download(&pros, &h).await;
+        assert_ne!(url2, url);
+        let second_path = tmp.path().join("second.zip");
+        std::fs::write(&second_path, &second).unwrap();
+        let r2 = verify_zip(&second_path, &server);
+        assert!(r2.valid, "{}", r2.to_text());
+        let whats: Vec<&str> = r2.custody.iter().map(|c| c.what.as_str()).collect();
+        assert!(whats.contains(&exp.what.as_str()), "{whats:?}");
+        assert!(
+            whats.contains(&format!("download export {eid}").as_str()),
+            "{whats:?}"
+        );
+        assert!(
+            whats.contains(
+                &format!("download export {eid} bytes {half}-{}", full.len() - 1).as_str()
+            ),
+            "{whats:?}"
+        );
+        assert!(r2.custody.len() > r.custody.len());
+
+        // Only the maker gets it, only while the grant is active.
+        let (s, _, _) = get(&def, &url, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _, body) = get(
+            &def,
+            &format!("/api/portal/hearings/{h}/exports/..%2f..%2fkeys.zip"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "bad_request");
+        let grants = judge.get(&format!("/api/hearings/{h}/grants")).await;
+        let gid = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["username"] == "pros")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        judge
+            .post(&format!("/api/hearings/{h}/grants/{gid}/revoke"), json!({}))
+            .await;
+        let before = server.state.custody.size();
+        let (s, _, _) = get(&pros, &url, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(server.state.custody.size(), before);
+
+        // One byte of a custody entry inside the downloaded export is caught.
+        let src = sworn::verify_cli::ZipSource::open(&first).unwrap();
+        let mut mem = MemorySource::default();
+        for p in src.paths() {
+            mem.files.insert(p.clone(), src.read(&p).unwrap());
+        }
+        let entry = format!("custody/entries/{:06}.json", exp.seq);
+        let bytes = mem.files.get_mut(&entry).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"pros").unwrap();
+        bytes[at] ^= 1;
+        let r = sworn::verify::verify_bundle(
+            &mem,
+            &VerifyOptions {
+                trusted_key: Some(server.state.key.verifying_key()),
+                ..Default::default()
+            },
+        );
+        assert!(!r.valid);
+        assert!(
+            r.failures()
+                .any(|e| matches!(e, VerifyError::CustodyInclusionInvalid { .. })),
+            "{}",
+            r.to_text()
+        );
+        server.stop().await;
+    }
 }

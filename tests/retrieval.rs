@@ -131,6 +131,24 @@ async fn access_matrix_downloads_custody_and_traversal() {
         )
         .await; // revoked
 
+    // One export of h1 by pros, so the matrix covers its URL too.
+    let (s, hd, _) = get_raw(
+        &pros,
+        &format!("/api/portal/hearings/{h1}/bundle.zip"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let export_file = hd
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
     let custody_before = server.state.custody.size();
     let users: Vec<(&str, &Client)> = vec![
         ("judge", &judge),
@@ -148,11 +166,17 @@ async fn access_matrix_downloads_custody_and_traversal() {
                 format!("/api/portal/hearings/{h}"),
                 format!("/api/portal/hearings/{h}/bundle.zip"),
                 format!("/api/portal/hearings/{h}/files/log/entries.jsonl"),
+                format!("/api/portal/hearings/{h}/exports/{export_file}"),
             ] {
                 let (s, _, _) = get_raw(c, &path, None).await;
                 let expect_ok = *who == "pros" && h == &h1 && !path.contains("/files/");
                 if expect_ok {
-                    assert!(s.is_success(), "{who} {path}: {s}");
+                    // bundle.zip makes an export and redirects to it (303).
+                    assert!(
+                        s.is_success()
+                            || (s == StatusCode::SEE_OTHER && path.ends_with("bundle.zip")),
+                        "{who} {path}: {s}"
+                    );
                     allowed += 1;
                 } else {
                     assert!(s.is_client_error(), "{who} {path}: {s}");
@@ -195,63 +219,77 @@ async fn access_matrix_downloads_custody_and_traversal() {
         .join(format!("data/hearings/{h1}/bundle.zip"));
     let zip = std::fs::read(&zip_path).unwrap();
     use sha2::Digest;
-    assert_eq!(v["bundle_sha256"], hex::encode(sha2::Sha256::digest(&zip)));
+    let manifest = std::fs::read(
+        server
+            .dir
+            .path()
+            .join(format!("data/hearings/{h1}/bundle/manifest.json")),
+    )
+    .unwrap();
+    assert_eq!(
+        v["bundle_fingerprint"],
+        hex::encode(sha2::Sha256::digest(&manifest))
+    );
 
-    // Download: whole, then resumed with a range; the custody entry names it first.
+    // Download: an export (custody entry first, 303), then the export whole and resumed
+    // with ranges; each request's custody entry is committed first.
     let before = server.state.custody.size();
-    let (s, hd, body) = get_raw(
+    let (s, hd, _) = get_raw(
         &pros,
         &format!("/api/portal/hearings/{h1}/bundle.zip"),
         None,
     )
     .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let url = hd
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (s, hd, body) = get_raw(&pros, &url, None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(body, zip);
-    assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
-    let (s, hd, part) = get_raw(
-        &pros,
-        &format!("/api/portal/hearings/{h1}/bundle.zip"),
-        Some("bytes=10-99"),
+    // The export starts with the sealed zip up to its central directory.
+    let end = sworn::custody_extract::zip_tail::read_end(
+        &mut std::fs::File::open(&zip_path).unwrap(),
+        zip.len() as u64,
     )
-    .await;
+    .unwrap();
+    let base = end.cd_offset as usize;
+    assert_eq!(body[..base], zip[..base]);
+    assert!(body.len() > zip.len());
+    assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
+    let (s, hd, part) = get_raw(&pros, &url, Some("bytes=10-99")).await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
-    assert_eq!(part, zip[10..100]);
+    assert_eq!(part, body[10..100]);
     assert_eq!(
         hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
-        format!("bytes 10-99/{}", zip.len())
+        format!("bytes 10-99/{}", body.len())
     );
-    let (s, _, tail) = get_raw(
-        &pros,
-        &format!("/api/portal/hearings/{h1}/bundle.zip"),
-        Some("bytes=-20"),
-    )
-    .await;
+    let (s, _, tail) = get_raw(&pros, &url, Some("bytes=-20")).await;
     assert_eq!(
         (s, tail.as_slice()),
-        (StatusCode::PARTIAL_CONTENT, &zip[zip.len() - 20..])
+        (StatusCode::PARTIAL_CONTENT, &body[body.len() - 20..])
     );
+    let download = url;
     for bad in [
         "bytes=999999999-",
         "bytes=5-2",
         "bytes=0-1,5-6",
         "items=0-1",
     ] {
-        let (s, _, _) = get_raw(
-            &pros,
-            &format!("/api/portal/hearings/{h1}/bundle.zip"),
-            Some(bad),
-        )
-        .await;
+        let (s, _, _) = get_raw(&pros, &download, Some(bad)).await;
         assert!(
             s == StatusCode::RANGE_NOT_SATISFIABLE || s == StatusCode::BAD_REQUEST,
             "{bad}: {s}"
         );
     }
-    assert_eq!(server.state.custody.size(), before + 3);
+    assert_eq!(server.state.custody.size(), before + 4);
     let entries =
         std::fs::read_to_string(server.dir.path().join("data/custody/entries.jsonl")).unwrap();
     assert!(
-        entries.contains("download bundle.zip sha256:")
+        entries.contains("\"export ")
+            && entries.contains("download export ")
             && entries.contains("bytes 10-99")
             && entries.contains("pros (prosecutor)")
     );
@@ -290,6 +328,33 @@ async fn access_matrix_downloads_custody_and_traversal() {
             "{p} leaked the key"
         );
         assert!(!String::from_utf8_lossy(&body).contains("root:"), "{p}");
+    }
+
+    // Export ids: only 32 lowercase hex + ".zip"; anything else is a 4xx, never a file.
+    for p in [
+        "x.zip",
+        "../../../keys/server.key",
+        "..%2f..%2f..%2fkeys%2fserver.key",
+        "%2e%2e%2f%2e%2e%2fkeys%2fserver.key.zip",
+        "0123456789ABCDEF0123456789ABCDEF.zip",
+        "0123456789abcdef0123456789abcdef",
+        "0123456789abcdef0123456789abcdef.tail",
+        "0123456789abcdef0123456789abcdef.json",
+        "0123456789abcdef0123456789abcdef.zip",
+    ] {
+        let (s, _, body) = get_raw(
+            &pros,
+            &format!("/api/portal/hearings/{h1}/exports/{p}"),
+            None,
+        )
+        .await;
+        assert!(s.is_client_error(), "{p}: {s}");
+        assert!(
+            !body
+                .windows(key.len().min(16))
+                .any(|w| w == &key[..key.len().min(16)]),
+            "{p} leaked the key"
+        );
     }
 
     // The court sees who retrieved what.

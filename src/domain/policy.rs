@@ -39,6 +39,9 @@ pub enum Action {
     ConductHearing,
     SealHearing,
     GrantRetrieval,
+    /// The portal of a hearing the account holds an active grant for:
+    /// `GET /api/portal/hearings[/:id[/minutes|/files/*|/bundle.zip|/exports/:eid.zip]]`
+    /// (an export is further served only to the account that made it).
     RetrieveGranted,
     ManageUsers,
 }

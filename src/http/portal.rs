@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-fn bundle_dir(state: &AppState, id: &HearingId) -> PathBuf {
+pub(super) fn bundle_dir(state: &AppState, id: &HearingId) -> PathBuf {
     state
         .config
         .data_dir
@@ -41,7 +41,7 @@ fn who(staff: &Staff) -> String {
     format!("{} ({})", staff.user.username, staff.user.role.as_str())
 }
 
-fn custody(
+pub(super) fn custody(
     state: &AppState,
     staff: &Staff,
     h: &HearingId,
@@ -171,7 +171,7 @@ fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
 }
 
 /// A hearing the signed-in prosecutor/defence may retrieve, sealed.
-fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
+pub(super) fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
     staff.require(Action::RetrieveGranted)?;
     let h = load_hearing(state, id)?;
     if state
@@ -195,8 +195,11 @@ fn manifest(state: &AppState, id: &HearingId) -> Result<Value, ApiError> {
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn bundle_fingerprint(state: &AppState, id: &HearingId) -> Option<String> {
-    let bytes = std::fs::read(bundle_dir(state, id).with_extension("zip")).ok()?;
+/// The bundle's fingerprint: SHA-256 of the sealed `manifest.json` (which the server key
+/// signs and which lists every sealed file's SHA-256). Every export of the bundle carries
+/// these exact bytes, so the fingerprint is the same for all of them.
+pub(super) fn bundle_fingerprint(state: &AppState, id: &HearingId) -> Option<String> {
+    let bytes = std::fs::read(bundle_dir(state, id).join("manifest.json")).ok()?;
     use sha2::Digest;
     Some(hex::encode(sha2::Sha256::digest(&bytes)))
 }
@@ -270,7 +273,7 @@ pub async fn open_hearing(
                     "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language},
         "participants": participants,
         "media": media,
-        "bundle_sha256": bundle_fingerprint(&state, &h.id),
+        "bundle_fingerprint": bundle_fingerprint(&state, &h.id),
         "server_key_fingerprint": state.key.fingerprint(),
         "report": report,
         "custody": custody_entries(&state, &h.id),
@@ -299,28 +302,6 @@ pub async fn minutes(
         html,
     )
         .into_response())
-}
-
-/// `GET /api/portal/hearings/:id/bundle.zip` (resumable with Range).
-pub async fn download(
-    State(state): State<Arc<AppState>>,
-    staff: Staff,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let h = granted(&state, &staff, &id)?;
-    let path = bundle_dir(&state, &h.id).with_extension("zip");
-    let fp = bundle_fingerprint(&state, &h.id).unwrap_or_default();
-    serve_file(
-        &state,
-        &staff,
-        &h.id,
-        path,
-        &format!("download bundle.zip sha256:{fp}"),
-        "application/zip",
-        &headers,
-    )
-    .await
 }
 
 /// `GET /api/portal/hearings/:id/files/*path`: one recording (media/ or derived/) to play.
@@ -357,7 +338,7 @@ pub async fn file(
     .await
 }
 
-fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ApiError> {
+pub(super) fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ApiError> {
     let Some(v) = headers.get(header::RANGE) else {
         return Ok(None);
     };

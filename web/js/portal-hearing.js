@@ -177,9 +177,12 @@ function renderDownload(id) {
   const a = $('#download');
   a.href = `${apiBase(id)}/bundle.zip`;
   a.setAttribute('download', name);
-  const sha = String(data.bundle_sha256 || '');
+  // Each download is its own export (the sealed files plus the custody entries about
+  // them), so the zips differ; the fingerprint is that of the sealed manifest.json,
+  // the same in every export.
+  const sha = String(data.bundle_fingerprint || '');
   $('#bundle-sha256').textContent = sha || tr('portal.unknown', 'unknown');
-  $('#sha-cmd').textContent = `$ sha256sum ${name}\n${sha || '…'}  ${name}`;
+  $('#sha-cmd').textContent = `$ unzip -p ${name} manifest.json | sha256sum\n${sha || '…'}  -`;
   $('#copy-sha').disabled = !sha;
 }
 
@@ -226,7 +229,7 @@ async function main() {
   $('#who').textContent = user.username;
   $('#logout').addEventListener('click', () => logout());
   $('#copy-sha').addEventListener('click', async () => {
-    const ok = data && data.bundle_sha256 ? await copyText(String(data.bundle_sha256)) : false;
+    const ok = data && data.bundle_fingerprint ? await copyText(String(data.bundle_fingerprint)) : false;
     setStatus($('#copy-status'), ok ? tr('portal.copied', 'Fingerprint copied.') : tr('portal.copy_failed', 'Select the fingerprint and copy it.'), ok ? 'ok' : 'error');
   });
   const status = $('#page-status');

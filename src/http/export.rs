@@ -1,0 +1,301 @@
+//! Exports: every download of a sealed bundle is one export, the sealed zip plus the
+//! custody extract about its hearing (docs/bundle-format.md §8). `GET …/bundle.zip`
+//! commits an `export <id> of bundle <manifest sha256>` custody entry, builds the extract
+//! and a zip tail (data/exports/<id>.tail + <id>.json), and answers 303 to
+//! `…/exports/<id>.zip`, which serves the sealed zip's bytes up to its central directory
+//! followed by the tail, with ranges, to the user who made it while the grant lasts.
+//!
+//! It must never copy or write the sealed zip, serve a byte before its custody entry is
+//! committed, or build a path from anything but a validated 128-bit export id.
+
+use super::AppState;
+use super::auth::Staff;
+use super::error::ApiError;
+use super::portal::{bundle_dir, bundle_fingerprint, custody, granted, parse_range};
+use crate::custody_extract::zip_tail;
+use crate::secrets::{new_id, now_unix};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A validated export id: 32 lowercase hex characters (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportId(String);
+
+impl ExportId {
+    /// Parses untrusted input; nothing else becomes a file name.
+    pub fn parse(s: &str) -> Option<ExportId> {
+        let ok = s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        ok.then(|| ExportId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `data/exports/<id>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportMeta {
+    hearing: String,
+    /// Account id of the user who made it (the only one it is served to).
+    user: String,
+    /// Bytes of the sealed zip the export starts with.
+    base_len: u64,
+    /// Length of the sealed zip when the export was made (it never changes).
+    sealed_len: u64,
+    /// Length of the tail file.
+    tail_len: u64,
+    /// SHA-256 of the sealed manifest.json.
+    bundle_fingerprint: String,
+    /// Unix seconds.
+    created: i64,
+}
+
+fn exports_dir(state: &AppState) -> PathBuf {
+    state.config.data_dir.join("exports")
+}
+
+/// Writes `bytes` under `path` atomically and durably (temporary name, fsync, rename,
+/// fsync the directory).
+fn write_durable(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// `GET /api/portal/hearings/:id/bundle.zip`: makes an export and redirects to it.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let h = granted(&state, &staff, &id)?;
+    let st = state.clone();
+    let hearing = h.id.clone();
+    let eid = tokio::task::spawn_blocking(move || make_export(&st, &staff, &hearing))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut resp = Redirect::to(&format!(
+        "/api/portal/hearings/{}/exports/{}.zip",
+        h.id,
+        eid.as_str()
+    ))
+    .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// Commits the export's custody entry, then builds and stores its tail.
+fn make_export(
+    state: &AppState,
+    staff: &Staff,
+    h: &crate::domain::HearingId,
+) -> Result<ExportId, ApiError> {
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
+    let eid = ExportId::parse(&new_id()).ok_or_else(|| internal(&"export id"))?;
+    let fp = bundle_fingerprint(state, h).ok_or_else(|| internal(&"sealed manifest unreadable"))?;
+    let sealed_path = bundle_dir(state, h).with_extension("zip");
+    let meta = std::fs::symlink_metadata(&sealed_path).map_err(|e| internal(&e))?;
+    if !meta.file_type().is_file() {
+        return Err(ApiError::NotFound);
+    }
+    custody(
+        state,
+        staff,
+        h,
+        &format!("export {} of bundle {fp}", eid.as_str()),
+        "created",
+    )?;
+    let files = state
+        .custody
+        .extract(h.as_str())
+        .map_err(|e| internal(&e))?;
+    let mut sealed = std::fs::File::open(&sealed_path).map_err(|e| internal(&e))?;
+    let created = now_unix();
+    let tail =
+        zip_tail::build_tail(&mut sealed, meta.len(), &files, created).map_err(|e| internal(&e))?;
+    let record = ExportMeta {
+        hearing: h.as_str().to_owned(),
+        user: staff.user.id.as_str().to_owned(),
+        base_len: tail.base_len,
+        sealed_len: meta.len(),
+        tail_len: tail.bytes.len() as u64,
+        bundle_fingerprint: fp,
+        created,
+    };
+    let dir = exports_dir(state);
+    std::fs::create_dir_all(&dir).map_err(|e| internal(&e))?;
+    write_durable(&dir.join(format!("{}.tail", eid.as_str())), &tail.bytes)
+        .map_err(|e| internal(&e))?;
+    let json = serde_json::to_vec(&record).map_err(|e| internal(&e))?;
+    write_durable(&dir.join(format!("{}.json", eid.as_str())), &json).map_err(|e| internal(&e))?;
+    Ok(eid)
+}
+
+/// `GET /api/portal/hearings/:id/exports/:eid.zip`: one export, resumable with Range.
+pub async fn serve(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let h = granted(&state, &staff, &id)?;
+    let eid = file
+        .strip_suffix(".zip")
+        .and_then(ExportId::parse)
+        .ok_or_else(|| ApiError::BadRequest("bad export id".into()))?;
+    let dir = exports_dir(&state);
+    let meta_bytes = std::fs::read(dir.join(format!("{}.json", eid.as_str())))
+        .map_err(|_| ApiError::NotFound)?;
+    let meta: ExportMeta =
+        serde_json::from_slice(&meta_bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if meta.user != staff.user.id.as_str() || meta.hearing != h.id.as_str() {
+        tracing::info!(hearing = %h.id, "export of another user or hearing refused");
+        return Err(ApiError::NotFound);
+    }
+    let sealed_path = bundle_dir(&state, &h.id).with_extension("zip");
+    let sealed_meta = std::fs::symlink_metadata(&sealed_path).map_err(|_| ApiError::NotFound)?;
+    if !sealed_meta.file_type().is_file() || sealed_meta.len() != meta.sealed_len {
+        return Err(ApiError::Internal("sealed bundle zip changed".into()));
+    }
+    let tail = std::fs::read(dir.join(format!("{}.tail", eid.as_str())))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if tail.len() as u64 != meta.tail_len || meta.base_len > meta.sealed_len {
+        return Err(ApiError::Internal("export tail inconsistent".into()));
+    }
+    let len = meta.base_len + meta.tail_len;
+    if len == 0 {
+        return Err(ApiError::Internal("empty export".into()));
+    }
+    let range = parse_range(&headers, len)?;
+    let mut what = format!("download export {}", eid.as_str());
+    if let Some((a, b)) = range {
+        what.push_str(&format!(" bytes {a}-{b}"));
+    }
+    // Committed (signed, fsynced) before the first byte leaves.
+    custody(&state, &staff, &h.id, &what, "served")?;
+    let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
+    let body = concat_body(sealed_path, meta.base_len, tail, start, end).await?;
+    let mut resp = Response::new(body);
+    let count = end - start + 1;
+    let hd = resp.headers_mut();
+    hd.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    hd.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    hd.insert(header::CONTENT_LENGTH, count.into());
+    hd.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let name = format!("attachment; filename=\"sworn-bundle-{}.zip\"", h.id);
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        hd.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if range.is_some() {
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let cr = format!("bytes {start}-{end}/{len}");
+        resp.headers_mut().insert(
+            header::CONTENT_RANGE,
+            cr.parse()
+                .map_err(|_| ApiError::Internal("header".into()))?,
+        );
+    }
+    Ok(resp)
+}
+
+/// Bytes `start..=end` of `sealed[..base_len] ++ tail`, streamed.
+async fn concat_body(
+    sealed: PathBuf,
+    base_len: u64,
+    tail: Vec<u8>,
+    start: u64,
+    end: u64,
+) -> Result<Body, ApiError> {
+    use futures_util::StreamExt as _;
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let file_count = if start < base_len {
+        end.min(base_len - 1) - start + 1
+    } else {
+        0
+    };
+    let mut file = tokio::fs::File::open(&sealed)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    if file_count > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    let head = futures_util::stream::unfold((file, file_count), |(mut f, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; (left.min(256 * 1024)) as usize];
+        match f.read(&mut buf).await {
+            Ok(0) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "sealed zip shorter than recorded",
+                )),
+                (f, 0),
+            )),
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), (f, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (f, 0))),
+        }
+    });
+    let tail_part = if end >= base_len {
+        let from = usize::try_from(start.max(base_len) - base_len)
+            .map_err(|_| ApiError::RangeNotSatisfiable)?;
+        let to = usize::try_from(end - base_len + 1).map_err(|_| ApiError::RangeNotSatisfiable)?;
+        tail.get(from..to)
+            .map(|s| bytes::Bytes::copy_from_slice(s))
+            .ok_or(ApiError::RangeNotSatisfiable)?
+    } else {
+        bytes::Bytes::new()
+    };
+    let rest = futures_util::stream::iter(
+        (!tail_part.is_empty()).then_some(Ok::<_, std::io::Error>(tail_part)),
+    );
+    Ok(Body::from_stream(head.chain(rest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExportId;
+
+    #[test]
+    fn export_ids_are_strict() {
+        assert!(ExportId::parse("0123456789abcdef0123456789abcdef").is_some());
+        for bad in [
+            "",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "0123456789ABCDEF0123456789abcdef",
+            "../../../../keys/server.key......",
+            "0123456789abcdef0123456789abcde/",
+            "0123456789abcdef0123456789abcd%2",
+        ] {
+            assert!(ExportId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
