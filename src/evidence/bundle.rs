@@ -364,6 +364,16 @@ fn verify_txt(hearing: &str, final_path: &str, fingerprint: &str) -> String {
          \x20      -in minutes/minutes.html -sigfile minutes/minutes.sig\n\n\
          6. An RFC 3161 time-stamp token over a checkpoint note (when .tsr files are present):\n\
          \x20  openssl ts -verify -data {final_path} -in {tsr} -token_in -CAfile tsa/chain.pem\n\n\
+         7. The custody extract (only in a downloaded export, under custody/; it is not in\n\
+         \x20  the manifest or SHA256SUMS, the server key signs it through its checkpoint):\n\
+         \x20  custody/entries/NNNNNN.json are the custody-log entries about this hearing (who\n\
+         \x20  had it, when), custody/proofs/NNNNNN.inclusion.json their RFC 9162 inclusion\n\
+         \x20  proofs to the root in custody/checkpoint.note. An entry's leaf hash is\n\
+         \x20  SHA-256(0x00 || the file's exact bytes):\n\
+         \x20  printf '\\0' | cat - custody/entries/NNNNNN.json | sha256sum\n\
+         \x20  The note's signature checks as in step 3 (origin line <server>/custody), its\n\
+         \x20  token as in step 6 (custody/checkpoint.tsr). `sworn verify` checks every proof\n\
+         \x20  and lists the entries.\n\n\
          Only step 1 also recomputes the Merkle tree from log/entries.jsonl, checks every\n\
          root against a signed checkpoint, the consistency proofs, and that the media_chunk\n\
          entries tile each media file exactly.\n",
