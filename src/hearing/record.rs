@@ -90,18 +90,42 @@ impl HearingRecord {
             "hearing",
             move |size, token| stamps.send(Stamped { size, token }).is_ok(),
         )?;
-        Ok((
-            HearingRecord {
-                log,
-                dir,
-                key,
-                tsa,
-                queue,
-                gate: Default::default(),
-                last_checkpoint,
-            },
-            recovery,
-        ))
+        let mut record = HearingRecord {
+            log,
+            dir,
+            key,
+            tsa,
+            queue,
+            gate: Default::default(),
+            last_checkpoint,
+        };
+        record.restamp_unstamped();
+        Ok((record, recovery))
+    }
+
+    /// After a restart: checkpoints signed before it whose stamp never came (the TSA was
+    /// down, or the server stopped first) are queued again; a late token is still proof
+    /// that the entries existed by its time.
+    fn restamp_unstamped(&mut self) {
+        let cps = self.dir.join("log").join("checkpoints");
+        let Ok(dir) = std::fs::read_dir(&cps) else {
+            return;
+        };
+        let mut notes: Vec<(u64, PathBuf)> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "note"))
+            .filter(|p| !p.with_extension("tsr").exists())
+            .filter_map(|p| {
+                let size = p.file_stem()?.to_str()?.parse().ok()?;
+                Some((size, p))
+            })
+            .collect();
+        notes.sort();
+        for (size, path) in notes {
+            if let Ok(note) = std::fs::read(&path) {
+                self.request_stamp(size, note);
+            }
+        }
     }
 
     /// After a crash: media files the log committed to but never sealed are cut back to
