@@ -8,7 +8,7 @@ use crate::recorder::{
     Codec, MediaKind as RecKind, ParticipantRecorder, RecorderConfig, RecorderEvent, RtpIn,
     TrackSpec,
 };
-use crate::rtc::{MediaKind, RtpRecord};
+use crate::rtc::{MediaKind, RecordItem, RtpRecord, SenderReportRecord};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant, SystemTime};
@@ -35,6 +35,10 @@ pub(crate) enum RecorderReport {
 const QUEUE: usize = 4096;
 /// How long to wait for a participant's second track before starting the file.
 const TRACK_WAIT: Duration = Duration::from_millis(1500);
+/// Once every track is known, how much longer to wait for each one's first RTCP sender
+/// report, so the first file already lines audio and video up by the sender's clock
+/// (bounded: the packets wait in memory, not on disk, and a crash would lose them).
+const SR_WAIT: Duration = Duration::from_millis(800);
 const TICK: Duration = Duration::from_millis(100);
 
 pub(crate) struct RecorderSettings {
@@ -49,7 +53,7 @@ pub(crate) fn start(
     participant: ParticipantId,
     settings: RecorderSettings,
     reports: UnboundedSender<RecorderReport>,
-) -> std::io::Result<SyncSender<RtpRecord>> {
+) -> std::io::Result<SyncSender<RecordItem>> {
     let (tx, rx) = sync_channel(QUEUE);
     std::thread::Builder::new()
         .name("sworn-recorder".into())
@@ -78,10 +82,27 @@ fn to_rtp(r: RtpRecord) -> RtpIn {
     }
 }
 
+/// The SSRC each kind's packets currently come from, so only sender reports of the
+/// current stream reach the recorder (`recorder::timing` requires it).
+#[derive(Default)]
+struct Streams {
+    audio: Option<u32>,
+    video: Option<u32>,
+}
+
+impl Streams {
+    fn slot(&mut self, kind: MediaKind) -> &mut Option<u32> {
+        match kind {
+            MediaKind::Audio => &mut self.audio,
+            MediaKind::Video => &mut self.video,
+        }
+    }
+}
+
 fn run(
     participant: ParticipantId,
     settings: RecorderSettings,
-    rx: Receiver<RtpRecord>,
+    rx: Receiver<RecordItem>,
     reports: UnboundedSender<RecorderReport>,
 ) {
     let send = |event: RecorderEvent| {
@@ -90,30 +111,49 @@ fn run(
             event,
         });
     };
-    // 1. Learn the tracks (audio and/or video) from the first packets.
-    let mut pending: Vec<RtpRecord> = Vec::new();
+    // 1. Learn the tracks (audio and/or video) from the first packets, and wait briefly
+    //    for their first sender reports.
+    let mut pending: Vec<RecordItem> = Vec::new();
     let mut specs: Vec<(MediaKind, TrackSpec)> = Vec::new();
+    let mut reported: Vec<MediaKind> = Vec::new();
     let mut first: Option<Instant> = None;
+    let mut all_known: Option<Instant> = None;
     let mut disconnected = false;
-    while specs.len() < 2 && first.is_none_or(|t| t.elapsed() < TRACK_WAIT) {
+    loop {
+        let waited = first.map(|t| t.elapsed()).unwrap_or_default();
+        let tracks_done = specs.len() >= 2 || (first.is_some() && waited >= TRACK_WAIT);
+        if tracks_done {
+            let since = *all_known.get_or_insert_with(Instant::now);
+            let reports_done = specs.iter().all(|(k, _)| reported.contains(k));
+            if reports_done || since.elapsed() >= SR_WAIT {
+                break;
+            }
+        }
         match rx.recv_timeout(TICK) {
-            Ok(r) => {
-                first.get_or_insert_with(Instant::now);
-                if !specs.iter().any(|(k, _)| *k == r.kind) {
-                    if let Some((kind, codec)) = codec_of(&r) {
-                        specs.push((
-                            r.kind,
-                            TrackSpec {
-                                kind,
-                                codec,
-                                clock_rate: r.clock_rate,
-                                channels: r.channels.max(1),
-                            },
-                        ));
+            Ok(item) => {
+                if let RecordItem::Rtp(r) = &item {
+                    first.get_or_insert_with(Instant::now);
+                    if !specs.iter().any(|(k, _)| *k == r.kind) {
+                        if let Some((kind, codec)) = codec_of(r) {
+                            specs.push((
+                                r.kind,
+                                TrackSpec {
+                                    kind,
+                                    codec,
+                                    clock_rate: r.clock_rate,
+                                    channels: r.channels.max(1),
+                                },
+                            ));
+                        }
+                    }
+                }
+                if let RecordItem::SenderReport(sr) = &item {
+                    if !reported.contains(&sr.kind) {
+                        reported.push(sr.kind);
                     }
                 }
                 if pending.len() < QUEUE {
-                    pending.push(r);
+                    pending.push(item);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -162,22 +202,32 @@ fn run(
             send(e);
         }
     };
-    for r in pending {
-        if let Some(i) = index(r.kind) {
-            let ev = rec.push(i, to_rtp(r));
-            emit(ev, &mut rec);
+    let mut streams = Streams::default();
+    for item in &pending {
+        if let RecordItem::Rtp(r) = item {
+            streams.slot(r.kind).get_or_insert(r.ssrc);
         }
+    }
+    // Sender reports first, so the first frames are placed with them.
+    pending.sort_by_key(|item| !matches!(item, RecordItem::SenderReport(_)));
+    let feed = |item: RecordItem, rec: &mut ParticipantRecorder, streams: &mut Streams| match item {
+        RecordItem::Rtp(r) => {
+            if let Some(i) = index(r.kind) {
+                *streams.slot(r.kind) = Some(r.ssrc);
+                let ev = rec.push(i, to_rtp(r));
+                emit(ev, rec);
+            }
+        }
+        RecordItem::SenderReport(sr) => sender_report(rec, streams, index(sr.kind), sr),
+    };
+    for item in pending {
+        feed(item, &mut rec, &mut streams);
     }
     // 2. Record until the connection ends.
     let mut last_tick = Instant::now();
     while !disconnected {
         match rx.recv_timeout(TICK) {
-            Ok(r) => {
-                if let Some(i) = index(r.kind) {
-                    let ev = rec.push(i, to_rtp(r));
-                    emit(ev, &mut rec);
-                }
-            }
+            Ok(item) => feed(item, &mut rec, &mut streams),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => disconnected = true,
         }
@@ -201,4 +251,19 @@ fn run(
         }
     }
     let _ = reports.send(RecorderReport::Done { participant });
+}
+
+/// Passes a sender report on only when it is about the stream the track is recording
+/// (not, say, a retransmission stream's).
+fn sender_report(
+    rec: &mut ParticipantRecorder,
+    streams: &mut Streams,
+    track: Option<usize>,
+    sr: SenderReportRecord,
+) {
+    let Some(track) = track else { return };
+    if *streams.slot(sr.kind) != Some(sr.ssrc) {
+        return;
+    }
+    rec.sender_report(track, sr.ntp, sr.rtp_ts, sr.arrival);
 }

@@ -55,9 +55,27 @@ pub struct RtpRecord {
     pub arrival: SystemTime,
 }
 
+/// An RTCP sender report of a publisher: its wall clock (64-bit NTP) at an RTP
+/// timestamp of one of its streams, as handed to the recorder (no webrtc types).
+#[derive(Clone, Copy, Debug)]
+pub struct SenderReportRecord {
+    pub kind: MediaKind,
+    pub ssrc: u32,
+    pub ntp: u64,
+    pub rtp_ts: u32,
+    pub arrival: SystemTime,
+}
+
+/// What a session hands its recorder, in arrival order.
+#[derive(Clone, Debug)]
+pub enum RecordItem {
+    Rtp(RtpRecord),
+    SenderReport(SenderReportRecord),
+}
+
 /// Where a session's received packets go for recording; swapped at run time (the
 /// recording starts when the hearing opens, possibly mid-connection).
-pub type RecordSink = Arc<std::sync::Mutex<Option<std::sync::mpsc::SyncSender<RtpRecord>>>>;
+pub type RecordSink = Arc<std::sync::Mutex<Option<std::sync::mpsc::SyncSender<RecordItem>>>>;
 
 #[derive(Default, Debug)]
 struct TrackCounters {
@@ -294,7 +312,7 @@ async fn read_loop(
                     // The recorder runs on its own thread; if it falls this far behind, the
                     // loss is reported by its sequence-number accounting.
                     // (std SyncSender::try_send never blocks.)
-                    let _ = rec.try_send(r);
+                    let _ = rec.try_send(RecordItem::Rtp(r));
                 }
                 if forwarding.load(Ordering::Relaxed) {
                     let mut pkt = pkt;

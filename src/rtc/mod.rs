@@ -14,7 +14,10 @@ mod forward;
 mod session;
 
 pub use engine::RtcEngine;
-pub use forward::{MediaKind, Outlet, Outlets, PublishedTrack, RecordSink, RtpRecord};
+pub use forward::{
+    MediaKind, Outlet, Outlets, PublishedTrack, RecordItem, RecordSink, RtpRecord,
+    SenderReportRecord,
+};
 pub use session::{PeerSession, PeerState, SessionEvent, SessionEventKind};
 
 /// Errors from the media layer. The message never contains an address or SDP.

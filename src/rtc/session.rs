@@ -2,7 +2,9 @@
 //! self`, no locks); webrtc callbacks only forward events into channels.
 
 use super::RtcError;
-use super::forward::{self, Outlets, PublishedTrack, RecordSink, RtpRecord};
+use super::forward::{
+    self, MediaKind, Outlets, PublishedTrack, RecordItem, RecordSink, SenderReportRecord,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -14,6 +16,7 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtcp::sender_report::SenderReport;
 use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::rtp_transceiver::rtp_receiver::RTCRtpReceiver;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
@@ -143,7 +146,7 @@ impl PeerSession {
     }
 
     /// Starts (Some) or stops (None) handing this peer's received packets to a recorder.
-    pub fn set_record_sink(&self, sink: Option<std::sync::mpsc::SyncSender<RtpRecord>>) {
+    pub fn set_record_sink(&self, sink: Option<std::sync::mpsc::SyncSender<RecordItem>>) {
         if let Ok(mut g) = self.record.lock() {
             *g = sink;
         }
@@ -295,7 +298,9 @@ async fn accept_tracks(
     forwarding_initially: bool,
 ) {
     while let Some((remote, receiver)) = rx.recv().await {
-        tokio::spawn(drain_receiver_rtcp(receiver));
+        if let Some(kind) = MediaKind::from_codec_type(remote.kind()) {
+            tokio::spawn(drain_receiver_rtcp(receiver, kind, record.clone()));
+        }
         if let Some(track) = forward::publish(
             remote,
             stream_id.clone(),
@@ -333,7 +338,23 @@ async fn drain_rtcp(
     }
 }
 
-/// Reads the publisher's RTCP (sender reports) so the interceptors keep running.
-async fn drain_receiver_rtcp(receiver: Arc<RTCRtpReceiver>) {
-    while receiver.read_rtcp().await.is_ok() {}
+/// Reads the publisher's RTCP so the interceptors keep running, and hands its sender
+/// reports (NTP <-> RTP timestamp) to the recorder, which lines tracks up with them.
+async fn drain_receiver_rtcp(receiver: Arc<RTCRtpReceiver>, kind: MediaKind, record: RecordSink) {
+    while let Ok((packets, _)) = receiver.read_rtcp().await {
+        for p in &packets {
+            let Some(sr) = p.as_any().downcast_ref::<SenderReport>() else {
+                continue;
+            };
+            if let Some(tx) = record.lock().ok().as_ref().and_then(|g| g.as_ref()) {
+                let _ = tx.try_send(RecordItem::SenderReport(SenderReportRecord {
+                    kind,
+                    ssrc: sr.ssrc,
+                    ntp: sr.ntp_time,
+                    rtp_ts: sr.rtp_time,
+                    arrival: std::time::SystemTime::now(),
+                }));
+            }
+        }
+    }
 }
