@@ -5,11 +5,13 @@
 //!
 //! Time-stamps: with the built-in TSA the checkpoint is stamped synchronously, before
 //! `record` returns (a local signature, milliseconds). With an external TSA the fact is
-//! still durable before the first byte is served (entry appended, checkpoint signed and
-//! fsynced), but its token is requested in the background ([`StampQueue`], retries with
-//! backoff) and stored when it comes: a network round trip, or a TSA that is down, must
-//! not hold a download (or a runtime thread of the HTTP server) hostage. A later
-//! checkpoint's token also covers every earlier custody entry.
+//! durable before the first byte is served all the same (entry appended, checkpoint
+//! signed and fsynced), and one short attempt ([`QUICK_STAMP`]) is made at once unless
+//! the TSA's last attempt failed; if that attempt fails or is skipped, the checkpoint is
+//! stamped in the background ([`StampQueue`], retries with backoff) and the retrieval
+//! goes ahead unstamped for now: a TSA that is down must not hold downloads (or the HTTP
+//! server's runtime threads) hostage. A later checkpoint's token also covers every
+//! earlier custody entry.
 
 use crate::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
 use crate::evidence::tsa::{RetryPolicy, StampQueue, TimeStamper};
@@ -18,6 +20,10 @@ use crate::verify::entry::EntryBody;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+
+/// How long `record` waits for an external TSA before leaving the stamp to the
+/// background queue.
+pub const QUICK_STAMP: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Custody {
     log: Arc<Mutex<HearingLog>>,
@@ -120,7 +126,19 @@ impl Custody {
         let cp = log.checkpoint(&self.key)?;
         match &self.stamps {
             Some(queue) => {
-                queue.push(cp.size, cp.note.clone());
+                let quick = (!queue.tsa_failing())
+                    .then(|| self.tsa.stamp_within(&cp.note, Some(QUICK_STAMP)).ok())
+                    .flatten();
+                match quick {
+                    Some(token) => {
+                        if let Err(e) = log.attach_timestamp(cp.size, &token) {
+                            tracing::warn!(error = %e, "cannot store a custody time-stamp");
+                        }
+                    }
+                    None => {
+                        queue.push(cp.size, cp.note.clone());
+                    }
+                }
             }
             None => {
                 if let Ok(token) = self.tsa.stamp(&cp.note) {

@@ -413,6 +413,22 @@ async fn a_tsa_down_the_whole_time_never_stalls_the_hearing() {
     assert!(took < Duration::from_secs(3 * 2 + 15 + 10), "{took:?}");
     println!("hearing with the TSA down sealed in {took:?}");
     assert!(tsa.answered().is_empty());
+
+    // Custody: the fact is durable at once, the retrieval is not held up for long.
+    let t = Instant::now();
+    let seq = server
+        .state
+        .custody
+        .record("judge (judge)", "h-test", "bundle.zip", "served")
+        .unwrap();
+    assert!(
+        t.elapsed() < sworn::custody::QUICK_STAMP + Duration::from_secs(1),
+        "{:?}",
+        t.elapsed()
+    );
+    let entries =
+        std::fs::read_to_string(server.state.custody.dir().join("entries.jsonl")).unwrap();
+    assert_eq!(entries.lines().count() as u64, seq + 1);
     server.stop().await;
 }
 

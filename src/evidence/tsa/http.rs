@@ -78,11 +78,16 @@ impl HttpTransport {
     }
 
     /// POSTs `request_der` and returns the reply body: status 200, a time-stamp reply
-    /// content type, at most [`MAX_REPLY_BYTES`]. One attempt.
-    pub fn post(&self, request_der: &[u8]) -> Result<Vec<u8>, TsaError> {
+    /// content type, at most [`MAX_REPLY_BYTES`]. One attempt, over within
+    /// [`CALL_TIMEOUT`] or `within` if shorter.
+    pub fn post(&self, request_der: &[u8], within: Option<Duration>) -> Result<Vec<u8>, TsaError> {
+        let limit = within.map_or(CALL_TIMEOUT, |w| w.min(CALL_TIMEOUT));
         let mut resp = self
             .agent
             .post(&self.url)
+            .config()
+            .timeout_global(Some(limit))
+            .build()
             .header("Content-Type", QUERY_TYPE)
             .header("Accept", REPLY_TYPES[0])
             .send(request_der)

@@ -52,6 +52,10 @@ struct Job {
     attempts: u32,
 }
 
+/// Whether the last attempt of a queue failed (the TSA looks down or broken).
+#[derive(Clone, Debug, Default)]
+struct Health(Arc<AtomicBool>);
+
 /// A handle that stops a [`StampQueue`]'s thread from anywhere.
 #[derive(Clone, Debug, Default)]
 pub struct StopHandle(Arc<AtomicBool>);
@@ -72,6 +76,7 @@ impl StopHandle {
 pub struct StampQueue {
     tx: mpsc::Sender<Job>,
     stop: StopHandle,
+    failing: Health,
 }
 
 impl StampQueue {
@@ -84,7 +89,9 @@ impl StampQueue {
     ) -> std::io::Result<StampQueue> {
         let (tx, rx) = mpsc::channel();
         let stop = StopHandle::default();
+        let failing = Health::default();
         let worker = Worker {
+            failing: failing.clone(),
             stamper,
             policy,
             rx,
@@ -95,7 +102,7 @@ impl StampQueue {
         std::thread::Builder::new()
             .name(format!("sworn-tsa-{label}"))
             .spawn(move || worker.run(sink))?;
-        Ok(StampQueue { tx, stop })
+        Ok(StampQueue { tx, stop, failing })
     }
 
     /// Queues the checkpoint `note` (of tree `size`) for stamping; false if the thread
@@ -109,6 +116,12 @@ impl StampQueue {
                 attempts: 0,
             })
             .is_ok()
+    }
+
+    /// True while the thread's last attempt failed (and no success came since): a
+    /// caller that could try a quick attempt of its own had better not wait on the TSA.
+    pub fn tsa_failing(&self) -> bool {
+        self.failing.0.load(Ordering::SeqCst)
     }
 
     /// A handle to stop the thread later (e.g. from a task that no longer holds the
@@ -136,6 +149,7 @@ struct Worker {
     /// False once every sender is gone.
     open: bool,
     stop: StopHandle,
+    failing: Health,
     /// Oldest first; the newest is tried first.
     queue: VecDeque<Job>,
 }
@@ -185,6 +199,7 @@ impl Worker {
             job.attempts += 1;
             match self.stamper.stamp(&job.note) {
                 Ok(token) => {
+                    self.failing.0.store(false, Ordering::SeqCst);
                     backoff = self.policy.first_backoff;
                     next_try = Instant::now();
                     if let Some(job) = self.queue.pop_back() {
@@ -194,6 +209,7 @@ impl Worker {
                     }
                 }
                 Err(e) => {
+                    self.failing.0.store(true, Ordering::SeqCst);
                     if job.attempts == 1 {
                         tracing::warn!(size = job.size, error = %e, "time-stamping attempt failed; retrying");
                     } else {

@@ -8,7 +8,7 @@
 //! a token it did not verify.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use x509_cert::Certificate;
 
@@ -68,9 +68,9 @@ impl ExternalTsa {
 
     /// One request/response with the TSA; the token is checked against the request
     /// (status, nonce, imprint) and then verified over `message` with the chain.
-    fn stamp(&self, message: &[u8]) -> Result<Vec<u8>, TsaError> {
+    fn stamp(&self, message: &[u8], within: Option<Duration>) -> Result<Vec<u8>, TsaError> {
         let (request, nonce) = super::build_request(message)?;
-        let reply = self.transport.post(&request)?;
+        let reply = self.transport.post(&request, within)?;
         let token = super::parse_response(&reply, nonce, message)?;
         verify_token(&token, message, self.chain_pem.as_bytes()).map_err(TsaError::Untrusted)?;
         Ok(token)
@@ -98,6 +98,16 @@ impl TimeStamper {
 
     /// One attempt at a verified token over SHA-256(`message`).
     pub fn stamp(&self, message: &[u8]) -> Result<Vec<u8>, TsaError> {
+        self.stamp_within(message, None)
+    }
+
+    /// Like [`TimeStamper::stamp`], but an external TSA's round trip is cut off after
+    /// `within` (the built-in TSA takes milliseconds).
+    pub fn stamp_within(
+        &self,
+        message: &[u8],
+        within: Option<Duration>,
+    ) -> Result<Vec<u8>, TsaError> {
         match self {
             TimeStamper::Builtin(id) => {
                 let token = id.stamp(message, SystemTime::now())?;
@@ -105,7 +115,7 @@ impl TimeStamper {
                     .map_err(TsaError::Untrusted)?;
                 Ok(token)
             }
-            TimeStamper::External(x) => x.stamp(message),
+            TimeStamper::External(x) => x.stamp(message, within),
         }
     }
 
