@@ -268,7 +268,7 @@ async fn concat_body(
             .map_err(|_| ApiError::RangeNotSatisfiable)?;
         let to = usize::try_from(end - base_len + 1).map_err(|_| ApiError::RangeNotSatisfiable)?;
         tail.get(from..to)
-            .map(|s| bytes::Bytes::copy_from_slice(s))
+            .map(bytes::Bytes::copy_from_slice)
             .ok_or(ApiError::RangeNotSatisfiable)?
     } else {
         bytes::Bytes::new()
