@@ -136,6 +136,19 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 ev(participant, format!("left ({})", esc(reason)))
             }
             EntryBody::KeyBound { participant, .. } => ev(participant, "signing key bound".into()),
+            // The judge's confirmation of an official's attestation is an entry of its
+            // own, method "confirmed", by the judge.
+            EntryBody::IdentityAttested {
+                participant,
+                by,
+                method,
+            } if method == "confirmed" && people.get(by).is_none_or(|p| p.role == "judge") => {
+                identity.push(format!(
+                    "{t}: identity of {} confirmed by the judge ({})",
+                    esc(participant),
+                    esc(by)
+                ))
+            }
             EntryBody::IdentityAttested {
                 participant,
                 by,

@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tracing::{info, warn};
 
+/// The `method` of the judge's `identity_attested` entry confirming an official's.
+pub(super) const CONFIRMED: &str = "confirmed";
+
 /// How long a closing hearing waits for its recorders to seal their files.
 pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(15);
 
@@ -329,6 +332,13 @@ impl Actor {
                 "the statement names another participant",
             );
         }
+        let confirming =
+            kind == "identity" && !allows(Subject::Participant(role), Action::AttestIdentity);
+        if confirming {
+            if let Err(why) = self.check_confirmation(pid, &parsed) {
+                return self.error(pid, "bad_attestation", why);
+            }
+        }
         let Some(rec) = self.record.as_mut() else {
             return self.error(pid, "not_recording", "the hearing is not open");
         };
@@ -338,6 +348,7 @@ impl Actor {
             time::OffsetDateTime::now_utc(),
         ) {
             Ok(_) => {
+                let mut identity = None;
                 match kind.as_str() {
                     "oath" => {
                         let form = parsed["form"].as_str().unwrap_or("oath").to_owned();
@@ -348,12 +359,21 @@ impl Actor {
                     }
                     "identity" => {
                         if let Some(subject) = parsed["subject"].as_str() {
-                            let method = parsed["method"].as_str().unwrap_or("document").to_owned();
+                            // The judge's confirmation is its own identity_attested
+                            // entry, method "confirmed" (its statement names the
+                            // official's entry in `confirms`).
+                            let method = if confirming {
+                                CONFIRMED.to_owned()
+                            } else {
+                                parsed["method"].as_str().unwrap_or("document").to_owned()
+                            };
                             self.log(EntryBody::IdentityAttested {
                                 participant: subject.to_owned(),
                                 by: pid.to_string(),
-                                method,
+                                method: method.clone(),
                             });
+                            let seq = self.record.as_ref().map(|r| r.log.size().saturating_sub(1));
+                            identity = Some((subject.to_owned(), method, seq));
                         }
                     }
                     "minutes" => {
@@ -371,9 +391,16 @@ impl Actor {
                     .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
                 {
                     if p.row.id != *pid {
+                        let (subject, method, seq) = match identity.clone() {
+                            Some((s, m, q)) => (Some(s), Some(m), q),
+                            None => (None, None, None),
+                        };
                         p.send(ServerMsg::AttestedBy {
                             kind: kind.clone(),
                             participant: by.clone(),
+                            subject,
+                            method,
+                            seq,
                         });
                     }
                 }
@@ -382,6 +409,42 @@ impl Actor {
                 let msg = e.to_string();
                 self.error(pid, "bad_attestation", &msg);
             }
+        }
+    }
+
+    /// A judge's `identity` statement confirms an attestation already in the log: its
+    /// `confirms` is the seq of an official's `identity_attested` entry (not itself a
+    /// confirmation, not by the judge) about the statement's `subject`.
+    fn check_confirmation(
+        &self,
+        pid: &ParticipantId,
+        statement: &serde_json::Value,
+    ) -> Result<(), &'static str> {
+        let subject = statement["subject"]
+            .as_str()
+            .ok_or("a confirmation names the witness in \"subject\"")?;
+        let seq = statement["confirms"]
+            .as_u64()
+            .ok_or("a confirmation names the attestation it confirms in \"confirms\"")?;
+        let rec = self.record.as_ref().ok_or("the hearing is not open")?;
+        if seq >= rec.log.size() {
+            return Err("no such attestation to confirm");
+        }
+        let entries = std::fs::read(rec.dir.join("log").join("entries.jsonl"))
+            .map_err(|_| "the log cannot be read")?;
+        let entry = entries
+            .split(|b| *b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+            .find(|e| e["seq"].as_u64() == Some(seq))
+            .ok_or("no such attestation to confirm")?;
+        let is_attestation = entry["type"] == "identity_attested"
+            && entry["participant"].as_str() == Some(subject)
+            && entry["by"].as_str() != Some(pid.as_str())
+            && entry["method"].as_str() != Some(CONFIRMED);
+        if is_attestation {
+            Ok(())
+        } else {
+            Err("the confirmation does not name an identity attestation of this witness")
         }
     }
 

@@ -219,6 +219,17 @@ pub enum ServerMsg {
     AttestedBy {
         kind: String,
         participant: String,
+        /// `identity`: whose identity (the witness).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+        /// `identity`: how it was checked (`passport`, …; `confirmed` for the judge's
+        /// confirmation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+        /// `identity`: seq of the `identity_attested` entry, what a confirmation's
+        /// `confirms` names.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
     },
     /// The hearing's evidence bundle is sealed.
     Sealed {
