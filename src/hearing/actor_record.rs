@@ -142,6 +142,7 @@ impl Actor {
                 session.set_record_sink(Some(sink));
                 conn.recording = true;
                 self.recorders += 1;
+                self.recording_state(pid, "recording");
             }
             Err(e) => warn!(error = %e, "cannot start a recorder thread"),
         }

@@ -288,6 +288,25 @@ impl MuxFile {
         let last = tail.take_range();
         (last, tail.reported, tail.whole.finalize().into())
     }
+
+    /// Closes a file whose write failed: drops the muxer (its last writes may be torn
+    /// mid-cluster) and cuts the file back to the last reported byte, a cluster boundary
+    /// (reports follow a flush) whose bytes the evidence log already holds. So the sealed
+    /// file is a clean, playable prefix, and nothing reported is touched. Returns the
+    /// outcome of the cut, the length and the SHA-256 of the whole (cut) file.
+    pub(crate) fn close_at_reported(self) -> (Result<(), RecorderError>, u64, [u8; 32]) {
+        let Self { octx, tail, .. } = self;
+        drop(octx);
+        let cut = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&tail.path)
+            .and_then(|f| {
+                f.set_len(tail.reported)?;
+                f.sync_all()
+            })
+            .map_err(|e| io_err("cut a failed file to its reported length", e));
+        (cut, tail.reported, tail.whole.finalize().into())
+    }
 }
 
 impl Reader {

@@ -139,7 +139,7 @@ impl ParticipantRecorder {
                 reason: e.to_string(),
             });
         }
-        let _ = self.seal(false);
+        self.seal_failed();
         self.drop_pending();
         for t in &mut self.tracks {
             if t.is_video() {
@@ -191,6 +191,24 @@ impl ParticipantRecorder {
             Ok(None) => {}
             Err(e) => self.degrade(e, now),
         }
+    }
+
+    /// Closes the current file after a write failed: no trailer, the file cut back to its
+    /// last reported byte (see `MuxFile::close_at_reported`), FileSealed.
+    fn seal_failed(&mut self) {
+        let Some(open) = self.file.take() else {
+            return;
+        };
+        let rel = open.mux.rel().to_path_buf();
+        let (cut, length, sha256) = open.mux.close_at_reported();
+        if let Err(e) = cut {
+            tracing::warn!(error = %e, "a failed recording file could not be cut to its reported length");
+        }
+        self.events.push(RecorderEvent::FileSealed {
+            file: rel,
+            length,
+            sha256,
+        });
     }
 
     /// Closes the current file: trailer (if `trailer`), last chunk, FileSealed.
