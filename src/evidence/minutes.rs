@@ -137,12 +137,17 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             }
             EntryBody::KeyBound { participant, .. } => ev(participant, "signing key bound".into()),
             // The judge's confirmation of an official's attestation is an entry of its
-            // own, method "confirmed", by the judge.
+            // own, method "confirmed", by the judge (whose invitation may predate the
+            // log, so an unknown role is taken as the judge; no other role confirms).
             EntryBody::IdentityAttested {
                 participant,
                 by,
                 method,
-            } if method == "confirmed" && people.get(by).is_none_or(|p| p.role == "judge") => {
+            } if method == "confirmed"
+                && people
+                    .get(by)
+                    .is_none_or(|p| p.role.is_empty() || p.role == "judge") =>
+            {
                 identity.push(format!(
                     "{t}: identity of {} confirmed by the judge ({})",
                     esc(participant),

@@ -1,7 +1,7 @@
 // The whole evidence flow in real browsers (Debian's Chromium): the judge signs in,
 // schedules a hearing and invites a witness, an official and an interpreter, who join by
 // link and are admitted; every page co-signs checkpoints by itself; the official attests
-// the witness's identity; the judge administers the oath and the witness affirms in the
+// the witness's identity and the judge confirms it; the judge administers the oath and the witness affirms in the
 // modal dialog; they talk for 20 s; the interpreter leaves (closing statement); the judge
 // ends the hearing by signing the minutes, watches it seal, grants the prosecutor; the
 // prosecutor plays a recording in the portal and downloads the bundle; `sworn verify`
@@ -185,7 +185,7 @@ test('every page co-signs checkpoints by itself, quietly', async (t) => {
   takeProblems();
 });
 
-test('the official attests the witness\'s identity; the judge sees it', async (t) => {
+test('the official attests the witness\'s identity; the judge sees it and confirms it', async (t) => {
   if (!need(t, 'judge')) return;
   const o = S.official.page;
   await o.waitForSelector('#identity-panel:not([hidden])');
@@ -201,6 +201,20 @@ test('the official attests the witness\'s identity; the judge sees it', async (t
   await o.click('#id-sign');
   await o.waitForSelector('#identity-status.ok');
   await S.judge.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
+  // The judge confirms it from the record panel, with the keyboard.
+  const j = S.judge;
+  const row = `#identity-list li[data-subject="${S.witness.id}"]`;
+  await j.waitForSelector(`#identity-confirm:not([hidden]) ${row} button`);
+  assert.match(await j.textContent(row), /Identity of Witness Evidence attested by Official Evidence \(Passport\)/);
+  assert.equal(await j.getAttribute(`${row} button`, 'aria-label'), 'Confirm the identity of Witness Evidence');
+  assert.ok(await o.isHidden('#identity-confirm'), 'only the judge confirms');
+  await checkedShot(j, '02b-judge-identity-confirm');
+  await j.focus(`${row} button`);
+  await j.keyboard.press('Enter');
+  await j.waitForSelector(`${row}[data-state="confirmed"]`);
+  await j.waitForSelector('#identity-status.ok');
+  assert.match(await j.textContent('#identity-status'), /Identity of Witness Evidence confirmed/);
+  assert.equal(await j.$(`${row} button`), null, 'confirmed once, no button left');
   takeProblems();
 });
 
@@ -351,7 +365,22 @@ test('the bundle holds every attestation, each verifying with node:crypto', asyn
   assert.deepEqual([identity.participant, identity.subject, identity.method], [S.official.id, S.witness.id, 'passport']);
   assert.match(identity.text, /Witness Evidence[\s\S]*passport[\s\S]*the witness and the official/);
   assert.equal(kinds.get('closing')[0].participant, S.interpreter.id);
+  // The judge's confirmation: a signed identity statement naming the official's entry,
+  // its attestation entry and an identity_attested entry by the judge, in the minutes.
+  const log = read('log/entries.jsonl').toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const confirmations = kinds.get('identity').filter((s) => s.confirms !== undefined);
+  assert.equal(confirmations.length, 1, 'the judge confirmed once');
+  const c = confirmations[0];
+  const attested = log.find((e) => e.type === 'identity_attested' && e.by === S.official.id);
+  assert.equal(c.confirms, attested.seq, 'confirms names the official\'s identity_attested entry');
+  assert.equal(c.subject, S.witness.id);
+  assert.notEqual(c.participant, S.official.id);
+  assert.match(c.text, /I confirm the identity of Witness Evidence, as attested by Official Evidence \(Passport\)/);
+  const confirmed = log.find((e) => e.type === 'identity_attested' && e.method === 'confirmed');
+  assert.deepEqual([confirmed.participant, confirmed.by], [S.witness.id, c.participant]);
+  assert.ok(log.some((e) => e.type === 'attestation' && e.kind === 'identity' && e.participant === c.participant), 'the attestation entry');
   const html = read('minutes/minutes.html');
+  assert.match(html.toString('utf8'), /identity of [^<]* confirmed by the judge/);
   const minutesSt = kinds.get('minutes').at(-1);
   const sigOk = edVerify(null, html, createPublicKey(read(`attestations/${names.find((n) => n.endsWith('-minutes.pub.pem')).split('/')[1]}`).toString('utf8')), read('minutes/minutes.sig'));
   assert.ok(sigOk, 'minutes.sig verifies over the exact HTML');

@@ -1,5 +1,6 @@
 // hearing-record.js — the judge's side of the evidence record in the hearing room:
-// administering the oath, the record panel (who attested what), recording-degraded
+// administering the oath, the record panel (who attested what), the judge's
+// confirmation of identity attestations (hearing-identity.js), recording-degraded
 // warnings, the minutes (draft shown in a sandboxed frame, signed, then the hearing
 // closed) and the sealing progress, after which the grants panel is mounted.
 // Owns hearing.html #record-*, #degraded, #minutes-panel, #seal-panel. Must never
@@ -10,6 +11,7 @@
 import { api, messageFor } from './api.js';
 import { $, el, setStatus } from './dom.js';
 import { t } from './i18n.js';
+import { IdentityConfirmations } from './hearing-identity.js';
 
 const OATH_ROLES = new Set(['witness', 'interpreter']);
 
@@ -27,6 +29,7 @@ export class RecordPanel {
     this.draft = null;
     this.polling = false;
     this.granted = false;
+    this.identity = new IdentityConfirmations({ people: opts.people, attestor: opts.attestor, nameOf: (id) => this.nameOf(id) });
     $('#minutes-sign').addEventListener('click', () => this.signMinutes());
     $('#minutes-cancel').addEventListener('click', () => this.hideMinutes());
   }
@@ -39,6 +42,10 @@ export class RecordPanel {
   /** Signalling events the record cares about; returns true when handled. */
   onEvent(type, data) {
     switch (type) {
+      case 'welcome':
+        // Also handled by hearing.js: only note our role here.
+        if (data.participant) this.identity.setRole(data.participant.role);
+        return false;
       case 'checkpoint':
         this.opts.attestor.onCheckpoint(data.checkpoint);
         return true;
@@ -46,6 +53,7 @@ export class RecordPanel {
         if (typeof data.kind === 'string' && typeof data.participant === 'string') {
           if (data.kind === 'cosign') this.cosigns += 1;
           else this.events.push({ kind: data.kind, participant: data.participant, at: new Date() });
+          this.identity.onAttestedBy(data);
           this.render();
         }
         return true;
@@ -60,7 +68,7 @@ export class RecordPanel {
         this.showMinutes(data);
         return true;
       case 'attested':
-        this.onAttested(data.kind);
+        if (!this.identity.onAttested(data.kind)) this.onAttested(data.kind);
         return true;
       default:
         return false;
@@ -79,6 +87,7 @@ export class RecordPanel {
     warn.hidden = this.degraded.size === 0;
     warn.replaceChildren(...[...this.degraded].map((id) => el('p', {}, t('record.degraded', { name: this.nameOf(id) }))));
     this.renderOath();
+    this.identity.render();
   }
 
   /** One row per admitted witness / interpreter: form select + Administer. */
@@ -168,6 +177,7 @@ export class RecordPanel {
 
   /** A server error while the minutes are being signed. */
   failed(text) {
+    if (this.identity.failed(text)) return true;
     if ($('#minutes-panel').hidden) return false;
     $('#minutes-sign').disabled = !this.opts.attestor.canSign;
     setStatus($('#minutes-status'), text, 'error');
