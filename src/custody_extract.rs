@@ -60,6 +60,74 @@ fn note_checkpoint(note_bytes: &[u8]) -> Result<note::Checkpoint, ExtractError> 
     note::parse_checkpoint(body).map_err(|e| bad(&e.to_string()))
 }
 
+/// RFC 9162 inclusion proofs for many leaves of one tree, each subtree root of 64 or more
+/// leaves computed once (a proof per entry with `merkle::inclusion_proof` would rehash
+/// the whole log each time).
+struct Tree<'a> {
+    leaves: &'a [merkle::Hash],
+    memo: std::collections::HashMap<(usize, usize), merkle::Hash>,
+}
+
+/// Subtrees at least this large are remembered.
+const MEMO_MIN: usize = 64;
+
+impl Tree<'_> {
+    /// Largest power of two strictly below `n` (n >= 2).
+    fn split(n: usize) -> usize {
+        let mut k = 1usize;
+        while k << 1 < n {
+            k <<= 1;
+        }
+        k
+    }
+
+    fn root(&mut self, start: usize, len: usize) -> Result<merkle::Hash, ExtractError> {
+        let leaf = |i: usize| {
+            self.leaves
+                .get(i)
+                .copied()
+                .ok_or_else(|| ExtractError::Inconsistent("leaf index".into()))
+        };
+        if len <= 1 {
+            return leaf(start);
+        }
+        if let Some(h) = self.memo.get(&(start, len)) {
+            return Ok(*h);
+        }
+        let k = Self::split(len);
+        let h = merkle::node_hash(&self.root(start, k)?, &self.root(start + k, len - k)?);
+        if len >= MEMO_MIN {
+            self.memo.insert((start, len), h);
+        }
+        Ok(h)
+    }
+
+    fn inclusion_proof(&mut self, index: u64) -> Result<Vec<merkle::Hash>, ExtractError> {
+        let mut m = usize::try_from(index)
+            .ok()
+            .filter(|m| *m < self.leaves.len())
+            .ok_or_else(|| ExtractError::Inconsistent("leaf index".into()))?;
+        // Walk down from the whole tree, collecting siblings; the proof lists them from
+        // the leaf up.
+        let (mut start, mut len) = (0usize, self.leaves.len());
+        let mut path = Vec::new();
+        while len > 1 {
+            let k = Self::split(len);
+            if m < k {
+                path.push(self.root(start + k, len - k)?);
+                len = k;
+            } else {
+                path.push(self.root(start, k)?);
+                start += k;
+                m -= k;
+                len -= k;
+            }
+        }
+        path.reverse();
+        Ok(path)
+    }
+}
+
 /// Builds the extract for `hearing` from the custody log's `entries.jsonl` bytes, the
 /// note of its newest checkpoint (which must cover a prefix of those entries) and that
 /// note's token, if any. Entries beyond the checkpoint are left out.
@@ -90,8 +158,23 @@ pub fn build_extract(
             "checkpoint root is not the root of the entries".into(),
         ));
     }
+    let mut tree = Tree {
+        leaves: &leaves,
+        memo: std::collections::HashMap::new(),
+    };
     let mut out = Vec::new();
+    // Canonical JSON writes the field exactly so: only those lines are parsed.
+    let needle = {
+        let mut n = b"\"retrieved_hearing\":".to_vec();
+        n.extend_from_slice(
+            &serde_json::to_vec(hearing).map_err(|e| ExtractError::Inconsistent(e.to_string()))?,
+        );
+        n
+    };
     for (seq, line) in lines.iter().enumerate() {
+        if !line.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            continue;
+        }
         let Ok(e) = entry::decode(line) else {
             continue;
         };
@@ -99,8 +182,7 @@ pub fn build_extract(
         if !about || e.hearing != CUSTODY_LOG_ID || e.seq != seq as u64 {
             continue;
         }
-        let proof = merkle::inclusion_proof(&leaves, e.seq)
-            .map_err(|err| ExtractError::Inconsistent(err.to_string()))?;
+        let proof = tree.inclusion_proof(e.seq)?;
         let file = InclusionFile {
             leaf_index: e.seq,
             proof: proof.iter().map(|h| STANDARD.encode(h)).collect(),
@@ -152,4 +234,35 @@ pub fn extract_from_dir(
         Err(e) => return Err(e.into()),
     };
     build_extract(&entries, &note_bytes, tsr.as_deref(), hearing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_proofs_equal_the_reference_proofs() {
+        for n in [1usize, 2, 3, 5, 63, 64, 65, 100, 257, 1000] {
+            let leaves: Vec<merkle::Hash> = (0..n)
+                .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
+                .collect();
+            let mut tree = Tree {
+                leaves: &leaves,
+                memo: std::collections::HashMap::new(),
+            };
+            for i in (0..n as u64).step_by(7).chain([n as u64 - 1]) {
+                let want = merkle::inclusion_proof(&leaves, i).unwrap();
+                assert_eq!(tree.inclusion_proof(i).unwrap(), want, "n={n} i={i}");
+                merkle::verify_inclusion(
+                    i,
+                    n as u64,
+                    &leaves[i as usize],
+                    &want,
+                    &merkle::root(&leaves),
+                )
+                .unwrap();
+            }
+            assert!(tree.inclusion_proof(n as u64).is_err());
+        }
+    }
 }

@@ -345,6 +345,58 @@ fn tsr_for_other_bytes() {
     assert!(r.valid, "{}", r.to_text());
 }
 
+/// Scale: an extract from a 20 000-entry custody log (every 100th entry about this
+/// hearing) is built and verified; prints how long each takes.
+#[test]
+fn extract_from_a_large_custody_log() {
+    use sworn::verify::entry::{Entry, encode};
+    use sworn::verify::{clock, merkle, note};
+    const N: u64 = 20_000;
+    let mut jsonl = Vec::new();
+    let mut leaves = Vec::new();
+    for seq in 0..N {
+        let h = if seq % 100 == 7 { HEARING } else { "h-busy" };
+        let e = Entry {
+            v: 1,
+            hearing: CUSTODY_LOG_ID.into(),
+            seq,
+            time: clock::format_ms((hearing::T0 + 7200) * 1000 + seq as i64),
+            body: EntryBody::Retrieval {
+                user: "pros (prosecutor)".into(),
+                retrieved_hearing: h.into(),
+                what: format!("view summary {seq}"),
+                result: "served".into(),
+            },
+        };
+        let line = encode(&e).unwrap();
+        leaves.push(merkle::leaf_hash(&line));
+        jsonl.extend_from_slice(&line);
+        jsonl.push(b'\n');
+    }
+    let body = note::checkpoint_body(&custody_origin(hearing::SERVER), N, &merkle::root(&leaves));
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+    assert_eq!(key.verifying_key(), hearing::server_key().verifying_key());
+    let note_bytes = note::sign_note(&body, hearing::SERVER, &key);
+    let t = std::time::Instant::now();
+    let extract = build_extract(&jsonl, &note_bytes, None, HEARING).unwrap();
+    let built = t.elapsed();
+    assert_eq!(extract.len(), 2 * 200 + 1);
+    let mut s = fixture().sealed.clone();
+    for x in &extract {
+        s.files.insert(x.path.clone(), x.bytes.clone());
+    }
+    let t = std::time::Instant::now();
+    let r = verify(&s);
+    let verified = t.elapsed();
+    assert!(r.valid, "{}", r.to_text());
+    assert_eq!(r.custody.len(), 200);
+    println!(
+        "custody log of {N} entries, 200 about the hearing: extract built in {} ms, bundle verified in {} ms",
+        built.as_millis(),
+        verified.as_millis()
+    );
+}
+
 /// The export as a zip: sealed bytes up to the central directory + a tail.
 fn export_zip(dir: &std::path::Path) -> std::path::PathBuf {
     let f = fixture();
