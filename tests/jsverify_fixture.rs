@@ -185,67 +185,202 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
     out
 }
 
-/// The clean hearing's bundle again, now carrying a custody log under `custody/` with two
-/// retrievals, each checkpointed (as the server does before serving a byte).
-fn with_custody(b: &hearing::Built) -> std::path::PathBuf {
+/// The clean hearing's bundle as an export carries it: the sealed files plus the custody
+/// extract (`custody/`) that `custody_extract::extract_from_dir` builds from a real
+/// custody log (retrievals of this hearing and of another, a signed checkpoint after each,
+/// the newest time-stamped by the hearing's TSA). Returns it with the extract the same
+/// log gives for the other hearing (to smuggle in).
+fn exported(b: &hearing::Built) -> (MemorySource, Vec<(String, Vec<u8>)>) {
+    use sworn::evidence::HearingLog;
     use sworn::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
-    use sworn::evidence::{ExtraFile, ExtraSource, HearingLog};
     let key = hearing::server_key();
     let mut clock = hearing::Clock((hearing::T0 + 7200) * 1000);
     let cdir = b.tmp.path().join("custody-log");
-    let origin = custody_origin(hearing::SERVER);
-    let (mut custody, _) =
-        HearingLog::open(&cdir, CUSTODY_LOG_ID, &origin, &key, clock.tick()).unwrap();
-    for user in ["u-prosecutor", "u-defence"] {
+    let (mut custody, _) = HearingLog::open(
+        &cdir,
+        CUSTODY_LOG_ID,
+        &custody_origin(hearing::SERVER),
+        &key,
+        clock.tick(),
+    )
+    .unwrap();
+    let fp = "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let facts = [
+        (
+            "judge (judge)",
+            b.hearing.as_str(),
+            "grant to pros (prosecutor)".to_string(),
+            "granted",
+        ),
+        (
+            "pros (prosecutor)",
+            "h-elsewhere",
+            "view summary".to_string(),
+            "served",
+        ),
+        (
+            "pros (prosecutor)",
+            b.hearing.as_str(),
+            "view summary".to_string(),
+            "served",
+        ),
+        (
+            "def (defence)",
+            b.hearing.as_str(),
+            format!("download bundle.zip {fp}"),
+            "served",
+        ),
+        (
+            "pros (prosecutor)",
+            b.hearing.as_str(),
+            format!("download bundle.zip {fp} bytes 0-99"),
+            "served",
+        ),
+    ];
+    let mut size = 0;
+    for (user, h, what, result) in facts {
         custody
             .append(
                 EntryBody::Retrieval {
                     user: user.into(),
-                    retrieved_hearing: b.hearing.clone(),
-                    what: "bundle.zip".into(),
-                    result: "served".into(),
+                    retrieved_hearing: h.into(),
+                    what,
+                    result: result.into(),
                 },
                 clock.tick(),
             )
             .unwrap();
-        custody.checkpoint(&key).unwrap();
+        size = custody.checkpoint(&key).unwrap().size;
     }
-    let mut extras = Vec::new();
-    for sub in ["", "checkpoints", "proofs"] {
-        let Ok(rd) = std::fs::read_dir(cdir.join(sub)) else {
-            continue;
-        };
-        for e in rd {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_str().unwrap().to_string();
-            if p.is_file() && !name.starts_with('.') {
-                let rel = [sub, name.as_str()]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("/");
-                extras.push(ExtraFile {
-                    path: format!("custody/{rel}"),
-                    source: ExtraSource::File(p),
-                });
-            }
-        }
+    let tsa = sworn::evidence::tsa::TsaIdentity::load(&b.tmp.path().join("tsa")).unwrap();
+    let note = std::fs::read(cdir.join(format!("checkpoints/{size:06}.note"))).unwrap();
+    let token = tsa.stamp(&note, std::time::SystemTime::now()).unwrap();
+    custody.attach_timestamp(size, &token).unwrap();
+    let mut s = hearing::load(&b.bundle);
+    for f in sworn::custody_extract::extract_from_dir(&cdir, size, &b.hearing).unwrap() {
+        s.files.insert(f.path, f.bytes);
     }
-    for f in [
-        "minutes/minutes.html",
-        "minutes/minutes.sig",
-        "tsa/chain.pem",
-    ] {
-        extras.push(ExtraFile {
-            path: f.into(),
-            source: ExtraSource::File(b.bundle.join(f)),
-        });
-    }
-    let out = b.tmp.path().join("bundle-custody");
-    write_bundle(&b.log_dir, &b.media_dir, &key, &extras, &out)
+    let other = sworn::custody_extract::extract_from_dir(&cdir, size, "h-elsewhere")
         .unwrap()
-        .zip
+        .into_iter()
+        .filter(|f| f.path.starts_with("custody/entries/") || f.path.starts_with("custody/proofs/"))
+        .map(|f| (f.path, f.bytes))
+        .collect();
+    (s, other)
+}
+
+/// name -> tampered copy of the exported bundle; custody files are outside the manifest,
+/// so none needs reindexing.
+fn custody_variants(
+    clean: &MemorySource,
+    other: &[(String, Vec<u8>)],
+) -> Vec<(&'static str, MemorySource)> {
+    let mut out = Vec::new();
+    let entry = |s: &MemorySource, needle: &str| -> String {
+        s.files
+            .iter()
+            .find(|(p, b)| {
+                p.starts_with("custody/entries/") && String::from_utf8_lossy(b).contains(needle)
+            })
+            .unwrap()
+            .0
+            .clone()
+    };
+
+    // Who had it, rewritten: the entry no longer hashes to its proven leaf.
+    let mut s = clean.clone();
+    let p = entry(&s, "def (defence)");
+    replace(&mut s, &p, "def (defence)", "dex (defence)");
+    out.push(("custody-entry-edited", s));
+
+    // Another hearing's (validly proven) entry smuggled in.
+    let mut s = clean.clone();
+    for (p, b) in other {
+        s.files.insert(p.clone(), b.clone());
+    }
+    out.push(("custody-other-hearing-entry", s));
+
+    // An entry dropped but its proof kept.
+    let mut s = clean.clone();
+    let p = entry(&s, "view summary");
+    s.files.remove(&p);
+    out.push(("custody-entry-removed", s));
+
+    // A sibling hash of a proof changed (a valid base64 SHA-256, just not the right one).
+    let mut s = clean.clone();
+    let proof = s
+        .files
+        .keys()
+        .find(|p| p.starts_with("custody/proofs/"))
+        .unwrap()
+        .clone();
+    let text = String::from_utf8(s.files[&proof].clone()).unwrap();
+    let at = text.find("\"proof\":[\"").unwrap() + "\"proof\":[\"".len();
+    let c = text.as_bytes()[at];
+    let to = if c == b'A' { "B" } else { "A" };
+    let mut t = text.clone();
+    t.replace_range(at..at + 1, to);
+    s.files.insert(proof, t.into_bytes());
+    out.push(("custody-proof-hash-changed", s));
+
+    // The custody checkpoint re-signed by another key under the server's name.
+    let mut s = clean.clone();
+    let note = String::from_utf8(s.files["custody/checkpoint.note"].clone()).unwrap();
+    let body: String = note.lines().take(3).map(|l| format!("{l}\n")).collect();
+    s.files.insert(
+        "custody/checkpoint.note".into(),
+        sworn::verify::note::sign_note(
+            &body,
+            hearing::SERVER,
+            &ed25519_dalek::SigningKey::from_bytes(&[43u8; 32]),
+        ),
+    );
+    out.push(("custody-checkpoint-other-key", s));
+
+    // Signed by the server key, but as a hearing log's checkpoint (wrong origin).
+    let mut s = clean.clone();
+    let forged = body.replacen("/custody\n", "/hearing/h-elsewhere\n", 1);
+    s.files.insert(
+        "custody/checkpoint.note".into(),
+        sworn::verify::note::sign_note(
+            &forged,
+            hearing::SERVER,
+            &ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]),
+        ),
+    );
+    out.push(("custody-checkpoint-wrong-origin", s));
+
+    // The hearing log's first token in place of the custody checkpoint's.
+    let mut s = clean.clone();
+    let tsr = s
+        .files
+        .keys()
+        .find(|p| p.starts_with("log/checkpoints/") && p.ends_with(".tsr"))
+        .unwrap()
+        .clone();
+    let token = s.files[&tsr].clone();
+    s.files.insert("custody/checkpoint.tsr".into(), token);
+    out.push(("custody-token-swapped", s));
+
+    // An entry and its proof moved to another number: the entry's seq and the proof's
+    // leaf_index no longer match their file names.
+    let mut s = clean.clone();
+    let p = entry(&s, "view summary");
+    let q = p
+        .replace("entries/", "proofs/")
+        .replace(".json", ".inclusion.json");
+    let (e, pr) = (s.files.remove(&p).unwrap(), s.files.remove(&q).unwrap());
+    s.files.insert("custody/entries/000007.json".into(), e);
+    s.files
+        .insert("custody/proofs/000007.inclusion.json".into(), pr);
+    out.push(("custody-entry-renumbered", s));
+
+    // A file of the old layout.
+    let mut s = clean.clone();
+    s.files
+        .insert("custody/entries.jsonl".into(), b"{}\n".to_vec());
+    out.push(("custody-unexpected-file", s));
+    out
 }
 
 /// A hearing with one `mb`-MB media file (pseudo-random bytes, 1 MB per chunk entry).
@@ -309,12 +444,11 @@ fn write_browser_fixtures() {
         hearing::server_key().vkey().as_bytes(),
     )
     .unwrap();
-    let custody_zip = with_custody(&b);
-    std::fs::copy(&custody_zip, dir.join("custody-clean.zip")).unwrap();
-    let mut s = hearing::load(&custody_zip.with_extension(""));
-    replace(&mut s, "custody/entries.jsonl", "u-defence", "u-nobody1");
-    reindex(&mut s);
-    write_zip(&s, &dir.join("custody-retrieval-edited.zip"));
+    let (exported, other) = exported(&b);
+    write_zip(&exported, &dir.join("custody-clean.zip"));
+    for (name, s) in custody_variants(&exported, &other) {
+        write_zip(&s, &dir.join(format!("{name}.zip")));
+    }
     std::fs::write(
         dir.join("other.vkey"),
         hearing::other_server_key().vkey().as_bytes(),

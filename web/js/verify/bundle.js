@@ -10,10 +10,11 @@ import { parseBytes } from './canonical.js';
 import { isSafeRelativePath } from './entry.js';
 import { parsePublicKeyPem, parseVkey, vkeyEquals } from './keys.js';
 import { err, message } from './errors.js';
-import { checkLog, checkCustodyEntries } from './log.js';
+import { checkLog } from './log.js';
 import { checkCheckpoints, checkProofs, checkTimestamps } from './checkpoints.js';
 import { checkMedia, checkDerived } from './media.js';
 import { checkAttestations } from './attest.js';
+import { checkCustody, isCustodyExtract } from './custody.js';
 
 const UNLISTED = ['manifest.json', 'manifest.sig', 'SHA256SUMS'];
 const FIXED = [
@@ -37,7 +38,7 @@ export function layoutAllows(path) {
   if (path.startsWith('log/checkpoints/')) return /^log\/checkpoints\/[0-9]+\.(note|tsr)$/.test(path);
   if (path.startsWith('log/proofs/')) return /^log\/proofs\/[0-9]+\.consistency\.json$/.test(path);
   if (path.startsWith('attestations/')) return !path.slice('attestations/'.length).includes('/');
-  return ['media/', 'derived/', 'custody/'].some((p) => path.startsWith(p));
+  return ['media/', 'derived/'].some((p) => path.startsWith(p));
 }
 
 /** Shared state of one run. */
@@ -111,9 +112,12 @@ async function checkFiles(ctx) {
   }
   if (!man) { ctx.record('manifest', errs, ''); return null; }
   if (man.format !== 'sworn-bundle/1') errs.push(err('ManifestWrongFormat', { found: man.format }));
-  const total = ctx.paths.reduce((n, p) => n + (ctx.src.size(p) || 0), 0);
+  // Digest every file once. The custody extract (`custody/**`) is added at export time,
+  // is not in the manifest and is checked by its own rules (custody.js).
+  const paths = ctx.paths.filter((p) => !isCustodyExtract(p));
+  const total = paths.reduce((n, p) => n + (ctx.src.size(p) || 0), 0);
   let done = 0;
-  for (const p of ctx.paths) {
+  for (const p of paths) {
     if (!layoutAllows(p)) { errs.push(err('ExtraFile', { path: p })); continue; }
     const h = new Sha256();
     const base = done;
@@ -133,7 +137,7 @@ async function checkFiles(ctx) {
   }
   const listed = new Map();
   for (const f of man.files) {
-    if (listed.has(f.path) || UNLISTED.includes(f.path)) {
+    if (listed.has(f.path) || UNLISTED.includes(f.path) || isCustodyExtract(f.path)) {
       errs.push(err('ManifestMalformed', { reason: `${f.path} listed twice or must not be listed` }));
     }
     if (!listed.has(f.path)) listed.set(f.path, f);
@@ -179,7 +183,9 @@ async function checkSums(ctx) {
       if (!d) errs.push(bad(`${path}: listed but not in the bundle`));
       else if (d.sha256 !== sha) errs.push(bad(`${path}: checksum differs`));
     }
-    for (const p of ctx.paths) if (p !== 'SHA256SUMS' && !seen.has(p)) errs.push(bad(`${p} not listed`));
+    for (const p of ctx.paths) {
+      if (p !== 'SHA256SUMS' && !isCustodyExtract(p) && !seen.has(p)) errs.push(bad(`${p} not listed`));
+    }
   }
   ctx.record('sha256sums', errs, 'every file matches SHA256SUMS');
 }
@@ -237,18 +243,6 @@ async function checkKeys(ctx, man, pinned) {
   return verifier;
 }
 
-/** Log id of the server-wide custody log. */
-export const CUSTODY_LOG_ID = 'custody';
-
-/** The custody log extract under `custody/`, when the bundle carries one. */
-async function checkCustody(ctx, verifier) {
-  if (!ctx.has('custody/entries.jsonl')) return;
-  const spec = { base: 'custody/', name: 'custody', logId: CUSTODY_LOG_ID, origin: verifier ? `${verifier.name}/${CUSTODY_LOG_ID}` : '' };
-  const view = await checkCustodyEntries(ctx, spec);
-  const cps = await checkCheckpoints(ctx, spec, null, view, verifier);
-  await checkProofs(ctx, spec, cps);
-}
-
 /**
  * Verifies a bundle. `opts`: {trustedKey: EdKey|null, trustedTsaChain: Uint8Array|null,
  * onProgress}. Returns a report shaped like `sworn-verify --json`.
@@ -257,7 +251,7 @@ export async function verifyBundle(src, opts = {}) {
   const ctx = new Ctx(src, opts.onProgress);
   const report = {
     checks: [], valid: false, hearing: null, log_size: null, key_fingerprint: null,
-    key_pinned: !!opts.trustedKey, interruptions: [],
+    key_pinned: !!opts.trustedKey, interruptions: [], custody: [],
   };
   const man = await checkFiles(ctx);
   if (!man) { report.checks = ctx.checks; return report; }
@@ -277,7 +271,7 @@ export async function verifyBundle(src, opts = {}) {
   checkDerived(ctx, log);
   ctx.onProgress({ phase: 'attestations' });
   await checkAttestations(ctx, man, log, cps);
-  await checkCustody(ctx, verifier);
+  report.custody = await checkCustody(ctx, man.hearing, verifier, opts.trustedTsaChain || null);
   report.valid = ctx.checks.length > 0 && ctx.checks.every((c) => c.status !== 'fail');
   report.checks = ctx.checks;
   return report;

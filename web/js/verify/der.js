@@ -124,12 +124,25 @@ function checkPrim(t) {
   return t;
 }
 
+// Universal tag bytes the der crate (0.7) knows; it refuses any other universal tag even
+// where x509-cert keeps the value as `Any` (tags of the other classes pass here, the
+// high-tag-number form is refused by tlvAt).
+const KNOWN_UNIVERSAL = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x09, 0x0a, 0x0c, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+  0x18, 0x1a, 0x1e, 0x30, 0x31];
+
+/** A certificate's `Any` value: any content, but a tag the der crate can name. */
+function anyValue(r, what) {
+  const t = r.nextAny(what);
+  if (t.tag < 0x40 && !KNOWN_UNIVERSAL.includes(t.tag)) throw new Malformed(what);
+  return t;
+}
+
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
 function algorithm(r) {
   const what = 'certificate';
   const a = children(r.next(T.SEQUENCE, what));
   const oid = checkPrim(a.next(T.OID, what));
-  const params = a.isEmpty() ? null : a.nextAny(what);
+  const params = a.isEmpty() ? null : anyValue(a, what);
   a.finish(what);
   return { oid: oidToString(oid.value), params };
 }
@@ -144,7 +157,7 @@ function checkName(t) {
     while (!set.isEmpty()) {
       const atv = children(set.next(T.SEQUENCE, what));
       checkPrim(atv.next(T.OID, what));
-      atv.nextAny(what);
+      anyValue(atv, what);
       atv.finish(what);
     }
   }

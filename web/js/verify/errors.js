@@ -52,6 +52,13 @@ const MESSAGES = {
   TimestampMismatch: (e) => `${e.path}: time-stamp token is not over this checkpoint`,
   TimestampBeforeEntries: (e) => `${e.path}: time-stamped at ${e.gen_time}, but the log dates its entries ${e.entry_time}`,
   TimestampInvalid: (e) => `${e.path}: time-stamp token invalid: ${e.reason}`,
+  CustodyFileUnexpected: (e) => `${e.path}: unexpected custody file: ${e.reason}`,
+  CustodyCheckpointBadSignature: (e) => `custody/checkpoint.note: signature: ${e.reason}`,
+  CustodyCheckpointWrongOrigin: (e) => `custody/checkpoint.note: origin ${e.found}, expected ${e.expected}`,
+  CustodyEntryMalformed: (e) => `${e.path}: custody entry malformed: ${e.reason}`,
+  CustodyEntryWrongHearing: (e) => `${e.path}: custody entry is about hearing ${e.found}, not this bundle's ${e.expected}`,
+  CustodyInclusionInvalid: (e) => `${e.path}: inclusion proof invalid: ${e.reason}`,
+  CustodyTimestampInvalid: (e) => `custody/checkpoint.tsr: ${e.reason}`,
 };
 
 /** A named failure: `{code, ...fields}` (numbers may be BigInt). */

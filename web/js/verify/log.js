@@ -1,6 +1,6 @@
-// `log/entries.jsonl` and `custody/entries.jsonl` (src/verify/bundle/log.rs): every line
-// a canonical entry of this log with seq = line index, times in order; a hearing log
-// opened first and closed last, a custody log only retrievals; the root at every size.
+// `log/entries.jsonl` (src/verify/bundle/log.rs): every line a canonical entry of this log
+// with seq = line index, times in order, opened first and closed last; the root at every
+// size.
 // It must never hash anything but the exact stored line bytes.
 
 import { decodeEntry, checkFields, parseMs } from './entry.js';
@@ -14,7 +14,7 @@ export function describeInterruption(i) {
 }
 
 /**
- * `spec`: {base: 'log/' | 'custody/', name: 'log' | 'custody', logId, origin}.
+ * `spec`: {base: 'log/', name: 'log', logId, origin}.
  * Parses `<base>entries.jsonl` and records `<name>.entries`.
  */
 export async function checkEntries(ctx, spec) {
@@ -61,21 +61,6 @@ export async function checkEntries(ctx, spec) {
     }
   }
   ctx.record(check, errs, `${view.entries.length} entries, canonical, in order`);
-  return view;
-}
-
-/** The custody log: only retrievals (and crash recoveries). */
-export async function checkCustodyEntries(ctx, spec) {
-  const view = await checkEntries(ctx, spec);
-  const errs = [];
-  let n = 0;
-  for (const [seq, e] of view.iter()) {
-    n++;
-    if (e.type !== 'retrieval' && e.type !== 'recovered_after_interruption') {
-      errs.push(err('EntryMalformed', { line: seq, reason: `${e.type} entry in the custody log` }));
-    }
-  }
-  ctx.record(`${spec.name}.structure`, errs, `${n} retrieval records`);
   return view;
 }
 

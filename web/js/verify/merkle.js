@@ -1,8 +1,8 @@
 // RFC 6962 / 9162 Merkle hashing (src/verify/merkle.rs): leaf and node hashes, the
-// incremental root, and consistency-proof verification.
+// incremental root, and inclusion- and consistency-proof verification.
 // Pure functions over 32-byte hashes; it must never accept a proof of the wrong length.
 
-import { sha256, bytesEqual } from './sha256.js';
+import { sha256, bytesEqual, toHex } from './sha256.js';
 
 const ZERO = new Uint8Array([0]);
 const ONE = new Uint8Array([1]);
@@ -59,5 +59,30 @@ export function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
   }
   if (s !== 0n) return 'proof has the wrong number of hashes';
   if (!bytesEqual(fr, oldRoot) || !bytesEqual(sr, newRoot)) return 'root mismatch';
+  return null;
+}
+
+/**
+ * Verifies an inclusion proof (RFC 9162 section 2.1.3.2; index and size as BigInt);
+ * returns null or the reason, worded as MerkleError in src/verify/merkle.rs.
+ */
+export function verifyInclusion(index, size, leaf, proof, expectedRoot) {
+  if (index >= size) return `index ${index} is not inside a tree of size ${size}`;
+  let f = index;
+  let s = size - 1n;
+  let r = leaf;
+  for (const p of proof) {
+    if (s === 0n) return 'proof has the wrong number of hashes';
+    if ((f & 1n) || f === s) {
+      r = nodeHash(p, r);
+      while (!(f & 1n) && f !== 0n) { f >>= 1n; s >>= 1n; }
+    } else {
+      r = nodeHash(r, p);
+    }
+    f >>= 1n;
+    s >>= 1n;
+  }
+  if (s !== 0n) return 'proof has the wrong number of hashes';
+  if (!bytesEqual(r, expectedRoot)) return `root mismatch: expected ${toHex(expectedRoot)}, calculated ${toHex(r)}`;
   return null;
 }

@@ -1,6 +1,8 @@
 // The verifier page (web/verify.html): takes a dropped or chosen bundle zip and optional
 // pinned keys, runs the verifier with progress, and shows the verdict, the summary and
-// every named check. Everything stays in this browser.
+// every named check, and the custody entries an exported bundle carries (who had it and
+// when). Everything stays in this browser; the page's own words are translated
+// (web/i18n), the checks' details are sworn-verify's words.
 // It must never upload or send anything, never build markup from bundle text (textContent
 // only), and never show VALID unless the report is valid.
 
@@ -9,6 +11,7 @@ import { verifyBundle, ioFailed } from './bundle.js';
 import { describeInterruption } from './log.js';
 import { parsePublicKeyPem, parseVkey } from './keys.js';
 import { hints } from './hints.js';
+import { initPageLanguage, t } from '../i18n.js';
 
 const $ = (id) => document.getElementById(id);
 let running = false;
@@ -28,11 +31,11 @@ function showProgress(p, started) {
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   if (p.total) {
     bar.value = Math.round((p.done / Math.max(1, p.total)) * 1000);
-    const what = p.phase === 'hashing' ? 'Hashing every file' : 'Checking media chunks against the log';
-    text.textContent = `${what}: ${mb(p.done)} of ${mb(p.total)} MB — ${p.file} (${secs} s)`;
+    const what = t(p.phase === 'hashing' ? 'verify.phase_hashing' : 'verify.phase_media');
+    text.textContent = t('verify.progress_bytes', { what, done: mb(p.done), total: mb(p.total), file: p.file, secs });
   } else {
     bar.removeAttribute('value');
-    text.textContent = `Checking ${p.phase} (${secs} s)`;
+    text.textContent = t('verify.progress_phase', { phase: p.phase, secs });
   }
 }
 
@@ -54,30 +57,55 @@ function setVerdict(kind, text) {
   document.documentElement.dataset.verdict = kind;
 }
 
+/** The custody entries of an exported bundle: who had it and when (seq, time, user, what, result). */
+function renderCustody(report) {
+  const section = $('custody');
+  const tbody = $('custody-table').tBodies[0];
+  tbody.replaceChildren();
+  const present = report.checks.some((c) => c.name === 'custody' && !(c.status === 'pass' && c.detail.startsWith('not present')));
+  section.hidden = report.hearing === null;
+  $('custody-none').hidden = present;
+  $('custody-intro').hidden = !present;
+  $('custody-wrap').hidden = !report.custody.length;
+  for (const r of report.custody) {
+    const tr = el('tr');
+    tr.dataset.seq = String(r.seq);
+    tr.append(el('td', String(r.seq)), el('td', r.time), el('td', r.user), el('td', r.what, 'detail'), el('td', r.result));
+    tbody.append(tr);
+  }
+}
+
 function render(report, file, ms) {
   const tbody = $('checks').tBodies[0];
   tbody.replaceChildren();
   const io = ioFailed(report);
-  if (io) setVerdict('error', 'ERROR — a file of the bundle could not be read');
-  else if (report.valid) setVerdict('valid', 'VALID — every check passed');
-  else setVerdict('invalid', 'INVALID — see the failed checks below');
+  if (io) setVerdict('error', t('verify.verdict_io'));
+  else if (report.valid) setVerdict('valid', t('verify.verdict_valid'));
+  else setVerdict('invalid', t('verify.verdict_invalid'));
   const dl = $('summary');
   dl.replaceChildren();
   const row = (k, v) => { dl.append(el('dt', k), el('dd', v)); };
-  row('Bundle', `${file.name} (${mb(file.size)} MB)`);
-  if (report.hearing !== null) row('Hearing', report.hearing);
-  if (report.log_size !== null) row('Log entries', String(report.log_size));
+  row(t('verify.sum_bundle'), t('verify.sum_bundle_value', { name: file.name, size: mb(file.size) }));
+  if (report.hearing !== null) row(t('verify.sum_hearing'), report.hearing);
+  if (report.log_size !== null) row(t('verify.sum_log'), String(report.log_size));
   if (report.key_fingerprint) {
-    row('Server key', `${report.key_fingerprint} (${report.key_pinned ? 'pinned' : "NOT pinned: compare it with the court's published key"})`);
+    const pin = t(report.key_pinned ? 'verify.key_pinned' : 'verify.key_not_pinned');
+    row(t('verify.sum_key'), `${report.key_fingerprint} (${pin})`);
+  }
+  if (report.hearing !== null) {
+    row(t('verify.sum_custody'), report.custody.length
+      ? t('verify.sum_custody_n', { n: report.custody.length })
+      : t('verify.sum_custody_none'));
   }
   const notes = $('notes');
   notes.replaceChildren();
   for (const i of report.interruptions) {
-    notes.append(el('p', `Recording was interrupted: ${describeInterruption(i)}`, 'notice warn'));
+    notes.append(el('p', t('verify.interrupted', { what: describeInterruption(i) }), 'notice warn'));
   }
   if (!report.valid) {
-    for (const h of hints(report)) notes.append(el('p', `Hint: ${h}`, 'notice hint'));
+    for (const h of hints(report)) notes.append(el('p', t('verify.hint', { hint: h }), 'notice hint'));
   }
+  renderCustody(report);
   for (const c of report.checks) {
     const tr = el('tr', undefined, c.status);
     tr.dataset.name = c.name;
@@ -89,7 +117,7 @@ function render(report, file, ms) {
     tr.append(td, el('td', c.name), el('td', c.error ? c.error.code : ''), el('td', c.detail, 'detail'));
     tbody.append(tr);
   }
-  $('timing').textContent = `Verified in ${(ms / 1000).toFixed(2)} s in this browser.`;
+  $('timing').textContent = t('verify.timing', { secs: (ms / 1000).toFixed(2) });
   $('result').hidden = false;
 }
 
@@ -116,8 +144,9 @@ async function run(file) {
     tbody.replaceChildren();
     $('summary').replaceChildren();
     $('notes').replaceChildren();
-    const why = e instanceof ZipOpenError ? `cannot open bundle: ${e.message}` : `error: ${e.message}`;
-    setVerdict('error', `ERROR — ${why}`);
+    $('custody').hidden = true;
+    const why = t(e instanceof ZipOpenError ? 'verify.cannot_open' : 'verify.error', { reason: e.message });
+    setVerdict('error', t('verify.verdict_error', { why }));
     $('timing').textContent = '';
     $('result').hidden = false;
   } finally {
@@ -127,7 +156,12 @@ async function run(file) {
   }
 }
 
-function init() {
+async function init() {
+  try {
+    await initPageLanguage();
+  } catch {
+    // No translations reachable: the page keeps its English text.
+  }
   const input = $('bundle');
   const drop = $('drop');
   input.addEventListener('change', () => run(input.files[0]));
