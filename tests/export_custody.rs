@@ -411,6 +411,75 @@ fn export_zip(dir: &std::path::Path) -> std::path::PathBuf {
     out
 }
 
+/// A sealed zip that needed zip64 end records (more than 65 535 entries, made by
+/// Python's zipfile): the tail keeps zip64, and unzip and Python read the new entries.
+#[test]
+fn zip_tail_over_a_zip64_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sealed = tmp.path().join("big.zip");
+    let py = format!(
+        "import zipfile\n\
+         with zipfile.ZipFile('{}', 'w', zipfile.ZIP_STORED) as z:\n\
+         \x20   for i in range(70000): z.writestr('media/f%05d' % i, b'x')\n",
+        sealed.display()
+    );
+    let st = std::process::Command::new("python3")
+        .args(["-c", &py])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut f = std::fs::File::open(&sealed).unwrap();
+    let len = f.metadata().unwrap().len();
+    let end = zip_tail::read_end(&mut f, len).unwrap();
+    assert!(end.zip64 && end.entries == 70_000, "{end:?}");
+    let files = vec![
+        ExtractFile {
+            path: "custody/entries/000001.json".into(),
+            bytes: b"{\"a\":1}".to_vec(),
+        },
+        ExtractFile {
+            path: "custody/checkpoint.note".into(),
+            bytes: b"note\n".to_vec(),
+        },
+    ];
+    let tail = zip_tail::build_tail(&mut f, len, &files, hearing::T0).unwrap();
+    let mut bytes = std::fs::read(&sealed).unwrap();
+    bytes.truncate(tail.base_len as usize);
+    bytes.extend_from_slice(&tail.bytes);
+    let out = tmp.path().join("export.zip");
+    std::fs::write(&out, &bytes).unwrap();
+    let again =
+        zip_tail::read_end(&mut std::fs::File::open(&out).unwrap(), bytes.len() as u64).unwrap();
+    assert!(again.zip64 && again.entries == 70_002, "{again:?}");
+    let t = std::process::Command::new("unzip")
+        .arg("-tq")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stdout));
+    let check = format!(
+        "import zipfile\n\
+         z = zipfile.ZipFile('{}')\n\
+         assert z.testzip() is None\n\
+         assert len(z.namelist()) == 70002\n\
+         assert z.read('custody/entries/000001.json') == b'{{\"a\":1}}'\n\
+         assert z.read('custody/checkpoint.note') == b'note\\n'\n\
+         assert z.read('media/f69999') == b'x'\n",
+        out.display()
+    );
+    let st = std::process::Command::new("python3")
+        .args(["-c", &check])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    assert_eq!(archive.len(), 70_002);
+    let mut e = archive.by_name("custody/checkpoint.note").unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut e, &mut got).unwrap();
+    assert_eq!(got, b"note\n");
+}
+
 #[test]
 fn zip_tail_makes_a_valid_zip_that_verifies() {
     let tmp = tempfile::tempdir().unwrap();
