@@ -742,6 +742,24 @@ mod http_flow {
         assert_eq!(s, StatusCode::BAD_REQUEST);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["code"], "bad_request");
+        // A symlink planted in place of an export's tail is never followed.
+        let (def_url, _) = download(&def, &h).await;
+        let def_eid = def_url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .strip_suffix(".zip")
+            .unwrap();
+        let exports = server.dir.path().join("data/exports");
+        let tail_file = exports.join(format!("{def_eid}.tail"));
+        let key_file = server.dir.path().join("data/keys/server.key");
+        let key = std::fs::read(&key_file).unwrap();
+        std::fs::remove_file(&tail_file).unwrap();
+        std::os::unix::fs::symlink(&key_file, &tail_file).unwrap();
+        let (s, _, body) = get(&def, &def_url, None).await;
+        assert!(!s.is_success(), "{s}");
+        assert!(!body.windows(16).any(|w| w == &key[..16]), "the key leaked");
+
         let grants = judge.get(&format!("/api/hearings/{h}/grants")).await;
         let gid = grants["grants"]
             .as_array()

@@ -80,6 +80,14 @@ fn write_durable(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Reads a regular file; a symlink (planted in the data directory) is refused.
+fn read_regular(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::symlink_metadata(path)?.file_type().is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    std::fs::read(path)
+}
+
 /// `GET /api/portal/hearings/:id/bundle.zip`: makes an export and redirects to it.
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -163,7 +171,7 @@ pub async fn serve(
         .and_then(ExportId::parse)
         .ok_or_else(|| ApiError::BadRequest("bad export id".into()))?;
     let dir = exports_dir(&state);
-    let meta_bytes = std::fs::read(dir.join(format!("{}.json", eid.as_str())))
+    let meta_bytes = read_regular(&dir.join(format!("{}.json", eid.as_str())))
         .map_err(|_| ApiError::NotFound)?;
     let meta: ExportMeta =
         serde_json::from_slice(&meta_bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -176,7 +184,7 @@ pub async fn serve(
     if !sealed_meta.file_type().is_file() || sealed_meta.len() != meta.sealed_len {
         return Err(ApiError::Internal("sealed bundle zip changed".into()));
     }
-    let tail = std::fs::read(dir.join(format!("{}.tail", eid.as_str())))
+    let tail = read_regular(&dir.join(format!("{}.tail", eid.as_str())))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if tail.len() as u64 != meta.tail_len || meta.base_len > meta.sealed_len {
         return Err(ApiError::Internal("export tail inconsistent".into()));
