@@ -463,3 +463,49 @@ async fn bad_external_tsa_settings_stop_the_start_with_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn https_tsa_is_reached_over_tls_and_an_untrusted_certificate_is_refused() {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    // A TLS server on loopback whose self-signed certificate no public root vouches for.
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(made.key_pair.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![made.cert.der().clone()], key)
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut outcome = String::new();
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                outcome = e.to_string();
+                break;
+            }
+        }
+        outcome
+    });
+    let transport =
+        sworn::evidence::tsa::HttpTransport::new(&format!("https://{addr}/tsa")).unwrap();
+    assert!(transport.is_https());
+    let err = transport.post(b"not a query", None).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, sworn::evidence::tsa::TsaError::Transport(_)),
+        "{err:?}"
+    );
+    assert!(!msg.contains("127.0.0.1"), "no address in the error: {msg}");
+    let seen = server.join().unwrap();
+    assert!(
+        msg.contains("certificate") && msg.contains("UnknownIssuer"),
+        "the client rejected the certificate during the handshake: {msg} (server: {seen})"
+    );
+    println!("client: {msg}; server: {seen}");
+}

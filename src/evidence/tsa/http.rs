@@ -120,6 +120,11 @@ impl HttpTransport {
 fn transport(e: ureq::Error) -> TsaError {
     let what = match &e {
         ureq::Error::StatusCode(s) => format!("HTTP status {s}"),
+        // rustls reports certificate and handshake failures as InvalidData; their text
+        // names the TLS problem (e.g. an unknown issuer), never an address.
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            format!("TLS or protocol failure: {io}")
+        }
         ureq::Error::Io(io) => format!("I/O error ({:?})", io.kind()),
         ureq::Error::Timeout(_) => "timed out".into(),
         ureq::Error::HostNotFound => "host not found".into(),
