@@ -627,6 +627,10 @@ mod http_flow {
         let tmp = tempfile::tempdir().unwrap();
 
         // First download, then resumed from the middle (across the sealed/tail border).
+        let t = std::time::Instant::now();
+        let (s, _, _) = get(&pros, &format!("/api/portal/hearings/{h}/bundle.zip"), None).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let made = t.elapsed();
         let (url, full) = download(&pros, &h).await;
         let eid = url
             .rsplit('/')
@@ -645,6 +649,12 @@ mod http_flow {
             sealed_len,
         )
         .unwrap();
+        println!(
+            "export made (custody entry, extract, tail) in {} ms; sealed zip {sealed_len} bytes, export {} bytes, tail {} bytes",
+            made.as_millis(),
+            full.len(),
+            full.len() as u64 - end.cd_offset
+        );
         let half = end.cd_offset - 100;
         let (s, hd, rest) = get(&pros, &url, Some(&format!("bytes={half}-"))).await;
         assert_eq!(s, StatusCode::PARTIAL_CONTENT);
