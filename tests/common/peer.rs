@@ -43,6 +43,30 @@ pub fn client_api() -> API {
         .build()
 }
 
+fn is_closed(pc: &RTCPeerConnection) -> bool {
+    use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+    pc.connection_state() == RTCPeerConnectionState::Closed
+}
+
+/// Applies a server offer and returns the answer's SDP; None if the test already closed
+/// the peer (any other failure is a test failure).
+async fn answer(pc: &RTCPeerConnection, offer: RTCSessionDescription) -> Option<String> {
+    let result = async {
+        pc.set_remote_description(offer).await?;
+        let a = pc.create_answer(None).await?;
+        pc.set_local_description(a.clone()).await?;
+        Ok::<_, webrtc::Error>(a.sdp)
+    }
+    .await;
+    match result {
+        Ok(sdp) => Some(sdp),
+        Err(e) => {
+            assert!(is_closed(pc), "offer refused: {e}");
+            None
+        }
+    }
+}
+
 pub fn fixtures() -> std::path::PathBuf {
     std::env::var("SWORN_FIXTURES")
         .map(Into::into)
@@ -129,24 +153,27 @@ impl Peer {
                     Message::Text(t) => {
                         let v: Value = serde_json::from_str(t.as_str()).unwrap();
                         match v["type"].as_str().unwrap_or("") {
+                            // A peer closed by the test while a message was in flight
+                            // ignores it (no panic in a detached task at teardown).
                             "answer" => {
                                 let d = RTCSessionDescription::answer(
                                     v["sdp"].as_str().unwrap().to_owned(),
                                 )
                                 .unwrap();
-                                pc2.set_remote_description(d).await.unwrap();
+                                if let Err(e) = pc2.set_remote_description(d).await {
+                                    assert!(is_closed(&pc2), "answer refused: {e}");
+                                }
                             }
                             "offer" => {
                                 let d = RTCSessionDescription::offer(
                                     v["sdp"].as_str().unwrap().to_owned(),
                                 )
                                 .unwrap();
-                                pc2.set_remote_description(d).await.unwrap();
-                                let a = pc2.create_answer(None).await.unwrap();
-                                pc2.set_local_description(a.clone()).await.unwrap();
-                                let _ = o2.send(Message::Text(
-                                    json!({"type": "answer", "sdp": a.sdp}).to_string().into(),
-                                ));
+                                if let Some(a) = answer(&pc2, d).await {
+                                    let _ = o2.send(Message::Text(
+                                        json!({"type": "answer", "sdp": a}).to_string().into(),
+                                    ));
+                                }
                             }
                             "candidate" => {
                                 let c: RTCIceCandidateInit =
