@@ -337,3 +337,70 @@ fn close_stamp_gate(gate: &Mutex<StampGate>, wait: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::tsa::TsaIdentity;
+
+    /// A checkpoint signed before a restart but never stamped is stamped after it.
+    #[test]
+    fn unstamped_checkpoints_are_stamped_after_a_restart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path();
+        let id = HearingId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let key =
+            Arc::new(ServerKey::load_or_create(&data.join("server.key"), "sworn.test").unwrap());
+        let identity =
+            TsaIdentity::create(&data.join("tsa"), std::time::SystemTime::now()).unwrap();
+        let chain = identity.chain_pem();
+        let tsa = Arc::new(TimeStamper::configure(identity, None).unwrap());
+        // Before the "crash": two checkpoints, no token (the TSA never answered).
+        let log_dir = hearing_dir(data, &id).join("log");
+        let origin = convert::hearing_origin("sworn.test", id.as_str());
+        {
+            let (mut log, _) = HearingLog::open(
+                &log_dir,
+                id.as_str(),
+                &origin,
+                &key,
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+            for n in 0..2 {
+                log.append(
+                    EntryBody::Marker {
+                        label: format!("m{n}"),
+                    },
+                    OffsetDateTime::now_utc(),
+                )
+                .unwrap();
+                log.checkpoint(&key).unwrap();
+            }
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut rec, _) = HearingRecord::open(data, "sworn.test", &id, key, tsa, tx).unwrap();
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            let s = loop {
+                if let Ok(s) = rx.try_recv() {
+                    break s;
+                }
+                assert!(std::time::Instant::now() < deadline, "no stamp came");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let token = s.token.clone().unwrap();
+            let note =
+                std::fs::read(log_dir.join(format!("checkpoints/{:06}.note", s.size))).unwrap();
+            crate::verify::timestamp::verify_token(&token, &note, chain.as_bytes()).unwrap();
+            sizes.push(s.size);
+            rec.attach_stamp(s);
+        }
+        sizes.sort();
+        assert_eq!(sizes, vec![1, 2]);
+        for size in sizes {
+            assert!(log_dir.join(format!("checkpoints/{size:06}.tsr")).is_file());
+        }
+    }
+}
