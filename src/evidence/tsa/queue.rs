@@ -246,3 +246,98 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::tsa::{ExternalTsa, TsaIdentity};
+
+    fn collect() -> (
+        Arc<std::sync::Mutex<Vec<(u64, StampOutcome)>>>,
+        impl FnMut(u64, StampOutcome) -> bool + Send + 'static,
+    ) {
+        let got: Arc<std::sync::Mutex<Vec<(u64, StampOutcome)>>> = Arc::default();
+        let g = got.clone();
+        (got, move |size, outcome| {
+            g.lock().map(|mut v| v.push((size, outcome))).is_ok()
+        })
+    }
+
+    fn wait_for(got: &std::sync::Mutex<Vec<(u64, StampOutcome)>>, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got.lock().unwrap().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {:?}",
+                got.lock().unwrap().len()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn every_pushed_checkpoint_is_stamped_with_a_verified_token() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = TsaIdentity::create(tmp.path(), std::time::SystemTime::now()).unwrap();
+        let chain = id.chain_pem();
+        let stamper = Arc::new(TimeStamper::Builtin(Box::new(id)));
+        let (got, sink) = collect();
+        let q = StampQueue::start(stamper, RetryPolicy::default(), "test", sink).unwrap();
+        for size in 1..=5u64 {
+            assert!(q.push(size, format!("note {size}\n").into_bytes()));
+        }
+        wait_for(&got, 5);
+        let got = got.lock().unwrap();
+        let mut sizes: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+        for (size, outcome) in got.iter() {
+            let token = outcome.as_ref().unwrap();
+            let note = format!("note {size}\n");
+            crate::verify::timestamp::verify_token(token, note.as_bytes(), chain.as_bytes())
+                .unwrap();
+        }
+        sizes.sort();
+        assert_eq!(sizes, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_tsa_that_never_answers_is_given_up_after_the_deadline() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = TsaIdentity::create(tmp.path(), std::time::SystemTime::now()).unwrap();
+        // Nothing listens there (bound, then closed).
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let ext = ExternalTsa::new(
+            &format!("http://{addr}/tsa"),
+            id.chain_pem().as_bytes(),
+            &id,
+        )
+        .unwrap();
+        let policy = RetryPolicy {
+            first_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            give_up_after: Duration::from_millis(400),
+        };
+        let (got, sink) = collect();
+        let started = Instant::now();
+        let q =
+            StampQueue::start(Arc::new(TimeStamper::External(ext)), policy, "test", sink).unwrap();
+        q.push(7, b"note\n".to_vec());
+        wait_for(&got, 1);
+        let elapsed = started.elapsed();
+        let got = got.lock().unwrap();
+        let (size, outcome) = &got[0];
+        assert_eq!(*size, 7);
+        let why = outcome.as_ref().unwrap_err();
+        let attempts: u32 = why
+            .strip_prefix("no token after ")
+            .and_then(|s| s.strip_suffix(" attempts"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(attempts >= 3, "{why}");
+        assert!(elapsed >= policy.give_up_after && elapsed < Duration::from_secs(5));
+        assert!(q.tsa_failing());
+    }
+}
