@@ -252,11 +252,10 @@ mod tests {
     use super::*;
     use crate::evidence::tsa::{ExternalTsa, TsaIdentity};
 
-    fn collect() -> (
-        Arc<std::sync::Mutex<Vec<(u64, StampOutcome)>>>,
-        impl FnMut(u64, StampOutcome) -> bool + Send + 'static,
-    ) {
-        let got: Arc<std::sync::Mutex<Vec<(u64, StampOutcome)>>> = Arc::default();
+    type Got = Arc<std::sync::Mutex<Vec<(u64, StampOutcome)>>>;
+
+    fn collect() -> (Got, impl FnMut(u64, StampOutcome) -> bool + Send + 'static) {
+        let got: Got = Arc::default();
         let g = got.clone();
         (got, move |size, outcome| {
             g.lock().map(|mut v| v.push((size, outcome))).is_ok()
