@@ -286,10 +286,8 @@ impl HearingRecord {
         let key = self.key.clone();
         let gate = self.gate.clone();
         let stop = self.queue.stop_handle();
-        let mut extra = vec![ExtraFile {
-            path: "tsa/chain.pem".into(),
-            source: ExtraSource::Bytes(self.tsa.chain_pem().into_bytes()),
-        }];
+        let tsa = self.tsa.clone();
+        let mut extra = Vec::new();
         if let Some((html, sig)) = extra_minutes {
             extra.push(ExtraFile {
                 path: "minutes/minutes.html".into(),
@@ -309,6 +307,15 @@ impl HearingRecord {
         tokio::task::spawn_blocking(move || {
             close_stamp_gate(&gate, SEAL_STAMP_WAIT);
             stop.stop();
+            // The tokens are fixed now: the chain that verifies all of them.
+            let chain = tsa.chain_for(&log_dir.join("checkpoints"));
+            extra.insert(
+                0,
+                ExtraFile {
+                    path: "tsa/chain.pem".into(),
+                    source: ExtraSource::Bytes(chain.into_bytes()),
+                },
+            );
             let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out)
                 .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");

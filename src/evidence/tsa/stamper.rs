@@ -138,8 +138,82 @@ impl TimeStamper {
         }
     }
 
+    /// The chain a bundle carries for the tokens stored in `checkpoints_dir`
+    /// (`NNNNNN.tsr` next to `NNNNNN.note`): [`TimeStamper::chain_pem`], followed by the
+    /// built-in TSA's chain when an external TSA is configured and some token there
+    /// verifies only with the latter (a hearing that spans a change of TSA, e.g. one
+    /// recovered after a restart with a new configuration).
+    pub fn chain_for(&self, checkpoints_dir: &Path) -> String {
+        let TimeStamper::External(x) = self else {
+            return self.chain_pem();
+        };
+        let Ok(dir) = std::fs::read_dir(checkpoints_dir) else {
+            return self.chain_pem();
+        };
+        let needs_builtin = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "tsr"))
+            .any(|tsr| {
+                let (Ok(token), Ok(note)) = (
+                    std::fs::read(&tsr),
+                    std::fs::read(tsr.with_extension("note")),
+                ) else {
+                    return false;
+                };
+                verify_token(&token, &note, x.chain_pem.as_bytes()).is_err()
+                    && verify_token(&token, &note, x.builtin_chain_pem.as_bytes()).is_ok()
+            });
+        if needs_builtin {
+            self.all_chains_pem()
+        } else {
+            self.chain_pem()
+        }
+    }
+
     /// True for a third-party TSA (network round trips; may be slow or down).
     pub fn is_external(&self) -> bool {
         matches!(self, TimeStamper::External(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_chain_covers_every_stored_token() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let builtin = TsaIdentity::create(&tmp.path().join("builtin"), now).unwrap();
+        let other = TsaIdentity::create(&tmp.path().join("other"), now).unwrap();
+        let builtin_chain = builtin.chain_pem();
+        let external = ExternalTsa::new(
+            "http://127.0.0.1:9/tsa",
+            other.chain_pem().as_bytes(),
+            &builtin,
+        )
+        .unwrap();
+        let stamper = TimeStamper::External(external);
+        let cps = tmp.path().join("checkpoints");
+        std::fs::create_dir(&cps).unwrap();
+        assert_eq!(stamper.chain_for(&cps), other.chain_pem());
+
+        // A token from the external TSA: its chain alone.
+        std::fs::write(cps.join("000002.note"), b"two\n").unwrap();
+        let t2 = other.stamp(b"two\n", now).unwrap();
+        std::fs::write(cps.join("000002.tsr"), t2).unwrap();
+        assert_eq!(stamper.chain_for(&cps), other.chain_pem());
+
+        // And one the built-in TSA issued before the switch: both chains.
+        std::fs::write(cps.join("000001.note"), b"one\n").unwrap();
+        let t1 = builtin.stamp(b"one\n", now).unwrap();
+        std::fs::write(cps.join("000001.tsr"), &t1).unwrap();
+        let both = stamper.chain_for(&cps);
+        assert_eq!(both, format!("{}{}", other.chain_pem(), builtin_chain));
+        verify_token(&t1, b"one\n", both.as_bytes()).unwrap();
+
+        // The built-in stamper's chain is its own, whatever is stored.
+        let own = TimeStamper::Builtin(Box::new(builtin));
+        assert_eq!(own.chain_for(&cps), builtin_chain);
     }
 }
