@@ -188,9 +188,11 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
 /// The clean hearing's bundle as an export carries it: the sealed files plus the custody
 /// extract (`custody/`) that `custody_extract::extract_from_dir` builds from a real
 /// custody log (retrievals of this hearing and of another, a signed checkpoint after each,
-/// the newest time-stamped by the hearing's TSA). Returns it with the extract the same
-/// log gives for the other hearing (to smuggle in).
-fn exported(b: &hearing::Built) -> (MemorySource, Vec<(String, Vec<u8>)>) {
+/// the newest time-stamped by the hearing's TSA). Returns it, the export zip exactly as
+/// the server serves it (the sealed zip up to its central directory, then
+/// `zip_tail::build_tail`), and the extract the same log gives for the other hearing (to
+/// smuggle in).
+fn exported(b: &hearing::Built) -> (MemorySource, Vec<u8>, Vec<(String, Vec<u8>)>) {
     use sworn::evidence::HearingLog;
     use sworn::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
     let key = hearing::server_key();
@@ -257,16 +259,27 @@ fn exported(b: &hearing::Built) -> (MemorySource, Vec<(String, Vec<u8>)>) {
     let token = tsa.stamp(&note, std::time::SystemTime::now()).unwrap();
     custody.attach_timestamp(size, &token).unwrap();
     let mut s = hearing::load(&b.bundle);
-    for f in sworn::custody_extract::extract_from_dir(&cdir, size, &b.hearing).unwrap() {
-        s.files.insert(f.path, f.bytes);
+    let files = sworn::custody_extract::extract_from_dir(&cdir, size, &b.hearing).unwrap();
+    for f in &files {
+        s.files.insert(f.path.clone(), f.bytes.clone());
     }
+    let sealed = std::fs::read(&b.zip).unwrap();
+    let tail = sworn::custody_extract::zip_tail::build_tail(
+        &mut std::io::Cursor::new(&sealed),
+        sealed.len() as u64,
+        &files,
+        hearing::T0 + 7200,
+    )
+    .unwrap();
+    let mut zip = sealed[..usize::try_from(tail.base_len).unwrap()].to_vec();
+    zip.extend_from_slice(&tail.bytes);
     let other = sworn::custody_extract::extract_from_dir(&cdir, size, "h-elsewhere")
         .unwrap()
         .into_iter()
         .filter(|f| f.path.starts_with("custody/entries/") || f.path.starts_with("custody/proofs/"))
         .map(|f| (f.path, f.bytes))
         .collect();
-    (s, other)
+    (s, zip, other)
 }
 
 /// name -> tampered copy of the exported bundle; custody files are outside the manifest,
@@ -444,8 +457,8 @@ fn write_browser_fixtures() {
         hearing::server_key().vkey().as_bytes(),
     )
     .unwrap();
-    let (exported, other) = exported(&b);
-    write_zip(&exported, &dir.join("custody-clean.zip"));
+    let (exported, export_zip, other) = exported(&b);
+    std::fs::write(dir.join("custody-clean.zip"), export_zip).unwrap();
     for (name, s) in custody_variants(&exported, &other) {
         write_zip(&s, &dir.join(format!("{name}.zip")));
     }

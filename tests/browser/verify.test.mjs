@@ -25,6 +25,7 @@ import { sha256, Sha256, toHex } from '../../web/js/verify/sha256.js';
 import { parseCanonical } from '../../web/js/verify/canonical.js';
 import { openZip, ZipOpenError } from '../../web/js/verify/zip.js';
 import { verifyBundle, ioFailed } from '../../web/js/verify/bundle.js';
+import { leafHash, nodeHash, verifyInclusion } from '../../web/js/verify/merkle.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const WEB = join(ROOT, 'web');
@@ -158,6 +159,38 @@ test('canonical JSON: accepts canonical bytes only', () => {
   assert.ok(ok('{"\u{1F600}":2,"\uFFFD":1}'), 'UTF-16 key order');
   for (const bad of ['{"a": 1}', '{"a":1,"a":1}', '{"b":1,"a":1}', '"\\u0041"', '1.0', '-0', '1e3', '"\\/"', '18446744073709551616']) {
     assert.ok(!ok(bad), bad);
+  }
+});
+
+test('inclusion proofs: every leaf of trees of 1..40 leaves verifies against RFC 9162 PATH; any change is refused', () => {
+  // RFC 9162 section 2.1.3.1, recursively (independent of the iterative verifier).
+  const mth = (d) => (d.length === 1 ? leafHash(d[0]) : nodeHash(mth(d.slice(0, split(d.length))), mth(d.slice(split(d.length)))));
+  const split = (n) => { let k = 1; while (k * 2 < n) k *= 2; return k; };
+  const path = (m, d) => {
+    if (d.length === 1) return [];
+    const k = split(d.length);
+    return m < k ? [...path(m, d.slice(0, k)), mth(d.slice(k))] : [...path(m - k, d.slice(k)), mth(d.slice(0, k))];
+  };
+  for (let n = 1; n <= 40; n++) {
+    const data = Array.from({ length: n }, (_, i) => new TextEncoder().encode(`entry ${i}`));
+    const root = mth(data);
+    for (let m = 0; m < n; m++) {
+      const p = path(m, data);
+      const leaf = leafHash(data[m]);
+      assert.equal(verifyInclusion(BigInt(m), BigInt(n), leaf, p, root), null, `n=${n} m=${m}`);
+      if (n > 1) assert.notEqual(verifyInclusion(BigInt(m), BigInt(n), leafHash(data[(m + 1) % n]), p, root), null, `other leaf n=${n} m=${m}`);
+      if (n > 1) assert.notEqual(verifyInclusion(BigInt((m + 1) % n), BigInt(n), leaf, p, root), null, `moved n=${n} m=${m}`);
+      // (The same path can fit another tree size with the same root, e.g. leaf 0 of 3 and
+      // of 4: the size is bound by the signed checkpoint, which the extract checks.)
+      assert.match(verifyInclusion(BigInt(m), BigInt(n), leaf, [...p, root], root), /wrong number of hashes|root mismatch/);
+      if (p.length) {
+        assert.equal(verifyInclusion(BigInt(m), BigInt(n), leaf, p.slice(1), root) !== null, true);
+        const bad = p.map((h) => h.slice());
+        bad[0][0] ^= 1;
+        assert.match(verifyInclusion(BigInt(m), BigInt(n), leaf, bad, root), /^root mismatch: expected [0-9a-f]{64}, calculated [0-9a-f]{64}$/);
+      }
+    }
+    assert.equal(verifyInclusion(BigInt(n), BigInt(n), leafHash(data[0]), [], root), `index ${n} is not inside a tree of size ${n}`);
   }
 });
 
