@@ -121,6 +121,7 @@ async function verifyInPage(zip, { trust = null, tsa = null, shot = null } = {})
     })),
     custodyShown: !document.getElementById('custody').hidden,
     custodyNone: !document.getElementById('custody-none').hidden,
+    custodyUnproven: !document.getElementById('custody-unproven').hidden,
     custody: [...document.querySelectorAll('#custody-table tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
   }));
   if (shot) await page.screenshot({ path: join(ARTIFACTS, `verify-${shot}.png`), fullPage: true });
@@ -287,7 +288,7 @@ test('exported bundle with a custody extract: VALID with the custody checks of s
   }
   // Who had the bundle and when: the same entries as sworn-verify's report, in order.
   assert.ok(ref.report.custody.length >= 3, JSON.stringify(ref.report.custody));
-  assert.ok(shown.custodyShown && !shown.custodyNone);
+  assert.ok(shown.custodyShown && !shown.custodyNone && !shown.custodyUnproven);
   assert.deepEqual(shown.custody, ref.report.custody.map((c) => [String(c.seq), c.time, c.user, c.what, c.result]));
   // The fixture's other hearing's entry is not among them.
   assert.ok(shown.custody.every((row) => row[0] !== '1'));
@@ -340,8 +341,45 @@ for (const name of tampered) {
     assert.deepEqual(failing(shown.rows), failing(rustRows(ref.report)));
     assert.deepEqual(shown.rows, rustRows(ref.report));
     assert.equal(shown.hints.length, ref.hints.length, `hints: page ${JSON.stringify(shown.hints)} cli ${JSON.stringify(ref.hints)}`);
+    // Entries of a custody extract that failed its checks are flagged as not proven.
+    assert.equal(shown.custodyUnproven, name.startsWith('custody-'), 'custody entries flagged as unproven');
+    if (name.startsWith('custody-')) {
+      assert.deepEqual(shown.custody, ref.report.custody.map((c) => [String(c.seq), c.time, c.user, c.what, c.result]));
+    }
   });
 }
+
+test("in French: the page's words are translated, the checks and custody entries are the same", async () => {
+  const zip = join(FIXTURES, 'custody-clean.zip');
+  const ref = reference(zip);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/verify`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('html[data-state="ready"]');
+  await page.setInputFiles('#bundle', zip);
+  await page.waitForSelector('html[data-state="done"]');
+  await page.selectOption('#lang-select', 'fr');
+  await page.waitForFunction(() => document.documentElement.lang === 'fr');
+  const fr = await page.evaluate(() => ({
+    verdict: document.getElementById('verdict').textContent,
+    title: document.getElementById('custody-title').textContent,
+    heads: [...document.querySelectorAll('#custody-table th')].map((th) => th.textContent),
+    rows: [...document.querySelectorAll('#checks tbody tr')].map((tr) => ({
+      name: tr.dataset.name, status: tr.dataset.status, code: tr.dataset.code, detail: tr.cells[3].textContent,
+    })),
+    custody: [...document.querySelectorAll('#custody-table tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+  }));
+  await page.screenshot({ path: join(ARTIFACTS, 'verify-custody-clean-fr.png'), fullPage: true });
+  await page.selectOption('#lang-select', 'en'); // the choice is remembered by the browser profile
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.match(fr.verdict, /^VALIDE/);
+  assert.equal(fr.title, 'Garde de ce dossier');
+  assert.ok(fr.heads.includes('Qui') && fr.heads.includes('Heure (UTC)'), fr.heads.join());
+  assert.deepEqual(fr.rows, rustRows(ref.report));
+  assert.deepEqual(fr.custody, ref.report.custody.map((c) => [String(c.seq), c.time, c.user, c.what, c.result]));
+});
 
 test("a key other than the bundle's, pinned: UnknownKey, as sworn-verify --trust", async () => {
   const zip = join(FIXTURES, 'clean.zip');

@@ -65,8 +65,12 @@ function renderCustody(report) {
   const present = report.checks.some((c) => c.name === 'custody' && !(c.status === 'pass' && c.detail.startsWith('not present')));
   section.hidden = report.hearing === null;
   $('custody-none').hidden = present;
-  $('custody-intro').hidden = !present;
   $('custody-wrap').hidden = !report.custody.length;
+  // The entries are listed as the extract states them; if its checks failed they are not
+  // proven, and the page says so next to them.
+  const failed = report.checks.some((c) => c.name.startsWith('custody') && c.status === 'fail');
+  $('custody-unproven').hidden = !(present && failed);
+  $('custody-intro').hidden = !present || failed;
   for (const r of report.custody) {
     const tr = el('tr');
     tr.dataset.seq = String(r.seq);
@@ -75,7 +79,10 @@ function renderCustody(report) {
   }
 }
 
+let shown = null;
+
 function render(report, file, ms) {
+  shown = { report, file, ms };
   const tbody = $('checks').tBodies[0];
   tbody.replaceChildren();
   const io = ioFailed(report);
@@ -145,6 +152,7 @@ async function run(file) {
     $('summary').replaceChildren();
     $('notes').replaceChildren();
     $('custody').hidden = true;
+    shown = null;
     const why = t(e instanceof ZipOpenError ? 'verify.cannot_open' : 'verify.error', { reason: e.message });
     setVerdict('error', t('verify.verdict_error', { why }));
     $('timing').textContent = '';
@@ -158,7 +166,8 @@ async function run(file) {
 
 async function init() {
   try {
-    await initPageLanguage();
+    // A change of language redraws the result shown (the checks' details stay sworn-verify's).
+    await initPageLanguage(() => { if (shown && !running) render(shown.report, shown.file, shown.ms); });
   } catch {
     // No translations reachable: the page keeps its English text.
   }
