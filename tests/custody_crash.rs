@@ -211,7 +211,11 @@ fn sigkill_under_load_every_served_request_has_a_custody_entry() {
     let mut rounds = 0;
     for seed in [11u64, 23, 37, 41, 59, 61, 73, 89, 97, 101, 103, 107] {
         let answered = all.iter().filter(|r| r.answered()).count();
-        if rounds >= 4 && answered >= 120 {
+        let downloads = all
+            .iter()
+            .filter(|r| matches!(r, Req::Download { body: true, .. }))
+            .count();
+        if rounds >= 4 && answered >= 120 && downloads >= 30 {
             break;
         }
         rounds += 1;
