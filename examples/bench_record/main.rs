@@ -25,6 +25,8 @@ mod procstat;
 mod report;
 #[cfg(feature = "server")]
 mod sfu;
+#[cfg(feature = "server")]
+mod whip;
 
 #[cfg(feature = "server")]
 #[derive(clap::Parser, Debug)]
@@ -48,6 +50,11 @@ struct Args {
     /// Skip the ffmpeg baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// How publishers join: `whip` (publish only: the server receives and records, the
+    /// same work as the baseline) or `hearing` (the join WebSocket: every publisher also
+    /// receives the N-1 others, so the server forwards N x (N-1) streams as well).
+    #[arg(long, value_enum, default_value_t = sfu::Ingest::Whip)]
+    ingest: sfu::Ingest,
 }
 
 #[cfg(feature = "server")]
@@ -76,6 +83,7 @@ fn main() -> anyhow::Result<()> {
         work: work.path(),
         port: 18480,
         publishers: args.participants,
+        ingest: args.ingest,
         warmup,
         window,
         media: &media,

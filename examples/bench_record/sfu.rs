@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::rtp_transceiver::rtp_codec::RTCRtpCodecCapability;
 use webrtc::stats::StatsReportType;
@@ -92,10 +93,10 @@ fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard
     bail!("sworn serve did not listen on port {port} within 20 s")
 }
 
-/// Adds VP8 + Opus tracks fed from `media` and sends the offer (like
-/// `Peer::publish`, but counting what is sent and stoppable).
-async fn publish(
-    peer: &Peer,
+/// Adds VP8 + Opus tracks fed from `media` (like `Peer::publish`, but counting what is
+/// sent and stoppable); the caller negotiates.
+async fn add_tracks(
+    pc: &Arc<RTCPeerConnection>,
     media: &Media,
     go: &Arc<AtomicBool>,
     run: &Arc<AtomicBool>,
@@ -125,7 +126,7 @@ async fn publish(
         video.clone() as Arc<dyn TrackLocal + Send + Sync>,
         audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
     ] {
-        let sender = peer.pc.add_track(t).await?;
+        let sender = pc.add_track(t).await?;
         tasks.push(tokio::spawn(async move {
             while sender.read_rtcp().await.is_ok() {}
         }));
@@ -144,17 +145,14 @@ async fn publish(
         (go.clone(), run.clone()),
         sent.clone(),
     )));
-    let offer = peer.pc.create_offer(None).await?;
-    peer.pc.set_local_description(offer.clone()).await?;
-    peer.send(json!({"type": "offer", "sdp": offer.sdp}));
     Ok(tasks)
 }
 
 /// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
 /// [video sent, audio sent, received, lost].
-async fn rtp_stats(peer: &Peer) -> [u64; 4] {
+async fn rtp_stats(pc: &RTCPeerConnection) -> [u64; 4] {
     let mut out = [0u64; 4];
-    for (_, s) in peer.pc.get_stats().await.reports {
+    for (_, s) in pc.get_stats().await.reports {
         match s {
             StatsReportType::OutboundRTP(o) if o.kind == "video" => out[0] += o.packets_sent,
             StatsReportType::OutboundRTP(o) => out[1] += o.packets_sent,
@@ -198,11 +196,21 @@ fn gap_entries(data: &Path, hearing: &str) -> Vec<String> {
         .collect()
 }
 
+/// How the publishers join the hearing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ingest {
+    /// WHIP: publish only (received and recorded, nothing forwarded to them).
+    Whip,
+    /// The join WebSocket, like a browser: each also receives every other publisher.
+    Hearing,
+}
+
 pub struct SfuArgs<'a> {
     pub bin: &'a Path,
     pub work: &'a Path,
     pub port: u16,
     pub publishers: usize,
+    pub ingest: Ingest,
     pub warmup: Duration,
     pub window: Duration,
     pub media: &'a Media,
@@ -243,27 +251,45 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             .as_str()
             .context("participant id")?
             .to_owned();
-        let url = format!("ws://127.0.0.1:{}/ws/join/{token}", a.port);
-        let p = Peer::connect(&api, &url, None).await;
-        p.wait_type("lobby").await;
-        r.post(
-            &format!("/api/hearings/{h}/participants/{pid}/admit"),
-            json!({}),
-        );
-        p.wait_type("admitted").await;
         let sent = Arc::new(Sent::default());
         let go = Arc::new(AtomicBool::new(false));
-        let tasks = publish(&p, a.media, &go, &run, &sent).await?;
-        p.wait_type("answer").await;
+        let admit = |r: &Remote| {
+            r.post(
+                &format!("/api/hearings/{h}/participants/{pid}/admit"),
+                json!({}),
+            )
+        };
+        let (pc, peer, tasks) = match a.ingest {
+            Ingest::Hearing => {
+                let url = format!("ws://127.0.0.1:{}/ws/join/{token}", a.port);
+                let p = Peer::connect(&api, &url, None).await;
+                p.wait_type("lobby").await;
+                admit(&r);
+                p.wait_type("admitted").await;
+                let tasks = add_tracks(&p.pc, a.media, &go, &run, &sent).await?;
+                let offer = p.pc.create_offer(None).await?;
+                p.pc.set_local_description(offer.clone()).await?;
+                p.send(json!({"type": "offer", "sdp": offer.sdp}));
+                p.wait_type("answer").await;
+                (p.pc.clone(), Some(p), tasks)
+            }
+            Ingest::Whip => {
+                let pc = Arc::new(api.new_peer_connection(Default::default()).await?);
+                let tasks = add_tracks(&pc, a.media, &go, &run, &sent).await?;
+                crate::whip::publish(&pc, &r.addr, &token).await?;
+                admit(&r);
+                (pc, None, tasks)
+            }
+        };
         let until = Instant::now() + Duration::from_secs(20);
-        while p.pc.connection_state() != RTCPeerConnectionState::Connected {
+        while pc.connection_state() != RTCPeerConnectionState::Connected {
             if Instant::now() > until {
                 bail!("publisher {i} not connected 20 s after the answer");
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         go.store(true, Ordering::Relaxed);
-        peers.push((p, sent, tasks));
+        peers.push((pc, peer, sent, tasks));
     }
 
     tokio::time::sleep(a.warmup).await;
@@ -287,10 +313,14 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     // Stop sending, let the last packets land, then read the senders' counters.
     run.store(false, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut side = Side::new("sworn serve (SFU + recorder)", a.publishers, window);
-    for (p, sent, _) in &peers {
+    let label = match a.ingest {
+        Ingest::Whip => "sworn serve (WHIP ingest, recording)",
+        Ingest::Hearing => "sworn serve (hearing: SFU + recording)",
+    };
+    let mut side = Side::new(label, a.publishers, window);
+    for (pc, _, sent, _) in &peers {
         let [vf, af, _, _] = sent.get();
-        let [vp, ap, rr_recv, rr_lost] = rtp_stats(p).await;
+        let [vp, ap, rr_recv, rr_lost] = rtp_stats(pc).await;
         side.video_frames_sent += vf;
         side.audio_frames_sent += af;
         side.packets_sent += vp + ap;
@@ -298,8 +328,13 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         side.rr_lost += rr_lost;
     }
     r.post(&format!("/api/hearings/{h}/close"), json!({}));
-    for (p, _, tasks) in peers {
-        p.close().await;
+    for (pc, peer, _, tasks) in peers {
+        match peer {
+            Some(p) => p.close().await,
+            None => {
+                let _ = pc.close().await;
+            }
+        }
         for t in tasks {
             t.abort();
         }
