@@ -351,7 +351,7 @@ test('prosecutor opens the portal, sees VALID, downloads the bundle with the key
   // Keyboard: Tab reaches the Download link; Enter downloads the zip.
   const fingerprint = (await p.textContent('#bundle-sha256')).trim();
   assert.match(fingerprint, /^[0-9a-f]{64}$/);
-  assert.equal(fingerprint, summary.bundle_sha256);
+  assert.equal(fingerprint, summary.bundle_fingerprint);
   await p.focus('#title');
   let reached = false;
   for (let i = 0; i < 60 && !reached; i += 1) {
@@ -363,13 +363,14 @@ test('prosecutor opens the portal, sees VALID, downloads the bundle with the key
   const file = join(ARTIFACTS, `portal-${S.id}.zip`);
   await download.saveAs(file);
   assert.equal(download.suggestedFilename(), `sworn-bundle-${S.id}.zip`);
-  // Independent checks: coreutils sha256sum and node's OpenSSL agree with the page.
-  const coreutils = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(/\s+/)[0];
-  assert.equal(coreutils, fingerprint, 'sha256sum of the downloaded zip equals the fingerprint shown');
+  // Each download is an export (sealed files + custody/); the fingerprint is that of the
+  // sealed manifest.json inside it. Independent checks: unzip + coreutils sha256sum, node.
+  const coreutils = execFileSync('sh', ['-c', `unzip -p '${file}' manifest.json | sha256sum`], { encoding: 'utf8' }).split(/\s+/)[0];
+  assert.equal(coreutils, fingerprint, 'sha256 of manifest.json in the downloaded zip equals the fingerprint shown');
   const bytes = readFileSync(file);
-  assert.equal(createHash('sha256').update(bytes).digest('hex'), fingerprint);
   assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PK\u0003\u0004');
-  assert.match(await p.textContent('#sha-cmd'), new RegExp(`^\\$ sha256sum sworn-bundle-${S.id}\\.zip\\n${fingerprint}`));
+  assert.match(execFileSync('unzip', ['-l', file], { encoding: 'utf8' }), /custody\/checkpoint\.note/);
+  assert.match(await p.textContent('#sha-cmd'), new RegExp(`^\\$ unzip -p sworn-bundle-${S.id}\\.zip manifest\\.json \\| sha256sum\\n${fingerprint}  -`));
   takeProblems();
 });
 
@@ -430,7 +431,8 @@ test('judge revokes; the prosecutor is refused and told; custody shows the downl
   assert.equal(await S.judge.locator(`#grant-box tbody tr[data-state=active]:has-text("${S.prosecutor.user}")`).count(), 0);
   assert.equal(await S.judge.evaluate(() => document.activeElement.tagName), 'H3', 'focus stays by the grants list');
   const custody = await S.judge.textContent('#grant-box .custody-table');
-  assert.match(custody, /download bundle\.zip sha256:[0-9a-f]{64}/);
+  assert.match(custody, /export [0-9a-f]{32} of bundle [0-9a-f]{64}/);
+  assert.match(custody, /download export [0-9a-f]{32}/);
   assert.match(custody, /revoke grant of/);
   assert.match(custody, /view (media|derived)\/\S+ bytes \d+-\d+/, 'playing the recording is in the custody log');
   await shot(S.judge, 'portal-05-revoked.png');
