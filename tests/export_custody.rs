@@ -527,32 +527,12 @@ mod http_flow {
     use axum::body::Body;
     use axum::http::{Method, Request, StatusCode, header};
     use serde_json::json;
-    use std::time::Duration;
-    use sworn::domain::{HearingId, StaffRole};
+    use sworn::domain::StaffRole;
     use sworn::verify::{BundleSource as _, MemorySource, VerifyError, VerifyOptions};
     use tower::ServiceExt;
 
     async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
-        let h = judge.hearing().await;
-        judge.invite(&h, "Witness W", "witness").await;
-        judge
-            .post(&format!("/api/hearings/{h}/open"), json!({}))
-            .await;
-        judge
-            .post(&format!("/api/hearings/{h}/close"), json!({}))
-            .await;
-        let handle = server
-            .state
-            .hearings
-            .running(&HearingId::parse(&h).unwrap())
-            .unwrap();
-        for _ in 0..200 {
-            if handle.sealed().await.unwrap().is_some() {
-                return h;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("not sealed");
+        server.sealed_hearing(judge).await
     }
 
     async fn get(

@@ -10,6 +10,7 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::TestServer;
+use common::media::{assert_decodes, stream_starts};
 use common::peer::{Peer, client_api};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -83,34 +84,6 @@ fn ffprobe_duration(path: &std::path::Path) -> f64 {
         .lines()
         .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
         .fold(0.0, f64::max)
-}
-
-/// (audio, video) stream start times of a file, in seconds.
-fn stream_starts(path: &std::path::Path) -> (f64, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,start_time",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let start = |kind: &str| {
-        v["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["codec_type"] == kind)
-            .and_then(|s| s["start_time"].as_str())
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (start("audio"), start("video"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,17 +241,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     judge
         .post(&format!("/api/hearings/{h}/close"), json!({}))
         .await;
-    let handle = server
-        .state
-        .hearings
-        .running(&sworn::domain::HearingId::parse(&h).unwrap())
-        .unwrap();
-    let bundle = loop {
-        if let Some(b) = handle.sealed().await.unwrap() {
-            break b;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let bundle = server.sealed(&h).await;
     for p in [j, w, o] {
         p.close().await;
     }
@@ -345,17 +308,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
     for f in &files {
-        let out = Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(f)
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "{f:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_decodes(f);
         let d = ffprobe_duration(f);
         let (a, v) = stream_starts(f);
         println!(

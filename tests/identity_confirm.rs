@@ -16,7 +16,7 @@ use common::peer::{Peer, client_api};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use std::time::Duration;
-use sworn::domain::{HearingId, StaffRole};
+use sworn::domain::StaffRole;
 
 fn statement(hearing: &str, participant: &str, cp: &Value, text: &str, extra: Value) -> String {
     let mut v = json!({"v": 1, "kind": "identity", "hearing": hearing, "participant": participant, "checkpoint": cp, "text": text});
@@ -179,17 +179,7 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
     judge
         .post(&format!("/api/hearings/{h}/close"), json!({}))
         .await;
-    let handle = server
-        .state
-        .hearings
-        .running(&HearingId::parse(&h).unwrap())
-        .unwrap();
-    let bundle = loop {
-        if let Some(b) = handle.sealed().await.unwrap() {
-            break b;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let bundle = server.sealed(&h).await;
     for p in [j, w, o, pr] {
         p.close().await;
     }

@@ -12,9 +12,10 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
+use common::media::{assert_decodes, assert_verifies, log_entries};
 use common::peer::{Peer, client_api};
 use ed25519_dalek::SigningKey;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -146,40 +147,18 @@ async fn a_full_disk_shows_recording_degraded_in_the_console_and_recording_resum
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    judge
-        .post(&format!("/api/hearings/{h}/close"), json!({}))
-        .await;
-    let handle = server
-        .state
-        .hearings
-        .running(&sworn::domain::HearingId::parse(&h).unwrap())
-        .unwrap();
-    let bundle = loop {
-        if let Some(b) = handle.sealed().await.unwrap() {
-            break b;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let bundle = server.close_and_seal(&judge, &h).await;
     w.close().await;
     j.close().await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let entries = std::fs::read_to_string(bundle.join("log/entries.jsonl")).unwrap();
-    let degraded: Vec<Value> = entries
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    // Nothing written was damaged: the bundle verifies, and every file decodes cleanly
+    // (the file the full disk interrupted is cut back to its last committed byte).
+    assert_verifies(&bundle);
+    let degraded = log_entries(&bundle)
+        .into_iter()
         .filter(|e| e["type"] == "recording_degraded" && e["participant"] == wid.as_str())
-        .collect();
-    assert!(!degraded.is_empty(), "no recording_degraded entry");
+        .count();
+    assert!(degraded > 0, "no recording_degraded entry");
     let files: Vec<_> = std::fs::read_dir(bundle.join("media"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -195,17 +174,7 @@ async fn a_full_disk_shows_recording_degraded_in_the_console_and_recording_resum
         "recording did not resume in a new file: {files:?}"
     );
     for f in &files {
-        let out = Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(f)
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "{f:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_decodes(f);
     }
     server.stop().await;
 }

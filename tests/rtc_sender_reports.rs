@@ -10,9 +10,9 @@
 mod common;
 
 use common::TestServer;
+use common::media::stream_starts;
 use common::peer::{Peer, fixtures};
-use serde_json::{Value, json};
-use std::process::Command;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use sworn::domain::StaffRole;
@@ -160,33 +160,6 @@ async fn send_media(
     }
 }
 
-/// (audio, video) stream start times of a file, in seconds.
-fn stream_starts(path: &std::path::Path) -> (f64, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,start_time",
-        ])
-        .args(["-of", "json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let start = |kind: &str| {
-        v["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["codec_type"] == kind)
-            .and_then(|s| s["start_time"].as_str())
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (start("audio"), start("video"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_reports_set_the_lip_sync_of_the_recording() {
     let server = TestServer::start().await;
@@ -226,20 +199,7 @@ async fn sender_reports_set_the_lip_sync_of_the_recording() {
     }
     send_media(w.pc.clone(), video, audio, (ssrcs[0], ssrcs[1]), 5).await;
 
-    judge
-        .post(&format!("/api/hearings/{h}/close"), json!({}))
-        .await;
-    let handle = server
-        .state
-        .hearings
-        .running(&sworn::domain::HearingId::parse(&h).unwrap())
-        .unwrap();
-    let bundle = loop {
-        if let Some(b) = handle.sealed().await.unwrap() {
-            break b;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let bundle = server.close_and_seal(&judge, &h).await;
     w.close().await;
     let files: Vec<_> = std::fs::read_dir(bundle.join("media"))
         .unwrap()

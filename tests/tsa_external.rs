@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use serde_json::{Value, json};
-use sworn::domain::{HearingId, StaffRole};
+use sworn::domain::StaffRole;
 use tsa_support::{OpensslTsa, openssl_ok};
 
 /// How the loopback TSA answers one request.
@@ -193,22 +193,7 @@ async fn run_hearing(server: &TestServer, rounds: usize) -> PathBuf {
             .await;
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
-    judge
-        .post(&format!("/api/hearings/{h}/close"), json!({}))
-        .await;
-    let handle = server
-        .state
-        .hearings
-        .running(&HearingId::parse(&h).unwrap())
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(b) = handle.sealed().await.unwrap() {
-            return b;
-        }
-        assert!(Instant::now() < deadline, "the hearing did not seal");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    server.close_and_seal(&judge, &h).await
 }
 
 /// `sworn-verify --json BUNDLE`: asserts exit 0 and returns the report.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod media;
 pub mod peer;
 
 use axum::body::Body;
@@ -195,5 +196,43 @@ impl Client {
         let url = v["invite_url"].as_str().unwrap();
         let token = url.rsplit('/').next().unwrap().to_owned();
         (v["participant"]["id"].as_str().unwrap().to_owned(), token)
+    }
+}
+
+impl TestServer {
+    /// Waits until hearing `h` (closing or closed) is sealed; returns the bundle directory.
+    pub async fn sealed(&self, h: &str) -> std::path::PathBuf {
+        let handle = self
+            .state
+            .hearings
+            .running(&sworn::domain::HearingId::parse(h).unwrap())
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            if let Some(b) = handle.sealed().await.unwrap() {
+                return b;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not sealed");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The judge closes hearing `h`; waits for the seal; returns the bundle directory.
+    pub async fn close_and_seal(&self, judge: &Client, h: &str) -> std::path::PathBuf {
+        judge
+            .post(&format!("/api/hearings/{h}/close"), json!({}))
+            .await;
+        self.sealed(h).await
+    }
+
+    /// A hearing with one invited witness, opened, closed and sealed; returns its id.
+    pub async fn sealed_hearing(&self, judge: &Client) -> String {
+        let h = judge.hearing().await;
+        judge.invite(&h, "Witness W", "witness").await;
+        judge
+            .post(&format!("/api/hearings/{h}/open"), json!({}))
+            .await;
+        self.close_and_seal(judge, &h).await;
+        h
     }
 }

@@ -1,0 +1,67 @@
+//! Independent checks on recorded files and bundles: ffmpeg, ffprobe, sworn-verify.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// `ffmpeg -v error` decodes the whole file without a single message.
+pub fn assert_decodes(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{path:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// (audio, video) stream start times of a file, in seconds (NaN when absent).
+pub fn stream_starts(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,start_time",
+        ])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let start = |kind: &str| {
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .and_then(|s| s["start_time"].as_str())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (start("audio"), start("video"))
+}
+
+/// `sworn-verify BUNDLE` exits 0; returns its text report.
+pub fn assert_verifies(bundle: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+        .arg(bundle)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    report
+}
+
+/// The bundle's log entries, parsed.
+pub fn log_entries(bundle: &Path) -> Vec<Value> {
+    std::fs::read_to_string(bundle.join("log/entries.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
