@@ -192,7 +192,10 @@ fn variants(clean: &MemorySource) -> Vec<(&'static str, MemorySource)> {
 /// the server serves it (the sealed zip up to its central directory, then
 /// `zip_tail::build_tail`), and the extract the same log gives for the other hearing (to
 /// smuggle in).
-fn exported(b: &hearing::Built) -> (MemorySource, Vec<u8>, Vec<(String, Vec<u8>)>) {
+/// Files as (path, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
+fn exported(b: &hearing::Built) -> (MemorySource, Vec<u8>, Files) {
     use sworn::evidence::HearingLog;
     use sworn::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
     let key = hearing::server_key();

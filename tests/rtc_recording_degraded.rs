@@ -153,7 +153,7 @@ async fn a_full_disk_shows_recording_degraded_in_the_console_and_recording_resum
 
     // Nothing written was damaged: the bundle verifies, and every file decodes cleanly
     // (the file the full disk interrupted is cut back to its last committed byte).
-    assert_verifies(&bundle);
+    assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
     let degraded = log_entries(&bundle)
         .into_iter()
         .filter(|e| e["type"] == "recording_degraded" && e["participant"] == wid.as_str())
