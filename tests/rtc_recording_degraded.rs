@@ -6,6 +6,7 @@
 //!
 //! Needs root (or password-less sudo) to mount the tmpfs. Run inside a loopback-only
 //! network namespace (scripts/test does).
+#![cfg(feature = "server")]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! The publisher is a webrtc-rs peer with no interceptors (so it sends only the sender
 //! reports the test writes), sending VP8 + Opus from the fixtures as raw RTP with known
 //! timestamps. Run inside a loopback-only network namespace (scripts/test does).
+#![cfg(feature = "server")]
 
 mod common;
 
