@@ -48,6 +48,7 @@ struct RawServer {
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
     name: Option<String>,
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +125,9 @@ pub struct Config {
     pub tsa_chain: Option<PathBuf>,
     /// Recordings start a new file after this long.
     pub rotate_after: Duration,
+    /// Threads of the async runtime (signalling, HTTP and the WebRTC media path); `None`:
+    /// one per core. Recorders, sealing and derived copies run on their own threads.
+    pub threads: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,6 +185,7 @@ impl Config {
             tsa_url: None,
             tsa_chain: None,
             rotate_after: Duration::from_secs(3600),
+            threads: None,
         }
     }
 }
@@ -227,6 +232,13 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     }
     if let Some(v) = env("SWORN_LOOPBACK_ONLY") {
         raw.media.loopback_only = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+    }
+    if let Some(v) = env("SWORN_THREADS") {
+        let n = v.parse().map_err(|_| ConfigError::Env {
+            name: "SWORN_THREADS",
+            message: "expected a number of threads".into(),
+        })?;
+        raw.server.threads = Some(n);
     }
     if let Some(v) = env("SWORN_TSA_URL") {
         raw.evidence.tsa_url = Some(v);
@@ -327,6 +339,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         });
     }
     let (tsa_url, tsa_chain) = validate_tsa(raw.evidence.tsa_url, raw.evidence.tsa_chain)?;
+    let threads = match raw.server.threads {
+        None => None,
+        Some(n @ 1..=256) => Some(n),
+        Some(_) => {
+            return Err(ConfigError::Invalid {
+                key: "server.threads",
+                message: "expected 1 to 256".into(),
+            });
+        }
+    };
     Ok(Config {
         bind,
         public_url,
@@ -354,6 +376,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         tsa_url,
         tsa_chain,
         rotate_after: Duration::from_secs(raw.hearing.rotate_after_secs.unwrap_or(3600).max(10)),
+        threads,
     })
 }
 
@@ -408,6 +431,17 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(c.media.loopback_only);
         assert_eq!(c.data_dir, PathBuf::from("./sworn-data"));
+    }
+
+    #[test]
+    fn runtime_threads() {
+        assert_eq!(Config::load(None, &no_env).unwrap().threads, None);
+        let one = |k: &str| (k == "SWORN_THREADS").then(|| "1".to_owned());
+        assert_eq!(Config::load(None, &one).unwrap().threads, Some(1));
+        for bad in ["0", "257", "two"] {
+            let env = |k: &str| (k == "SWORN_THREADS").then(|| bad.to_owned());
+            assert!(Config::load(None, &env).is_err(), "{bad}");
+        }
     }
 
     #[test]

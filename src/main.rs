@@ -157,7 +157,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Serve => {
             let config = load_config(&cli)?;
             init_tracing();
-            let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = config.threads {
+                rt.worker_threads(n);
+            }
+            let rt = rt.enable_all().build().context("starting the runtime")?;
             rt.block_on(serve(config))?;
             Ok(0)
         }

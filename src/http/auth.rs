@@ -211,16 +211,22 @@ pub async fn login(
         return Err(ApiError::RateLimited);
     }
     let user = state.store.user_by_name(&body.username)?;
-    let ok = match &user {
-        Some(u) => verify_password(&body.password, &u.password_hash),
+    // Argon2 costs tens of milliseconds of CPU: on a blocking thread, so the runtime's
+    // threads (which also carry the media) never stall on a sign-in.
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&password, &h),
         None => {
             // Same work either way, so timing does not reveal which usernames exist.
             let dummy =
                 DUMMY_HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default());
-            let _ = verify_password(&body.password, dummy);
+            let _ = verify_password(&password, dummy);
             false
         }
-    };
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
         Some(u) if ok => {
             tracing::info!(user = %u.id, "signed in");
@@ -273,7 +279,11 @@ pub async fn setup(
     }
     username_acceptable(&body.username)?;
     password_acceptable(&body.password)?;
-    let hash = hash_password(&body.password).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let password = body.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     if state.store.user_by_name(&body.username)?.is_some() {
         return Err(ApiError::Conflict("that username is taken".into()));
     }
