@@ -394,6 +394,10 @@ test('sworn verify and /verify accept the bundle and reject one changed media by
   assert.ok(BIN, 'SWORN_BIN must be set');
   const good = spawnSync(BIN, ['verify', S.zip], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(good.status, 0, `sworn verify: ${good.stdout}\n${good.stderr}`);
+  // The download is an export: it carries the custody entries about this hearing, the
+  // grant and this very export among them, each proven against a signed custody checkpoint.
+  assert.match(good.stdout, /CUSTODY\s+#\d+ \S+ user \S+ \(judge\) grant to \S+ \(prosecutor\)/);
+  assert.match(good.stdout, /CUSTODY\s+#\d+ \S+ user \S+ \(prosecutor\) export [0-9a-f]{32} of bundle [0-9a-f]{64}: created/);
   const shown = await verifyInPage(S.zip, 'valid');
   assert.equal(shown.verdict, 'valid', shown.text);
 
