@@ -11,12 +11,14 @@
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
-use super::portal::{bundle_dir, bundle_fingerprint, custody, granted, parse_range};
+use super::portal::{
+    bundle_dir, bundle_fingerprint, custody, granted, parse_range, ranged_response,
+};
 use crate::custody_extract::zip_tail;
 use crate::secrets::{new_id, now_unix};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -202,30 +204,8 @@ pub async fn serve(
     custody(&state, &staff, &h.id, &what, "served")?;
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
     let body = concat_body(sealed_path, meta.base_len, tail, start, end).await?;
-    let mut resp = Response::new(body);
-    let count = end - start + 1;
-    let hd = resp.headers_mut();
-    hd.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    hd.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    hd.insert(header::CONTENT_LENGTH, count.into());
-    hd.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let name = format!("attachment; filename=\"sworn-bundle-{}.zip\"", h.id);
-    if let Ok(v) = HeaderValue::from_str(&name) {
-        hd.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if range.is_some() {
-        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let cr = format!("bytes {start}-{end}/{len}");
-        resp.headers_mut().insert(
-            header::CONTENT_RANGE,
-            cr.parse()
-                .map_err(|_| ApiError::Internal("header".into()))?,
-        );
-    }
-    Ok(resp)
+    let name = format!("sworn-bundle-{}.zip", h.id);
+    ranged_response(body, "application/zip", range, len, Some(&name))
 }
 
 /// Bytes `start..=end` of `sealed[..base_len] ++ tail`, streamed.

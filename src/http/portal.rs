@@ -16,7 +16,7 @@ use crate::store::{GrantRow, HearingRow};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -427,34 +427,41 @@ async fn serve_file(
             Err(e) => Some((Err(e), (f, 0))),
         }
     });
-    let mut resp = Response::new(Body::from_stream(stream));
+    ranged_response(Body::from_stream(stream), ct, range, len, None)
+}
+
+/// The response for bytes `range` (None: all) of a `len`-byte resource: 200 or 206 with
+/// Content-Range, never cached, optionally a download file name.
+pub(super) fn ranged_response(
+    body: Body,
+    content_type: &str,
+    range: Option<(u64, u64)>,
+    len: u64,
+    download_name: Option<&str>,
+) -> Result<Response, ApiError> {
+    let header = |v: &str| {
+        HeaderValue::from_str(v).map_err(|_| ApiError::Internal("response header".into()))
+    };
+    let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    let mut resp = Response::new(body);
     let hd = resp.headers_mut();
-    hd.insert(
-        header::CONTENT_TYPE,
-        ct.parse()
-            .map_err(|_| ApiError::Internal("content type".into()))?,
-    );
-    hd.insert(
-        header::ACCEPT_RANGES,
-        "bytes"
-            .parse()
-            .map_err(|_| ApiError::Internal("header".into()))?,
-    );
+    hd.insert(header::CONTENT_TYPE, header(content_type)?);
+    hd.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     hd.insert(header::CONTENT_LENGTH, count.into());
-    hd.insert(
-        header::CACHE_CONTROL,
-        "no-store"
-            .parse()
-            .map_err(|_| ApiError::Internal("header".into()))?,
-    );
-    if range.is_some() {
-        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let cr = format!("bytes {start}-{end}/{len}");
-        resp.headers_mut().insert(
-            header::CONTENT_RANGE,
-            cr.parse()
-                .map_err(|_| ApiError::Internal("header".into()))?,
+    hd.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(name) = download_name {
+        hd.insert(
+            header::CONTENT_DISPOSITION,
+            header(&format!("attachment; filename=\"{name}\""))?,
         );
+    }
+    if range.is_some() {
+        hd.insert(
+            header::CONTENT_RANGE,
+            header(&format!("bytes {start}-{end}/{len}"))?,
+        );
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     Ok(resp)
 }
