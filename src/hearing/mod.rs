@@ -7,6 +7,7 @@
 //! and a participant whose queue is full is disconnected rather than stalling everyone.
 
 mod actor;
+mod actor_attest;
 mod actor_media;
 mod actor_record;
 mod derive;
