@@ -213,7 +213,15 @@ fn entry_byte_flipped() {
         .position(|w| w == b"pros")
         .unwrap();
     flip(&mut s, "custody/entries/000002.json", at);
-    assert_fails!(s, VerifyError::CustodyInclusionInvalid { .. });
+    let r = assert_fails!(s, VerifyError::CustodyInclusionInvalid { .. });
+    // Still listed for the court, but flagged: nothing proves them now.
+    assert!(
+        r.to_text()
+            .contains("export e1 of bundle ab: created (NOT proven)"),
+        "{}",
+        r.to_text()
+    );
+    assert!(!verify(&exported()).to_text().contains("NOT proven"));
     let mut s = exported();
     flip(&mut s, "custody/entries/000002.json", 0);
     assert_fails!(s, VerifyError::CustodyEntryMalformed { .. });

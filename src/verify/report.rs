@@ -123,9 +123,16 @@ impl Report {
                 describe_interruption(i)
             ));
         }
+        // Listed either way (a court may want to see them), but flagged when the custody
+        // extract failed a check: then nothing proves these entries.
+        let custody_failed = self
+            .checks
+            .iter()
+            .any(|c| c.name.starts_with("custody") && c.status == Status::Fail);
+        let proven = if custody_failed { " (NOT proven)" } else { "" };
         for r in &self.custody {
             out.push_str(&format!(
-                "CUSTODY   #{} {} user {} {}: {}\n",
+                "CUSTODY   #{} {} user {} {}: {}{proven}\n",
                 r.seq, r.time, r.user, r.what, r.result
             ));
         }
