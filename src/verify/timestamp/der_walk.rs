@@ -38,7 +38,7 @@ impl<'a> Tlv<'a> {
     }
 
     /// Requires this element to carry `tag`.
-    pub fn expect(self, tag: u8, what: &'static str) -> Result<Self, TimestampError> {
+    pub fn expect_tag(self, tag: u8, what: &'static str) -> Result<Self, TimestampError> {
         if self.tag == tag {
             Ok(self)
         } else {
@@ -106,7 +106,7 @@ impl<'a> Reader<'a> {
 
     /// The next element, which must carry `tag`.
     pub fn next(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, TimestampError> {
-        self.next_any(what)?.expect(tag, what)
+        self.next_any(what)?.expect_tag(tag, what)
     }
 
     /// The next element if it carries `tag`, else nothing (for OPTIONAL fields).
@@ -151,7 +151,7 @@ pub(crate) fn unsigned_integer<'a>(
     what: &'static str,
 ) -> Result<&'a [u8], TimestampError> {
     let bad = TimestampError::Malformed { what };
-    let v = tlv.expect(INTEGER, what)?.value;
+    let v = tlv.expect_tag(INTEGER, what)?.value;
     match v {
         [] => Err(bad),
         [first, ..] if first & 0x80 != 0 => Err(bad),

@@ -199,10 +199,14 @@ fn parse_signer_info<'a>(
         };
         if oid == OID_ATTR_CONTENT_TYPE {
             slot_taken(content_type.is_some(), "contentType attribute")?;
-            content_type = Some(value.expect(OID, "contentType attribute")?.value);
+            content_type = Some(value.expect_tag(OID, "contentType attribute")?.value);
         } else if oid == OID_ATTR_MESSAGE_DIGEST {
             slot_taken(message_digest.is_some(), "messageDigest attribute")?;
-            message_digest = Some(value.expect(OCTET_STRING, "messageDigest attribute")?.value);
+            message_digest = Some(
+                value
+                    .expect_tag(OCTET_STRING, "messageDigest attribute")?
+                    .value,
+            );
         } else if oid == OID_ATTR_SIGNING_CERT_V2 {
             slot_taken(signing_cert_v2.is_some(), "signingCertificateV2 attribute")?;
             signing_cert_v2 = Some(parse_signing_cert_v2(value)?);
@@ -234,7 +238,7 @@ fn parse_signer_info<'a>(
 /// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT id-sha256, certHash, issuerSerial OPT }
 fn parse_signing_cert_v2(value: Tlv<'_>) -> Result<EssCertId<'_>, TimestampError> {
     let what = "signingCertificateV2 attribute";
-    let mut r = value.expect(SEQUENCE, what)?.children();
+    let mut r = value.expect_tag(SEQUENCE, what)?.children();
     let certs = r.next(SEQUENCE, what)?;
     let mut cr = certs.children();
     let first = cr.next(SEQUENCE, what)?;
@@ -254,7 +258,7 @@ fn parse_signing_cert_v2(value: Tlv<'_>) -> Result<EssCertId<'_>, TimestampError
 /// ESSCertID ::= SEQUENCE { certHash OCTET STRING (SHA-1), issuerSerial OPTIONAL }
 fn parse_signing_cert_v1(value: Tlv<'_>) -> Result<&[u8], TimestampError> {
     let what = "signingCertificate attribute";
-    let mut r = value.expect(SEQUENCE, what)?.children();
+    let mut r = value.expect_tag(SEQUENCE, what)?.children();
     let certs = r.next(SEQUENCE, what)?;
     let first = certs.children().next(SEQUENCE, what)?;
     Ok(first.children().next(OCTET_STRING, what)?.value)
