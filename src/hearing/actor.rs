@@ -1,24 +1,25 @@
 //! The hearing task: owns every live participant of one hearing and handles commands,
-//! signalling and media events in one loop.
+//! signalling and media events in one loop. Its duties are split by subject:
+//! `actor_conn` (connections), `actor_court` (moderation, hearing state), `actor_media`
+//! (negotiation), `actor_record` (evidence log, recorders, sealing), `actor_attest`
+//! (browser-signed statements, oath, minutes).
 
-use super::live::{Conn, Live};
-use super::protocol::{
-    ClientMsg, HearingSummary, ModAction, Outbound, RosterEntry, ServerMsg, close,
-};
+use super::actor_court::needed_for;
+use super::live::Live;
+use super::protocol::{ClientMsg, HearingSummary, RosterEntry, ServerMsg, close};
 use super::record::{HearingRecord, Stamped};
 use super::recording::RecorderReport;
-use super::{Command, ConnId, HearingDeps, HearingError, HearingStats, Moderator, next_conn_id};
+use super::{Command, ConnId, HearingDeps, HearingError, HearingStats, Moderator};
 use crate::domain::{
     Action, ConnectionState, HearingId, HearingState, ParticipantId, Presence, Subject, allows,
 };
 use crate::rtc::SessionEvent;
-use crate::store::ParticipantRow;
 use crate::verify::entry::EntryBody;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 pub(super) struct Actor {
     pub(super) id: HearingId,
@@ -212,69 +213,6 @@ impl Actor {
         }
     }
 
-    /// Registers a new connection of a participant, replacing an older one.
-    async fn connect(
-        &mut self,
-        row: ParticipantRow,
-        out: Option<mpsc::Sender<Outbound>>,
-    ) -> ConnId {
-        let id = next_conn_id();
-        let pid = row.id.clone();
-        let live = self
-            .people
-            .entry(pid.clone())
-            .or_insert_with(|| Live::new(row.clone()));
-        live.row = row;
-        if live.conn.is_some() {
-            live.close_socket(close::REPLACED, "replaced by a newer connection");
-            self.drop_conn(&pid, ConnectionState::None).await;
-        }
-        let Some(live) = self.people.get_mut(&pid) else {
-            return id;
-        };
-        live.conn = Some(Conn {
-            id,
-            out,
-            session: None,
-            awaiting_answer: false,
-            renegotiate: false,
-            recording: false,
-        });
-        live.grace_until = None;
-        self.conns.insert(id, pid.clone());
-        if self.summary.state == HearingState::Closed {
-            live.close_socket(close::HEARING_CLOSED, "the hearing has ended");
-            return id;
-        }
-        if live.presence == Presence::Removed {
-            live.close_socket(close::REMOVED, "removed from the hearing");
-            return id;
-        }
-        live.send(ServerMsg::Welcome {
-            participant: live.roster_entry(),
-            hearing: self.summary.clone(),
-            ice_servers: self.deps.config.ice_servers.clone(),
-        });
-        live.send(ServerMsg::HearingState {
-            state: self.summary.state,
-        });
-        if live.presence == Presence::Admitted {
-            live.send(ServerMsg::Admitted);
-        } else {
-            live.presence = Presence::Lobby;
-            live.send(ServerMsg::Lobby);
-        }
-        debug!(participant = %pid, conn = id, "connected");
-        self.log(EntryBody::ParticipantJoined {
-            participant: pid.to_string(),
-        });
-        if let Some(checkpoint) = self.checkpoint_ref() {
-            self.send(&pid, ServerMsg::Checkpoint { checkpoint });
-        }
-        self.broadcast_roster();
-        id
-    }
-
     async fn client(&mut self, conn: ConnId, msg: ClientMsg) {
         let Some(pid) = self.conns.get(&conn).cloned() else {
             return;
@@ -392,188 +330,6 @@ impl Actor {
         }
     }
 
-    pub(super) async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
-        let Some(p) = self.people.get_mut(pid) else {
-            return;
-        };
-        // Its tracks stay subscribed at everyone else, silent: if the participant comes
-        // back, the same outlets carry the new connection's media with no renegotiation.
-        p.published.clear();
-        p.connection = connection;
-        if let Some(conn) = p.conn.take() {
-            self.conns.remove(&conn.id);
-            if let Some(s) = conn.session {
-                s.close().await;
-            }
-        }
-    }
-
-    async fn disconnected(&mut self, conn: ConnId) {
-        let Some(pid) = self.conns.get(&conn).cloned() else {
-            return;
-        };
-        let grace = self.deps.config.reconnect_grace;
-        self.drop_conn(&pid, ConnectionState::Reconnecting).await;
-        self.log(EntryBody::ParticipantLeft {
-            participant: pid.to_string(),
-            reason: "disconnected".into(),
-        });
-        if let Some(p) = self.people.get_mut(&pid) {
-            if p.presence == Presence::Lobby {
-                p.presence = Presence::Absent;
-                p.connection = ConnectionState::None;
-            } else {
-                p.grace_until = Some(Instant::now() + grace);
-            }
-        }
-        self.broadcast_roster();
-    }
-
-    fn expire_grace(&mut self) {
-        let now = Instant::now();
-        let mut changed = false;
-        for p in self.people.values_mut() {
-            if p.conn.is_none() && p.grace_until.is_some_and(|t| t <= now) {
-                p.grace_until = None;
-                p.connection = ConnectionState::None;
-                changed = true;
-            }
-        }
-        if changed {
-            self.broadcast_roster();
-        }
-    }
-
-    async fn moderate(
-        &mut self,
-        by: Moderator,
-        action: ModAction,
-        target: &ParticipantId,
-    ) -> Result<(), HearingError> {
-        if let Moderator::Participant(role) = by {
-            if !allows(Subject::Participant(role), needed_for(action)) {
-                return Err(HearingError::Forbidden);
-            }
-        }
-        if self.summary.state == HearingState::Closed {
-            return Err(HearingError::Closed);
-        }
-        if !self.people.contains_key(target) {
-            match self.deps.store.participant(target) {
-                Ok(Some(row)) if row.hearing_id == self.id => {
-                    self.people.insert(target.clone(), Live::new(row));
-                }
-                _ => return Err(HearingError::UnknownParticipant),
-            }
-        }
-        let Some(p) = self.people.get_mut(target) else {
-            return Err(HearingError::UnknownParticipant);
-        };
-        match action {
-            ModAction::Admit => {
-                if p.presence != Presence::Admitted {
-                    p.presence = Presence::Admitted;
-                    p.apply_forwarding();
-                    p.send(ServerMsg::Admitted);
-                    // A WHIP publisher is already connected: share its tracks now.
-                    let tracks = p.published.clone();
-                    for t in tracks {
-                        for other in self.subscribers_except(target) {
-                            if let Some(s) = self.session_mut(&other) {
-                                let _ = s.subscribe(&t).await;
-                            }
-                            self.renegotiate(&other).await;
-                        }
-                    }
-                }
-            }
-            ModAction::Deny => {
-                p.presence = Presence::Denied;
-                p.send(ServerMsg::Denied);
-                p.close_socket(close::DENIED, "the court did not admit you");
-                self.drop_conn(target, ConnectionState::None).await;
-            }
-            ModAction::Mute => {
-                p.muted_by_court = true;
-                p.apply_forwarding();
-                p.send(ServerMsg::Muted { by_court: true });
-            }
-            ModAction::Unmute => {
-                p.muted_by_court = false;
-                p.apply_forwarding();
-                p.send(ServerMsg::Unmuted);
-            }
-            ModAction::Remove => {
-                p.presence = Presence::Removed;
-                p.close_socket(close::REMOVED, "removed from the hearing");
-                let _ = self.deps.store.revoke_invite(target);
-                self.drop_conn(target, ConnectionState::None).await;
-            }
-        }
-        let participant = target.to_string();
-        self.log(match action {
-            ModAction::Admit => EntryBody::ParticipantAdmitted { participant },
-            ModAction::Deny => EntryBody::ParticipantDenied { participant },
-            ModAction::Mute => EntryBody::Mute {
-                participant,
-                muted: true,
-                by_court: true,
-            },
-            ModAction::Unmute => EntryBody::Mute {
-                participant,
-                muted: false,
-                by_court: true,
-            },
-            ModAction::Remove => EntryBody::ParticipantRemoved { participant },
-        });
-        info!(participant = %target, action = ?action, "moderation");
-        self.broadcast_roster();
-        Ok(())
-    }
-
-    async fn state_changed(&mut self, state: HearingState) {
-        self.summary.state = state;
-        if state == HearingState::Open {
-            self.open_record(true);
-        }
-        for p in self.people.values() {
-            p.send(ServerMsg::HearingState { state });
-        }
-        if state == HearingState::Closed {
-            let ids: Vec<ParticipantId> = self.people.keys().cloned().collect();
-            for pid in ids {
-                if let Some(p) = self.people.get(&pid) {
-                    p.close_socket(close::HEARING_CLOSED, "the hearing has ended");
-                }
-                self.drop_conn(&pid, ConnectionState::None).await;
-            }
-            self.begin_close();
-        }
-    }
-
-    async fn whip_offer(
-        &mut self,
-        row: ParticipantRow,
-        sdp: String,
-    ) -> Result<(ConnId, String), HearingError> {
-        if self.summary.state == HearingState::Closed {
-            return Err(HearingError::Closed);
-        }
-        let pid = row.id.clone();
-        let conn = self.connect(row, None).await;
-        if !self.start_session(&pid).await {
-            return Err(HearingError::Media(
-                "cannot create a peer connection".into(),
-            ));
-        }
-        let session = self.session_mut(&pid).ok_or(HearingError::Gone)?;
-        session
-            .accept_offer_gathered(sdp)
-            .await
-            .map(|answer| (conn, answer))
-            .map_err(|e| HearingError::Media(e.to_string()))
-    }
-
     fn roster(&self, for_moderator: bool) -> Vec<RosterEntry> {
         let mut all: Vec<RosterEntry> = match self.deps.store.participants(&self.id) {
             Ok(rows) => rows
@@ -636,16 +392,6 @@ impl Actor {
             }
             self.drop_conn(&pid, ConnectionState::None).await;
         }
-    }
-}
-
-/// The policy action a moderation request needs.
-fn needed_for(action: ModAction) -> Action {
-    match action {
-        ModAction::Admit => Action::Admit,
-        ModAction::Deny => Action::Deny,
-        ModAction::Mute | ModAction::Unmute => Action::Mute,
-        ModAction::Remove => Action::Remove,
     }
 }
 

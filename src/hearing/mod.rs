@@ -8,6 +8,8 @@
 
 mod actor;
 mod actor_attest;
+mod actor_conn;
+mod actor_court;
 mod actor_media;
 mod actor_record;
 mod derive;
