@@ -532,43 +532,20 @@ fn zip_tail_makes_a_valid_zip_that_verifies() {
 #[cfg(feature = "server")]
 mod http_flow {
     use super::common::{Client, TestServer};
-    use axum::body::Body;
-    use axum::http::{Method, Request, StatusCode, header};
+    use axum::http::{StatusCode, header};
     use serde_json::json;
     use sworn::domain::StaffRole;
     use sworn::verify::{BundleSource as _, MemorySource, VerifyError, VerifyOptions};
-    use tower::ServiceExt;
 
     async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
         server.sealed_hearing(judge).await
     }
 
-    async fn get(
-        c: &Client,
-        path: &str,
-        range: Option<&str>,
-    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let mut req = Request::builder().method(Method::GET).uri(path);
-        if let Some(k) = &c.cookie {
-            req = req.header(header::COOKIE, k);
-        }
-        if let Some(r) = range {
-            req = req.header(header::RANGE, r);
-        }
-        let resp = sworn::http::router(c.state.clone())
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let (s, h) = (resp.status(), resp.headers().clone());
-        let b = axum::body::to_bytes(resp.into_body(), 256 << 20)
-            .await
-            .unwrap();
-        (s, h, b.to_vec())
-    }
-
     /// GET bundle.zip, follow the 303; returns (export url, bytes).
     async fn download(c: &Client, h: &str) -> (String, Vec<u8>) {
-        let (s, hd, _) = get(c, &format!("/api/portal/hearings/{h}/bundle.zip"), None).await;
+        let (s, hd, _) = c
+            .get_bytes(&format!("/api/portal/hearings/{h}/bundle.zip"), None)
+            .await;
         assert_eq!(s, StatusCode::SEE_OTHER);
         let url = hd
             .get(header::LOCATION)
@@ -576,7 +553,7 @@ mod http_flow {
             .to_str()
             .unwrap()
             .to_owned();
-        let (s, hd, body) = get(c, &url, None).await;
+        let (s, hd, body) = c.get_bytes(&url, None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(
             hd.get(header::CONTENT_LENGTH).unwrap().to_str().unwrap(),
@@ -616,7 +593,9 @@ mod http_flow {
 
         // First download, then resumed from the middle (across the sealed/tail border).
         let t = std::time::Instant::now();
-        let (s, _, _) = get(&pros, &format!("/api/portal/hearings/{h}/bundle.zip"), None).await;
+        let (s, _, _) = pros
+            .get_bytes(&format!("/api/portal/hearings/{h}/bundle.zip"), None)
+            .await;
         assert_eq!(s, StatusCode::SEE_OTHER);
         let made = t.elapsed();
         let (url, full) = download(&pros, &h).await;
@@ -644,7 +623,7 @@ mod http_flow {
             full.len() as u64 - end.cd_offset
         );
         let half = end.cd_offset - 100;
-        let (s, hd, rest) = get(&pros, &url, Some(&format!("bytes={half}-"))).await;
+        let (s, hd, rest) = pros.get_bytes(&url, Some(&format!("bytes={half}-"))).await;
         assert_eq!(s, StatusCode::PARTIAL_CONTENT);
         assert_eq!(
             hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
@@ -653,7 +632,9 @@ mod http_flow {
         let mut resumed = full[..half as usize].to_vec();
         resumed.extend_from_slice(&rest);
         assert_eq!(resumed, full);
-        let (s, _, _) = get(&pros, &url, Some(&format!("bytes={}-", full.len()))).await;
+        let (s, _, _) = pros
+            .get_bytes(&url, Some(&format!("bytes={}-", full.len())))
+            .await;
         assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
 
         let first = tmp.path().join("first.zip");
@@ -729,14 +710,14 @@ mod http_flow {
         assert!(r2.custody.len() > r.custody.len());
 
         // Only the maker gets it, only while the grant is active.
-        let (s, _, _) = get(&def, &url, None).await;
+        let (s, _, _) = def.get_bytes(&url, None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, _, body) = get(
-            &def,
-            &format!("/api/portal/hearings/{h}/exports/..%2f..%2fkeys.zip"),
-            None,
-        )
-        .await;
+        let (s, _, body) = def
+            .get_bytes(
+                &format!("/api/portal/hearings/{h}/exports/..%2f..%2fkeys.zip"),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["code"], "bad_request");
@@ -754,7 +735,7 @@ mod http_flow {
         let key = std::fs::read(&key_file).unwrap();
         std::fs::remove_file(&tail_file).unwrap();
         std::os::unix::fs::symlink(&key_file, &tail_file).unwrap();
-        let (s, _, body) = get(&def, &def_url, None).await;
+        let (s, _, body) = def.get_bytes(&def_url, None).await;
         assert!(!s.is_success(), "{s}");
         assert!(!body.windows(16).any(|w| w == &key[..16]), "the key leaked");
 
@@ -772,7 +753,7 @@ mod http_flow {
             .post(&format!("/api/hearings/{h}/grants/{gid}/revoke"), json!({}))
             .await;
         let before = server.state.custody.size();
-        let (s, _, _) = get(&pros, &url, None).await;
+        let (s, _, _) = pros.get_bytes(&url, None).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert_eq!(server.state.custody.size(), before);
 

@@ -5,42 +5,13 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use common::{Client, TestServer};
 use serde_json::json;
 use sworn::domain::StaffRole;
-use tower::ServiceExt;
 
 async fn sealed_hearing(server: &TestServer, judge: &Client) -> String {
     server.sealed_hearing(judge).await
-}
-
-async fn get_raw(
-    c: &Client,
-    path: &str,
-    range: Option<&str>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::builder().method(Method::GET).uri(path);
-    if let Some(k) = &c.cookie {
-        req = req.header(header::COOKIE, k);
-    }
-    if let Some(r) = range {
-        req = req.header(header::RANGE, r);
-    }
-    let resp = sworn::http::router(c.state.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (s, h) = (resp.status(), resp.headers().clone());
-    (
-        s,
-        h,
-        axum::body::to_bytes(resp.into_body(), 64 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,12 +83,9 @@ async fn access_matrix_downloads_custody_and_traversal() {
         .await; // revoked
 
     // One export of h1 by pros, so the matrix covers its URL too.
-    let (s, hd, _) = get_raw(
-        &pros,
-        &format!("/api/portal/hearings/{h1}/bundle.zip"),
-        None,
-    )
-    .await;
+    let (s, hd, _) = pros
+        .get_bytes(&format!("/api/portal/hearings/{h1}/bundle.zip"), None)
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let export_file = hd
         .get(header::LOCATION)
@@ -148,7 +116,7 @@ async fn access_matrix_downloads_custody_and_traversal() {
                 format!("/api/portal/hearings/{h}/files/log/entries.jsonl"),
                 format!("/api/portal/hearings/{h}/exports/{export_file}"),
             ] {
-                let (s, _, _) = get_raw(c, &path, None).await;
+                let (s, _, _) = c.get_bytes(&path, None).await;
                 let expect_ok = *who == "pros" && h == &h1 && !path.contains("/files/");
                 if expect_ok {
                     // bundle.zip makes an export and redirects to it (303).
@@ -214,12 +182,9 @@ async fn access_matrix_downloads_custody_and_traversal() {
     // Download: an export (custody entry first, 303), then the export whole and resumed
     // with ranges; each request's custody entry is committed first.
     let before = server.state.custody.size();
-    let (s, hd, _) = get_raw(
-        &pros,
-        &format!("/api/portal/hearings/{h1}/bundle.zip"),
-        None,
-    )
-    .await;
+    let (s, hd, _) = pros
+        .get_bytes(&format!("/api/portal/hearings/{h1}/bundle.zip"), None)
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let url = hd
         .get(header::LOCATION)
@@ -227,7 +192,7 @@ async fn access_matrix_downloads_custody_and_traversal() {
         .to_str()
         .unwrap()
         .to_owned();
-    let (s, hd, body) = get_raw(&pros, &url, None).await;
+    let (s, hd, body) = pros.get_bytes(&url, None).await;
     assert_eq!(s, StatusCode::OK);
     // The export starts with the sealed zip up to its central directory.
     let end = sworn::custody_extract::zip_tail::read_end(
@@ -239,14 +204,14 @@ async fn access_matrix_downloads_custody_and_traversal() {
     assert_eq!(body[..base], zip[..base]);
     assert!(body.len() > zip.len());
     assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
-    let (s, hd, part) = get_raw(&pros, &url, Some("bytes=10-99")).await;
+    let (s, hd, part) = pros.get_bytes(&url, Some("bytes=10-99")).await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
     assert_eq!(part, body[10..100]);
     assert_eq!(
         hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
         format!("bytes 10-99/{}", body.len())
     );
-    let (s, _, tail) = get_raw(&pros, &url, Some("bytes=-20")).await;
+    let (s, _, tail) = pros.get_bytes(&url, Some("bytes=-20")).await;
     assert_eq!(
         (s, tail.as_slice()),
         (StatusCode::PARTIAL_CONTENT, &body[body.len() - 20..])
@@ -258,7 +223,7 @@ async fn access_matrix_downloads_custody_and_traversal() {
         "bytes=0-1,5-6",
         "items=0-1",
     ] {
-        let (s, _, _) = get_raw(&pros, &download, Some(bad)).await;
+        let (s, _, _) = pros.get_bytes(&download, Some(bad)).await;
         assert!(
             s == StatusCode::RANGE_NOT_SATISFIABLE || s == StatusCode::BAD_REQUEST,
             "{bad}: {s}"
@@ -298,8 +263,9 @@ async fn access_matrix_downloads_custody_and_traversal() {
         "manifest.json",
         "media/nope.webm",
     ] {
-        let (s, _, body) =
-            get_raw(&pros, &format!("/api/portal/hearings/{h1}/files/{p}"), None).await;
+        let (s, _, body) = pros
+            .get_bytes(&format!("/api/portal/hearings/{h1}/files/{p}"), None)
+            .await;
         assert!(s.is_client_error(), "{p}: {s}");
         assert!(
             !body
@@ -322,12 +288,9 @@ async fn access_matrix_downloads_custody_and_traversal() {
         "0123456789abcdef0123456789abcdef.json",
         "0123456789abcdef0123456789abcdef.zip",
     ] {
-        let (s, _, body) = get_raw(
-            &pros,
-            &format!("/api/portal/hearings/{h1}/exports/{p}"),
-            None,
-        )
-        .await;
+        let (s, _, body) = pros
+            .get_bytes(&format!("/api/portal/hearings/{h1}/exports/{p}"), None)
+            .await;
         assert!(s.is_client_error(), "{p}: {s}");
         assert!(
             !body

@@ -16,13 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
-use webrtc::rtp_transceiver::rtp_codec::RTCRtpCodecCapability;
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
-use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 const PASSWORD: &str = "bench-judge-password-long";
 
@@ -102,25 +99,7 @@ async fn add_tracks(
     run: &Arc<AtomicBool>,
     sent: &Arc<Sent>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let video = Arc::new(TrackLocalStaticSample::new(
-        RTCRtpCodecCapability {
-            mime_type: MIME_TYPE_VP8.to_owned(),
-            clock_rate: 90000,
-            ..Default::default()
-        },
-        "video".to_owned(),
-        "local-stream".to_owned(),
-    ));
-    let audio = Arc::new(TrackLocalStaticSample::new(
-        RTCRtpCodecCapability {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48000,
-            channels: 2,
-            ..Default::default()
-        },
-        "audio".to_owned(),
-        "local-stream".to_owned(),
-    ));
+    let (video, audio) = crate::peer::vp8_opus_tracks();
     let mut tasks = Vec::new();
     for t in [
         video.clone() as Arc<dyn TrackLocal + Send + Sync>,

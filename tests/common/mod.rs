@@ -174,6 +174,31 @@ impl Client {
         v
     }
 
+    /// GET with an optional `Range` header; returns status, headers and the raw body.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        range: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(k) = &self.cookie {
+            req = req.header(header::COOKIE, k);
+        }
+        if let Some(r) = range {
+            req = req.header(header::RANGE, r);
+        }
+        let resp = router(self.state.clone())
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (s, h) = (resp.status(), resp.headers().clone());
+        let body = axum::body::to_bytes(resp.into_body(), 256 << 20)
+            .await
+            .unwrap()
+            .to_vec();
+        (s, h, body)
+    }
+
     /// Schedules a hearing; returns its id.
     pub async fn hearing(&self) -> String {
         let h = self

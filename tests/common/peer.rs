@@ -67,6 +67,26 @@ async fn answer(pc: &RTCPeerConnection, offer: RTCSessionDescription) -> Option<
     }
 }
 
+/// A VP8 and an Opus sample track, as a browser publishes them.
+pub fn vp8_opus_tracks() -> (Arc<TrackLocalStaticSample>, Arc<TrackLocalStaticSample>) {
+    let track = |mime: &str, clock_rate, channels, id: &str| {
+        Arc::new(TrackLocalStaticSample::new(
+            RTCRtpCodecCapability {
+                mime_type: mime.to_owned(),
+                clock_rate,
+                channels,
+                ..Default::default()
+            },
+            id.to_owned(),
+            "local-stream".to_owned(),
+        ))
+    };
+    (
+        track(MIME_TYPE_VP8, 90_000, 0, "video"),
+        track(MIME_TYPE_OPUS, 48_000, 2, "audio"),
+    )
+}
+
 pub fn fixtures() -> std::path::PathBuf {
     std::env::var("SWORN_FIXTURES")
         .map(Into::into)
@@ -255,25 +275,7 @@ impl Peer {
 
     /// Adds VP8 + Opus tracks fed from the fixtures in real time, and sends the offer.
     pub async fn publish(&mut self) {
-        let video = Arc::new(TrackLocalStaticSample::new(
-            RTCRtpCodecCapability {
-                mime_type: MIME_TYPE_VP8.to_owned(),
-                clock_rate: 90000,
-                ..Default::default()
-            },
-            "video".to_owned(),
-            "local-stream".to_owned(),
-        ));
-        let audio = Arc::new(TrackLocalStaticSample::new(
-            RTCRtpCodecCapability {
-                mime_type: MIME_TYPE_OPUS.to_owned(),
-                clock_rate: 48000,
-                channels: 2,
-                ..Default::default()
-            },
-            "audio".to_owned(),
-            "local-stream".to_owned(),
-        ));
+        let (video, audio) = vp8_opus_tracks();
         for t in [
             video.clone() as Arc<dyn TrackLocal + Send + Sync>,
             audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
