@@ -66,6 +66,7 @@ struct RawMedia {
     bind_ip: Option<String>,
     public_ips: Option<Vec<String>>,
     loopback_only: Option<bool>,
+    rx_batch_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +131,9 @@ pub struct Config {
     pub threads: Option<usize>,
 }
 
+/// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
+pub const DEFAULT_RX_BATCH_MS: u64 = 5;
+
 #[derive(Clone, Debug)]
 pub struct MediaConfig {
     /// UDP port for all media (0: any free port).
@@ -139,6 +143,10 @@ pub struct MediaConfig {
     pub public_ips: Vec<IpAddr>,
     /// Only loopback candidates (tests, single-machine demos).
     pub loopback_only: bool,
+    /// How long the media socket's reader lets datagrams gather before taking them as one
+    /// batch (0: take each as it arrives). Longer batches cost less CPU and add at most
+    /// this much latency to every packet.
+    pub rx_batch: Duration,
 }
 
 impl Config {
@@ -177,6 +185,7 @@ impl Config {
                 bind_ip: IpAddr::from([127, 0, 0, 1]),
                 public_ips: vec![],
                 loopback_only: true,
+                rx_batch: Duration::from_millis(DEFAULT_RX_BATCH_MS),
             },
             ice_servers: vec![],
             invite_ttl: Duration::from_secs(72 * 3600),
@@ -229,6 +238,13 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
                 .filter(|s| !s.is_empty())
                 .collect(),
         );
+    }
+    if let Some(v) = env("SWORN_RX_BATCH_MS") {
+        let ms = v.parse().map_err(|_| ConfigError::Env {
+            name: "SWORN_RX_BATCH_MS",
+            message: "expected milliseconds".into(),
+        })?;
+        raw.media.rx_batch_ms = Some(ms);
     }
     if let Some(v) = env("SWORN_LOOPBACK_ONLY") {
         raw.media.loopback_only = Some(matches!(v.as_str(), "1" | "true" | "yes"));
@@ -330,6 +346,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             });
         }
     }
+    let rx_batch_ms = match raw.media.rx_batch_ms {
+        None => DEFAULT_RX_BATCH_MS,
+        Some(ms @ 0..=20) => ms,
+        Some(_) => {
+            return Err(ConfigError::Invalid {
+                key: "media.rx_batch_ms",
+                message: "expected 0 to 20 (milliseconds of added latency)".into(),
+            });
+        }
+    };
     let grace = raw.hearing.reconnect_grace_secs.unwrap_or(20);
     let interval = raw.evidence.checkpoint_interval_secs.unwrap_or(10);
     if interval == 0 {
@@ -363,6 +389,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             bind_ip,
             public_ips,
             loopback_only,
+            rx_batch: Duration::from_millis(rx_batch_ms),
         },
         ice_servers: raw.ice_servers,
         invite_ttl: Duration::from_secs(
@@ -440,6 +467,26 @@ mod tests {
         assert_eq!(Config::load(None, &one).unwrap().threads, Some(1));
         for bad in ["0", "257", "two"] {
             let env = |k: &str| (k == "SWORN_THREADS").then(|| bad.to_owned());
+            assert!(Config::load(None, &env).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn media_rx_batch() {
+        let c = Config::load(None, &no_env).unwrap();
+        assert_eq!(c.media.rx_batch, Duration::from_millis(DEFAULT_RX_BATCH_MS));
+        let zero = |k: &str| (k == "SWORN_RX_BATCH_MS").then(|| "0".to_owned());
+        assert_eq!(
+            Config::load(None, &zero).unwrap().media.rx_batch,
+            Duration::ZERO
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sworn.toml");
+        std::fs::write(&path, "[media]\nrx_batch_ms = 2\n").unwrap();
+        let c = Config::load(Some(&path), &no_env).unwrap();
+        assert_eq!(c.media.rx_batch, Duration::from_millis(2));
+        for bad in ["21", "-1", "fast"] {
+            let env = |k: &str| (k == "SWORN_RX_BATCH_MS").then(|| bad.to_owned());
             assert!(Config::load(None, &env).is_err(), "{bad}");
         }
     }

@@ -2,6 +2,7 @@
 
 use super::RtcError;
 use super::session::{PeerSession, SessionEvent};
+use super::udp_mux::BatchUdpMux;
 use crate::config::MediaConfig;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -11,7 +12,6 @@ use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{API, APIBuilder};
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
-use webrtc::ice::udp_mux::{UDPMuxDefault, UDPMuxParams};
 use webrtc::ice::udp_network::UDPNetwork;
 use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::interceptor::registry::Registry;
@@ -27,11 +27,10 @@ impl RtcEngine {
     /// Binds the media UDP port and builds the API (VP8/VP9/H264/Opus, NACK, RTCP
     /// reports, TWCC).
     pub async fn start(cfg: &MediaConfig) -> Result<RtcEngine, RtcError> {
-        let socket = tokio::net::UdpSocket::bind((cfg.bind_ip, cfg.udp_port))
-            .await
-            .map_err(RtcError::Bind)?;
+        let socket =
+            std::net::UdpSocket::bind((cfg.bind_ip, cfg.udp_port)).map_err(RtcError::Bind)?;
         let udp_port = socket.local_addr().map_err(RtcError::Bind)?.port();
-        let mux = UDPMuxDefault::new(UDPMuxParams::new(socket));
+        let mux = BatchUdpMux::start(socket, cfg.rx_batch).map_err(RtcError::Bind)?;
 
         let mut se = SettingEngine::default();
         se.set_udp_network(UDPNetwork::Muxed(mux));

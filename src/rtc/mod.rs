@@ -1,7 +1,7 @@
 //! The only module that touches `webrtc::*` (webrtc-rs 0.17, classic API).
 //!
 //! It owns: the shared WebRTC API object and the single UDP port all peers share
-//! ([`RtcEngine`]), one peer connection per participant connection ([`PeerSession`]),
+//! ([`RtcEngine`]; read in batches on its own thread, `udp_mux`), one peer connection per participant connection ([`PeerSession`]),
 //! SFU forwarding (one local track per published track, fanned out to every subscriber:
 //! [`PublishedTrack`]), keyframe requests and RTCP draining.
 //!
@@ -12,6 +12,7 @@
 mod engine;
 mod forward;
 mod session;
+mod udp_mux;
 
 pub use engine::RtcEngine;
 pub use forward::{
