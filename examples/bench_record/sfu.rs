@@ -267,7 +267,9 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        go.store(true, Ordering::Relaxed);
+        if std::env::var_os("BENCH_SILENT").is_none() {
+            go.store(true, Ordering::Relaxed);
+        }
         peers.push((pc, peer, sent, tasks));
     }
 
@@ -282,7 +284,28 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     }
     let cpu0 = procstat::process_cpu(pid)?;
     let t0 = Instant::now();
+    // BENCH_PERF=<file>: profile the server over exactly the window (perf record -g).
+    let perf = std::env::var_os("BENCH_PERF").and_then(|out| {
+        std::process::Command::new("perf")
+            .args([
+                "record",
+                "-q",
+                "-F",
+                "4999",
+                "-g",
+                "-p",
+                &pid.to_string(),
+                "-o",
+            ])
+            .arg(out)
+            .args(["--", "sleep", &a.window.as_secs().to_string()])
+            .spawn()
+            .ok()
+    });
     tokio::time::sleep(a.window).await;
+    if let Some(mut perf) = perf {
+        let _ = perf.wait();
+    }
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
