@@ -30,16 +30,14 @@ impl From<AttestationState> for ServerMsg {
     }
 }
 
-/// Only these entries matter; a line without either text is skipped unparsed (entries
-/// are canonical JSON: no spaces, so the tag appears exactly like this).
-const NEEDLES: [&[u8]; 2] = [
-    b"\"type\":\"attestation\"",
-    b"\"type\":\"identity_attested\"",
+/// Only these entries matter; any other line is skipped unparsed, so a long log of
+/// media chunks costs little. Entries are canonical JSON (keys sorted, no spaces): in
+/// these two types no key sorts after `type` but `v`, so each line ends like this (the
+/// tests build their entries with the log's own encoder and would catch a change).
+const ENDINGS: [&[u8]; 2] = [
+    b"\"type\":\"attestation\",\"v\":1}",
+    b"\"type\":\"identity_attested\",\"v\":1}",
 ];
-
-fn contains(line: &[u8], needle: &[u8]) -> bool {
-    line.windows(needle.len()).any(|w| w == needle)
-}
 
 /// The last `attestation` entry seen: a confirmation's statement is the one just before
 /// its `identity_attested` entry.
@@ -64,7 +62,7 @@ pub(crate) fn attestation_state(
     let mut ordinal = 0u64;
     let mut last: Option<LastStatement> = None;
     for line in entries.split(|b| *b == b'\n') {
-        if !NEEDLES.iter().any(|n| contains(line, n)) {
+        if !ENDINGS.iter().any(|e| line.ends_with(e)) {
             continue;
         }
         let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
@@ -231,7 +229,7 @@ mod tests {
     fn opened() -> Log {
         let mut log = Log::default();
         log.push(EntryBody::Marker {
-            label: "\"type\":\"attestation\" in a label".into(),
+            label: "a label ending \"type\":\"attestation\",\"v\":1}".into(),
         });
         log.push(EntryBody::KeyBound {
             participant: "j".into(),
@@ -346,9 +344,12 @@ mod tests {
     fn garbage_and_torn_lines_are_skipped() {
         let mut log = opened();
         let seq = log.attest("o", "w", "passport");
-        log.entries.extend_from_slice(
-            b"not json \"type\":\"attestation\"\n{\"type\":\"identity_attested\",",
-        );
+        // Lines that end like the entries read, but are not entries; a torn last line.
+        log.entries
+            .extend_from_slice(b"not json \"type\":\"attestation\",\"v\":1}\n");
+        log.entries
+            .extend_from_slice(b"{\"type\":\"identity_attested\",\"v\":1}\n");
+        log.entries.extend_from_slice(b"{\"type\":\"attestation\",");
         let s = log.state();
         assert_eq!(s.identities.len(), 1);
         assert_eq!(s.identities[0].seq, seq);
