@@ -1,13 +1,15 @@
 //! The hearing task's attestation duties: statements signed in participants' browsers
 //! (oath or affirmation, identity and the judge's confirmation, co-signed checkpoints,
 //! closing, minutes), checked against the policy and the bound keys before they reach
-//! the log; administering the oath; drafting and signing the minutes.
+//! the log; administering the oath; drafting and signing the minutes; replaying the
+//! attestation state, read back from the log, to a court console that (re)connects.
 
 use super::actor::Actor;
 use super::actor_record::CONFIRMED;
 use super::oath;
 use super::protocol::{OathForm, ServerMsg};
 use crate::domain::{Action, ParticipantId, ParticipantRole, Presence, Subject, allows};
+use crate::verify::attestation::attestation_paths;
 use crate::verify::entry::EntryBody;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -123,6 +125,18 @@ impl Actor {
                 self.error(pid, "bad_attestation", &msg);
             }
         }
+    }
+
+    /// What a court console shows of the attestations, derived from the log as it is
+    /// now (a console that reconnects gets it again, never a cached copy).
+    pub(super) fn attestations_replay(&self) -> Option<ServerMsg> {
+        let dir = self.record.as_ref()?.log.dir();
+        let entries = std::fs::read(dir.join("entries.jsonl")).ok()?;
+        let state = super::replay::attestation_state(&entries, |ordinal, kind| {
+            let [json, ..] = attestation_paths(ordinal, kind);
+            std::fs::read(dir.join(json)).ok()
+        });
+        Some(state.into())
     }
 
     /// A judge's `identity` statement confirms an attestation already in the log: its

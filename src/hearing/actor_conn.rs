@@ -5,7 +5,9 @@ use super::actor::Actor;
 use super::live::{Conn, Live};
 use super::protocol::{Outbound, ServerMsg, close};
 use super::{ConnId, HearingError, next_conn_id};
-use crate::domain::{ConnectionState, HearingState, ParticipantId, Presence};
+use crate::domain::{
+    Action, ConnectionState, HearingState, ParticipantId, Presence, Subject, allows,
+};
 use crate::store::ParticipantRow;
 use crate::verify::entry::EntryBody;
 use tokio::sync::mpsc;
@@ -26,6 +28,7 @@ impl Actor {
             .entry(pid.clone())
             .or_insert_with(|| Live::new(row.clone()));
         live.row = row;
+        let role = live.row.role;
         if live.conn.is_some() {
             live.close_socket(close::REPLACED, "replaced by a newer connection");
             self.drop_conn(&pid, ConnectionState::None).await;
@@ -71,6 +74,12 @@ impl Actor {
         });
         if let Some(checkpoint) = self.checkpoint_ref() {
             self.send(&pid, ServerMsg::Checkpoint { checkpoint });
+        }
+        // A court console starts from what the log holds (it may be a reload).
+        if allows(Subject::Participant(role), Action::Admit) {
+            if let Some(replay) = self.attestations_replay() {
+                self.send(&pid, replay);
+            }
         }
         self.broadcast_roster();
         id

@@ -18,6 +18,7 @@ mod oath;
 pub mod protocol;
 mod record;
 mod recording;
+mod replay;
 
 use crate::config::Config;
 use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole};

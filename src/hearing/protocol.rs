@@ -231,6 +231,16 @@ pub enum ServerMsg {
         #[serde(skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    /// The court's consoles, on every (re)connection: the attestation state derived
+    /// from the evidence log, replacing whatever the console showed before.
+    Attestations {
+        /// Every signed statement except co-signatures, in log order.
+        statements: Vec<StatementSeen>,
+        /// Number of co-signatures in the log.
+        cosigns: u64,
+        /// Every official's identity attestation, with the judge's confirmation if any.
+        identities: Vec<IdentitySeen>,
+    },
     /// The hearing's evidence bundle is sealed.
     Sealed {
         bundle_sha256: String,
@@ -240,6 +250,43 @@ pub enum ServerMsg {
         message: String,
     },
     Pong,
+}
+
+/// One signed statement as the log records it (an `attestation` entry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatementSeen {
+    pub kind: String,
+    /// The signer.
+    pub participant: String,
+    /// Seq of the `attestation` entry.
+    pub seq: u64,
+    /// Time of the entry (RFC 3339 UTC).
+    pub time: String,
+}
+
+/// An official's identity attestation (an `identity_attested` entry, not itself a
+/// confirmation) and the judge's confirmation of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdentitySeen {
+    /// The attesting official.
+    pub participant: String,
+    /// Whose identity (the witness).
+    pub subject: String,
+    /// How it was checked (`passport`, ...).
+    pub method: String,
+    /// Seq of its `identity_attested` entry: what a confirmation's `confirms` names.
+    pub seq: u64,
+    /// The judge's confirmation, or null while it is still to be confirmed.
+    pub confirmed: Option<Confirmation>,
+}
+
+/// The judge's `identity_attested` entry (method `confirmed`) naming an attestation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    /// The confirming judge.
+    pub by: String,
+    /// Seq of the judge's `identity_attested` entry.
+    pub seq: u64,
 }
 
 /// What the hearing task sends to a socket task.

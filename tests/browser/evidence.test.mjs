@@ -1,7 +1,8 @@
 // The whole evidence flow in real browsers (Debian's Chromium): the judge signs in,
 // schedules a hearing and invites a witness, an official and an interpreter, who join by
 // link and are admitted; every page co-signs checkpoints by itself; the official attests
-// the witness's identity and the judge confirms it; the judge administers the oath and the witness affirms in the
+// the witness's identity and the judge confirms it (reloading the console before and
+// after: it comes back from the log); the judge administers the oath and the witness affirms in the
 // modal dialog; they talk for 20 s; the interpreter leaves (closing statement); the judge
 // ends the hearing by signing the minutes, watches it seal, grants the prosecutor; the
 // prosecutor plays a recording in the portal and downloads the bundle; `sworn verify`
@@ -201,10 +202,18 @@ test('the official attests the witness\'s identity; the judge sees it and confir
   await o.click('#id-sign');
   await o.waitForSelector('#identity-status.ok');
   await S.judge.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
-  // The judge confirms it from the record panel, with the keyboard.
   const j = S.judge;
   const row = `#identity-list li[data-subject="${S.witness.id}"]`;
   await j.waitForSelector(`#identity-confirm:not([hidden]) ${row} button`);
+  // The judge reloads before confirming: the console gets it back from the log
+  // (`attestations`), with the record list and the co-signatures.
+  const cosigns = () => j.evaluate(() => Number(document.querySelector('#record-cosigns').textContent.replace(/\D+/g, '')));
+  const before = await cosigns();
+  await j.reload({ waitUntil: 'domcontentloaded' });
+  await j.waitForSelector(`#identity-confirm:not([hidden]) ${row}[data-state="open"] button:not([disabled])`);
+  await j.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
+  assert.ok(await cosigns() >= before, `co-signatures after the reload (${await cosigns()}) >= before (${before})`);
+  // The judge confirms it from the record panel, with the keyboard.
   assert.match(await j.textContent(row), /Identity of Witness Evidence attested by Official Evidence \(Passport\)/);
   assert.equal(await j.getAttribute(`${row} button`, 'aria-label'), 'Confirm the identity of Witness Evidence');
   assert.ok(await o.isHidden('#identity-confirm'), 'only the judge confirms');
@@ -215,6 +224,14 @@ test('the official attests the witness\'s identity; the judge sees it and confir
   await j.waitForSelector('#identity-status.ok');
   assert.match(await j.textContent('#identity-status'), /Identity of Witness Evidence confirmed/);
   assert.equal(await j.$(`${row} button`), null, 'confirmed once, no button left');
+  // Reloaded again: shown as confirmed, not offered again.
+  await j.reload({ waitUntil: 'domcontentloaded' });
+  await j.waitForSelector(`#identity-confirm:not([hidden]) ${row}[data-state="confirmed"]`);
+  assert.equal(await j.$(`${row} button`), null, 'still confirmed after a reload');
+  assert.match(await j.textContent(row), /Identity of Witness Evidence attested by Official Evidence \(Passport\) — Confirmed/);
+  await j.waitForSelector(`#record-list li[data-kind="identity"][data-participant="${S.official.id}"]`);
+  assert.equal(await j.locator('#record-list li[data-kind="identity"]').count(), 1, 'the confirmation is not listed as an attestation');
+  await checkedShot(j, '02c-judge-identity-after-reload');
   takeProblems();
 });
 

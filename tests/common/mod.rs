@@ -1,10 +1,12 @@
 //! Shared test support: an in-process server on 127.0.0.1, API calls through the
-//! router, and webrtc-rs client peers that publish ffmpeg-made VP8/Opus fixtures.
+//! router, webrtc-rs client peers that publish ffmpeg-made VP8/Opus fixtures, and
+//! signalling-only WebSocket clients (`ws`).
 #![allow(dead_code)]
 
 pub mod http;
 pub mod media;
 pub mod peer;
+pub mod ws;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};

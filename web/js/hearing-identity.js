@@ -4,7 +4,9 @@
 // (docs/protocol.md). For the presiding judge this lists "Identity of <witness> attested
 // by <official> (<method>)" with a "Confirm identity" button that signs an `identity`
 // statement {subject, confirms: seq} with the judge's key (attest.js); the server logs
-// it as `identity_attested` by the judge, method "confirmed".
+// it as `identity_attested` by the judge, method "confirmed". On every (re)connection the
+// `attestations` message lists them again from the log, confirmed or not, so a reload
+// before or after confirming shows the same list.
 // Owns hearing.html #identity-confirm, #identity-list, #identity-status. Must never
 // offer a confirmation to a role that may not confirm (only the judge), never confirm
 // a confirmation, and never put names or server text into markup (textContent only).
@@ -48,6 +50,24 @@ export class IdentityConfirmations {
     const a = attestationOf(data);
     if (!a || this.items.has(a.seq)) return;
     this.items.set(a.seq, { ...a, state: 'open' });
+    this.render();
+  }
+
+  /**
+   * An `attestations` message (on every (re)connection): every official's attestation
+   * as the log holds it, confirmed or not. Replaces what we had; a confirmation being
+   * signed on the old socket is either in it (confirmed) or was lost (open again).
+   */
+  onReplay(list) {
+    if (!Array.isArray(list)) return;
+    this.items = new Map();
+    for (const data of list) {
+      const a = data && attestationOf({ ...data, kind: 'identity' });
+      if (!a) continue;
+      const confirmed = data.confirmed !== null && typeof data.confirmed === 'object';
+      this.items.set(a.seq, { ...a, state: confirmed ? 'confirmed' : 'open' });
+    }
+    this.pending = null;
     this.render();
   }
 

@@ -2,7 +2,9 @@
 // administering the oath, the record panel (who attested what), the judge's
 // confirmation of identity attestations (hearing-identity.js), recording-degraded
 // warnings, the minutes (draft shown in a sandboxed frame, signed, then the hearing
-// closed) and the sealing progress, after which the grants panel is mounted.
+// closed) and the sealing progress, after which the grants panel is mounted. What it
+// shows of the record is rebuilt from the log's `attestations` message on every
+// (re)connection, so a reload loses nothing.
 // Owns hearing.html #record-*, #degraded, #minutes-panel, #seal-panel. Must never
 // run the minutes HTML as a script (sandboxed frame without allow-scripts), never
 // sign minutes other than the exact bytes received, and never put names or server
@@ -57,6 +59,9 @@ export class RecordPanel {
           this.render();
         }
         return true;
+      case 'attestations':
+        this.onReplay(data);
+        return true;
       case 'recording':
         if (typeof data.participant === 'string') {
           if (data.state === 'degraded') this.degraded.add(data.participant);
@@ -73,6 +78,26 @@ export class RecordPanel {
       default:
         return false;
     }
+  }
+
+  /**
+   * An `attestations` message (on every (re)connection): the record as the log holds
+   * it replaces ours. Our own identity statements are confirmations, shown in the
+   * identity list rather than here (as when they are made live).
+   */
+  onReplay(data) {
+    if (!Array.isArray(data.statements)) return;
+    const self = this.opts.attestor.opts.participantId();
+    this.events = data.statements
+      .filter((s) => s && typeof s.kind === 'string' && typeof s.participant === 'string')
+      .filter((s) => !(s.kind === 'identity' && s.participant === self))
+      .map((s) => {
+        const at = new Date(s.time);
+        return { kind: s.kind, participant: s.participant, at: Number.isNaN(at.getTime()) ? new Date() : at };
+      });
+    this.cosigns = Number.isSafeInteger(data.cosigns) && data.cosigns >= 0 ? data.cosigns : 0;
+    this.identity.onReplay(data.identities);
+    this.render();
   }
 
   render() {
@@ -155,7 +180,11 @@ export class RecordPanel {
   /** The minutes statement / the signed HTML were accepted: continue the close flow. */
   async onAttested(kind) {
     const d = this.draft;
-    if (kind === 'minutes' && d) {
+    if (kind === 'cosign') {
+      // Our own co-signature counts too (the log's count, as `attestations` gives it).
+      this.cosigns += 1;
+      this.render();
+    } else if (kind === 'minutes' && d) {
       const self = this.opts.attestor.opts.participantId();
       if (self) this.events.push({ kind: 'minutes', participant: self, at: new Date() });
       this.render();

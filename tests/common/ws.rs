@@ -1,0 +1,102 @@
+//! A signalling-only client: a WebSocket that speaks sworn's protocol and records what
+//! it receives, with no peer connection (for tests of messages, not media).
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub struct WsClient {
+    out: mpsc::UnboundedSender<Message>,
+    events: Arc<Mutex<Vec<Value>>>,
+    notify: Arc<Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str, cookie: Option<&str>) -> WsClient {
+        let mut req = url.into_client_request().unwrap();
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let events: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let notify = Arc::new(Notify::new());
+        let writer = tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (ev, n) = (events.clone(), notify.clone());
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                if let Message::Text(t) = msg {
+                    ev.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(t.as_str()).unwrap());
+                    n.notify_waiters();
+                }
+            }
+            n.notify_waiters();
+        });
+        WsClient {
+            out,
+            events,
+            notify,
+            tasks: vec![writer, reader],
+        }
+    }
+
+    pub fn send(&self, v: Value) {
+        let _ = self.out.send(Message::Text(v.to_string().into()));
+    }
+
+    /// Waits until a received message satisfies `pred` (checks the whole history).
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = self.notify.notified();
+            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
+                return v.clone();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "timed out waiting for {what}; got {:?}",
+                    self.events.lock().unwrap()
+                );
+            }
+        }
+    }
+
+    pub async fn wait_type(&self, t: &str) -> Value {
+        self.wait_for(t, |v| v["type"] == t).await
+    }
+
+    pub fn messages(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Closes the socket (a page reload) and waits until the close is sent.
+    pub async fn close(self) {
+        let WsClient { out, tasks, .. } = self;
+        let _ = out.send(Message::Close(None));
+        drop(out);
+        let mut tasks = tasks.into_iter();
+        if let Some(writer) = tasks.next() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        }
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
