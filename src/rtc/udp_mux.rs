@@ -2,13 +2,14 @@
 //!
 //! webrtc-rs's `UDPMuxDefault` reads the socket on the async runtime: every datagram
 //! wakes the runtime, is copied through an 8 KiB zeroed buffer with its source address
-//! written out as text, and parsed back by the reader. This mux reads on its own thread
-//! ("sworn-udp-rx"): it waits for a datagram, lets `coalesce` pass so that what arrives
-//! meanwhile is taken in the same batch (bounded latency, like interrupt coalescing on a
-//! network card), and hands every peer its datagrams through a channel, so the runtime
-//! wakes about once per batch instead of once per datagram. Sends go straight to the
-//! (non-blocking) socket from the caller's task; the socket is not registered with the
-//! runtime at all, so arriving datagrams never wake it.
+//! written out as text, and parsed back by the reader. While media flows, this mux
+//! takes the socket off the runtime's poller and reads it every `coalesce` instead: what
+//! arrived meanwhile is one batch (bounded latency, like interrupt coalescing on a
+//! network card), handed to every peer through a channel, so the runtime wakes once per
+//! batch for all peers instead of once per datagram (a context switch costs more than
+//! the rest of a packet's way). When the socket falls quiet it is registered again and
+//! the task sleeps until the next datagram. Sends go straight to the (non-blocking)
+//! socket from the caller's task.
 //!
 //! Routing (the rules of pion's and webrtc-rs's muxes): a datagram from a remote address
 //! goes to the connection that last sent to that address; otherwise a STUN message goes
@@ -33,6 +34,8 @@ use webrtc::util::{Conn, Error as ConnError};
 
 /// Largest datagram taken (webrtc-ice's receive MTU).
 const RECEIVE_MTU: usize = 8192;
+/// Socket receive buffer asked for: about 4 s of 8 participants at 1 Mbit/s.
+const RECV_BUFFER: usize = 4 << 20;
 /// Datagrams taken per batch before the reader looks at the clock again.
 const MAX_BATCH: usize = 1024;
 /// Millisecond waits for room in a full send buffer before a send fails.
@@ -62,11 +65,14 @@ struct Routes {
 }
 
 impl BatchUdpMux {
-    /// Takes the bound media socket and starts its reader thread.
+    /// Takes the bound media socket and starts its reader task (inside the runtime).
     pub(super) fn start(socket: UdpSocket, coalesce: Duration) -> std::io::Result<Arc<Self>> {
         socket.set_nonblocking(true)?;
+        // Room for a stalled reader to catch up without loss (the kernel caps the
+        // request at net.core.rmem_max; failing to enlarge it is not an error).
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECV_BUFFER);
         let local_addr = socket.local_addr()?;
-        let reader = mio::net::UdpSocket::from_std(socket.try_clone()?);
+        let reader = socket.try_clone()?;
         let shared = Arc::new(Shared {
             socket,
             local_addr,
@@ -74,14 +80,7 @@ impl BatchUdpMux {
             closed: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
         });
-        let poll = mio::Poll::new()?;
-        let mut reader = reader;
-        poll.registry()
-            .register(&mut reader, mio::Token(0), mio::Interest::READABLE)?;
-        let for_thread = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("sworn-udp-rx".into())
-            .spawn(move || read_loop(&for_thread, &reader, poll, coalesce))?;
+        tokio::spawn(read_loop(Arc::clone(&shared), reader, coalesce));
         Ok(Arc::new(BatchUdpMux { shared }))
     }
 
@@ -143,46 +142,56 @@ fn local_ufrag(data: &[u8]) -> Option<String> {
     username.split(':').next().map(str::to_owned)
 }
 
-/// The reader thread; ends when the mux closes. While datagrams keep coming it wakes
-/// once per batch: sleep `coalesce`, take everything that arrived. When a batch comes
-/// back empty it blocks on the socket until the next datagram.
-fn read_loop(
-    shared: &Shared,
-    socket: &mio::net::UdpSocket,
-    mut poll: mio::Poll,
-    coalesce: Duration,
-) {
-    let mut events = mio::Events::with_capacity(4);
+/// The reader task; ends when the mux closes. Two modes:
+/// - idle: the socket is registered with the runtime and the task waits for a datagram;
+/// - streaming: the socket is taken off the runtime (arriving datagrams wake nothing) and
+///   the task wakes every `coalesce` to take everything that arrived, until two batches
+///   in a row come back empty.
+///
+/// While media flows the runtime thus wakes once per `coalesce` for all peers together
+/// (rather than once per datagram), and an idle server does not wake at all.
+async fn read_loop(shared: Arc<Shared>, mut socket: UdpSocket, coalesce: Duration) {
     let mut buf = vec![0u8; RECEIVE_MTU];
     while !shared.closed.load(Ordering::Relaxed) {
-        if let Err(e) = poll.poll(&mut events, Some(IDLE_POLL)) {
-            if e.kind() == ErrorKind::Interrupted {
-                continue;
+        let ready;
+        (socket, ready) = match wait_readable(socket).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("media socket wait failed, no more media is received: {e}");
+                return;
             }
-            tracing::error!("media socket poll failed, no more media is received: {e}");
-            return;
-        }
-        if events.is_empty() {
+        };
+        if !ready {
             continue;
         }
-        // Readable: drain now (the first datagram of a burst is not delayed), then keep
-        // taking batches for as long as they come.
-        loop {
-            let taken = drain(shared, socket, &mut buf);
-            if taken == MAX_BATCH {
-                continue;
+        let mut empty = 0;
+        while empty < 2 && !shared.closed.load(Ordering::Relaxed) {
+            let mut taken = drain(&shared, &socket, &mut buf);
+            while taken == MAX_BATCH {
+                taken = drain(&shared, &socket, &mut buf);
             }
-            if taken == 0 || coalesce.is_zero() || shared.closed.load(Ordering::Relaxed) {
+            empty = if taken == 0 { empty + 1 } else { 0 };
+            if coalesce.is_zero() {
                 break;
             }
-            std::thread::sleep(coalesce);
+            tokio::time::sleep(coalesce).await;
         }
     }
 }
 
+/// Registers the socket with the runtime until a datagram is waiting (true) or
+/// IDLE_POLL passes (false), then takes it off again.
+async fn wait_readable(socket: UdpSocket) -> std::io::Result<(UdpSocket, bool)> {
+    let registered = tokio::net::UdpSocket::from_std(socket)?;
+    let ready = tokio::time::timeout(IDLE_POLL, registered.readable())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    Ok((registered.into_std()?, ready))
+}
+
 /// Takes every datagram waiting on the socket (at most MAX_BATCH) and routes it.
 /// Returns how many it took.
-fn drain(shared: &Shared, socket: &mio::net::UdpSocket, buf: &mut [u8]) -> usize {
+fn drain(shared: &Shared, socket: &UdpSocket, buf: &mut [u8]) -> usize {
     let mut taken = 0;
     while taken < MAX_BATCH {
         match socket.recv_from(buf) {
