@@ -8,47 +8,13 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
+use common::attest::{attest, latest_checkpoint, pubkey, statement};
 use common::ws::WsClient;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
-
-fn statement(
-    kind: &str,
-    hearing: &str,
-    participant: &str,
-    cp: &Value,
-    text: &str,
-    extra: Value,
-) -> String {
-    let mut v = json!({"v": 1, "kind": kind, "hearing": hearing, "participant": participant, "checkpoint": cp, "text": text});
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    String::from_utf8(sworn::verify::canonical::to_canonical(&v).unwrap()).unwrap()
-}
-
-fn attest(c: &WsClient, key: &SigningKey, st: &str) {
-    let sig = key.sign(st.as_bytes());
-    c.send(json!({"type": "attest", "statement": st, "signature": URL_SAFE_NO_PAD.encode(sig.to_bytes())}));
-}
-
-fn latest_checkpoint(c: &WsClient) -> Value {
-    c.messages()
-        .iter()
-        .rev()
-        .find(|m| m["type"] == "checkpoint")
-        .map(|m| m["checkpoint"].clone())
-        .expect("a checkpoint")
-}
-
-fn pubkey(k: &SigningKey) -> String {
-    URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes())
-}
 
 /// The hearing's log entries as stored on disk.
 fn log_entries(server: &TestServer, h: &str) -> Vec<Value> {

@@ -9,36 +9,13 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
+use common::attest::{attest, latest_checkpoint, pubkey, statement};
 use common::peer::{Peer, client_api};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
-
-fn statement(hearing: &str, participant: &str, cp: &Value, text: &str, extra: Value) -> String {
-    let mut v = json!({"v": 1, "kind": "identity", "hearing": hearing, "participant": participant, "checkpoint": cp, "text": text});
-    for (k, x) in extra.as_object().unwrap() {
-        v[k] = x.clone();
-    }
-    String::from_utf8(sworn::verify::canonical::to_canonical(&v).unwrap()).unwrap()
-}
-
-fn attest(p: &Peer, key: &SigningKey, st: &str) {
-    let sig = key.sign(st.as_bytes());
-    p.send(json!({"type": "attest", "statement": st, "signature": URL_SAFE_NO_PAD.encode(sig.to_bytes())}));
-}
-
-fn latest_checkpoint(p: &Peer) -> Value {
-    p.messages()
-        .iter()
-        .rev()
-        .find(|m| m["type"] == "checkpoint")
-        .map(|m| m["checkpoint"].clone())
-        .expect("a checkpoint")
-}
 
 /// Number of messages of `type` with `code` so far.
 fn count(p: &Peer, t: &str, code: &str) -> usize {
@@ -60,7 +37,6 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
     let keys: Vec<SigningKey> = (1u8..=4)
         .map(|i| SigningKey::from_bytes(&[i; 32]))
         .collect();
-    let pubkey = |k: &SigningKey| URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes());
 
     let j = Peer::connect(
         &api,
@@ -104,6 +80,7 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
 
     // The official attests; the judge's console learns subject, method and seq.
     let st = statement(
+        "identity",
         &h,
         &oid,
         &latest_checkpoint(&o),
@@ -130,6 +107,7 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
     .await;
     for (p, id, k) in [(&w, &wid, &keys[1]), (&pr, &pid, &keys[3])] {
         let st = statement(
+            "identity",
             &h,
             id,
             &latest_checkpoint(p),
@@ -149,7 +127,14 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
         json!({"subject": oid, "confirms": seq}),       // another person
     ];
     for (i, extra) in bad.iter().enumerate() {
-        let st = statement(&h, &jid, &cp, "The judge confirms.", extra.clone());
+        let st = statement(
+            "identity",
+            &h,
+            &jid,
+            &cp,
+            "The judge confirms.",
+            extra.clone(),
+        );
         attest(&j, &keys[0], &st);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while count(&j, "error", "bad_attestation") < i + 1 {
@@ -164,6 +149,7 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
     );
 
     let st = statement(
+        "identity",
         &h,
         &jid,
         &cp,

@@ -17,6 +17,10 @@ mod feed;
 mod http;
 #[cfg(feature = "server")]
 #[allow(dead_code)]
+#[path = "../../tests/common/inbox.rs"]
+mod inbox;
+#[cfg(feature = "server")]
+#[allow(dead_code)]
 #[path = "../../tests/common/peer.rs"]
 mod peer;
 #[cfg(feature = "server")]

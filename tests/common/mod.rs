@@ -3,7 +3,9 @@
 //! signalling-only WebSocket clients (`ws`).
 #![allow(dead_code)]
 
+pub mod attest;
 pub mod http;
+pub mod inbox;
 pub mod media;
 pub mod peer;
 pub mod ws;

@@ -1,12 +1,13 @@
 //! A webrtc-rs client peer that speaks sworn's signalling protocol, publishes the
 //! ffmpeg-made fixtures (VP8 IVF + Opus OGG) in real time and counts what it receives.
 
+use super::inbox::Inbox;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use webrtc::api::interceptor_registry::register_default_interceptors;
@@ -102,8 +103,7 @@ pub struct Peer {
     pub pc: Arc<RTCPeerConnection>,
     pub counts: Counts,
     out: mpsc::UnboundedSender<Message>,
-    events: Arc<Mutex<Vec<Value>>>,
-    notify: Arc<Notify>,
+    inbox: Arc<Inbox>,
     pub closed: Arc<Mutex<Option<(u16, String)>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -124,8 +124,7 @@ impl Peer {
                 .unwrap(),
         );
         let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
-        let events: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let notify = Arc::new(Notify::new());
+        let inbox: Arc<Inbox> = Arc::default();
         let closed: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
         let counts: Counts = Arc::default();
 
@@ -160,13 +159,7 @@ impl Peer {
             }
             let _ = sink.close().await;
         });
-        let (pc2, o2, ev2, n2, cl2) = (
-            pc.clone(),
-            out.clone(),
-            events.clone(),
-            notify.clone(),
-            closed.clone(),
-        );
+        let (pc2, o2, in2, cl2) = (pc.clone(), out.clone(), inbox.clone(), closed.clone());
         let reader = tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 match msg {
@@ -202,25 +195,23 @@ impl Peer {
                             }
                             _ => {}
                         }
-                        ev2.lock().unwrap().push(v);
-                        n2.notify_waiters();
+                        in2.push(v);
                     }
                     Message::Close(f) => {
                         *cl2.lock().unwrap() = f.map(|f| (u16::from(f.code), f.reason.to_string()));
-                        n2.notify_waiters();
+                        in2.wake();
                         break;
                     }
                     _ => {}
                 }
             }
-            n2.notify_waiters();
+            in2.wake();
         });
         Peer {
             pc,
             counts,
             out,
-            events,
-            notify,
+            inbox,
             closed,
             tasks: vec![writer, reader],
         }
@@ -236,41 +227,22 @@ impl Peer {
 
     /// Waits until a received message satisfies `pred` (checks the whole history).
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let notified = self.notify.notified();
-            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
-                return v.clone();
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!(
-                    "timed out waiting for {what}; got {:?}",
-                    self.events.lock().unwrap()
-                );
-            }
-        }
+        self.inbox.wait_for(what, pred).await
     }
 
     pub async fn wait_type(&self, t: &str) -> Value {
-        self.wait_for(t, |v| v["type"] == t).await
+        self.inbox.wait_type(t).await
     }
 
     /// Waits for the socket to be closed by the server; returns (code, reason).
     pub async fn wait_closed(&self) -> (u16, String) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let notified = self.notify.notified();
-            if let Some(c) = self.closed.lock().unwrap().clone() {
-                return c;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("socket not closed");
-            }
-        }
+        self.inbox
+            .wait_until("the socket closed", || self.closed.lock().unwrap().clone())
+            .await
     }
 
     pub fn messages(&self) -> Vec<Value> {
-        self.events.lock().unwrap().clone()
+        self.inbox.messages()
     }
 
     /// Adds VP8 + Opus tracks fed from the fixtures in real time, and sends the offer.

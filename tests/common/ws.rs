@@ -1,18 +1,18 @@
 //! A signalling-only client: a WebSocket that speaks sworn's protocol and records what
 //! it receives, with no peer connection (for tests of messages, not media).
 
+use super::inbox::Inbox;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub struct WsClient {
     out: mpsc::UnboundedSender<Message>,
-    events: Arc<Mutex<Vec<Value>>>,
-    notify: Arc<Notify>,
+    inbox: Arc<Inbox>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -27,8 +27,7 @@ impl WsClient {
             .expect("websocket connects");
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
-        let events: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let notify = Arc::new(Notify::new());
+        let inbox: Arc<Inbox> = Arc::default();
         let writer = tokio::spawn(async move {
             while let Some(m) = out_rx.recv().await {
                 if sink.send(m).await.is_err() {
@@ -37,22 +36,18 @@ impl WsClient {
             }
             let _ = sink.close().await;
         });
-        let (ev, n) = (events.clone(), notify.clone());
+        let received = inbox.clone();
         let reader = tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 if let Message::Text(t) = msg {
-                    ev.lock()
-                        .unwrap()
-                        .push(serde_json::from_str(t.as_str()).unwrap());
-                    n.notify_waiters();
+                    received.push(serde_json::from_str(t.as_str()).unwrap());
                 }
             }
-            n.notify_waiters();
+            received.wake();
         });
         WsClient {
             out,
-            events,
-            notify,
+            inbox,
             tasks: vec![writer, reader],
         }
     }
@@ -63,27 +58,15 @@ impl WsClient {
 
     /// Waits until a received message satisfies `pred` (checks the whole history).
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let notified = self.notify.notified();
-            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
-                return v.clone();
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!(
-                    "timed out waiting for {what}; got {:?}",
-                    self.events.lock().unwrap()
-                );
-            }
-        }
+        self.inbox.wait_for(what, pred).await
     }
 
     pub async fn wait_type(&self, t: &str) -> Value {
-        self.wait_for(t, |v| v["type"] == t).await
+        self.inbox.wait_type(t).await
     }
 
     pub fn messages(&self) -> Vec<Value> {
-        self.events.lock().unwrap().clone()
+        self.inbox.messages()
     }
 
     /// Closes the socket (a page reload) and waits until the close is sent.

@@ -1,0 +1,71 @@
+//! Statements signed the way the pages sign them (canonical JSON, Ed25519 over its
+//! bytes), sent over a test's signalling socket: the webrtc-rs peer or the
+//! signalling-only client.
+
+use super::peer::Peer;
+use super::ws::WsClient;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+
+/// A signalling socket that sends messages and remembers what it received.
+pub trait Signalling {
+    fn send(&self, v: Value);
+    fn messages(&self) -> Vec<Value>;
+}
+
+impl Signalling for Peer {
+    fn send(&self, v: Value) {
+        Peer::send(self, v)
+    }
+    fn messages(&self) -> Vec<Value> {
+        Peer::messages(self)
+    }
+}
+
+impl Signalling for WsClient {
+    fn send(&self, v: Value) {
+        WsClient::send(self, v)
+    }
+    fn messages(&self) -> Vec<Value> {
+        WsClient::messages(self)
+    }
+}
+
+/// The canonical statement `{v, kind, hearing, participant, checkpoint, text, ...extra}`.
+pub fn statement(
+    kind: &str,
+    hearing: &str,
+    participant: &str,
+    cp: &Value,
+    text: &str,
+    extra: Value,
+) -> String {
+    let mut v = json!({"v": 1, "kind": kind, "hearing": hearing, "participant": participant, "checkpoint": cp, "text": text});
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    String::from_utf8(sworn::verify::canonical::to_canonical(&v).unwrap()).unwrap()
+}
+
+/// Signs `st` with `key` and sends it as an `attest` message.
+pub fn attest(c: &impl Signalling, key: &SigningKey, st: &str) {
+    let sig = key.sign(st.as_bytes());
+    c.send(json!({"type": "attest", "statement": st, "signature": URL_SAFE_NO_PAD.encode(sig.to_bytes())}));
+}
+
+/// The newest checkpoint the socket was told about.
+pub fn latest_checkpoint(c: &impl Signalling) -> Value {
+    c.messages()
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "checkpoint")
+        .map(|m| m["checkpoint"].clone())
+        .expect("a checkpoint")
+}
+
+/// The public key as the `hello` message carries it.
+pub fn pubkey(k: &SigningKey) -> String {
+    URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes())
+}
