@@ -1,7 +1,7 @@
 //! Disk full during a real hearing: the hearing's media directory is a small tmpfs; mid
 //! hearing the test fills it. The judge's console must be told "recording degraded" for
-//! the witness (the time it took is printed; scripts/bench-* do not cover it), the
-//! hearing goes on, and once space is free the recording resumes into a new file
+//! the witness (the time it took is printed; scripts/bench-* do not cover it), told again
+//! when the console reloads, the hearing goes on, and once space is free the recording resumes into a new file
 //! ("recording" again). Sealed, the bundle verifies: nothing already written was damaged.
 //!
 //! Needs root (or password-less sudo) to mount the tmpfs. Run inside a loopback-only
@@ -13,8 +13,10 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
+use common::attest::Signalling;
 use common::media::{assert_decodes, assert_verifies, log_entries};
 use common::peer::{Peer, client_api};
+use common::ws::WsClient;
 use ed25519_dalek::SigningKey;
 use serde_json::json;
 use std::io::Write;
@@ -63,7 +65,7 @@ fn fill(path: &Path) -> u64 {
     n
 }
 
-fn recording_state(j: &Peer, pid: &str) -> Option<String> {
+fn recording_state(j: &impl Signalling, pid: &str) -> Option<String> {
     j.messages()
         .iter()
         .rev()
@@ -71,7 +73,7 @@ fn recording_state(j: &Peer, pid: &str) -> Option<String> {
         .and_then(|m| m["state"].as_str().map(str::to_owned))
 }
 
-async fn wait_state(j: &Peer, pid: &str, state: &str) -> Duration {
+async fn wait_state(j: &impl Signalling, pid: &str, state: &str) -> Duration {
     let t = Instant::now();
     let deadline = t + Duration::from_secs(30);
     while recording_state(j, pid).as_deref() != Some(state) {
@@ -139,6 +141,15 @@ async fn a_full_disk_shows_recording_degraded_in_the_console_and_recording_resum
     let seen = j.received(&wid, "video");
     j.wait_received(&wid, "video", seen + 40).await;
     assert_eq!(recording_state(&j, &wid).as_deref(), Some("degraded"));
+    // The judge reloads the console: it is told again that the recording is degraded.
+    j.close().await;
+    let j = WsClient::connect(
+        &server.ws_url(&format!("/ws/hearings/{h}")),
+        judge.cookie.as_deref(),
+    )
+    .await;
+    j.wait_type("welcome").await;
+    wait_state(&j, &wid, "degraded").await;
     // Space again: recording resumes into a new file.
     std::fs::remove_file(&filler).unwrap();
     let resumed = wait_state(&j, &wid, "recording").await;

@@ -36,6 +36,9 @@ pub(super) struct Actor {
     pub(super) stamp_tx: mpsc::UnboundedSender<Stamped>,
     pub(super) rec_tx: mpsc::UnboundedSender<RecorderReport>,
     pub(super) recorders: usize,
+    /// The last recording state told to court consoles, per participant (replayed to a
+    /// console that (re)connects: "degraded" is live state the log cannot tell).
+    pub(super) recording_states: HashMap<ParticipantId, &'static str>,
     pub(super) closing: Option<Instant>,
     pub(super) sealing:
         Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
@@ -84,6 +87,7 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         sealing: None,
         sealed: sealed_dir.is_dir().then_some(sealed_dir),
         minutes_draft: None,
+        recording_states: HashMap::new(),
         minutes_signer: None,
         minutes: None,
         deriving: None,

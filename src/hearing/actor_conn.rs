@@ -80,6 +80,15 @@ impl Actor {
             if let Some(replay) = self.attestations_replay() {
                 self.send(&pid, replay);
             }
+            for (participant, state) in &self.recording_states {
+                self.send(
+                    &pid,
+                    ServerMsg::Recording {
+                        participant: participant.to_string(),
+                        state,
+                    },
+                );
+            }
         }
         self.broadcast_roster();
         id

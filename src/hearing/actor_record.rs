@@ -253,7 +253,8 @@ impl Actor {
     }
 
     /// Tells the court's consoles about a participant's recording state.
-    fn recording_state(&self, pid: &ParticipantId, state: &'static str) {
+    fn recording_state(&mut self, pid: &ParticipantId, state: &'static str) {
+        self.recording_states.insert(pid.clone(), state);
         for p in self
             .people
             .values()
