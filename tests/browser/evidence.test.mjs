@@ -344,11 +344,14 @@ test('the prosecutor plays a recording and downloads the bundle', async (t) => {
   await p.click(`tr[data-hearing="${S.id}"] a`);
   await p.waitForSelector('#record:not([hidden])');
   assert.equal(await p.textContent('#verdict-word'), 'VALID');
-  await p.locator('#recordings video').first().evaluate((v) => { v.muted = true; return v.play(); });
-  await p.waitForFunction(() => {
-    const v = document.querySelector('#recordings video');
+  // The witness's testimony (one connection, the whole hearing): the judge's files are
+  // cut by the console reloads above and may be shorter than a second.
+  const testimony = `#recordings video[data-path^="media/${S.witness.id}-"]`;
+  await p.locator(testimony).first().evaluate((v) => { v.muted = true; return v.play(); });
+  await p.waitForFunction((sel) => {
+    const v = document.querySelector(sel);
     return v.videoWidth > 0 && v.currentTime > 1;
-  }, null, { timeout: 60_000 });
+  }, testimony, { timeout: 60_000 });
   await shot(p, '10-portal-hearing');
   const [download] = await Promise.all([p.waitForEvent('download'), p.click('#download')]);
   const zip = join(ARTIFACTS, `evidence-${S.id}.zip`);
