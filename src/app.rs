@@ -13,11 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The default log filter. The webrtc-rs crates are silenced: their messages carry
-/// candidate addresses (client IPs), which must never reach the logs; the media layer's
-/// own events are logged by `rtc` and `hearing` without addresses.
-pub const DEFAULT_LOG_FILTER: &str = "info,webrtc=off,webrtc_ice=off,webrtc_dtls=off,webrtc_srtp=off,webrtc_mdns=off,\
-webrtc_sctp=off,webrtc_data=off,webrtc_util=off,webrtc_media=off,interceptor=off,rtp=off,rtcp=off,sdp=off,stun=off,turn=off";
+/// The default log filter. The media stack (str0m and its ICE agent `is`) logs at info
+/// and above with every address wrapped in its `Pii` type, which the `pii` feature
+/// redacts; its debug and trace levels are noisy and stay off (trace is not redacted).
+pub const DEFAULT_LOG_FILTER: &str = "info,str0m=info,is=info,dimpl=warn";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

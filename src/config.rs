@@ -67,6 +67,7 @@ struct RawMedia {
     public_ips: Option<Vec<String>>,
     loopback_only: Option<bool>,
     rx_batch_ms: Option<u64>,
+    tcp_port: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +148,9 @@ pub struct MediaConfig {
     /// batch (1–20 ms). Longer batches cost less CPU and add at most this much latency to
     /// every packet.
     pub rx_batch: Duration,
+    /// TCP port of the passive ICE-TCP candidate (RFC 6544) for networks that block UDP
+    /// (0: any free port); None: no TCP candidate.
+    pub tcp_port: Option<u16>,
 }
 
 impl Config {
@@ -186,6 +190,7 @@ impl Config {
                 public_ips: vec![],
                 loopback_only: true,
                 rx_batch: Duration::from_millis(DEFAULT_RX_BATCH_MS),
+                tcp_port: Some(0),
             },
             ice_servers: vec![],
             invite_ttl: Duration::from_secs(72 * 3600),
@@ -238,6 +243,13 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
                 .filter(|s| !s.is_empty())
                 .collect(),
         );
+    }
+    if let Some(v) = env("SWORN_TCP_PORT") {
+        let port = v.parse().map_err(|_| ConfigError::Env {
+            name: "SWORN_TCP_PORT",
+            message: "expected a port number".into(),
+        })?;
+        raw.media.tcp_port = Some(port);
     }
     if let Some(v) = env("SWORN_RX_BATCH_MS") {
         let ms = v.parse().map_err(|_| ConfigError::Env {
@@ -390,6 +402,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             public_ips,
             loopback_only,
             rx_batch: Duration::from_millis(rx_batch_ms),
+            tcp_port: raw.media.tcp_port,
         },
         ice_servers: raw.ice_servers,
         invite_ttl: Duration::from_secs(
@@ -497,7 +510,7 @@ mod tests {
         let path = dir.path().join("sworn.toml");
         std::fs::write(
             &path,
-            "[server]\nbind = \"0.0.0.0:8443\"\npublic_url = \"https://court.example/\"\n[tls]\nmode = \"self_signed\"\n[media]\nudp_port = 50000\npublic_ips = [\"203.0.113.7\"]\n[[ice_servers]]\nurls = [\"turn:turn.example:3478\"]\nusername = \"u\"\ncredential = \"p\"\n",
+            "[server]\nbind = \"0.0.0.0:8443\"\npublic_url = \"https://court.example/\"\n[tls]\nmode = \"self_signed\"\n[media]\nudp_port = 50000\ntcp_port = 443\npublic_ips = [\"203.0.113.7\"]\n[[ice_servers]]\nurls = [\"turn:turn.example:3478\"]\nusername = \"u\"\ncredential = \"p\"\n",
         )
         .unwrap();
         let env = |k: &str| (k == "SWORN_UDP_PORT").then(|| "50001".to_owned());
@@ -505,6 +518,7 @@ mod tests {
         assert_eq!(c.public_url, "https://court.example");
         assert_eq!(c.tls, TlsMode::SelfSigned);
         assert_eq!(c.media.udp_port, 50001);
+        assert_eq!(c.media.tcp_port, Some(443));
         assert!(!c.media.loopback_only);
         assert_eq!(c.ice_servers.len(), 1);
     }

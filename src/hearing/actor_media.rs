@@ -81,7 +81,7 @@ impl Actor {
                 conn_id,
                 pid.to_string(),
                 self.rtc_tx.clone(),
-                self.outlets.clone(),
+                self.outlets,
                 false,
             )
             .await
@@ -156,10 +156,11 @@ impl Actor {
             return;
         };
         match session.create_offer().await {
-            Ok(sdp) => {
+            Ok(Some(sdp)) => {
                 conn.awaiting_answer = true;
                 self.send(pid, ServerMsg::Offer { sdp });
             }
+            Ok(None) => {}
             Err(e) => warn!(error = %e, "server offer failed"),
         }
     }
@@ -169,9 +170,6 @@ impl Actor {
             return;
         };
         match ev.kind {
-            SessionEventKind::LocalCandidate(candidate) => {
-                self.send(&pid, ServerMsg::Candidate { candidate })
-            }
             SessionEventKind::State(state) => {
                 let connection = match state {
                     PeerState::Connecting => ConnectionState::Connecting,

@@ -18,7 +18,7 @@
 //! `FileStarted`, `FileSealed`, `Degraded`, `Resumed` -> evidence log entries.
 //! File names are `<base_name>-NNN.webm|mkv` relative to `dir`, never reused.
 //!
-//! Never depends on `webrtc`, never reads the clock (times are passed in), never
+//! Never depends on the WebRTC stack, never reads the clock (times are passed in), never
 //! rewrites a byte it has reported. The only `unsafe` is in `ffi`.
 
 mod depack;

@@ -1,7 +1,7 @@
 //! Public value types of the recorder: track descriptions, RTP input, configuration,
 //! the events the recorder reports, and its error enum.
 //!
-//! Owns no state and does no IO; it must never depend on `webrtc` (the integrator
+//! Owns no state and does no IO; it must never depend on the WebRTC stack (the integrator
 //! converts its packets into [`RtpIn`]).
 
 use std::path::PathBuf;

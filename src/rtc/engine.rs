@@ -1,67 +1,130 @@
-//! One WebRTC API object and one UDP port (ICE UDP mux) for every peer of the server.
+//! The handles the rest of the server holds: [`RtcEngine`] (start the media loop, open
+//! sessions) and [`PeerSession`] (one participant connection). Both only send commands
+//! to the media loop's thread and, where an answer is needed, await it on a oneshot.
 
 use super::RtcError;
-use super::session::{PeerSession, SessionEvent};
-use super::udp_mux::BatchUdpMux;
+use super::forward::{Outlets, PublishedTrack, RecordSink};
+use super::media_loop;
 use crate::config::MediaConfig;
+use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::mpsc;
-use webrtc::api::interceptor_registry::register_default_interceptors;
-use webrtc::api::media_engine::MediaEngine;
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::{API, APIBuilder};
-use webrtc::ice::mdns::MulticastDnsMode;
-use webrtc::ice::network_type::NetworkType;
-use webrtc::ice::udp_network::UDPNetwork;
-use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
-use webrtc::interceptor::registry::Registry;
+use std::sync::mpsc as std_mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-/// Shared by all sessions; cheap to clone.
+/// An event from a session, tagged with the session's tag.
+#[derive(Debug)]
+pub struct SessionEvent {
+    pub tag: u64,
+    pub kind: SessionEventKind,
+}
+
+#[derive(Debug)]
+pub enum SessionEventKind {
+    /// The peer connection state changed.
+    State(PeerState),
+    /// The peer started publishing a track (its first packet arrived).
+    TrackPublished(PublishedTrack),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerState {
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, RtcError>>;
+
+/// What the media loop is asked to do.
+pub(crate) enum Command {
+    Open {
+        tag: u64,
+        hearing: Outlets,
+        stream_id: Arc<str>,
+        events: mpsc::UnboundedSender<SessionEvent>,
+        forwarding_initially: bool,
+        reply: Reply<()>,
+    },
+    AcceptOffer {
+        tag: u64,
+        sdp: String,
+        reply: Reply<String>,
+    },
+    CreateOffer {
+        tag: u64,
+        reply: Reply<Option<String>>,
+    },
+    AcceptAnswer {
+        tag: u64,
+        sdp: String,
+        reply: Reply<()>,
+    },
+    AddCandidate {
+        tag: u64,
+        candidate: String,
+        reply: Reply<()>,
+    },
+    Subscribe {
+        tag: u64,
+        outlet: u64,
+    },
+    RecordSink {
+        tag: u64,
+        sink: Option<RecordSink>,
+    },
+    Keyframe {
+        outlet: u64,
+    },
+    Close {
+        tag: u64,
+    },
+}
+
+/// A command sender that wakes the media loop. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct EngineHandle {
+    tx: std_mpsc::Sender<Command>,
+    waker: Arc<mio::Waker>,
+}
+
+impl EngineHandle {
+    pub(crate) fn new(tx: std_mpsc::Sender<Command>, waker: Arc<mio::Waker>) -> EngineHandle {
+        EngineHandle { tx, waker }
+    }
+
+    /// Queues a command; false if the media loop is gone.
+    pub(crate) fn send(&self, cmd: Command) -> bool {
+        if self.tx.send(cmd).is_err() {
+            return false;
+        }
+        let _ = self.waker.wake();
+        true
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, RtcError> {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(make(reply)) {
+            return Err(RtcError::Closed);
+        }
+        rx.await.map_err(|_| RtcError::Closed)?
+    }
+}
+
+/// The media loop: one thread that owns the media socket(s) and every connection.
+/// Shared by all hearings; cheap to clone.
 #[derive(Clone)]
 pub struct RtcEngine {
-    api: Arc<API>,
+    handle: EngineHandle,
     udp_port: u16,
 }
 
 impl RtcEngine {
-    /// Binds the media UDP port and builds the API (VP8/VP9/H264/Opus, NACK, RTCP
-    /// reports, TWCC).
+    /// Binds the media UDP port and starts the media loop's thread.
     pub async fn start(cfg: &MediaConfig) -> Result<RtcEngine, RtcError> {
-        let socket =
-            std::net::UdpSocket::bind((cfg.bind_ip, cfg.udp_port)).map_err(RtcError::Bind)?;
-        let udp_port = socket.local_addr().map_err(RtcError::Bind)?.port();
-        let mux = BatchUdpMux::start(socket, cfg.rx_batch).map_err(RtcError::Bind)?;
-
-        let mut se = SettingEngine::default();
-        se.set_udp_network(UDPNetwork::Muxed(mux));
-        se.set_network_types(vec![NetworkType::Udp4]);
-        se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
-        if cfg.loopback_only {
-            se.set_include_loopback_candidate(true);
-            se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
-        }
-        if !cfg.public_ips.is_empty() {
-            se.set_nat_1to1_ips(
-                cfg.public_ips.iter().map(|ip| ip.to_string()).collect(),
-                RTCIceCandidateType::Host,
-            );
-        }
-
-        let mut media = MediaEngine::default();
-        media
-            .register_default_codecs()
-            .map_err(|e| RtcError::Setup(e.to_string()))?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)
-            .map_err(|e| RtcError::Setup(e.to_string()))?;
-        let api = APIBuilder::new()
-            .with_media_engine(media)
-            .with_interceptor_registry(registry)
-            .with_setting_engine(se)
-            .build();
-        Ok(RtcEngine {
-            api: Arc::new(api),
-            udp_port,
-        })
+        let (handle, udp_port) = media_loop::spawn(cfg)?;
+        Ok(RtcEngine { handle, udp_port })
     }
 
     /// The UDP port all media uses.
@@ -70,23 +133,152 @@ impl RtcEngine {
     }
 
     /// A new peer connection; its events arrive on `events` tagged with `tag`; the
-    /// tracks it publishes are offered to others under `stream_id`.
+    /// tracks it publishes are offered to others under `stream_id`, in the forwarding
+    /// scope `outlets` (one per hearing).
     pub async fn session(
         &self,
         tag: u64,
         stream_id: String,
         events: mpsc::UnboundedSender<SessionEvent>,
-        outlets: super::Outlets,
+        outlets: Outlets,
         forwarding_initially: bool,
     ) -> Result<PeerSession, RtcError> {
-        PeerSession::new(
-            &self.api,
+        let stream_id: Arc<str> = Arc::from(stream_id);
+        self.handle
+            .ask(|reply| Command::Open {
+                tag,
+                hearing: outlets,
+                stream_id,
+                events,
+                forwarding_initially,
+                reply,
+            })
+            .await?;
+        Ok(PeerSession {
             tag,
-            stream_id,
-            events,
-            outlets,
-            forwarding_initially,
-        )
-        .await
+            handle: self.handle.clone(),
+            subscribed: HashSet::new(),
+            open: true,
+        })
+    }
+}
+
+/// Subscribers cannot be more than this many remote tracks at once.
+const MAX_SUBSCRIPTIONS: usize = 64;
+
+/// One participant connection inside the media loop. Owned by the hearing task;
+/// closing (or dropping) it ends the connection.
+pub struct PeerSession {
+    tag: u64,
+    handle: EngineHandle,
+    /// Track ids this connection receives.
+    subscribed: HashSet<String>,
+    open: bool,
+}
+
+impl PeerSession {
+    /// Starts (Some) or stops (None) handing this peer's received packets to a recorder.
+    pub fn set_record_sink(&self, sink: Option<RecordSink>) {
+        self.handle.send(Command::RecordSink {
+            tag: self.tag,
+            sink,
+        });
+    }
+
+    /// Applies the peer's offer and returns our answer. The answer holds every server
+    /// candidate (they are known up front: the media socket's addresses).
+    pub async fn accept_offer(&mut self, sdp: String) -> Result<String, RtcError> {
+        let tag = self.tag;
+        self.handle
+            .ask(|reply| Command::AcceptOffer { tag, sdp, reply })
+            .await
+    }
+
+    /// Same as [`Self::accept_offer`] (WHIP has no trickle; str0m gathers nothing).
+    pub async fn accept_offer_gathered(&mut self, sdp: String) -> Result<String, RtcError> {
+        self.accept_offer(sdp).await
+    }
+
+    /// Makes a server offer for the subscriptions added since the last one; None when
+    /// nothing changed.
+    pub async fn create_offer(&mut self) -> Result<Option<String>, RtcError> {
+        let tag = self.tag;
+        self.handle
+            .ask(|reply| Command::CreateOffer { tag, reply })
+            .await
+    }
+
+    /// Applies the peer's answer to our offer.
+    pub async fn accept_answer(&mut self, sdp: String) -> Result<(), RtcError> {
+        let tag = self.tag;
+        self.handle
+            .ask(|reply| Command::AcceptAnswer { tag, sdp, reply })
+            .await
+    }
+
+    /// Adds a trickled remote candidate (browser JSON shape: `{candidate, sdpMid, ...}`).
+    pub async fn add_remote_candidate(
+        &mut self,
+        candidate: serde_json::Value,
+    ) -> Result<(), RtcError> {
+        let Some(line) = candidate.get("candidate").and_then(|c| c.as_str()) else {
+            return Err(RtcError::BadCandidate);
+        };
+        if line.is_empty() {
+            return Ok(()); // end-of-candidates
+        }
+        if line.len() > 512 {
+            return Err(RtcError::BadCandidate);
+        }
+        let tag = self.tag;
+        let candidate = line.to_owned();
+        self.handle
+            .ask(|reply| Command::AddCandidate {
+                tag,
+                candidate,
+                reply,
+            })
+            .await
+    }
+
+    /// Sends `track` to this peer (takes effect after the next negotiation). A track
+    /// already sent (the same participant reconnected: same outlet) only gets a
+    /// keyframe requested for the new connection's media.
+    pub async fn subscribe(&mut self, track: &PublishedTrack) -> Result<(), RtcError> {
+        if self.subscribed.contains(&track.track_id) {
+            track.request_keyframe();
+            return Ok(());
+        }
+        if self.subscribed.len() >= MAX_SUBSCRIPTIONS {
+            return Err(RtcError::Negotiation("too many subscriptions".into()));
+        }
+        self.handle.send(Command::Subscribe {
+            tag: self.tag,
+            outlet: track.outlet,
+        });
+        self.subscribed.insert(track.track_id.clone());
+        track.request_keyframe();
+        Ok(())
+    }
+
+    pub fn subscriptions(&self) -> impl Iterator<Item = &str> {
+        self.subscribed.iter().map(String::as_str)
+    }
+
+    /// Closes the peer connection.
+    pub async fn close(mut self) {
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        if std::mem::take(&mut self.open) {
+            self.handle.send(Command::Close { tag: self.tag });
+        }
+    }
+}
+
+impl Drop for PeerSession {
+    fn drop(&mut self) {
+        self.shut();
     }
 }

@@ -1,19 +1,18 @@
-//! SFU forwarding: each published remote track gets one local track that every
-//! subscriber's peer connection shares (webrtc-rs rewrites SSRC and payload type per
-//! binding). A reader task per published track moves packets from the publisher to the
-//! local track, tees them to the recorder, and turns keyframe requests into PLIs.
+//! What the media loop hands out (published tracks, recorder items) and the per-hearing
+//! forwarding state it keeps (outlets, sequence/timestamp rewriting per subscriber).
+//!
+//! An *outlet* is one participant's audio or video for the whole hearing: every
+//! reconnection of that participant feeds the same outlet, so a subscriber keeps one
+//! receiver (one m-line) per participant and kind, with no renegotiation on a rejoin.
+//! Each subscriber's copy of an outlet has its own [`Rewrite`]: sequence numbers and
+//! timestamps continue where the last connection stopped, and start small for a new
+//! subscriber (a long-running publisher's extended sequence number would put a fresh
+//! SRTP context at a rollover counter the receiver does not know).
 
-use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::mpsc;
-use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
-use webrtc::track::track_local::TrackLocalWriter;
-use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
-use webrtc::track::track_remote::TrackRemote;
+use std::time::{Instant, SystemTime};
 
 /// Audio or video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -24,11 +23,16 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
-    pub(crate) fn from_codec_type(t: RTPCodecType) -> Option<MediaKind> {
-        match t {
-            RTPCodecType::Audio => Some(MediaKind::Audio),
-            RTPCodecType::Video => Some(MediaKind::Video),
-            _ => None,
+    pub(crate) fn from_str0m(k: str0m::media::MediaKind) -> MediaKind {
+        match k {
+            str0m::media::MediaKind::Audio => MediaKind::Audio,
+            str0m::media::MediaKind::Video => MediaKind::Video,
+        }
+    }
+    pub(crate) fn to_str0m(self) -> str0m::media::MediaKind {
+        match self {
+            MediaKind::Audio => str0m::media::MediaKind::Audio,
+            MediaKind::Video => str0m::media::MediaKind::Video,
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -39,7 +43,8 @@ impl MediaKind {
     }
 }
 
-/// One received RTP packet, as handed to the recorder (no webrtc types).
+/// One received RTP packet, as handed to the recorder (no str0m types). The payload is
+/// shared with every subscriber the packet is forwarded to (no copy).
 #[derive(Clone, Debug)]
 pub struct RtpRecord {
     pub kind: MediaKind,
@@ -51,12 +56,12 @@ pub struct RtpRecord {
     pub timestamp: u32,
     pub marker: bool,
     pub ssrc: u32,
-    pub payload: Bytes,
+    pub payload: Arc<[u8]>,
     pub arrival: SystemTime,
 }
 
 /// An RTCP sender report of a publisher: its wall clock (64-bit NTP) at an RTP
-/// timestamp of one of its streams, as handed to the recorder (no webrtc types).
+/// timestamp of one of its streams, as handed to the recorder (no str0m types).
 #[derive(Clone, Copy, Debug)]
 pub struct SenderReportRecord {
     pub kind: MediaKind,
@@ -73,85 +78,45 @@ pub enum RecordItem {
     SenderReport(SenderReportRecord),
 }
 
-/// Where a session's received packets go for recording; swapped at run time (the
-/// recording starts when the hearing opens, possibly mid-connection).
-pub type RecordSink = Arc<std::sync::Mutex<Option<std::sync::mpsc::SyncSender<RecordItem>>>>;
+/// Where a session's received packets go for recording (a bounded queue drained in
+/// batches by the recorder thread; `try_send` never blocks the media loop).
+pub type RecordSink = std::sync::mpsc::SyncSender<RecordItem>;
 
 #[derive(Default, Debug)]
-struct TrackCounters {
-    received: AtomicU64,
-    forwarded: AtomicU64,
+pub(crate) struct TrackCounters {
+    pub received: AtomicU64,
+    pub forwarded: AtomicU64,
 }
 
-/// The outgoing side of one participant's audio or video, kept for the whole hearing:
-/// every reconnection of that participant feeds the same local track, with sequence
-/// numbers and timestamps rewritten to continue where the last connection stopped. So
-/// subscribers keep one receiver per participant and kind (no renegotiation, no new
-/// transceivers on a rejoin), and SRTP replay protection never sees a sequence jump.
-#[derive(Clone)]
-pub struct Outlet {
-    local: Arc<TrackLocalStaticRTP>,
-    mime_type: String,
-    track_id: String,
-    rewrite: Arc<std::sync::Mutex<Rewrite>>,
-}
+/// The forwarding scope of one hearing: outlets are shared by its sessions only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Outlets(pub(crate) u64);
 
-#[derive(Default)]
-struct Rewrite {
-    /// (connection tag, SSRC) of the source being forwarded.
-    source: Option<(u64, u32)>,
-    seq_offset: u16,
-    ts_offset: u32,
-    last_seq: u16,
-    last_ts: u32,
-    last_at: Option<Instant>,
-}
-
-impl Rewrite {
-    /// Rewrites one packet's sequence number and timestamp in place.
-    fn apply(&mut self, tag: u64, clock_rate: u32, header: &mut webrtc::rtp::header::Header) {
-        let src = (tag, header.ssrc);
-        if self.source != Some(src) {
-            if let Some(at) = self.last_at {
-                // Continue one step after the last packet sent, and advance the clock by
-                // the time that passed, so the receiver sees a gap, not a jump back.
-                let gap = (at.elapsed().as_secs_f64() * f64::from(clock_rate)).max(1.0) as u32;
-                self.seq_offset = self
-                    .last_seq
-                    .wrapping_add(1)
-                    .wrapping_sub(header.sequence_number);
-                self.ts_offset = self
-                    .last_ts
-                    .wrapping_add(gap)
-                    .wrapping_sub(header.timestamp);
-            }
-            self.source = Some(src);
-        }
-        header.sequence_number = header.sequence_number.wrapping_add(self.seq_offset);
-        header.timestamp = header.timestamp.wrapping_add(self.ts_offset);
-        // Keep the newest (reordered packets do not move the continuation point back).
-        if self.last_at.is_none() || header.sequence_number.wrapping_sub(self.last_seq) < 0x8000 {
-            self.last_seq = header.sequence_number;
-            self.last_ts = header.timestamp;
-        }
-        self.last_at = Some(Instant::now());
+impl Outlets {
+    /// A new scope (one per hearing task).
+    pub fn new() -> Outlets {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Outlets(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
 
-/// The outlets of a hearing, by (participant id, kind): shared by its sessions.
-pub type Outlets = Arc<std::sync::Mutex<std::collections::HashMap<(String, MediaKind), Outlet>>>;
+impl Default for Outlets {
+    fn default() -> Self {
+        Outlets::new()
+    }
+}
 
-/// A track a participant publishes, ready to be added to subscribers.
+/// A track a participant publishes, as the hearing task sees it.
 #[derive(Clone)]
 pub struct PublishedTrack {
     pub kind: MediaKind,
     pub track_id: String,
     /// The publisher's stream id (the participant id), so subscribers can map it.
     pub stream_id: String,
-    pub(crate) local: Arc<TrackLocalStaticRTP>,
-    forwarding: Arc<AtomicBool>,
-    keyframe_tx: mpsc::Sender<()>,
-    counters: Arc<TrackCounters>,
+    pub(crate) outlet: u64,
+    pub(crate) forwarding: Arc<AtomicBool>,
+    pub(crate) counters: Arc<TrackCounters>,
+    pub(crate) engine: super::engine::EngineHandle,
 }
 
 impl std::fmt::Debug for PublishedTrack {
@@ -165,7 +130,7 @@ impl std::fmt::Debug for PublishedTrack {
 
 impl PublishedTrack {
     /// Forward this track to subscribers or not (court mute, not yet admitted).
-    /// Recording is not affected.
+    /// Recording is not affected. The media loop reads the flag per packet.
     pub fn set_forwarding(&self, on: bool) {
         self.forwarding.store(on, Ordering::Relaxed);
     }
@@ -174,10 +139,12 @@ impl PublishedTrack {
         self.forwarding.load(Ordering::Relaxed)
     }
 
-    /// Ask the publisher for a keyframe (rate-limited by the reader task).
+    /// Ask the publisher for a keyframe (rate-limited by the media loop).
     pub fn request_keyframe(&self) {
         if self.kind == MediaKind::Video {
-            let _ = self.keyframe_tx.try_send(());
+            self.engine.send(super::engine::Command::Keyframe {
+                outlet: self.outlet,
+            });
         }
     }
 
@@ -190,149 +157,210 @@ impl PublishedTrack {
     }
 }
 
-/// Starts forwarding a remote track under the server-chosen `stream_id` (the
-/// publisher's participant id: the browser's own stream ids mean nothing to others);
-/// returns the track to publish. The reader task
-/// ends when the remote track ends (its peer connection closed).
-pub(crate) fn publish(
-    remote: Arc<TrackRemote>,
-    stream_id: String,
-    tag: u64,
-    pc: Weak<RTCPeerConnection>,
-    record: RecordSink,
-    outlets: &Outlets,
-    forwarding_initially: bool,
-) -> Option<PublishedTrack> {
-    let kind = MediaKind::from_codec_type(remote.kind())?;
-    let codec = remote.codec().capability;
-    let outlet = {
-        let mut map = outlets.lock().ok()?;
-        let key = (stream_id.clone(), kind);
-        match map
-            .get(&key)
-            .filter(|o| o.mime_type.eq_ignore_ascii_case(&codec.mime_type))
-        {
-            Some(o) => o.clone(),
+/// The codec an outlet carries (fixed by the first packet of its first source).
+#[derive(Clone, Debug)]
+pub(crate) struct Codec {
+    pub params: str0m::format::PayloadParams,
+    pub mime_type: Arc<str>,
+    pub clock_rate: u32,
+    pub channels: u16,
+}
+
+/// One participant's audio or video in one hearing (inside the media loop).
+pub(crate) struct Outlet {
+    pub hearing: Outlets,
+    pub participant: Arc<str>,
+    pub kind: MediaKind,
+    pub track_id: String,
+    pub codec: Codec,
+    /// Connections subscribed (each has a `TxSub` naming this outlet).
+    pub subscribers: Vec<u64>,
+    /// The connection and media line now feeding it (keyframe requests go there).
+    pub source: Option<(u64, str0m::media::Mid)>,
+}
+
+/// The outlets of every hearing of this media loop.
+#[derive(Default)]
+pub(crate) struct OutletTable {
+    pub by_id: HashMap<u64, Outlet>,
+    /// (hearing, participant, kind) -> current outlet.
+    index: HashMap<(Outlets, Arc<str>, MediaKind), u64>,
+    next: u64,
+}
+
+impl OutletTable {
+    /// The outlet for a publisher's track with this codec: the participant's existing
+    /// one, or a new one (first connection, or the codec changed: a new track at the
+    /// subscribers). Returns the outlet id.
+    pub fn attach(
+        &mut self,
+        hearing: Outlets,
+        participant: &Arc<str>,
+        kind: MediaKind,
+        codec: &Codec,
+        tag: u64,
+    ) -> u64 {
+        let key = (hearing, participant.clone(), kind);
+        let existing = self.index.get(&key).copied();
+        let reuse = existing.filter(|id| {
+            self.by_id
+                .get(id)
+                .is_some_and(|o| o.codec.mime_type.eq_ignore_ascii_case(&codec.mime_type))
+        });
+        match reuse {
+            Some(id) => id,
             None => {
-                // First connection, or the codec changed: a new outlet (a new track at
-                // the subscribers).
-                let track_id = match map.get(&key) {
-                    Some(_) => format!("{}-{}-{}", stream_id, kind.as_str(), tag),
-                    None => format!("{}-{}", stream_id, kind.as_str()),
+                self.next += 1;
+                let id = self.next;
+                let track_id = match existing {
+                    Some(_) => format!("{participant}-{}-{tag}", kind.as_str()),
+                    None => format!("{participant}-{}", kind.as_str()),
                 };
-                let o = Outlet {
-                    local: Arc::new(TrackLocalStaticRTP::new(
-                        codec.clone(),
-                        track_id.clone(),
-                        stream_id.clone(),
-                    )),
-                    mime_type: codec.mime_type.clone(),
-                    track_id,
-                    rewrite: Arc::default(),
-                };
-                map.insert(key, o.clone());
-                o
+                self.by_id.insert(
+                    id,
+                    Outlet {
+                        hearing,
+                        participant: participant.clone(),
+                        kind,
+                        track_id,
+                        codec: codec.clone(),
+                        subscribers: Vec::new(),
+                        source: None,
+                    },
+                );
+                self.index.insert(key, id);
+                id
             }
         }
-    };
-    let (keyframe_tx, keyframe_rx) = mpsc::channel(4);
-    let track = PublishedTrack {
-        kind,
-        track_id: outlet.track_id.clone(),
-        stream_id,
-        local: outlet.local.clone(),
-        forwarding: Arc::new(AtomicBool::new(forwarding_initially)),
-        keyframe_tx,
-        counters: Arc::default(),
-    };
-    let info = RecordInfo {
-        kind,
-        mime_type: Arc::from(codec.mime_type.as_str()),
-        clock_rate: codec.clock_rate,
-        channels: codec.channels,
-    };
-    tokio::spawn(read_loop(
-        remote,
-        outlet,
-        tag,
-        track.forwarding.clone(),
-        track.counters.clone(),
-        keyframe_rx,
-        pc,
-        record,
-        info,
-    ));
-    // A new file and new subscribers both want a keyframe early.
-    track.request_keyframe();
-    Some(track)
-}
+    }
 
-struct RecordInfo {
-    kind: MediaKind,
-    mime_type: Arc<str>,
-    clock_rate: u32,
-    channels: u16,
-}
+    /// Forgets every outlet of a hearing (its last connection closed).
+    pub fn drop_hearing(&mut self, hearing: Outlets) {
+        self.index.retain(|(h, _, _), _| *h != hearing);
+        self.by_id.retain(|_, o| o.hearing != hearing);
+    }
 
-const MIN_PLI_INTERVAL: Duration = Duration::from_millis(300);
-
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    remote: Arc<TrackRemote>,
-    outlet: Outlet,
-    tag: u64,
-    forwarding: Arc<AtomicBool>,
-    counters: Arc<TrackCounters>,
-    mut keyframe_rx: mpsc::Receiver<()>,
-    pc: Weak<RTCPeerConnection>,
-    record: RecordSink,
-    info: RecordInfo,
-) {
-    let mut last_pli: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            read = remote.read_rtp() => {
-                let Ok((pkt, _)) = read else { break };
-                counters.received.fetch_add(1, Ordering::Relaxed);
-                // Per packet: no allocation (the mime type is shared, the payload is a
-                // reference-counted slice); `try_send` never blocks under the lock.
-                if let Some(rec) = record.lock().ok().as_ref().and_then(|g| g.as_ref()) {
-                    let r = RtpRecord {
-                        kind: info.kind,
-                        mime_type: info.mime_type.clone(),
-                        clock_rate: info.clock_rate,
-                        channels: info.channels,
-                        seq: pkt.header.sequence_number,
-                        timestamp: pkt.header.timestamp,
-                        marker: pkt.header.marker,
-                        ssrc: pkt.header.ssrc,
-                        payload: pkt.payload.clone(),
-                        arrival: SystemTime::now(),
-                    };
-                    // The recorder runs on its own thread; if it falls this far behind, the
-                    // loss is reported by its sequence-number accounting.
-                    // (std SyncSender::try_send never blocks.)
-                    let _ = rec.try_send(RecordItem::Rtp(r));
-                }
-                if forwarding.load(Ordering::Relaxed) {
-                    let mut pkt = pkt;
-                    if let Ok(mut rw) = outlet.rewrite.lock() {
-                        rw.apply(tag, info.clock_rate, &mut pkt.header);
-                    }
-                    if outlet.local.write_rtp(&pkt).await.is_ok() {
-                        counters.forwarded.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            Some(()) = keyframe_rx.recv() => {
-                if last_pli.is_some_and(|t| t.elapsed() < MIN_PLI_INTERVAL) {
-                    continue;
-                }
-                last_pli = Some(Instant::now());
-                let Some(pc) = pc.upgrade() else { break };
-                let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: remote.ssrc() };
-                let _ = pc.write_rtcp(&[Box::new(pli)]).await;
+    /// Removes a closed connection from every outlet.
+    pub fn forget_conn(&mut self, tag: u64) {
+        for o in self.by_id.values_mut() {
+            o.subscribers.retain(|t| *t != tag);
+            if o.source.is_some_and(|(t, _)| t == tag) {
+                o.source = None;
             }
         }
+    }
+}
+
+/// Sequence number and timestamp rewriting for one subscriber's copy of an outlet.
+#[derive(Default, Debug)]
+pub(crate) struct Rewrite {
+    /// (connection tag, SSRC) of the source being forwarded.
+    source: Option<(u64, u32)>,
+    seq_offset: u64,
+    ts_offset: u32,
+    last_seq: u64,
+    last_ts: u32,
+    last_at: Option<Instant>,
+}
+
+/// Where a new subscriber's sequence numbers start: far enough above zero that packets
+/// reordered before the first one still have a number (and the rollover counter stays 0).
+const FIRST_SEQ: u64 = 1000;
+
+impl Rewrite {
+    /// The subscriber's (extended sequence number, timestamp) for a packet of `source`
+    /// with extended sequence number `seq` and timestamp `ts`; None for a packet from
+    /// before this subscriber's start (it cannot be numbered).
+    pub fn apply(
+        &mut self,
+        source: (u64, u32),
+        seq: u64,
+        ts: u32,
+        clock_rate: u32,
+        now: Instant,
+    ) -> Option<(u64, u32)> {
+        if self.source != Some(source) {
+            match self.last_at {
+                Some(at) => {
+                    // Continue one step after the last packet sent, and advance the
+                    // clock by the time that passed: the receiver sees a gap, not a jump
+                    // back.
+                    let elapsed = now.saturating_duration_since(at).as_secs_f64();
+                    let gap = (elapsed * f64::from(clock_rate)).max(1.0) as u32;
+                    self.seq_offset = self.last_seq.wrapping_add(1).wrapping_sub(seq);
+                    self.ts_offset = self.last_ts.wrapping_add(gap).wrapping_sub(ts);
+                }
+                None => {
+                    self.seq_offset = FIRST_SEQ.wrapping_sub(seq);
+                    self.ts_offset = 0;
+                }
+            }
+            self.source = Some(source);
+        }
+        let out_seq = seq.wrapping_add(self.seq_offset);
+        if out_seq >= 1 << 62 {
+            return None; // older than this subscriber's first packet
+        }
+        let out_ts = ts.wrapping_add(self.ts_offset);
+        // Keep the newest (reordered packets do not move the continuation point back).
+        if self.last_at.is_none() || out_seq > self.last_seq {
+            self.last_seq = out_seq;
+            self.last_ts = out_ts;
+        }
+        self.last_at = Some(now);
+        Some((out_seq, out_ts))
+    }
+}
+
+/// 64-bit NTP time (seconds since 1900 in the high 32 bits) of a wall-clock instant.
+pub(crate) fn ntp64(t: SystemTime) -> u64 {
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs().wrapping_add(NTP_UNIX_OFFSET);
+    let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
+    (secs << 32) | frac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_new_subscriber_starts_small_and_follows_the_source() {
+        let mut r = Rewrite::default();
+        let t0 = Instant::now();
+        let (s, ts) = r.apply((1, 7), 70_000, 5000, 90_000, t0).unwrap();
+        assert_eq!((s, ts), (FIRST_SEQ, 5000));
+        assert_eq!(
+            r.apply((1, 7), 70_001, 8000, 90_000, t0).unwrap(),
+            (FIRST_SEQ + 1, 8000)
+        );
+        // reordered, still numbered
+        assert_eq!(
+            r.apply((1, 7), 69_999, 2000, 90_000, t0).unwrap().0,
+            FIRST_SEQ - 1
+        );
+        // far older than the start: dropped
+        assert!(r.apply((1, 7), 60_000, 0, 90_000, t0).is_none());
+    }
+
+    #[test]
+    fn a_new_source_continues_the_numbering_with_a_time_gap() {
+        let mut r = Rewrite::default();
+        let t0 = Instant::now();
+        r.apply((1, 7), 10, 1000, 90_000, t0).unwrap();
+        r.apply((1, 7), 11, 4000, 90_000, t0).unwrap();
+        let later = t0 + Duration::from_secs(2);
+        let (s, ts) = r.apply((2, 9), 50_000, 123, 90_000, later).unwrap();
+        assert_eq!(s, FIRST_SEQ + 2);
+        assert_eq!(ts, 4000 + 180_000);
+    }
+
+    #[test]
+    fn ntp_of_the_unix_epoch() {
+        assert_eq!(ntp64(SystemTime::UNIX_EPOCH), 2_208_988_800u64 << 32);
+        let half = SystemTime::UNIX_EPOCH + Duration::from_millis(500);
+        assert_eq!(ntp64(half) & 0xffff_ffff, 1 << 31);
     }
 }

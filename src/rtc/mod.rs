@@ -1,25 +1,27 @@
-//! The only module that touches `webrtc::*` (webrtc-rs 0.17, classic API).
+//! The only module that touches the WebRTC stack: str0m (sans-IO), in RTP mode.
 //!
-//! It owns: the shared WebRTC API object and the single UDP port all peers share
-//! ([`RtcEngine`]; read in batches on its own thread, `udp_mux`), one peer connection per participant connection ([`PeerSession`]),
-//! SFU forwarding (one local track per published track, fanned out to every subscriber:
-//! [`PublishedTrack`]), keyframe requests and RTCP draining.
+//! It owns: the media loop ([`RtcEngine`], `media_loop`): one thread with the media UDP
+//! socket and every connection of every hearing, str0m's `Rtc` per connection (`conn`),
+//! SFU forwarding through per-hearing outlets with the payload shared and sequence
+//! numbers rewritten per subscriber (`forward`), keyframe requests, and the recorder
+//! tee (bounded queues, taken in batches by recorder threads).
 //!
-//! It must never: hold hearing state, decide policy, or let a `webrtc` callback do more
-//! than forward an event into a channel. Callbacks capture only channel senders (never
-//! the peer connection: that forms the reference cycles upstream issues #772/#174 leak).
+//! The rest of the server holds handles only: [`RtcEngine`] and [`PeerSession`] send
+//! commands to the loop and await answers; the loop reports back with
+//! [`SessionEvent`]s on the hearing task's channel. It must never hold hearing state or
+//! decide policy: the hearing task says who subscribes to what and which tracks
+//! forward ([`PublishedTrack::set_forwarding`]).
 
+mod conn;
 mod engine;
 mod forward;
-mod session;
-mod udp_mux;
+mod media_loop;
+mod tcp;
 
-pub use engine::RtcEngine;
+pub use engine::{PeerSession, PeerState, RtcEngine, SessionEvent, SessionEventKind};
 pub use forward::{
-    MediaKind, Outlet, Outlets, PublishedTrack, RecordItem, RecordSink, RtpRecord,
-    SenderReportRecord,
+    MediaKind, Outlets, PublishedTrack, RecordItem, RecordSink, RtpRecord, SenderReportRecord,
 };
-pub use session::{PeerSession, PeerState, SessionEvent, SessionEventKind};
 
 /// Errors from the media layer. The message never contains an address or SDP.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,7 @@ pub use session::{PeerSession, PeerState, SessionEvent, SessionEventKind};
 pub enum RtcError {
     #[error("cannot bind the media UDP port: {0}")]
     Bind(std::io::Error),
-    #[error("webrtc setup failed: {0}")]
+    #[error("media setup failed: {0}")]
     Setup(String),
     #[error("the session description was rejected: {0}")]
     BadSdp(String),

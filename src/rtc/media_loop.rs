@@ -1,0 +1,1087 @@
+//! The media loop: one thread that owns the media UDP socket(s) and every connection
+//! (str0m `Rtc`) of every hearing, and moves packets between them.
+//!
+//! Wake-ups, not the stack, dominate the cost of a media server on a small machine
+//! (`notes/sans-io-media.md`: ~7.7 µs per wake-up here, against ~5 µs for str0m's work on
+//! a packet). So the loop has two modes, like interrupt coalescing on a network card:
+//! - idle: the sockets are registered with the poller; the thread sleeps until a
+//!   datagram, a command from a hearing task, or the earliest str0m deadline;
+//! - streaming: once datagrams flow, the sockets leave the poller and the thread wakes
+//!   every `rx_batch` to take everything that arrived, for all connections, as one
+//!   batch (at most `rx_batch` of added latency). Two empty batches: back to idle.
+//!
+//! Per packet: a datagram is read into one reused buffer, routed to its connection by
+//! source address (`Rtc::accepts` only for an address not seen yet), handled by str0m,
+//! and its outputs drained at once (str0m's rule: drain after every mutation). A
+//! received RTP packet is handed to the recorder (bounded queue, never blocks) and, if
+//! forwarding is on, written to each subscriber's stream with its payload shared
+//! (`Arc<[u8]>`) and only the sequence number and timestamp rewritten. No lock, no task
+//! hop, no allocation beyond what str0m does itself.
+//!
+//! One connection's panic inside str0m is caught: that connection is dropped and
+//! reported failed; the others go on.
+
+use super::RtcError;
+use super::conn::{CONNECT_TIMEOUT, Conn, FAILED_AFTER, RxTrack, TxSub};
+use super::engine::{Command, EngineHandle, PeerState, SessionEventKind};
+use super::forward::{
+    MediaKind, OutletTable, PublishedTrack, RecordItem, Rewrite, RtpRecord, SenderReportRecord,
+    ntp64,
+};
+use super::tcp::{STREAM_TOKEN_BASE, TcpStreams};
+use crate::config::MediaConfig;
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant, SystemTime};
+use str0m::media::{KeyframeRequestKind, Mid};
+use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output};
+use tracing::{debug, warn};
+
+const WAKER: Token = Token(usize::MAX);
+const LISTENER: Token = Token(usize::MAX - 1);
+/// Largest datagram taken.
+const MAX_DATAGRAM: usize = 2048;
+/// Socket receive buffer asked for: about 4 s of 8 participants at 1 Mbit/s.
+const RECV_BUFFER: usize = 4 << 20;
+/// Datagrams taken from one socket per batch before the loop looks at the rest.
+const MAX_BATCH: usize = 4096;
+/// Fewest milliseconds between two keyframe requests to one publisher's track.
+const MIN_PLI_INTERVAL: Duration = Duration::from_millis(300);
+/// Longest sleep with nothing to do (connection failure checks run at least this often).
+const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// One socket and the address browsers reach it at (its ICE host candidate).
+struct MediaSocket {
+    sock: UdpSocket,
+    advertised: SocketAddr,
+}
+
+/// Binds the media socket(s) and starts the loop's thread.
+pub(super) fn spawn(cfg: &MediaConfig) -> Result<(EngineHandle, u16), RtcError> {
+    let (bind, advertised_ip) = media_address(cfg)?;
+    let std_sock = bind_socket(bind).map_err(RtcError::Bind)?;
+    let local = std_sock.local_addr().map_err(RtcError::Bind)?;
+    let advertised = SocketAddr::new(advertised_ip, local.port());
+    let sock = UdpSocket::from_std(std_sock);
+    let mut candidates = vec![
+        Candidate::host(advertised, "udp")
+            .map_err(|e| RtcError::Setup(format!("host candidate: {e}")))?,
+    ];
+    let tcp = match cfg.tcp_port {
+        Some(port) => {
+            let listener = std::net::TcpListener::bind(SocketAddr::new(bind.ip(), port))
+                .map_err(RtcError::Bind)?;
+            listener.set_nonblocking(true).map_err(RtcError::Bind)?;
+            let at = SocketAddr::new(
+                advertised_ip,
+                listener.local_addr().map_err(RtcError::Bind)?.port(),
+            );
+            candidates.push(
+                Candidate::builder()
+                    .tcp()
+                    .host(at)
+                    .tcptype(TcpType::Passive)
+                    .build()
+                    .map_err(|e| RtcError::Setup(format!("TCP candidate: {e}")))?,
+            );
+            Some((mio::net::TcpListener::from_std(listener), at))
+        }
+        None => None,
+    };
+    let poll = Poll::new().map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+    let waker = Arc::new(
+        Waker::new(poll.registry(), WAKER).map_err(|e| RtcError::Setup(format!("waker: {e}")))?,
+    );
+    let (tx, rx) = std_mpsc::channel();
+    let handle = EngineHandle::new(tx, waker);
+    let mut media = MediaLoop {
+        poll,
+        sockets: vec![MediaSocket { sock, advertised }],
+        registered: false,
+        commands: rx,
+        handle: handle.clone(),
+        candidates,
+        tcp: TcpStreams::new(tcp),
+        ready: Vec::new(),
+        tcp_frames: Vec::new(),
+        tcp_spans: Vec::new(),
+        loopback_only: cfg.loopback_only,
+        rx_batch: cfg.rx_batch,
+        conns: HashMap::new(),
+        by_addr: HashMap::new(),
+        outlets: OutletTable::default(),
+        queues: Queues::default(),
+        buf: vec![0; MAX_DATAGRAM],
+        dropped: 0,
+    };
+    media.register(true)?;
+    media
+        .tcp
+        .register_listener(media.poll.registry(), LISTENER)
+        .map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+    std::thread::Builder::new()
+        .name("sworn-media".into())
+        .spawn(move || media.run())
+        .map_err(|e| RtcError::Setup(format!("media thread: {e}")))?;
+    Ok((handle, local.port()))
+}
+
+/// (address to bind, address advertised as the ICE host candidate).
+fn media_address(cfg: &MediaConfig) -> Result<(SocketAddr, std::net::IpAddr), RtcError> {
+    let bind = SocketAddr::new(cfg.bind_ip, cfg.udp_port);
+    let advertised = if cfg.loopback_only {
+        if cfg.bind_ip.is_loopback() {
+            cfg.bind_ip
+        } else {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        }
+    } else if let Some(ip) = cfg.public_ips.first() {
+        *ip
+    } else if !cfg.bind_ip.is_unspecified() {
+        cfg.bind_ip
+    } else {
+        return Err(RtcError::Setup(
+            "media.bind_ip is unspecified: set media.public_ips to the address browsers reach"
+                .into(),
+        ));
+    };
+    Ok((bind, advertised))
+}
+
+fn bind_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let domain = socket2::Domain::for_address(addr);
+    let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // Linux caps this at net.core.rmem_max (README: "Media socket").
+    let _ = s.set_recv_buffer_size(RECV_BUFFER);
+    s.bind(&addr.into())?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// A received packet waiting to be written to the subscribers of its outlet.
+struct Forward {
+    outlet: u64,
+    source: (u64, u32),
+    pkt: RtpPacket,
+    clock_rate: u32,
+    video: bool,
+}
+
+/// Work produced while draining one connection for others.
+#[derive(Default)]
+struct Queues {
+    forward: Vec<Forward>,
+    keyframe: Vec<u64>,
+    spare: Vec<Forward>,
+}
+
+struct MediaLoop {
+    poll: Poll,
+    sockets: Vec<MediaSocket>,
+    registered: bool,
+    commands: std_mpsc::Receiver<Command>,
+    handle: EngineHandle,
+    candidates: Vec<Candidate>,
+    tcp: TcpStreams,
+    /// Poll events of one wake-up (token, readable, writable); reused.
+    ready: Vec<(Token, bool, bool)>,
+    /// Frames read from a TCP stream, before they enter str0m; reused.
+    tcp_frames: Vec<u8>,
+    tcp_spans: Vec<(SocketAddr, usize, usize)>,
+    loopback_only: bool,
+    rx_batch: Duration,
+    conns: HashMap<u64, Conn>,
+    by_addr: HashMap<SocketAddr, u64>,
+    outlets: OutletTable,
+    queues: Queues,
+    buf: Vec<u8>,
+    dropped: u64,
+}
+
+impl MediaLoop {
+    fn register(&mut self, on: bool) -> Result<(), RtcError> {
+        if on == self.registered {
+            return Ok(());
+        }
+        for (i, s) in self.sockets.iter_mut().enumerate() {
+            let r = if on {
+                self.poll
+                    .registry()
+                    .register(&mut s.sock, Token(i), Interest::READABLE)
+            } else {
+                self.poll.registry().deregister(&mut s.sock)
+            };
+            r.map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+        }
+        self.registered = on;
+        Ok(())
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(64);
+        let mut streaming = false;
+        let mut empty_batches = 0u32;
+        let mut next_batch = Instant::now();
+        loop {
+            let now = Instant::now();
+            let mut wait = self.next_deadline(now).saturating_duration_since(now);
+            if streaming {
+                wait = wait.min(next_batch.saturating_duration_since(now));
+            }
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    warn!(error = %e, "media poller failed; the media loop stops");
+                    return;
+                }
+            }
+            self.ready.clear();
+            for ev in events.iter() {
+                self.ready
+                    .push((ev.token(), ev.is_readable(), ev.is_writable()));
+            }
+            self.tcp_events();
+            if !self.take_commands() {
+                debug!("media loop: every handle is gone");
+                return;
+            }
+            let now = Instant::now();
+            if !streaming || now >= next_batch {
+                let got = self.read_sockets();
+                if streaming {
+                    next_batch = now + self.rx_batch;
+                    if got == 0 {
+                        empty_batches += 1;
+                        if empty_batches >= 2 {
+                            streaming = false;
+                            if self.register(true).is_err() {
+                                return;
+                            }
+                            // What arrived while off the poller raises no event.
+                            self.read_sockets();
+                        }
+                    } else {
+                        empty_batches = 0;
+                    }
+                } else if got > 0 {
+                    streaming = true;
+                    empty_batches = 0;
+                    next_batch = now + self.rx_batch;
+                    if self.register(false).is_err() {
+                        return;
+                    }
+                }
+            }
+            self.timeouts(Instant::now());
+        }
+    }
+
+    /// The earliest str0m deadline (at most `MAX_IDLE` away).
+    fn next_deadline(&self, now: Instant) -> Instant {
+        self.conns
+            .values()
+            .map(|c| c.deadline)
+            .fold(now + MAX_IDLE, Instant::min)
+    }
+
+    /// Handles every queued command; false when no handle is left.
+    fn take_commands(&mut self) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(cmd) => self.command(cmd),
+                Err(std_mpsc::TryRecvError::Empty) => return true,
+                Err(std_mpsc::TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Open {
+                tag,
+                hearing,
+                stream_id,
+                events,
+                forwarding_initially,
+                reply,
+            } => {
+                let conn = Conn::new(
+                    tag,
+                    hearing,
+                    stream_id,
+                    events,
+                    forwarding_initially,
+                    &self.candidates,
+                    now,
+                );
+                if let Some(old) = self.conns.insert(tag, conn) {
+                    drop(old);
+                    self.forget(tag);
+                }
+                self.drain(tag);
+                let _ = reply.send(Ok(()));
+            }
+            Command::AcceptOffer { tag, sdp, reply } => {
+                let r = self.with_conn(tag, |c, _| c.accept_offer(&sdp));
+                let _ = reply.send(r);
+            }
+            Command::CreateOffer { tag, reply } => {
+                let r = self.with_conn(tag, |c, o| c.create_offer(o));
+                let _ = reply.send(r);
+            }
+            Command::AcceptAnswer { tag, sdp, reply } => {
+                let r = self.with_conn(tag, |c, o| c.accept_answer(&sdp, o));
+                if r.is_ok() {
+                    // The new media lines want a keyframe from their sources.
+                    self.keyframes_for(tag);
+                }
+                let _ = reply.send(r);
+            }
+            Command::AddCandidate {
+                tag,
+                candidate,
+                reply,
+            } => {
+                let loopback_only = self.loopback_only;
+                let r = self.with_conn(tag, |c, _| {
+                    c.add_remote_candidate(&candidate, loopback_only)
+                });
+                let _ = reply.send(r);
+            }
+            Command::Subscribe { tag, outlet } => {
+                let Some(conn) = self.conns.get_mut(&tag) else {
+                    return;
+                };
+                let Some(o) = self.outlets.by_id.get_mut(&outlet) else {
+                    return;
+                };
+                if conn.tx.iter().any(|s| s.outlet == outlet) {
+                    return;
+                }
+                conn.tx.push(TxSub {
+                    outlet,
+                    mid: None,
+                    pt: None,
+                    rewrite: Rewrite::default(),
+                });
+                o.subscribers.push(tag);
+            }
+            Command::RecordSink { tag, sink } => {
+                if let Some(c) = self.conns.get_mut(&tag) {
+                    c.record = sink;
+                }
+            }
+            Command::Keyframe { outlet } => {
+                self.queues.keyframe.push(outlet);
+                self.flush();
+            }
+            Command::Close { tag } => self.close(tag),
+        }
+    }
+
+    /// Runs a mutation on one connection (caught if str0m panics), then drains it.
+    fn with_conn<T>(
+        &mut self,
+        tag: u64,
+        f: impl FnOnce(&mut Conn, &OutletTable) -> Result<T, RtcError>,
+    ) -> Result<T, RtcError> {
+        let Some(conn) = self.conns.get_mut(&tag) else {
+            return Err(RtcError::Closed);
+        };
+        let outlets = &self.outlets;
+        let r = match catch_unwind(AssertUnwindSafe(|| f(conn, outlets))) {
+            Ok(r) => r,
+            Err(_) => {
+                self.crashed(tag);
+                return Err(RtcError::Closed);
+            }
+        };
+        self.drain(tag);
+        self.flush();
+        r
+    }
+
+    /// Requests a keyframe for every outlet a connection receives.
+    fn keyframes_for(&mut self, tag: u64) {
+        if let Some(c) = self.conns.get(&tag) {
+            for s in &c.tx {
+                self.queues.keyframe.push(s.outlet);
+            }
+        }
+        self.flush();
+    }
+
+    /// Accepts TCP connections, reads and writes TCP streams that are ready.
+    fn tcp_events(&mut self) {
+        let ready = std::mem::take(&mut self.ready);
+        for &(token, readable, writable) in &ready {
+            if token == LISTENER {
+                self.tcp.accept(self.poll.registry());
+            } else if token.0 >= STREAM_TOKEN_BASE && token != WAKER && token != LISTENER {
+                if writable {
+                    self.tcp.writable(token, self.poll.registry());
+                }
+                if readable {
+                    self.read_tcp(token);
+                }
+            }
+        }
+        self.ready = ready;
+    }
+
+    fn read_tcp(&mut self, token: Token) {
+        let mut frames = std::mem::take(&mut self.tcp_frames);
+        let mut spans = std::mem::take(&mut self.tcp_spans);
+        self.tcp.read(token, self.poll.registry(), |peer, f| {
+            let start = frames.len();
+            frames.extend_from_slice(f);
+            spans.push((peer, start, frames.len()));
+        });
+        if let Some(destination) = self.tcp.advertised {
+            let now = Instant::now();
+            for &(peer, a, b) in &spans {
+                if let Some(data) = frames.get(a..b) {
+                    self.datagram(now, Protocol::Tcp, peer, destination, data);
+                }
+            }
+        }
+        frames.clear();
+        spans.clear();
+        self.tcp_frames = frames;
+        self.tcp_spans = spans;
+        self.flush();
+    }
+
+    fn read_sockets(&mut self) -> usize {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut total = 0;
+        for i in 0..self.sockets.len() {
+            let mut n_here = 0;
+            while n_here < MAX_BATCH {
+                let (n, source) = match self.sockets[i].sock.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        // ICMP errors (a peer gone) surface here; nothing to do.
+                        n_here += 1;
+                        continue;
+                    }
+                };
+                n_here += 1;
+                let now = Instant::now();
+                let destination = self.sockets[i].advertised;
+                let Some(data) = buf.get(..n) else { continue };
+                self.datagram(now, Protocol::Udp, source, destination, data);
+            }
+            total += n_here;
+        }
+        self.buf = buf;
+        self.flush();
+        total
+    }
+
+    fn datagram(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        let Ok(contents) = DatagramRecv::try_from(data) else {
+            self.dropped += 1;
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto,
+                source,
+                destination,
+                contents,
+            },
+        );
+        let tag = match self.by_addr.get(&source) {
+            Some(t) if self.conns.contains_key(t) => *t,
+            _ => {
+                let found = self
+                    .conns
+                    .iter()
+                    .find(|(_, c)| !c.failed && c.rtc.accepts(&input))
+                    .map(|(t, _)| *t);
+                match found {
+                    Some(t) => {
+                        self.by_addr.insert(source, t);
+                        t
+                    }
+                    None => {
+                        self.dropped += 1;
+                        return;
+                    }
+                }
+            }
+        };
+        let Some(conn) = self.conns.get_mut(&tag) else {
+            return;
+        };
+        match catch_unwind(AssertUnwindSafe(|| conn.rtc.handle_input(input))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(conn = tag, error = %e, "input refused"),
+            Err(_) => {
+                self.crashed(tag);
+                return;
+            }
+        }
+        self.drain(tag);
+    }
+
+    /// Feeds the time to every connection whose deadline passed; fails connections
+    /// that stayed disconnected (or never connected) too long.
+    fn timeouts(&mut self, now: Instant) {
+        let due: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for tag in due {
+            let Some(conn) = self.conns.get_mut(&tag) else {
+                continue;
+            };
+            match catch_unwind(AssertUnwindSafe(|| {
+                conn.rtc.handle_input(Input::Timeout(now))
+            })) {
+                Ok(_) => self.drain(tag),
+                Err(_) => self.crashed(tag),
+            }
+        }
+        self.tcp.expire(now, self.poll.registry());
+        for c in self.conns.values_mut() {
+            if c.failed {
+                continue;
+            }
+            let stuck = c
+                .disconnected_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= FAILED_AFTER)
+                || (!c.ever_connected
+                    && now.saturating_duration_since(c.opened_at) >= CONNECT_TIMEOUT)
+                || !c.rtc.is_alive();
+            if stuck {
+                c.failed = true;
+                c.set_state(PeerState::Failed);
+            }
+        }
+        self.flush();
+    }
+
+    /// Drains one connection's output (str0m's rule after every mutation).
+    fn drain(&mut self, tag: u64) {
+        let Some(conn) = self.conns.get_mut(&tag) else {
+            return;
+        };
+        let mut ctx = DrainCtx {
+            sockets: &self.sockets,
+            tcp: &mut self.tcp,
+            registry: self.poll.registry(),
+            outlets: &mut self.outlets,
+            queues: &mut self.queues,
+            handle: &self.handle,
+        };
+        if catch_unwind(AssertUnwindSafe(|| ctx.drain(conn))).is_err() {
+            self.crashed(tag);
+        }
+    }
+
+    /// Writes queued packets to their subscribers and passes on keyframe requests,
+    /// until nothing is left (draining a subscriber can queue more).
+    fn flush(&mut self) {
+        while !self.queues.forward.is_empty() || !self.queues.keyframe.is_empty() {
+            // Two vectors take turns, so the steady state allocates nothing.
+            let spare = std::mem::take(&mut self.queues.spare);
+            let mut batch = std::mem::replace(&mut self.queues.forward, spare);
+            for f in batch.drain(..) {
+                self.forward(f);
+            }
+            self.queues.spare = batch;
+            let keyframes = std::mem::take(&mut self.queues.keyframe);
+            for outlet in keyframes {
+                self.keyframe(outlet);
+            }
+        }
+    }
+
+    fn forward(&mut self, f: Forward) {
+        let now = Instant::now();
+        let mut i = 0;
+        loop {
+            let Some(sub_tag) = self
+                .outlets
+                .by_id
+                .get(&f.outlet)
+                .and_then(|o| o.subscribers.get(i).copied())
+            else {
+                return;
+            };
+            i += 1;
+            if sub_tag == f.source.0 {
+                continue;
+            }
+            let Some(conn) = self.conns.get_mut(&sub_tag) else {
+                continue;
+            };
+            if conn.failed {
+                continue;
+            }
+            let Some(sub) = conn.tx.iter_mut().find(|s| s.outlet == f.outlet) else {
+                continue;
+            };
+            let (Some(mid), Some(pt)) = (sub.mid, sub.pt) else {
+                continue;
+            };
+            let Some((seq, ts)) = sub.rewrite.apply(
+                f.source,
+                *f.pkt.seq_no,
+                f.pkt.header.timestamp,
+                f.clock_rate,
+                now,
+            ) else {
+                continue;
+            };
+            let ext = ExtensionValues {
+                audio_level: f.pkt.header.ext_vals.audio_level,
+                voice_activity: f.pkt.header.ext_vals.voice_activity,
+                video_orientation: f.pkt.header.ext_vals.video_orientation,
+                ..Default::default()
+            };
+            let write = RtpWrite::new(pt, seq.into(), ts, f.pkt.timestamp, f.pkt.payload.clone())
+                .marker(f.pkt.header.marker)
+                .nackable(f.video)
+                .ext_vals(ext);
+            let mut ctx = DrainCtx {
+                sockets: &self.sockets,
+                tcp: &mut self.tcp,
+                registry: self.poll.registry(),
+                outlets: &mut self.outlets,
+                queues: &mut self.queues,
+                handle: &self.handle,
+            };
+            let ok = catch_unwind(AssertUnwindSafe(|| {
+                if let Some(stream) = conn.rtc.direct_api().stream_tx_by_mid(mid, None) {
+                    stream.write_rtp(write);
+                    ctx.drain(conn);
+                }
+            }));
+            if ok.is_err() {
+                self.crashed(sub_tag);
+            }
+        }
+    }
+
+    fn keyframe(&mut self, outlet: u64) {
+        let Some((tag, mid)) = self.outlets.by_id.get(&outlet).and_then(|o| o.source) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(&tag) else {
+            return;
+        };
+        let now = Instant::now();
+        let Some(rx) = conn.rx.iter_mut().find(|r| r.mid == mid) else {
+            return;
+        };
+        if rx.kind != MediaKind::Video
+            || rx
+                .last_pli
+                .is_some_and(|t| now.saturating_duration_since(t) < MIN_PLI_INTERVAL)
+        {
+            return;
+        }
+        rx.last_pli = Some(now);
+        let asked = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(s) = conn.rtc.direct_api().stream_rx_by_mid(mid, None) {
+                s.request_keyframe(KeyframeRequestKind::Pli);
+            }
+        }));
+        match asked {
+            Ok(()) => self.drain(tag),
+            Err(_) => self.crashed(tag),
+        }
+    }
+
+    /// A panic inside str0m: this connection is dropped, the hearing told it failed.
+    fn crashed(&mut self, tag: u64) {
+        warn!(
+            conn = tag,
+            "a media connection failed inside the WebRTC stack; dropped"
+        );
+        if let Some(c) = self.conns.remove(&tag) {
+            c.emit(SessionEventKind::State(PeerState::Failed));
+            let hearing = c.hearing;
+            self.forget(tag);
+            self.drop_hearing_if_empty(hearing);
+        }
+    }
+
+    fn close(&mut self, tag: u64) {
+        let Some(mut conn) = self.conns.remove(&tag) else {
+            return;
+        };
+        let hearing = conn.hearing;
+        let sockets = &self.sockets;
+        let tcp = &mut self.tcp;
+        let registry = self.poll.registry();
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            if conn.rtc.close().is_ok() {
+                // Send the BYE and close_notify that close() queued.
+                for _ in 0..64 {
+                    match conn.rtc.poll_output() {
+                        Ok(Output::Transmit(t)) => transmit(sockets, tcp, registry, &t),
+                        Ok(Output::Event(_)) => {}
+                        Ok(Output::Timeout(_)) | Err(_) => break,
+                    }
+                }
+            }
+        }));
+        self.forget(tag);
+        self.drop_hearing_if_empty(hearing);
+    }
+
+    fn forget(&mut self, tag: u64) {
+        self.outlets.forget_conn(tag);
+        self.by_addr.retain(|_, t| *t != tag);
+    }
+
+    fn drop_hearing_if_empty(&mut self, hearing: super::Outlets) {
+        if !self.conns.values().any(|c| c.hearing == hearing) {
+            self.outlets.drop_hearing(hearing);
+        }
+    }
+}
+
+fn transmit(
+    sockets: &[MediaSocket],
+    tcp: &mut TcpStreams,
+    registry: &mio::Registry,
+    t: &str0m::net::Transmit,
+) {
+    if t.proto == Protocol::Tcp {
+        tcp.send(t.destination, &t.contents, registry);
+        return;
+    }
+    let sock = sockets
+        .iter()
+        .find(|s| s.advertised == t.source)
+        .or_else(|| sockets.first());
+    if let Some(s) = sock {
+        // A full send buffer drops the datagram (RTP is loss-tolerant; NACK repairs).
+        let _ = s.sock.send_to(&t.contents, t.destination);
+    }
+}
+
+/// What draining a connection may touch besides the connection itself.
+struct DrainCtx<'a> {
+    sockets: &'a [MediaSocket],
+    tcp: &'a mut TcpStreams,
+    registry: &'a mio::Registry,
+    outlets: &'a mut OutletTable,
+    queues: &'a mut Queues,
+    handle: &'a EngineHandle,
+}
+
+impl DrainCtx<'_> {
+    fn drain(&mut self, conn: &mut Conn) {
+        loop {
+            match conn.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    conn.deadline = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => transmit(self.sockets, self.tcp, self.registry, &t),
+                Ok(Output::Event(e)) => self.event(conn, e),
+                Err(e) => {
+                    debug!(conn = conn.tag, error = %e, "media connection error");
+                    conn.deadline = Instant::now() + MAX_IDLE;
+                    if !conn.failed {
+                        conn.failed = true;
+                        conn.set_state(PeerState::Failed);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, conn: &mut Conn, e: Event) {
+        match e {
+            Event::Connected => {
+                conn.ever_connected = true;
+                conn.disconnected_since = None;
+                conn.set_state(PeerState::Connected);
+            }
+            Event::IceConnectionStateChange(s) => match s {
+                IceConnectionState::Disconnected => {
+                    conn.disconnected_since.get_or_insert_with(Instant::now);
+                    conn.set_state(PeerState::Disconnected);
+                }
+                IceConnectionState::Connected | IceConnectionState::Completed => {
+                    conn.disconnected_since = None;
+                    if conn.ever_connected {
+                        conn.set_state(PeerState::Connected);
+                    }
+                }
+                _ => {}
+            },
+            Event::RtpPacket(pkt) => self.rtp(conn, pkt),
+            Event::SenderFeedback(sf) => {
+                let Some(rx) = conn.rx.iter().find(|r| r.mid == sf.mid) else {
+                    return;
+                };
+                if let Some(sink) = &conn.record {
+                    let _ = sink.try_send(RecordItem::SenderReport(SenderReportRecord {
+                        kind: rx.kind,
+                        ssrc: *sf.sender_info.ssrc,
+                        ntp: ntp64(sf.sender_info.ntp_time),
+                        rtp_ts: sf.sender_info.rtp_time.numer() as u32,
+                        arrival: SystemTime::now(),
+                    }));
+                }
+            }
+            Event::KeyframeRequest(req) => {
+                if let Some(sub) = conn.tx.iter().find(|s| s.mid == Some(req.mid)) {
+                    self.queues.keyframe.push(sub.outlet);
+                }
+            }
+            Event::Closed if !conn.failed => {
+                conn.failed = true;
+                conn.set_state(PeerState::Closed);
+            }
+            _ => {}
+        }
+    }
+
+    fn rtp(&mut self, conn: &mut Conn, pkt: RtpPacket) {
+        let Some(mid) = conn.mid_of(pkt.header.ssrc) else {
+            return;
+        };
+        let idx = match conn.rx.iter().position(|r| r.mid == mid) {
+            Some(i) => i,
+            None => match self.publish(conn, mid, &pkt) {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let Some(rx) = conn.rx.get(idx) else { return };
+        rx.counters.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(sink) = &conn.record {
+            let _ = sink.try_send(RecordItem::Rtp(RtpRecord {
+                kind: rx.kind,
+                mime_type: rx.codec.mime_type.clone(),
+                clock_rate: rx.codec.clock_rate,
+                channels: rx.codec.channels,
+                seq: pkt.header.sequence_number,
+                timestamp: pkt.header.timestamp,
+                marker: pkt.header.marker,
+                ssrc: *pkt.header.ssrc,
+                payload: pkt.payload.clone(),
+                arrival: SystemTime::now(),
+            }));
+        }
+        if !rx.forwarding.load(Ordering::Relaxed) {
+            return;
+        }
+        rx.counters.forwarded.fetch_add(1, Ordering::Relaxed);
+        let outlet = rx.outlet;
+        if let Some(o) = self.outlets.by_id.get_mut(&outlet) {
+            if o.source.map(|(t, _)| t) != Some(conn.tag) {
+                o.source = Some((conn.tag, mid));
+            }
+            if o.subscribers.iter().all(|t| *t == conn.tag) {
+                return; // nobody to send to
+            }
+        }
+        let fwd = Forward {
+            outlet,
+            source: (conn.tag, *pkt.header.ssrc),
+            clock_rate: rx.codec.clock_rate,
+            video: rx.kind == MediaKind::Video,
+            pkt,
+        };
+        self.queues.forward.push(fwd);
+    }
+
+    /// The first packet of a new media line: attach it to its outlet and tell the
+    /// hearing task. Returns its index in `conn.rx`.
+    fn publish(&mut self, conn: &mut Conn, mid: Mid, pkt: &RtpPacket) -> Option<usize> {
+        let codec = conn.codec_of(pkt.header.payload_type)?;
+        let kind = conn
+            .rtc
+            .media(mid)
+            .map(|m| MediaKind::from_str0m(m.kind()))?;
+        if conn.rx.len() >= 16 {
+            return None;
+        }
+        let outlet = self
+            .outlets
+            .attach(conn.hearing, &conn.participant, kind, &codec, conn.tag);
+        let track_id = self.outlets.by_id.get(&outlet)?.track_id.clone();
+        if let Some(o) = self.outlets.by_id.get_mut(&outlet) {
+            o.source = Some((conn.tag, mid));
+        }
+        let forwarding = Arc::new(AtomicBool::new(conn.forwarding_initially));
+        let counters = Arc::default();
+        conn.rx.push(RxTrack {
+            mid,
+            kind,
+            outlet,
+            codec,
+            forwarding: forwarding.clone(),
+            counters: Arc::clone(&counters),
+            last_pli: None,
+        });
+        conn.emit(SessionEventKind::TrackPublished(PublishedTrack {
+            kind,
+            track_id,
+            stream_id: conn.participant.to_string(),
+            outlet,
+            forwarding,
+            counters,
+            engine: self.handle.clone(),
+        }));
+        // A new file and new subscribers both want a keyframe early.
+        if kind == MediaKind::Video {
+            self.queues.keyframe.push(outlet);
+        }
+        Some(conn.rx.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MediaConfig;
+    use tokio::sync::mpsc;
+
+    fn test_loop() -> MediaLoop {
+        let cfg = MediaConfig {
+            udp_port: 0,
+            bind_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            public_ips: vec![],
+            loopback_only: true,
+            rx_batch: Duration::from_millis(5),
+            tcp_port: None,
+        };
+        let (bind, ip) = media_address(&cfg).unwrap();
+        let std_sock = bind_socket(bind).unwrap();
+        let port = std_sock.local_addr().unwrap().port();
+        let advertised = SocketAddr::new(ip, port);
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
+        let (tx, rx) = std_mpsc::channel();
+        let handle = EngineHandle::new(tx, waker);
+        MediaLoop {
+            poll,
+            sockets: vec![MediaSocket {
+                sock: UdpSocket::from_std(std_sock),
+                advertised,
+            }],
+            registered: false,
+            commands: rx,
+            handle,
+            candidates: vec![Candidate::host(advertised, "udp").unwrap()],
+            tcp: TcpStreams::new(None),
+            ready: Vec::new(),
+            tcp_frames: Vec::new(),
+            tcp_spans: Vec::new(),
+            loopback_only: true,
+            rx_batch: cfg.rx_batch,
+            conns: HashMap::new(),
+            by_addr: HashMap::new(),
+            outlets: OutletTable::default(),
+            queues: Queues::default(),
+            buf: vec![0; MAX_DATAGRAM],
+            dropped: 0,
+        }
+    }
+
+    fn open(
+        m: &mut MediaLoop,
+        tag: u64,
+        hearing: super::super::Outlets,
+    ) -> mpsc::UnboundedReceiver<super::super::SessionEvent> {
+        let (events, rx) = mpsc::unbounded_channel();
+        let (reply, _r) = tokio::sync::oneshot::channel();
+        m.command(Command::Open {
+            tag,
+            hearing,
+            stream_id: Arc::from(format!("p{tag}")),
+            events,
+            forwarding_initially: true,
+            reply,
+        });
+        rx
+    }
+
+    #[test]
+    fn a_panic_in_one_connection_drops_only_that_connection() {
+        let mut m = test_loop();
+        let hearing = super::super::Outlets::new();
+        let mut bad_events = open(&mut m, 1, hearing);
+        let _good_events = open(&mut m, 2, hearing);
+        let r: Result<(), RtcError> = m.with_conn(1, |_, _| panic!("a bug inside the stack"));
+        assert!(matches!(r, Err(RtcError::Closed)));
+        assert!(
+            !m.conns.contains_key(&1),
+            "the panicking connection is dropped"
+        );
+        match bad_events.try_recv() {
+            Ok(ev) => assert!(matches!(
+                ev.kind,
+                SessionEventKind::State(PeerState::Failed)
+            )),
+            Err(e) => panic!("no failure reported: {e:?}"),
+        }
+        // The other connection still negotiates.
+        let offer = m.with_conn(2, |c, _| {
+            let mut api = c.rtc.sdp_api();
+            api.add_media(
+                str0m::media::MediaKind::Audio,
+                str0m::media::Direction::SendOnly,
+                None,
+                None,
+                None,
+            );
+            Ok(api.apply().map(|(o, _)| o.to_sdp_string()))
+        });
+        assert!(offer.unwrap().unwrap().starts_with("v=0"));
+    }
+
+    #[test]
+    fn junk_from_unknown_addresses_is_dropped_and_counted() {
+        let mut m = test_loop();
+        let _events = open(&mut m, 1, super::super::Outlets::new());
+        let port = m.sockets[0].advertised.port();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..200u32 {
+            let mut junk = vec![0u8; 40 + (i as usize % 100)];
+            junk[0] = (i % 256) as u8;
+            sender.send_to(&junk, ("127.0.0.1", port)).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut got = 0;
+        while got < 200 && Instant::now() < deadline {
+            got += m.read_sockets();
+        }
+        assert_eq!(got, 200);
+        assert_eq!(m.dropped, 200);
+        assert!(m.conns.contains_key(&1));
+    }
+}
