@@ -1,5 +1,6 @@
 // Helpers shared by the browser tests (not a test file itself). Those that take a
-// `page` use only `page.evaluate`; the others drive the judge's Chromium console.
+// `page` use only `page.evaluate`, so they serve a playwright-core page (Chromium) and
+// a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -161,6 +162,77 @@ export function storedKey(page) {
       publicKey: Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join(''),
     };
   });
+}
+
+/** Run in the page before its scripts (addInitScript / evaluateOnNewDocument): keeps
+ * every RTCPeerConnection the page makes in `window.__swornPcs`, for receiver stats. */
+export function keepPeerConnections() {
+  const Orig = window.RTCPeerConnection;
+  window.__swornPcs = [];
+  window.RTCPeerConnection = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      window.__swornPcs.push(this);
+    }
+  };
+}
+
+/** What this page has received from one participant, from the inbound-rtp stats of the
+ * receivers whose tracks play in that participant's tile: packets, bytes, decoded video
+ * frames, decoded audio energy; and how many video frames the tile has presented
+ * (requestVideoFrameCallback, counted from the first call). */
+export function received(page, participantId) {
+  return page.evaluate(async (id) => {
+    const media = [...document.querySelectorAll('video[data-participant], audio[data-participant]')]
+      .filter((n) => n.dataset.participant === id && n.srcObject);
+    const tracks = new Set(media.flatMap((n) => n.srcObject.getTracks()));
+    const out = { audio: { packets: 0, bytes: 0, energy: 0 }, video: { packets: 0, bytes: 0, frames: 0 }, presented: 0, audioPlaying: false };
+    for (const pc of window.__swornPcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      for (const r of pc.getReceivers()) {
+        if (!tracks.has(r.track)) continue;
+        (await r.getStats()).forEach((s) => {
+          if (s.type !== 'inbound-rtp') return;
+          const o = out[s.kind];
+          o.packets += s.packetsReceived || 0;
+          o.bytes += s.bytesReceived || 0;
+          if (s.kind === 'video') o.frames += s.framesDecoded || 0;
+          else o.energy += s.totalAudioEnergy || 0;
+        });
+      }
+    }
+    const video = media.find((n) => n.tagName === 'VIDEO');
+    if (video) {
+      if (!video.__swornPresented) {
+        video.__swornPresented = { n: 0 };
+        const tick = () => { video.__swornPresented.n += 1; video.requestVideoFrameCallback(tick); };
+        video.requestVideoFrameCallback(tick);
+      }
+      out.presented = video.__swornPresented.n;
+    }
+    const audio = media.find((n) => n.tagName === 'AUDIO');
+    out.audioPlaying = !!audio && !audio.paused && audio.srcObject.getAudioTracks().some((t) => t.readyState === 'live');
+    return out;
+  }, participantId);
+}
+
+/** Waits until this page both sees and hears that participant: decoded video frames
+ * and presented frames rising, audio packets, bytes and decoded energy rising, and the
+ * participant's <audio> element playing. Returns the last reading. */
+export async function expectSeeAndHear(page, participantId, who) {
+  const deadline = Date.now() + T;
+  let first = null;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await received(page, participantId);
+    // A fresh peer connection (renegotiation, reconnect) starts its counters again.
+    if (!first || last.video.frames < first.video.frames || last.audio.packets < first.audio.packets) first = last;
+    else if (last.video.frames >= first.video.frames + 10 && last.presented >= first.presented + 10
+      && last.audio.packets >= first.audio.packets + 25 && last.audio.bytes > first.audio.bytes
+      && last.audio.energy > first.audio.energy && last.audioPlaying) return last;
+    await sleep(500);
+  }
+  assert.fail(`${who}: media of ${participantId} not flowing: first ${JSON.stringify(first)}, last ${JSON.stringify(last)}`);
 }
 
 /** Every visible text with too little contrast against its background (WCAG 2 AA:
