@@ -19,61 +19,31 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, verify as edVerify } from 'node:crypto';
-import { chromium } from 'playwright-core';
-import { lowContrast, zipEntries } from './evidence-support.mjs';
+import {
+  BASE, T, sleep, steps, launchChromium, chromiumPage, signIn, scheduleAndOpen, invite, admit, administerOath, waitSealed,
+  lowContrast, zipEntries,
+} from './support.mjs';
 
-const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const JUDGE = process.env.SWORN_JUDGE_USER || 'judge';
 const JUDGE_PASS = process.env.SWORN_JUDGE_PASS || '';
 const PROS = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
 const PROS_PASS = process.env.SWORN_PROSECUTOR_PASS || '';
 const BIN = process.env.SWORN_BIN || '';
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
-const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
-const T = 30_000;
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 let browser;
-const problems = [];
-const S = {};
-
-function takeProblems() {
-  assert.deepEqual(problems.splice(0), [], 'no page errors');
-}
-
-function need(t, ...keys) {
-  if (keys.every((k) => S[k])) return true;
-  t.skip(`needs ${keys.join(', ')} from an earlier step`);
-  return false;
-}
+const { problems, S, takeProblems, need } = steps();
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
+  browser = await launchChromium();
 });
 
 after(async () => {
   if (browser) await browser.close();
 });
 
-async function newPage(name, options = { viewport: { width: 1280, height: 900 } }) {
-  const context = await browser.newContext({ ...options, acceptDownloads: true });
-  await context.grantPermissions(['camera', 'microphone'], { origin: BASE });
-  const page = await context.newPage();
-  page.setDefaultTimeout(T);
-  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${name}: console error: ${msg.text()}`);
-  });
-  return page;
-}
+const newPage = (name, options) => chromiumPage(browser, name, problems, options);
 
 const shot = (page, file) => page.screenshot({ path: join(ARTIFACTS, `evidence-${file}.png`), fullPage: true });
 /** A screenshot of a court or participant page, whose text must meet WCAG AA contrast. */
@@ -82,7 +52,6 @@ async function checkedShot(page, file) {
   assert.deepEqual(await lowContrast(page), [], `WCAG AA contrast on ${file}`);
 }
 const goto = (page, path) => page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function framesOf(page, id) {
   return page.evaluate((pid) => {
@@ -105,21 +74,14 @@ async function expectVideoPlaying(page, id, who) {
 
 /** The judge adds someone; their page opens the link, joins, and is admitted. */
 async function inviteJoinAdmit(judge, name, role, options) {
-  await judge.fill('#p-name', name);
-  await judge.selectOption('#p-role', role);
-  await judge.click('#add-submit');
-  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
-  const link = await judge.inputValue('#invite-url');
-  await judge.click('#invite-done');
+  const link = await invite(judge, name, role);
   const page = await newPage(role, options);
   await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
   await page.waitForSelector('#s-check:not([hidden])');
   await page.waitForFunction(() => document.querySelector('#preview').videoWidth > 0);
   await page.click('#join-button');
   await page.waitForSelector('#s-lobby:not([hidden])');
-  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
-  const id = await entry.getAttribute('data-participant');
-  await entry.$eval('button', (b) => b.click());
+  const id = await admit(judge, name);
   await page.waitForSelector('#s-hearing:not([hidden])');
   return { page, id };
 }
@@ -140,26 +102,9 @@ async function verifyInPage(zip, name) {
 test('the court convenes: judge, witness, official and interpreter are in the hearing', async () => {
   assert.ok(JUDGE_PASS, 'SWORN_JUDGE_PASS must be set');
   const judge = await newPage('judge');
-  await goto(judge, '/signin');
-  await judge.waitForSelector('#signin-form');
-  await shot(judge, '00-signin');
-  await judge.fill('#username', JUDGE);
-  await judge.fill('#password', JUDGE_PASS);
-  await judge.press('#password', 'Enter');
-  await judge.waitForURL(/\/console$/);
-  await judge.waitForSelector('#schedule-form');
+  await signIn(judge, JUDGE, JUDGE_PASS, () => shot(judge, '00-signin'));
   const caseRef = `EVID-${Date.now()}`;
-  await judge.fill('#case_ref', caseRef);
-  await judge.fill('#mla_ref', 'MLA-2026-0099');
-  await judge.fill('#requesting_state', 'France');
-  await judge.fill('#requested_state', 'Spain');
-  await judge.selectOption('#language', 'en');
-  await shot(judge, '00-console-schedule');
-  await judge.click('#schedule-submit');
-  await judge.waitForURL(/\/console\/hearings\/[0-9a-f]+$/);
-  const id = judge.url().split('/').pop();
-  await judge.click('#open-hearing');
-  await judge.waitForSelector('#recording:not([hidden])');
+  const id = await scheduleAndOpen(judge, { caseRef, mlaRef: 'MLA-2026-0099' }, () => shot(judge, '00-console-schedule'));
 
   const witness = await inviteJoinAdmit(judge, 'Witness Evidence', 'witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const official = await inviteJoinAdmit(judge, 'Official Evidence', 'official');
@@ -238,10 +183,7 @@ test('the official attests the witness\'s identity; the judge sees it and confir
 test('the judge administers the affirmation; the witness affirms in an accessible dialog', async (t) => {
   if (!need(t, 'judge')) return;
   const w = S.witness.page;
-  const row = `#oath-list li[data-participant="${S.witness.id}"]`;
-  await S.judge.selectOption(`${row} select`, 'affirmation');
-  await S.judge.click(`${row} button`);
-  await w.waitForSelector('#oath-dialog[open]');
+  await administerOath(S.judge, w, S.witness.id, 'affirmation');
   const d = await w.evaluate(() => {
     const dlg = document.querySelector('#oath-dialog');
     const label = document.getElementById(dlg.getAttribute('aria-labelledby'));
@@ -308,17 +250,8 @@ test('the judge signs the minutes, the hearing closes and seals, the prosecutor 
   await j.waitForSelector('#record-list li[data-kind="minutes"]', { state: 'attached' });
   assert.ok(await j.isHidden('#oath-admin'), 'no oath to administer once closed');
   // Sealing: stages shown with a progress bar until sealed.
-  await j.waitForSelector('#seal-panel:not([hidden])');
-  const stages = new Set();
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const stage = await j.getAttribute('#seal-progress', 'data-stage');
-    if (stage) stages.add(stage);
-    if (stage === 'sealed') break;
-    assert.ok(Date.now() < deadline, `sealed within 240 s (stages seen: ${[...stages]})`);
-    await sleep(250);
-  }
-  process.stderr.write(`seal stages seen by the console: ${[...stages].join(' -> ')}; minutes signed -> sealed shown: ${Date.now() - signedAt} ms\n`);
+  const stages = await waitSealed(j);
+  process.stderr.write(`seal stages seen by the console: ${stages.join(' -> ')}; minutes signed -> sealed shown: ${Date.now() - signedAt} ms\n`);
   assert.equal(await j.evaluate(() => document.querySelector('#seal-progress').value), 1);
   await checkedShot(j, '07-judge-sealed');
   await j.waitForSelector('#grants form');

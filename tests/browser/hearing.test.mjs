@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { storedKey, lowContrast, invite, endHearing } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const USER = process.env.SWORN_JUDGE_USER || 'judge';
@@ -112,55 +113,6 @@ async function newPage(name, options = { viewport: { width: 1280, height: 860 } 
   return page;
 }
 
-/** Every visible text with too little contrast against its background (WCAG 2 AA:
- * 4.5:1, or 3:1 for large text). Disabled controls are exempt, as WCAG allows. */
-function lowContrast(page) {
-  return page.evaluate(() => {
-    const parse = (c) => {
-      const m = c.match(/rgba?\(([^)]+)\)/);
-      if (!m) return { r: 0, g: 0, b: 0, a: 0 };
-      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
-      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
-    };
-    const lum = ({ r, g, b }) => {
-      const f = (v) => {
-        const x = v / 255;
-        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-      };
-      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-    };
-    const over = (top, base) => ({
-      r: top.r * top.a + base.r * (1 - top.a),
-      g: top.g * top.a + base.g * (1 - top.a),
-      b: top.b * top.a + base.b * (1 - top.a),
-    });
-    const background = (el) => {
-      const layers = [];
-      for (let e = el; e; e = e.parentElement) {
-        const c = parse(getComputedStyle(e).backgroundColor);
-        if (c.a > 0) layers.push(c);
-        if (c.a >= 1) break;
-      }
-      return layers.reverse().reduce((base, c) => over(c, base), { r: 255, g: 255, b: 255 });
-    };
-    const bad = [];
-    for (const el of document.querySelectorAll('body *')) {
-      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
-      if (!text || el.closest('[hidden], .visually-hidden, .skip-link, option') || el.disabled) continue;
-      const r = el.getBoundingClientRect();
-      const st = getComputedStyle(el);
-      if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') continue;
-      const fg = over(parse(st.color), background(el));
-      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
-      const ratio = (l1 + 0.05) / (l2 + 0.05);
-      const size = parseFloat(st.fontSize);
-      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
-      if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}`);
-    }
-    return bad;
-  });
-}
-
 async function shot(page, file) {
   await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
   assert.deepEqual(await lowContrast(page), [], `WCAG AA contrast on ${file}`);
@@ -168,37 +120,6 @@ async function shot(page, file) {
 
 async function goto(page, path) {
   return page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
-}
-
-/** The witness's stored attestation key: algorithm, extractability, raw public key. */
-function storedKey(page) {
-  return page.evaluate(async () => {
-    const db = await new Promise((res, rej) => {
-      const r = indexedDB.open('sworn-keys', 1);
-      r.onsuccess = () => res(r.result);
-      r.onerror = () => rej(r.error);
-    });
-    const pairs = await new Promise((res, rej) => {
-      const r = db.transaction('keys').objectStore('keys').getAll();
-      r.onsuccess = () => res(r.result);
-      r.onerror = () => rej(r.error);
-    });
-    const pair = pairs[0];
-    let privateExported = true;
-    try {
-      await crypto.subtle.exportKey('pkcs8', pair.privateKey);
-    } catch (_e) {
-      privateExported = false;
-    }
-    const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
-    return {
-      count: pairs.length,
-      alg: pair.privateKey.algorithm.name,
-      extractable: pair.privateKey.extractable,
-      privateExported,
-      publicKey: Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join(''),
-    };
-  });
 }
 
 /** Decoded frames of the <video> showing one participant (0 if none yet). */
@@ -390,12 +311,7 @@ test('the court removes a participant: a clear end state, and the link stops wor
 
 /** The judge adds a participant; their page opens the link and waits in the lobby. */
 async function addAndQueue(judge, name, role) {
-  await judge.fill('#p-name', name);
-  await judge.selectOption('#p-role', role);
-  await judge.click('#add-submit');
-  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
-  const link = await judge.inputValue('#invite-url');
-  await judge.click('#invite-done');
+  const link = await invite(judge, name, role);
   const page = await newPage(role);
   await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
   await page.waitForSelector('#s-check:not([hidden])');
@@ -424,11 +340,8 @@ test('ending the hearing: the console shows it closed, a waiting participant is 
   const { judge } = S;
   const { page: interpreter } = await addAndQueue(judge, 'Interpreter Example', 'interpreter');
 
-  await judge.click('#close-hearing');
-  await judge.click('#close-hearing:text("Confirm")');
   // Ending goes through the minutes: drafted from the log, signed by the judge.
-  await judge.click('#minutes-panel:not([hidden]) #minutes-sign');
-  await judge.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed');
+  await endHearing(judge);
   assert.ok(await judge.isHidden('#recording'), 'no recording indicator once closed');
   await interpreter.waitForSelector('#s-end:not([hidden])');
   await shot(interpreter, '10-hearing-ended.png');

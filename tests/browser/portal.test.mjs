@@ -20,6 +20,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { lowContrast } from './support.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -69,52 +70,6 @@ async function newPage(name, options = { viewport: { width: 1280, height: 900 } 
 
 async function goto(page, path) {
   return page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
-}
-
-/** Visible texts below WCAG 2 AA contrast (4.5:1, 3:1 for large text). */
-function lowContrast(page) {
-  return page.evaluate(() => {
-    const parse = (c) => {
-      const m = c.match(/rgba?\(([^)]+)\)/);
-      if (!m) return { r: 0, g: 0, b: 0, a: 0 };
-      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
-      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
-    };
-    const lin = (v) => {
-      const x = v / 255;
-      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-    };
-    const lum = (c) => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
-    const over = (top, base) => ({
-      r: top.r * top.a + base.r * (1 - top.a),
-      g: top.g * top.a + base.g * (1 - top.a),
-      b: top.b * top.a + base.b * (1 - top.a),
-    });
-    const bg = (node) => {
-      const layers = [];
-      for (let e = node; e; e = e.parentElement) {
-        const c = parse(getComputedStyle(e).backgroundColor);
-        if (c.a > 0) layers.push(c);
-        if (c.a >= 1) break;
-      }
-      return layers.reverse().reduce((base, c) => over(c, base), { r: 255, g: 255, b: 255 });
-    };
-    const bad = [];
-    for (const node of document.querySelectorAll('body *')) {
-      const text = [...node.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
-      if (!text || node.closest('[hidden], .visually-hidden, .skip-link, option') || node.disabled) continue;
-      const r = node.getBoundingClientRect();
-      const st = getComputedStyle(node);
-      if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') continue;
-      const back = bg(node);
-      const [l1, l2] = [lum(over(parse(st.color), back)), lum(back)].sort((a, b) => b - a);
-      const ratio = (l1 + 0.05) / (l2 + 0.05);
-      const size = parseFloat(st.fontSize);
-      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
-      if (ratio < (large ? 3 : 4.5)) bad.push(`${node.tagName.toLowerCase()}.${node.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}`);
-    }
-    return bad;
-  });
 }
 
 async function shot(page, file) {

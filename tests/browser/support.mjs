@@ -1,0 +1,328 @@
+// Helpers shared by the browser tests (not a test file itself). Those that take a
+// `page` use only `page.evaluate`, so they serve a playwright-core page (Chromium) and
+// a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
+
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+export const T = 30_000;
+const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** What a test file's steps share: the page problems collected since the last check
+ * (`takeProblems` asserts there are none) and the values later steps `need`. */
+export function steps() {
+  const problems = [];
+  const S = {};
+  return {
+    problems,
+    S,
+    takeProblems: () => assert.deepEqual(problems.splice(0), [], 'no page errors'),
+    need(t, ...keys) {
+      if (keys.every((k) => S[k])) return true;
+      t.skip(`needs ${keys.join(', ')} from an earlier step`);
+      return false;
+    },
+  };
+}
+
+/** Debian's Chromium (never a downloaded browser) with a fake camera and microphone. */
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: T });
+}
+
+/** A page in a fresh Chromium context whose page and console errors go to `problems`. */
+export async function chromiumPage(browser, name, problems, options = { viewport: { width: 1280, height: 900 } }) {
+  const context = await browser.newContext({ ...options, acceptDownloads: true });
+  await context.grantPermissions(['camera', 'microphone'], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${name}: console error: ${msg.text()}`);
+  });
+  return page;
+}
+
+/** The judge signs in (Chromium page) and lands on the console; `shown` runs once the
+ * form is there. */
+export async function signIn(page, username, password, shown = async () => {}) {
+  await page.goto(`${BASE}/signin`, { waitUntil: 'domcontentloaded', timeout: T });
+  await page.waitForSelector('#signin-form');
+  await shown();
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter');
+  await page.waitForURL(/\/console$/);
+  await page.waitForSelector('#schedule-form');
+}
+
+/** The judge schedules a hearing (France requests, Spain is requested) from the console
+ * and opens it (recording); returns its id. `filled` runs before the form is sent. */
+export async function scheduleAndOpen(judge, { caseRef, mlaRef, language = 'en' }, filled = async () => {}) {
+  await judge.fill('#case_ref', caseRef);
+  await judge.fill('#mla_ref', mlaRef);
+  await judge.fill('#requesting_state', 'France');
+  await judge.fill('#requested_state', 'Spain');
+  await judge.selectOption('#language', language);
+  await filled();
+  await judge.click('#schedule-submit');
+  await judge.waitForURL(/\/console\/hearings\/[0-9a-f]+$/);
+  await judge.click('#open-hearing');
+  await judge.waitForSelector('#recording:not([hidden])');
+  return judge.url().split('/').pop();
+}
+
+/** The judge adds a participant; returns the invite link read from the page. */
+export async function invite(judge, name, role) {
+  await judge.fill('#p-name', name);
+  await judge.selectOption('#p-role', role);
+  await judge.click('#add-submit');
+  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
+  const link = await judge.inputValue('#invite-url');
+  await judge.click('#invite-done');
+  return link;
+}
+
+/** The judge admits the participant waiting under that name; returns their id. */
+export async function admit(judge, name) {
+  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
+  const id = await entry.getAttribute('data-participant');
+  await entry.$eval('button', (b) => b.click());
+  return id;
+}
+
+/** The judge administers the oath (or affirmation) to a participant, whose page (either
+ * browser) then shows the oath dialog. */
+export async function administerOath(judge, participantPage, participantId, form) {
+  const row = `#oath-list li[data-participant="${participantId}"]`;
+  await judge.selectOption(`${row} select`, form);
+  await judge.click(`${row} button`);
+  await participantPage.waitForSelector('#oath-dialog[open]');
+}
+
+/** The judge ends the hearing: confirms, signs the minutes as drafted; waits for "Closed". */
+export async function endHearing(judge) {
+  await judge.click('#close-hearing');
+  await judge.click('#close-hearing:text("Confirm")');
+  await judge.click('#minutes-panel:not([hidden]) #minutes-sign');
+  await judge.waitForFunction(() => document.querySelector('#state-badge').textContent === 'Closed', null, { timeout: 60_000 });
+}
+
+/** Waits (polling the judge's console) until the record is sealed; returns the stages seen. */
+export async function waitSealed(judge, ms = 240_000) {
+  await judge.waitForSelector('#seal-panel:not([hidden])');
+  const stages = new Set();
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const stage = await judge.getAttribute('#seal-progress', 'data-stage');
+    if (stage) stages.add(stage);
+    if (stage === 'sealed') return [...stages];
+    assert.ok(Date.now() < deadline, `sealed within ${ms / 1000} s (stages seen: ${[...stages]})`);
+    await sleep(250);
+  }
+}
+
+/** The participant's stored attestation key: algorithm, extractability, raw public key (hex). */
+export function storedKey(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((res, rej) => {
+      const r = indexedDB.open('sworn-keys', 1);
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const pairs = await new Promise((res, rej) => {
+      const r = db.transaction('keys').objectStore('keys').getAll();
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const pair = pairs[0];
+    let privateExported = true;
+    try {
+      await crypto.subtle.exportKey('pkcs8', pair.privateKey);
+    } catch (_e) {
+      privateExported = false;
+    }
+    const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    return {
+      count: pairs.length,
+      alg: pair.privateKey.algorithm.name,
+      extractable: pair.privateKey.extractable,
+      privateExported,
+      publicKey: Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  });
+}
+
+/** Run in the page before its scripts (addInitScript / evaluateOnNewDocument): keeps
+ * every RTCPeerConnection the page makes in `window.__swornPcs`, for receiver stats. */
+export function keepPeerConnections() {
+  const Orig = window.RTCPeerConnection;
+  window.__swornPcs = [];
+  window.RTCPeerConnection = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      window.__swornPcs.push(this);
+    }
+  };
+}
+
+/** What this page has received from one participant, from the inbound-rtp stats of the
+ * receivers whose tracks play in that participant's tile: packets, bytes, decoded video
+ * frames, decoded audio energy; and how many video frames the tile has presented
+ * (requestVideoFrameCallback, counted from the first call). */
+export function received(page, participantId) {
+  return page.evaluate(async (id) => {
+    const media = [...document.querySelectorAll('video[data-participant], audio[data-participant]')]
+      .filter((n) => n.dataset.participant === id && n.srcObject);
+    const tracks = new Set(media.flatMap((n) => n.srcObject.getTracks()));
+    const out = { audio: { packets: 0, bytes: 0, energy: 0 }, video: { packets: 0, bytes: 0, frames: 0 }, presented: 0, audioPlaying: false };
+    for (const pc of window.__swornPcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      for (const r of pc.getReceivers()) {
+        if (!tracks.has(r.track)) continue;
+        (await r.getStats()).forEach((s) => {
+          if (s.type !== 'inbound-rtp') return;
+          const o = out[s.kind];
+          o.packets += s.packetsReceived || 0;
+          o.bytes += s.bytesReceived || 0;
+          if (s.kind === 'video') o.frames += s.framesDecoded || 0;
+          else o.energy += s.totalAudioEnergy || 0;
+        });
+      }
+    }
+    const video = media.find((n) => n.tagName === 'VIDEO');
+    if (video) {
+      if (!video.__swornPresented) {
+        video.__swornPresented = { n: 0 };
+        const tick = () => { video.__swornPresented.n += 1; video.requestVideoFrameCallback(tick); };
+        video.requestVideoFrameCallback(tick);
+      }
+      out.presented = video.__swornPresented.n;
+    }
+    const audio = media.find((n) => n.tagName === 'AUDIO');
+    out.audioPlaying = !!audio && !audio.paused && audio.srcObject.getAudioTracks().some((t) => t.readyState === 'live');
+    return out;
+  }, participantId);
+}
+
+/** Waits until this page both sees and hears that participant: decoded video frames
+ * and presented frames rising, audio packets, bytes and decoded energy rising, and the
+ * participant's <audio> element playing. Returns the last reading. */
+export async function expectSeeAndHear(page, participantId, who) {
+  const deadline = Date.now() + T;
+  let first = null;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await received(page, participantId);
+    // A fresh peer connection (renegotiation, reconnect) starts its counters again.
+    if (!first || last.video.frames < first.video.frames || last.audio.packets < first.audio.packets) first = last;
+    else if (last.video.frames >= first.video.frames + 10 && last.presented >= first.presented + 10
+      && last.audio.packets >= first.audio.packets + 25 && last.audio.bytes > first.audio.bytes
+      && last.audio.energy > first.audio.energy && last.audioPlaying) return last;
+    await sleep(500);
+  }
+  assert.fail(`${who}: media of ${participantId} not flowing: first ${JSON.stringify(first)}, last ${JSON.stringify(last)}`);
+}
+
+/** Every visible text with too little contrast against its background (WCAG 2 AA:
+ * 4.5:1, or 3:1 for large text). Disabled controls are exempt, as WCAG allows. */
+export function lowContrast(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return { r: 0, g: 0, b: 0, a: 0 };
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, base) => ({
+      r: top.r * top.a + base.r * (1 - top.a),
+      g: top.g * top.a + base.g * (1 - top.a),
+      b: top.b * top.a + base.b * (1 - top.a),
+    });
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.a > 0) layers.push(c);
+        if (c.a >= 1) break;
+      }
+      return layers.reverse().reduce((base, c) => over(c, base), { r: 255, g: 255, b: 255 });
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text || el.closest('[hidden], .visually-hidden, .skip-link, option') || el.disabled) continue;
+      const r = el.getBoundingClientRect();
+      const st = getComputedStyle(el);
+      if (r.width === 0 || r.height === 0 || st.visibility === 'hidden') continue;
+      const fg = over(parse(st.color), background(el));
+      const [l1, l2] = [lum(fg), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+}
+
+/** The names and data of the stored entries of a zip (sworn bundles are stored, not deflated). */
+export function zipEntries(buf) {
+  const out = new Map();
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
+  assert.ok(eocd >= 0, 'zip end record');
+  let count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  if (count === 0xffff || p === 0xffffffff) {
+    const loc = buf.readUInt32LE(eocd - 20) === 0x07064b50 ? Number(buf.readBigUInt64LE(eocd - 20 + 8)) : -1;
+    assert.ok(loc >= 0, 'zip64 locator');
+    count = Number(buf.readBigUInt64LE(loc + 32));
+    p = Number(buf.readBigUInt64LE(loc + 48));
+  }
+  for (let i = 0; i < count; i += 1) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50, 'central directory entry');
+    const method = buf.readUInt16LE(p + 10);
+    let size = buf.readUInt32LE(p + 20);
+    const n = buf.readUInt16LE(p + 28);
+    const e = buf.readUInt16LE(p + 30);
+    const c = buf.readUInt16LE(p + 32);
+    let local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + n);
+    // zip64 extra field: sizes and offset that did not fit.
+    for (let x = p + 46 + n; x < p + 46 + n + e;) {
+      const id = buf.readUInt16LE(x);
+      const len = buf.readUInt16LE(x + 2);
+      if (id === 0x0001) {
+        let q = x + 4;
+        if (buf.readUInt32LE(p + 24) === 0xffffffff) q += 8;
+        if (size === 0xffffffff) { size = Number(buf.readBigUInt64LE(q)); q += 8; }
+        if (local === 0xffffffff) local = Number(buf.readBigUInt64LE(q));
+      }
+      x += 4 + len;
+    }
+    assert.equal(method, 0, `${name} is stored`);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    out.set(name, { start, size });
+    p += 46 + n + e + c;
+  }
+  return out;
+}
