@@ -341,12 +341,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.media.bind_ip = Some(v);
     }
     if let Some(v) = env("SWORN_PUBLIC_IP") {
-        raw.media.public_ips = Some(
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        );
+        raw.media.public_ips = Some(comma_list(&v));
     }
     if let Some(v) = env("SWORN_RX_BATCH_MS") {
         let ms = v.parse().map_err(|_| ConfigError::Env {
@@ -372,12 +367,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.evidence.tsa_chain = Some(v.into());
     }
     if let Some(v) = env("SWORN_TURN_URLS") {
-        raw.turn.urls = Some(
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        );
+        raw.turn.urls = Some(comma_list(&v));
     }
     if let Some(v) = env("SWORN_TURN_SECRET_FILE") {
         raw.turn.secret_file = Some(v.into());
@@ -391,6 +381,14 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.turn.ttl_secs = Some(secs);
     }
     Ok(())
+}
+
+/// `a, b,,c` -> `["a", "b", "c"]`: an environment variable holding a list.
+fn comma_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -781,6 +779,17 @@ mod tests {
 
     const TURN_SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
+    /// Loads `toml` as the config file (written in `dir`) with `env`.
+    fn load_toml(
+        dir: &Path,
+        toml: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let path = dir.join("sworn.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path), env)
+    }
+
     fn turn_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
@@ -794,16 +803,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("turn-secret");
         std::fs::write(&secret, format!("{TURN_SECRET}\n")).unwrap();
-        let path = dir.path().join("sworn.toml");
-        std::fs::write(
-            &path,
-            format!(
+        let c = load_toml(
+            dir.path(),
+            &format!(
                 "[[ice_servers]]\nurls = [\"stun:stun.court.example:3478\"]\n[turn]\nurls = [\"turn:turn.court.example:3478?transport=udp\", \"turns:turn.court.example:5349?transport=tcp\"]\nsecret_file = {:?}\nttl_secs = 600\n",
                 secret.display().to_string()
             ),
+            &no_env,
         )
         .unwrap();
-        let c = Config::load(Some(&path), &no_env).unwrap();
         let turn = c.turn.as_ref().unwrap();
         assert_eq!(turn.ttl, Duration::from_secs(600));
         let list = c.ice_servers_for(1_700_000_000, "c0ffee");
@@ -846,17 +854,16 @@ mod tests {
         assert_eq!(turn.urls.len(), 2);
         assert_eq!(turn.ttl, Duration::from_secs(DEFAULT_TURN_TTL_SECS));
         // The environment's file wins over an inline secret in the config file.
-        let path = dir.path().join("sworn.toml");
-        std::fs::write(
-            &path,
-            "[turn]\nurls = [\"turns:turn.example\"]\nsecret = \"an-inline-secret-0123456789\"\n",
-        )
-        .unwrap();
         let env = turn_env(&[
             ("SWORN_TURN_SECRET_FILE", file),
             ("SWORN_TURN_TTL_SECS", "120"),
         ]);
-        let c = Config::load(Some(&path), &env).unwrap();
+        let c = load_toml(
+            dir.path(),
+            "[turn]\nurls = [\"turns:turn.example\"]\nsecret = \"an-inline-secret-0123456789\"\n",
+            &env,
+        )
+        .unwrap();
         let t = &c.ice_servers_for(10, "x")[0];
         assert_eq!(t.username.as_deref(), Some("130:x"));
         let from_file = TurnSecret::new(TURN_SECRET.as_bytes())
@@ -876,17 +883,13 @@ mod tests {
         let good = good.display().to_string();
         let short = short.display().to_string();
         let missing = dir.path().join("missing").display().to_string();
-        let invalid = |toml: String| {
-            let path = dir.path().join("sworn.toml");
-            std::fs::write(&path, toml).unwrap();
-            match Config::load(Some(&path), &no_env) {
-                Err(ConfigError::Invalid { key, message }) => {
-                    assert!(!message.contains(TURN_SECRET));
-                    key
-                }
-                Err(ConfigError::TurnSecretFile { .. }) => "secret file unreadable",
-                other => panic!("{other:?}"),
+        let invalid = |toml: String| match load_toml(dir.path(), &toml, &no_env) {
+            Err(ConfigError::Invalid { key, message }) => {
+                assert!(!message.contains(TURN_SECRET));
+                key
             }
+            Err(ConfigError::TurnSecretFile { .. }) => "secret file unreadable",
+            other => panic!("{other:?}"),
         };
         let url = "urls = [\"turn:turn.example:3478\"]";
         let cases = [
@@ -964,13 +967,12 @@ mod tests {
     #[test]
     fn static_turn_credentials_are_warned_about() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sworn.toml");
-        std::fs::write(
-            &path,
+        let c = load_toml(
+            dir.path(),
             "[[ice_servers]]\nurls = [\"stun:s.example\"]\n[[ice_servers]]\nurls = [\"turn:t.example:3478\"]\nusername = \"sworn\"\ncredential = \"static-pass-word\"\n",
+            &no_env,
         )
         .unwrap();
-        let c = Config::load(Some(&path), &no_env).unwrap();
         let warnings = c.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("entry 2"), "{warnings:?}");
