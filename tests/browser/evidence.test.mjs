@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { lowContrast, zipEntries } from './evidence-support.mjs';
+import { FLAGS, expectVideoPlaying, inviteJoinAdmit, newContextPage, sleep } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const JUDGE = process.env.SWORN_JUDGE_USER || 'judge';
@@ -31,14 +32,6 @@ const BIN = process.env.SWORN_BIN || '';
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
 let browser;
 const problems = [];
 const S = {};
@@ -62,17 +55,8 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-async function newPage(name, options = { viewport: { width: 1280, height: 900 } }) {
-  const context = await browser.newContext({ ...options, acceptDownloads: true });
-  await context.grantPermissions(['camera', 'microphone'], { origin: BASE });
-  const page = await context.newPage();
-  page.setDefaultTimeout(T);
-  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${name}: console error: ${msg.text()}`);
-  });
-  return page;
+function newPage(name, options = { viewport: { width: 1280, height: 900 } }) {
+  return newContextPage(browser, name, { origin: BASE, problems, contextOptions: { ...options, acceptDownloads: true }, timeout: T });
 }
 
 const shot = (page, file) => page.screenshot({ path: join(ARTIFACTS, `evidence-${file}.png`), fullPage: true });
@@ -82,47 +66,6 @@ async function checkedShot(page, file) {
   assert.deepEqual(await lowContrast(page), [], `WCAG AA contrast on ${file}`);
 }
 const goto = (page, path) => page.goto(`${BASE}${path}`, { waitUntil: 'domcontentloaded', timeout: T });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function framesOf(page, id) {
-  return page.evaluate((pid) => {
-    const v = [...document.querySelectorAll('video[data-participant]')].find((n) => n.dataset.participant === pid);
-    return v && v.srcObject && v.videoWidth > 0 ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
-  }, id);
-}
-
-async function expectVideoPlaying(page, id, who) {
-  const deadline = Date.now() + T;
-  let first = 0;
-  while (Date.now() < deadline) {
-    const n = await framesOf(page, id);
-    if (first === 0) first = n;
-    else if (n >= first + 10) return n;
-    await sleep(500);
-  }
-  assert.fail(`${who}: video of ${id} is not playing`);
-}
-
-/** The judge adds someone; their page opens the link, joins, and is admitted. */
-async function inviteJoinAdmit(judge, name, role, options) {
-  await judge.fill('#p-name', name);
-  await judge.selectOption('#p-role', role);
-  await judge.click('#add-submit');
-  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
-  const link = await judge.inputValue('#invite-url');
-  await judge.click('#invite-done');
-  const page = await newPage(role, options);
-  await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
-  await page.waitForSelector('#s-check:not([hidden])');
-  await page.waitForFunction(() => document.querySelector('#preview').videoWidth > 0);
-  await page.click('#join-button');
-  await page.waitForSelector('#s-lobby:not([hidden])');
-  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
-  const id = await entry.getAttribute('data-participant');
-  await entry.$eval('button', (b) => b.click());
-  await page.waitForSelector('#s-hearing:not([hidden])');
-  return { page, id };
-}
 
 /** Verifies a zip in /verify; returns {verdict, text}. */
 async function verifyInPage(zip, name) {
@@ -161,9 +104,9 @@ test('the court convenes: judge, witness, official and interpreter are in the he
   await judge.click('#open-hearing');
   await judge.waitForSelector('#recording:not([hidden])');
 
-  const witness = await inviteJoinAdmit(judge, 'Witness Evidence', 'witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  const official = await inviteJoinAdmit(judge, 'Official Evidence', 'official');
-  const interpreter = await inviteJoinAdmit(judge, 'Interpreter Evidence', 'interpreter');
+  const witness = await inviteJoinAdmit(judge, 'Witness Evidence', 'witness', () => newPage('witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));
+  const official = await inviteJoinAdmit(judge, 'Official Evidence', 'official', () => newPage('official'));
+  const interpreter = await inviteJoinAdmit(judge, 'Interpreter Evidence', 'interpreter', () => newPage('interpreter'));
   await expectVideoPlaying(judge, witness.id, 'judge sees the witness');
   await expectVideoPlaying(witness.page, official.id, 'witness sees the official');
   // The oath list offers exactly the witness and the interpreter.

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { FLAGS, expectVideoPlaying, inviteToLobby, newContextPage } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const USER = process.env.SWORN_JUDGE_USER || 'judge';
@@ -19,22 +20,6 @@ const PASS = process.env.SWORN_JUDGE_PASS || '';
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 let browser;
 const problems = [];
@@ -63,11 +48,10 @@ after(async () => {
 
 /** A fresh browser context (own cookies, storage) whose page errors are collected. */
 async function newPage(name, options = { viewport: { width: 1280, height: 860 } }) {
-  const context = await browser.newContext(options);
-  await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: BASE });
-  const page = await context.newPage();
-  page.setDefaultTimeout(T);
-  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
+  const page = await newContextPage(browser, name, {
+    origin: BASE, problems, contextOptions: options, timeout: T,
+    permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+  });
   if (process.env.SWORN_DEBUG) {
     await page.addInitScript(() => {
       const Orig = window.RTCPeerConnection;
@@ -101,14 +85,6 @@ async function newPage(name, options = { viewport: { width: 1280, height: 860 } 
       ws.on('close', () => process.stderr.write(`[${name}] ws closed\n`));
     });
   }
-  page.on('console', (msg) => {
-    if (process.env.SWORN_DEBUG) process.stderr.write(`[${name}] ${msg.type()}: ${msg.text()}\n`);
-    // 4xx answers the pages expect (e.g. /api/me before sign-in) are logged by the
-    // browser as "Failed to load resource"; anything else at error level is a bug.
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
-      problems.push(`${name}: console error: ${msg.text()}`);
-    }
-  });
   return page;
 }
 
@@ -199,35 +175,6 @@ function storedKey(page) {
       publicKey: Array.from(raw, (b) => b.toString(16).padStart(2, '0')).join(''),
     };
   });
-}
-
-/** Decoded frames of the <video> showing one participant (0 if none yet). */
-function framesOf(page, participantId) {
-  return page.evaluate((id) => {
-    const v = [...document.querySelectorAll('video[data-participant]')].find((n) => n.dataset.participant === id);
-    if (!v || !v.srcObject || v.videoWidth === 0) return 0;
-    return v.getVideoPlaybackQuality().totalVideoFrames;
-  }, participantId);
-}
-
-/** Wait until that participant's video is playing: decoded frames keep rising. */
-async function expectVideoPlaying(page, participantId, who) {
-  const deadline = Date.now() + T;
-  let first = 0;
-  let last = 0;
-  while (Date.now() < deadline) {
-    last = await framesOf(page, participantId);
-    if (first === 0) first = last;
-    else if (last >= first + 10) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const videos = await page.evaluate(() => [...document.querySelectorAll('video[data-participant]')].map((v) => ({
-    participant: v.dataset.participant,
-    tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted ? 'muted' : 'unmuted'}`) : null,
-    width: v.videoWidth,
-    frames: v.getVideoPlaybackQuality().totalVideoFrames,
-  })));
-  assert.fail(`${who}: video of ${participantId} did not play (frames ${first} -> ${last}); videos: ${JSON.stringify(videos)}`);
 }
 
 test('judge schedules, invites, admits; judge and witness see each other', async () => {
@@ -389,21 +336,7 @@ test('the court removes a participant: a clear end state, and the link stops wor
 });
 
 /** The judge adds a participant; their page opens the link and waits in the lobby. */
-async function addAndQueue(judge, name, role) {
-  await judge.fill('#p-name', name);
-  await judge.selectOption('#p-role', role);
-  await judge.click('#add-submit');
-  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
-  const link = await judge.inputValue('#invite-url');
-  await judge.click('#invite-done');
-  const page = await newPage(role);
-  await page.goto(link, { waitUntil: 'domcontentloaded', timeout: T });
-  await page.waitForSelector('#s-check:not([hidden])');
-  await page.click('#join-button');
-  await page.waitForSelector('#s-lobby:not([hidden])');
-  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
-  return { page, id: await entry.getAttribute('data-participant') };
-}
+const addAndQueue = (judge, name, role) => inviteToLobby(judge, name, role, () => newPage(role));
 
 test('the court denies a participant in the waiting room, who is told', async (t) => {
   if (!needHearing(t)) return;
