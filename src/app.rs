@@ -81,6 +81,9 @@ pub struct App {
 impl App {
     /// Opens the data directory and the database and binds the media port.
     pub async fn build(config: Config) -> Result<App, AppError> {
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         let dir = config.data_dir.clone();
         std::fs::create_dir_all(&dir).map_err(|source| AppError::DataDir {
             path: dir.clone(),

@@ -2,6 +2,7 @@
 //! validated [`Config`]. Defaults run a complete server on one machine: HTTP on
 //! 127.0.0.1:8080, SQLite and files under `./sworn-data`, one UDP port for all media.
 
+use crate::turn_credentials::TurnSecret;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,11 @@ pub enum ConfigError {
     Env { name: &'static str, message: String },
     #[error("invalid setting {key}: {message}")]
     Invalid { key: &'static str, message: String },
+    #[error("cannot read turn.secret_file {path}: {source}")]
+    TurnSecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The file format (every field optional).
@@ -35,6 +41,8 @@ struct RawConfig {
     media: RawMedia,
     #[serde(default)]
     ice_servers: Vec<IceServer>,
+    #[serde(default)]
+    turn: RawTurn,
     #[serde(default)]
     hearing: RawHearing,
     #[serde(default)]
@@ -70,6 +78,26 @@ struct RawMedia {
     tcp_port: Option<u16>,
 }
 
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTurn {
+    urls: Option<Vec<String>>,
+    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    ttl_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for RawTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawTurn")
+            .field("urls", &self.urls)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_file", &self.secret_file)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish()
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHearing {
@@ -86,8 +114,8 @@ struct RawEvidence {
     tsa_chain: Option<PathBuf>,
 }
 
-/// A TURN/STUN server handed to browsers.
-#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
+/// A TURN/STUN server handed to browsers (`RTCIceServer`).
+#[derive(Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IceServer {
     pub urls: Vec<String>,
@@ -95,6 +123,37 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// Default `turn.ttl_secs`: how long a participant connection's TURN credential works.
+pub const DEFAULT_TURN_TTL_SECS: u64 = 3600;
+/// Bounds of `turn.ttl_secs`: a minute (time to set up ICE) to a day.
+pub const TURN_TTL_SECS: std::ops::RangeInclusive<u64> = 60..=86_400;
+/// Shortest `static-auth-secret` accepted (characters after trimming).
+pub const TURN_SECRET_MIN_LEN: usize = 16;
+
+/// A TURN server that shares a secret with sworn (coturn `use-auth-secret`): every
+/// participant connection is handed its own credential, valid for `ttl`.
+#[derive(Clone, Debug)]
+pub struct TurnConfig {
+    /// `turn:` / `turns:` URLs of the server.
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`.
+    pub secret: TurnSecret,
+    pub ttl: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,7 +176,10 @@ pub struct Config {
     pub server_name: String,
     pub tls: TlsMode,
     pub media: MediaConfig,
+    /// Static entries (STUN, or a TURN server with one credential for everyone).
     pub ice_servers: Vec<IceServer>,
+    /// A TURN server with per-connection credentials.
+    pub turn: Option<TurnConfig>,
     pub invite_ttl: Duration,
     pub reconnect_grace: Duration,
     pub checkpoint_interval: Duration,
@@ -193,6 +255,7 @@ impl Config {
                 tcp_port: Some(0),
             },
             ice_servers: vec![],
+            turn: None,
             invite_ttl: Duration::from_secs(72 * 3600),
             reconnect_grace: Duration::from_secs(20),
             checkpoint_interval: Duration::from_secs(10),
@@ -201,6 +264,52 @@ impl Config {
             rotate_after: Duration::from_secs(3600),
             threads: None,
         }
+    }
+
+    /// The ICE servers handed to one participant connection: the static
+    /// `[[ice_servers]]`, then, with `[turn]`, the TURN server with a credential made for
+    /// this connection alone. `connection_id` is opaque to the TURN server (random, never
+    /// a name); the credential expires `turn.ttl_secs` after `now_unix`.
+    pub fn ice_servers_for(&self, now_unix: u64, connection_id: &str) -> Vec<IceServer> {
+        let mut list = self.ice_servers.clone();
+        if let Some(turn) = &self.turn {
+            let c = turn
+                .secret
+                .credential(now_unix, turn.ttl.as_secs(), connection_id);
+            list.push(IceServer {
+                urls: turn.urls.clone(),
+                username: Some(c.username),
+                credential: Some(c.password),
+            });
+        }
+        list
+    }
+
+    /// [`Config::ice_servers_for`] a connection starting now, under a fresh random id.
+    pub fn ice_servers_now(&self) -> Vec<IceServer> {
+        let now = u64::try_from(crate::secrets::now_unix()).unwrap_or(0);
+        self.ice_servers_for(now, &crate::secrets::new_id())
+    }
+
+    /// What the operator should hear about at start (no secret in it).
+    pub fn warnings(&self) -> Vec<String> {
+        self.ice_servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.credential.is_some()
+                    && s.urls
+                        .iter()
+                        .any(|u| u.starts_with("turn:") || u.starts_with("turns:"))
+            })
+            .map(|(i, _)| {
+                format!(
+                    "ice_servers entry {} hands the same static TURN credential to every participant; \
+                     use [turn] with a secret shared with the TURN server (coturn use-auth-secret) instead",
+                    i + 1
+                )
+            })
+            .collect()
     }
 }
 
@@ -237,12 +346,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.media.bind_ip = Some(v);
     }
     if let Some(v) = env("SWORN_PUBLIC_IP") {
-        raw.media.public_ips = Some(
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        );
+        raw.media.public_ips = Some(comma_list(&v));
     }
     if let Some(v) = env("SWORN_TCP_PORT") {
         let port = v.parse().map_err(|_| ConfigError::Env {
@@ -274,7 +378,29 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some(v) = env("SWORN_TSA_CHAIN") {
         raw.evidence.tsa_chain = Some(v.into());
     }
+    if let Some(v) = env("SWORN_TURN_URLS") {
+        raw.turn.urls = Some(comma_list(&v));
+    }
+    if let Some(v) = env("SWORN_TURN_SECRET_FILE") {
+        raw.turn.secret_file = Some(v.into());
+        raw.turn.secret = None;
+    }
+    if let Some(v) = env("SWORN_TURN_TTL_SECS") {
+        let secs = v.parse().map_err(|_| ConfigError::Env {
+            name: "SWORN_TURN_TTL_SECS",
+            message: "expected seconds".into(),
+        })?;
+        raw.turn.ttl_secs = Some(secs);
+    }
     Ok(())
+}
+
+/// `a, b,,c` -> `["a", "b", "c"]`: an environment variable holding a list.
+fn comma_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -377,6 +503,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         });
     }
     let (tsa_url, tsa_chain) = validate_tsa(raw.evidence.tsa_url, raw.evidence.tsa_chain)?;
+    let turn = validate_turn(raw.turn)?;
     let threads = match raw.server.threads {
         None => None,
         Some(n @ 1..=256) => Some(n),
@@ -405,6 +532,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             tcp_port: raw.media.tcp_port,
         },
         ice_servers: raw.ice_servers,
+        turn,
         invite_ttl: Duration::from_secs(
             raw.hearing
                 .invite_ttl_hours
@@ -454,6 +582,98 @@ fn validate_tsa(
         (None, None) => {}
     }
     Ok((url, chain))
+}
+
+/// `[turn]`: all absent, or URLs + exactly one of `secret` / `secret_file` (read here)
+/// + an optional bounded `ttl_secs`.
+fn validate_turn(raw: RawTurn) -> Result<Option<TurnConfig>, ConfigError> {
+    let urls = raw.urls.unwrap_or_default();
+    if urls.is_empty() && raw.secret.is_none() && raw.secret_file.is_none() {
+        if raw.ttl_secs.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "turn.ttl_secs",
+                message: "is set but turn.urls and a secret are not".into(),
+            });
+        }
+        return Ok(None);
+    }
+    if urls.is_empty() {
+        return Err(ConfigError::Invalid {
+            key: "turn.urls",
+            message: "at least one turn: or turns: URL is required with a TURN secret".into(),
+        });
+    }
+    if let Some(bad) = urls.iter().find(|u| !turn_url_ok(u)) {
+        let message = if bad.starts_with("stun:") || bad.starts_with("stuns:") {
+            "stun: URLs need no credential: list them under [[ice_servers]]".to_owned()
+        } else {
+            "each URL must be turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT][?transport=tcp]".to_owned()
+        };
+        return Err(ConfigError::Invalid {
+            key: "turn.urls",
+            message,
+        });
+    }
+    let (key, secret) = match (raw.secret, raw.secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                key: "turn.secret",
+                message: "set turn.secret or turn.secret_file, not both".into(),
+            });
+        }
+        (None, None) => {
+            return Err(ConfigError::Invalid {
+                key: "turn.secret_file",
+                message: "is required with turn.urls: a file holding the TURN server's static-auth-secret (or SWORN_TURN_SECRET_FILE)".into(),
+            });
+        }
+        (Some(s), None) => ("turn.secret", s.into_bytes()),
+        (None, Some(path)) => match std::fs::read(&path) {
+            Ok(bytes) => ("turn.secret_file", bytes),
+            Err(source) => return Err(ConfigError::TurnSecretFile { path, source }),
+        },
+    };
+    let secret = secret.trim_ascii();
+    if secret.len() < TURN_SECRET_MIN_LEN {
+        return Err(ConfigError::Invalid {
+            key,
+            message: format!(
+                "the secret is shorter than {TURN_SECRET_MIN_LEN} characters (make one with `openssl rand -hex 32`)"
+            ),
+        });
+    }
+    let secret = TurnSecret::new(secret).map_err(|e| ConfigError::Invalid {
+        key,
+        message: e.to_string(),
+    })?;
+    let ttl_secs = raw.ttl_secs.unwrap_or(DEFAULT_TURN_TTL_SECS);
+    if !TURN_TTL_SECS.contains(&ttl_secs) {
+        return Err(ConfigError::Invalid {
+            key: "turn.ttl_secs",
+            message: format!(
+                "expected {} to {} seconds",
+                TURN_TTL_SECS.start(),
+                TURN_TTL_SECS.end()
+            ),
+        });
+    }
+    Ok(Some(TurnConfig {
+        urls,
+        secret,
+        ttl: Duration::from_secs(ttl_secs),
+    }))
+}
+
+/// `turn:` or `turns:` followed by a host, no white space.
+fn turn_url_ok(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("turn:")
+        .or_else(|| url.strip_prefix("turns:"));
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with(['?', ':', '/'])
+            && !r.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
 }
 
 #[cfg(test)]
@@ -569,6 +789,211 @@ mod tests {
             invalid(Some("ftp://tsa.example"), Some("/x.pem")),
             "evidence.tsa_url"
         );
+    }
+
+    const TURN_SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+    /// Loads `toml` as the config file (written in `dir`) with `env`.
+    fn load_toml(
+        dir: &Path,
+        toml: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let path = dir.join("sworn.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path), env)
+    }
+
+    fn turn_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn turn_secret_file_gives_each_connection_its_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("turn-secret");
+        std::fs::write(&secret, format!("{TURN_SECRET}\n")).unwrap();
+        let c = load_toml(
+            dir.path(),
+            &format!(
+                "[[ice_servers]]\nurls = [\"stun:stun.court.example:3478\"]\n[turn]\nurls = [\"turn:turn.court.example:3478?transport=udp\", \"turns:turn.court.example:5349?transport=tcp\"]\nsecret_file = {:?}\nttl_secs = 600\n",
+                secret.display().to_string()
+            ),
+            &no_env,
+        )
+        .unwrap();
+        let turn = c.turn.as_ref().unwrap();
+        assert_eq!(turn.ttl, Duration::from_secs(600));
+        let list = c.ice_servers_for(1_700_000_000, "c0ffee");
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0], c.ice_servers[0]);
+        let t = &list[1];
+        assert_eq!(t.urls, turn.urls);
+        assert_eq!(t.username.as_deref(), Some("1700000600:c0ffee"));
+        // The trailing newline of the file is not part of the secret.
+        let expected = TurnSecret::new(TURN_SECRET.as_bytes())
+            .unwrap()
+            .password("1700000600:c0ffee");
+        assert_eq!(t.credential.as_deref(), Some(expected.as_str()));
+        // Nothing prints the secret or a credential.
+        let debug = format!("{c:?} {list:?}");
+        assert!(!debug.contains(TURN_SECRET), "{debug}");
+        assert!(!debug.contains(&expected), "{debug}");
+        // Two connections now: two usernames, two credentials.
+        let (a, b) = (c.ice_servers_now(), c.ice_servers_now());
+        assert_ne!(a[1].username, b[1].username);
+        assert_ne!(a[1].credential, b[1].credential);
+        assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn turn_from_env_and_default_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("s");
+        std::fs::write(&secret, TURN_SECRET).unwrap();
+        let file = secret.to_str().unwrap();
+        let env = turn_env(&[
+            (
+                "SWORN_TURN_URLS",
+                "turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp",
+            ),
+            ("SWORN_TURN_SECRET_FILE", file),
+        ]);
+        let c = Config::load(None, &env).unwrap();
+        let turn = c.turn.as_ref().unwrap();
+        assert_eq!(turn.urls.len(), 2);
+        assert_eq!(turn.ttl, Duration::from_secs(DEFAULT_TURN_TTL_SECS));
+        // The environment's file wins over an inline secret in the config file.
+        let env = turn_env(&[
+            ("SWORN_TURN_SECRET_FILE", file),
+            ("SWORN_TURN_TTL_SECS", "120"),
+        ]);
+        let c = load_toml(
+            dir.path(),
+            "[turn]\nurls = [\"turns:turn.example\"]\nsecret = \"an-inline-secret-0123456789\"\n",
+            &env,
+        )
+        .unwrap();
+        let t = &c.ice_servers_for(10, "x")[0];
+        assert_eq!(t.username.as_deref(), Some("130:x"));
+        let from_file = TurnSecret::new(TURN_SECRET.as_bytes())
+            .unwrap()
+            .password("130:x");
+        assert_eq!(t.credential.as_deref(), Some(from_file.as_str()));
+        assert!(Config::load(None, &no_env).unwrap().turn.is_none());
+    }
+
+    #[test]
+    fn turn_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        std::fs::write(&good, TURN_SECRET).unwrap();
+        let short = dir.path().join("short");
+        std::fs::write(&short, "  too-short \n").unwrap();
+        let good = good.display().to_string();
+        let short = short.display().to_string();
+        let missing = dir.path().join("missing").display().to_string();
+        let invalid = |toml: String| match load_toml(dir.path(), &toml, &no_env) {
+            Err(ConfigError::Invalid { key, message }) => {
+                assert!(!message.contains(TURN_SECRET));
+                key
+            }
+            Err(ConfigError::TurnSecretFile { .. }) => "secret file unreadable",
+            other => panic!("{other:?}"),
+        };
+        let url = "urls = [\"turn:turn.example:3478\"]";
+        let cases = [
+            (format!("[turn]\nsecret_file = {good:?}\n"), "turn.urls"),
+            (
+                format!("[turn]\nurls = []\nsecret_file = {good:?}\n"),
+                "turn.urls",
+            ),
+            (
+                format!("[turn]\nurls = [\"stun:s.example\"]\nsecret_file = {good:?}\n"),
+                "turn.urls",
+            ),
+            (
+                format!("[turn]\nurls = [\"https://t.example\"]\nsecret_file = {good:?}\n"),
+                "turn.urls",
+            ),
+            (
+                format!("[turn]\nurls = [\"turn:\"]\nsecret_file = {good:?}\n"),
+                "turn.urls",
+            ),
+            (
+                format!("[turn]\nurls = [\"turn:a b\"]\nsecret_file = {good:?}\n"),
+                "turn.urls",
+            ),
+            (format!("[turn]\n{url}\n"), "turn.secret_file"),
+            (
+                format!("[turn]\n{url}\nsecret_file = {good:?}\nsecret = \"{TURN_SECRET}\"\n"),
+                "turn.secret",
+            ),
+            (
+                format!("[turn]\n{url}\nsecret_file = {short:?}\n"),
+                "turn.secret_file",
+            ),
+            (
+                format!("[turn]\n{url}\nsecret = \"short\"\n"),
+                "turn.secret",
+            ),
+            (
+                format!("[turn]\n{url}\nsecret_file = {missing:?}\n"),
+                "secret file unreadable",
+            ),
+            (
+                format!("[turn]\n{url}\nsecret_file = {good:?}\nttl_secs = 59\n"),
+                "turn.ttl_secs",
+            ),
+            (
+                format!("[turn]\n{url}\nsecret_file = {good:?}\nttl_secs = 86401\n"),
+                "turn.ttl_secs",
+            ),
+            ("[turn]\nttl_secs = 600\n".to_owned(), "turn.ttl_secs"),
+        ];
+        for (toml, key) in cases {
+            assert_eq!(invalid(toml.clone()), key, "{toml}");
+        }
+        let env = |k: &str| (k == "SWORN_TURN_TTL_SECS").then(|| "an hour".to_owned());
+        assert!(matches!(
+            Config::load(None, &env),
+            Err(ConfigError::Env {
+                name: "SWORN_TURN_TTL_SECS",
+                ..
+            })
+        ));
+        // The unreadable file is named in the message.
+        let env = turn_env(&[
+            ("SWORN_TURN_URLS", "turn:t.example"),
+            ("SWORN_TURN_SECRET_FILE", missing.as_str()),
+        ]);
+        let message = Config::load(None, &env).unwrap_err().to_string();
+        assert!(
+            message.contains("turn.secret_file") && message.contains(&missing),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn static_turn_credentials_are_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = load_toml(
+            dir.path(),
+            "[[ice_servers]]\nurls = [\"stun:s.example\"]\n[[ice_servers]]\nurls = [\"turn:t.example:3478\"]\nusername = \"sworn\"\ncredential = \"static-pass-word\"\n",
+            &no_env,
+        )
+        .unwrap();
+        let warnings = c.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("entry 2"), "{warnings:?}");
+        assert!(!warnings[0].contains("static-pass-word"));
+        assert!(!format!("{c:?}").contains("static-pass-word"));
+        // Without [turn] every connection gets the static list as it is.
+        assert_eq!(c.ice_servers_now(), c.ice_servers);
     }
 
     #[test]

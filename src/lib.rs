@@ -33,3 +33,5 @@ pub mod rtc;
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod turn_credentials;

@@ -1,7 +1,8 @@
-//! No token, password, participant name, public key or IP address reaches the logs:
-//! a whole hearing (sign-in, invites, two webrtc-rs peers with media, moderation,
-//! attestation key, close and seal) runs with the production log filter at its most
-//! verbose level for our own code, and the captured log is searched.
+//! No token, password, participant name, public key, IP address, TURN secret or TURN
+//! credential reaches the logs: a whole hearing (sign-in, invites, two webrtc-rs peers
+//! with media, moderation, attestation key, close and seal) on a server with a `[turn]`
+//! secret file and a static TURN credential runs with the production log filter at its
+//! most verbose level for our own code, and the captured log is searched.
 //! Loopback-only network namespace (scripts/test).
 #![cfg(feature = "server")]
 
@@ -47,7 +48,30 @@ async fn logs_hold_no_secrets_names_or_addresses() {
         .with_ansi(false)
         .init();
 
-    let server = TestServer::start().await;
+    // A TURN secret from a file, as `sworn serve` loads it, and a static TURN credential
+    // (warned about at start, never printed).
+    let turn_dir = tempfile::tempdir().unwrap();
+    let turn_secret = "turn-static-auth-secret-5a1c9e07b3d2";
+    let secret_file = turn_dir.path().join("turn-secret");
+    std::fs::write(&secret_file, turn_secret).unwrap();
+    let secret_path = secret_file.display().to_string();
+    let env = |k: &str| match k {
+        "SWORN_TURN_URLS" => Some("turn:127.0.0.1:3478?transport=udp".to_owned()),
+        "SWORN_TURN_SECRET_FILE" => Some(secret_path.clone()),
+        _ => None,
+    };
+    let turn = sworn::config::Config::load(None, &env).unwrap().turn;
+    assert!(turn.is_some());
+    let static_credential = "static-turn-credential-77b0";
+    let server = TestServer::start_with(|c| {
+        c.turn = turn;
+        c.ice_servers = vec![sworn::config::IceServer {
+            urls: vec!["turns:127.0.0.1:5349?transport=tcp".into()],
+            username: Some("static-turn-user".into()),
+            credential: Some(static_credential.into()),
+        }];
+    })
+    .await;
     let judge = server.staff("judge", StaffRole::Judge).await;
     let h = judge.hearing().await;
     let (wid, wtok) = judge.invite(&h, "Wilhelmina Witnessname", "witness").await;
@@ -71,6 +95,23 @@ async fn logs_hold_no_secrets_names_or_addresses() {
     w.send(json!({"type": "hello", "display_name": "Wilhelmina Witnessname", "public_key": key}));
     w.wait_type("lobby").await;
     o.wait_type("lobby").await;
+    // The per-connection TURN credentials handed out (welcome and join page info).
+    let join_info = server.anonymous().get(&format!("/api/join/{wtok}")).await;
+    let mut handed_out = vec![];
+    for servers in [
+        w.wait_type("welcome").await["ice_servers"].clone(),
+        o.wait_type("welcome").await["ice_servers"].clone(),
+        join_info["ice_servers"].clone(),
+    ] {
+        let turn = &servers[1];
+        assert_eq!(turn["urls"][0], "turn:127.0.0.1:3478?transport=udp");
+        for field in ["username", "credential"] {
+            handed_out.push(turn[field].as_str().unwrap().to_owned());
+        }
+    }
+    // One credential per connection: three usernames, three passwords.
+    let distinct: std::collections::HashSet<_> = handed_out.iter().collect();
+    assert_eq!(distinct.len(), 6, "{handed_out:?}");
     for p in [&wid, &oid] {
         judge
             .post(
@@ -102,6 +143,10 @@ async fn logs_hold_no_secrets_names_or_addresses() {
 
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("hearing"), "the capture works: {log}");
+    assert!(
+        log.contains("static TURN credential"),
+        "the static credential is warned about: {log}"
+    );
     for secret in [
         wtok.as_str(),
         otok.as_str(),
@@ -115,7 +160,12 @@ async fn logs_hold_no_secrets_names_or_addresses() {
         "::1",
         "candidate:",
         "sworn_session=",
-    ] {
+        turn_secret,
+        static_credential,
+    ]
+    .into_iter()
+    .chain(handed_out.iter().map(String::as_str))
+    {
         assert!(
             !log.contains(secret),
             "{secret:?} reached the logs:\n{}",

@@ -57,7 +57,7 @@ impl Actor {
         live.send(ServerMsg::Welcome {
             participant: live.roster_entry(),
             hearing: self.summary.clone(),
-            ice_servers: self.deps.config.ice_servers.clone(),
+            ice_servers: self.deps.config.ice_servers_now(),
         });
         live.send(ServerMsg::HearingState {
             state: self.summary.state,

@@ -67,6 +67,6 @@ pub async fn info(
             "scheduled_at": h.fields.scheduled_at,
         },
         "participant": {"id": p.id, "display_name": p.display_name, "role": p.role},
-        "ice_servers": state.config.ice_servers,
+        "ice_servers": state.config.ice_servers_now(),
     })))
 }
