@@ -130,6 +130,12 @@ impl Conn {
             ));
         }
         check_media_sections(sdp)?;
+        let ours: Vec<String> = self
+            .tx
+            .iter()
+            .filter_map(|t| t.mid.map(|m| m.to_string()))
+            .collect();
+        let sdp = &publish_only(sdp, &ours);
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
         let answer = self
             .rtc
@@ -294,6 +300,44 @@ fn same_codec(a: &str0m::format::PayloadParams, b: &str0m::format::PayloadParams
     true
 }
 
+/// The peer's own media lines carry what it publishes: the server never sends on them
+/// (it sends on the lines it adds in its own offers, one per subscription). So in an
+/// offer, every line not among `server_mids` is made send-only from the peer's side
+/// (`sendrecv` -> `sendonly`, `recvonly` -> `inactive`), and str0m answers `recvonly` /
+/// `inactive`: no send stream is declared that would never carry media, and the
+/// browser gets no empty remote track (it would show an unknown participant).
+fn publish_only(sdp: &str, server_mids: &[String]) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    let mut sections = sdp.split("\r\nm=");
+    if let Some(session) = sections.next() {
+        out.push_str(session);
+    }
+    for section in sections {
+        out.push_str("\r\nm=");
+        let mid = section
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .map(str::trim);
+        if mid.is_some_and(|m| server_mids.iter().any(|s| s == m)) {
+            out.push_str(section);
+            continue;
+        }
+        let mut first = true;
+        for line in section.split("\r\n") {
+            if !first {
+                out.push_str("\r\n");
+            }
+            first = false;
+            out.push_str(match line {
+                "a=sendrecv" => "a=sendonly",
+                "a=recvonly" => "a=inactive",
+                other => other,
+            });
+        }
+    }
+    out
+}
+
 /// The first `a=ice-ufrag` / `a=ice-pwd` of a description.
 fn ice_creds(sdp: &str) -> Option<str0m::IceCreds> {
     let find = |key: &str| {
@@ -351,6 +395,22 @@ mod tests {
         assert!(!candidate_ip_allowed(ip("224.0.0.1"), false));
         assert!(!candidate_ip_allowed(ip("0.0.0.0"), false));
         assert!(!candidate_ip_allowed(ip("127.0.0.1"), false));
+    }
+
+    #[test]
+    fn the_peers_own_lines_become_publish_only() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=recvonly\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:srv\r\na=recvonly\r\n";
+        let out = publish_only(offer, &["srv".to_owned()]);
+        let dirs: Vec<&str> = out
+            .split("\r\n")
+            .filter(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
+            .collect();
+        assert_eq!(dirs, ["a=sendonly", "a=inactive", "a=recvonly"]);
+        assert!(out.starts_with("v=0\r\no=- 1 1"));
+        assert!(out.ends_with("a=recvonly\r\n"));
     }
 
     #[test]

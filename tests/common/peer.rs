@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::interceptor_registry::{configure_nack, configure_rtcp_reports, configure_twcc};
 use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{API, APIBuilder};
@@ -36,7 +36,11 @@ pub fn client_api() -> API {
     se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
     let mut m = MediaEngine::default();
     m.register_default_codecs().unwrap();
-    let registry = register_default_interceptors(Registry::new(), &mut m).unwrap();
+    // As a browser: NACK, RTCP reports, and transport-wide sequence numbers on what it
+    // sends (so the server's congestion feedback has something to report on).
+    let registry = configure_nack(Registry::new(), &mut m);
+    let registry = configure_rtcp_reports(registry);
+    let registry = configure_twcc(registry, &mut m).unwrap();
     APIBuilder::new()
         .with_media_engine(m)
         .with_interceptor_registry(registry)
@@ -102,6 +106,8 @@ pub type Counts = Arc<Mutex<HashMap<String, u64>>>;
 pub struct Peer {
     pub pc: Arc<RTCPeerConnection>,
     pub counts: Counts,
+    /// RTCP the server sent about what this peer publishes, by kind (`rtcp_kind`).
+    pub feedback: Arc<Mutex<HashMap<&'static str, u64>>>,
     out: mpsc::UnboundedSender<Message>,
     inbox: Arc<Inbox>,
     pub closed: Arc<Mutex<Option<(u16, String)>>>,
@@ -210,6 +216,7 @@ impl Peer {
         Peer {
             pc,
             counts,
+            feedback: Arc::default(),
             out,
             inbox,
             closed,
@@ -253,8 +260,14 @@ impl Peer {
             audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
         ] {
             let sender = self.pc.add_track(t).await.unwrap();
+            let feedback = self.feedback.clone();
             self.tasks.push(tokio::spawn(async move {
-                while sender.read_rtcp().await.is_ok() {}
+                while let Ok((packets, _)) = sender.read_rtcp().await {
+                    let mut f = feedback.lock().unwrap();
+                    for p in &packets {
+                        *f.entry(rtcp_kind(p.as_ref())).or_default() += 1;
+                    }
+                }
             }));
         }
         self.tasks
@@ -297,6 +310,21 @@ impl Peer {
         for t in self.tasks {
             t.abort();
         }
+    }
+}
+
+/// The kind of an RTCP packet the server sends a publisher (by packet type and format).
+fn rtcp_kind(p: &(dyn webrtc::rtcp::packet::Packet + Send + Sync)) -> &'static str {
+    use webrtc::rtcp::header::PacketType;
+    let h = p.header();
+    match (h.packet_type, h.count) {
+        (PacketType::SenderReport, _) => "sender_report",
+        (PacketType::ReceiverReport, _) => "receiver_report",
+        (PacketType::TransportSpecificFeedback, 15) => "twcc",
+        (PacketType::TransportSpecificFeedback, 1) => "nack",
+        (PacketType::PayloadSpecificFeedback, 1) => "pli",
+        (PacketType::PayloadSpecificFeedback, 4) => "fir",
+        _ => "other",
     }
 }
 

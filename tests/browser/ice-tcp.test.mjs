@@ -1,0 +1,138 @@
+// ICE over TCP: a witness whose network blocks UDP still reaches the court. For this test
+// the loopback-only namespace blackholes every UDP datagram (a policy-routing rule, IPv4
+// and IPv6), so the only path left is the server's passive TCP candidate (RFC 6544, RFC 4571
+// framing; `SWORN_TCP_PORT`). The judge and the witness must see each other's video,
+// each page's selected candidate pair must be TCP, and data must flow both ways on it.
+// The rule is removed whatever happens.
+//
+// Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_ARTIFACTS.
+// Loopback-only network namespace (scripts/test): the rule must never touch a real host.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { FLAGS, expectVideoPlaying, inviteJoinAdmit, newContextPage, keepPeerConnections } from './support.mjs';
+
+const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const USER = process.env.SWORN_JUDGE_USER || 'judge';
+const PASS = process.env.SWORN_JUDGE_PASS || '';
+const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
+const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
+const T = 30_000;
+
+let browser;
+let blocked = false;
+const problems = [];
+
+/** Only inside a namespace of our own: its `lo` is the only interface. */
+function inPrivateNamespace() {
+  const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).trim().split('\n');
+  return links.length === 1 && /: lo:/.test(links[0]);
+}
+
+// This kernel has neither netem nor the drop action for tc filters; a policy-routing
+// rule that blackholes UDP, ahead of the `local` table, does the job (IPv4 and IPv6).
+const ip = (...args) => execFileSync('ip', args);
+function blockUdp() {
+  blocked = true;
+  for (const v of ['-4', '-6']) {
+    ip(v, 'rule', 'add', 'pref', '10', 'ipproto', 'udp', 'blackhole');
+    ip(v, 'rule', 'add', 'pref', '100', 'lookup', 'local');
+    ip(v, 'rule', 'del', 'pref', '0', 'lookup', 'local');
+  }
+}
+
+function unblockUdp() {
+  if (!blocked) return;
+  blocked = false;
+  for (const v of ['-4', '-6']) {
+    ip(v, 'rule', 'add', 'pref', '0', 'lookup', 'local');
+    ip(v, 'rule', 'del', 'pref', '100', 'lookup', 'local');
+    ip(v, 'rule', 'del', 'pref', '10', 'ipproto', 'udp', 'blackhole');
+  }
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
+});
+
+after(async () => {
+  unblockUdp();
+  if (browser) await browser.close();
+});
+
+function page(name, contextOptions = { viewport: { width: 1280, height: 860 } }) {
+  return newContextPage(browser, name, { origin: BASE, problems, contextOptions, timeout: T, initScript: keepPeerConnections });
+}
+
+/** The page's connected peer connection's selected candidate pair. */
+function selectedPair(page) {
+  return page.evaluate(async () => {
+    const pc = (window.__swornPcs || []).filter((p) => p.connectionState === 'connected').pop();
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pair = null;
+    stats.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+    });
+    if (!pair) return null;
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    return {
+      bytesSent: pair.bytesSent,
+      bytesReceived: pair.bytesReceived,
+      local: { protocol: local.protocol, type: local.candidateType, tcpType: local.tcpType },
+      remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType },
+    };
+  });
+}
+
+test('with UDP blocked, judge and witness see each other over ICE-TCP', async (t) => {
+  if (!inPrivateNamespace()) {
+    t.skip('blocks UDP on lo: runs only inside the loopback-only namespace (scripts/test)');
+    return;
+  }
+  assert.ok(PASS, 'SWORN_JUDGE_PASS must be set');
+  blockUdp();
+  const judge = await page('judge');
+  const login = await judge.request.post(`${BASE}/api/login`, { data: { username: USER, password: PASS } });
+  assert.equal(login.status(), 200, 'judge signs in');
+  const csrf = (await login.json()).csrf;
+  const post = async (path, data) => {
+    const res = await judge.request.post(`${BASE}${path}`, { data, headers: { 'x-csrf-token': csrf } });
+    assert.ok(res.ok(), `${path}: ${res.status()}`);
+    return res.json();
+  };
+  const hearing = await post('/api/hearings', {
+    case_ref: `TCP-${Date.now()}`, mla_ref: 'MLA-2026-0612', requesting_state: 'France', requested_state: 'Spain',
+    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
+  });
+  await post(`/api/hearings/${hearing.id}/open`, {});
+  await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });
+  await judge.waitForSelector('#recording:not([hidden])');
+
+  const witness = await inviteJoinAdmit(judge, 'Witness Behind Firewall', 'witness',
+    () => page('witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));
+  const judgeId = await witness.page.waitForFunction(() => {
+    const v = [...document.querySelectorAll('#grid video[data-participant]')].find((n) => n.srcObject);
+    return v ? v.dataset.participant : null;
+  }).then((h) => h.jsonValue());
+  await expectVideoPlaying(witness.page, judgeId, 'witness sees the judge over TCP', T);
+  await expectVideoPlaying(judge, witness.id, 'judge sees the witness over TCP', T);
+  await witness.page.screenshot({ path: join(ARTIFACTS, 'ice-tcp-witness.png'), fullPage: true });
+
+  for (const [who, p] of [['judge', judge], ['witness', witness.page]]) {
+    const pair = await selectedPair(p);
+    assert.ok(pair, `${who}: a connected peer connection with a selected pair`);
+    assert.equal(pair.local.protocol, 'tcp', `${who}: local candidate is TCP: ${JSON.stringify(pair)}`);
+    assert.equal(pair.remote.protocol, 'tcp', `${who}: the server's candidate is TCP: ${JSON.stringify(pair)}`);
+    assert.equal(pair.remote.tcpType, 'passive', `${who}: the server's TCP candidate is passive`);
+    assert.ok(pair.bytesSent > 0 && pair.bytesReceived > 0, `${who}: media both ways on the TCP pair`);
+  }
+  unblockUdp();
+  assert.deepEqual(problems.splice(0), [], 'no page errors');
+});
