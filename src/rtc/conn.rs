@@ -302,10 +302,11 @@ fn same_codec(a: &str0m::format::PayloadParams, b: &str0m::format::PayloadParams
 
 /// The peer's own media lines carry what it publishes: the server never sends on them
 /// (it sends on the lines it adds in its own offers, one per subscription). So in an
-/// offer, every line not among `server_mids` is made send-only from the peer's side
-/// (`sendrecv` -> `sendonly`, `recvonly` -> `inactive`), and str0m answers `recvonly` /
-/// `inactive`: no send stream is declared that would never carry media, and the
-/// browser gets no empty remote track (it would show an unknown participant).
+/// offer, every `sendrecv` line not among `server_mids` is made `sendonly` from the
+/// peer's side, and str0m answers `recvonly`: no send stream is declared that would
+/// never carry media, and the browser gets no empty remote track (it would show an
+/// unknown participant). A `recvonly` line is left alone: answering it `inactive` made
+/// webrtc-rs peers lose the bundled transport.
 fn publish_only(sdp: &str, server_mids: &[String]) -> String {
     let mut out = String::with_capacity(sdp.len());
     let mut sections = sdp.split("\r\nm=");
@@ -330,7 +331,6 @@ fn publish_only(sdp: &str, server_mids: &[String]) -> String {
             first = false;
             out.push_str(match line {
                 "a=sendrecv" => "a=sendonly",
-                "a=recvonly" => "a=inactive",
                 other => other,
             });
         }
@@ -408,7 +408,7 @@ mod tests {
             .split("\r\n")
             .filter(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
             .collect();
-        assert_eq!(dirs, ["a=sendonly", "a=inactive", "a=recvonly"]);
+        assert_eq!(dirs, ["a=sendonly", "a=recvonly", "a=recvonly"]);
         assert!(out.starts_with("v=0\r\no=- 1 1"));
         assert!(out.ends_with("a=recvonly\r\n"));
     }
