@@ -14,11 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { FLAGS, expectVideoPlaying, inviteJoinAdmit, newContextPage, keepPeerConnections } from './support.mjs';
+import { FLAGS, expectVideoPlaying, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const USER = process.env.SWORN_JUDGE_USER || 'judge';
-const PASS = process.env.SWORN_JUDGE_PASS || '';
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
@@ -96,24 +94,9 @@ test('with UDP blocked, judge and witness see each other over ICE-TCP', async (t
     t.skip('blocks UDP on lo: runs only inside the loopback-only namespace (scripts/test)');
     return;
   }
-  assert.ok(PASS, 'SWORN_JUDGE_PASS must be set');
   blockUdp();
   const judge = await page('judge');
-  const login = await judge.request.post(`${BASE}/api/login`, { data: { username: USER, password: PASS } });
-  assert.equal(login.status(), 200, 'judge signs in');
-  const csrf = (await login.json()).csrf;
-  const post = async (path, data) => {
-    const res = await judge.request.post(`${BASE}${path}`, { data, headers: { 'x-csrf-token': csrf } });
-    assert.ok(res.ok(), `${path}: ${res.status()}`);
-    return res.json();
-  };
-  const hearing = await post('/api/hearings', {
-    case_ref: `TCP-${Date.now()}`, mla_ref: 'MLA-2026-0612', requesting_state: 'France', requested_state: 'Spain',
-    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
-  });
-  await post(`/api/hearings/${hearing.id}/open`, {});
-  await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });
-  await judge.waitForSelector('#recording:not([hidden])');
+  await openHearingByApi(judge, 'TCP', 'MLA-2026-0612');
 
   const witness = await inviteJoinAdmit(judge, 'Witness Behind Firewall', 'witness',
     () => page('witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));

@@ -424,3 +424,28 @@ export async function inviteJoinAdmit(judge, name, role, openPage) {
   await page.waitForSelector('#s-hearing:not([hidden])');
   return { page, id };
 }
+
+/** Signs the judge in through the API on `judge` (a playwright page), schedules and
+ * opens a hearing with a case reference starting `casePrefix`, and shows its console.
+ * Returns the hearing's id. */
+export async function openHearingByApi(judge, casePrefix, mlaRef) {
+  const user = process.env.SWORN_JUDGE_USER || 'judge';
+  const pass = process.env.SWORN_JUDGE_PASS || '';
+  assert.ok(pass, 'SWORN_JUDGE_PASS must be set');
+  const login = await judge.request.post(`${BASE}/api/login`, { data: { username: user, password: pass } });
+  assert.equal(login.status(), 200, 'judge signs in');
+  const csrf = (await login.json()).csrf;
+  const post = async (path, data) => {
+    const res = await judge.request.post(`${BASE}${path}`, { data, headers: { 'x-csrf-token': csrf } });
+    assert.ok(res.ok(), `${path}: ${res.status()}`);
+    return res.json();
+  };
+  const hearing = await post('/api/hearings', {
+    case_ref: `${casePrefix}-${Date.now()}`, mla_ref: mlaRef, requesting_state: 'France', requested_state: 'Spain',
+    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
+  });
+  await post(`/api/hearings/${hearing.id}/open`, {});
+  await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });
+  await judge.waitForSelector('#recording:not([hidden])');
+  return hearing.id;
+}

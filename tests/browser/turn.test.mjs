@@ -16,11 +16,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { FLAGS, expectVideoPlaying, inviteJoinAdmit, newContextPage, sleep } from './support.mjs';
+import { FLAGS, expectVideoPlaying, inviteJoinAdmit, newContextPage, openHearingByApi, sleep } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const USER = process.env.SWORN_JUDGE_USER || 'judge';
-const PASS = process.env.SWORN_JUDGE_PASS || '';
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const TURN_URL = process.env.SWORN_TURN_URL || '';
@@ -122,23 +120,8 @@ test('forced to relay, judge and witness see each other through coturn with thei
     t.skip('needs SWORN_TURN_URL and SWORN_TURN_LOG (scripts/browser-test starts coturn)');
     return;
   }
-  assert.ok(PASS, 'SWORN_JUDGE_PASS must be set');
   const judge = await relayOnlyPage('judge');
-  const login = await judge.request.post(`${BASE}/api/login`, { data: { username: USER, password: PASS } });
-  assert.equal(login.status(), 200, 'judge signs in');
-  const csrf = (await login.json()).csrf;
-  const post = async (path, data) => {
-    const res = await judge.request.post(`${BASE}${path}`, { data, headers: { 'x-csrf-token': csrf } });
-    assert.ok(res.ok(), `${path}: ${res.status()}`);
-    return res.json();
-  };
-  const hearing = await post('/api/hearings', {
-    case_ref: `TURN-${Date.now()}`, mla_ref: 'MLA-2026-0347', requesting_state: 'France', requested_state: 'Spain',
-    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
-  });
-  await post(`/api/hearings/${hearing.id}/open`, {});
-  await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });
-  await judge.waitForSelector('#recording:not([hidden])');
+  await openHearingByApi(judge, 'TURN', 'MLA-2026-0347');
 
   const witness = await inviteJoinAdmit(judge, 'Witness Relayed', 'witness',
     () => relayOnlyPage('witness', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));
@@ -161,7 +144,7 @@ test('forced to relay, judge and witness see each other through coturn with thei
     assert.equal(report.pair.local.url, TURN_URL, `${who}: relayed by the configured TURN server`);
     assert.ok(report.pair.bytesReceived > 0 && report.pair.bytesSent > 0, `${who}: media both ways on that pair`);
     const entry = turnEntry(report, who);
-    assert.ok(!entry.username.includes('Witness') && !entry.username.includes(USER), `${who}: no name in the username`);
+    assert.ok(!entry.username.includes('Witness') && !entry.username.includes(process.env.SWORN_JUDGE_USER || 'judge'), `${who}: no name in the username`);
     users.push(entry.username);
   }
   assert.notEqual(users[0], users[1], 'each connection has its own credential');
