@@ -29,6 +29,7 @@ use super::forward::{
     ntp64,
 };
 use super::tcp::{STREAM_TOKEN_BASE, TcpStreams};
+use super::udp_batch::SendBatch;
 use crate::config::MediaConfig;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -111,6 +112,8 @@ pub(super) fn spawn(cfg: &MediaConfig) -> Result<(EngineHandle, u16), RtcError> 
         handle: handle.clone(),
         candidates,
         tcp: TcpStreams::new(tcp),
+        udp_out: Vec::new(),
+        send_batch: SendBatch::default(),
         ready: Vec::new(),
         tcp_frames: Vec::new(),
         tcp_spans: Vec::new(),
@@ -192,6 +195,9 @@ struct MediaLoop {
     handle: EngineHandle,
     candidates: Vec<Candidate>,
     tcp: TcpStreams,
+    /// UDP datagrams to send at the end of this wake-up (socket index, datagram).
+    udp_out: Vec<(usize, str0m::net::Transmit)>,
+    send_batch: SendBatch,
     /// Poll events of one wake-up (token, readable, writable); reused.
     ready: Vec<(Token, bool, bool)>,
     /// Frames read from a TCP stream, before they enter str0m; reused.
@@ -281,7 +287,24 @@ impl MediaLoop {
                 }
             }
             self.timeouts(Instant::now());
+            self.send_udp();
         }
+    }
+
+    /// Sends what this wake-up queued, one `sendmmsg` per socket and 64 datagrams.
+    fn send_udp(&mut self) {
+        if self.udp_out.is_empty() {
+            return;
+        }
+        for (i, s) in self.sockets.iter().enumerate() {
+            let mine = self
+                .udp_out
+                .iter()
+                .filter(|(at, _)| *at == i)
+                .map(|(_, t)| (t.destination, &t.contents[..]));
+            self.send_batch.send(&s.sock, mine);
+        }
+        self.udp_out.clear();
     }
 
     /// The earliest str0m deadline (at most `MAX_IDLE` away).
@@ -593,6 +616,7 @@ impl MediaLoop {
             sockets: &self.sockets,
             tcp: &mut self.tcp,
             registry: self.poll.registry(),
+            udp_out: &mut self.udp_out,
             outlets: &mut self.outlets,
             queues: &mut self.queues,
             handle: &self.handle,
@@ -671,6 +695,7 @@ impl MediaLoop {
                 sockets: &self.sockets,
                 tcp: &mut self.tcp,
                 registry: self.poll.registry(),
+                udp_out: &mut self.udp_out,
                 outlets: &mut self.outlets,
                 queues: &mut self.queues,
                 handle: &self.handle,
@@ -739,12 +764,13 @@ impl MediaLoop {
         let sockets = &self.sockets;
         let tcp = &mut self.tcp;
         let registry = self.poll.registry();
+        let udp_out = &mut self.udp_out;
         let _ = catch_unwind(AssertUnwindSafe(|| {
             if conn.rtc.close().is_ok() {
                 // Send the BYE and close_notify that close() queued.
                 for _ in 0..64 {
                     match conn.rtc.poll_output() {
-                        Ok(Output::Transmit(t)) => transmit(sockets, tcp, registry, &t),
+                        Ok(Output::Transmit(t)) => transmit(sockets, tcp, registry, udp_out, t),
                         Ok(Output::Event(_)) => {}
                         Ok(Output::Timeout(_)) | Err(_) => break,
                     }
@@ -767,24 +793,24 @@ impl MediaLoop {
     }
 }
 
+/// TCP goes out at once (framed on its stream); UDP is queued for this wake-up's
+/// `sendmmsg` (`MediaLoop::send_udp`).
 fn transmit(
     sockets: &[MediaSocket],
     tcp: &mut TcpStreams,
     registry: &mio::Registry,
-    t: &str0m::net::Transmit,
+    udp_out: &mut Vec<(usize, str0m::net::Transmit)>,
+    t: str0m::net::Transmit,
 ) {
     if t.proto == Protocol::Tcp {
         tcp.send(t.destination, &t.contents, registry);
         return;
     }
-    let sock = sockets
+    let at = sockets
         .iter()
-        .find(|s| s.advertised == t.source)
-        .or_else(|| sockets.first());
-    if let Some(s) = sock {
-        // A full send buffer drops the datagram (RTP is loss-tolerant; NACK repairs).
-        let _ = s.sock.send_to(&t.contents, t.destination);
-    }
+        .position(|s| s.advertised == t.source)
+        .unwrap_or(0);
+    udp_out.push((at, t));
 }
 
 /// What draining a connection may touch besides the connection itself.
@@ -792,6 +818,7 @@ struct DrainCtx<'a> {
     sockets: &'a [MediaSocket],
     tcp: &'a mut TcpStreams,
     registry: &'a mio::Registry,
+    udp_out: &'a mut Vec<(usize, str0m::net::Transmit)>,
     outlets: &'a mut OutletTable,
     queues: &'a mut Queues,
     handle: &'a EngineHandle,
@@ -805,7 +832,9 @@ impl DrainCtx<'_> {
                     conn.deadline = t;
                     return;
                 }
-                Ok(Output::Transmit(t)) => transmit(self.sockets, self.tcp, self.registry, &t),
+                Ok(Output::Transmit(t)) => {
+                    transmit(self.sockets, self.tcp, self.registry, self.udp_out, t)
+                }
                 Ok(Output::Event(e)) => self.event(conn, e),
                 Err(e) => {
                     debug!(conn = conn.tag, error = %e, "media connection error");
@@ -998,6 +1027,8 @@ mod tests {
             handle,
             candidates: vec![Candidate::host(advertised, "udp").unwrap()],
             tcp: TcpStreams::new(None),
+            udp_out: Vec::new(),
+            send_batch: SendBatch::default(),
             ready: Vec::new(),
             tcp_frames: Vec::new(),
             tcp_spans: Vec::new(),

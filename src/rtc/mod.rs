@@ -17,6 +17,7 @@ mod engine;
 mod forward;
 mod media_loop;
 mod tcp;
+mod udp_batch;
 
 pub use engine::{PeerSession, PeerState, RtcEngine, SessionEvent, SessionEventKind};
 pub use forward::{
