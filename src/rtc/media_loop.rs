@@ -68,74 +68,85 @@ struct MediaSocket {
 
 /// Binds the media socket(s) and starts the loop's thread.
 pub(super) fn spawn(cfg: &MediaConfig) -> Result<(EngineHandle, u16), RtcError> {
-    let (bind, advertised_ip) = media_address(cfg)?;
-    let std_sock = bind_socket(bind).map_err(RtcError::Bind)?;
-    let local = std_sock.local_addr().map_err(RtcError::Bind)?;
-    let advertised = SocketAddr::new(advertised_ip, local.port());
-    let sock = UdpSocket::from_std(std_sock);
-    let mut candidates = vec![
-        Candidate::host(advertised, "udp")
-            .map_err(|e| RtcError::Setup(format!("host candidate: {e}")))?,
-    ];
-    let tcp = match cfg.tcp_port {
-        Some(port) => {
-            let listener = std::net::TcpListener::bind(SocketAddr::new(bind.ip(), port))
-                .map_err(RtcError::Bind)?;
-            listener.set_nonblocking(true).map_err(RtcError::Bind)?;
-            let at = SocketAddr::new(
-                advertised_ip,
-                listener.local_addr().map_err(RtcError::Bind)?.port(),
-            );
-            candidates.push(
-                Candidate::builder()
-                    .tcp()
-                    .host(at)
-                    .tcptype(TcpType::Passive)
-                    .build()
-                    .map_err(|e| RtcError::Setup(format!("TCP candidate: {e}")))?,
-            );
-            Some((mio::net::TcpListener::from_std(listener), at))
-        }
-        None => None,
-    };
-    let poll = Poll::new().map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
-    let waker = Arc::new(
-        Waker::new(poll.registry(), WAKER).map_err(|e| RtcError::Setup(format!("waker: {e}")))?,
-    );
-    let (tx, rx) = std_mpsc::channel();
-    let handle = EngineHandle::new(tx, waker);
-    let mut media = MediaLoop {
-        poll,
-        sockets: vec![MediaSocket { sock, advertised }],
-        registered: false,
-        commands: rx,
-        handle: handle.clone(),
-        candidates,
-        tcp: TcpStreams::new(tcp),
-        udp_out: Vec::new(),
-        send_batch: SendBatch::default(),
-        ready: Vec::new(),
-        tcp_frames: Vec::new(),
-        tcp_spans: Vec::new(),
-        loopback_only: cfg.loopback_only,
-        rx_batch: cfg.rx_batch,
-        conns: HashMap::new(),
-        by_addr: HashMap::new(),
-        outlets: OutletTable::default(),
-        queues: Queues::default(),
-        buf: vec![0; MAX_DATAGRAM],
-        dropped: 0,
-    };
-    media.register(true)?;
-    media
-        .tcp
-        .register_listener(media.poll.registry(), LISTENER)
-        .map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+    let media = MediaLoop::bind(cfg)?;
+    let handle = media.handle.clone();
+    let port = media.sockets.first().map_or(0, |s| s.advertised.port());
     std::thread::Builder::new()
         .name("sworn-media".into())
         .spawn(move || media.run())
         .map_err(|e| RtcError::Setup(format!("media thread: {e}")))?;
-    Ok((handle, local.port()))
+    Ok((handle, port))
+}
+
+impl MediaLoop {
+    /// Binds the media socket(s) and the TCP listener, registered with a new poller.
+    fn bind(cfg: &MediaConfig) -> Result<MediaLoop, RtcError> {
+        let (bind, advertised_ip) = media_address(cfg)?;
+        let std_sock = bind_socket(bind).map_err(RtcError::Bind)?;
+        let local = std_sock.local_addr().map_err(RtcError::Bind)?;
+        let advertised = SocketAddr::new(advertised_ip, local.port());
+        let sock = UdpSocket::from_std(std_sock);
+        let mut candidates = vec![
+            Candidate::host(advertised, "udp")
+                .map_err(|e| RtcError::Setup(format!("host candidate: {e}")))?,
+        ];
+        let tcp = match cfg.tcp_port {
+            Some(port) => {
+                let listener = std::net::TcpListener::bind(SocketAddr::new(bind.ip(), port))
+                    .map_err(RtcError::Bind)?;
+                listener.set_nonblocking(true).map_err(RtcError::Bind)?;
+                let at = SocketAddr::new(
+                    advertised_ip,
+                    listener.local_addr().map_err(RtcError::Bind)?.port(),
+                );
+                candidates.push(
+                    Candidate::builder()
+                        .tcp()
+                        .host(at)
+                        .tcptype(TcpType::Passive)
+                        .build()
+                        .map_err(|e| RtcError::Setup(format!("TCP candidate: {e}")))?,
+                );
+                Some((mio::net::TcpListener::from_std(listener), at))
+            }
+            None => None,
+        };
+        let poll = Poll::new().map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+        let waker = Arc::new(
+            Waker::new(poll.registry(), WAKER)
+                .map_err(|e| RtcError::Setup(format!("waker: {e}")))?,
+        );
+        let (tx, rx) = std_mpsc::channel();
+        let handle = EngineHandle::new(tx, waker);
+        let mut media = MediaLoop {
+            poll,
+            sockets: vec![MediaSocket { sock, advertised }],
+            registered: false,
+            commands: rx,
+            handle,
+            candidates,
+            tcp: TcpStreams::new(tcp),
+            udp_out: Vec::new(),
+            send_batch: SendBatch::default(),
+            ready: Vec::new(),
+            tcp_frames: Vec::new(),
+            tcp_spans: Vec::new(),
+            loopback_only: cfg.loopback_only,
+            rx_batch: cfg.rx_batch,
+            conns: HashMap::new(),
+            by_addr: HashMap::new(),
+            outlets: OutletTable::default(),
+            queues: Queues::default(),
+            buf: vec![0; MAX_DATAGRAM],
+            dropped: 0,
+        };
+        media.register(true)?;
+        media
+            .tcp
+            .register_listener(media.poll.registry(), LISTENER)
+            .map_err(|e| RtcError::Setup(format!("poller: {e}")))?;
+        Ok(media)
+    }
 }
 
 /// (address to bind, address advertised as the ICE host candidate).
@@ -1000,47 +1011,15 @@ mod tests {
     use tokio::sync::mpsc;
 
     fn test_loop() -> MediaLoop {
-        let cfg = MediaConfig {
+        MediaLoop::bind(&MediaConfig {
             udp_port: 0,
             bind_ip: std::net::IpAddr::from([127, 0, 0, 1]),
             public_ips: vec![],
             loopback_only: true,
             rx_batch: Duration::from_millis(5),
             tcp_port: None,
-        };
-        let (bind, ip) = media_address(&cfg).unwrap();
-        let std_sock = bind_socket(bind).unwrap();
-        let port = std_sock.local_addr().unwrap().port();
-        let advertised = SocketAddr::new(ip, port);
-        let poll = Poll::new().unwrap();
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
-        let (tx, rx) = std_mpsc::channel();
-        let handle = EngineHandle::new(tx, waker);
-        MediaLoop {
-            poll,
-            sockets: vec![MediaSocket {
-                sock: UdpSocket::from_std(std_sock),
-                advertised,
-            }],
-            registered: false,
-            commands: rx,
-            handle,
-            candidates: vec![Candidate::host(advertised, "udp").unwrap()],
-            tcp: TcpStreams::new(None),
-            udp_out: Vec::new(),
-            send_batch: SendBatch::default(),
-            ready: Vec::new(),
-            tcp_frames: Vec::new(),
-            tcp_spans: Vec::new(),
-            loopback_only: true,
-            rx_batch: cfg.rx_batch,
-            conns: HashMap::new(),
-            by_addr: HashMap::new(),
-            outlets: OutletTable::default(),
-            queues: Queues::default(),
-            buf: vec![0; MAX_DATAGRAM],
-            dropped: 0,
-        }
+        })
+        .unwrap()
     }
 
     fn open(
