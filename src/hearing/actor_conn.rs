@@ -163,7 +163,7 @@ impl Actor {
         }
         let session = self.session_mut(&pid).ok_or(HearingError::Gone)?;
         session
-            .accept_offer_gathered(sdp)
+            .accept_offer(sdp)
             .await
             .map(|answer| (conn, answer))
             .map_err(|e| HearingError::Media(e.to_string()))

@@ -194,11 +194,6 @@ impl PeerSession {
             .await
     }
 
-    /// Same as [`Self::accept_offer`] (WHIP has no trickle; str0m gathers nothing).
-    pub async fn accept_offer_gathered(&mut self, sdp: String) -> Result<String, RtcError> {
-        self.accept_offer(sdp).await
-    }
-
     /// Makes a server offer for the subscriptions added since the last one; None when
     /// nothing changed.
     pub async fn create_offer(&mut self) -> Result<Option<String>, RtcError> {

@@ -22,12 +22,10 @@
 //! reported failed; the others go on.
 
 use super::RtcError;
-use super::conn::{CONNECT_TIMEOUT, Conn, FAILED_AFTER, RxTrack, TxSub};
+use super::conn::{CONNECT_TIMEOUT, Conn, FAILED_AFTER, TxSub};
+use super::drain::{DrainCtx, Forward, Queues, transmit};
 use super::engine::{Command, EngineHandle, PeerState, SessionEventKind};
-use super::forward::{
-    MediaKind, OutletTable, PublishedTrack, RecordItem, Rewrite, RtpRecord, SenderReportRecord,
-    ntp64,
-};
+use super::forward::{MediaKind, OutletTable, Rewrite};
 use super::tcp::{STREAM_TOKEN_BASE, TcpStreams};
 use super::udp_batch::SendBatch;
 use crate::config::MediaConfig;
@@ -38,13 +36,12 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::time::{Duration, Instant, SystemTime};
-use str0m::media::{KeyframeRequestKind, Mid};
+use std::time::{Duration, Instant};
+use str0m::media::KeyframeRequestKind;
 use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output};
+use str0m::rtp::{ExtensionValues, RtpWrite};
+use str0m::{Candidate, Input, Output};
 use tracing::{debug, warn};
 
 const WAKER: Token = Token(usize::MAX);
@@ -61,9 +58,9 @@ const MIN_PLI_INTERVAL: Duration = Duration::from_millis(300);
 const MAX_IDLE: Duration = Duration::from_secs(1);
 
 /// One socket and the address browsers reach it at (its ICE host candidate).
-struct MediaSocket {
-    sock: UdpSocket,
-    advertised: SocketAddr,
+pub(super) struct MediaSocket {
+    pub(super) sock: UdpSocket,
+    pub(super) advertised: SocketAddr,
 }
 
 /// Binds the media socket(s) and starts the loop's thread.
@@ -138,6 +135,7 @@ impl MediaLoop {
             outlets: OutletTable::default(),
             queues: Queues::default(),
             buf: vec![0; MAX_DATAGRAM],
+            due: Vec::new(),
             dropped: 0,
         };
         media.register(true)?;
@@ -181,21 +179,20 @@ fn bind_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     Ok(s.into())
 }
 
-/// A received packet waiting to be written to the subscribers of its outlet.
-struct Forward {
-    outlet: u64,
-    source: (u64, u32),
-    pkt: RtpPacket,
-    clock_rate: u32,
-    video: bool,
-}
-
-/// Work produced while draining one connection for others.
-#[derive(Default)]
-struct Queues {
-    forward: Vec<Forward>,
-    keyframe: Vec<u64>,
-    spare: Vec<Forward>,
+/// The drain context from the loop's fields other than `conns` (a macro, not a method,
+/// so that a connection borrowed from `conns` can be drained with it).
+macro_rules! drain_ctx {
+    ($m:expr) => {
+        DrainCtx {
+            sockets: &$m.sockets,
+            tcp: &mut $m.tcp,
+            registry: $m.poll.registry(),
+            udp_out: &mut $m.udp_out,
+            outlets: &mut $m.outlets,
+            queues: &mut $m.queues,
+            handle: &$m.handle,
+        }
+    };
 }
 
 struct MediaLoop {
@@ -221,6 +218,8 @@ struct MediaLoop {
     outlets: OutletTable,
     queues: Queues,
     buf: Vec<u8>,
+    /// Connections whose deadline passed (reused by `timeouts`).
+    due: Vec<u64>,
     dropped: u64,
 }
 
@@ -582,13 +581,14 @@ impl MediaLoop {
     /// Feeds the time to every connection whose deadline passed; fails connections
     /// that stayed disconnected (or never connected) too long.
     fn timeouts(&mut self, now: Instant) {
-        let due: Vec<u64> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(t, _)| *t)
-            .collect();
-        for tag in due {
+        let mut due = std::mem::take(&mut self.due);
+        due.extend(
+            self.conns
+                .iter()
+                .filter(|(_, c)| c.deadline <= now)
+                .map(|(t, _)| *t),
+        );
+        for &tag in &due {
             let Some(conn) = self.conns.get_mut(&tag) else {
                 continue;
             };
@@ -599,6 +599,8 @@ impl MediaLoop {
                 Err(_) => self.crashed(tag),
             }
         }
+        due.clear();
+        self.due = due;
         self.tcp.expire(now, self.poll.registry());
         for c in self.conns.values_mut() {
             if c.failed {
@@ -623,15 +625,7 @@ impl MediaLoop {
         let Some(conn) = self.conns.get_mut(&tag) else {
             return;
         };
-        let mut ctx = DrainCtx {
-            sockets: &self.sockets,
-            tcp: &mut self.tcp,
-            registry: self.poll.registry(),
-            udp_out: &mut self.udp_out,
-            outlets: &mut self.outlets,
-            queues: &mut self.queues,
-            handle: &self.handle,
-        };
+        let mut ctx = drain_ctx!(self);
         if catch_unwind(AssertUnwindSafe(|| ctx.drain(conn))).is_err() {
             self.crashed(tag);
         }
@@ -648,10 +642,12 @@ impl MediaLoop {
                 self.forward(f);
             }
             self.queues.spare = batch;
-            let keyframes = std::mem::take(&mut self.queues.keyframe);
-            for outlet in keyframes {
+            let spare = std::mem::take(&mut self.queues.spare_keyframe);
+            let mut keyframes = std::mem::replace(&mut self.queues.keyframe, spare);
+            for outlet in keyframes.drain(..) {
                 self.keyframe(outlet);
             }
+            self.queues.spare_keyframe = keyframes;
         }
     }
 
@@ -702,15 +698,7 @@ impl MediaLoop {
                 .marker(f.pkt.header.marker)
                 .nackable(f.video)
                 .ext_vals(ext);
-            let mut ctx = DrainCtx {
-                sockets: &self.sockets,
-                tcp: &mut self.tcp,
-                registry: self.poll.registry(),
-                udp_out: &mut self.udp_out,
-                outlets: &mut self.outlets,
-                queues: &mut self.queues,
-                handle: &self.handle,
-            };
+            let mut ctx = drain_ctx!(self);
             let ok = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(stream) = conn.rtc.direct_api().stream_tx_by_mid(mid, None) {
                     stream.write_rtp(write);
@@ -804,294 +792,6 @@ impl MediaLoop {
     }
 }
 
-/// TCP goes out at once (framed on its stream); UDP is queued for this wake-up's
-/// `sendmmsg` (`MediaLoop::send_udp`).
-fn transmit(
-    sockets: &[MediaSocket],
-    tcp: &mut TcpStreams,
-    registry: &mio::Registry,
-    udp_out: &mut Vec<(usize, str0m::net::Transmit)>,
-    t: str0m::net::Transmit,
-) {
-    if t.proto == Protocol::Tcp {
-        tcp.send(t.destination, &t.contents, registry);
-        return;
-    }
-    let at = sockets
-        .iter()
-        .position(|s| s.advertised == t.source)
-        .unwrap_or(0);
-    udp_out.push((at, t));
-}
-
-/// What draining a connection may touch besides the connection itself.
-struct DrainCtx<'a> {
-    sockets: &'a [MediaSocket],
-    tcp: &'a mut TcpStreams,
-    registry: &'a mio::Registry,
-    udp_out: &'a mut Vec<(usize, str0m::net::Transmit)>,
-    outlets: &'a mut OutletTable,
-    queues: &'a mut Queues,
-    handle: &'a EngineHandle,
-}
-
-impl DrainCtx<'_> {
-    fn drain(&mut self, conn: &mut Conn) {
-        loop {
-            match conn.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => {
-                    conn.deadline = t;
-                    return;
-                }
-                Ok(Output::Transmit(t)) => {
-                    transmit(self.sockets, self.tcp, self.registry, self.udp_out, t)
-                }
-                Ok(Output::Event(e)) => self.event(conn, e),
-                Err(e) => {
-                    debug!(conn = conn.tag, error = %e, "media connection error");
-                    conn.deadline = Instant::now() + MAX_IDLE;
-                    if !conn.failed {
-                        conn.failed = true;
-                        conn.set_state(PeerState::Failed);
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    fn event(&mut self, conn: &mut Conn, e: Event) {
-        match e {
-            Event::Connected => {
-                conn.ever_connected = true;
-                conn.disconnected_since = None;
-                conn.set_state(PeerState::Connected);
-            }
-            Event::IceConnectionStateChange(s) => match s {
-                IceConnectionState::Disconnected => {
-                    conn.disconnected_since.get_or_insert_with(Instant::now);
-                    conn.set_state(PeerState::Disconnected);
-                }
-                IceConnectionState::Connected | IceConnectionState::Completed => {
-                    conn.disconnected_since = None;
-                    if conn.ever_connected {
-                        conn.set_state(PeerState::Connected);
-                    }
-                }
-                _ => {}
-            },
-            Event::RtpPacket(pkt) => self.rtp(conn, pkt),
-            Event::SenderFeedback(sf) => {
-                let Some(rx) = conn.rx.iter().find(|r| r.mid == sf.mid) else {
-                    return;
-                };
-                if let Some(sink) = &conn.record {
-                    let _ = sink.try_send(RecordItem::SenderReport(SenderReportRecord {
-                        kind: rx.kind,
-                        ssrc: *sf.sender_info.ssrc,
-                        ntp: ntp64(sf.sender_info.ntp_time),
-                        rtp_ts: sf.sender_info.rtp_time.numer() as u32,
-                        arrival: SystemTime::now(),
-                    }));
-                }
-            }
-            Event::KeyframeRequest(req) => {
-                if let Some(sub) = conn.tx.iter().find(|s| s.mid == Some(req.mid)) {
-                    self.queues.keyframe.push(sub.outlet);
-                }
-            }
-            Event::Closed if !conn.failed => {
-                conn.failed = true;
-                conn.set_state(PeerState::Closed);
-            }
-            _ => {}
-        }
-    }
-
-    fn rtp(&mut self, conn: &mut Conn, pkt: RtpPacket) {
-        let Some(mid) = conn.mid_of(pkt.header.ssrc) else {
-            return;
-        };
-        let idx = match conn.rx.iter().position(|r| r.mid == mid) {
-            Some(i) => i,
-            None => match self.publish(conn, mid, &pkt) {
-                Some(i) => i,
-                None => return,
-            },
-        };
-        let Some(rx) = conn.rx.get(idx) else { return };
-        rx.counters.received.fetch_add(1, Ordering::Relaxed);
-        if let Some(sink) = &conn.record {
-            let _ = sink.try_send(RecordItem::Rtp(RtpRecord {
-                kind: rx.kind,
-                mime_type: rx.codec.mime_type.clone(),
-                clock_rate: rx.codec.clock_rate,
-                channels: rx.codec.channels,
-                seq: pkt.header.sequence_number,
-                timestamp: pkt.header.timestamp,
-                marker: pkt.header.marker,
-                ssrc: *pkt.header.ssrc,
-                payload: pkt.payload.clone(),
-                arrival: SystemTime::now(),
-            }));
-        }
-        if !rx.forwarding.load(Ordering::Relaxed) {
-            return;
-        }
-        rx.counters.forwarded.fetch_add(1, Ordering::Relaxed);
-        let outlet = rx.outlet;
-        if let Some(o) = self.outlets.by_id.get_mut(&outlet) {
-            if o.source.map(|(t, _)| t) != Some(conn.tag) {
-                o.source = Some((conn.tag, mid));
-            }
-            if o.subscribers.iter().all(|t| *t == conn.tag) {
-                return; // nobody to send to
-            }
-        }
-        let fwd = Forward {
-            outlet,
-            source: (conn.tag, *pkt.header.ssrc),
-            clock_rate: rx.codec.clock_rate,
-            video: rx.kind == MediaKind::Video,
-            pkt,
-        };
-        self.queues.forward.push(fwd);
-    }
-
-    /// The first packet of a new media line: attach it to its outlet and tell the
-    /// hearing task. Returns its index in `conn.rx`.
-    fn publish(&mut self, conn: &mut Conn, mid: Mid, pkt: &RtpPacket) -> Option<usize> {
-        let codec = conn.codec_of(pkt.header.payload_type)?;
-        let kind = conn
-            .rtc
-            .media(mid)
-            .map(|m| MediaKind::from_str0m(m.kind()))?;
-        if conn.rx.len() >= 16 {
-            return None;
-        }
-        let outlet = self
-            .outlets
-            .attach(conn.hearing, &conn.participant, kind, &codec, conn.tag);
-        let track_id = self.outlets.by_id.get(&outlet)?.track_id.clone();
-        if let Some(o) = self.outlets.by_id.get_mut(&outlet) {
-            o.source = Some((conn.tag, mid));
-        }
-        let forwarding = Arc::new(AtomicBool::new(conn.forwarding_initially));
-        let counters = Arc::default();
-        conn.rx.push(RxTrack {
-            mid,
-            kind,
-            outlet,
-            codec,
-            forwarding: forwarding.clone(),
-            counters: Arc::clone(&counters),
-            last_pli: None,
-        });
-        conn.emit(SessionEventKind::TrackPublished(PublishedTrack {
-            kind,
-            track_id,
-            stream_id: conn.participant.to_string(),
-            outlet,
-            forwarding,
-            counters,
-            engine: self.handle.clone(),
-        }));
-        // A new file and new subscribers both want a keyframe early.
-        if kind == MediaKind::Video {
-            self.queues.keyframe.push(outlet);
-        }
-        Some(conn.rx.len() - 1)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::MediaConfig;
-    use tokio::sync::mpsc;
-
-    fn test_loop() -> MediaLoop {
-        MediaLoop::bind(&MediaConfig {
-            udp_port: 0,
-            bind_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-            public_ips: vec![],
-            loopback_only: true,
-            rx_batch: Duration::from_millis(5),
-            tcp_port: None,
-        })
-        .unwrap()
-    }
-
-    fn open(
-        m: &mut MediaLoop,
-        tag: u64,
-        hearing: super::super::Outlets,
-    ) -> mpsc::UnboundedReceiver<super::super::SessionEvent> {
-        let (events, rx) = mpsc::unbounded_channel();
-        let (reply, _r) = tokio::sync::oneshot::channel();
-        m.command(Command::Open {
-            tag,
-            hearing,
-            stream_id: Arc::from(format!("p{tag}")),
-            events,
-            forwarding_initially: true,
-            reply,
-        });
-        rx
-    }
-
-    #[test]
-    fn a_panic_in_one_connection_drops_only_that_connection() {
-        let mut m = test_loop();
-        let hearing = super::super::Outlets::new();
-        let mut bad_events = open(&mut m, 1, hearing);
-        let _good_events = open(&mut m, 2, hearing);
-        let r: Result<(), RtcError> = m.with_conn(1, |_, _| panic!("a bug inside the stack"));
-        assert!(matches!(r, Err(RtcError::Closed)));
-        assert!(
-            !m.conns.contains_key(&1),
-            "the panicking connection is dropped"
-        );
-        match bad_events.try_recv() {
-            Ok(ev) => assert!(matches!(
-                ev.kind,
-                SessionEventKind::State(PeerState::Failed)
-            )),
-            Err(e) => panic!("no failure reported: {e:?}"),
-        }
-        // The other connection still negotiates.
-        let offer = m.with_conn(2, |c, _| {
-            let mut api = c.rtc.sdp_api();
-            api.add_media(
-                str0m::media::MediaKind::Audio,
-                str0m::media::Direction::SendOnly,
-                None,
-                None,
-                None,
-            );
-            Ok(api.apply().map(|(o, _)| o.to_sdp_string()))
-        });
-        assert!(offer.unwrap().unwrap().starts_with("v=0"));
-    }
-
-    #[test]
-    fn junk_from_unknown_addresses_is_dropped_and_counted() {
-        let mut m = test_loop();
-        let _events = open(&mut m, 1, super::super::Outlets::new());
-        let port = m.sockets[0].advertised.port();
-        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        for i in 0..200u32 {
-            let mut junk = vec![0u8; 40 + (i as usize % 100)];
-            junk[0] = (i % 256) as u8;
-            sender.send_to(&junk, ("127.0.0.1", port)).unwrap();
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut got = 0;
-        while got < 200 && Instant::now() < deadline {
-            got += m.read_sockets();
-        }
-        assert_eq!(got, 200);
-        assert_eq!(m.dropped, 200);
-        assert!(m.conns.contains_key(&1));
-    }
-}
+#[path = "media_loop_tests.rs"]
+mod tests;

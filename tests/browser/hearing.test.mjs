@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { storedKey, lowContrast, invite, endHearing } from './support.mjs';
+import { FLAGS, storedKey, lowContrast, invite, endHearing } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const USER = process.env.SWORN_JUDGE_USER || 'judge';
@@ -21,21 +21,6 @@ const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artif
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
 
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 let browser;
 const problems = [];

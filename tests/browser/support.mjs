@@ -8,7 +8,8 @@ import { chromium } from 'playwright-core';
 export const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 export const T = 30_000;
 const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
+/** Debian Chromium in a namespace that holds only `lo` (shared/notes/webrtc-testing.md). */
+export const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
@@ -37,7 +38,7 @@ export function steps() {
 
 /** Debian's Chromium (never a downloaded browser) with a fake camera and microphone. */
 export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: T });
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
 }
 
 /** A page in a fresh Chromium context whose page and console errors go to `problems`. */
@@ -327,25 +328,9 @@ export function zipEntries(buf) {
   return out;
 }
 
-// Used by the TURN test (turn.test.mjs): a fresh context per participant with an init
+// Used by the TURN and ICE-TCP tests: a fresh context per participant with an init
 // script, and the invite-join-admit sequence.
 
-/** Debian Chromium in a namespace that holds only `lo` (shared/notes/webrtc-testing.md). */
-export const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 
 /** Decoded frames of the <video> showing one participant (0 if none yet). */
@@ -401,12 +386,7 @@ export async function newContextPage(browser, name, { origin, problems, contextO
 /** The judge (on a hearing's console page) adds someone; `openPage()` gives the page that
  * opens their link, passes the device check and joins the lobby. Returns {page, id}. */
 export async function inviteToLobby(judge, name, role, openPage) {
-  await judge.fill('#p-name', name);
-  await judge.selectOption('#p-role', role);
-  await judge.click('#add-submit');
-  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
-  const link = await judge.inputValue('#invite-url');
-  await judge.click('#invite-done');
+  const link = await invite(judge, name, role);
   const page = await openPage();
   await page.goto(link, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#s-check:not([hidden])');
