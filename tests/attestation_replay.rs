@@ -9,28 +9,12 @@
 mod common;
 
 use common::TestServer;
-use common::attest::{attest, latest_checkpoint, pubkey, statement};
+use common::attest::{administer_oath, attest, latest_checkpoint, prove_device, pubkey, statement};
 use common::ws::WsClient;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
-
-/// The hearing's log entries as stored on disk.
-fn log_entries(server: &TestServer, h: &str) -> Vec<Value> {
-    let path = server
-        .dir
-        .path()
-        .join("data/hearings")
-        .join(h)
-        .join("log/entries.jsonl");
-    std::fs::read(path)
-        .unwrap()
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect()
-}
 
 /// (kind, signer) of every non-cosign statement in the replay.
 fn statements(replay: &Value) -> Vec<(String, String)> {
@@ -119,21 +103,7 @@ async fn a_reconnecting_console_gets_the_attestations_back_from_the_log() {
         .await["seq"]
         .as_u64()
         .unwrap();
-    j.send(json!({"type": "start_oath", "participant": wid, "form": "oath"}));
-    let req = w.wait_type("oath_request").await;
-    let st = statement(
-        "oath",
-        &h,
-        &wid,
-        &req["checkpoint"],
-        req["text"].as_str().unwrap(),
-        json!({"form": "oath"}),
-    );
-    attest(&w, &keys[1], &st);
-    w.wait_for("oath recorded", |m| {
-        m["type"] == "attested" && m["kind"] == "oath"
-    })
-    .await;
+    administer_oath(&j, &w, &keys[1], &h, &wid).await;
     let st = statement(
         "cosign",
         &h,
@@ -165,7 +135,7 @@ async fn a_reconnecting_console_gets_the_attestations_back_from_the_log() {
     );
     assert_eq!(replay["cosigns"], 1);
     // The same facts as the log on disk: seqs and times of the attestation entries.
-    let log = log_entries(&server, &h);
+    let log = server.log_entries(&h);
     let logged: Vec<(u64, &str)> = log
         .iter()
         .filter(|e| e["type"] == "attestation" && e["kind"] != "cosign")
@@ -197,7 +167,8 @@ async fn a_reconnecting_console_gets_the_attestations_back_from_the_log() {
     .await;
     let j = reload(&server, j, &h, cookie.as_deref()).await;
     let replay = j.wait_type("attestations").await;
-    let confirmation = log_entries(&server, &h)
+    let confirmation = server
+        .log_entries(&h)
         .into_iter()
         .find(|e| e["type"] == "identity_attested" && e["method"] == "confirmed")
         .expect("the judge's confirmation is logged");
@@ -220,6 +191,7 @@ async fn a_reconnecting_console_gets_the_attestations_back_from_the_log() {
     // A witness who reconnects is not the court: no replay of others' statements.
     w.close().await;
     let w = WsClient::connect(&server.ws_url(&format!("/ws/join/{wtok}")), None).await;
+    prove_device(&w, &keys[1], &w.wait_type("challenge").await);
     w.wait_type("admitted").await;
     w.send(json!({"type": "ping"}));
     w.wait_type("pong").await;

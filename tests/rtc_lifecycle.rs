@@ -267,6 +267,10 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
     let (oid, otok) = judge
         .invite(&h, "Camera in the requested State", "official")
         .await;
+    // Recorded, so the test can show nothing is recorded before admission.
+    judge
+        .post(&format!("/api/hearings/{h}/open"), json!({}))
+        .await;
     let api = client_api();
     let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
     w.wait_type("lobby").await;
@@ -278,6 +282,22 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
         .await;
     w.wait_type("admitted").await;
     w.publish().await;
+    let media_files_of = |pid: &str| -> Vec<String> {
+        let dir = server
+            .dir
+            .path()
+            .join("data/hearings")
+            .join(&h)
+            .join("media");
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(pid))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
 
     let whip = |auth: Option<String>, ct: &'static str, body: String| {
         let state = server.state.clone();
@@ -390,9 +410,18 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
         }
     });
 
-    // Not forwarded before the court admits the publisher...
+    // Not forwarded, not recorded before the court admits the publisher...
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(w.received(&oid, "video"), 0);
+    assert_eq!(media_files_of(&oid), Vec::<String>::new());
+    // ...and a second WHIP POST cannot take over the connected publisher.
+    let (status, _, body) = whip(
+        Some(format!("Bearer {otok}")),
+        "application/sdp",
+        "v=0\r\n".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // ...and forwarded after.
     judge
         .post(
@@ -401,6 +430,59 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
         )
         .await;
     w.wait_received(&oid, "video", 20).await;
+    // Recorded once admitted: the file starts at the next keyframe.
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while media_files_of(&oid).is_empty() {
+        assert!(Instant::now() < deadline, "not recorded after admission");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // An invitation bound to a browser (its key) or refused by the court cannot be used
+    // for WHIP, and nothing of theirs is kicked.
+    let (bid, btok) = judge.invite(&h, "Bound", "defence").await;
+    let bound =
+        common::ws::WsClient::connect(&server.ws_url(&format!("/ws/join/{btok}")), None).await;
+    bound.send(json!({"type": "hello", "public_key": common::attest::pubkey(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]))}));
+    bound.wait_type("lobby").await;
+    bound.send(json!({"type": "ping"}));
+    bound.wait_type("pong").await;
+    let (status, _, body) = whip(
+        Some(format!("Bearer {btok}")),
+        "application/sdp",
+        "v=0\r\n".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("device_bound"), "{body}");
+    assert_eq!(bound.closed(), None);
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{bid}/deny"),
+            json!({}),
+        )
+        .await;
+    let (_, dtok) = judge.invite(&h, "Denied", "prosecutor").await;
+    let denied =
+        common::ws::WsClient::connect(&server.ws_url(&format!("/ws/join/{dtok}")), None).await;
+    let did = denied.wait_type("welcome").await["participant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{did}/deny"),
+            json!({}),
+        )
+        .await;
+    denied.wait_closed().await;
+    let (status, _, body) = whip(
+        Some(format!("Bearer {dtok}")),
+        "application/sdp",
+        "v=0\r\n".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    bound.close().await;
 
     // DELETE needs the same bearer.
     let del = |auth: String| {
@@ -422,7 +504,22 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
     };
     let (_, wtok2) = (wid.clone(), wtok.clone());
     assert_eq!(del(format!("Bearer {wtok2}")).await, StatusCode::FORBIDDEN);
-    assert_eq!(del(format!("Bearer {otok}")).await, StatusCode::OK);
+    assert_eq!(server.state.whip.len(), 1);
+    // The resource ends with its connection: the court removes the publisher.
+    judge
+        .post(
+            &format!("/api/hearings/{h}/participants/{oid}/remove"),
+            json!({}),
+        )
+        .await;
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while !server.state.whip.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the WHIP resource outlived its connection"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(del(format!("Bearer {otok}")).await, StatusCode::NOT_FOUND);
     feeder.abort();
     let _ = pc.close().await;

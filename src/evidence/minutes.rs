@@ -131,6 +131,8 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             EntryBody::ParticipantJoined { participant } => ev(participant, "connected".into()),
             EntryBody::ParticipantAdmitted { participant } => ev(participant, "admitted".into()),
             EntryBody::ParticipantDenied { participant } => ev(participant, "refused admission".into()),
+            EntryBody::JoinRefused { participant, reason } => ev(participant, format!("a connection was turned away ({})", reason.replace('_', " "))),
+            EntryBody::DeviceApproved { participant } => ev(participant, "the court accepted another device".into()),
             EntryBody::ParticipantRemoved { participant } => ev(participant, "removed by the court".into()),
             EntryBody::ParticipantLeft { participant, reason } => {
                 ev(participant, format!("left ({})", esc(reason)))

@@ -27,6 +27,10 @@ pub(super) struct Actor {
     pub(super) summary: HearingSummary,
     pub(super) people: HashMap<ParticipantId, Live>,
     pub(super) conns: HashMap<ConnId, ParticipantId>,
+    /// Sockets challenged to prove their device (see `actor_device`).
+    pub(super) pending: HashMap<ConnId, super::actor_device::Pending>,
+    /// Sockets of other devices waiting for the court's decision.
+    pub(super) side: HashMap<ConnId, ParticipantId>,
     pub(super) rtc_tx: mpsc::UnboundedSender<SessionEvent>,
     /// Each participant's outgoing tracks, kept across their reconnections.
     pub(super) outlets: crate::rtc::Outlets,
@@ -76,6 +80,8 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         summary,
         people: HashMap::new(),
         conns: HashMap::new(),
+        pending: HashMap::new(),
+        side: HashMap::new(),
         rtc_tx,
         outlets: Default::default(),
         record: None,
@@ -126,6 +132,7 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
             _ = checkpoints.tick() => actor.checkpoint_now(),
             _ = tick.tick() => {
                 actor.expire_grace();
+                actor.expire_proofs();
                 if actor.closing.is_some_and(|t| t <= Instant::now()) {
                     actor.finish_close();
                 }
@@ -161,9 +168,18 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Command::Revoked { target } => {
+                let fresh = self.deps.store.participant(&target).ok().flatten();
                 if let Some(p) = self.people.get_mut(&target) {
                     p.close_socket(close::REVOKED, "invite revoked");
+                    if let Some(old) = p.drop_contender(close::REVOKED, "invite revoked") {
+                        self.side.remove(&old);
+                    }
                     p.presence = Presence::Absent;
+                    // A reissued link starts unbound and not denied (the store says so).
+                    if let Some(row) = fresh {
+                        p.public_key = row.device_key.clone();
+                        p.row = row;
+                    }
                 }
                 self.drop_conn(&target, ConnectionState::None).await;
                 self.log(EntryBody::ParticipantLeft {
@@ -218,6 +234,9 @@ impl Actor {
     }
 
     async fn client(&mut self, conn: ConnId, msg: ClientMsg) {
+        if self.is_side_conn(conn) {
+            return self.side_message(conn, msg).await;
+        }
         let Some(pid) = self.conns.get(&conn).cloned() else {
             return;
         };
@@ -226,45 +245,8 @@ impl Actor {
             ClientMsg::Hello {
                 display_name,
                 public_key,
-            } => {
-                if let Some(name) = display_name.map(|n| n.trim().to_owned()) {
-                    if name.is_empty()
-                        || name.chars().count() > 100
-                        || name.chars().any(char::is_control)
-                    {
-                        self.error(&pid, "bad_name", "the name must be 1 to 100 characters");
-                    } else if let Some(p) = self.people.get_mut(&pid) {
-                        if self.deps.store.set_display_name(&pid, &name).is_ok() {
-                            p.row.display_name = name;
-                        }
-                    }
-                }
-                if let Some(key) = public_key {
-                    if valid_public_key(&key) {
-                        let changed = self
-                            .people
-                            .get(&pid)
-                            .is_some_and(|p| p.public_key.as_deref() != Some(key.as_str()));
-                        if let Some(p) = self.people.get_mut(&pid) {
-                            p.public_key = Some(key.clone());
-                        }
-                        if changed {
-                            self.log(EntryBody::KeyBound {
-                                participant: pid.to_string(),
-                                public_key: key,
-                            });
-                            self.checkpoint_now();
-                        }
-                    } else {
-                        self.error(
-                            &pid,
-                            "bad_public_key",
-                            "the public key must be a base64url raw Ed25519 key",
-                        );
-                    }
-                }
-                self.broadcast_roster();
-            }
+                proof: _,
+            } => self.hello(&pid, display_name, public_key),
             ClientMsg::MediaState { audio, video } => {
                 let was = self.people.get(&pid).map(|p| p.audio_muted);
                 if let Some(p) = self.people.get_mut(&pid) {
@@ -397,13 +379,4 @@ impl Actor {
             self.drop_conn(&pid, ConnectionState::None).await;
         }
     }
-}
-
-/// A raw Ed25519 public key in base64url (no padding): 43 characters, 32 bytes.
-fn valid_public_key(key: &str) -> bool {
-    use base64::Engine;
-    key.len() == 43
-        && base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(key)
-            .is_ok_and(|b| b.len() == 32)
 }

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use tracing::debug;
 
 impl Actor {
-    /// Registers a new connection of a participant, replacing an older one.
+    /// A new connection of a participant. If the invitation is bound to a device, the
+    /// socket must first prove it holds that device's key (see `actor_device`); until
+    /// then it replaces nothing. Otherwise it becomes the participant's connection.
     pub(super) async fn connect(
         &mut self,
         row: ParticipantRow,
@@ -27,14 +29,40 @@ impl Actor {
             .people
             .entry(pid.clone())
             .or_insert_with(|| Live::new(row.clone()));
+        if live.public_key.is_none() {
+            live.public_key = row.device_key.clone();
+        }
         live.row = row;
+        if let Some(out) = &out {
+            // Staff are authenticated by their session; the binding is for invitations.
+            let invited = live.row.user_id.is_none();
+            if invited && live.public_key.is_some() && self.summary.state != HearingState::Closed {
+                self.challenge(id, &pid, out.clone());
+                return id;
+            }
+        }
+        self.adopt(id, &pid, out).await;
+        id
+    }
+
+    /// Makes `id` the participant's connection, replacing an older one.
+    pub(super) async fn adopt(
+        &mut self,
+        id: ConnId,
+        pid: &ParticipantId,
+        out: Option<mpsc::Sender<Outbound>>,
+    ) {
+        let pid = pid.clone();
+        let Some(live) = self.people.get_mut(&pid) else {
+            return;
+        };
         let role = live.row.role;
         if live.conn.is_some() {
             live.close_socket(close::REPLACED, "replaced by a newer connection");
             self.drop_conn(&pid, ConnectionState::None).await;
         }
         let Some(live) = self.people.get_mut(&pid) else {
-            return id;
+            return;
         };
         live.conn = Some(Conn {
             id,
@@ -43,16 +71,27 @@ impl Actor {
             awaiting_answer: false,
             renegotiate: false,
             recording: false,
+            ended: None,
         });
         live.grace_until = None;
         self.conns.insert(id, pid.clone());
         if self.summary.state == HearingState::Closed {
             live.close_socket(close::HEARING_CLOSED, "the hearing has ended");
-            return id;
+            return;
         }
         if live.presence == Presence::Removed {
             live.close_socket(close::REMOVED, "removed from the hearing");
-            return id;
+            return;
+        }
+        if live.presence == Presence::Denied {
+            // A denial holds across reconnections until the court admits or re-invites.
+            live.send(ServerMsg::Denied);
+            live.close_socket(close::DENIED, "the court did not admit you");
+            self.log(EntryBody::JoinRefused {
+                participant: pid.to_string(),
+                reason: "denied".into(),
+            });
+            return;
         }
         live.send(ServerMsg::Welcome {
             participant: live.roster_entry(),
@@ -91,7 +130,6 @@ impl Actor {
             }
         }
         self.broadcast_roster();
-        id
     }
 
     pub(super) async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
@@ -111,6 +149,9 @@ impl Actor {
     }
 
     pub(super) async fn disconnected(&mut self, conn: ConnId) {
+        if self.side_conn_gone(conn) {
+            return;
+        }
         let Some(pid) = self.conns.get(&conn).cloned() else {
             return;
         };
@@ -150,22 +191,41 @@ impl Actor {
         &mut self,
         row: ParticipantRow,
         sdp: String,
-    ) -> Result<(ConnId, String), HearingError> {
+    ) -> Result<super::WhipAnswer, HearingError> {
         if self.summary.state == HearingState::Closed {
             return Err(HearingError::Closed);
         }
         let pid = row.id.clone();
+        // WHIP has no key to prove a device with: it may not take over a connected or
+        // device-bound invitation, nor one the court refused.
+        let live = self.people.get(&pid);
+        let bound = row.device_key.is_some() || live.is_some_and(|p| p.public_key.is_some());
+        let refused = row.denied
+            || live.is_some_and(|p| matches!(p.presence, Presence::Denied | Presence::Removed));
+        if refused {
+            return Err(HearingError::Forbidden);
+        }
+        if bound {
+            return Err(HearingError::DeviceBound);
+        }
+        if live.is_some_and(|p| p.conn.is_some()) {
+            return Err(HearingError::Busy);
+        }
         let conn = self.connect(row, None).await;
         if !self.start_session(&pid).await {
             return Err(HearingError::Media(
                 "cannot create a peer connection".into(),
             ));
         }
-        let session = self.session_mut(&pid).ok_or(HearingError::Gone)?;
+        let (ended_tx, ended) = tokio::sync::oneshot::channel();
+        let conn_state = self.people.get_mut(&pid).and_then(|p| p.conn.as_mut());
+        let session = conn_state.ok_or(HearingError::Gone)?;
+        session.ended = Some(ended_tx);
+        let session = session.session.as_mut().ok_or(HearingError::Gone)?;
         session
             .accept_offer(sdp)
             .await
-            .map(|answer| (conn, answer))
+            .map(|answer| (conn, answer, ended))
             .map_err(|e| HearingError::Media(e.to_string()))
     }
 }

@@ -34,11 +34,21 @@ impl Actor {
                 _ => return Err(HearingError::UnknownParticipant),
             }
         }
+        match action {
+            ModAction::ApproveDevice => return self.device_decision(target, true).await,
+            ModAction::RefuseDevice => return self.device_decision(target, false).await,
+            _ => {}
+        }
         let Some(p) = self.people.get_mut(target) else {
             return Err(HearingError::UnknownParticipant);
         };
         match action {
+            ModAction::ApproveDevice | ModAction::RefuseDevice => {}
             ModAction::Admit => {
+                if p.row.denied {
+                    p.row.denied = false;
+                    let _ = self.deps.store.set_denied(target, false);
+                }
                 if p.presence != Presence::Admitted {
                     p.presence = Presence::Admitted;
                     p.apply_forwarding();
@@ -53,10 +63,14 @@ impl Actor {
                             self.renegotiate(&other).await;
                         }
                     }
+                    // Recording starts at admission, never in the waiting room.
+                    self.start_recorder(target);
                 }
             }
             ModAction::Deny => {
                 p.presence = Presence::Denied;
+                p.row.denied = true;
+                let _ = self.deps.store.set_denied(target, true);
                 p.send(ServerMsg::Denied);
                 p.close_socket(close::DENIED, "the court did not admit you");
                 self.drop_conn(target, ConnectionState::None).await;
@@ -93,6 +107,7 @@ impl Actor {
                 by_court: true,
             },
             ModAction::Remove => EntryBody::ParticipantRemoved { participant },
+            ModAction::ApproveDevice | ModAction::RefuseDevice => return Ok(()),
         });
         info!(participant = %target, action = ?action, "moderation");
         self.broadcast_roster();
@@ -127,5 +142,6 @@ pub(super) fn needed_for(action: ModAction) -> Action {
         ModAction::Deny => Action::Deny,
         ModAction::Mute | ModAction::Unmute => Action::Mute,
         ModAction::Remove => Action::Remove,
+        ModAction::ApproveDevice | ModAction::RefuseDevice => Action::Admit,
     }
 }

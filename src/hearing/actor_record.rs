@@ -123,6 +123,9 @@ impl Actor {
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
+        if p.presence != crate::domain::Presence::Admitted {
+            return; // nothing is recorded before admission
+        }
         let Some(conn) = p.conn.as_mut() else { return };
         let Some(session) = conn.session.as_ref() else {
             return;

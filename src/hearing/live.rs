@@ -30,6 +30,17 @@ pub(crate) struct Conn {
     pub renegotiate: bool,
     /// A recorder thread receives this connection's media.
     pub recording: bool,
+    /// Dropped with the connection: tells a WHIP resource that its session ended.
+    pub ended: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A device other than the bound one, asking to take over the invitation: its socket
+/// waits (lobby) until the court approves or refuses it.
+pub(crate) struct Contender {
+    pub conn: ConnId,
+    pub out: mpsc::Sender<Outbound>,
+    /// The key it offered (None: its browser has no Ed25519).
+    pub key: Option<String>,
 }
 
 pub(crate) struct Live {
@@ -43,18 +54,21 @@ pub(crate) struct Live {
     pub published: Vec<PublishedTrack>,
     /// When a dropped connection stops counting as "reconnecting".
     pub grace_until: Option<Instant>,
+    /// The key the invitation is bound to (the first device's), persisted in the store.
     pub public_key: Option<String>,
+    pub contender: Option<Contender>,
 }
 
 impl Live {
     pub fn new(row: ParticipantRow) -> Live {
         let presence = if row.role == ParticipantRole::Judge {
             Presence::Admitted
+        } else if row.denied {
+            Presence::Denied
         } else {
             Presence::Absent
         };
         Live {
-            row,
             presence,
             connection: ConnectionState::None,
             conn: None,
@@ -63,7 +77,9 @@ impl Live {
             muted_by_court: false,
             published: Vec::new(),
             grace_until: None,
-            public_key: None,
+            public_key: row.device_key.clone(),
+            contender: None,
+            row,
         }
     }
 
@@ -88,6 +104,7 @@ impl Live {
             video_muted: self.video_muted,
             muted_by_court: self.muted_by_court,
             stream_id: self.row.id.to_string(),
+            other_device: self.contender.is_some(),
         }
     }
 
@@ -103,6 +120,13 @@ impl Live {
         if let Some(out) = self.conn.as_ref().and_then(|c| c.out.as_ref()) {
             let _ = out.try_send(Outbound::Close { code, reason });
         }
+    }
+
+    /// Closes the waiting other device's socket, if any.
+    pub fn drop_contender(&mut self, code: u16, reason: &'static str) -> Option<ConnId> {
+        let c = self.contender.take()?;
+        let _ = c.out.try_send(Outbound::Close { code, reason });
+        Some(c.conn)
     }
 
     /// Whether this participant's media goes to the others now.

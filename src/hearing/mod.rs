@@ -10,6 +10,7 @@ mod actor;
 mod actor_attest;
 mod actor_conn;
 mod actor_court;
+mod actor_device;
 mod actor_media;
 mod actor_record;
 mod derive;
@@ -54,7 +55,17 @@ pub enum HearingError {
     Gone,
     #[error("{0}")]
     Media(String),
+    #[error("this invitation is bound to a browser device")]
+    DeviceBound,
+    #[error("the participant is connected from another device")]
+    Busy,
+    #[error("no other device is waiting for this participant")]
+    NoOtherDevice,
 }
+
+/// A WHIP offer's result: the connection, the SDP answer, and a receiver that resolves
+/// when that connection ends (its sender is dropped with the connection).
+pub type WhipAnswer = (ConnId, String, oneshot::Receiver<()>);
 
 /// Who asks for a moderation action.
 #[derive(Clone, Copy, Debug)]
@@ -96,7 +107,7 @@ pub(crate) enum Command {
     WhipOffer {
         participant: ParticipantRow,
         sdp: String,
-        reply: oneshot::Sender<Result<(ConnId, String), HearingError>>,
+        reply: oneshot::Sender<Result<WhipAnswer, HearingError>>,
     },
     WhipEnd {
         conn: ConnId,
@@ -203,7 +214,7 @@ impl HearingHandle {
         &self,
         participant: ParticipantRow,
         sdp: String,
-    ) -> Result<(ConnId, String), HearingError> {
+    ) -> Result<WhipAnswer, HearingError> {
         self.ask(|reply| Command::WhipOffer {
             participant,
             sdp,

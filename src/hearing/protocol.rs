@@ -16,6 +16,10 @@ pub mod close {
     pub const HEARING_CLOSED: u16 = 4010;
     pub const DENIED: u16 = 4011;
     pub const MEDIA_FAILED: u16 = 4012;
+    /// The device did not prove its key in time (docs/protocol.md, device binding).
+    pub const NO_PROOF: u16 = 4013;
+    /// The court refused this device for the invitation.
+    pub const DEVICE_REFUSED: u16 = 4014;
     pub const SERVER_SHUTDOWN: u16 = 1001;
 }
 
@@ -28,6 +32,11 @@ pub enum ModAction {
     Mute,
     Unmute,
     Remove,
+    /// Accept the other device asking to join with this invitation: it becomes the
+    /// participant's device (its key bound), back in the waiting room.
+    ApproveDevice,
+    /// Turn the other device away; the bound device keeps the invitation.
+    RefuseDevice,
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +47,10 @@ pub enum ClientMsg {
         display_name: Option<String>,
         #[serde(default)]
         public_key: Option<String>,
+        /// base64url signature by the bound key over the server's challenge
+        /// ([`device_proof_message`]); required once the invitation is bound.
+        #[serde(default)]
+        proof: Option<String>,
     },
     Offer {
         sdp: String,
@@ -158,11 +171,32 @@ pub struct RosterEntry {
     pub video_muted: bool,
     pub muted_by_court: bool,
     pub stream_id: String,
+    /// Another device is waiting to take over this invitation (court consoles only).
+    pub other_device: bool,
+}
+
+/// The bytes a device signs to prove it holds the invitation's bound key.
+pub fn device_proof_message(hearing: &str, participant: &str, nonce: &str) -> String {
+    format!("sworn-device-proof-v1\n{hearing}\n{participant}\n{nonce}")
 }
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
+    /// The invitation is bound to a device: prove it (hello with `proof`) before
+    /// anything else happens on this socket.
+    Challenge {
+        nonce: String,
+        hearing: String,
+        participant: String,
+    },
+    /// This device is not the one the invitation is bound to: it waits in the lobby
+    /// until the court accepts or refuses it; the bound device is not disturbed.
+    DeviceUnrecognized,
+    /// The court's consoles: another device asks to join as `participant`.
+    DeviceAlert {
+        participant: String,
+    },
     Welcome {
         participant: RosterEntry,
         hearing: HearingSummary,

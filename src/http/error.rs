@@ -17,6 +17,8 @@ pub enum ApiError {
     Forbidden,
     #[error("missing or wrong CSRF token")]
     Csrf,
+    #[error("this invitation is bound to the browser that first opened it")]
+    DeviceBound,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -45,7 +47,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::InviteInvalid => StatusCode::NOT_FOUND,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::DeviceBound => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -62,6 +64,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Csrf => "csrf",
+            Self::DeviceBound => "device_bound",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::RateLimited => "rate_limited",
@@ -103,6 +106,9 @@ impl From<crate::hearing::HearingError> for ApiError {
             H::Forbidden => Self::Forbidden,
             H::UnknownParticipant => Self::NotFound,
             H::Closed => Self::Conflict("the hearing has ended".into()),
+            H::DeviceBound => Self::DeviceBound,
+            H::NoOtherDevice => Self::Conflict("no other device is waiting".into()),
+            H::Busy => Self::Conflict("the participant is connected from another device".into()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -369,6 +369,8 @@ pub async fn moderate(
         "mute" => ModAction::Mute,
         "unmute" => ModAction::Unmute,
         "remove" => ModAction::Remove,
+        "approve-device" => ModAction::ApproveDevice,
+        "refuse-device" => ModAction::RefuseDevice,
         _ => return Err(ApiError::NotFound),
     };
     let h = load_hearing(&state, &id)?;

@@ -22,10 +22,30 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         .ok_or(ApiError::Unauthorized)
 }
 
-/// WHIP resources: session id -> (hearing, connection, token hash).
+/// WHIP resources: session id -> (hearing, connection, token hash). A POST may not take
+/// over a participant who is connected, bound to a browser device, or refused by the
+/// court (docs/protocol.md); nothing it sends is recorded or forwarded before admission.
 #[derive(Default)]
 pub struct WhipSessions {
     inner: std::sync::Mutex<std::collections::HashMap<String, (HearingId, ConnId, String)>>,
+}
+
+impl WhipSessions {
+    fn remove(&self, id: &str) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// Live WHIP resources (for tests and the console).
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 pub async fn create(
@@ -56,7 +76,7 @@ pub async fn create(
         return Err(ApiError::BadRequest("the body is not an SDP offer".into()));
     }
     let handle = state.hearings.handle(&hearing.id);
-    let (conn, answer) = handle
+    let (conn, answer, ended) = handle
         .whip_offer(participant, sdp)
         .await
         .map_err(|e| match e {
@@ -73,6 +93,14 @@ pub async fn create(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(id.clone(), (hearing.id, conn, token_hash));
+    // The resource ends with its connection (failed, replaced, removed, closed), not
+    // only on DELETE.
+    let owner = state.clone();
+    let session = id.clone();
+    tokio::spawn(async move {
+        let _ = ended.await;
+        owner.whip.remove(&session);
+    });
     Ok((
         StatusCode::CREATED,
         [

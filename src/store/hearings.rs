@@ -35,10 +35,14 @@ pub struct ParticipantRow {
     pub token_expires_at: Option<i64>,
     pub revoked: bool,
     pub has_token: bool,
+    /// The browser key the invitation is bound to (raw Ed25519, base64url), once bound.
+    pub device_key: Option<String>,
+    /// The court refused admission; holds until the court admits or reissues the link.
+    pub denied: bool,
 }
 
 const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at";
-const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL";
+const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied";
 
 fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
     let state: String = r.get(7)?;
@@ -73,6 +77,8 @@ fn participant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParticipantRo
         token_expires_at: r.get(5)?,
         revoked: r.get::<_, i64>(6)? != 0,
         has_token: r.get(7)?,
+        device_key: r.get(8)?,
+        denied: r.get::<_, i64>(9)? != 0,
     })
 }
 
@@ -220,7 +226,26 @@ impl Store {
         }
     }
 
-    /// Replaces the invite token (the old link stops working).
+    /// Binds the invitation to a device key (None unbinds it).
+    pub fn set_device_key(&self, id: &ParticipantId, key: Option<&str>) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE participants SET device_key = ?2 WHERE id = ?1",
+            params![id.as_str(), key],
+        )?;
+        Ok(())
+    }
+
+    /// Records (or lifts) the court's refusal to admit.
+    pub fn set_denied(&self, id: &ParticipantId, denied: bool) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE participants SET denied = ?2 WHERE id = ?1",
+            params![id.as_str(), i64::from(denied)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the invite token (the old link stops working). The new link starts
+    /// fresh: no device bound, no denial (the court chose to invite again).
     pub fn reissue_invite(
         &self,
         id: &ParticipantId,
@@ -228,7 +253,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let n = self.conn()?.execute(
-            "UPDATE participants SET token_hash = ?2, token_expires_at = ?3, revoked = 0 WHERE id = ?1",
+            "UPDATE participants SET token_hash = ?2, token_expires_at = ?3, revoked = 0, device_key = NULL, denied = 0 WHERE id = ?1",
             params![id.as_str(), token_hash, expires_at],
         )?;
         if n == 0 {

@@ -63,6 +63,12 @@ CREATE TABLE grants (
 );
 CREATE INDEX grants_user ON grants(user_id);
 "#,
+    // The device an invitation is bound to (its browser key) and a denial that holds
+    // across reconnections and restarts (docs/protocol.md, "device binding").
+    r#"
+ALTER TABLE participants ADD COLUMN device_key TEXT;
+ALTER TABLE participants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -86,6 +86,20 @@ pub enum EntryBody {
         /// Participant id.
         participant: String,
     },
+    /// A connection was turned away before it could take part (`reason`:
+    /// `unrecognized_device`, `device_refused`, `denied`).
+    JoinRefused {
+        /// Participant id the connection claimed (by its invitation).
+        participant: String,
+        /// Why.
+        reason: String,
+    },
+    /// The court accepted another device for a bound invitation; a `key_bound` entry
+    /// with the new key follows.
+    DeviceApproved {
+        /// Participant id.
+        participant: String,
+    },
     /// A participant's browser key.
     KeyBound {
         /// Participant id.
@@ -242,6 +256,8 @@ impl EntryBody {
             Self::ParticipantDenied { .. } => "participant_denied",
             Self::ParticipantLeft { .. } => "participant_left",
             Self::ParticipantRemoved { .. } => "participant_removed",
+            Self::JoinRefused { .. } => "join_refused",
+            Self::DeviceApproved { .. } => "device_approved",
             Self::KeyBound { .. } => "key_bound",
             Self::MediaChunk { .. } => "media_chunk",
             Self::FileSealed { .. } => "file_sealed",

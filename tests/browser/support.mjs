@@ -388,13 +388,18 @@ export async function newContextPage(browser, name, { origin, problems, contextO
 export async function inviteToLobby(judge, name, role, openPage) {
   const link = await invite(judge, name, role);
   const page = await openPage();
+  await joinFromLink(page, link);
+  await page.waitForSelector('#s-lobby:not([hidden])');
+  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
+  return { page, id: await entry.getAttribute('data-participant') };
+}
+
+/** Opens an invitation link on `page`, passes the device check and presses join. */
+export async function joinFromLink(page, link) {
   await page.goto(link, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#s-check:not([hidden])');
   await page.waitForFunction(() => document.querySelector('#preview').videoWidth > 0);
   await page.click('#join-button');
-  await page.waitForSelector('#s-lobby:not([hidden])');
-  const entry = await judge.waitForSelector(`#lobby-list li:has-text("${name}")`);
-  return { page, id: await entry.getAttribute('data-participant') };
 }
 
 /** As `inviteToLobby`, then the judge admits them and their page enters the hearing. */

@@ -69,3 +69,35 @@ pub fn latest_checkpoint(c: &impl Signalling) -> Value {
 pub fn pubkey(k: &SigningKey) -> String {
     URL_SAFE_NO_PAD.encode(k.verifying_key().to_bytes())
 }
+
+/// Answers the server's device challenge (a rejoin on a bound invitation) the way the
+/// join page does: `hello` with the key and its signature over the challenge.
+pub fn prove_device(c: &impl Signalling, key: &SigningKey, challenge: &Value) {
+    let msg = sworn::hearing::protocol::device_proof_message(
+        challenge["hearing"].as_str().unwrap(),
+        challenge["participant"].as_str().unwrap(),
+        challenge["nonce"].as_str().unwrap(),
+    );
+    let proof = URL_SAFE_NO_PAD.encode(key.sign(msg.as_bytes()).to_bytes());
+    c.send(json!({"type": "hello", "public_key": pubkey(key), "proof": proof}));
+}
+
+/// The judge's console `j` asks `w` (participant `wid` of hearing `h`) to take the oath;
+/// `w` signs the text it was given with `key`; returns once the oath is recorded.
+pub async fn administer_oath(j: &WsClient, w: &WsClient, key: &SigningKey, h: &str, wid: &str) {
+    j.send(json!({"type": "start_oath", "participant": wid, "form": "oath"}));
+    let req = w.wait_type("oath_request").await;
+    let st = statement(
+        "oath",
+        h,
+        wid,
+        &req["checkpoint"],
+        req["text"].as_str().unwrap(),
+        json!({"form": "oath"}),
+    );
+    attest(w, key, &st);
+    w.wait_for("oath recorded", |m| {
+        m["type"] == "attested" && m["kind"] == "oath"
+    })
+    .await;
+}

@@ -59,6 +59,30 @@ impl TestServer {
         }
     }
 
+    /// A hearing's evidence log entries as stored on disk.
+    pub fn log_entries(&self, h: &str) -> Vec<Value> {
+        let path = self
+            .dir
+            .path()
+            .join("data/hearings")
+            .join(h)
+            .join("log/entries.jsonl");
+        std::fs::read(path)
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    }
+
+    /// A signed-in judge and a hearing of theirs, opened.
+    pub async fn judge_with_open_hearing(&self) -> (Client, String) {
+        let judge = self.staff("judge", StaffRole::Judge).await;
+        let h = judge.hearing().await;
+        judge.open(&h).await;
+        (judge, h)
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, path)
     }
@@ -212,6 +236,22 @@ impl Client {
             )
             .await;
         h["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens the hearing (it is recorded from now on).
+    pub async fn open(&self, h: &str) {
+        self.post(&format!("/api/hearings/{h}/open"), json!({}))
+            .await;
+    }
+
+    /// A court action on a participant: `admit`, `deny`, `mute`, `remove`,
+    /// `approve-device`, `refuse-device`...
+    pub async fn act(&self, h: &str, pid: &str, action: &str) -> Value {
+        self.post(
+            &format!("/api/hearings/{h}/participants/{pid}/{action}"),
+            json!({}),
+        )
+        .await
     }
 
     /// Invites a participant; returns (participant id, token).

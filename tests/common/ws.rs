@@ -13,6 +13,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub struct WsClient {
     out: mpsc::UnboundedSender<Message>,
     inbox: Arc<Inbox>,
+    /// The server's close frame (code, reason), once received.
+    closed: Arc<std::sync::Mutex<Option<(u16, String)>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -37,10 +39,19 @@ impl WsClient {
             let _ = sink.close().await;
         });
         let received = inbox.clone();
+        let closed: Arc<std::sync::Mutex<Option<(u16, String)>>> = Arc::default();
+        let close_seen = closed.clone();
         let reader = tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
-                if let Message::Text(t) = msg {
-                    received.push(serde_json::from_str(t.as_str()).unwrap());
+                match msg {
+                    Message::Text(t) => received.push(serde_json::from_str(t.as_str()).unwrap()),
+                    Message::Close(f) => {
+                        *close_seen.lock().unwrap() = Some(f.map_or((1005, String::new()), |f| {
+                            (u16::from(f.code), f.reason.to_string())
+                        }));
+                        break;
+                    }
+                    _ => {}
                 }
             }
             received.wake();
@@ -48,6 +59,7 @@ impl WsClient {
         WsClient {
             out,
             inbox,
+            closed,
             tasks: vec![writer, reader],
         }
     }
@@ -67,6 +79,30 @@ impl WsClient {
 
     pub fn messages(&self) -> Vec<Value> {
         self.inbox.messages()
+    }
+
+    /// Waits until `n` messages of type `t` have arrived in all; returns the n-th.
+    pub async fn wait_nth(&self, t: &str, n: usize) -> Value {
+        self.inbox
+            .wait_until(&format!("{n} x {t}"), || {
+                self.messages()
+                    .into_iter()
+                    .filter(|m| m["type"] == t)
+                    .nth(n.saturating_sub(1))
+            })
+            .await
+    }
+
+    /// Waits for the server to close the socket; returns (code, reason).
+    pub async fn wait_closed(&self) -> (u16, String) {
+        self.inbox
+            .wait_until("the socket closed", || self.closed.lock().unwrap().clone())
+            .await
+    }
+
+    /// The close frame, if the server closed the socket already.
+    pub fn closed(&self) -> Option<(u16, String)> {
+        self.closed.lock().unwrap().clone()
     }
 
     /// Closes the socket (a page reload) and waits until the close is sent.

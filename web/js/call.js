@@ -9,7 +9,8 @@ import { Peer } from './peer.js';
 
 export class Call {
   /**
-   * @param {{path: string, hello: () => object, localStream: () => MediaStream|null,
+   * @param {{path: string, hello: (challenge?: object) => Promise<object>|object,
+   *          localStream: () => MediaStream|null,
    *          iceServers?: object[], onEvent: (type: string, data?: any) => void}} opts
    */
   constructor(opts) {
@@ -17,6 +18,7 @@ export class Call {
     this.iceServers = opts.iceServers || [];
     this.peer = null;
     this.startedOnThisSocket = false;
+    this.helloSent = false;
     this.chain = Promise.resolve();
     this.signalling = new Signalling(opts.path, {
       onOpen: (n) => this.onOpen(n),
@@ -35,8 +37,16 @@ export class Call {
 
   onOpen(n) {
     this.startedOnThisSocket = false;
-    this.signalling.send(this.opts.hello());
+    this.helloSent = false;
     this.opts.onEvent('open', { reconnected: n > 1 });
+  }
+
+  /** hello goes after the server's first message: a challenge (the invitation is bound
+   * to this device: hello carries the proof) or the welcome. */
+  async sendHello(challenge) {
+    if (this.helloSent) return;
+    this.helloSent = true;
+    this.signalling.send(await this.opts.hello(challenge));
   }
 
   onClose(info) {
@@ -77,8 +87,12 @@ export class Call {
 
   onMessage(msg) {
     switch (msg.type) {
+      case 'challenge':
+        this.sendHello(msg);
+        break;
       case 'welcome':
-        if (Array.isArray(msg.ice_servers)) this.iceServers = msg.ice_servers;
+        this.sendHello(null);
+        if (Array.isArray(msg.ice_servers) && msg.ice_servers.length) this.iceServers = msg.ice_servers;
         this.opts.onEvent('welcome', msg);
         if (msg.participant && msg.participant.presence === 'admitted') this.startPeer();
         break;

@@ -276,6 +276,11 @@ function onCallEvent(type, data) {
     case 'roster':
       mergeParticipants(data.participants, false);
       break;
+    case 'device_alert': {
+      const p = people.get(data.participant);
+      setStatus(status(), t('room.device_alert', { name: p ? p.display_name : '' }), 'error');
+      break;
+    }
     case 'stream':
       if (data.id !== selfId) grid.attach(data.id, data.stream);
       break;

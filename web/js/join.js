@@ -8,7 +8,7 @@ import { api, ApiError } from './api.js';
 import { $, setStatus } from './dom.js';
 import { pickLanguage, setLanguage, bindLanguageSelect, t } from './i18n.js';
 import { LocalMedia, LevelMeter, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
-import { participantKey } from './keys.js';
+import { participantKey, deviceProof } from './keys.js';
 import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { QualityMonitor } from './quality.js';
@@ -59,6 +59,7 @@ const END = {
   invite_expired: { action: null },
   invite_revoked: { action: null },
   denied: { action: null },
+  device_refused: { action: null },
   removed: { action: null },
   hearing_closed: { action: null },
   replaced: { action: 'rejoin' },
@@ -166,7 +167,10 @@ async function join() {
   $('#self-video').srcObject = local.stream;
   call = new Call({
     path: `/ws/join/${encodeURIComponent(token)}`,
-    hello: () => ({ type: 'hello', display_name: name, ...(key ? { public_key: key.publicKey } : {}) }),
+    hello: async (challenge) => {
+      const proof = await deviceProof(key, challenge);
+      return { type: 'hello', display_name: name, ...(key ? { public_key: key.publicKey } : {}), ...(proof ? { proof } : {}) };
+    },
     localStream: () => local.stream,
     iceServers: info.ice_servers,
     onEvent,
@@ -202,13 +206,20 @@ function onEvent(type, data) {
       break;
     case 'welcome':
       $('#reconnecting').hidden = true;
+      $('#lobby-other-device').hidden = true;
       if (data.hearing && data.hearing.state === 'closed') return end('hearing_closed');
       if (data.participant && data.participant.presence === 'admitted') enterHearing();
       break;
     case 'lobby':
       show('s-lobby');
       break;
+    case 'device_unrecognized':
+      // Another device holds this invitation: wait for the court to decide.
+      $('#lobby-other-device').hidden = false;
+      show('s-lobby');
+      break;
     case 'admitted':
+      $('#lobby-other-device').hidden = true;
       enterHearing();
       break;
     case 'denied':

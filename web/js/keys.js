@@ -60,3 +60,16 @@ async function describe(pair) {
   const raw = await crypto.subtle.exportKey('raw', pair.publicKey);
   return { pair, publicKey: base64url(raw) };
 }
+
+/** Proves this browser holds the invitation's bound key: an Ed25519 signature over the
+ * server's challenge (docs/protocol.md, device binding), base64url; null without a key. */
+export async function deviceProof(key, challenge) {
+  if (!key || !challenge) return null;
+  const text = `sworn-device-proof-v1\n${challenge.hearing}\n${challenge.participant}\n${challenge.nonce}`;
+  try {
+    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key.pair.privateKey, new TextEncoder().encode(text));
+    return base64url(sig);
+  } catch (_e) {
+    return null;
+  }
+}

@@ -58,7 +58,15 @@ export function renderPeople(ui, participants) {
     el('div', { class: 'actions' },
       actionButton(t('people.admit', { name: p.display_name || '' }).trim(), () => ui.act(p, 'admit'), 'small'),
       actionButton(t('people.deny'), () => ui.act(p, 'deny'))))));
-  ui.lobbyEmpty.hidden = lobby.length > 0;
+  // Another device asking to take over an invitation (a leaked or reopened link): the
+  // participant is not disturbed; the court accepts or refuses the device.
+  const waiting = participants.filter((p) => p.other_device);
+  ui.lobby.append(...waiting.map((p) => el('li', { dataset: { participant: p.id }, class: 'other-device' },
+    el('div', { class: 'who' }, el('span', { class: 'name' }, t('people.other_device', { name: p.display_name || '' }))),
+    el('div', { class: 'actions' },
+      actionButton(t('people.approve_device'), () => ui.act(p, 'approve-device'), 'small'),
+      actionButton(t('people.refuse_device'), () => ui.act(p, 'refuse-device'))))));
+  ui.lobbyEmpty.hidden = lobby.length + waiting.length > 0;
 
   const others = participants.filter((p) => p.id !== ui.selfId());
   ui.list.replaceChildren(...others.map((p) => {

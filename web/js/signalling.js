@@ -13,6 +13,7 @@ export const TERMINAL_CLOSE = {
   4009: 'replaced',
   4010: 'hearing_closed',
   4011: 'denied',
+  4014: 'device_refused',
   1009: 'too_large',
 };
 

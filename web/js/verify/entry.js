@@ -14,6 +14,8 @@ const TYPES = {
   participant_denied: { participant: 's' },
   participant_left: { participant: 's', reason: 's' },
   participant_removed: { participant: 's' },
+  join_refused: { participant: 's', reason: 's' },
+  device_approved: { participant: 's' },
   key_bound: { participant: 's', public_key: 's' },
   media_chunk: {
     file: 's', offset: 'u', length: 'u', sha256: 's', media_start_ms: 'i', media_end_ms: 'i',

@@ -1,0 +1,331 @@
+//! The hearing task's device binding: an invitation belongs to the browser that first
+//! used it. That browser's key (a non-extractable WebCrypto key kept in its storage) is
+//! bound on first `hello` and persisted. A later socket on the same invitation gets a
+//! challenge and must answer with a signature by the bound key before it replaces
+//! anything; a socket that cannot is "another device": it waits in the lobby, the
+//! court's consoles are alerted, and only the court can accept it (the key is rebound,
+//! logged as `device_approved` + `key_bound`) or refuse it. A leaked link is then worth
+//! a knock on the door, not the witness's seat.
+
+use super::actor::Actor;
+use super::live::Contender;
+use super::protocol::{Outbound, ServerMsg, close, device_proof_message};
+use super::{ConnId, HearingError};
+use crate::domain::{Action, ParticipantId, Presence, Subject, allows};
+use crate::verify::entry::EntryBody;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::info;
+
+/// How long a socket has to answer the challenge.
+const PROOF_WINDOW: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A socket that has been challenged and has not answered yet.
+pub(super) struct Pending {
+    pid: ParticipantId,
+    out: mpsc::Sender<Outbound>,
+    nonce: String,
+    until: Instant,
+}
+
+impl Actor {
+    /// Asks a new socket on a bound invitation to prove its device.
+    pub(super) fn challenge(
+        &mut self,
+        id: ConnId,
+        pid: &ParticipantId,
+        out: mpsc::Sender<Outbound>,
+    ) {
+        let nonce = crate::secrets::new_token();
+        let _ = out.try_send(Outbound::Msg(ServerMsg::Challenge {
+            nonce: nonce.clone(),
+            hearing: self.id.to_string(),
+            participant: pid.to_string(),
+        }));
+        self.pending.insert(
+            id,
+            Pending {
+                pid: pid.clone(),
+                out,
+                nonce,
+                until: Instant::now() + PROOF_WINDOW,
+            },
+        );
+    }
+
+    /// Whether `conn` is a challenged socket or a waiting other device (whose messages
+    /// are handled here, never as the participant's).
+    pub(super) fn is_side_conn(&self, conn: ConnId) -> bool {
+        self.pending.contains_key(&conn) || self.side.contains_key(&conn)
+    }
+
+    /// A message on a challenged socket or from a waiting other device.
+    pub(super) async fn side_message(&mut self, conn: ConnId, msg: super::protocol::ClientMsg) {
+        use super::protocol::ClientMsg;
+        if let Some(pid) = self.side.get(&conn) {
+            // The other device only waits: it may keep its socket alive, nothing else.
+            if let (ClientMsg::Ping {}, Some(c)) = (
+                &msg,
+                self.people.get(pid).and_then(|p| p.contender.as_ref()),
+            ) {
+                let _ = c.out.try_send(Outbound::Msg(ServerMsg::Pong));
+            }
+            return;
+        }
+        let Some(pending) = self.pending.remove(&conn) else {
+            return;
+        };
+        let ClientMsg::Hello {
+            display_name,
+            public_key,
+            proof,
+        } = msg
+        else {
+            let _ = pending.out.try_send(Outbound::Close {
+                code: close::NO_PROOF,
+                reason: "prove this device first",
+            });
+            return;
+        };
+        let pid = pending.pid.clone();
+        let bound = self.people.get(&pid).and_then(|p| p.public_key.clone());
+        let proven = match (&bound, &public_key, &proof) {
+            (Some(b), Some(k), Some(sig)) if b == k => proof_valid(
+                b,
+                sig,
+                &device_proof_message(self.id.as_str(), pid.as_str(), &pending.nonce),
+            ),
+            _ => false,
+        };
+        if proven {
+            self.adopt(conn, &pid, Some(pending.out)).await;
+            self.hello(&pid, display_name, None);
+        } else {
+            self.other_device(conn, &pid, pending.out, public_key);
+        }
+    }
+
+    /// A socket that is not the bound device: it waits, the court is told and decides.
+    fn other_device(
+        &mut self,
+        conn: ConnId,
+        pid: &ParticipantId,
+        out: mpsc::Sender<Outbound>,
+        key: Option<String>,
+    ) {
+        let key = key.filter(|k| valid_public_key(k));
+        let Some(p) = self.people.get_mut(pid) else {
+            return;
+        };
+        if let Some(old) = p.drop_contender(close::REPLACED, "replaced by a newer connection") {
+            self.side.remove(&old);
+        }
+        let mut entry = p.roster_entry();
+        entry.presence = Presence::Lobby;
+        for msg in [
+            ServerMsg::Welcome {
+                participant: entry,
+                hearing: self.summary.clone(),
+                // No relay credentials for a device the court has not accepted.
+                ice_servers: Vec::new(),
+            },
+            ServerMsg::Lobby,
+            ServerMsg::DeviceUnrecognized,
+        ] {
+            let _ = out.try_send(Outbound::Msg(msg));
+        }
+        p.contender = Some(Contender { conn, out, key });
+        self.side.insert(conn, pid.clone());
+        info!(participant = %pid, "another device asks to join");
+        self.log(EntryBody::JoinRefused {
+            participant: pid.to_string(),
+            reason: "unrecognized_device".into(),
+        });
+        for court in self
+            .people
+            .values()
+            .filter(|c| allows(Subject::Participant(c.row.role), Action::Admit))
+        {
+            court.send(ServerMsg::DeviceAlert {
+                participant: pid.to_string(),
+            });
+        }
+        self.broadcast_roster();
+    }
+
+    /// A challenged socket or a waiting device went away. True if `conn` was one.
+    pub(super) fn side_conn_gone(&mut self, conn: ConnId) -> bool {
+        if self.pending.remove(&conn).is_some() {
+            return true;
+        }
+        let Some(pid) = self.side.remove(&conn) else {
+            return false;
+        };
+        if let Some(p) = self.people.get_mut(&pid) {
+            if p.contender.as_ref().is_some_and(|c| c.conn == conn) {
+                p.contender = None;
+            }
+        }
+        self.broadcast_roster();
+        true
+    }
+
+    /// Closes challenged sockets that did not answer in time.
+    pub(super) fn expire_proofs(&mut self) {
+        let now = Instant::now();
+        self.pending.retain(|_, p| {
+            let keep = p.until > now;
+            if !keep {
+                let _ = p.out.try_send(Outbound::Close {
+                    code: close::NO_PROOF,
+                    reason: "the device was not proven in time",
+                });
+            }
+            keep
+        });
+    }
+
+    /// The court accepts or refuses the waiting other device of `target`.
+    pub(super) async fn device_decision(
+        &mut self,
+        target: &ParticipantId,
+        approve: bool,
+    ) -> Result<(), HearingError> {
+        let Some(p) = self.people.get_mut(target) else {
+            return Err(HearingError::UnknownParticipant);
+        };
+        let Some(c) = p.contender.take() else {
+            return Err(HearingError::NoOtherDevice);
+        };
+        self.side.remove(&c.conn);
+        if !approve {
+            let _ = c.out.try_send(Outbound::Close {
+                code: close::DEVICE_REFUSED,
+                reason: "the court did not accept this device",
+            });
+            self.log(EntryBody::JoinRefused {
+                participant: target.to_string(),
+                reason: "device_refused".into(),
+            });
+            info!(participant = %target, "other device refused");
+            self.broadcast_roster();
+            return Ok(());
+        }
+        // The court's consent: the old device goes, the new one is bound and waits to
+        // be admitted like anyone arriving.
+        if let Some(p) = self.people.get_mut(target) {
+            p.close_socket(close::REPLACED, "the court accepted another device");
+            p.public_key = c.key.clone();
+            if p.presence == Presence::Admitted {
+                p.presence = Presence::Lobby;
+                p.apply_forwarding();
+            }
+        }
+        self.drop_conn(target, crate::domain::ConnectionState::None)
+            .await;
+        let _ = self.deps.store.set_device_key(target, c.key.as_deref());
+        self.log(EntryBody::DeviceApproved {
+            participant: target.to_string(),
+        });
+        if let Some(key) = c.key {
+            self.log(EntryBody::KeyBound {
+                participant: target.to_string(),
+                public_key: key,
+            });
+            self.checkpoint_now();
+        }
+        info!(participant = %target, "other device approved");
+        self.adopt(c.conn, target, Some(c.out)).await;
+        Ok(())
+    }
+
+    /// `hello` on the participant's own connection: a display name and, the first time,
+    /// the key that binds the invitation to this device. A different key later is
+    /// refused: only the court rebinds (by accepting another device).
+    pub(super) fn hello(
+        &mut self,
+        pid: &ParticipantId,
+        display_name: Option<String>,
+        public_key: Option<String>,
+    ) {
+        if let Some(name) = display_name.map(|n| n.trim().to_owned()) {
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                self.error(pid, "bad_name", "the name must be 1 to 100 characters");
+            } else if let Some(p) = self.people.get_mut(pid) {
+                if self.deps.store.set_display_name(pid, &name).is_ok() {
+                    p.row.display_name = name;
+                }
+            }
+        }
+        if let Some(key) = public_key {
+            if !valid_public_key(&key) {
+                self.error(
+                    pid,
+                    "bad_public_key",
+                    "the public key must be a base64url raw Ed25519 key",
+                );
+            } else {
+                match self.people.get(pid).map(|p| p.public_key.clone()) {
+                    Some(None) => {
+                        if let Some(p) = self.people.get_mut(pid) {
+                            p.public_key = Some(key.clone());
+                        }
+                        let _ = self.deps.store.set_device_key(pid, Some(&key));
+                        self.log(EntryBody::KeyBound {
+                            participant: pid.to_string(),
+                            public_key: key,
+                        });
+                        self.checkpoint_now();
+                    }
+                    Some(Some(bound)) if bound != key && self.is_staff(pid) => {
+                        // Staff sign in: a new browser of theirs binds its key.
+                        if let Some(p) = self.people.get_mut(pid) {
+                            p.public_key = Some(key.clone());
+                        }
+                        self.log(EntryBody::KeyBound {
+                            participant: pid.to_string(),
+                            public_key: key,
+                        });
+                        self.checkpoint_now();
+                    }
+                    Some(Some(bound)) if bound != key => self.error(
+                        pid,
+                        "key_already_bound",
+                        "this invitation is bound to another key; only the court can change it",
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        self.broadcast_roster();
+    }
+}
+
+impl Actor {
+    fn is_staff(&self, pid: &ParticipantId) -> bool {
+        self.people
+            .get(pid)
+            .is_some_and(|p| p.row.user_id.is_some())
+    }
+}
+
+/// A raw Ed25519 public key in base64url (no padding): 43 characters, 32 bytes.
+pub(super) fn valid_public_key(key: &str) -> bool {
+    key.len() == 43 && URL_SAFE_NO_PAD.decode(key).is_ok_and(|b| b.len() == 32)
+}
+
+/// Whether `sig` (base64url) is the bound key's Ed25519 signature over `message`.
+fn proof_valid(key: &str, sig: &str, message: &str) -> bool {
+    let Ok(vk) = crate::verify::keys::parse_raw_b64url(key) else {
+        return false;
+    };
+    let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+        return false;
+    };
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
+        return false;
+    };
+    vk.verify_strict(message.as_bytes(), &sig).is_ok()
+}
