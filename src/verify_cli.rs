@@ -1,6 +1,6 @@
 //! Filesystem/zip front end of the verifier shared by `sworn verify` and `sworn-verify`:
 //! argument handling, reading a bundle directory or zip into a [`BundleSource`], exit
-//! codes (0 valid, 1 invalid, 2 usage or I/O).
+//! codes (see [`EXIT_CODES`]).
 //!
 //! The only verifier code that touches the filesystem; it must never decide validity
 //! itself (that is `verify::verify_bundle`) and never follow symlinks or zip paths that
@@ -14,17 +14,35 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::verify::bundle::Rfc3161Checker;
-use crate::verify::entry::is_safe_relative_path;
+use crate::verify::bundle::{MAX_WHOLE_FILE_BYTES, Rfc3161Checker};
 use crate::verify::keys::{parse_public_key_pem, parse_vkey};
+use crate::verify::zip_index::{self, EntrySpan as ZipEntry, ReadAt};
 use crate::verify::{BundleSource, VerifyOptions, verify_bundle};
 
-/// Exit code: the bundle is valid.
+/// Exit code: the bundle is valid and signed by the pinned (`--trust`) key.
 pub const EXIT_VALID: i32 = 0;
 /// Exit code: the bundle is invalid.
 pub const EXIT_INVALID: i32 = 1;
 /// Exit code: usage or I/O error.
 pub const EXIT_ERROR: i32 = 2;
+/// Exit code: every check passed against the bundle's *own* key, none was pinned. A
+/// bundle forged with its own key and TSA gets this too: it is the court's only once its
+/// key fingerprint matches the court's published one (then use `--trust`).
+pub const EXIT_VALID_KEY_NOT_PINNED: i32 = 3;
+
+/// Every exit code with its meaning, in the order documented (README, bundle-format §9).
+pub const EXIT_CODES: [(i32, &str); 4] = [
+    (EXIT_VALID, "valid, signed by the pinned server key"),
+    (EXIT_INVALID, "invalid"),
+    (
+        EXIT_ERROR,
+        "usage or I/O error, or a bundle that cannot be opened",
+    ),
+    (
+        EXIT_VALID_KEY_NOT_PINNED,
+        "valid, key not pinned: checked against the bundle's own key only",
+    ),
+];
 
 /// Largest number of files accepted in a bundle.
 const MAX_FILES: usize = 100_000;
@@ -32,7 +50,9 @@ const MAX_FILES: usize = 100_000;
 #[derive(Parser, Debug)]
 #[command(
     name = "sworn-verify",
-    about = "Verify a sworn evidence bundle offline (exit 0 valid, 1 invalid, 2 error)"
+    about = "Verify a sworn evidence bundle offline",
+    after_help = "Exit codes: 0 valid (pinned key), 1 invalid, 2 error, \
+                  3 valid but key not pinned (no --trust: checked against the bundle's own key)"
 )]
 struct Args {
     /// Bundle directory or .zip file.
@@ -153,7 +173,17 @@ impl BundleSource for DirSource {
         self.paths.clone()
     }
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        fs::read(self.path_of(path)?).map_err(|e| e.to_string())
+        // The verifier asked the length first; a file that grew since is not read past
+        // the cap.
+        let f = File::open(self.path_of(path)?).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        f.take(MAX_WHOLE_FILE_BYTES.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| e.to_string())?;
+        if out.len() as u64 > MAX_WHOLE_FILE_BYTES {
+            return Err("file grew past the size read whole".into());
+        }
+        Ok(out)
     }
     fn file_len(&self, path: &str) -> Result<u64, String> {
         fs::symlink_metadata(self.path_of(path)?)
@@ -166,58 +196,33 @@ impl BundleSource for DirSource {
     }
 }
 
-/// Where a stored zip entry's bytes lie in the archive.
-#[derive(Debug, Clone, Copy)]
-struct ZipEntry {
-    data_start: u64,
-    size: u64,
-}
-
 /// A bundle zip. Entries must be stored (uncompressed): their bytes are read straight
 /// from the archive, so large media files are hashed in blocks, never held whole. The
 /// zip CRC is not checked; every byte is covered by SHA-256 in the manifest and log.
+/// The index is `verify::zip_index`'s, which refuses overlapping entries.
 pub struct ZipSource {
     file: RefCell<File>,
     index: BTreeMap<String, ZipEntry>,
 }
 
+struct FileAt<'a>(&'a mut File);
+
+impl ReadAt for FileAt<'_> {
+    fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        read_at(self.0, offset, len)
+    }
+}
+
 impl ZipSource {
-    /// Opens a zip and indexes its file entries; refuses unsafe or duplicate names and
-    /// compressed entries.
+    /// Opens a zip and indexes its file entries; refuses unsafe or duplicate names,
+    /// compressed entries, too many entries and entries that overlap.
     pub fn open(path: &Path) -> Result<ZipSource, OpenError> {
-        let f = File::open(path).map_err(io_err(path))?;
-        let mut archive = zip::ZipArchive::new(f).map_err(|e| OpenError::Zip(e.to_string()))?;
-        if archive.len() > MAX_FILES {
-            return Err(OpenError::TooMany);
-        }
-        let mut index = BTreeMap::new();
-        for i in 0..archive.len() {
-            let entry = archive
-                .by_index_raw(i)
-                .map_err(|e| OpenError::Zip(e.to_string()))?;
-            if entry.is_dir() {
-                continue;
-            }
-            let name = entry.name().to_string();
-            if !is_safe_relative_path(&name) {
-                return Err(OpenError::Zip(format!("unsafe entry name {name:?}")));
-            }
-            if entry.compression() != zip::CompressionMethod::Stored
-                || entry.compressed_size() != entry.size()
-            {
-                return Err(OpenError::Zip(format!(
-                    "entry {name:?} is compressed (bundles use stored entries)"
-                )));
-            }
-            let e = ZipEntry {
-                data_start: entry.data_start(),
-                size: entry.size(),
-            };
-            if index.insert(name.clone(), e).is_some() {
-                return Err(OpenError::Zip(format!("duplicate entry {name:?}")));
-            }
-        }
-        let file = File::open(path).map_err(io_err(path))?;
+        let mut file = File::open(path).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
+        let index = zip_index::index(&mut FileAt(&mut file), len).map_err(|e| match e {
+            zip_index::ZipError::TooManyEntries(_) => OpenError::TooMany,
+            e => OpenError::Zip(e.to_string()),
+        })?;
         Ok(ZipSource {
             file: RefCell::new(file),
             index,
@@ -284,6 +289,14 @@ pub fn hints(report: &crate::verify::Report) -> Vec<String> {
             out.push(h);
         }
     };
+    if report.verdict == crate::verify::Verdict::ValidKeyNotPinned {
+        if let Some(fp) = &report.key_fingerprint {
+            add(format!(
+                "no key was pinned: the bundle is consistent with its own key {fp}, which anyone \
+                 can make; compare it with the court's published key and re-run with --trust"
+            ));
+        }
+    }
     for e in report.failures() {
         match e {
             E::UnknownKey { fingerprint } => add(format!(
@@ -360,16 +373,21 @@ where
     } else {
         print!("{}", report.to_text());
     }
-    if !report.valid {
-        for h in hints(&report) {
-            eprintln!("hint: {h}");
-        }
+    for h in hints(&report) {
+        eprintln!("hint: {h}");
     }
+    exit_code(&report)
+}
+
+/// The exit code for a report (see [`EXIT_CODES`]).
+pub fn exit_code(report: &crate::verify::Report) -> i32 {
+    use crate::verify::Verdict;
     if report.io_failed() {
-        EXIT_ERROR
-    } else if report.valid {
-        EXIT_VALID
-    } else {
-        EXIT_INVALID
+        return EXIT_ERROR;
+    }
+    match report.verdict {
+        Verdict::Valid => EXIT_VALID,
+        Verdict::ValidKeyNotPinned => EXIT_VALID_KEY_NOT_PINNED,
+        Verdict::Invalid => EXIT_INVALID,
     }
 }

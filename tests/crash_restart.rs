@@ -204,7 +204,7 @@ async fn run_seed(seed: u64) {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
         "seed {seed}: {}",
         String::from_utf8_lossy(&out.stdout)
     );

@@ -521,9 +521,9 @@ fn zip_tail_makes_a_valid_zip_that_verifies() {
     expect.extend(fixture().extract.iter().map(|x| x.path.clone()));
     expect.sort();
     assert_eq!(src.paths(), expect);
-    // The command-line verifier agrees (exit 0, custody listed).
+    // The command-line verifier agrees (valid; no key pinned: exit 3).
     let code = sworn::verify_cli::main_with_args(["sworn-verify", zip.to_str().unwrap()]);
-    assert_eq!(code, 0);
+    assert_eq!(code, sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED);
 }
 
 /// Through the HTTP API: a sealed hearing, a grant, the prosecutor downloads (303 to the
@@ -684,7 +684,11 @@ mod http_flow {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert_eq!(
+            out.status.code(),
+            Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
+            "{text}"
+        );
         assert!(text.contains(&format!("export {eid} of bundle")), "{text}");
         assert!(text.contains("CUSTODY"), "{text}");
 

@@ -246,7 +246,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
         p.close().await;
     }
 
-    // 1. sworn-verify: valid, with the pinned server key.
+    // 1. sworn-verify: valid against the bundle's own key (none pinned: exit 3).
     let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
         .arg(&bundle)
         .arg("--json")
@@ -255,7 +255,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -267,7 +267,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
         .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
         "zip: {}",
         String::from_utf8_lossy(&out.stdout)
     );

@@ -176,7 +176,7 @@ async fn the_judge_confirms_the_officials_identity_attestation() {
         .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

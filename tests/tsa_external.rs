@@ -196,7 +196,7 @@ async fn run_hearing(server: &TestServer, rounds: usize) -> PathBuf {
     server.close_and_seal(&judge, &h).await
 }
 
-/// `sworn-verify --json BUNDLE`: asserts exit 0 and returns the report.
+/// `sworn-verify --json BUNDLE`: asserts exit 3 (valid, key not pinned) and returns the report.
 fn sworn_verify(bundle: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
         .arg(bundle)
@@ -205,7 +205,7 @@ fn sworn_verify(bundle: &Path) -> Value {
         .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)

@@ -1,4 +1,5 @@
-//! `sworn-verify` transcripts: exit 0 valid, 1 invalid, 2 usage or I/O; text and JSON.
+//! `sworn-verify` transcripts: exit 0 valid (pinned key), 1 invalid, 2 usage or I/O,
+//! 3 valid but key not pinned; text and JSON.
 #![cfg(feature = "evidence")]
 
 #[path = "vectors/hearing.rs"]
@@ -45,9 +46,10 @@ fn exit_codes_and_transcripts() {
         assert!(text.contains("PASS  checkpoints.final: final checkpoint covers all"));
         assert!(text.ends_with("RESULT    VALID\n"), "{text}");
     }
-    // 0 without --trust, but the fingerprint is printed for comparison.
+    // 3 without --trust: valid against the bundle's own key only, a verdict of its own;
+    // the fingerprint is printed for comparison and a hint says what to do.
     let out = sworn_verify(&[&b.bundle]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(3));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!(
@@ -56,14 +58,26 @@ fn exit_codes_and_transcripts() {
         )),
         "{text}"
     );
+    assert!(
+        text.ends_with("RESULT    VALID, KEY NOT PINNED\n"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hint: no key was pinned"), "{err}");
 
-    // --json
+    // --json: `valid` (every check passed) and the verdict, pinned or not.
     let out = sworn_verify(&[&b.zip, &"--json"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
+    assert_eq!(v["verdict"], "valid_key_not_pinned");
     assert_eq!(v["hearing"], "h-cli");
     assert!(v["checks"].as_array().unwrap().len() > 10);
+    let out = sworn_verify(&[&b.zip, &"--json", &"--trust", &vkey]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "valid");
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
 
     // 1: a tampered copy; the named failure is printed (text and JSON).
     let bad = tmp.path().join("bad");
@@ -82,6 +96,7 @@ fn exit_codes_and_transcripts() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
+    assert_eq!(v["verdict"], "invalid");
     assert!(
         v["checks"]
             .as_array()
@@ -126,7 +141,9 @@ fn exit_codes_and_transcripts() {
     // --help is not an error.
     let out = sworn_verify(&[&"--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("--trust <KEYFILE>"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--trust <KEYFILE>"));
+    assert!(help.contains("3 valid but key not pinned"), "{help}");
 }
 
 #[test]
@@ -193,7 +210,7 @@ fn compressed_or_hostile_zips_are_refused() {
     let out = sworn_verify(&[&restored]);
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

@@ -10,12 +10,11 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::ExtractFile;
+use crate::verify::zip_index::{
+    SIG_CENTRAL as CENTRAL_SIG, SIG_EOCD as EOCD_SIG, SIG_LOCAL as LOCAL_SIG,
+    SIG_ZIP64_EOCD as EOCD64_SIG, SIG_ZIP64_LOCATOR as LOCATOR_SIG, u16_at, u32_at, u64_at,
+};
 
-const EOCD_SIG: u32 = 0x0605_4b50;
-const EOCD64_SIG: u32 = 0x0606_4b50;
-const LOCATOR_SIG: u32 = 0x0706_4b50;
-const LOCAL_SIG: u32 = 0x0403_4b50;
-const CENTRAL_SIG: u32 = 0x0201_4b50;
 const EOCD_LEN: u64 = 22;
 const MAX_COMMENT: u64 = 0xFFFF;
 /// Largest central directory we read back (the sealed zips have a few thousand entries).
@@ -58,16 +57,6 @@ pub struct Tail {
     pub base_len: u64,
     /// Everything after them.
     pub bytes: Vec<u8>,
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
 fn read_exact_at<R: Read + Seek>(

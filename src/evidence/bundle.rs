@@ -345,7 +345,8 @@ fn verify_txt(hearing: &str, final_path: &str, fingerprint: &str) -> String {
          The format is described in docs/bundle-format.md of the sworn sources.\n\n\
          1. Everything at once (offline, from the bundle directory or the .zip):\n\
          \x20  sworn-verify <bundle> --trust server.pub.pem      (exit 0 valid, 1 invalid, 2 error)\n\
-         \x20  sworn verify <bundle> --json                      (same, machine-readable)\n\n\
+         \x20  sworn verify <bundle> --trust server.pub.pem --json (same, machine-readable)\n\
+         \x20  Without --trust the bundle's own key is used: exit 3, \"valid, key not pinned\".\n\n\
          2. File integrity, and the server's signature over the manifest (which lists\n\
          \x20  every file's SHA-256 except manifest.sig and SHA256SUMS):\n\
          \x20  sha256sum -c SHA256SUMS\n\

@@ -240,10 +240,12 @@ pub async fn open_hearing(
     custody(&state, &staff, &h.id, "view summary", "served")?;
     let m = manifest(&state, &h.id)?;
     let dir = bundle_dir(&state, &h.id);
+    // The server knows its own key: the portal's report is against it, pinned.
+    let own_key = state.key.verifying_key();
     let report = tokio::task::spawn_blocking(move || {
         let src = crate::verify_cli::DirSource::open(&dir).map_err(|e| e.to_string())?;
         let opts = crate::verify::VerifyOptions {
-            trusted_key: None,
+            trusted_key: Some(own_key),
             timestamps: Some(&crate::verify::bundle::Rfc3161Checker),
             trusted_tsa_chain: None,
         };

@@ -13,6 +13,10 @@ pub enum VerifyError {
     /// The bundle source could not deliver a file.
     #[error("cannot read {path}: {reason}")]
     ReadFailed { path: String, reason: String },
+    /// A file the verifier would read whole is larger than
+    /// [`MAX_WHOLE_FILE_BYTES`](crate::verify::bundle::MAX_WHOLE_FILE_BYTES); it is not read.
+    #[error("{path}: {size} bytes, more than the {max} read whole")]
+    FileTooLarge { path: String, size: u64, max: u64 },
     /// A file the bundle must have is absent.
     #[error("missing file {path}")]
     MissingFile { path: String },

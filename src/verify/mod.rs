@@ -15,7 +15,8 @@ pub mod merkle;
 pub mod note;
 pub mod report;
 pub mod timestamp;
+pub mod zip_index;
 
 pub use bundle::{BundleSource, MemorySource, TimestampVerifier, VerifyOptions, verify_bundle};
 pub use error::VerifyError;
-pub use report::{Check, Report, Status};
+pub use report::{Check, Report, Status, Verdict};

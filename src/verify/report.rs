@@ -61,13 +61,42 @@ pub fn describe_interruption(i: &Interruption) -> String {
     }
 }
 
+/// The overall verdict. Only a pinned key makes a bundle the court's: without one, a
+/// bundle forged with its own key (and its own TSA) passes every check, so a clean run
+/// against the bundle's own key is a verdict of its own, never plain `Valid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passed against the pinned server key.
+    Valid,
+    /// Every check passed, but against the bundle's own key: nothing ties the bundle to
+    /// the court until its key fingerprint is compared with the court's published one.
+    ValidKeyNotPinned,
+    /// At least one check failed (or none ran).
+    Invalid,
+}
+
+impl Verdict {
+    /// The verdict of a run: `valid` (every check passed) and whether the key was pinned.
+    pub fn of(valid: bool, key_pinned: bool) -> Verdict {
+        match (valid, key_pinned) {
+            (false, _) => Verdict::Invalid,
+            (true, true) => Verdict::Valid,
+            (true, false) => Verdict::ValidKeyNotPinned,
+        }
+    }
+}
+
 /// The result of verifying a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Every check, in order.
     pub checks: Vec<Check>,
-    /// True only if at least one check passed and none failed.
+    /// True only if at least one check passed and none failed (against the pinned key,
+    /// or the bundle's own key when none was pinned: see `verdict`).
     pub valid: bool,
+    /// The overall verdict: `valid` only with a pinned key.
+    pub verdict: Verdict,
     /// Hearing id from the manifest.
     pub hearing: Option<String>,
     /// Number of log entries.
@@ -149,10 +178,10 @@ impl Report {
                 .unwrap_or_default();
             out.push_str(&format!("{tag}  {}{code}: {}\n", c.name, c.detail));
         }
-        out.push_str(if self.valid {
-            "RESULT    VALID\n"
-        } else {
-            "RESULT    INVALID\n"
+        out.push_str(match self.verdict {
+            Verdict::Valid => "RESULT    VALID\n",
+            Verdict::ValidKeyNotPinned => "RESULT    VALID, KEY NOT PINNED\n",
+            Verdict::Invalid => "RESULT    INVALID\n",
         });
         out
     }

@@ -5,7 +5,11 @@
 // signed and time-stamped custody checkpoint) gets the same custody checks and its
 // entries (who had the bundle, when) are shown; random bit flips in an exported bundle
 // give the same report in node as sworn-verify; a compressed zip is refused as
-// sworn-verify refuses it; a pinned key is reported as pinned; a ~50 MB bundle is timed. The JS SHA-256 is checked against FIPS
+// sworn-verify refuses it, and so are zips with overlapping entries (two names for the
+// same bytes), duplicate names or data running into the central directory; without a
+// pinned key a clean bundle is "valid, key not pinned" (exit 3, amber, never the green
+// VALID), with a pinned key VALID; a file over the whole-read cap is FileTooLarge and
+// never read; a ~50 MB bundle is timed. The JS SHA-256 is checked against FIPS
 // 180-2 vectors and node's OpenSSL. Screenshots go to $SWORN_ARTIFACTS.
 //
 // Environment: SWORN_VERIFY_FIXTURES (dir of zips written by tests/jsverify_fixture.rs;
@@ -24,7 +28,7 @@ import { chromium } from 'playwright-core';
 import { sha256, Sha256, toHex } from '../../web/js/verify/sha256.js';
 import { parseCanonical } from '../../web/js/verify/canonical.js';
 import { openZip, ZipOpenError } from '../../web/js/verify/zip.js';
-import { verifyBundle, ioFailed } from '../../web/js/verify/bundle.js';
+import { verifyBundle, ioFailed, MAX_WHOLE_FILE_BYTES } from '../../web/js/verify/bundle.js';
 import { leafHash, nodeHash, verifyInclusion } from '../../web/js/verify/merkle.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -114,6 +118,16 @@ async function verifyInPage(zip, { trust = null, tsa = null, shot = null } = {})
   const shown = await page.evaluate(() => ({
     verdict: document.documentElement.dataset.verdict,
     verdictText: document.getElementById('verdict').textContent,
+    verdictClass: document.getElementById('verdict').className,
+    verdictBg: getComputedStyle(document.getElementById('verdict')).backgroundColor,
+    validBg: (() => {
+      const probe = document.createElement('p');
+      probe.className = 'verdict valid';
+      document.body.append(probe);
+      const bg = getComputedStyle(probe).backgroundColor;
+      probe.remove();
+      return bg;
+    })(),
     hints: [...document.querySelectorAll('#notes .hint')].map((p) => p.textContent),
     progress: window.__progressTexts || [],
     rows: [...document.querySelectorAll('#checks tbody tr')].map((tr) => ({
@@ -207,7 +221,13 @@ async function verifyInNode(path) {
   }
   const r = await verifyBundle(src, {});
   const rows = r.checks.map((c) => ({ name: c.name, status: c.status, code: c.error ? c.error.code : '', detail: c.detail }));
-  return { code: ioFailed(r) ? 2 : r.valid ? 0 : 1, rows };
+  return { code: exitCode(r), rows };
+}
+
+/** sworn-verify's exit code for a report: 0 valid (pinned), 1 invalid, 2 I/O, 3 valid, key not pinned. */
+function exitCode(r) {
+  if (ioFailed(r)) return 2;
+  return { valid: 0, invalid: 1, valid_key_not_pinned: 3 }[r.verdict];
 }
 
 test('differential: random single-bit flips inside bundle files give the same report as sworn-verify', async (t) => {
@@ -245,7 +265,7 @@ test('differential: random single-bit flips inside bundle files give the same re
     // custody/ is outside the manifest: a flip there must be caught by the custody checks,
     // except inside certificates the custody token embeds but its check does not use (the
     // TSA root it repeats, which the trusted chain supplies): both verifiers accept those.
-    if (ref.code !== 0) invalid++;
+    if (ref.code === 1 || ref.code === 2) invalid++;
     else if (name === 'custody/checkpoint.tsr') unusedCertBytes++;
     else assert.fail(`${what}: accepted by sworn-verify and by the page`);
   }
@@ -254,12 +274,18 @@ test('differential: random single-bit flips inside bundle files give the same re
   assert.ok(invalid >= flips * 0.9, 'nearly every single-bit change is rejected');
 });
 
-test('clean bundle: VALID in the browser with exactly the checks of sworn-verify --json', async () => {
+test('clean bundle, no key pinned: "valid, key not pinned" (exit 3), never the green VALID, same checks as sworn-verify --json', async () => {
   const zip = join(FIXTURES, 'clean.zip');
   const ref = reference(zip);
-  assert.equal(ref.code, 0, ref.stderr);
+  assert.equal(ref.code, 3, ref.stderr);
+  assert.equal(ref.report.verdict, 'valid_key_not_pinned');
   const shown = await verifyInPage(zip, { shot: 'clean' });
-  assert.equal(shown.verdict, 'valid', shown.verdictText);
+  assert.equal(shown.verdict, 'unpinned', shown.verdictText);
+  assert.match(shown.verdictText, /^VALID, KEY NOT PINNED — /);
+  assert.equal(shown.verdictClass, 'verdict unpinned');
+  assert.notEqual(shown.verdictBg, shown.validBg, 'not the colour of a pinned VALID');
+  assert.deepEqual(shown.hints.map((h) => /no key was pinned/.test(h)), [true]);
+  assert.equal(ref.hints.length, 1, ref.stderr);
   assert.ok(shown.rows.every((r) => r.status !== 'fail'));
   assert.ok(shown.rows.filter((r) => r.status === 'pass').length >= 10);
   assert.deepEqual(shown.rows, rustRows(ref.report));
@@ -272,16 +298,20 @@ test('clean bundle with the court key pinned: reported as pinned, as sworn-verif
   assert.equal(ref.code, 0, ref.stderr);
   const shown = await verifyInPage(zip, { trust: readFileSync(vkey, 'utf8'), shot: 'clean-pinned' });
   assert.equal(shown.verdict, 'valid');
+  assert.equal(ref.report.verdict, 'valid');
+  assert.match(shown.verdictText, /^VALID — /);
+  assert.equal(shown.verdictBg, shown.validBg);
+  assert.deepEqual(shown.hints, []);
   assert.deepEqual(shown.rows, rustRows(ref.report));
   assert.ok(shown.rows.some((r) => r.name === 'keys' && r.detail.endsWith('is the pinned key')));
 });
 
-test('exported bundle with a custody extract: VALID with the custody checks of sworn-verify, entries shown', async () => {
+test('exported bundle with a custody extract: valid (key not pinned) with the custody checks of sworn-verify, entries shown', async () => {
   const zip = join(FIXTURES, 'custody-clean.zip');
   const ref = reference(zip);
-  assert.equal(ref.code, 0, ref.stderr);
+  assert.equal(ref.code, 3, ref.stderr);
   const shown = await verifyInPage(zip, { shot: 'custody-clean' });
-  assert.equal(shown.verdict, 'valid', shown.verdictText);
+  assert.equal(shown.verdict, 'unpinned', shown.verdictText);
   assert.deepEqual(shown.rows, rustRows(ref.report));
   for (const name of ['custody', 'custody.timestamp']) {
     assert.ok(shown.rows.some((r) => r.name === name && r.status === 'pass'), name);
@@ -374,7 +404,7 @@ test("in French: the page's words are translated, the checks and custody entries
   await page.selectOption('#lang-select', 'en'); // the choice is remembered by the browser profile
   await page.close();
   assert.deepEqual(problems, []);
-  assert.match(fr.verdict, /^VALIDE/);
+  assert.match(fr.verdict, /^VALIDE, CLÉ NON ÉPINGLÉE — /);
   assert.equal(fr.title, 'Garde de ce dossier');
   assert.ok(fr.heads.includes('Qui') && fr.heads.includes('Heure (UTC)'), fr.heads.join());
   assert.deepEqual(fr.rows, rustRows(ref.report));
@@ -425,9 +455,9 @@ test('a ~50 MB bundle verifies in the browser with the same checks; time is repo
   const r0 = Date.now();
   const ref = reference(zip);
   const rustMs = Date.now() - r0;
-  assert.equal(ref.code, 0, ref.stderr);
+  assert.equal(ref.code, 3, ref.stderr);
   const shown = await verifyInPage(zip, { shot: 'big' });
-  assert.equal(shown.verdict, 'valid');
+  assert.equal(shown.verdict, 'unpinned');
   assert.deepEqual(shown.rows, rustRows(ref.report));
   assert.ok(shown.progress.some((p) => /^Hashing every file: [0-9.]+ of [0-9.]+ MB/.test(p)), 'hashing progress shown');
   assert.ok(shown.progress.some((p) => /^Checking media chunks against the log: /.test(p)), 'media progress shown');
@@ -435,4 +465,73 @@ test('a ~50 MB bundle verifies in the browser with the same checks; time is repo
   const line = `big bundle ${(size / 1048576).toFixed(1)} MB: browser ${shown.ms} ms (file chosen -> verdict), sworn-verify ${rustMs} ms (debug build unless SWORN_VERIFY_BIN says otherwise)`;
   t.diagnostic(line);
   writeFileSync(join(ARTIFACTS, 'verify-timing.txt'), `${line}\n`);
+});
+
+/** A stored zip of `files` ([name, bytes]); `recs` ([name, index of the local header]) defaults to one record per file. */
+function storedZip(files, recs = null) {
+  const parts = [];
+  const locals = [];
+  let off = 0;
+  const u16 = (n) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
+  const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+  for (const [name, data] of files) {
+    const n = Buffer.from(name);
+    const h = Buffer.concat([u32(0x04034b50), u16(20), u16(0), u16(0), u16(0), u16(0), u32(0), u32(data.length), u32(data.length), u16(n.length), u16(0), n, Buffer.from(data)]);
+    locals.push([off, data.length]);
+    parts.push(h);
+    off += h.length;
+  }
+  const cdStart = off;
+  const records = recs || files.map(([name], i) => [name, i]);
+  for (const [name, i] of records) {
+    const n = Buffer.from(name);
+    const [lo, len] = locals[i];
+    const c = Buffer.concat([u32(0x02014b50), u16(20), u16(20), u16(0), u16(0), u16(0), u16(0), u32(0), u32(len), u32(len), u16(n.length), u16(0), u16(0), u16(0), u16(0), u32(0), u32(lo), n]);
+    parts.push(c);
+    off += c.length;
+  }
+  parts.push(Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(records.length), u16(records.length), u32(off - cdStart), u32(cdStart), u16(0)]));
+  return Buffer.concat(parts);
+}
+
+test('hostile zips (overlapping entries, duplicate names, data into the directory) are refused, as sworn-verify refuses them (exit 2)', async () => {
+  const cases = [
+    ['overlap', storedZip([['media/a.webm', 'payload']], [['media/a.webm', 0], ['media/b.webm', 0]]), /overlap/],
+    ['duplicate', storedZip([['manifest.json', 'one'], ['manifest.json', 'two']]), /duplicate entry/],
+    ['into-directory', (() => {
+      const z = storedZip([['a.txt', 'aaaa']]);
+      const cd = z.readUInt32LE(z.length - 6);
+      z.writeUInt32LE(10, cd + 20);
+      z.writeUInt32LE(10, cd + 24);
+      return z;
+    })(), /overlap/],
+  ];
+  for (const [name, bytes, why] of cases) {
+    const zip = join(ARTIFACTS, `verify-hostile-${name}.zip`);
+    writeFileSync(zip, bytes);
+    const ref = reference(zip);
+    assert.equal(ref.code, 2, `${name}: ${ref.stderr}`);
+    assert.match(ref.stderr, why, name);
+    await assert.rejects(openZip(new Blob([bytes])), (e) => e instanceof ZipOpenError && why.test(e.message), name);
+    const shown = await verifyInPage(zip, { shot: `hostile-${name}` });
+    assert.equal(shown.verdict, 'error', name);
+    assert.match(shown.verdictText, why, name);
+    assert.deepEqual(shown.rows, [], name);
+  }
+});
+
+test('a file over the whole-read cap is FileTooLarge and never read, as in sworn-verify', async () => {
+  let reads = 0;
+  const src = {
+    paths: () => ['manifest.json'],
+    size: () => MAX_WHOLE_FILE_BYTES + 1,
+    read: async () => { reads++; return new Uint8Array(2); },
+    readRange: async () => { reads++; return new Uint8Array(0); },
+    stream: async () => { reads++; },
+  };
+  const r = await verifyBundle(src, {});
+  assert.equal(reads, 0);
+  assert.equal(r.verdict, 'invalid');
+  assert.deepEqual(r.checks.map((c) => c.error && c.error.code), ['FileTooLarge']);
+  assert.equal(r.checks[0].detail, `manifest.json: ${MAX_WHOLE_FILE_BYTES + 1} bytes, more than the ${MAX_WHOLE_FILE_BYTES} read whole`);
 });

@@ -46,13 +46,18 @@ pub fn stream_starts(path: &Path) -> (f64, f64) {
     (start("audio"), start("video"))
 }
 
-/// `sworn-verify BUNDLE` exits 0; returns its text report. `bin` is
+/// `sworn-verify BUNDLE` (no key pinned) exits 3, valid against the bundle's own key;
+/// returns its text report. `bin` is
 /// `env!("CARGO_BIN_EXE_sworn-verify")` (known only to integration tests, and this module
 /// is also compiled into the benchmark examples).
 pub fn assert_verifies(bin: &str, bundle: &Path) -> String {
     let out = Command::new(bin).arg(bundle).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(
+        out.status.code(),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
+        "{report}"
+    );
     report
 }
 

@@ -18,7 +18,7 @@ use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use super::error::VerifyError;
-use super::report::{Check, Report, Status};
+use super::report::{Check, Report, Status, Verdict};
 
 pub use checkpoints::{ConsistencyFile, note_path};
 pub use custody::{
@@ -50,6 +50,11 @@ pub trait BundleSource {
             .ok_or_else(|| "range past the end of the file".to_string())
     }
 }
+
+/// Largest file the verifier reads whole into memory (every file but media and derived
+/// files, which are hashed in blocks). A larger one is [`VerifyError::FileTooLarge`] and
+/// is never read. Generous: a day-long hearing's `entries.jsonl` is tens of MB.
+pub const MAX_WHOLE_FILE_BYTES: u64 = 256 << 20;
 
 /// Block size of streaming reads.
 const BLOCK: u64 = 1 << 20;
@@ -115,6 +120,12 @@ impl BundleSource for MemorySource {
             .cloned()
             .ok_or_else(|| "no such file".to_string())
     }
+    fn file_len(&self, path: &str) -> Result<u64, String> {
+        self.files
+            .get(path)
+            .map(|b| b.len() as u64)
+            .ok_or_else(|| "no such file".to_string())
+    }
 }
 
 /// Shared state of one verification run.
@@ -129,9 +140,16 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// A whole file, at most [`MAX_WHOLE_FILE_BYTES`]; its length is asked first, so a
+    /// larger one is never read.
     pub(crate) fn read(&self, path: &str, errs: &mut Vec<VerifyError>) -> Option<Vec<u8>> {
-        if !self.paths.contains(path) {
-            errs.push(VerifyError::MissingFile { path: path.into() });
+        let size = self.file_len(path, errs)?;
+        if size > MAX_WHOLE_FILE_BYTES {
+            errs.push(VerifyError::FileTooLarge {
+                path: path.into(),
+                size,
+                max: MAX_WHOLE_FILE_BYTES,
+            });
             return None;
         }
         match self.src.read(path) {
@@ -243,6 +261,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     let mut report = Report {
         checks: Vec::new(),
         valid: false,
+        verdict: Verdict::Invalid,
         hearing: None,
         log_size: None,
         key_fingerprint: None,
@@ -286,6 +305,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         opts.trusted_tsa_chain.as_deref(),
     );
     report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
+    report.verdict = Verdict::of(report.valid, report.key_pinned);
     report.checks = ctx.checks;
     report
 }

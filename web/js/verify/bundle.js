@@ -21,6 +21,8 @@ const FIXED = [
   'manifest.json', 'manifest.sig', 'SHA256SUMS', 'VERIFY.txt', 'keys/server.pub.pem',
   'keys/server.vkey', 'log/entries.jsonl', 'tsa/chain.pem', 'minutes/minutes.html', 'minutes/minutes.sig',
 ];
+/** Largest file read whole (all but media and derived files), as src/verify/bundle/mod.rs. */
+export const MAX_WHOLE_FILE_BYTES = 256 * 1048576;
 const utf8 = new TextEncoder();
 const lossy = new TextDecoder();
 
@@ -53,9 +55,14 @@ export class Ctx {
     this.onProgress = onProgress || (() => {});
   }
   has(p) { return this.pathSet.has(p); }
-  /** Whole file or null (with MissingFile / ReadFailed pushed). */
+  /** Whole file or null (with MissingFile / FileTooLarge / ReadFailed pushed). */
   async read(path, errs) {
     if (!this.has(path)) { errs.push(err('MissingFile', { path })); return null; }
+    const size = this.src.size(path);
+    if (size > MAX_WHOLE_FILE_BYTES) {
+      errs.push(err('FileTooLarge', { path, size: BigInt(size), max: BigInt(MAX_WHOLE_FILE_BYTES) }));
+      return null;
+    }
     try {
       return await this.src.read(path);
     } catch (e) {
@@ -250,7 +257,7 @@ async function checkKeys(ctx, man, pinned) {
 export async function verifyBundle(src, opts = {}) {
   const ctx = new Ctx(src, opts.onProgress);
   const report = {
-    checks: [], valid: false, hearing: null, log_size: null, key_fingerprint: null,
+    checks: [], valid: false, verdict: 'invalid', hearing: null, log_size: null, key_fingerprint: null,
     key_pinned: !!opts.trustedKey, interruptions: [], custody: [],
   };
   const man = await checkFiles(ctx);
@@ -273,8 +280,18 @@ export async function verifyBundle(src, opts = {}) {
   await checkAttestations(ctx, man, log, cps);
   report.custody = await checkCustody(ctx, man.hearing, verifier, opts.trustedTsaChain || null);
   report.valid = ctx.checks.length > 0 && ctx.checks.every((c) => c.status !== 'fail');
+  report.verdict = verdictOf(report.valid, report.key_pinned);
   report.checks = ctx.checks;
   return report;
+}
+
+/**
+ * The overall verdict, as src/verify/report.rs `Verdict`: only a pinned key makes a clean
+ * run "valid"; against the bundle's own key it is "valid_key_not_pinned".
+ */
+export function verdictOf(valid, keyPinned) {
+  if (!valid) return 'invalid';
+  return keyPinned ? 'valid' : 'valid_key_not_pinned';
 }
 
 /** True if a source read failed (sworn-verify exits 2 rather than 1). */

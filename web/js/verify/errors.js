@@ -4,6 +4,7 @@
 
 const MESSAGES = {
   ReadFailed: (e) => `cannot read ${e.path}: ${e.reason}`,
+  FileTooLarge: (e) => `${e.path}: ${e.size} bytes, more than the ${e.max} read whole`,
   MissingFile: (e) => `missing file ${e.path}`,
   ExtraFile: (e) => `unexpected file ${e.path}`,
   EmptyFile: (e) => `empty file ${e.path}`,

@@ -6,6 +6,9 @@
 export function hints(report) {
   const out = [];
   const add = (h) => { if (!out.includes(h)) out.push(h); };
+  if (report.verdict === 'valid_key_not_pinned' && report.key_fingerprint) {
+    add(`no key was pinned: the bundle is consistent with its own key ${report.key_fingerprint}, which anyone can make; compare it with the court's published key and pin it under "Pin the court's published keys"`);
+  }
   for (const c of report.checks) {
     const e = c.error;
     if (!e) continue;

@@ -4,7 +4,7 @@
 // when). Everything stays in this browser; the page's own words are translated
 // (web/i18n), the checks' details are sworn-verify's words.
 // It must never upload or send anything, never build markup from bundle text (textContent
-// only), and never show VALID unless the report is valid.
+// only), and never show VALID unless the report is valid against a pinned key.
 
 import { openZip, ZipOpenError } from './zip.js';
 import { verifyBundle, ioFailed } from './bundle.js';
@@ -86,8 +86,11 @@ function render(report, file, ms) {
   const tbody = $('checks').tBodies[0];
   tbody.replaceChildren();
   const io = ioFailed(report);
+  // Green "valid" only with the court's key pinned: a bundle forged with its own key
+  // passes every check against that key ("valid, key not pinned", amber).
   if (io) setVerdict('error', t('verify.verdict_io'));
-  else if (report.valid) setVerdict('valid', t('verify.verdict_valid'));
+  else if (report.verdict === 'valid') setVerdict('valid', t('verify.verdict_valid'));
+  else if (report.verdict === 'valid_key_not_pinned') setVerdict('unpinned', t('verify.verdict_unpinned'));
   else setVerdict('invalid', t('verify.verdict_invalid'));
   const dl = $('summary');
   dl.replaceChildren();
@@ -109,9 +112,7 @@ function render(report, file, ms) {
   for (const i of report.interruptions) {
     notes.append(el('p', t('verify.interrupted', { what: describeInterruption(i) }), 'notice warn'));
   }
-  if (!report.valid) {
-    for (const h of hints(report)) notes.append(el('p', t('verify.hint', { hint: h }), 'notice hint'));
-  }
+  for (const h of hints(report)) notes.append(el('p', t('verify.hint', { hint: h }), 'notice hint'));
   renderCustody(report);
   for (const c of report.checks) {
     const tr = el('tr', undefined, c.status);

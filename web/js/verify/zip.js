@@ -1,15 +1,17 @@
 // A small zip reader over a browser File/Blob: central directory (with Zip64), stored
 // entries only, read lazily by byte range. Like `sworn-verify`, it does not check CRC-32
 // (every byte is checked against SHA-256 digests instead).
-// Owns zip parsing; it must never load a whole archive into memory, accept an entry name
-// that leaves the bundle, or hand out bytes of a compressed entry (bundles are stored;
-// `sworn-verify` refuses compressed entries too).
+// Owns zip parsing (the same rules as src/verify/zip_index.rs, docs/bundle-format.md §10);
+// it must never load a whole archive into memory, accept an entry name that leaves the
+// bundle or is used twice, accept entries that overlap, or hand out bytes of a compressed
+// entry (bundles are stored; `sworn-verify` refuses compressed entries too).
 
 import { isSafeRelativePath } from './entry.js';
 
 export class ZipOpenError extends Error {}
 
 const MAX_FILES = 100000;
+const MAX_DIRECTORY_BYTES = 64 * 1048576;
 
 async function slice(blob, start, end) {
   return new Uint8Array(await blob.slice(start, end).arrayBuffer());
@@ -43,7 +45,7 @@ export async function openZip(blob) {
     cdOff = u64(e64, 48);
   }
   if (count > MAX_FILES) throw new ZipOpenError('bundle has too many files');
-  if (cdOff + cdSize > size) throw new ZipOpenError('zip: central directory outside the file');
+  if (cdOff + cdSize > size || cdSize > MAX_DIRECTORY_BYTES) throw new ZipOpenError('zip: central directory outside the file or too large');
   const cd = await slice(blob, cdOff, cdOff + cdSize);
   const entries = new Map();
   const dec = new TextDecoder('utf-8', { fatal: true });
@@ -65,14 +67,21 @@ export async function openZip(blob) {
     }
     let x = p + 46 + nameLen;
     const xend = x + extraLen;
+    if (xend + commentLen > cd.length) throw new ZipOpenError('zip: bad central directory');
     while (x + 4 <= xend) {
       const id = u16(cd, x);
       const len = u16(cd, x + 2);
+      if (x + 4 + len > xend) throw new ZipOpenError('zip: bad central directory');
       if (id === 1) {
         let q = x + 4;
-        if (usize === 0xffffffff) { usize = u64(cd, q); q += 8; }
-        if (csize === 0xffffffff) { csize = u64(cd, q); q += 8; }
-        if (local === 0xffffffff) { local = u64(cd, q); q += 8; }
+        const next = () => {
+          if (q + 8 > x + 4 + len) throw new ZipOpenError('zip: bad central directory');
+          q += 8;
+          return u64(cd, q - 8);
+        };
+        if (usize === 0xffffffff) usize = next();
+        if (csize === 0xffffffff) csize = next();
+        if (local === 0xffffffff) local = next();
       }
       x += 4 + len;
     }
@@ -85,12 +94,31 @@ export async function openZip(blob) {
     }
     entries.set(name, { name, usize, local, dataStart: null });
   }
+  const spans = [];
   for (const e of entries.values()) {
+    const bad = () => new ZipOpenError(`zip: bad local header for ${JSON.stringify(e.name)}`);
+    if (e.local + 30 > cdOff) throw bad();
     const h = await slice(blob, e.local, e.local + 30);
-    if (h.length < 30 || u32(h, 0) !== 0x04034b50) throw new ZipOpenError(`zip: bad local header for ${JSON.stringify(e.name)}`);
+    if (h.length < 30 || u32(h, 0) !== 0x04034b50) throw bad();
     e.dataStart = e.local + 30 + u16(h, 26) + u16(h, 28);
+    spans.push({ start: e.local, end: e.dataStart + e.usize, name: e.name });
   }
+  checkDisjoint(spans, cdOff);
   return new ZipSource(blob, entries);
+}
+
+/**
+ * Refuses entries whose bytes (local header to end of data) overlap, or run into the
+ * central directory: the "zip bomb by overlap", as src/verify/zip_index.rs refuses it.
+ */
+function checkDisjoint(spans, limit) {
+  spans.sort((a, b) => a.start - b.start || a.end - b.end);
+  let prev = null;
+  for (const s of spans) {
+    if (s.end > limit) throw new ZipOpenError(`zip: entries ${JSON.stringify(s.name)} and "(central directory)" overlap`);
+    if (prev && s.start < prev.end) throw new ZipOpenError(`zip: entries ${JSON.stringify(prev.name)} and ${JSON.stringify(s.name)} overlap`);
+    prev = s;
+  }
 }
 
 /** Bundle files inside a zip. Paths are `/`-separated, relative to the bundle root. */
