@@ -4,7 +4,7 @@
 use crate::config::{Config, TlsMode};
 use crate::domain::StaffRole;
 use crate::hearing::{HearingDeps, Hearings};
-use crate::http::{AppState, router};
+use crate::http::AppState;
 use crate::rtc::RtcEngine;
 use crate::store::Store;
 use std::future::Future;
@@ -37,6 +37,8 @@ pub enum AppError {
     },
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("server signing key: {0}")]
@@ -110,6 +112,7 @@ impl App {
             key: key.clone(),
             tsa: tsa.clone(),
         }));
+        let sign_in = crate::http::throttle::SignInThrottle::new(config.sign_in.clone());
         let state = Arc::new(AppState {
             config,
             store,
@@ -117,7 +120,7 @@ impl App {
             key,
             custody,
             tsa,
-            login_limiter: Default::default(),
+            sign_in,
             whip: Default::default(),
         });
         // Hearings that were open (or closed but not sealed) when the server stopped:
@@ -156,33 +159,42 @@ impl App {
         )?))
     }
 
-    /// Serves on `listener` until `shutdown` resolves.
+    /// Serves on `listener` until `shutdown` resolves. Refuses plain HTTP on a
+    /// non-loopback address unless `server.dangerous_plain_http` (then warns).
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let app = router(self.state.clone());
-        match self.state.config.tls.clone() {
-            TlsMode::Off => axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(AppError::Serve),
-            mode => {
-                let tls = tls_config(&self.state.config.data_dir, &mode).await?;
-                let handle = axum_server::Handle::new();
-                let h2 = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    h2.graceful_shutdown(Some(Duration::from_secs(10)));
-                });
-                let std_listener = listener.into_std().map_err(AppError::Serve)?;
-                axum_server::from_tcp_rustls(std_listener, tls)
-                    .handle(handle)
-                    .serve(app.into_make_service())
-                    .await
-                    .map_err(AppError::Serve)
-            }
+        let bound = listener.local_addr().map_err(AppError::Serve)?;
+        if let Some(warning) = self.state.config.plain_http_check(bound.ip())? {
+            tracing::warn!("{warning}");
+        }
+        let tls = match &self.state.config.tls {
+            TlsMode::Off => None,
+            mode => Some(tls_config(&self.state.config.data_dir, mode).await?),
+        };
+        let purge = tokio::spawn(purge_sessions(self.state.clone()));
+        let served = crate::http::conn::serve(self.state.clone(), listener, tls, shutdown).await;
+        purge.abort();
+        served.map_err(AppError::Serve)
+    }
+}
+
+/// How often expired sign-in sessions are deleted (they are also purged at sign-in).
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(600);
+
+async fn purge_sessions(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(SESSION_PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        match state
+            .store
+            .purge_expired_sessions(crate::secrets::now_unix())
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "expired sessions not deleted"),
         }
     }
 }

@@ -2,6 +2,10 @@
 //! validated [`Config`]. Defaults run a complete server on one machine: HTTP on
 //! 127.0.0.1:8080, SQLite and files under `./sworn-data`, one UDP port for all media.
 
+mod limits;
+
+pub use limits::{HttpLimits, SignInLimits};
+
 use crate::turn_credentials::TurnSecret;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +51,8 @@ struct RawConfig {
     hearing: RawHearing,
     #[serde(default)]
     evidence: RawEvidence,
+    #[serde(default)]
+    sign_in: limits::RawSignIn,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +63,13 @@ struct RawServer {
     data_dir: Option<PathBuf>,
     name: Option<String>,
     threads: Option<usize>,
+    dangerous_plain_http: Option<bool>,
+    client_address_header: Option<String>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +205,13 @@ pub struct Config {
     /// Threads of the async runtime (signalling, HTTP and the WebRTC media path); `None`:
     /// one per core. Recorders, sealing and derived copies run on their own threads.
     pub threads: Option<usize>,
+    /// Serve plain HTTP on a non-loopback address (a TLS-terminating proxy in front).
+    pub dangerous_plain_http: bool,
+    /// Lower-case name of a header the proxy in front sets to the client's address
+    /// (its right-most entry is used); `None`: the TCP peer is the client.
+    pub client_address_header: Option<String>,
+    pub http: HttpLimits,
+    pub sign_in: SignInLimits,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -263,7 +283,46 @@ impl Config {
             tsa_chain: None,
             rotate_after: Duration::from_secs(3600),
             threads: None,
+            dangerous_plain_http: false,
+            client_address_header: None,
+            http: HttpLimits::default(),
+            sign_in: SignInLimits::default(),
         }
+    }
+
+    /// The origin (`scheme://host[:port]`, lower case, default port left out) of
+    /// `public_url`: what browsers send as `Origin` from our own pages.
+    pub fn public_origin(&self) -> String {
+        origin_of(&self.public_url)
+    }
+
+    /// Whether serving on `bound` is allowed: plain HTTP (`tls.mode = "off"`) only on a
+    /// loopback address, unless `server.dangerous_plain_http` says a TLS-terminating
+    /// proxy is in front, in which case the warning to log is returned.
+    pub fn plain_http_check(&self, bound: IpAddr) -> Result<Option<String>, ConfigError> {
+        if self.tls != TlsMode::Off || bound.is_loopback() {
+            return Ok(None);
+        }
+        if self.dangerous_plain_http {
+            return Ok(Some(
+                "serving plain HTTP on a non-loopback address (server.dangerous_plain_http = true): \
+                 passwords and session cookies cross the network in clear unless a TLS-terminating \
+                 proxy is in front"
+                    .into(),
+            ));
+        }
+        Err(ConfigError::Invalid {
+            key: "tls.mode",
+            message: "plain HTTP is refused on a non-loopback address: set tls.mode to \
+                      \"self_signed\" or \"files\", or bind to 127.0.0.1 behind a reverse proxy \
+                      (or, with a TLS-terminating proxy in front, set server.dangerous_plain_http = true)"
+                .into(),
+        })
+    }
+
+    /// Whether browsers reach the server over HTTPS (Secure, `__Host-` cookies, HSTS).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// The ICE servers handed to one participant connection: the static
@@ -311,6 +370,21 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, lower case, without a default port.
+pub fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    format!("{scheme}://{authority}")
 }
 
 fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -371,6 +445,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
             message: "expected a number of threads".into(),
         })?;
         raw.server.threads = Some(n);
+    }
+    if let Some(v) = env("SWORN_DANGEROUS_PLAIN_HTTP") {
+        raw.server.dangerous_plain_http = Some(matches!(v.as_str(), "1" | "true" | "yes"));
     }
     if let Some(v) = env("SWORN_TSA_URL") {
         raw.evidence.tsa_url = Some(v);
@@ -514,6 +591,26 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             });
         }
     };
+    let client_address_header = match raw.server.client_address_header.as_deref() {
+        None | Some("") => None,
+        Some(h) => match axum::http::HeaderName::from_bytes(h.as_bytes()) {
+            Ok(name) => Some(name.as_str().to_owned()),
+            Err(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.client_address_header",
+                    message: "expected a header name such as X-Forwarded-For".into(),
+                });
+            }
+        },
+    };
+    let http = limits::validate_http(limits::RawHttpLimits {
+        header_timeout_secs: raw.server.header_timeout_secs,
+        body_timeout_secs: raw.server.body_timeout_secs,
+        idle_timeout_secs: raw.server.idle_timeout_secs,
+        max_connections: raw.server.max_connections,
+        max_connections_per_address: raw.server.max_connections_per_address,
+    })?;
+    let sign_in = limits::validate_sign_in(raw.sign_in)?;
     Ok(Config {
         bind,
         public_url,
@@ -545,6 +642,10 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         tsa_chain,
         rotate_after: Duration::from_secs(raw.hearing.rotate_after_secs.unwrap_or(3600).max(10)),
         threads,
+        dangerous_plain_http: raw.server.dangerous_plain_http.unwrap_or(false),
+        client_address_header,
+        http,
+        sign_in,
     })
 }
 
@@ -994,6 +1095,87 @@ mod tests {
         assert!(!format!("{c:?}").contains("static-pass-word"));
         // Without [turn] every connection gets the static list as it is.
         assert_eq!(c.ice_servers_now(), c.ice_servers);
+    }
+
+    #[test]
+    fn http_and_sign_in_limits() {
+        let c = Config::load(None, &no_env).unwrap();
+        assert_eq!(c.http, HttpLimits::default());
+        assert_eq!(c.sign_in, SignInLimits::default());
+        assert!(!c.dangerous_plain_http);
+        assert_eq!(c.client_address_header, None);
+        let dir = tempfile::tempdir().unwrap();
+        let c = load_toml(
+            dir.path(),
+            "[server]\nheader_timeout_secs = 5\nbody_timeout_secs = 20\nidle_timeout_secs = 60\n\
+             max_connections = 500\nmax_connections_per_address = 0\n\
+             client_address_header = \"X-Forwarded-For\"\ndangerous_plain_http = true\n\
+             [sign_in]\nattempts_per_minute = 100\nattempts_per_address_per_minute = 10\n\
+             attempts_per_user_per_address_per_minute = 3\nconcurrent_hashes = 4\n",
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(20));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.max_connections, 500);
+        assert_eq!(c.http.max_connections_per_address, None);
+        assert_eq!(c.client_address_header.as_deref(), Some("x-forwarded-for"));
+        assert!(c.dangerous_plain_http);
+        assert_eq!(
+            c.sign_in,
+            SignInLimits {
+                per_minute: 100,
+                per_address_per_minute: 10,
+                per_user_per_address_per_minute: 3,
+                concurrent_hashes: 4
+            }
+        );
+        for (toml, key) in [
+            (
+                "[server]\nheader_timeout_secs = 0\n",
+                "server.header_timeout_secs",
+            ),
+            (
+                "[server]\nidle_timeout_secs = 10\n",
+                "server.idle_timeout_secs",
+            ),
+            ("[server]\nmax_connections = 1\n", "server.max_connections"),
+            (
+                "[server]\nmax_connections = 100\nmax_connections_per_address = 101\n",
+                "server.max_connections_per_address",
+            ),
+            (
+                "[server]\nclient_address_header = \"a b\"\n",
+                "server.client_address_header",
+            ),
+            (
+                "[sign_in]\nattempts_per_minute = 0\n",
+                "sign_in.attempts_per_minute",
+            ),
+            (
+                "[sign_in]\nconcurrent_hashes = 0\n",
+                "sign_in.concurrent_hashes",
+            ),
+        ] {
+            match load_toml(dir.path(), toml, &no_env) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{toml}"),
+                other => panic!("{toml}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn public_origin() {
+        for (url, origin) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("https://Court.Example/", "https://court.example"),
+            ("https://court.example:443/sworn", "https://court.example"),
+            ("http://court.example:80", "http://court.example"),
+            ("https://court.example:8443", "https://court.example:8443"),
+        ] {
+            assert_eq!(origin_of(url), origin, "{url}");
+        }
     }
 
     #[test]

@@ -81,6 +81,16 @@ enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Disable an account: its sessions end at once and it can no longer sign in.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
     /// List staff accounts.
     List,
 }
@@ -251,11 +261,25 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
             store
                 .set_password(username, &sworn::http::auth::hash_password(&password)?)
                 .map_err(|_| anyhow::anyhow!("no user named {username}"))?;
-            println!("password changed for {username}");
+            println!("password changed for {username}; their sessions have ended");
+        }
+        UserCommand::Disable { username } | UserCommand::Enable { username } => {
+            let disable = matches!(command, UserCommand::Disable { .. });
+            match store.set_disabled(username, disable) {
+                Err(sworn::store::StoreError::NotFound) => bail!("no user named {username}"),
+                other => other?,
+            }
+            if disable {
+                println!("disabled {username}; their sessions have ended");
+            } else {
+                println!("enabled {username}");
+            }
         }
         UserCommand::List => {
             for u in store.list_users()? {
-                println!("{}\t{}", u.username, u.role.as_str());
+                let disabled = store.user_disabled(&u.username)?.unwrap_or(false);
+                let mark = if disabled { "\tdisabled" } else { "" };
+                println!("{}\t{}{mark}", u.username, u.role.as_str());
             }
         }
     }

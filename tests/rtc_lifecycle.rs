@@ -47,9 +47,12 @@ async fn revoking_a_link_drops_the_live_participant() {
     assert_eq!(reason, "invite revoked");
     // The link no longer opens a socket.
     assert!(
-        tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{wtok}")))
-            .await
-            .is_err()
+        tokio_tungstenite::connect_async(common::peer::ws_request(
+            &server.ws_url(&format!("/ws/join/{wtok}")),
+            None
+        ))
+        .await
+        .is_err()
     );
     w.close().await;
     server.stop().await;
@@ -112,18 +115,18 @@ async fn the_judge_console_joins_by_cookie_and_moderates() {
 
     // Without a cookie, or as a clerk (no ConductHearing), no console socket.
     assert!(
-        tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/hearings/{h}")))
-            .await
-            .is_err()
+        tokio_tungstenite::connect_async(common::peer::ws_request(
+            &server.ws_url(&format!("/ws/hearings/{h}")),
+            None
+        ))
+        .await
+        .is_err()
     );
     {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = server
-            .ws_url(&format!("/ws/hearings/{h}"))
-            .into_client_request()
-            .unwrap();
-        req.headers_mut()
-            .insert("cookie", clerk.cookie.clone().unwrap().parse().unwrap());
+        let req = common::peer::ws_request(
+            &server.ws_url(&format!("/ws/hearings/{h}")),
+            clerk.cookie.as_deref(),
+        );
         assert!(tokio_tungstenite::connect_async(req).await.is_err());
     }
 
@@ -243,9 +246,12 @@ async fn bad_signalling_is_refused_and_the_server_stays_up() {
     // Invalid tokens never get a socket.
     for bad in ["x".repeat(43), "short".to_owned()] {
         assert!(
-            tokio_tungstenite::connect_async(server.ws_url(&format!("/ws/join/{bad}")))
-                .await
-                .is_err()
+            tokio_tungstenite::connect_async(common::peer::ws_request(
+                &server.ws_url(&format!("/ws/join/{bad}")),
+                None
+            ))
+            .await
+            .is_err()
         );
     }
     // And the server still serves.

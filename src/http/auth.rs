@@ -1,8 +1,13 @@
-//! Staff sign-in: argon2 password hashes, session cookies (HttpOnly, SameSite=Strict,
-//! Secure on HTTPS), CSRF tokens for cookie-authenticated writes, a sign-in rate limit.
+//! Staff sign-in: argon2 password hashes, session cookies (HttpOnly, SameSite=Strict;
+//! on HTTPS Secure and named `__Host-sworn_session`), CSRF tokens for
+//! cookie-authenticated writes, password changes. Every password hash runs behind the
+//! sign-in throttle (`throttle.rs`), whose limits are checked first.
 
 use super::AppState;
 use super::error::{ApiError, JsonBody};
+use super::guard::ClientAddr;
+use super::throttle::{ClientKey, HashRefused, Refusal};
+use crate::config::Config;
 use crate::domain::{Action, StaffRole, Subject, UserId, allows};
 use crate::secrets::{hash_token, new_id, new_token, now_unix, token_shape_ok};
 use crate::store::UserRow;
@@ -15,12 +20,24 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
+/// The session cookie over plain HTTP (loopback, or a proxy that is not HTTPS).
 pub const SESSION_COOKIE: &str = "sworn_session";
+/// The session cookie over HTTPS: the `__Host-` prefix makes browsers refuse it unless
+/// it is Secure, for `Path=/` and without `Domain` (no sibling host can set or shadow it).
+pub const SESSION_COOKIE_HTTPS: &str = "__Host-sworn_session";
 const SESSION_TTL: i64 = 12 * 3600;
+
+/// The session cookie's name for this server.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.https() {
+        SESSION_COOKIE_HTTPS
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
@@ -105,7 +122,7 @@ impl FromRequestParts<Arc<AppState>> for Staff {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = cookie_value(&parts.headers, SESSION_COOKIE)
+        let token = cookie_value(&parts.headers, session_cookie_name(&state.config))
             .filter(|t| token_shape_ok(t))
             .ok_or(ApiError::Unauthorized)?;
         let session = state
@@ -129,33 +146,33 @@ impl FromRequestParts<Arc<AppState>> for Staff {
     }
 }
 
-/// Sign-in attempts per username in a sliding minute.
-#[derive(Default)]
-pub struct LoginLimiter {
-    attempts: Mutex<HashMap<String, Vec<Instant>>>,
+/// Checks the sign-in limits for an attempt from `addr` (naming `username`, if any),
+/// before anything is hashed.
+fn throttled(state: &AppState, addr: ClientKey, username: Option<&str>) -> Result<(), ApiError> {
+    match state.sign_in.attempt(addr, username, Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(refusal) => {
+            let limit = match refusal {
+                Refusal::Address => "address",
+                Refusal::UserAtAddress => "username at address",
+                Refusal::Global => "global",
+                Refusal::Busy => "busy",
+            };
+            tracing::info!(limit, "sign-in attempt refused by rate limit");
+            Err(ApiError::RateLimited)
+        }
+    }
 }
 
-const MAX_ATTEMPTS_PER_MINUTE: usize = 5;
-
-impl LoginLimiter {
-    /// Records an attempt; false when over the limit.
-    pub fn allow(&self, key: &str) -> bool {
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if map.len() > 10_000 {
-            map.retain(|_, v| {
-                v.iter()
-                    .any(|t| now.duration_since(*t) < Duration::from_secs(60))
-            });
-        }
-        let v = map.entry(key.to_owned()).or_default();
-        v.retain(|t| now.duration_since(*t) < Duration::from_secs(60));
-        if v.len() >= MAX_ATTEMPTS_PER_MINUTE {
-            return false;
-        }
-        v.push(now);
-        true
-    }
+/// Runs a password hash behind the throttle's permits.
+async fn hashing<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    state.sign_in.hash(work).await.map_err(|e| match e {
+        HashRefused::Busy => ApiError::RateLimited,
+        other => ApiError::Internal(other.to_string()),
+    })
 }
 
 fn user_json(u: &UserRow) -> serde_json::Value {
@@ -163,14 +180,9 @@ fn user_json(u: &UserRow) -> serde_json::Value {
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let v = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    );
+    let secure = if state.config.https() { "; Secure" } else { "" };
+    let name = session_cookie_name(&state.config);
+    let v = format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     // invariant: the token is base64url and the rest is ASCII, always a valid header value.
     HeaderValue::from_str(&v)
         .unwrap_or_else(|_| HeaderValue::from_static("sworn_session=; Max-Age=0"))
@@ -202,20 +214,19 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     if body.username.len() > 64 || body.password.len() > 1024 {
         return Err(ApiError::Unauthorized);
     }
-    if !state.login_limiter.allow(&body.username) {
-        return Err(ApiError::RateLimited);
-    }
+    throttled(&state, addr, Some(&body.username))?;
     let user = state.store.user_by_name(&body.username)?;
     // Argon2 costs tens of milliseconds of CPU: on a blocking thread, so the runtime's
     // threads (which also carry the media) never stall on a sign-in.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || match hash {
+    let ok = hashing(&state, move || match hash {
         Some(h) => verify_password(&password, &h),
         None => {
             // Same work either way, so timing does not reveal which usernames exist.
@@ -225,11 +236,15 @@ pub async fn login(
             false
         }
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     match user {
         Some(u) if ok => {
             tracing::info!(user = %u.id, "signed in");
+            state.sign_in.succeeded(addr, Instant::now());
+            let purged = state.store.purge_expired_sessions(now_unix())?;
+            if purged > 0 {
+                tracing::info!(purged, "expired sessions deleted");
+            }
             start_session(&state, &u)
         }
         _ => {
@@ -247,7 +262,7 @@ pub async fn logout(
     headers: HeaderMap,
     staff: Staff,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie_value(&headers, session_cookie_name(&state.config)) {
         state.store.delete_session(&hash_token(token))?;
     }
     tracing::info!(user = %staff.user.id, "signed out");
@@ -263,6 +278,48 @@ pub async fn me(staff: Staff) -> Json<serde_json::Value> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/me/password`: the signed-in user changes their password (current one
+/// required); every other session of theirs ends.
+pub async fn change_password(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    staff: Staff,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if body.current_password.len() > 1024 {
+        return Err(ApiError::WrongPassword);
+    }
+    password_acceptable(&body.new_password)?;
+    throttled(&state, addr, Some(&staff.user.username))?;
+    let current = staff.user.password_hash.clone();
+    let (old, new) = (body.current_password, body.new_password);
+    let hashed = hashing(&state, move || {
+        verify_password(&old, &current).then(|| hash_password(&new))
+    })
+    .await?;
+    let hash = match hashed {
+        None => {
+            tracing::info!(user = %staff.user.id, "password change refused: wrong current password");
+            return Err(ApiError::WrongPassword);
+        }
+        Some(h) => h.map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
+    let keep = cookie_value(&headers, session_cookie_name(&state.config))
+        .map(hash_token)
+        .unwrap_or_default();
+    let ended = state.store.change_password(&staff.user.id, &hash, &keep)?;
+    tracing::info!(user = %staff.user.id, ended, "password changed, other sessions ended");
+    Ok(Json(json!({"other_sessions_ended": ended})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SetupBody {
     token: String,
     username: String,
@@ -272,21 +329,27 @@ pub struct SetupBody {
 /// Creates the first judge account from the one-time link printed at first start.
 pub async fn setup(
     State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(body): JsonBody<SetupBody>,
 ) -> Result<Response, ApiError> {
-    if !token_shape_ok(&body.token) {
+    throttled(&state, addr, None)?;
+    // Everything cheap first: nothing is hashed for a request that cannot succeed.
+    if !token_shape_ok(&body.token)
+        || !state
+            .store
+            .setup_token_valid(&hash_token(&body.token), now_unix())?
+    {
         return Err(ApiError::InviteInvalid);
     }
     username_acceptable(&body.username)?;
     password_acceptable(&body.password)?;
-    let password = body.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     if state.store.user_by_name(&body.username)?.is_some() {
         return Err(ApiError::Conflict("that username is taken".into()));
     }
+    let password = body.password.clone();
+    let hash = hashing(&state, move || hash_password(&password))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let role = state
         .store
         .consume_setup_token(&hash_token(&body.token), now_unix())?

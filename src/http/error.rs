@@ -35,6 +35,12 @@ pub enum ApiError {
     HearingClosed,
     #[error("request too large")]
     TooLarge,
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("this request did not come from this server's own pages")]
+    OriginMismatch,
+    #[error("the request took too long to arrive")]
+    RequestTimeout,
     #[error("the requested range is not in the file")]
     RangeNotSatisfiable,
     #[error("internal error")]
@@ -47,7 +53,12 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::InviteInvalid => StatusCode::NOT_FOUND,
-            Self::Forbidden | Self::Csrf | Self::DeviceBound => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::Csrf
+            | Self::DeviceBound
+            | Self::OriginMismatch
+            | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -73,6 +84,9 @@ impl ApiError {
             Self::InviteRevoked => "invite_revoked",
             Self::HearingClosed => "hearing_closed",
             Self::TooLarge => "too_large",
+            Self::OriginMismatch => "origin_mismatch",
+            Self::WrongPassword => "wrong_password",
+            Self::RequestTimeout => "request_timeout",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Internal(_) => "internal",
         }

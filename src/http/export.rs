@@ -11,6 +11,7 @@
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
+use super::guard::{OriginRule, check_origin};
 use super::portal::{
     bundle_dir, bundle_fingerprint, custody, granted, parse_range, ranged_response,
 };
@@ -90,12 +91,16 @@ fn read_regular(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
-/// `GET /api/portal/hearings/:id/bundle.zip`: makes an export and redirects to it.
+/// `GET /api/portal/hearings/:id/bundle.zip`: makes an export and redirects to it. A
+/// GET with a side effect (a custody entry): refused when another site asks
+/// (`guard::check_origin`).
 pub async fn create(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers, OriginRule::IfPresent)?;
     let h = granted(&state, &staff, &id)?;
     let st = state.clone();
     let hearing = h.id.clone();

@@ -5,12 +5,15 @@
 //! password, participant name or client address; answer bad input with a 5xx.
 
 pub mod auth;
+pub mod conn;
 pub mod error;
 mod export;
+pub mod guard;
 mod hearings;
 mod join;
 pub mod pages;
 mod portal;
+pub mod throttle;
 mod whip;
 mod ws;
 
@@ -32,12 +35,36 @@ pub struct AppState {
     pub key: Arc<crate::evidence::ServerKey>,
     pub custody: Arc<crate::custody::Custody>,
     pub tsa: Arc<crate::evidence::tsa::TimeStamper>,
-    pub login_limiter: auth::LoginLimiter,
+    pub sign_in: throttle::SignInThrottle,
     pub whip: whip::WhipSessions,
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The Content-Security-Policy: scripts, styles and connections to this server only
+/// (`connect-src` names its own WebSocket origin, derived from `public_url`).
+fn csp(config: &Config) -> HeaderValue {
+    let origin = config.public_origin();
+    let ws = match origin.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => format!("ws://{}", origin.trim_start_matches("http://")),
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         media-src 'self' blob: mediastream:; connect-src 'self' {ws}; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'self'"
+    );
+    // invariant: public_url was validated as an http(s) URL; a stray byte that cannot be
+    // in a header falls back to the policy without the WebSocket origin (no connections
+    // but same-origin ones).
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+    })
+}
 
 /// The server's public signing key and the TSA chain, for verifiers to pin.
 async fn server_key(
@@ -58,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route("/api/me/password", post(auth::change_password))
         .route("/api/hearings", post(hearings::create).get(hearings::list))
         .route("/api/hearings/{id}", get(hearings::get))
         .route("/api/hearings/{id}/open", post(hearings::open))
@@ -121,14 +149,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/verify", get(|| async { pages::page("verify.html") }))
         .route("/join/{token}", get(join::page))
         .route("/static/{*path}", get(pages::static_file));
-    let https = state.config.public_url.starts_with("https://");
+    let https = state.config.https();
     let mut router = api
         .merge(pages)
         .fallback(|| async { error::ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn(guard::no_store))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            csp(&state.config),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -1,10 +1,12 @@
 //! WebSocket signalling endpoints: one task per socket moves frames between the
 //! browser and the hearing task. Bad input gets a close code and reason; nothing a peer
-//! sends can take the server down.
+//! sends can take the server down. Every upgrade must carry this server's `Origin`
+//! (`guard::check_origin`): a page elsewhere cannot open a socket with our cookie.
 
 use super::AppState;
 use super::auth::Staff;
 use super::error::ApiError;
+use super::guard::{OriginRule, check_origin};
 use super::join::resolve_invite;
 use crate::domain::{Action, HearingState, ParticipantId, ParticipantRole};
 use crate::hearing::HearingHandle;
@@ -13,6 +15,7 @@ use crate::secrets::{new_id, now_unix};
 use crate::store::ParticipantRow;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +25,10 @@ use tokio::sync::mpsc;
 pub async fn join(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers, OriginRule::Required)?;
     let (participant, hearing) = resolve_invite(&state, &token)?;
     let handle = state.hearings.handle(&hearing.id);
     Ok(upgrade(ws, handle, participant))
@@ -34,8 +39,10 @@ pub async fn console(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers, OriginRule::Required)?;
     staff.require(Action::ConductHearing)?;
     let h = super::hearings::load_hearing(&state, &id)?;
     if h.state == HearingState::Closed {

@@ -30,6 +30,14 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
+/// Deletes every session of the account named `username`.
+fn end_sessions_of(tx: &rusqlite::Transaction<'_>, username: &str) -> rusqlite::Result<usize> {
+    tx.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+        [username],
+    )
+}
+
 impl Store {
     pub fn create_user(
         &self,
@@ -48,16 +56,84 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a new password and ends every session of that account (the CLI's
+    /// `user passwd`: whoever knew the old password is signed out).
     pub fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
-        let n = self.conn()?.execute(
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "UPDATE users SET password_hash = ?2 WHERE username = ?1",
             params![username, password_hash],
         )?;
         if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
+            return Err(StoreError::NotFound);
         }
+        end_sessions_of(&tx, username)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Disables (or enables again) an account. Disabling ends its sessions at once
+    /// (they are refused anyway: every session lookup checks the account).
+    pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE users SET disabled = ?2 WHERE username = ?1",
+            params![username, disabled],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if disabled {
+            end_sessions_of(&tx, username)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether the account named `username` is disabled (`None`: no such account).
+    pub fn user_disabled(&self, username: &str) -> Result<Option<bool>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT disabled FROM users WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets a user's password hash and ends every session of theirs but `keep` (the
+    /// token hash of the session that asked); returns how many sessions ended.
+    pub fn change_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        keep: &str,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user.as_str(), password_hash],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = tx.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
+            params![user.as_str(), keep],
+        )?;
+        tx.commit()?;
+        Ok(ended)
+    }
+
+    /// Deletes sessions that expired before `now`; returns how many.
+    pub fn purge_expired_sessions(&self, now: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()?
+            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)
     }
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

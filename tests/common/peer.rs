@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use webrtc::api::interceptor_registry::{configure_nack, configure_rtcp_reports, configure_twcc};
 use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
@@ -103,6 +102,25 @@ pub fn fixtures() -> std::path::PathBuf {
 /// Received RTP packets per "<stream id>/<kind>".
 pub type Counts = Arc<Mutex<HashMap<String, u64>>>;
 
+/// A WebSocket handshake request for `url` as a page of the server would make it: with
+/// the server's `Origin` (the server refuses upgrades without it) and the cookie.
+pub fn ws_request(
+    url: &str,
+    cookie: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request().unwrap();
+    let origin = url
+        .replacen("ws://", "http://", 1)
+        .replacen("wss://", "https://", 1);
+    let origin = sworn::config::origin_of(&origin);
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    if let Some(c) = cookie {
+        req.headers_mut().insert("cookie", c.parse().unwrap());
+    }
+    req
+}
+
 pub struct Peer {
     pub pc: Arc<RTCPeerConnection>,
     pub counts: Counts,
@@ -116,10 +134,7 @@ pub struct Peer {
 
 impl Peer {
     pub async fn connect(api: &API, url: &str, cookie: Option<&str>) -> Peer {
-        let mut req = url.into_client_request().unwrap();
-        if let Some(c) = cookie {
-            req.headers_mut().insert("cookie", c.parse().unwrap());
-        }
+        let req = ws_request(url, cookie);
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket connects");

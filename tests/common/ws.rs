@@ -2,13 +2,13 @@
 //! it receives, with no peer connection (for tests of messages, not media).
 
 use super::inbox::Inbox;
+use super::peer::ws_request;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub struct WsClient {
     out: mpsc::UnboundedSender<Message>,
@@ -20,10 +20,7 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(url: &str, cookie: Option<&str>) -> WsClient {
-        let mut req = url.into_client_request().unwrap();
-        if let Some(c) = cookie {
-            req.headers_mut().insert("cookie", c.parse().unwrap());
-        }
+        let req = ws_request(url, cookie);
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket connects");
