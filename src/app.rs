@@ -71,6 +71,14 @@ pub fn load_identities(
     let builtin = crate::evidence::tsa::TsaIdentity::load_or_create(&config.data_dir.join("tsa"))?;
     let external = config.tsa_url.as_deref().zip(config.tsa_chain.as_deref());
     let tsa = crate::evidence::tsa::TimeStamper::configure(builtin, external)?;
+    if !tsa.is_external() {
+        tracing::warn!(
+            "time-stamps come from the built-in TSA, whose key sits beside the server key: \
+             they order the record but prove nothing against the operator. For hearings \
+             whose record must hold in court, set evidence.tsa_url and evidence.tsa_chain \
+             (an external RFC 3161 TSA)"
+        );
+    }
     Ok((Arc::new(key), Arc::new(tsa)))
 }
 

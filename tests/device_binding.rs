@@ -37,12 +37,7 @@ async fn a_leaked_link_cannot_take_over_an_admitted_witness() {
     let server = TestServer::start().await;
     let (judge, h) = server.judge_with_open_hearing().await;
     let (wid, wtok) = judge.invite(&h, "Witness W", "witness").await;
-    let j = WsClient::connect(
-        &server.ws_url(&format!("/ws/hearings/{h}")),
-        judge.cookie.as_deref(),
-    )
-    .await;
-    j.wait_type("welcome").await;
+    let (j, _) = server.console(&judge, &h).await;
     j.send(json!({"type": "hello", "public_key": pubkey(&key(9))}));
     let join = server.ws_url(&format!("/ws/join/{wtok}"));
 

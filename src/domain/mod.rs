@@ -5,6 +5,7 @@ pub mod ids;
 pub mod policy;
 pub mod role;
 pub mod state;
+pub mod text;
 
 pub use ids::{HearingId, ParticipantId, UserId};
 pub use policy::{Action, Subject, allows};

@@ -71,6 +71,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 requesting_state,
                 requested_state,
                 language,
+                time_stamping,
             },
         hearing,
         time: opened_at,
@@ -92,7 +93,8 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
          <tr><th>Requesting State</th><td>{rq}</td></tr>\n\
          <tr><th>Requested State</th><td>{rd}</td></tr>\n\
          <tr><th>Language</th><td>{lang}</td></tr>\n\
-         <tr><th>Opened</th><td>{opened}</td></tr>\n",
+         <tr><th>Opened</th><td>{opened}</td></tr>\n\
+         <tr><th>Time-stamps</th><td>{stamps}</td></tr>\n",
         id = esc(hearing),
         case = esc(case_ref),
         mla = dash(mla_ref),
@@ -100,6 +102,12 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         rd = dash(requested_state),
         lang = dash(language),
         opened = esc(opened_at),
+        stamps = match time_stamping.as_deref() {
+            Some("external") => "an external time-stamping authority (RFC 3161)",
+            Some("builtin") =>
+                "the server's built-in time-stamping authority, kept by the same operator as this record: it orders the record but does not prove its time against the operator (production hearings use an external authority)",
+            _ => "–",
+        },
     );
     let mut people: BTreeMap<String, Person> = BTreeMap::new();
     let mut identity = Vec::new();
@@ -131,6 +139,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             EntryBody::ParticipantJoined { participant } => ev(participant, "connected".into()),
             EntryBody::ParticipantAdmitted { participant } => ev(participant, "admitted".into()),
             EntryBody::ParticipantDenied { participant } => ev(participant, "refused admission".into()),
+            EntryBody::ParticipantRenamed { participant, display_name } => ev(participant, format!("now named {display_name}")),
             EntryBody::JoinRefused { participant, reason } => ev(participant, format!("a connection was turned away ({})", reason.replace('_', " "))),
             EntryBody::DeviceApproved { participant } => ev(participant, "the court accepted another device".into()),
             EntryBody::ParticipantRemoved { participant } => ev(participant, "removed by the court".into()),

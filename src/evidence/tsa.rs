@@ -82,6 +82,10 @@ pub enum TsaError {
     Untrusted(#[source] crate::verify::timestamp::TimestampError),
     #[error("the external TSA URL {0}")]
     BadUrl(String),
+    #[error("the TSA's time {token_unix} is {skew_secs} s away from this server's clock")]
+    ClockSkew { token_unix: i64, skew_secs: i64 },
+    #[error("the TSA's time {token_unix} is before its previous token's {previous_unix}")]
+    TimeWentBack { token_unix: i64, previous_unix: i64 },
     #[error("the external TSA chain {0}")]
     BadChain(String),
     #[error("cannot read the external TSA chain file {path}: {source}")]

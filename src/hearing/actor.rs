@@ -44,6 +44,8 @@ pub(super) struct Actor {
     /// console that (re)connects: "degraded" is live state the log cannot tell).
     pub(super) recording_states: HashMap<ParticipantId, &'static str>,
     pub(super) closing: Option<Instant>,
+    /// A checkpoint was asked for while the rate cap held it back.
+    pub(super) checkpoint_due: bool,
     pub(super) sealing:
         Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
     pub(super) sealed: Option<std::path::PathBuf>,
@@ -90,6 +92,7 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
         rec_tx,
         recorders: 0,
         closing: None,
+        checkpoint_due: false,
         sealing: None,
         sealed: sealed_dir.is_dir().then_some(sealed_dir),
         minutes_draft: None,
@@ -133,6 +136,9 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
             _ = tick.tick() => {
                 actor.expire_grace();
                 actor.expire_proofs();
+                if actor.checkpoint_due {
+                    actor.checkpoint_now();
+                }
                 if actor.closing.is_some_and(|t| t <= Instant::now()) {
                     actor.finish_close();
                 }

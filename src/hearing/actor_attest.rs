@@ -19,9 +19,16 @@ use tracing::info;
 impl Actor {
     /// A statement signed in a participant's browser.
     pub(super) fn attest(&mut self, pid: &ParticipantId, statement: String, signature: &str) {
-        let Some(role) = self.people.get(pid).map(|p| p.row.role) else {
+        let Some((role, presence)) = self.people.get(pid).map(|p| (p.row.role, p.presence)) else {
             return;
         };
+        if presence != Presence::Admitted {
+            return self.error(
+                pid,
+                "not_admitted",
+                "statements are taken once the court admits you",
+            );
+        }
         let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
             return self.error(pid, "bad_attestation", "the signature is not base64url");
         };

@@ -71,6 +71,7 @@ impl Actor {
             awaiting_answer: false,
             renegotiate: false,
             recording: false,
+            key_set: false,
             ended: None,
         });
         live.grace_until = None;

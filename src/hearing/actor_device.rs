@@ -250,13 +250,10 @@ impl Actor {
         display_name: Option<String>,
         public_key: Option<String>,
     ) {
-        if let Some(name) = display_name.map(|n| n.trim().to_owned()) {
-            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-                self.error(pid, "bad_name", "the name must be 1 to 100 characters");
-            } else if let Some(p) = self.people.get_mut(pid) {
-                if self.deps.store.set_display_name(pid, &name).is_ok() {
-                    p.row.display_name = name;
-                }
+        if let Some(name) = display_name {
+            match crate::domain::text::clean_text(&name, 100) {
+                Err(e) => self.error(pid, "bad_name", &format!("the name {e}")),
+                Ok(name) => self.rename(pid, name),
             }
         }
         if let Some(key) = public_key {
@@ -267,10 +264,16 @@ impl Actor {
                     "the public key must be a base64url raw Ed25519 key",
                 );
             } else {
+                let key_set_here = self
+                    .people
+                    .get(pid)
+                    .and_then(|p| p.conn.as_ref())
+                    .is_some_and(|c| c.key_set);
                 match self.people.get(pid).map(|p| p.public_key.clone()) {
                     Some(None) => {
                         if let Some(p) = self.people.get_mut(pid) {
                             p.public_key = Some(key.clone());
+                            p.mark_key_set();
                         }
                         let _ = self.deps.store.set_device_key(pid, Some(&key));
                         self.log(EntryBody::KeyBound {
@@ -279,10 +282,12 @@ impl Actor {
                         });
                         self.checkpoint_now();
                     }
-                    Some(Some(bound)) if bound != key && self.is_staff(pid) => {
-                        // Staff sign in: a new browser of theirs binds its key.
+                    Some(Some(bound)) if bound != key && self.is_staff(pid) && !key_set_here => {
+                        // Staff sign in: a new browser of theirs binds its key, once
+                        // per connection.
                         if let Some(p) = self.people.get_mut(pid) {
                             p.public_key = Some(key.clone());
+                            p.mark_key_set();
                         }
                         self.log(EntryBody::KeyBound {
                             participant: pid.to_string(),
@@ -304,6 +309,22 @@ impl Actor {
 }
 
 impl Actor {
+    /// A participant's own name change: stored, and logged when it differs (the record
+    /// shows every name a participant appeared under).
+    fn rename(&mut self, pid: &ParticipantId, name: String) {
+        let Some(p) = self.people.get_mut(pid) else {
+            return;
+        };
+        if p.row.display_name == name || self.deps.store.set_display_name(pid, &name).is_err() {
+            return;
+        }
+        p.row.display_name = name.clone();
+        self.log(EntryBody::ParticipantRenamed {
+            participant: pid.to_string(),
+            display_name: name,
+        });
+    }
+
     fn is_staff(&self, pid: &ParticipantId) -> bool {
         self.people
             .get(pid)

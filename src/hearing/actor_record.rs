@@ -69,6 +69,14 @@ impl Actor {
             requesting_state: Some(h.fields.requesting_state),
             requested_state: Some(h.fields.requested_state),
             language: Some(h.fields.language),
+            time_stamping: Some(
+                if self.deps.tsa.is_external() {
+                    "external"
+                } else {
+                    "builtin"
+                }
+                .into(),
+            ),
         });
         for p in self.deps.store.participants(&self.id).unwrap_or_default() {
             self.log(EntryBody::ParticipantInvited {
@@ -279,10 +287,17 @@ impl Actor {
     }
 
     /// Signs a checkpoint now if the log grew, and sends it to everyone to co-sign.
+    /// A checkpoint now, or as soon as the rate cap allows (the hearing tick makes a
+    /// deferred one).
     pub(super) fn checkpoint_now(&mut self) {
         let Some(rec) = self.record.as_mut() else {
             return;
         };
+        if !rec.checkpoint_allowed() {
+            self.checkpoint_due = true;
+            return;
+        }
+        self.checkpoint_due = false;
         if rec.checkpoint().is_none() {
             return;
         }

@@ -30,6 +30,8 @@ pub(crate) struct Conn {
     pub renegotiate: bool,
     /// A recorder thread receives this connection's media.
     pub recording: bool,
+    /// A key was bound on this connection (a staff console binds one per connection).
+    pub key_set: bool,
     /// Dropped with the connection: tells a WHIP resource that its session ended.
     pub ended: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -119,6 +121,13 @@ impl Live {
     pub fn close_socket(&self, code: u16, reason: &'static str) {
         if let Some(out) = self.conn.as_ref().and_then(|c| c.out.as_ref()) {
             let _ = out.try_send(Outbound::Close { code, reason });
+        }
+    }
+
+    /// Notes that the current connection bound a key.
+    pub fn mark_key_set(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            c.key_set = true;
         }
     }
 

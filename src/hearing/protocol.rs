@@ -20,6 +20,8 @@ pub mod close {
     pub const NO_PROOF: u16 = 4013;
     /// The court refused this device for the invitation.
     pub const DEVICE_REFUSED: u16 = 4014;
+    /// The socket sent messages faster than any page does.
+    pub const TOO_MANY_MESSAGES: u16 = 4029;
     pub const SERVER_SHUTDOWN: u16 = 1001;
 }
 

@@ -53,7 +53,13 @@ pub(crate) struct HearingRecord {
     queue: StampQueue,
     gate: Arc<Mutex<StampGate>>,
     last_checkpoint: u64,
+    /// When the last checkpoint was made: at most one per [`MIN_CHECKPOINT_GAP`].
+    last_checkpoint_at: Option<std::time::Instant>,
 }
+
+/// The fewest seconds between two checkpoints (each is a signature, an fsync and a TSA
+/// request): nothing a participant sends can make them more frequent.
+pub(crate) const MIN_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) fn hearing_dir(data_dir: &Path, id: &HearingId) -> PathBuf {
     data_dir.join("hearings").join(id.as_str())
@@ -98,6 +104,7 @@ impl HearingRecord {
             queue,
             gate: Default::default(),
             last_checkpoint,
+            last_checkpoint_at: None,
         };
         record.restamp_unstamped();
         Ok((record, recovery))
@@ -207,6 +214,12 @@ impl HearingRecord {
 
     /// Signs a checkpoint if entries were added since the last one, and has it
     /// time-stamped asynchronously (never stalling the hearing). Returns (size, root).
+    /// Whether a checkpoint may be made now (see [`MIN_CHECKPOINT_GAP`]).
+    pub fn checkpoint_allowed(&self) -> bool {
+        self.last_checkpoint_at
+            .is_none_or(|t| t.elapsed() >= MIN_CHECKPOINT_GAP)
+    }
+
     pub fn checkpoint(&mut self) -> Option<(u64, [u8; 32])> {
         let size = self.log.size();
         if size == 0 || size == self.last_checkpoint {
@@ -215,6 +228,7 @@ impl HearingRecord {
         match self.log.checkpoint(&self.key) {
             Ok(cp) => {
                 self.last_checkpoint = cp.size;
+                self.last_checkpoint_at = Some(std::time::Instant::now());
                 self.request_stamp(cp.size, cp.note.clone());
                 Some((cp.size, cp.root))
             }

@@ -71,13 +71,7 @@ fn hearing_json(h: &HearingRow, participants: Option<Vec<Value>>) -> Value {
 }
 
 fn text_field(name: &str, v: &str, max: usize) -> Result<String, ApiError> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!(
-            "{name} must be 1 to {max} characters"
-        )));
-    }
-    Ok(v.to_owned())
+    crate::domain::text::clean_text(v, max).map_err(|e| ApiError::BadRequest(format!("{name} {e}")))
 }
 
 #[derive(Deserialize)]

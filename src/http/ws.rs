@@ -79,6 +79,41 @@ fn upgrade(ws: WebSocketUpgrade, handle: HearingHandle, participant: Participant
 }
 
 const OUTBOUND_QUEUE: usize = 256;
+
+/// Messages a socket may send in a burst, and per second after it (a page sends a few
+/// dozen at most when it starts: hello, an offer, its ICE candidates). Beyond that the
+/// socket is closed with `close::TOO_MANY_MESSAGES`: a flood reaches neither the hearing
+/// task nor the evidence log.
+const BURST: f64 = 120.0;
+const PER_SECOND: f64 = 20.0;
+
+/// A token bucket for one socket's messages.
+struct MessageBudget {
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+impl MessageBudget {
+    fn new() -> MessageBudget {
+        MessageBudget {
+            tokens: BURST,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Takes one message's token; false when the socket is over its rate.
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * PER_SECOND;
+        self.tokens = (self.tokens + refill).min(BURST);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: ParticipantRow) {
@@ -92,6 +127,7 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
             .await;
         return;
     };
+    let mut budget = MessageBudget::new();
     loop {
         tokio::select! {
             incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
@@ -100,6 +136,10 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
                     Ok(None) | Ok(Some(Err(_))) => break,
                     Ok(Some(Ok(frame))) => frame,
                 };
+                if matches!(frame, Message::Text(_) | Message::Binary(_)) && !budget.take() {
+                    let _ = socket.send(close_msg(close::TOO_MANY_MESSAGES, "too many messages")).await;
+                    break;
+                }
                 match frame {
                     Message::Text(text) => match ClientMsg::parse(text.as_str()) {
                         Ok(msg) => handle.client_message(conn, msg).await,

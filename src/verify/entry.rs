@@ -48,6 +48,10 @@ pub enum EntryBody {
         /// Language of the hearing.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<String>,
+        /// Where the checkpoints' time-stamps come from: `builtin` (the server's own
+        /// TSA: not independent of the operator) or `external`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_stamping: Option<String>,
     },
     /// A participant was invited.
     ParticipantInvited {
@@ -85,6 +89,13 @@ pub enum EntryBody {
     ParticipantRemoved {
         /// Participant id.
         participant: String,
+    },
+    /// A participant changed the name shown for them.
+    ParticipantRenamed {
+        /// Participant id.
+        participant: String,
+        /// The new name.
+        display_name: String,
     },
     /// A connection was turned away before it could take part (`reason`:
     /// `unrecognized_device`, `device_refused`, `denied`).
@@ -256,6 +267,7 @@ impl EntryBody {
             Self::ParticipantDenied { .. } => "participant_denied",
             Self::ParticipantLeft { .. } => "participant_left",
             Self::ParticipantRemoved { .. } => "participant_removed",
+            Self::ParticipantRenamed { .. } => "participant_renamed",
             Self::JoinRefused { .. } => "join_refused",
             Self::DeviceApproved { .. } => "device_approved",
             Self::KeyBound { .. } => "key_bound",

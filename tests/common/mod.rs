@@ -83,6 +83,20 @@ impl TestServer {
         (judge, h)
     }
 
+    /// The judge's console socket for hearing `h`, and the judge's participant id.
+    pub async fn console(&self, judge: &Client, h: &str) -> (ws::WsClient, String) {
+        let j = ws::WsClient::connect(
+            &self.ws_url(&format!("/ws/hearings/{h}")),
+            judge.cookie.as_deref(),
+        )
+        .await;
+        let id = j.wait_type("welcome").await["participant"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (j, id)
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, path)
     }

@@ -51,6 +51,11 @@ impl WsClient {
                     _ => {}
                 }
             }
+            // Ended without a close frame (reset): 1006, as browsers report it.
+            close_seen
+                .lock()
+                .unwrap()
+                .get_or_insert((1006, String::new()));
             received.wake();
         });
         WsClient {

@@ -180,6 +180,7 @@ pub fn open_hearing(
             requesting_state: Some("A".into()),
             requested_state: Some("B".into()),
             language: Some("en".into()),
+            time_stamping: None,
         },
         clock.tick(),
     )

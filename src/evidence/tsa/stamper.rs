@@ -35,6 +35,36 @@ pub struct ExternalTsa {
     /// The built-in TSA's chain: tokens it issued before the server switched to the
     /// external TSA (e.g. in the server-wide custody log) still verify.
     builtin_chain_pem: String,
+    /// The genTime of the last token accepted from this TSA (Unix seconds).
+    last_time: std::sync::Mutex<Option<i64>>,
+}
+
+/// How far a token's time may be from this server's clock (either way).
+pub const MAX_TSA_SKEW_SECS: i64 = 300;
+
+/// Checks a token's time against the local clock (`now_unix`) and the previous token's
+/// time: a TSA whose clock disagrees with ours by minutes, or runs backwards, is not
+/// believed.
+pub fn check_token_time(
+    token_unix: i64,
+    now_unix: i64,
+    previous: Option<i64>,
+) -> Result<(), TsaError> {
+    let skew = token_unix.saturating_sub(now_unix);
+    if skew.abs() > MAX_TSA_SKEW_SECS {
+        return Err(TsaError::ClockSkew {
+            token_unix,
+            skew_secs: skew,
+        });
+    }
+    // Times are whole seconds in most tokens: equal is fine, earlier is not.
+    if let Some(previous_unix) = previous.filter(|p| token_unix < *p) {
+        return Err(TsaError::TimeWentBack {
+            token_unix,
+            previous_unix,
+        });
+    }
+    Ok(())
 }
 
 impl ExternalTsa {
@@ -63,6 +93,7 @@ impl ExternalTsa {
             transport,
             chain_pem: chain,
             builtin_chain_pem: builtin.chain_pem(),
+            last_time: std::sync::Mutex::new(None),
         })
     }
 
@@ -72,7 +103,14 @@ impl ExternalTsa {
         let (request, nonce) = super::build_request(message)?;
         let reply = self.transport.post(&request, within)?;
         let token = super::parse_response(&reply, nonce, message)?;
-        verify_token(&token, message, self.chain_pem.as_bytes()).map_err(TsaError::Untrusted)?;
+        let info = verify_token(&token, message, self.chain_pem.as_bytes())
+            .map_err(TsaError::Untrusted)?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let mut last = self.last_time.lock().unwrap_or_else(|p| p.into_inner());
+        check_token_time(info.gen_time_unix, now, *last)?;
+        *last = Some(info.gen_time_unix);
         Ok(token)
     }
 }
@@ -215,5 +253,28 @@ mod tests {
         // The built-in stamper's chain is its own, whatever is stored.
         let own = TimeStamper::Builtin(Box::new(builtin));
         assert_eq!(own.chain_for(&cps), builtin_chain);
+    }
+}
+
+#[cfg(test)]
+mod time_checks {
+    use super::*;
+
+    #[test]
+    fn a_token_far_from_our_clock_or_going_back_is_refused() {
+        assert!(check_token_time(1_000_000, 1_000_010, None).is_ok());
+        assert!(check_token_time(1_000_000, 1_000_000, Some(1_000_000)).is_ok());
+        assert!(matches!(
+            check_token_time(1_000_000, 1_000_000 + MAX_TSA_SKEW_SECS + 1, None),
+            Err(TsaError::ClockSkew { .. })
+        ));
+        assert!(matches!(
+            check_token_time(1_000_000 + 3600, 1_000_000, None),
+            Err(TsaError::ClockSkew { .. })
+        ));
+        assert!(matches!(
+            check_token_time(1_000_000, 1_000_000, Some(1_000_005)),
+            Err(TsaError::TimeWentBack { .. })
+        ));
     }
 }

@@ -54,6 +54,10 @@ pub(crate) struct LogSpec<'a> {
 
 /// Parses `<base>entries.jsonl`: canonical lines, seq = position, this log's id, times in
 /// order, field rules; computes the root at every size.
+/// What a report says of a hearing time-stamped by the server's built-in TSA (the same
+/// words in the browser verifier, `web/js/verify/log.js`).
+pub const BUILTIN_TSA_NOTE: &str = "time-stamps come from the server's built-in TSA, whose key is kept by the same operator as the log: they order the checkpoints but do not prove their time against the operator";
+
 pub(crate) fn check_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
     let mut errs = Vec::new();
     let mut view = LogView {
@@ -192,11 +196,21 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -
         }
     }
     view.interruptions = interruptions;
+    let builtin_tsa = matches!(
+        view.entries.first(),
+        Some(Some(Entry {
+            body: EntryBody::HearingOpened { time_stamping: Some(t), .. },
+            ..
+        })) if t == "builtin"
+    );
     ctx.record(
         "log.structure",
         errs,
         "opens with hearing_opened, ends with hearing_closed".into(),
     );
+    if builtin_tsa {
+        ctx.record("log.time_stamping", Vec::new(), BUILTIN_TSA_NOTE.into());
+    }
     if !view.interruptions.is_empty() {
         let spans: Vec<String> = view
             .interruptions

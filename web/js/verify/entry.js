@@ -7,13 +7,14 @@ import { parseCanonical } from './canonical.js';
 
 // field -> kind: s string, u u64, i i64, b bool, a string list; '?' suffix = optional.
 const TYPES = {
-  hearing_opened: { case_ref: 's', mla_ref: 's?', requesting_state: 's?', requested_state: 's?', language: 's?' },
+  hearing_opened: { case_ref: 's', mla_ref: 's?', requesting_state: 's?', requested_state: 's?', language: 's?', time_stamping: 's?' },
   participant_invited: { participant: 's', role: 's', display_name: 's?' },
   participant_joined: { participant: 's' },
   participant_admitted: { participant: 's' },
   participant_denied: { participant: 's' },
   participant_left: { participant: 's', reason: 's' },
   participant_removed: { participant: 's' },
+  participant_renamed: { participant: 's', display_name: 's' },
   join_refused: { participant: 's', reason: 's' },
   device_approved: { participant: 's' },
   key_bound: { participant: 's', public_key: 's' },

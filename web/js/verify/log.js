@@ -7,6 +7,9 @@ import { decodeEntry, checkFields, parseMs } from './entry.js';
 import { CompactRange, leafHash } from './merkle.js';
 import { err } from './errors.js';
 
+/** Same words as BUILTIN_TSA_NOTE in src/verify/bundle/log.rs. */
+const BUILTIN_TSA_NOTE = "time-stamps come from the server's built-in TSA, whose key is kept by the same operator as the log: they order the checkpoints but do not prove their time against the operator";
+
 export function describeInterruption(i) {
   return i.from_seq < i.to_seq
     ? `entries ${i.from_seq}..=${i.to_seq - 1n} were written before a restart and committed after it (entry ${i.seq})`
@@ -83,6 +86,10 @@ export async function checkLog(ctx, man, spec) {
     }
   }
   ctx.record('log.structure', errs, 'opens with hearing_opened, ends with hearing_closed');
+  const opened = view.entries[0];
+  if (opened && opened.type === 'hearing_opened' && opened.time_stamping === 'builtin') {
+    ctx.record('log.time_stamping', [], BUILTIN_TSA_NOTE);
+  }
   if (view.interruptions.length) {
     ctx.record('log.interruptions', [], `recording was interrupted: ${view.interruptions.map(describeInterruption).join(', ')}`);
   }
