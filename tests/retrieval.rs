@@ -83,19 +83,7 @@ async fn access_matrix_downloads_custody_and_traversal() {
         .await; // revoked
 
     // One export of h1 by pros, so the matrix covers its URL too.
-    let (s, hd, _) = pros
-        .get_bytes(&format!("/api/portal/hearings/{h1}/bundle.zip"), None)
-        .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    let export_file = hd
-        .get(header::LOCATION)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let export_file = pros.export_file(&h1).await;
 
     let custody_before = server.state.custody.size();
     let users: Vec<(&str, &Client)> = vec![

@@ -133,7 +133,13 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
             incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
                 let frame = match incoming {
                     Err(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "idle for too long")).await; break; }
-                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(None) => break,
+                    Ok(Some(Err(e))) => {
+                        // A frame over the transport limit or against the protocol: say
+                        // so with a close frame (best effort) rather than just dropping.
+                        let _ = socket.send(frame_error_close(&e)).await;
+                        break;
+                    }
                     Ok(Some(Ok(frame))) => frame,
                 };
                 if matches!(frame, Message::Text(_) | Message::Binary(_)) && !budget.take() {
@@ -162,6 +168,16 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
         }
     }
     handle.disconnected(conn).await;
+}
+
+/// The close frame for a frame the transport refused: 1009 when it was too large
+/// (tungstenite's capacity error, known only by its text), 1002 otherwise.
+fn frame_error_close(e: &axum::Error) -> Message {
+    if e.to_string().contains("Space limit exceeded") {
+        close_msg(1009, "message too large")
+    } else {
+        close_msg(1002, "bad frame")
+    }
 }
 
 fn close_msg(code: u16, reason: &'static str) -> Message {

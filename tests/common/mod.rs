@@ -241,6 +241,17 @@ impl Client {
         (s, h, body)
     }
 
+    /// Makes an export of sealed hearing `h` (303 to it); returns its file name
+    /// (`<export id>.zip`).
+    pub async fn export_file(&self, h: &str) -> String {
+        let (s, hd, _) = self
+            .get_bytes(&format!("/api/portal/hearings/{h}/bundle.zip"), None)
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let location = hd.get(header::LOCATION).unwrap().to_str().unwrap();
+        location.rsplit('/').next().unwrap().to_owned()
+    }
+
     /// Schedules a hearing; returns its id.
     pub async fn hearing(&self) -> String {
         let h = self

@@ -70,6 +70,11 @@ impl WsClient {
         let _ = self.out.send(Message::Text(v.to_string().into()));
     }
 
+    /// Sends any frame as it is (binary, non-JSON text...).
+    pub fn send_raw(&self, m: Message) {
+        let _ = self.out.send(m);
+    }
+
     /// Waits until a received message satisfies `pred` (checks the whole history).
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         self.inbox.wait_for(what, pred).await
