@@ -366,6 +366,16 @@ async fn whip_publisher_reaches_subscribers_once_admitted() {
         StatusCode::BAD_REQUEST
     );
 
+    // An offer the media stack refuses leaves nothing behind: the real one after it
+    // is not turned away as "already connected".
+    let (status, _, body) = whip(
+        Some(format!("Bearer {otok}")),
+        "application/sdp",
+        "v=0\r\n".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     // A real WHIP publisher (webrtc-rs, non-trickle).
     let pc = std::sync::Arc::new(api.new_peer_connection(Default::default()).await.unwrap());
     let video = std::sync::Arc::new(TrackLocalStaticSample::new(

@@ -213,20 +213,34 @@ impl Actor {
             return Err(HearingError::Busy);
         }
         let conn = self.connect(row, None).await;
-        if !self.start_session(&pid).await {
+        let answer = self.whip_answer(&pid, sdp).await;
+        if answer.is_err() {
+            // A refused offer leaves nothing behind: the next POST may try again.
+            self.drop_conn(&pid, ConnectionState::None).await;
+            self.conns.remove(&conn);
+        }
+        answer.map(|(answer, ended)| (conn, answer, ended))
+    }
+
+    async fn whip_answer(
+        &mut self,
+        pid: &ParticipantId,
+        sdp: String,
+    ) -> Result<(String, tokio::sync::oneshot::Receiver<()>), HearingError> {
+        if !self.start_session(pid).await {
             return Err(HearingError::Media(
                 "cannot create a peer connection".into(),
             ));
         }
         let (ended_tx, ended) = tokio::sync::oneshot::channel();
-        let conn_state = self.people.get_mut(&pid).and_then(|p| p.conn.as_mut());
+        let conn_state = self.people.get_mut(pid).and_then(|p| p.conn.as_mut());
         let session = conn_state.ok_or(HearingError::Gone)?;
         session.ended = Some(ended_tx);
         let session = session.session.as_mut().ok_or(HearingError::Gone)?;
         session
             .accept_offer(sdp)
             .await
-            .map(|answer| (conn, answer, ended))
+            .map(|answer| (answer, ended))
             .map_err(|e| HearingError::Media(e.to_string()))
     }
 }
