@@ -110,8 +110,13 @@ impl App {
             &config.server_name,
             key.clone(),
             tsa.clone(),
+            crate::custody::CustodyOptions {
+                checkpoint_interval: config.retrieval.checkpoint_interval,
+                range_session: config.retrieval.range_session,
+            },
         )?);
         let rtc = RtcEngine::start(&config.media).await?;
+        let retrieval_limits = config.retrieval.clone();
         let config = Arc::new(config);
         let hearings = Arc::new(Hearings::new(HearingDeps {
             config: config.clone(),
@@ -130,6 +135,7 @@ impl App {
             tsa,
             sign_in,
             whip: Default::default(),
+            retrieval: crate::http::quota::Retrieval::new(retrieval_limits),
         });
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
@@ -185,6 +191,9 @@ impl App {
         let purge = tokio::spawn(purge_sessions(self.state.clone()));
         let served = crate::http::conn::serve(self.state.clone(), listener, tls, shutdown).await;
         purge.abort();
+        // Open ranged sessions closed, the final custody checkpoint signed.
+        let custody = self.state.custody.clone();
+        let _ = tokio::task::spawn_blocking(move || custody.shutdown()).await;
         served.map_err(AppError::Serve)
     }
 }

@@ -3,8 +3,10 @@
 //! 127.0.0.1:8080, SQLite and files under `./sworn-data`, one UDP port for all media.
 
 mod limits;
+mod retrieval;
 
 pub use limits::{HttpLimits, SignInLimits};
+pub use retrieval::RetrievalLimits;
 
 use crate::turn_credentials::TurnSecret;
 use serde::Deserialize;
@@ -53,6 +55,8 @@ struct RawConfig {
     evidence: RawEvidence,
     #[serde(default)]
     sign_in: limits::RawSignIn,
+    #[serde(default)]
+    retrieval: retrieval::RawRetrieval,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +216,8 @@ pub struct Config {
     pub client_address_header: Option<String>,
     pub http: HttpLimits,
     pub sign_in: SignInLimits,
+    /// `[retrieval]`: custody coalescing, ranged sessions, exports, quotas.
+    pub retrieval: RetrievalLimits,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -287,6 +293,7 @@ impl Config {
             client_address_header: None,
             http: HttpLimits::default(),
             sign_in: SignInLimits::default(),
+            retrieval: RetrievalLimits::default(),
         }
     }
 
@@ -611,6 +618,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         max_connections_per_address: raw.server.max_connections_per_address,
     })?;
     let sign_in = limits::validate_sign_in(raw.sign_in)?;
+    let retrieval = retrieval::validate(raw.retrieval)?;
     Ok(Config {
         bind,
         public_url,
@@ -646,6 +654,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         client_address_header,
         http,
         sign_in,
+        retrieval,
     })
 }
 

@@ -1,47 +1,164 @@
 //! The server-wide custody log: every grant, revocation, view and download of a sealed
-//! hearing's record (who, when, which bundle and its fingerprint, outcome) is appended,
-//! checkpointed (signed, fsynced) **before** the first byte is served, and time-stamped.
-//! Same log type and format as a hearing log, origin `<server>/custody`.
+//! hearing's record (who, when, which bundle and its fingerprint, outcome) is appended
+//! and made durable (fsynced) **before** the first byte is served, covered by a signed
+//! checkpoint within [`CustodyOptions::checkpoint_interval`], and time-stamped. Same log
+//! type and format as a hearing log, origin `<server>/custody`.
 //!
-//! Time-stamps: with the built-in TSA the checkpoint is stamped synchronously, before
-//! `record` returns (a local signature, milliseconds). With an external TSA the fact is
-//! durable before the first byte is served all the same (entry appended, checkpoint
-//! signed and fsynced), and one short attempt ([`QUICK_STAMP`]) is made at once unless
-//! the TSA's last attempt failed; if that attempt fails or is skipped, the checkpoint is
-//! stamped in the background ([`StampQueue`], retries with backoff) and the retrieval
-//! goes ahead unstamped for now: a TSA that is down must not hold downloads (or the HTTP
-//! server's runtime threads) hostage. A later checkpoint's token also covers every
-//! earlier custody entry.
+//! Off the async runtime, group-committed: requests never touch the log themselves. They
+//! queue their entry (bounded queue, [`QUEUE`]) to one writer thread ([`writer`]) and
+//! wait (asynchronously) for its answer. The writer appends everything queued, fsyncs
+//! once for the whole batch and only then answers, so many concurrent retrievals share
+//! one fsync. Signed checkpoints are coalesced: at most one per interval while entries
+//! keep coming, one when the log has been idle for the interval, one on demand (an
+//! export's extract needs a checkpoint over its own entry), one at shutdown. An entry a
+//! response depends on is therefore always durable before the response; if the server
+//! dies before the next checkpoint, the next start covers those entries with a
+//! `recovered_after_interruption` entry and a checkpoint (never lost, never silent).
+//! Entries nothing is served on (a quota refusal, a session's closing summary) are
+//! appended without waiting for an fsync: they ride with the next batch's.
+//!
+//! Ranged downloads ([`sessions`]): one durable entry opens a session per account, file
+//! and window; the ranges served under it are listed in one closing entry.
+//!
+//! Time-stamps: with the built-in TSA a checkpoint is stamped as it is signed (a local
+//! signature); with an external TSA in the background ([`StampQueue`], retries with
+//! backoff): a TSA that is down must not hold downloads hostage. A later checkpoint's
+//! token also covers every earlier custody entry.
+
+mod sessions;
+mod verify_dir;
+mod writer;
+
+pub use sessions::SessionKey;
+pub use verify_dir::{CustodyReport, verify_dir};
 
 use crate::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
 use crate::evidence::tsa::{RetryPolicy, StampQueue, TimeStamper};
-use crate::evidence::{HearingLog, LogError, ServerKey};
-use crate::verify::entry::EntryBody;
+use crate::evidence::{HearingLog, LogError, ServerKey, SignedCheckpoint};
+use sessions::Sessions;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use writer::{Cmd, Reply, Request, Writer};
 
-/// How long `record` waits for an external TSA before leaving the stamp to the
-/// background queue.
-pub const QUICK_STAMP: std::time::Duration = std::time::Duration::from_secs(2);
+/// How many requests may wait for the writer; more wait (off the runtime) to queue.
+pub const QUEUE: usize = 4096;
+
+/// How often the writer signs checkpoints, and how long a ranged session lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct CustodyOptions {
+    pub checkpoint_interval: Duration,
+    pub range_session: Duration,
+}
+
+impl Default for CustodyOptions {
+    fn default() -> Self {
+        CustodyOptions {
+            checkpoint_interval: Duration::from_secs(1),
+            range_session: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One custody fact (a `retrieval` entry).
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub user: String,
+    pub hearing: String,
+    pub what: String,
+    pub result: String,
+    /// The export this fact makes or reuses, if any (a reuse of the export the previous
+    /// entry about the hearing was about leaves its custody epoch as it was).
+    pub export: Option<String>,
+}
+
+impl Fact {
+    pub fn new(user: &str, hearing: &str, what: &str, result: &str) -> Fact {
+        Fact {
+            user: user.into(),
+            hearing: hearing.into(),
+            what: what.into(),
+            result: result.into(),
+            export: None,
+        }
+    }
+
+    /// Tags the fact as an access to export `id`.
+    pub fn about_export(mut self, id: &str) -> Fact {
+        self.export = Some(id.into());
+        self
+    }
+}
+
+/// Where an appended entry landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    /// The hearing's custody epoch after it ([`Custody::epoch`]).
+    pub epoch: u64,
+}
+
+/// Counters of the writer's work since start (for tests and operators).
+#[derive(Debug, Default)]
+pub struct Stats {
+    entries: AtomicU64,
+    syncs: AtomicU64,
+    checkpoints: AtomicU64,
+    batches: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustodyStats {
+    /// Entries appended.
+    pub entries: u64,
+    /// fsyncs of `entries.jsonl` (a checkpoint's included).
+    pub syncs: u64,
+    /// Checkpoints signed.
+    pub checkpoints: u64,
+    /// Batches the writer took.
+    pub batches: u64,
+}
+
+/// How a ranged request was logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeLogged {
+    /// A new session: its opening entry is durable.
+    Opened(u64),
+    /// Served under an open session's durable entry.
+    Joined,
+}
 
 pub struct Custody {
+    tx: SyncSender<Cmd>,
     log: Arc<Mutex<HearingLog>>,
-    key: Arc<ServerKey>,
+    sessions: Arc<Mutex<Sessions>>,
+    stats: Arc<Stats>,
+    epochs: writer::Epochs,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     tsa: Arc<TimeStamper>,
-    /// Background stamping (external TSA only).
-    stamps: Option<StampQueue>,
     dir: PathBuf,
 }
+
+/// How long an export waits for an external TSA's token before it goes without one (the
+/// background queue stamps the checkpoint all the same).
+pub const QUICK_STAMP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CustodyError {
     #[error("custody log: {0}")]
     Log(#[from] LogError),
+    #[error("custody log: {0}")]
+    Write(String),
     #[error("custody log lock poisoned")]
     Poisoned,
-    #[error("cannot start the custody time-stamping thread: {0}")]
+    #[error("the custody writer has stopped")]
+    Stopped,
+    #[error("cannot start a custody thread: {0}")]
     Thread(std::io::Error),
 }
 
@@ -51,6 +168,7 @@ impl Custody {
         server_name: &str,
         key: Arc<ServerKey>,
         tsa: Arc<TimeStamper>,
+        options: CustodyOptions,
     ) -> Result<Custody, CustodyError> {
         let dir = data_dir.join("custody");
         let (log, _) = HearingLog::open(
@@ -90,11 +208,32 @@ impl Custody {
         } else {
             None
         };
-        Ok(Custody {
-            log,
+        let sessions = Arc::new(Mutex::new(Sessions::new(options.range_session)));
+        let stats = Arc::new(Stats::default());
+        let epochs = writer::Epochs::default();
+        let w = Writer {
+            log: log.clone(),
             key,
-            tsa,
+            tsa: tsa.clone(),
             stamps,
+            interval: options.checkpoint_interval,
+            sessions: sessions.clone(),
+            stats: stats.clone(),
+            epochs: epochs.clone(),
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("custody-writer".into())
+            .spawn(move || w.run(rx))
+            .map_err(CustodyError::Thread)?;
+        Ok(Custody {
+            tx,
+            log,
+            sessions,
+            stats,
+            epochs,
+            worker: Mutex::new(Some(worker)),
+            tsa,
             dir,
         })
     }
@@ -103,9 +242,72 @@ impl Custody {
         &self.dir
     }
 
-    /// Appends one custody fact and makes it durable (signed checkpoint, fsync) before
-    /// returning its sequence number; time-stamped before returning with the built-in
-    /// TSA, in the background with an external one (see the module doc).
+    /// Queues `cmd` without blocking a runtime thread: if the queue is full, the wait
+    /// for room happens on a blocking thread.
+    async fn send(&self, cmd: Cmd) -> Result<(), CustodyError> {
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(CustodyError::Stopped),
+            Err(TrySendError::Full(cmd)) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || tx.send(cmd).is_ok())
+                    .await
+                    .map_err(|_| CustodyError::Stopped)?
+                    .then_some(())
+                    .ok_or(CustodyError::Stopped)
+            }
+        }
+    }
+
+    async fn append(&self, fact: Fact, durable: bool) -> Result<Appended, CustodyError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Cmd::Append(Request {
+            fact,
+            durable,
+            reply: Some(Reply::Async(tx)),
+        }))
+        .await?;
+        rx.await.map_err(|_| CustodyError::Stopped)?
+    }
+
+    fn append_blocking(&self, fact: Fact, durable: bool) -> Result<Appended, CustodyError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.tx
+            .send(Cmd::Append(Request {
+                fact,
+                durable,
+                reply: Some(Reply::Blocking(tx)),
+            }))
+            .map_err(|_| CustodyError::Stopped)?;
+        rx.recv().map_err(|_| CustodyError::Stopped)?
+    }
+
+    /// Appends one custody fact and waits (asynchronously) until it is durable.
+    pub async fn commit(&self, fact: Fact) -> Result<Appended, CustodyError> {
+        let a = self.append(fact, true).await?;
+        failpoint_after_append();
+        Ok(a)
+    }
+
+    /// [`Custody::commit`] for blocking threads (never on a runtime thread).
+    pub fn commit_blocking(&self, fact: Fact) -> Result<Appended, CustodyError> {
+        let a = self.append_blocking(fact, true)?;
+        failpoint_after_append();
+        Ok(a)
+    }
+
+    /// Appends a fact nothing is served on (a refusal): no fsync of its own.
+    pub async fn note(&self, fact: Fact) -> Result<Appended, CustodyError> {
+        self.append(fact, false).await
+    }
+
+    /// [`Custody::note`] for blocking threads.
+    pub fn note_blocking(&self, fact: Fact) -> Result<Appended, CustodyError> {
+        self.append_blocking(fact, false)
+    }
+
+    /// Appends one custody fact and makes it durable before returning its sequence
+    /// number (blocking; kept for callers outside the runtime).
     pub fn record(
         &self,
         user: &str,
@@ -113,45 +315,114 @@ impl Custody {
         what: &str,
         result: &str,
     ) -> Result<u64, CustodyError> {
-        let mut log = self.log.lock().map_err(|_| CustodyError::Poisoned)?;
-        let seq = log.append(
-            EntryBody::Retrieval {
-                user: user.into(),
-                retrieved_hearing: hearing.into(),
-                what: what.into(),
-                result: result.into(),
-            },
-            OffsetDateTime::now_utc(),
-        )?;
-        let cp = log.checkpoint(&self.key)?;
-        match &self.stamps {
-            Some(queue) => {
-                let quick = (!queue.tsa_failing())
-                    .then(|| self.tsa.stamp_within(&cp.note, Some(QUICK_STAMP)).ok())
-                    .flatten();
-                match quick {
-                    Some(token) => {
-                        if let Err(e) = log.attach_timestamp(cp.size, &token) {
-                            tracing::warn!(error = %e, "cannot store a custody time-stamp");
-                        }
-                    }
-                    None => {
-                        queue.push(cp.size, cp.note.clone());
-                    }
-                }
+        self.commit_blocking(Fact::new(user, hearing, what, result))
+            .map(|a| a.seq)
+    }
+
+    /// Logs one ranged request of `key.target` (bytes `a..=b`): joins the account's open
+    /// session of that file, or opens one with a durable entry `<target> bytes <a>-<b>
+    /// session <sid>` (see [`sessions`]).
+    pub async fn record_range(
+        &self,
+        key: SessionKey,
+        who: &str,
+        (a, b): (u64, u64),
+    ) -> Result<RangeLogged, CustodyError> {
+        {
+            let mut s = self.sessions.lock().map_err(|_| CustodyError::Poisoned)?;
+            if s.join(&key, a, b, Instant::now()) {
+                return Ok(RangeLogged::Joined);
             }
-            None => {
-                if let Ok(token) = self.tsa.stamp(&cp.note) {
-                    let _ = log.attach_timestamp(cp.size, &token);
+        }
+        let sid = crate::secrets::new_id()
+            .chars()
+            .take(12)
+            .collect::<String>();
+        let fact = Fact::new(
+            who,
+            &key.hearing,
+            &format!("{} bytes {a}-{b} session {sid}", key.target),
+            "served",
+        );
+        let appended = self.commit(fact).await?;
+        let replaced = self
+            .sessions
+            .lock()
+            .map_err(|_| CustodyError::Poisoned)?
+            .opened(key, sid, who.to_owned(), a, b, Instant::now());
+        if let Some(c) = replaced {
+            self.note(Fact::new(&c.who, &c.hearing, &c.what, "served"))
+                .await?;
+        }
+        Ok(RangeLogged::Opened(appended.seq))
+    }
+
+    /// Signs a checkpoint over every entry now (blocking).
+    pub fn checkpoint_blocking(&self) -> Result<SignedCheckpoint, CustodyError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.tx
+            .send(Cmd::Checkpoint(Reply::Blocking(tx)))
+            .map_err(|_| CustodyError::Stopped)?;
+        rx.recv().map_err(|_| CustodyError::Stopped)?
+    }
+
+    /// With an external TSA, one short attempt ([`QUICK_STAMP`]) to stamp `cp` now, so
+    /// an export can carry its token (blocking). The built-in TSA's is already there.
+    pub fn stamp_quick(&self, cp: &SignedCheckpoint) {
+        if !self.tsa.is_external() || cp.path.with_extension("tsr").exists() {
+            return;
+        }
+        if let Ok(token) = self.tsa.stamp_within(&cp.note, Some(QUICK_STAMP)) {
+            if let Ok(log) = self.log.lock() {
+                if let Err(e) = log.attach_timestamp(cp.size, &token) {
+                    tracing::warn!(error = %e, "cannot store a custody time-stamp");
                 }
             }
         }
-        failpoint_after_append();
-        Ok(seq)
+    }
+
+    /// Signs a checkpoint over every entry now.
+    pub async fn flush(&self) -> Result<SignedCheckpoint, CustodyError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Cmd::Checkpoint(Reply::Async(tx))).await?;
+        rx.await.map_err(|_| CustodyError::Stopped)?
+    }
+
+    /// The custody epoch of `hearing`: it moves on with every entry about the hearing
+    /// except a reuse of the export the previous entry made or reused. An export
+    /// made at epoch E is still up to date while the epoch is E (in this process).
+    pub fn epoch(&self, hearing: &str) -> Option<u64> {
+        self.epochs.lock().ok()?.get(hearing).map(|e| e.0)
+    }
+
+    /// What the writer has done since start.
+    pub fn stats(&self) -> CustodyStats {
+        CustodyStats {
+            entries: self.stats.entries.load(Ordering::Relaxed),
+            syncs: self.stats.syncs.load(Ordering::Relaxed),
+            checkpoints: self.stats.checkpoints.load(Ordering::Relaxed),
+            batches: self.stats.batches.load(Ordering::Relaxed),
+        }
     }
 
     pub fn size(&self) -> u64 {
         self.log.lock().map(|l| l.size()).unwrap_or(0)
+    }
+
+    /// Closes open sessions, signs the final checkpoint and stops the writer (blocking;
+    /// later appends fail with [`CustodyError::Stopped`]). Idempotent.
+    pub fn shutdown(&self) {
+        let handle = self.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = self.tx.send(Cmd::Shutdown);
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Custody {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -180,108 +451,11 @@ fn failpoint_after_append() {
 #[inline(always)]
 fn failpoint_after_append() {}
 
-/// What `sworn custody verify` found.
-#[derive(Debug)]
-pub struct CustodyReport {
-    pub entries: u64,
-    pub checkpoints: usize,
-    pub timestamps: usize,
-}
-
-/// Checks a custody log directory from its raw bytes: every entry canonical and in
-/// sequence, every checkpoint signed by `key` with the root of the entries it covers,
-/// the newest checkpoint covering every entry, every time-stamp token over its note.
-pub fn verify_dir(
-    dir: &Path,
-    key: &ed25519_dalek::VerifyingKey,
-    name: &str,
-    tsa_chain_pem: &[u8],
-) -> Result<CustodyReport, String> {
-    use crate::verify::{canonical, keys, merkle, note};
-    let bytes = std::fs::read(dir.join("entries.jsonl"))
-        .map_err(|e| format!("cannot read entries.jsonl: {e}"))?;
-    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-    let mut leaves = Vec::new();
-    if !body.is_empty() {
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            if !canonical::is_canonical(line) {
-                return Err(format!("entry {i} is not canonical JSON"));
-            }
-            let v: serde_json::Value =
-                serde_json::from_slice(line).map_err(|_| format!("entry {i} is not JSON"))?;
-            if v["seq"].as_u64() != Some(i as u64) {
-                return Err(format!("entry {i} has seq {}", v["seq"]));
-            }
-            if !matches!(
-                v["type"].as_str(),
-                Some("retrieval" | "recovered_after_interruption")
-            ) {
-                return Err(format!("entry {i} is not a custody entry"));
-            }
-            leaves.push(merkle::leaf_hash(line));
-        }
-    }
-    let verifier = keys::NoteVerifier {
-        name: name.to_owned(),
-        key_id: keys::key_id(name, key),
-        key: *key,
-    };
-    let mut checkpoints = 0;
-    let mut timestamps = 0;
-    let mut largest = 0u64;
-    let mut paths: Vec<_> = std::fs::read_dir(dir.join("checkpoints"))
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    for p in paths
-        .iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "note"))
-    {
-        let note_bytes = std::fs::read(p).map_err(|e| e.to_string())?;
-        let text = note::verify_note(&note_bytes, &verifier)
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-        let cp = note::parse_checkpoint(text).map_err(|e| format!("{}: {e}", p.display()))?;
-        let n = usize::try_from(cp.size).map_err(|_| "size".to_owned())?;
-        let covered = leaves.get(..n).ok_or_else(|| {
-            format!(
-                "{}: covers {} entries, the log has {}",
-                p.display(),
-                cp.size,
-                leaves.len()
-            )
-        })?;
-        if merkle::root(covered) != cp.root {
-            return Err(format!("{}: root does not match the entries", p.display()));
-        }
-        largest = largest.max(cp.size);
-        checkpoints += 1;
-        let tsr = p.with_extension("tsr");
-        if let Ok(token) = std::fs::read(&tsr) {
-            crate::verify::timestamp::verify_token(&token, &note_bytes, tsa_chain_pem)
-                .map_err(|e| format!("{}: {e}", tsr.display()))?;
-            timestamps += 1;
-        }
-    }
-    if largest != leaves.len() as u64 {
-        return Err(format!(
-            "the newest checkpoint covers {largest} of {} entries",
-            leaves.len()
-        ));
-    }
-    Ok(CustodyReport {
-        entries: leaves.len() as u64,
-        checkpoints,
-        timestamps,
-    })
-}
-
 impl Custody {
     /// The custody extract for `hearing` (docs/bundle-format.md §8): its entries with
     /// inclusion proofs against the newest checkpoint, read under the custody lock so
-    /// entries and checkpoint agree. After [`Custody::record`] that checkpoint covers
-    /// the whole log.
+    /// entries and checkpoint agree. After [`Custody::checkpoint_blocking`] that
+    /// checkpoint covers every entry appended before it.
     pub fn extract(
         &self,
         hearing: &str,

@@ -79,7 +79,7 @@ pub(super) struct RawHttpLimits {
     pub max_connections_per_address: Option<usize>,
 }
 
-fn bounded<T: PartialOrd + Copy + std::fmt::Display>(
+pub(super) fn bounded<T: PartialOrd + Copy + std::fmt::Display>(
     key: &'static str,
     value: Option<T>,
     default: T,

@@ -10,6 +10,7 @@ mod fsutil;
 pub mod keys;
 pub mod log;
 pub mod minutes;
+pub mod report_cache;
 pub mod tsa;
 
 pub use bundle::{BundleError, BundleInfo, ExtraFile, ExtraSource, write_bundle};

@@ -333,6 +333,10 @@ impl HearingRecord {
             let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out)
                 .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");
+            // The portal's report, computed once now (it never changes after seal).
+            if let Err(e) = crate::evidence::report_cache::refresh(&out, key.verifying_key()) {
+                tracing::warn!(error = %e, "bundle report not cached");
+            }
             Ok(info)
         })
     }

@@ -25,6 +25,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("too many attempts, wait a minute")]
     RateLimited,
+    #[error("retrieval quota exceeded, try again later")]
+    QuotaExceeded,
     #[error("this invitation link is not valid")]
     InviteInvalid,
     #[error("this invitation link has expired")]
@@ -61,7 +63,7 @@ impl ApiError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::InviteExpired | Self::InviteRevoked | Self::HearingClosed => StatusCode::GONE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -79,6 +81,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::RateLimited => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::InviteInvalid => "invite_invalid",
             Self::InviteExpired => "invite_expired",
             Self::InviteRevoked => "invite_revoked",

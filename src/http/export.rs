@@ -5,6 +5,15 @@
 //! `…/exports/<id>.zip`, which serves the sealed zip's bytes up to its central directory
 //! followed by the tail, with ranges, to the user who made it while the grant lasts.
 //!
+//! Reuse and retention: an account asking again for a hearing whose custody has not moved
+//! on since its newest export (the custody epoch, `Custody::epoch`: nothing about the
+//! hearing was logged since but `reused` entries of that export) is redirected to that export
+//! (custody entry `export <id> of bundle <fp>`, result `reused`) instead of a new tail
+//! file. A new export deletes the account's older exports of the hearing but the one
+//! before it once they are `retrieval.export_grace_secs` old (a download may still be
+//! running), and any export older than `retrieval.export_ttl_hours`; new exports count
+//! against `retrieval.exports_per_hour`: the number of files stays bounded.
+//!
 //! It must never copy or write the sealed zip, serve a byte before its custody entry is
 //! committed, or build a path from anything but a validated 128-bit export id.
 
@@ -13,8 +22,11 @@ use super::auth::Staff;
 use super::error::ApiError;
 use super::guard::{OriginRule, check_origin};
 use super::portal::{
-    bundle_dir, bundle_fingerprint, custody, granted, parse_range, ranged_response,
+    admit_bytes, bundle_dir, bundle_fingerprint, granted, log_served, parse_range, ranged_response,
+    refusal_fact, take_quota, who_of,
 };
+use super::quota::{QuotaKind, ReusableExport};
+use crate::custody::Fact;
 use crate::custody_extract::zip_tail;
 use crate::secrets::{new_id, now_unix};
 use axum::body::Body;
@@ -59,7 +71,13 @@ struct ExportMeta {
     bundle_fingerprint: String,
     /// Unix seconds.
     created: i64,
+    /// Custody seq of the entry that made it (orders one account's exports).
+    #[serde(default)]
+    seq: u64,
 }
+
+/// Exports an account keeps per hearing: the newest and the one before it.
+const KEEP_PER_ACCOUNT: usize = 2;
 
 fn exports_dir(state: &AppState) -> PathBuf {
     state.config.data_dir.join("exports")
@@ -102,6 +120,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::IfPresent)?;
     let h = granted(&state, &staff, &id)?;
+    take_quota(&state, &staff, &h.id, QuotaKind::Requests, 1, "export").await?;
     let st = state.clone();
     let hearing = h.id.clone();
     let eid = tokio::task::spawn_blocking(move || make_export(&st, &staff, &hearing))
@@ -118,27 +137,88 @@ pub async fn create(
     Ok(resp)
 }
 
-/// Commits the export's custody entry, then builds and stores its tail.
+/// The account's newest export of `h`, if the hearing's custody has not moved on since
+/// it was made and its files are still there.
+fn reusable(
+    state: &AppState,
+    staff: &Staff,
+    h: &crate::domain::HearingId,
+    fp: &str,
+) -> Option<ReusableExport> {
+    let key = (staff.user.id.as_str().to_owned(), h.as_str().to_owned());
+    let prev = state.retrieval.exports.lock().ok()?.get(&key).cloned()?;
+    let dir = exports_dir(state);
+    let present = ["json", "tail"]
+        .iter()
+        .all(|x| dir.join(format!("{}.{x}", prev.id)).is_file());
+    (prev.fingerprint == fp && state.custody.epoch(h.as_str()) == Some(prev.epoch) && present)
+        .then_some(prev)
+}
+
+/// Reuses the account's up-to-date export, or commits a new export's custody entry, then
+/// builds and stores its tail.
 fn make_export(
     state: &AppState,
     staff: &Staff,
     h: &crate::domain::HearingId,
 ) -> Result<ExportId, ApiError> {
     let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
-    let eid = ExportId::parse(&new_id()).ok_or_else(|| internal(&"export id"))?;
     let fp = bundle_fingerprint(state, h).ok_or_else(|| internal(&"sealed manifest unreadable"))?;
     let sealed_path = bundle_dir(state, h).with_extension("zip");
     let meta = std::fs::symlink_metadata(&sealed_path).map_err(|e| internal(&e))?;
     if !meta.file_type().is_file() {
         return Err(ApiError::NotFound);
     }
-    custody(
-        state,
-        staff,
-        h,
-        &format!("export {} of bundle {fp}", eid.as_str()),
-        "created",
-    )?;
+    let who = who_of(staff);
+    if let Some(prev) = reusable(state, staff, h, &fp) {
+        let eid = ExportId::parse(&prev.id).ok_or_else(|| internal(&"export id"))?;
+        state
+            .custody
+            .commit_blocking(
+                Fact::new(
+                    &who,
+                    h.as_str(),
+                    &format!("export {} of bundle {fp}", prev.id),
+                    "reused",
+                )
+                .about_export(&prev.id),
+            )
+            .map_err(|e| internal(&e))?;
+        return Ok(eid);
+    }
+    if let Err(r) = state
+        .retrieval
+        .quotas
+        .take(staff.user.id.as_str(), QuotaKind::Exports, 1)
+    {
+        tracing::info!(hearing = %h, "export over quota refused");
+        if r.log {
+            state
+                .custody
+                .note_blocking(refusal_fact(staff, h, r, "export"))
+                .map_err(|e| internal(&e))?;
+        }
+        return Err(ApiError::QuotaExceeded);
+    }
+    let eid = ExportId::parse(&new_id()).ok_or_else(|| internal(&"export id"))?;
+    let made = state
+        .custody
+        .commit_blocking(
+            Fact::new(
+                &who,
+                h.as_str(),
+                &format!("export {} of bundle {fp}", eid.as_str()),
+                "created",
+            )
+            .about_export(eid.as_str()),
+        )
+        .map_err(|e| internal(&e))?;
+    // The extract needs a signed checkpoint over this export's own entry.
+    let cp = state
+        .custody
+        .checkpoint_blocking()
+        .map_err(|e| internal(&e))?;
+    state.custody.stamp_quick(&cp);
     let files = state
         .custody
         .extract(h.as_str())
@@ -153,8 +233,9 @@ fn make_export(
         base_len: tail.base_len,
         sealed_len: meta.len(),
         tail_len: tail.bytes.len() as u64,
-        bundle_fingerprint: fp,
+        bundle_fingerprint: fp.clone(),
         created,
+        seq: made.seq,
     };
     let dir = exports_dir(state);
     std::fs::create_dir_all(&dir).map_err(|e| internal(&e))?;
@@ -162,7 +243,75 @@ fn make_export(
         .map_err(|e| internal(&e))?;
     let json = serde_json::to_vec(&record).map_err(|e| internal(&e))?;
     write_durable(&dir.join(format!("{}.json", eid.as_str())), &json).map_err(|e| internal(&e))?;
+    if let Ok(mut index) = state.retrieval.exports.lock() {
+        index.insert(
+            (record.user.clone(), record.hearing.clone()),
+            ReusableExport {
+                id: eid.as_str().to_owned(),
+                epoch: made.epoch,
+                fingerprint: fp,
+            },
+        );
+    }
+    let limits = &state.config.retrieval;
+    let (ttl, grace) = (limits.export_ttl.as_secs(), limits.export_grace.as_secs());
+    if let Err(e) = prune(&dir, &record, ttl, grace) {
+        tracing::warn!(error = %e, "old exports not deleted");
+    }
     Ok(eid)
+}
+
+/// Deletes exports older than `ttl_secs`, and `made`'s account's exports of its hearing
+/// but the newest [`KEEP_PER_ACCOUNT`] once they are `grace_secs` old. The `.json` goes
+/// first: an export without it is never served.
+fn prune(
+    dir: &std::path::Path,
+    made: &ExportMeta,
+    ttl_secs: u64,
+    grace_secs: u64,
+) -> std::io::Result<()> {
+    let now = now_unix();
+    let mut mine: Vec<(u64, i64, String)> = Vec::new();
+    let mut expired: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let path = e?.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(ExportId::parse)
+        else {
+            continue;
+        };
+        let Ok(m) = read_regular(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ExportMeta>(&b).ok())
+            .ok_or(())
+        else {
+            continue;
+        };
+        if now.saturating_sub(m.created) > i64::try_from(ttl_secs).unwrap_or(i64::MAX) {
+            expired.push(id.as_str().to_owned());
+        } else if m.user == made.user && m.hearing == made.hearing {
+            mine.push((m.seq, m.created, id.as_str().to_owned()));
+        }
+    }
+    mine.sort_unstable_by(|a, b| b.cmp(a));
+    let grace = i64::try_from(grace_secs).unwrap_or(i64::MAX);
+    expired.extend(
+        mine.into_iter()
+            .skip(KEEP_PER_ACCOUNT)
+            .filter(|m| now.saturating_sub(m.1) >= grace)
+            .map(|m| m.2),
+    );
+    for id in expired {
+        std::fs::remove_file(dir.join(format!("{id}.json")))?;
+        match std::fs::remove_file(dir.join(format!("{id}.tail"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/portal/hearings/:id/exports/:eid.zip`: one export, resumable with Range.
@@ -192,7 +341,7 @@ pub async fn serve(
         return Err(ApiError::Internal("sealed bundle zip changed".into()));
     }
     let tail = read_regular(&dir.join(format!("{}.tail", eid.as_str())))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|_| ApiError::NotFound)?;
     if tail.len() as u64 != meta.tail_len || meta.base_len > meta.sealed_len {
         return Err(ApiError::Internal("export tail inconsistent".into()));
     }
@@ -201,13 +350,13 @@ pub async fn serve(
         return Err(ApiError::Internal("empty export".into()));
     }
     let range = parse_range(&headers, len)?;
-    let mut what = format!("download export {}", eid.as_str());
-    if let Some((a, b)) = range {
-        what.push_str(&format!(" bytes {a}-{b}"));
-    }
-    // Committed (signed, fsynced) before the first byte leaves.
-    custody(&state, &staff, &h.id, &what, "served")?;
+    let what = format!("download export {}", eid.as_str());
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
+    admit_bytes(&state, &staff, &h.id, &what, end - start + 1).await?;
+    // Durable before the first byte leaves (a range: its session's entry).
+    // Not tagged with the export: a download moves the hearing's custody on, so the
+    // next export is a new one that lists it.
+    log_served(&state, &staff, &h.id, &what, range).await?;
     let body = concat_body(sealed_path, meta.base_len, tail, start, end).await?;
     let name = format!("sworn-bundle-{}.zip", h.id);
     ranged_response(body, "application/zip", range, len, Some(&name))

@@ -13,6 +13,7 @@ mod hearings;
 mod join;
 pub mod pages;
 mod portal;
+pub mod quota;
 pub mod throttle;
 mod whip;
 mod ws;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub tsa: Arc<crate::evidence::tsa::TimeStamper>,
     pub sign_in: throttle::SignInThrottle,
     pub whip: whip::WhipSessions,
+    /// Quotas, reusable exports, report counter.
+    pub retrieval: quota::Retrieval,
 }
 
 /// The largest request body accepted.

@@ -5,11 +5,18 @@
 //!
 //! Files are only ever served by looking a name up in the sealed bundle's own file list
 //! (never by joining a request path), and symlinks are refused.
+//!
+//! Cost per request stays bounded: custody entries go to the custody writer (group
+//! commit, off the runtime; `crate::custody`), a file's `Range` requests share one
+//! session entry, the summary's verification report is the one cached at seal
+//! (`evidence::report_cache`), and every account has quotas ([`super::quota`]).
 
 use super::AppState;
 use super::auth::Staff;
 use super::error::{ApiError, JsonBody};
 use super::hearings::load_hearing;
+use super::quota::{QuotaKind, Refusal};
+use crate::custody::{Fact, SessionKey};
 use crate::domain::{Action, HearingId, HearingState, StaffRole};
 use crate::secrets::{new_id, now_unix};
 use crate::store::{GrantRow, HearingRow};
@@ -41,7 +48,12 @@ fn who(staff: &Staff) -> String {
     format!("{} ({})", staff.user.username, staff.user.role.as_str())
 }
 
-pub(super) fn custody(
+pub(super) fn who_of(staff: &Staff) -> String {
+    who(staff)
+}
+
+/// Commits one custody fact: durable when this returns (before any response byte).
+pub(super) async fn custody(
     state: &AppState,
     staff: &Staff,
     h: &HearingId,
@@ -50,9 +62,44 @@ pub(super) fn custody(
 ) -> Result<(), ApiError> {
     state
         .custody
-        .record(&who(staff), h.as_str(), what, result)
+        .commit(Fact::new(&who(staff), h.as_str(), what, result))
+        .await
         .map(|_| ())
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The custody fact of a quota refusal (no fsync of its own).
+pub(super) fn refusal_fact(staff: &Staff, h: &HearingId, r: Refusal, what: &str) -> Fact {
+    Fact::new(
+        &who(staff),
+        h.as_str(),
+        &format!("quota_exceeded ({}): {what}", r.kind.as_str()),
+        "refused",
+    )
+}
+
+/// Takes `n` of quota `kind`; over it, logs the refusal (first of its window) and
+/// answers 429 `quota_exceeded`.
+pub(super) async fn take_quota(
+    state: &AppState,
+    staff: &Staff,
+    h: &HearingId,
+    kind: QuotaKind,
+    n: u64,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Err(r) = state.retrieval.quotas.take(staff.user.id.as_str(), kind, n) else {
+        return Ok(());
+    };
+    tracing::info!(hearing = %h, quota = r.kind.as_str(), "retrieval over quota refused");
+    if r.log {
+        state
+            .custody
+            .note(refusal_fact(staff, h, r, what))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    Err(ApiError::QuotaExceeded)
 }
 
 #[derive(Deserialize)]
@@ -96,7 +143,8 @@ pub async fn grant(
         &h.id,
         &format!("grant to {} ({})", user.username, user.role.as_str()),
         "granted",
-    )?;
+    )
+    .await?;
     state.store.create_grant(
         &gid,
         &h.id,
@@ -152,7 +200,8 @@ pub async fn revoke_grant(
         &h.id,
         &format!("revoke grant of {} ({})", g.username, g.role),
         "revoked",
-    )?;
+    )
+    .await?;
     state.store.revoke_grant(&h.id, &gid, now_unix())?;
     Ok(Json(json!({"revoked": gid})))
 }
@@ -237,23 +286,31 @@ pub async fn open_hearing(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let h = granted(&state, &staff, &id)?;
-    custody(&state, &staff, &h.id, "view summary", "served")?;
+    take_quota(
+        &state,
+        &staff,
+        &h.id,
+        QuotaKind::Requests,
+        1,
+        "view summary",
+    )
+    .await?;
+    custody(&state, &staff, &h.id, "view summary", "served").await?;
     let m = manifest(&state, &h.id)?;
     let dir = bundle_dir(&state, &h.id);
-    // The server knows its own key: the portal's report is against it, pinned.
+    // The server knows its own key: the portal's report is against it, pinned. It was
+    // computed when the bundle was sealed; computed (and stored) here only if missing
+    // or stale.
     let own_key = state.key.verifying_key();
-    let report = tokio::task::spawn_blocking(move || {
-        let src = crate::verify_cli::DirSource::open(&dir).map_err(|e| e.to_string())?;
-        let opts = crate::verify::VerifyOptions {
-            trusted_key: Some(own_key),
-            timestamps: Some(&crate::verify::bundle::Rfc3161Checker),
-            trusted_tsa_chain: None,
-        };
-        Ok::<_, String>(crate::verify::verify_bundle(&src, &opts))
+    let (report, computed) = tokio::task::spawn_blocking(move || {
+        crate::evidence::report_cache::load_or_refresh(&dir, own_key)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if computed {
+        state.retrieval.report_computed();
+    }
     let files: Vec<Value> = m["files"].as_array().cloned().unwrap_or_default();
     let media: Vec<Value> = files
         .iter()
@@ -291,7 +348,25 @@ pub async fn minutes(
     let h = granted(&state, &staff, &id)?;
     let path = bundle_dir(&state, &h.id).join("minutes/minutes.html");
     let html = std::fs::read(path).map_err(|_| ApiError::NotFound)?;
-    custody(&state, &staff, &h.id, "view minutes", "served")?;
+    take_quota(
+        &state,
+        &staff,
+        &h.id,
+        QuotaKind::Requests,
+        1,
+        "view minutes",
+    )
+    .await?;
+    take_quota(
+        &state,
+        &staff,
+        &h.id,
+        QuotaKind::Bytes,
+        html.len() as u64,
+        "view minutes",
+    )
+    .await?;
+    custody(&state, &staff, &h.id, "view minutes", "served").await?;
     // The minutes are shown as a document, never as an active page.
     Ok((
         [
@@ -397,14 +472,11 @@ async fn serve_file(
     }
     let len = meta.len();
     let range = parse_range(headers, len)?;
-    let what = match range {
-        Some((a, b)) => format!("{what} bytes {a}-{b}"),
-        None => what.to_owned(),
-    };
-    // Committed (signed, fsynced) before the first byte leaves.
-    custody(state, staff, h, &what, "served")?;
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
     let count = if len == 0 { 0 } else { end - start + 1 };
+    admit_bytes(state, staff, h, what, count).await?;
+    // Durable before the first byte leaves (a range: its session's entry).
+    log_served(state, staff, h, what, range).await?;
     let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::NotFound)?;
@@ -430,6 +502,49 @@ async fn serve_file(
         }
     });
     ranged_response(Body::from_stream(stream), ct, range, len, None)
+}
+
+/// Quotas of one file request of `count` bytes.
+pub(super) async fn admit_bytes(
+    state: &AppState,
+    staff: &Staff,
+    h: &HearingId,
+    what: &str,
+    count: u64,
+) -> Result<(), ApiError> {
+    take_quota(state, staff, h, QuotaKind::Requests, 1, what).await?;
+    take_quota(state, staff, h, QuotaKind::Bytes, count, what).await
+}
+
+/// Logs one file request: a whole file, its own durable entry; a range, the durable
+/// opening entry of the account's session of that file (or the open session's).
+pub(super) async fn log_served(
+    state: &AppState,
+    staff: &Staff,
+    h: &HearingId,
+    target: &str,
+    range: Option<(u64, u64)>,
+) -> Result<(), ApiError> {
+    let internal = |e: crate::custody::CustodyError| ApiError::Internal(e.to_string());
+    match range {
+        None => {
+            let fact = Fact::new(&who(staff), h.as_str(), target, "served");
+            state.custody.commit(fact).await.map_err(internal)?;
+        }
+        Some(r) => {
+            let key = SessionKey {
+                account: staff.user.id.as_str().to_owned(),
+                hearing: h.as_str().to_owned(),
+                target: target.to_owned(),
+            };
+            state
+                .custody
+                .record_range(key, &who(staff), r)
+                .await
+                .map_err(internal)?;
+        }
+    }
+    Ok(())
 }
 
 /// The response for bytes `range` (None: all) of a `len`-byte resource: 200 or 206 with

@@ -32,8 +32,18 @@ pub struct Server {
 impl Server {
     pub fn start(data: &Path, failpoint: bool) -> Server {
         let port = free_port();
+        // This test is about durability under kill -9, not quotas: the load threads
+        // make far more requests than a person would.
+        let config = data.with_file_name("crash-test.toml");
+        std::fs::write(
+            &config,
+            "[retrieval]\nrequests_per_minute = 1000000\nexports_per_hour = 10000\n",
+        )
+        .unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("serve")
             .env("SWORN_DATA_DIR", data)
             .env("SWORN_SERVER_NAME", NAME)
             .env("SWORN_BIND", format!("127.0.0.1:{port}"))
