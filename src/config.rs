@@ -91,6 +91,7 @@ struct RawMedia {
     bind_ip: Option<String>,
     public_ips: Option<Vec<String>>,
     loopback_only: Option<bool>,
+    private_candidates: Option<bool>,
     rx_batch_ms: Option<u64>,
     tcp_port: Option<u16>,
 }
@@ -232,6 +233,9 @@ pub struct MediaConfig {
     pub public_ips: Vec<IpAddr>,
     /// Only loopback candidates (tests, single-machine demos).
     pub loopback_only: bool,
+    /// Use peers' candidates on private networks (RFC 1918, 100.64/10, ULA). Default:
+    /// only when one of the server's own media addresses is private (a court's LAN).
+    pub private_candidates: bool,
     /// How long the media socket's reader lets datagrams gather before taking them as one
     /// batch (1–20 ms). Longer batches cost less CPU and add at most this much latency to
     /// every packet.
@@ -277,6 +281,7 @@ impl Config {
                 bind_ip: IpAddr::from([127, 0, 0, 1]),
                 public_ips: vec![],
                 loopback_only: true,
+                private_candidates: false,
                 rx_batch: Duration::from_millis(DEFAULT_RX_BATCH_MS),
                 tcp_port: Some(0),
             },
@@ -443,6 +448,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         })?;
         raw.media.rx_batch_ms = Some(ms);
     }
+    if let Some(v) = env("SWORN_PRIVATE_CANDIDATES") {
+        raw.media.private_candidates = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+    }
     if let Some(v) = env("SWORN_LOOPBACK_ONLY") {
         raw.media.loopback_only = Some(matches!(v.as_str(), "1" | "true" | "yes"));
     }
@@ -556,6 +564,11 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             key: "media.public_ips",
             message: "expected IP addresses".into(),
         })?;
+    let private_candidates = raw.media.private_candidates.unwrap_or_else(|| {
+        std::iter::once(bind_ip)
+            .chain(public_ips.iter().copied())
+            .any(crate::rtc::is_private)
+    });
     for s in &raw.ice_servers {
         if s.urls.is_empty()
             || !s.urls.iter().all(|u| {
@@ -633,6 +646,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             bind_ip,
             public_ips,
             loopback_only,
+            private_candidates,
             rx_batch: Duration::from_millis(rx_batch_ms),
             tcp_port: raw.media.tcp_port,
         },
@@ -801,6 +815,34 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(c.media.loopback_only);
         assert_eq!(c.data_dir, PathBuf::from("./sworn-data"));
+    }
+
+    #[test]
+    fn private_candidates_follow_the_servers_own_addresses() {
+        let load = |media: &str, env: Option<&'static str>| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("sworn.toml");
+            std::fs::write(&path, format!("[media]\nloopback_only = false\n{media}")).unwrap();
+            let env = move |k: &str| {
+                (k == "SWORN_PRIVATE_CANDIDATES")
+                    .then_some(env)
+                    .flatten()
+                    .map(str::to_owned)
+            };
+            Config::load(Some(&path), &env)
+                .unwrap()
+                .media
+                .private_candidates
+        };
+        assert!(!load("bind_ip = \"0.0.0.0\"\n", None));
+        assert!(!load("public_ips = [\"203.0.113.7\"]\n", None));
+        assert!(load("bind_ip = \"10.20.0.5\"\n", None));
+        assert!(load("public_ips = [\"192.168.10.2\"]\n", None));
+        assert!(!load(
+            "bind_ip = \"10.20.0.5\"\nprivate_candidates = false\n",
+            None
+        ));
+        assert!(load("", Some("1")));
     }
 
     #[test]

@@ -45,6 +45,7 @@ async fn a_leaked_link_cannot_take_over_an_admitted_witness() {
     let w = WsClient::connect(&join, None).await;
     w.send(json!({"type": "hello", "display_name": "Witness W", "public_key": pubkey(&key(1))}));
     w.wait_type("lobby").await;
+    ping_pong(&w).await; // the key is bound once the hello before it is handled
     judge.act(&h, &wid, "admit").await;
     w.wait_type("admitted").await;
 
@@ -172,6 +173,7 @@ async fn the_court_can_accept_the_witness_on_a_new_device() {
     let old = WsClient::connect(&join, None).await;
     old.send(json!({"type": "hello", "public_key": pubkey(&key(1))}));
     old.wait_type("lobby").await;
+    ping_pong(&old).await;
     judge.act(&h, &wid, "admit").await;
     old.wait_type("admitted").await;
 

@@ -57,7 +57,12 @@ pub(super) struct Actor {
     pub(super) derive_progress: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
-pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver<Command>) {
+pub(super) async fn run(
+    id: HearingId,
+    deps: HearingDeps,
+    mut rx: mpsc::Receiver<Command>,
+    restarted: bool,
+) {
     let Ok(Some(row)) = deps.store.hearing(&id) else {
         warn!(hearing = %id, "hearing task started for a hearing that cannot be loaded");
         return;
@@ -105,7 +110,15 @@ pub(super) async fn run(id: HearingId, deps: HearingDeps, mut rx: mpsc::Receiver
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
-        HearingState::Open => actor.open_record(false),
+        HearingState::Open => {
+            actor.open_record(false);
+            if restarted {
+                actor.log(EntryBody::RecordingDegraded {
+                    participant: None,
+                    detail: "the hearing task stopped on an internal error and was restarted: participants reconnected".into(),
+                });
+            }
+        }
         // A crash between closing and sealing: recover, then seal.
         HearingState::Closed
             if actor.sealed.is_none()
@@ -225,6 +238,8 @@ impl Actor {
                 let _ = reply.send(self.whip_offer(participant, sdp).await);
             }
             Command::WhipEnd { conn } => self.disconnected(conn).await,
+            #[cfg(debug_assertions)]
+            Command::PanicForTest => panic!("a test asked the hearing task to panic"),
             Command::Stats { reply } => {
                 let _ = reply.send(HearingStats {
                     connections: self.conns.len(),

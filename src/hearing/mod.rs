@@ -124,6 +124,8 @@ pub(crate) enum Command {
     Stats {
         reply: oneshot::Sender<HearingStats>,
     },
+    #[cfg(debug_assertions)]
+    PanicForTest,
 }
 
 /// Where closing a hearing stands, for the console.
@@ -243,6 +245,13 @@ impl HearingHandle {
     pub async fn stats(&self) -> Result<HearingStats, HearingError> {
         self.ask(|reply| Command::Stats { reply }).await
     }
+
+    /// Makes the hearing task panic (debug builds only: the supervision test).
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub async fn panic_for_test(&self) {
+        let _ = self.tx.send(Command::PanicForTest).await;
+    }
 }
 
 /// Everything a hearing task needs from the server.
@@ -260,14 +269,46 @@ pub struct HearingDeps {
 /// The registry of live hearing tasks (started on first use).
 pub struct Hearings {
     deps: HearingDeps,
-    live: Mutex<HashMap<HearingId, HearingHandle>>,
+    live: Arc<Mutex<HashMap<HearingId, HearingHandle>>>,
+}
+
+/// How many times a hearing task that panicked is restarted at once (each restart
+/// reopens its log, as after a crash); after that it restarts on next use only.
+const MAX_RESTARTS: u32 = 3;
+
+/// Starts a hearing task under a supervisor: if it panics, the panic is logged and a new
+/// task takes over from the hearing's log (participants' sockets close with the old task
+/// and their pages reconnect to the new one), and the record says so.
+fn start_supervised(
+    id: HearingId,
+    deps: HearingDeps,
+    live: Arc<Mutex<HashMap<HearingId, HearingHandle>>>,
+    restarts: u32,
+) -> HearingHandle {
+    let (tx, rx) = mpsc::channel(256);
+    let task = tokio::spawn(actor::run(id.clone(), deps.clone(), rx, restarts > 0));
+    tokio::spawn(async move {
+        let Err(e) = task.await else { return };
+        if !e.is_panic() {
+            return;
+        }
+        tracing::error!(hearing = %id, restarts, "the hearing task panicked");
+        if restarts >= MAX_RESTARTS {
+            return;
+        }
+        let fresh = start_supervised(id.clone(), deps, live.clone(), restarts + 1);
+        live.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, fresh);
+    });
+    HearingHandle { tx }
 }
 
 impl Hearings {
     pub fn new(deps: HearingDeps) -> Hearings {
         Hearings {
             deps,
-            live: Mutex::new(HashMap::new()),
+            live: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -277,9 +318,7 @@ impl Hearings {
         if let Some(h) = live.get(id).filter(|h| !h.tx.is_closed()) {
             return h.clone();
         }
-        let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(actor::run(id.clone(), self.deps.clone(), rx));
-        let handle = HearingHandle { tx };
+        let handle = start_supervised(id.clone(), self.deps.clone(), self.live.clone(), 0);
         live.insert(id.clone(), handle.clone());
         handle
     }

@@ -231,7 +231,7 @@ impl Conn {
     pub fn add_remote_candidate(
         &mut self,
         line: &str,
-        loopback_only: bool,
+        policy: CandidatePolicy,
     ) -> Result<(), RtcError> {
         let line = line.strip_prefix("a=").unwrap_or(line);
         let c = match Candidate::from_sdp_string(line) {
@@ -241,7 +241,7 @@ impl Conn {
             Err(_) if line.contains(".local ") => return Ok(()),
             Err(_) => return Err(RtcError::BadCandidate),
         };
-        if !candidate_ip_allowed(c.addr().ip(), loopback_only) {
+        if !candidate_ip_allowed(c.addr().ip(), policy) {
             return Ok(()); // ignored, not an error: the peer did nothing wrong
         }
         self.rtc.add_remote_candidate(c);
@@ -358,12 +358,28 @@ fn check_media_sections(sdp: &str) -> Result<(), RtcError> {
     Ok(())
 }
 
+/// Which remote candidate addresses a connection uses (media config).
+#[derive(Clone, Copy, Debug)]
+pub struct CandidatePolicy {
+    /// Only loopback (tests, single-machine demos).
+    pub loopback_only: bool,
+    /// Private networks (RFC 1918, shared 100.64/10, IPv6 ULA) too: only when the server
+    /// itself sits on one (a court's LAN).
+    pub private: bool,
+}
+
 /// Remote candidates the server may send to: never link-local (cloud metadata lives
-/// there), multicast, broadcast or unspecified; loopback only in loopback mode.
-pub(super) fn candidate_ip_allowed(ip: std::net::IpAddr, loopback_only: bool) -> bool {
+/// there), multicast, broadcast or unspecified; private networks only when configured
+/// for them (an ICE-lite server needs no remote candidate to connect: it answers the
+/// peer's checks from wherever they come, so ignoring one costs nothing); loopback only
+/// in loopback mode.
+pub(super) fn candidate_ip_allowed(ip: std::net::IpAddr, policy: CandidatePolicy) -> bool {
     use std::net::IpAddr;
-    if loopback_only {
+    if policy.loopback_only {
         return ip.is_loopback();
+    }
+    if is_private(ip) && !policy.private {
+        return false;
     }
     match ip {
         IpAddr::V4(v4) => {
@@ -380,6 +396,18 @@ pub(super) fn candidate_ip_allowed(ip: std::net::IpAddr, loopback_only: bool) ->
     }
 }
 
+/// RFC 1918, shared address space (100.64/10) and IPv6 unique-local (fc00::/7, where a
+/// cloud's fd00:ec2::254 metadata service lives).
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || (a == 100 && (64..128).contains(&b))
+        }
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,14 +415,43 @@ mod tests {
     #[test]
     fn candidate_addresses() {
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-        assert!(candidate_ip_allowed(ip("127.0.0.1"), true));
-        assert!(!candidate_ip_allowed(ip("192.0.2.1"), true));
-        assert!(candidate_ip_allowed(ip("192.0.2.1"), false));
-        assert!(!candidate_ip_allowed(ip("169.254.169.254"), false));
-        assert!(!candidate_ip_allowed(ip("fe80::1"), false));
-        assert!(!candidate_ip_allowed(ip("224.0.0.1"), false));
-        assert!(!candidate_ip_allowed(ip("0.0.0.0"), false));
-        assert!(!candidate_ip_allowed(ip("127.0.0.1"), false));
+        let lo = CandidatePolicy {
+            loopback_only: true,
+            private: false,
+        };
+        let public = CandidatePolicy {
+            loopback_only: false,
+            private: false,
+        };
+        let lan = CandidatePolicy {
+            loopback_only: false,
+            private: true,
+        };
+        assert!(candidate_ip_allowed(ip("127.0.0.1"), lo));
+        assert!(!candidate_ip_allowed(ip("192.0.2.1"), lo));
+        assert!(candidate_ip_allowed(ip("192.0.2.1"), public));
+        for never in [
+            "169.254.169.254",
+            "fe80::1",
+            "224.0.0.1",
+            "0.0.0.0",
+            "127.0.0.1",
+        ] {
+            assert!(!candidate_ip_allowed(ip(never), public), "{never}");
+            assert!(!candidate_ip_allowed(ip(never), lan), "{never}");
+        }
+        for private in [
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.20",
+            "100.64.0.1",
+            "fd00:ec2::254",
+            "fc00::1",
+        ] {
+            assert!(!candidate_ip_allowed(ip(private), public), "{private}");
+            assert!(candidate_ip_allowed(ip(private), lan), "{private}");
+        }
+        assert!(candidate_ip_allowed(ip("2001:db8::1"), public));
     }
 
     #[test]

@@ -128,7 +128,10 @@ impl MediaLoop {
             ready: Vec::new(),
             tcp_frames: Vec::new(),
             tcp_spans: Vec::new(),
-            loopback_only: cfg.loopback_only,
+            candidates_policy: super::conn::CandidatePolicy {
+                loopback_only: cfg.loopback_only,
+                private: cfg.private_candidates,
+            },
             rx_batch: cfg.rx_batch,
             conns: HashMap::new(),
             by_addr: HashMap::new(),
@@ -211,7 +214,7 @@ struct MediaLoop {
     /// Frames read from a TCP stream, before they enter str0m; reused.
     tcp_frames: Vec<u8>,
     tcp_spans: Vec<(SocketAddr, usize, usize)>,
-    loopback_only: bool,
+    candidates_policy: super::conn::CandidatePolicy,
     rx_batch: Duration,
     conns: HashMap<u64, Conn>,
     by_addr: HashMap<SocketAddr, u64>,
@@ -384,10 +387,8 @@ impl MediaLoop {
                 candidate,
                 reply,
             } => {
-                let loopback_only = self.loopback_only;
-                let r = self.with_conn(tag, |c, _| {
-                    c.add_remote_candidate(&candidate, loopback_only)
-                });
+                let policy = self.candidates_policy;
+                let r = self.with_conn(tag, |c, _| c.add_remote_candidate(&candidate, policy));
                 let _ = reply.send(r);
             }
             Command::Subscribe { tag, outlet } => {

@@ -9,6 +9,7 @@ fn test_loop() -> MediaLoop {
         bind_ip: std::net::IpAddr::from([127, 0, 0, 1]),
         public_ips: vec![],
         loopback_only: true,
+        private_candidates: false,
         rx_batch: Duration::from_millis(5),
         tcp_port: None,
     })

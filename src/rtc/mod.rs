@@ -20,6 +20,7 @@ mod media_loop;
 mod tcp;
 mod udp_batch;
 
+pub use conn::is_private;
 pub use engine::{PeerSession, PeerState, RtcEngine, SessionEvent, SessionEventKind};
 pub use forward::{
     MediaKind, Outlets, PublishedTrack, RecordItem, RecordSink, RtpRecord, SenderReportRecord,
