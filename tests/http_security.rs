@@ -527,10 +527,23 @@ async fn a_password_change_ends_the_other_sessions() {
     );
     assert_eq!(b.call(Method::GET, "/api/me", None).await.0, StatusCode::OK);
 
+    // B's console socket is open on a hearing when A changes the password.
+    let h = a.hearing().await;
+    let console = common::ws::WsClient::connect(
+        &server.ws_url(&format!("/ws/hearings/{h}")),
+        b.cookie.as_deref(),
+    )
+    .await;
+    console.wait_type("welcome").await;
     let v = a
         .post("/api/me/password", change("judge-password-long"))
         .await;
     assert_eq!(v["other_sessions_ended"], 1);
+    // The open socket of the ended session is closed too, not only new requests.
+    assert_eq!(
+        console.wait_closed().await.0,
+        sworn::hearing::protocol::close::UNAUTHORIZED
+    );
     assert_eq!(
         b.call(Method::GET, "/api/me", None).await.0,
         StatusCode::UNAUTHORIZED

@@ -90,6 +90,8 @@ pub fn username_acceptable(username: &str) -> Result<(), ApiError> {
 pub struct Staff {
     pub user: UserRow,
     pub csrf: String,
+    /// Hash of the session token: a long-lived console socket re-checks the session.
+    pub session_hash: String,
 }
 
 impl Staff {
@@ -125,9 +127,10 @@ impl FromRequestParts<Arc<AppState>> for Staff {
         let token = cookie_value(&parts.headers, session_cookie_name(&state.config))
             .filter(|t| token_shape_ok(t))
             .ok_or(ApiError::Unauthorized)?;
+        let session_hash = hash_token(token);
         let session = state
             .store
-            .session(&hash_token(token), now_unix())?
+            .session(&session_hash, now_unix())?
             .ok_or(ApiError::Unauthorized)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -142,6 +145,7 @@ impl FromRequestParts<Arc<AppState>> for Staff {
         Ok(Staff {
             user: session.user,
             csrf: session.csrf,
+            session_hash,
         })
     }
 }

@@ -31,7 +31,7 @@ pub async fn join(
     check_origin(&state, &headers, OriginRule::Required)?;
     let (participant, hearing) = resolve_invite(&state, &token)?;
     let handle = state.hearings.handle(&hearing.id);
-    Ok(upgrade(ws, handle, participant))
+    Ok(upgrade(ws, handle, participant, None))
 }
 
 /// `GET /ws/hearings/<id>`: the presiding judge's console (cookie).
@@ -67,15 +67,41 @@ pub async fn console(
         }
     };
     let handle = state.hearings.handle(&h.id);
-    Ok(upgrade(ws, handle, participant))
+    let check = SessionCheck {
+        store: state.store.clone(),
+        session_hash: staff.session_hash,
+    };
+    Ok(upgrade(ws, handle, participant, Some(check)))
 }
 
-fn upgrade(ws: WebSocketUpgrade, handle: HearingHandle, participant: ParticipantRow) -> Response {
+/// A console socket outlives the request that opened it: its session is re-checked
+/// every [`SESSION_RECHECK`], so a sign-out, a password change elsewhere, an expired
+/// session or a disabled account closes it (4001).
+struct SessionCheck {
+    store: Arc<crate::store::Store>,
+    session_hash: String,
+}
+
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
+impl SessionCheck {
+    fn still_valid(&self) -> bool {
+        // A store error keeps the socket: the next check decides.
+        !matches!(self.store.session(&self.session_hash, now_unix()), Ok(None))
+    }
+}
+
+fn upgrade(
+    ws: WebSocketUpgrade,
+    handle: HearingHandle,
+    participant: ParticipantRow,
+    check: Option<SessionCheck>,
+) -> Response {
     // Twice the protocol limit at the transport, so an oversized message still gets a
     // proper 1009 close from our own check rather than a dropped connection.
     ws.max_message_size(2 * MAX_MESSAGE_BYTES)
         .max_frame_size(2 * MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run_socket(socket, handle, participant))
+        .on_upgrade(move |socket| run_socket(socket, handle, participant, check))
 }
 
 const OUTBOUND_QUEUE: usize = 256;
@@ -116,7 +142,12 @@ impl MessageBudget {
 }
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: ParticipantRow) {
+async fn run_socket(
+    mut socket: WebSocket,
+    handle: HearingHandle,
+    participant: ParticipantRow,
+    check: Option<SessionCheck>,
+) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let Ok(conn) = handle.connect(participant, out_tx).await else {
         let _ = socket
@@ -128,8 +159,16 @@ async fn run_socket(mut socket: WebSocket, handle: HearingHandle, participant: P
         return;
     };
     let mut budget = MessageBudget::new();
+    let mut recheck = tokio::time::interval(SESSION_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = recheck.tick(), if check.is_some() => {
+                if check.as_ref().is_some_and(|c| !c.still_valid()) {
+                    let _ = socket.send(close_msg(close::UNAUTHORIZED, "signed out")).await;
+                    break;
+                }
+            }
             incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
                 let frame = match incoming {
                     Err(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "idle for too long")).await; break; }
