@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage courts (the unit hearings and staff accounts belong to).
+    Court {
+        #[command(subcommand)]
+        command: CourtCommand,
+    },
     /// The server's signing key.
     Key {
         #[command(subcommand)]
@@ -65,6 +70,19 @@ enum CustodyCommand {
 }
 
 #[derive(Subcommand)]
+enum CourtCommand {
+    /// List courts and how many accounts each has.
+    List,
+    /// Rename a court (its accounts and hearings stay with it).
+    Rename {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Add a staff account.
     Add {
@@ -72,6 +90,10 @@ enum UserCommand {
         username: String,
         #[arg(long, value_parser = ["judge", "clerk", "prosecutor", "defence", "admin"])]
         role: String,
+        /// The court the account belongs to (created if new). Required once the server
+        /// has more than one court; otherwise the only court.
+        #[arg(long)]
+        court: Option<String>,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
@@ -103,6 +125,13 @@ fn load_config(cli: &Cli) -> Result<Config> {
     Ok(config)
 }
 
+/// The metadata store of the configured data directory (created if missing).
+fn open_store(cli: &Cli) -> Result<Store> {
+    let config = load_config(cli)?;
+    std::fs::create_dir_all(&config.data_dir).context("creating the data directory")?;
+    Ok(Store::open(&config.data_dir.join("sworn.sqlite3"))?)
+}
+
 fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
@@ -123,10 +152,11 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(sworn::verify_cli::main_with_args(full))
         }
         Command::User { command } => {
-            let config = load_config(&cli)?;
-            std::fs::create_dir_all(&config.data_dir).context("creating the data directory")?;
-            let store = Store::open(&config.data_dir.join("sworn.sqlite3"))?;
-            user_command(&store, command)?;
+            user_command(&open_store(&cli)?, command)?;
+            Ok(0)
+        }
+        Command::Court { command } => {
+            court_command(&open_store(&cli)?, command)?;
             Ok(0)
         }
         Command::Key {
@@ -229,10 +259,12 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
         UserCommand::Add {
             username,
             role,
+            court,
             password_stdin,
         } => {
             let role: StaffRole = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
             sworn::http::auth::username_acceptable(username).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let court = court_for_new_account(store, court.as_deref())?;
             let (password, generated) = if *password_stdin {
                 (read_password()?, false)
             } else {
@@ -242,14 +274,21 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash = sworn::http::auth::hash_password(&password)?;
             let id = UserId::from_trusted(sworn::secrets::new_id());
-            match store.create_user(&id, username, role, &hash, sworn::secrets::now_unix()) {
+            match store.create_user(
+                &id,
+                username,
+                role,
+                &hash,
+                &court.id,
+                sworn::secrets::now_unix(),
+            ) {
                 Ok(()) => {}
                 Err(sworn::store::StoreError::Conflict) => {
                     bail!("a user named {username} already exists")
                 }
                 Err(e) => return Err(e.into()),
             }
-            println!("added {username} ({})", role.as_str());
+            println!("added {username} ({}) to {}", role.as_str(), court.name);
             if generated {
                 println!("password (shown once): {password}");
             }
@@ -276,11 +315,65 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
             }
         }
         UserCommand::List => {
+            let courts = store.list_courts()?;
             for u in store.list_users()? {
                 let disabled = store.user_disabled(&u.username)?.unwrap_or(false);
                 let mark = if disabled { "\tdisabled" } else { "" };
-                println!("{}\t{}{mark}", u.username, u.role.as_str());
+                let court = courts
+                    .iter()
+                    .find(|c| c.id == u.court_id)
+                    .map_or("?", |c| c.name.as_str());
+                println!("{}\t{}\t{court}{mark}", u.username, u.role.as_str());
             }
+        }
+    }
+    Ok(())
+}
+
+/// The court a new account goes to: `--court NAME` (created if new), or, without it, the
+/// server's only court. With several courts the flag is required: an account silently
+/// put in the wrong court would see that court's hearings.
+fn court_for_new_account(store: &Store, name: Option<&str>) -> Result<sworn::store::CourtRow> {
+    match name {
+        Some(name) => {
+            if !sworn::store::court_name_acceptable(name) {
+                bail!("a court name is 1 to 200 characters, no control characters");
+            }
+            let (court, created) = store.ensure_court(name, sworn::secrets::now_unix())?;
+            if created {
+                println!("created court {}", court.name);
+            }
+            Ok(court)
+        }
+        None => {
+            let mut courts = store.list_courts()?;
+            match (courts.pop(), courts.is_empty()) {
+                (Some(only), true) => Ok(only),
+                _ => bail!("this server has several courts: name one with --court"),
+            }
+        }
+    }
+}
+
+fn court_command(store: &Store, command: &CourtCommand) -> Result<()> {
+    match command {
+        CourtCommand::List => {
+            let users = store.list_users()?;
+            for c in store.list_courts()? {
+                let n = users.iter().filter(|u| u.court_id == c.id).count();
+                println!("{}\t{n} account(s)", c.name);
+            }
+        }
+        CourtCommand::Rename { from, to } => {
+            if !sworn::store::court_name_acceptable(to) {
+                bail!("a court name is 1 to 200 characters, no control characters");
+            }
+            match store.rename_court(from, to) {
+                Err(sworn::store::StoreError::NotFound) => bail!("no court named {from}"),
+                Err(sworn::store::StoreError::Conflict) => bail!("a court named {to} exists"),
+                other => other?,
+            }
+            println!("renamed {from} to {to}");
         }
     }
     Ok(())

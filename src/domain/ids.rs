@@ -41,6 +41,17 @@ macro_rules! id_type {
 id_type!(HearingId);
 id_type!(ParticipantId);
 id_type!(UserId);
+id_type!(CourtId);
+
+impl CourtId {
+    /// The court every account and hearing made before courts existed belongs to
+    /// (schema migration 4), and the court of `scripts/run`'s first judge.
+    pub const DEFAULT: &'static str = "00000000000000000000000000000000";
+
+    pub fn default_court() -> CourtId {
+        CourtId(Self::DEFAULT.to_owned())
+    }
+}
 
 #[cfg(test)]
 mod tests {

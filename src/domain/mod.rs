@@ -7,7 +7,7 @@ pub mod role;
 pub mod state;
 pub mod text;
 
-pub use ids::{HearingId, ParticipantId, UserId};
+pub use ids::{CourtId, HearingId, ParticipantId, UserId};
 pub use policy::{Action, Subject, allows};
 pub use role::{ParticipantRole, StaffRole};
 pub use state::{ConnectionState, HearingState, LeaveReason, Presence};

@@ -8,7 +8,7 @@ use super::error::{ApiError, JsonBody};
 use super::guard::ClientAddr;
 use super::throttle::{ClientKey, HashRefused, Refusal};
 use crate::config::Config;
-use crate::domain::{Action, StaffRole, Subject, UserId, allows};
+use crate::domain::{Action, CourtId, StaffRole, Subject, UserId, allows};
 use crate::secrets::{hash_token, new_id, new_token, now_unix, token_shape_ok};
 use crate::store::UserRow;
 use argon2::Argon2;
@@ -180,7 +180,7 @@ async fn hashing<T: Send + 'static>(
 }
 
 fn user_json(u: &UserRow) -> serde_json::Value {
-    json!({"id": u.id, "username": u.username, "role": u.role})
+    json!({"id": u.id, "username": u.username, "role": u.role, "court_id": u.court_id})
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
@@ -276,8 +276,17 @@ pub async fn logout(
     Ok(resp)
 }
 
-pub async fn me(staff: Staff) -> Json<serde_json::Value> {
-    Json(json!({"user": user_json(&staff.user), "csrf": staff.csrf}))
+/// `GET /api/me`: the account, its court's name and the CSRF token.
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let court = state.store.court(&staff.user.court_id)?.map(|c| c.name);
+    let mut user = user_json(&staff.user);
+    if let Some(obj) = user.as_object_mut() {
+        obj.insert("court".into(), json!(court));
+    }
+    Ok(Json(json!({"user": user, "csrf": staff.csrf})))
 }
 
 #[derive(Deserialize)]
@@ -354,35 +363,49 @@ pub async fn setup(
     let hash = hashing(&state, move || hash_password(&password))
         .await?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let role = state
+    let grant = state
         .store
         .consume_setup_token(&hash_token(&body.token), now_unix())?
         .ok_or(ApiError::InviteInvalid)?;
+    let role = grant.role;
     let user = UserRow {
         id: UserId::from_trusted(new_id()),
         username: body.username,
         role,
         password_hash: hash,
+        court_id: grant.court_id,
     };
     state.store.create_user(
         &user.id,
         &user.username,
         user.role,
         &user.password_hash,
+        &user.court_id,
         now_unix(),
     )?;
     tracing::info!(user = %user.id, role = role.as_str(), "first account created");
     start_session(&state, &user)
 }
 
-/// Creates a one-time setup link for a first account with `role`.
+/// Creates a one-time setup link for a first account with `role` in the default court
+/// (the first judge of a new server).
 pub fn create_setup_link(
     state: &AppState,
     role: StaffRole,
 ) -> Result<String, crate::store::StoreError> {
+    create_setup_link_in(state, role, &CourtId::default_court())
+}
+
+/// Creates a one-time setup link for an account with `role` in `court`: the account it
+/// creates belongs to that court.
+pub fn create_setup_link_in(
+    state: &AppState,
+    role: StaffRole,
+    court: &CourtId,
+) -> Result<String, crate::store::StoreError> {
     let token = new_token();
     state
         .store
-        .create_setup_token(&hash_token(&token), role, now_unix() + 24 * 3600)?;
+        .create_setup_token(&hash_token(&token), role, court, now_unix() + 24 * 3600)?;
     Ok(format!("{}/setup/{}", state.config.public_url, token))
 }

@@ -1,7 +1,9 @@
 //! Hearing API for the court (judge, clerk): schedule, list, participants and invite
-//! links, moderation, open and close.
+//! links, moderation, open and close. Only the account's own court's hearings: every
+//! handler gets its hearing from [`super::access::hearing_for`].
 
 use super::AppState;
+use super::access::{hearing_for, reload};
 use super::auth::Staff;
 use super::error::{ApiError, JsonBody};
 use crate::domain::{Action, HearingId, HearingState, ParticipantId, ParticipantRole};
@@ -140,16 +142,11 @@ pub async fn list(
     staff.require(Action::ViewHearings)?;
     let all: Vec<Value> = state
         .store
-        .list_hearings()?
+        .list_court_hearings(&staff.user.court_id)?
         .iter()
         .map(|h| hearing_json(h, None))
         .collect();
     Ok(Json(json!({"hearings": all})))
-}
-
-pub(crate) fn load_hearing(state: &AppState, id: &str) -> Result<HearingRow, ApiError> {
-    let id = HearingId::parse(id).ok_or(ApiError::NotFound)?;
-    state.store.hearing(&id)?.ok_or(ApiError::NotFound)
 }
 
 async fn live_status(state: &AppState, id: &HearingId) -> HashMap<ParticipantId, LiveStatus> {
@@ -164,8 +161,7 @@ pub async fn get(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::ViewHearings)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::ViewHearings)?;
     let live = live_status(&state, &h.id).await;
     let ps = state
         .store
@@ -202,8 +198,7 @@ async fn transition(
     id: &str,
     to: HearingState,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::OpenCloseHearing)?;
-    let h = load_hearing(state, id)?;
+    let h = hearing_for(state, staff, id, Action::OpenCloseHearing)?;
     if !state.store.set_hearing_state(&h.id, to, now_unix())? {
         return Err(ApiError::Conflict(format!(
             "the hearing cannot go from {} to {}",
@@ -213,7 +208,7 @@ async fn transition(
     }
     state.hearings.handle(&h.id).state_changed(to).await;
     tracing::info!(hearing = %h.id, state = to.as_str(), "hearing state changed");
-    let h = load_hearing(state, id)?;
+    let h = reload(state, &h)?;
     Ok(Json(hearing_json(&h, None)))
 }
 
@@ -250,8 +245,7 @@ pub async fn add_participant(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<NewParticipantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    staff.require(Action::ManageParticipants)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
     if h.state == HearingState::Closed {
         return Err(ApiError::Conflict("the hearing has ended".into()));
     }
@@ -309,8 +303,7 @@ pub async fn reissue(
     staff: Staff,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    staff.require(Action::ManageParticipants)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
     let p = load_participant(&state, &h, &pid)?;
     if p.user_id.is_some() {
         return Err(ApiError::BadRequest(
@@ -339,8 +332,7 @@ pub async fn revoke(
     staff: Staff,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::ManageParticipants)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
     let p = load_participant(&state, &h, &pid)?;
     state.store.revoke_invite(&p.id)?;
     if let Some(live) = state.hearings.running(&h.id) {
@@ -356,7 +348,7 @@ pub async fn moderate(
     staff: Staff,
     Path((id, pid, action)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::ConductHearing)?;
+    let h = hearing_for(&state, &staff, &id, Action::ConductHearing)?;
     let action = match action.as_str() {
         "admit" => ModAction::Admit,
         "deny" => ModAction::Deny,
@@ -367,7 +359,6 @@ pub async fn moderate(
         "refuse-device" => ModAction::RefuseDevice,
         _ => return Err(ApiError::NotFound),
     };
-    let h = load_hearing(&state, &id)?;
     let p = load_participant(&state, &h, &pid)?;
     state
         .hearings

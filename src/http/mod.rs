@@ -4,6 +4,7 @@
 //! Owns: request parsing and authentication at the boundary. Must never: log a token,
 //! password, participant name or client address; answer bad input with a 5xx.
 
+mod access;
 pub mod auth;
 pub mod conn;
 pub mod error;

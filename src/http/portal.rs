@@ -12,9 +12,9 @@
 //! (`evidence::report_cache`), and every account has quotas ([`super::quota`]).
 
 use super::AppState;
+use super::access::hearing_for;
 use super::auth::Staff;
 use super::error::{ApiError, JsonBody};
-use super::hearings::load_hearing;
 use super::quota::{QuotaKind, Refusal};
 use crate::custody::{Fact, SessionKey};
 use crate::domain::{Action, HearingId, HearingState, StaffRole};
@@ -117,8 +117,7 @@ pub async fn grant(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    staff.require(Action::GrantRetrieval)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
     let user = state
         .store
         .user_by_name(&b.username)?
@@ -168,8 +167,7 @@ pub async fn grants(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::GrantRetrieval)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
     let list: Vec<Value> = state
         .store
         .grants_for_hearing(&h.id)?
@@ -186,8 +184,7 @@ pub async fn revoke_grant(
     staff: Staff,
     Path((id, gid)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    staff.require(Action::GrantRetrieval)?;
-    let h = load_hearing(&state, &id)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
     let g = state
         .store
         .grants_for_hearing(&h.id)?
@@ -219,18 +216,9 @@ fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
         .collect()
 }
 
-/// A hearing the signed-in prosecutor/defence may retrieve, sealed.
+/// A hearing the signed-in prosecutor/defence holds an active grant for, sealed.
 pub(super) fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
-    staff.require(Action::RetrieveGranted)?;
-    let h = load_hearing(state, id)?;
-    if state
-        .store
-        .active_grant(&h.id, &staff.user.id, now_unix())?
-        .is_none()
-    {
-        tracing::info!(hearing = %h.id, "retrieval without a grant refused");
-        return Err(ApiError::Forbidden);
-    }
+    let h = hearing_for(state, staff, id, Action::RetrieveGranted)?;
     if h.state != HearingState::Closed || !bundle_dir(state, &h.id).join("manifest.json").is_file()
     {
         return Err(ApiError::Conflict("the record is not sealed yet".into()));

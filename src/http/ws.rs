@@ -34,7 +34,8 @@ pub async fn join(
     Ok(upgrade(ws, handle, participant, None))
 }
 
-/// `GET /ws/hearings/<id>`: the presiding judge's console (cookie).
+/// `GET /ws/hearings/<id>`: the presiding judge's console (cookie), own court only (a
+/// hearing of another court is refused with 404 before the upgrade).
 pub async fn console(
     State(state): State<Arc<AppState>>,
     staff: Staff,
@@ -43,8 +44,7 @@ pub async fn console(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::Required)?;
-    staff.require(Action::ConductHearing)?;
-    let h = super::hearings::load_hearing(&state, &id)?;
+    let h = super::access::hearing_for(&state, &staff, &id, Action::ConductHearing)?;
     if h.state == HearingState::Closed {
         return Err(ApiError::HearingClosed);
     }

@@ -1,7 +1,7 @@
 //! Hearings and their participants (with hashed invite tokens).
 
 use super::{Store, StoreError, map_unique};
-use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole, UserId};
+use crate::domain::{CourtId, HearingId, HearingState, ParticipantId, ParticipantRole, UserId};
 use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone, Debug)]
@@ -20,6 +20,9 @@ pub struct HearingRow {
     pub fields: NewHearing,
     pub state: HearingState,
     pub created_by: UserId,
+    /// The court the hearing belongs to (its creator's): only that court's judges and
+    /// clerks act on it.
+    pub court_id: CourtId,
     pub created_at: i64,
     pub opened_at: Option<i64>,
     pub closed_at: Option<i64>,
@@ -41,7 +44,7 @@ pub struct ParticipantRow {
     pub denied: bool,
 }
 
-const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at";
+const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at, court_id";
 const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied";
 
 fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
@@ -61,6 +64,7 @@ fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
         created_at: r.get(9)?,
         opened_at: r.get(10)?,
         closed_at: r.get(11)?,
+        court_id: CourtId::from_trusted(r.get(12)?),
     })
 }
 
@@ -83,6 +87,8 @@ fn participant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParticipantRo
 }
 
 impl Store {
+    /// Creates a hearing in its creator's court (read from the account row, so the
+    /// two cannot disagree); `NotFound` if there is no such account.
     pub fn create_hearing(
         &self,
         id: &HearingId,
@@ -90,13 +96,17 @@ impl Store {
         by: &UserId,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.conn()?
+        let n = self
+            .conn()?
             .execute(
-                "INSERT INTO hearings (id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', ?8, ?9)",
+                "INSERT INTO hearings (id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, court_id) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', u.id, ?9, u.court_id FROM users u WHERE u.id = ?8",
                 params![id.as_str(), h.case_ref, h.mla_ref, h.requesting_state, h.requested_state, h.scheduled_at, h.language, by.as_str(), now],
             )
             .map_err(map_unique)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
@@ -111,6 +121,19 @@ impl Store {
             .optional()?)
     }
 
+    /// The hearings of one court, newest first.
+    pub fn list_court_hearings(&self, court: &CourtId) -> Result<Vec<HearingRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {HEARING_COLS} FROM hearings WHERE court_id = ?1 ORDER BY scheduled_at DESC, created_at DESC"
+        ))?;
+        let rows = st
+            .query_map([court.as_str()], hearing_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every hearing of every court (start-up recovery; never an answer to a request).
     pub fn list_hearings(&self) -> Result<Vec<HearingRow>, StoreError> {
         let conn = self.conn()?;
         let mut st = conn.prepare(&format!(

@@ -3,14 +3,20 @@
 //! without touching domain code. Invite and session tokens are stored only as SHA-256
 //! hashes; passwords only as argon2 hashes.
 
+mod courts;
 mod grants;
 mod hearings;
 mod schema;
 mod users;
 
+pub use courts::{CourtRow, court_name_acceptable};
 pub use grants::GrantRow;
 pub use hearings::{HearingRow, NewHearing, ParticipantRow};
-pub use users::{SessionRow, UserRow};
+/// Applies the first `n` schema migrations to a bare connection: upgrade tests build a
+/// database as an older release made it.
+#[doc(hidden)]
+pub use schema::migrate_to;
+pub use users::{SessionRow, SetupGrant, UserRow};
 
 use rusqlite::Connection;
 use std::path::Path;

@@ -69,11 +69,34 @@ CREATE INDEX grants_user ON grants(user_id);
 ALTER TABLE participants ADD COLUMN device_key TEXT;
 ALTER TABLE participants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Courts (#12 scenario 12): every staff account, setup link and hearing belongs to
+    // one court; judges and clerks act only on their own court's hearings. What existed
+    // before goes to one default court, so an upgraded server keeps working as it did.
+    // (No REFERENCES on the new columns: SQLite refuses ADD COLUMN with a foreign key
+    // and a non-NULL default; the store writes only court ids it has read.)
+    r#"
+CREATE TABLE courts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO courts (id, name, created_at)
+  VALUES ('00000000000000000000000000000000', 'Default court', CAST(strftime('%s', 'now') AS INTEGER));
+ALTER TABLE users ADD COLUMN court_id TEXT NOT NULL DEFAULT '00000000000000000000000000000000';
+ALTER TABLE setup_tokens ADD COLUMN court_id TEXT NOT NULL DEFAULT '00000000000000000000000000000000';
+ALTER TABLE hearings ADD COLUMN court_id TEXT NOT NULL DEFAULT '00000000000000000000000000000000';
+CREATE INDEX hearings_court ON hearings(court_id);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the first `upto` migrations (tests build a database of an older schema).
+pub fn migrate_to(conn: &Connection, upto: usize) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate() {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(upto) {
         let target = i as i64 + 1;
         if version < target {
             conn.execute_batch(&format!(

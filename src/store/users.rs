@@ -1,7 +1,7 @@
 //! Staff accounts, sign-in sessions and one-time setup tokens.
 
 use super::{Store, StoreError, map_unique};
-use crate::domain::{StaffRole, UserId};
+use crate::domain::{CourtId, StaffRole, UserId};
 use rusqlite::{OptionalExtension, params};
 
 #[derive(Clone, Debug)]
@@ -10,7 +10,19 @@ pub struct UserRow {
     pub username: String,
     pub role: StaffRole,
     pub password_hash: String,
+    /// The court the account belongs to: the only court whose hearings it acts on.
+    pub court_id: CourtId,
 }
+
+/// A valid setup token's role and court.
+#[derive(Clone, Debug)]
+pub struct SetupGrant {
+    pub role: StaffRole,
+    pub court_id: CourtId,
+}
+
+/// The columns [`user_from_row`] reads, from `users` aliased `u`.
+const USER_COLS: &str = "u.id, u.username, u.role, u.password_hash, u.court_id";
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
@@ -27,6 +39,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         // A role we wrote ourselves; an unknown value (edited database) gets no rights.
         role: role.parse().unwrap_or(StaffRole::Admin),
         password_hash: r.get(3)?,
+        court_id: CourtId::from_trusted(r.get(4)?),
     })
 }
 
@@ -39,20 +52,34 @@ fn end_sessions_of(tx: &rusqlite::Transaction<'_>, username: &str) -> rusqlite::
 }
 
 impl Store {
+    /// Creates an account in `court` (which must exist: refused with `NotFound` otherwise).
     pub fn create_user(
         &self,
         id: &UserId,
         username: &str,
         role: StaffRole,
         password_hash: &str,
+        court: &CourtId,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.conn()?
+        let n = self
+            .conn()?
             .execute(
-                "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id.as_str(), username, role.as_str(), password_hash, now],
+                "INSERT INTO users (id, username, role, password_hash, created_at, court_id) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, id FROM courts WHERE id = ?6",
+                params![
+                    id.as_str(),
+                    username,
+                    role.as_str(),
+                    password_hash,
+                    now,
+                    court.as_str()
+                ],
             )
             .map_err(map_unique)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
@@ -140,7 +167,9 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT id, username, role, password_hash FROM users WHERE username = ?1 AND disabled = 0",
+                &format!(
+                    "SELECT {USER_COLS} FROM users u WHERE u.username = ?1 AND u.disabled = 0"
+                ),
                 [username],
                 user_from_row,
             )
@@ -151,7 +180,7 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT id, username, role, password_hash FROM users WHERE id = ?1",
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
                 [id.as_str()],
                 user_from_row,
             )
@@ -160,8 +189,9 @@ impl Store {
 
     pub fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
         let conn = self.conn()?;
-        let mut st =
-            conn.prepare("SELECT id, username, role, password_hash FROM users ORDER BY username")?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {USER_COLS} FROM users u ORDER BY u.username"
+        ))?;
         let rows = st
             .query_map([], user_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -193,10 +223,10 @@ impl Store {
         let conn = self.conn()?;
         let row = conn
             .query_row(
-                "SELECT u.id, u.username, u.role, u.password_hash, s.csrf, s.expires_at FROM sessions s \
-                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                &format!("SELECT {USER_COLS}, s.csrf, s.expires_at FROM sessions s \
+                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"),
                 params![token_hash, now],
-                |r| Ok(SessionRow { user: user_from_row(r)?, csrf: r.get(4)?, expires_at: r.get(5)? }),
+                |r| Ok(SessionRow { user: user_from_row(r)?, csrf: r.get(5)?, expires_at: r.get(6)? }),
             )
             .optional()?;
         Ok(row)
@@ -208,34 +238,42 @@ impl Store {
         Ok(())
     }
 
+    /// A one-time link that creates an account with `role` in `court`.
     pub fn create_setup_token(
         &self,
         token_hash: &str,
         role: StaffRole,
+        court: &CourtId,
         expires_at: i64,
     ) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO setup_tokens (token_hash, role, expires_at) VALUES (?1, ?2, ?3)",
-            params![token_hash, role.as_str(), expires_at],
+            "INSERT INTO setup_tokens (token_hash, role, expires_at, court_id) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, role.as_str(), expires_at, court.as_str()],
         )?;
         Ok(())
     }
 
-    /// Marks a setup token used; returns its role if it was valid and unused at `now`.
+    /// Marks a setup token used; returns its role and court if it was valid and unused
+    /// at `now`.
     pub fn consume_setup_token(
         &self,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<StaffRole>, StoreError> {
+    ) -> Result<Option<SetupGrant>, StoreError> {
         let conn = self.conn()?;
-        let role: Option<String> = conn
+        let row: Option<(String, String)> = conn
             .query_row(
-                "UPDATE setup_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2 RETURNING role",
+                "UPDATE setup_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2 RETURNING role, court_id",
                 params![token_hash, now],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        Ok(role.and_then(|r| r.parse().ok()))
+        Ok(row.and_then(|(role, court)| {
+            Some(SetupGrant {
+                role: role.parse().ok()?,
+                court_id: CourtId::from_trusted(court),
+            })
+        }))
     }
 
     pub fn setup_token_valid(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use sworn::app::App;
 use sworn::config::Config;
-use sworn::domain::{StaffRole, UserId};
+use sworn::domain::{CourtId, StaffRole, UserId};
 use sworn::http::{AppState, router};
 use tower::ServiceExt;
 
@@ -110,8 +110,19 @@ impl TestServer {
         }
     }
 
-    /// Creates a staff account and signs it in.
+    /// Creates a staff account (in the default court) and signs it in.
     pub async fn staff(&self, username: &str, role: StaffRole) -> Client {
+        self.staff_of(username, role, &CourtId::default_court())
+            .await
+    }
+
+    /// Creates a staff account in the court named `court` (created if new), signs it in.
+    pub async fn staff_in(&self, username: &str, role: StaffRole, court: &str) -> Client {
+        let (c, _) = self.state.store.ensure_court(court, 0).unwrap();
+        self.staff_of(username, role, &c.id).await
+    }
+
+    async fn staff_of(&self, username: &str, role: StaffRole, court: &CourtId) -> Client {
         let password = format!("{username}-password-long");
         let hash = sworn::http::auth::hash_password(&password).unwrap();
         self.state
@@ -121,14 +132,16 @@ impl TestServer {
                 username,
                 role,
                 &hash,
+                court,
                 0,
             )
             .unwrap();
-        let mut c = Client {
-            state: self.state.clone(),
-            cookie: None,
-            csrf: None,
-        };
+        self.login(username, &password).await
+    }
+
+    /// Signs in an account that exists.
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let mut c = self.anonymous();
         let (status, body, cookie) = c
             .raw(
                 Method::POST,
