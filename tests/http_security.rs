@@ -579,7 +579,7 @@ async fn a_disabled_account_is_out_at_once() {
         judge.call(Method::GET, "/api/me", None).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert!(sworn(&["list"]).contains("judge\tjudge\tdisabled"));
+    assert!(sworn(&["list"]).contains("judge\tjudge\tDefault court\tdisabled"));
     let anon = server.anonymous();
     assert_eq!(
         login_status(&anon, "judge", "judge-password-long").await,
