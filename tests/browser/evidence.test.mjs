@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { createPublicKey, verify as edVerify } from 'node:crypto';
 import {
   BASE, T, sleep, steps, launchChromium, chromiumPage, signIn, scheduleAndOpen, invite, admit, administerOath, waitSealed,
-  lowContrast, zipEntries,
+  lowContrast, zipEntries, courtKeyFile,
 } from './support.mjs';
 
 const JUDGE = process.env.SWORN_JUDGE_USER || 'judge';
@@ -345,7 +345,7 @@ test('the bundle holds every attestation, each verifying with node:crypto', asyn
 test('sworn verify and /verify accept the bundle and reject one changed media byte', async (t) => {
   if (!need(t, 'zip')) return;
   assert.ok(BIN, 'SWORN_BIN must be set');
-  const good = spawnSync(BIN, ['verify', S.zip], { encoding: 'utf8', timeout: 300_000 });
+  const good = spawnSync(BIN, ['verify', '--trust', await courtKeyFile(ARTIFACTS), S.zip], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(good.status, 0, `sworn verify: ${good.stdout}\n${good.stderr}`);
   // The download is an export: it carries the custody entries about this hearing, the
   // grant and this very export among them, each proven against a signed custody checkpoint.

@@ -25,7 +25,7 @@ import { createPublicKey, verify as edVerify } from 'node:crypto';
 import puppeteer from 'puppeteer-core';
 import {
   T, steps, launchChromium, chromiumPage, signIn, scheduleAndOpen, invite, admit, administerOath, endHearing, waitSealed,
-  storedKey, keepPeerConnections, expectSeeAndHear, lowContrast,
+  storedKey, keepPeerConnections, expectSeeAndHear, lowContrast, courtKeyFile,
 } from './support.mjs';
 
 const JUDGE = process.env.SWORN_JUDGE_USER || 'judge';
@@ -278,6 +278,6 @@ test('the sealed record: Firefox audio and video, the bound key, oath and identi
   }
 
   assert.ok(BIN, 'SWORN_BIN must be set');
-  const v = spawnSync(BIN, ['verify', bundle], { encoding: 'utf8', timeout: 300_000 });
+  const v = spawnSync(BIN, ['verify', '--trust', await courtKeyFile(ARTIFACTS), bundle], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(v.status, 0, `sworn verify: ${v.stdout}\n${v.stderr}`);
 });

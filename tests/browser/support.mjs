@@ -3,6 +3,8 @@
 // a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -433,4 +435,16 @@ export async function openHearingByApi(judge, casePrefix, mlaRef) {
   await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });
   await judge.waitForSelector('#recording:not([hidden])');
   return hearing.id;
+}
+
+/** The court's published server key (`/.well-known/sworn/server-key`), written to a file
+ * for `sworn verify --trust`: a bundle checked against it is "valid", not merely
+ * "valid, key not pinned". */
+export async function courtKeyFile(dir) {
+  const res = await fetch(`${BASE}/.well-known/sworn/server-key`);
+  assert.equal(res.status, 200, 'the server publishes its key');
+  const { vkey } = await res.json();
+  const path = join(dir, 'court-key.vkey');
+  writeFileSync(path, `${vkey}\n`);
+  return path;
 }
