@@ -87,10 +87,15 @@ async function inviteJoinAdmit(judge, name, role, options) {
 }
 
 /** Verifies a zip in /verify; returns {verdict, text}. */
-async function verifyInPage(zip, name) {
+async function verifyInPage(zip, name, trustFile = null) {
   const page = await newPage(`verify-${name}`);
   await goto(page, '/verify');
   await page.waitForSelector('html[data-state="ready"]');
+  if (trustFile) {
+    // The court's published key, pinned as a defence expert would.
+    await page.click('details.pin summary');
+    await page.fill('#trust', readFileSync(trustFile, 'utf8'));
+  }
   await page.setInputFiles('#bundle', zip);
   await page.waitForSelector('html[data-state="done"]', { timeout: 300_000 });
   const shown = await page.evaluate(() => ({ verdict: document.documentElement.dataset.verdict, text: document.getElementById('verdict').textContent }));
@@ -345,13 +350,14 @@ test('the bundle holds every attestation, each verifying with node:crypto', asyn
 test('sworn verify and /verify accept the bundle and reject one changed media byte', async (t) => {
   if (!need(t, 'zip')) return;
   assert.ok(BIN, 'SWORN_BIN must be set');
-  const good = spawnSync(BIN, ['verify', '--trust', await courtKeyFile(ARTIFACTS), S.zip], { encoding: 'utf8', timeout: 300_000 });
+  const courtKey = await courtKeyFile(ARTIFACTS);
+  const good = spawnSync(BIN, ['verify', '--trust', courtKey, S.zip], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(good.status, 0, `sworn verify: ${good.stdout}\n${good.stderr}`);
   // The download is an export: it carries the custody entries about this hearing, the
   // grant and this very export among them, each proven against a signed custody checkpoint.
   assert.match(good.stdout, /CUSTODY\s+#\d+ \S+ user \S+ \(judge\) grant to \S+ \(prosecutor\)/);
   assert.match(good.stdout, /CUSTODY\s+#\d+ \S+ user \S+ \(prosecutor\) export [0-9a-f]{32} of bundle [0-9a-f]{64}: created/);
-  const shown = await verifyInPage(S.zip, 'valid');
+  const shown = await verifyInPage(S.zip, 'valid', courtKey);
   assert.equal(shown.verdict, 'valid', shown.text);
 
   const buf = Buffer.from(readFileSync(S.zip));
