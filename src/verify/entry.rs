@@ -115,8 +115,13 @@ pub enum EntryBody {
     KeyBound {
         /// Participant id.
         participant: String,
-        /// Raw Ed25519 public key, unpadded base64url.
+        /// Raw public key, unpadded base64url: 32 bytes for Ed25519, the 65-byte
+        /// uncompressed SEC1 point for ES256.
         public_key: String,
+        /// Signature algorithm: absent = `Ed25519` (every bundle before it existed),
+        /// `ES256` = ECDSA P-256 with SHA-256. Anything else fails closed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alg: Option<String>,
     },
     /// A committed byte range of a media file.
     MediaChunk {
@@ -322,7 +327,8 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
 }
 
 /// Field rules serde cannot express: safe relative file paths, wall-clock fields in the
-/// log's time format, media time ranges that do not run backwards, 32-byte hex digests.
+/// log's time format, media time ranges that do not run backwards, 32-byte hex digests,
+/// a key algorithm this build knows.
 pub fn check_fields(body: &EntryBody) -> Result<(), String> {
     let wall = |w: &str| {
         super::clock::parse_ms(w)
@@ -390,6 +396,9 @@ pub fn check_fields(body: &EntryBody) -> Result<(), String> {
         EntryBody::Attestation {
             statement_sha256, ..
         } => digest(statement_sha256),
+        EntryBody::KeyBound { alg, .. } => super::keys::KeyAlg::from_field(alg.as_deref())
+            .map(|_| ())
+            .map_err(|e| format!("key_bound: {e}")),
         _ => Ok(()),
     }
 }
