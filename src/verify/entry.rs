@@ -441,4 +441,22 @@ mod tests {
         let unknown = br#"{"hearing":"h1","seq":0,"time":"t","type":"nope","v":1}"#;
         assert!(matches!(decode(unknown), Err(EntryError::Malformed(_))));
     }
+
+    #[test]
+    fn key_bound_alg_is_optional_and_an_unknown_one_fails_closed() {
+        let old = br#"{"hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        let e = decode(old).unwrap();
+        assert!(matches!(&e.body, EntryBody::KeyBound { alg: None, .. }));
+        assert_eq!(encode(&e).unwrap(), old, "bytes without alg are unchanged");
+        assert_eq!(check_fields(&e.body), Ok(()));
+        let es = br#"{"alg":"ES256","hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        assert_eq!(check_fields(&decode(es).unwrap().body), Ok(()));
+        let future = br#"{"alg":"ML-DSA-65","hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        assert_eq!(
+            check_fields(&decode(future).unwrap().body),
+            Err(
+                "key_bound: unsupported key algorithm \"ML-DSA-65\" (known: Ed25519, ES256)".into()
+            )
+        );
+    }
 }

@@ -22,6 +22,8 @@ import {
   openHearingByApi, storedKey, waitSealed,
 } from './support.mjs';
 import { verifyBundle } from '../../web/js/verify/bundle.js';
+import { checkFields } from '../../web/js/verify/entry.js';
+import { parseParticipantKey } from '../../web/js/verify/keys.js';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const DATA = process.env.SWORN_DATA_DIR || '';
@@ -79,6 +81,22 @@ async function bothVerifiers(bundle) {
   const rows = (checks) => checks.map((c) => ({ name: c.name, status: c.status, code: c.error ? (c.error.code ?? Object.keys(c.error)[0]) : '' }));
   return { code: r.status, rust, js, rustRows: rows(rust.checks), jsRows: rows(js.checks) };
 }
+
+test('the JS verifier: key_bound alg absent = Ed25519, ES256 = P-256, anything else fails closed as in Rust', () => {
+  const kb = (alg) => ({ type: 'key_bound', participant: 'p', public_key: 'k', ...(alg ? { alg } : {}) });
+  assert.equal(checkFields(kb()), null);
+  assert.equal(checkFields(kb('ES256')), null);
+  // The same text as src/verify/entry.rs's test.
+  assert.equal(checkFields(kb('ML-DSA-65')), 'key_bound: unsupported key algorithm "ML-DSA-65" (known: Ed25519, ES256)');
+  const point = Buffer.from('046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5', 'hex');
+  assert.equal(parseParticipantKey('ES256', point.toString('base64url')).alg, 'ES256');
+  const bad = Buffer.from(point);
+  bad[64] ^= 1;
+  assert.throws(() => parseParticipantKey('ES256', bad.toString('base64url')), /not a P-256 public key/);
+  assert.throws(() => parseParticipantKey('ES256', point.subarray(0, 33).toString('base64url')), /not a P-256 public key/);
+  assert.throws(() => parseParticipantKey(undefined, point.toString('base64url')), /Ed25519/);
+  assert.throws(() => parseParticipantKey('RS256', point.toString('base64url')), /unsupported key algorithm "RS256"/);
+});
 
 test('without WebCrypto Ed25519 the witness signs with ECDSA P-256; the oath verifies in both verifiers', async () => {
   assert.ok(DATA && BIN, 'SWORN_DATA_DIR and SWORN_BIN must be set');
