@@ -245,3 +245,156 @@ async fn a_denial_holds_across_reconnections_until_the_court_admits() {
     back.close().await;
     server.stop().await;
 }
+
+/// Copies a bundle directory (files only, recursively).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// `sworn-verify --json <bundle>`: exit code and report.
+fn sworn_verify(bundle: &std::path::Path) -> (Option<i32>, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+        .arg("--json")
+        .arg(bundle)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), report)
+}
+
+/// Issue #15 point 4: a browser without WebCrypto Ed25519 binds an ECDSA P-256 key
+/// (`alg: "ES256"`); it proves its device and signs the oath with it; the sealed bundle
+/// verifies, and a changed signature does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p256_key_binds_proves_the_device_and_signs_the_oath() {
+    use common::attest::{hello, p256_pubkey};
+    let server = TestServer::start().await;
+    let (judge, h) = server.judge_with_open_hearing().await;
+    let (wid, wtok) = judge.invite(&h, "Witness P", "witness").await;
+    let (j, _) = server.console(&judge, &h).await;
+    j.send(json!({"type": "hello", "public_key": pubkey(&key(9))}));
+    let join = server.ws_url(&format!("/ws/join/{wtok}"));
+    let ec = p256::ecdsa::SigningKey::from_slice(&[0x42; 32]).unwrap();
+
+    // An unknown algorithm, or a P-256 key sent as Ed25519, binds nothing.
+    let w = WsClient::connect(&join, None).await;
+    w.send(json!({"type": "hello", "public_key": p256_pubkey(&ec), "alg": "RS256"}));
+    w.wait_for("unknown alg refused", |m| {
+        m["type"] == "error" && m["code"] == "bad_public_key"
+    })
+    .await;
+    w.send(json!({"type": "hello", "public_key": p256_pubkey(&ec)}));
+    w.wait_nth("error", 2).await;
+    // The P-256 key binds the invitation.
+    w.send(hello(&ec, json!({"display_name": "Witness P"})));
+    w.wait_type("lobby").await;
+    ping_pong(&w).await;
+    judge.act(&h, &wid, "admit").await;
+    w.wait_type("admitted").await;
+    w.close().await;
+
+    // The same browser comes back: its ECDSA proof of the challenge is accepted.
+    let w = WsClient::connect(&join, None).await;
+    let challenge = w.wait_type("challenge").await;
+    prove_device(&w, &ec, &challenge);
+    w.wait_type("admitted").await;
+    assert!(
+        !w.messages()
+            .iter()
+            .any(|m| m["type"] == "device_unrecognized")
+    );
+
+    // A statement signed by another P-256 key is refused; the oath with the bound one
+    // is recorded.
+    let other = p256::ecdsa::SigningKey::from_slice(&[0x43; 32]).unwrap();
+    w.wait_type("checkpoint").await;
+    let st = statement(
+        "cosign",
+        &h,
+        &wid,
+        &latest_checkpoint(&w),
+        "seen",
+        json!({}),
+    );
+    attest(&w, &other, &st);
+    w.wait_for("foreign signature refused", |m| {
+        m["type"] == "error" && m["code"] == "bad_attestation"
+    })
+    .await;
+    administer_oath(&j, &w, &ec, &h, &wid).await;
+
+    let log = server.log_entries(&h);
+    let bound: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["type"] == "key_bound" && e["participant"] == wid.as_str())
+        .collect();
+    assert_eq!(bound.len(), 1, "{bound:?}");
+    assert_eq!(bound[0]["alg"], "ES256");
+    assert_eq!(bound[0]["public_key"], p256_pubkey(&ec));
+    // The judge's Ed25519 key_bound has no alg: old bytes unchanged.
+    assert!(
+        log.iter()
+            .filter(|e| e["type"] == "key_bound" && e["participant"] != wid.as_str())
+            .all(|e| e.get("alg").is_none())
+    );
+
+    let bundle = server.close_and_seal(&judge, &h).await;
+    for c in [j, w] {
+        c.close().await;
+    }
+    let (code, report) = sworn_verify(&bundle);
+    assert_eq!(
+        code,
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
+        "{report:#}"
+    );
+    let oath = std::fs::read_dir(bundle.join("attestations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.ends_with("-oath.json"))
+        .unwrap();
+    let stem = oath.trim_end_matches(".json");
+    let pem = std::fs::read_to_string(bundle.join(format!("attestations/{stem}.pub.pem"))).unwrap();
+    assert_eq!(
+        sworn::verify::keys::ParticipantKey::from_pem(&pem).unwrap(),
+        sworn::verify::keys::ParticipantKey::Es256(*ec.verifying_key())
+    );
+
+    // The oath's signature changed (in the log entry and its .sig file alike): the
+    // attestation check fails on the ECDSA verification itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bundle");
+    copy_dir(&bundle, &bad);
+    let sig_p = bad.join(format!("attestations/{stem}.sig"));
+    let sig = std::fs::read(&sig_p).unwrap();
+    let mut flipped = sig.clone();
+    flipped[40] ^= 0x01;
+    std::fs::write(&sig_p, &flipped).unwrap();
+    let entries = std::fs::read_to_string(bad.join("log/entries.jsonl")).unwrap();
+    let (from, to) = (
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &sig),
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &flipped),
+    );
+    assert!(entries.contains(&from));
+    std::fs::write(bad.join("log/entries.jsonl"), entries.replace(&from, &to)).unwrap();
+    let (code, report) = sworn_verify(&bad);
+    assert_eq!(code, Some(1), "{report:#}");
+    let att = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "attestations")
+        .unwrap();
+    assert_eq!(att["status"], "fail", "{att:#}");
+    assert!(att.to_string().contains("does not verify"), "{att:#}");
+    server.stop().await;
+}

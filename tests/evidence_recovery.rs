@@ -279,7 +279,8 @@ fn append_refuses_entries_the_verifier_would_reject() {
         log.append(
             EntryBody::KeyBound {
                 participant: "p".into(),
-                public_key: "not-a-key".into()
+                public_key: "not-a-key".into(),
+                alg: None,
             },
             clock.tick()
         ),

@@ -359,7 +359,10 @@ fn verify_txt(hearing: &str, final_path: &str, fingerprint: &str) -> String {
          4. A participant attestation (exact statement bytes, raw 64-byte signature):\n\
          \x20  openssl pkeyutl -verify -pubin -inkey attestations/0001-oath.pub.pem -rawin \\\n\
          \x20      -in attestations/0001-oath.json -sigfile attestations/0001-oath.sig\n\
-         \x20  (the key must be the one the log's key_bound entry binds to that participant)\n\n\
+         \x20  (the key must be the one the log's key_bound entry binds to that participant;\n\
+         \x20  a key_bound with \"alg\":\"ES256\" is ECDSA P-256: the .sig is raw r||s, to be\n\
+         \x20  DER-encoded before `openssl dgst -sha256 -verify <pub.pem> -signature sig.der`;\n\
+         \x20  docs/bundle-format.md section 6)\n\n\
          5. The minutes (signed by the key of the participant who made the minutes attestation):\n\
          \x20  openssl pkeyutl -verify -pubin -inkey attestations/NNNN-minutes.pub.pem -rawin \\\n\
          \x20      -in minutes/minutes.html -sigfile minutes/minutes.sig\n\n\

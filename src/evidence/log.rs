@@ -13,14 +13,13 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::VerifyingKey;
 use time::OffsetDateTime;
 
 use super::fsutil::write_durable;
 use super::keys::ServerKey;
 use crate::verify::bundle::ConsistencyFile;
 use crate::verify::entry::{self, Entry, EntryBody, is_safe_relative_path};
-use crate::verify::keys::parse_raw_b64url;
+use crate::verify::keys::ParticipantKey;
 use crate::verify::merkle::{CompactRange, Hash, consistency_proof, leaf_hash};
 use crate::verify::{canonical, clock, note};
 
@@ -120,7 +119,7 @@ pub struct HearingLog {
     leaves: Vec<Hash>,
     range: CompactRange,
     checkpoints: BTreeMap<u64, Hash>,
-    keys: HashMap<String, VerifyingKey>,
+    keys: HashMap<String, ParticipantKey>,
     attestations: u64,
     closed: bool,
     last_ms: i64,
@@ -222,8 +221,10 @@ impl HearingLog {
             EntryBody::KeyBound {
                 participant,
                 public_key,
+                alg,
             } => {
-                let k = parse_raw_b64url(public_key).map_err(|_| LogError::BadPublicKey)?;
+                let k = ParticipantKey::from_entry(alg.as_deref(), public_key)
+                    .map_err(|_| LogError::BadPublicKey)?;
                 self.keys.insert(participant.clone(), k);
             }
             EntryBody::MediaChunk { file, .. }
@@ -284,8 +285,12 @@ impl HearingLog {
         };
         let mut bytes = entry::encode(&e).map_err(|err| LogError::Encode(err.to_string()))?;
         // Validate before writing: the check must not leave state half-updated.
-        if let EntryBody::KeyBound { public_key, .. } = &e.body {
-            parse_raw_b64url(public_key).map_err(|_| LogError::BadPublicKey)?;
+        if let EntryBody::KeyBound {
+            public_key, alg, ..
+        } = &e.body
+        {
+            ParticipantKey::from_entry(alg.as_deref(), public_key)
+                .map_err(|_| LogError::BadPublicKey)?;
         }
         if let EntryBody::MediaChunk { file, .. }
         | EntryBody::FileSealed { file, .. }
@@ -410,7 +415,7 @@ impl HearingLog {
     }
 
     /// Key bound to a participant, if any.
-    pub fn bound_key(&self, participant: &str) -> Option<VerifyingKey> {
+    pub fn bound_key(&self, participant: &str) -> Option<ParticipantKey> {
         self.keys.get(participant).copied()
     }
 }

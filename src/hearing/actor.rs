@@ -5,6 +5,7 @@
 //! (browser-signed statements, oath, minutes).
 
 use super::actor_court::needed_for;
+use super::actor_device::DeviceKey;
 use super::live::Live;
 use super::protocol::{ClientMsg, HearingSummary, RosterEntry, ServerMsg, close};
 use super::record::{HearingRecord, Stamped};
@@ -266,8 +267,12 @@ impl Actor {
             ClientMsg::Hello {
                 display_name,
                 public_key,
+                alg,
                 proof: _,
-            } => self.hello(&pid, display_name, public_key),
+            } => {
+                let key = public_key.map(|k| DeviceKey::from_hello(&k, alg.as_deref()));
+                self.hello(&pid, display_name, key)
+            }
             ClientMsg::MediaState { audio, video } => {
                 let was = self.people.get(&pid).map(|p| p.audio_muted);
                 if let Some(p) = self.people.get_mut(&pid) {

@@ -282,12 +282,7 @@ impl Actor {
             .record
             .as_ref()
             .and_then(|r| r.log.bound_key(by.as_str()));
-        let ok = key.is_some_and(|k| {
-            <[u8; 64]>::try_from(sig.as_slice()).is_ok_and(|s| {
-                k.verify_strict(html, &ed25519_dalek::Signature::from_bytes(&s))
-                    .is_ok()
-            })
-        });
+        let ok = key.is_some_and(|k| k.verify(html, &sig).is_ok());
         if !ok {
             return self.error(
                 by,

@@ -6,6 +6,12 @@
 //! court's consoles are alerted, and only the court can accept it (the key is rebound,
 //! logged as `device_approved` + `key_bound`) or refuse it. A leaked link is then worth
 //! a knock on the door, not the witness's seat.
+//!
+//! A key is Ed25519 or, where the browser has no WebCrypto Ed25519, ECDSA P-256
+//! (`alg: "ES256"` in `hello` and in `key_bound`); the proof and every statement are
+//! checked under the bound key's algorithm. The store and the live state keep a key as
+//! one text: the base64url raw key, prefixed `ES256:` for P-256 (no prefix = Ed25519, as
+//! stored before algorithms existed).
 
 use super::actor::Actor;
 use super::live::Contender;
@@ -13,6 +19,7 @@ use super::protocol::{Outbound, ServerMsg, close, device_proof_message};
 use super::{ConnId, HearingError};
 use crate::domain::{Action, ParticipantId, Presence, Subject, allows};
 use crate::verify::entry::EntryBody;
+use crate::verify::keys::{KeyAlg, ParticipantKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::sync::mpsc;
@@ -80,6 +87,7 @@ impl Actor {
         let ClientMsg::Hello {
             display_name,
             public_key,
+            alg,
             proof,
         } = msg
         else {
@@ -91,6 +99,9 @@ impl Actor {
         };
         let pid = pending.pid.clone();
         let bound = self.people.get(&pid).and_then(|p| p.public_key.clone());
+        let public_key = public_key
+            .and_then(|k| DeviceKey::from_hello(&k, alg.as_deref()).ok())
+            .map(|k| k.0);
         let proven = match (&bound, &public_key, &proof) {
             (Some(b), Some(k), Some(sig)) if b == k => proof_valid(
                 b,
@@ -115,7 +126,6 @@ impl Actor {
         out: mpsc::Sender<Outbound>,
         key: Option<String>,
     ) {
-        let key = key.filter(|k| valid_public_key(k));
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
@@ -230,10 +240,7 @@ impl Actor {
             participant: target.to_string(),
         });
         if let Some(key) = c.key {
-            self.log(EntryBody::KeyBound {
-                participant: target.to_string(),
-                public_key: key,
-            });
+            self.log(key_bound(target, &key));
             self.checkpoint_now();
         }
         info!(participant = %target, "other device approved");
@@ -248,7 +255,7 @@ impl Actor {
         &mut self,
         pid: &ParticipantId,
         display_name: Option<String>,
-        public_key: Option<String>,
+        public_key: Option<Result<DeviceKey, &'static str>>,
     ) {
         if let Some(name) = display_name {
             match crate::domain::text::clean_text(&name, 100) {
@@ -257,13 +264,9 @@ impl Actor {
             }
         }
         if let Some(key) = public_key {
-            if !valid_public_key(&key) {
-                self.error(
-                    pid,
-                    "bad_public_key",
-                    "the public key must be a base64url raw Ed25519 key",
-                );
-            } else {
+            if let Err(why) = key {
+                self.error(pid, "bad_public_key", why);
+            } else if let Ok(DeviceKey(key)) = key {
                 let key_set_here = self
                     .people
                     .get(pid)
@@ -276,10 +279,7 @@ impl Actor {
                             p.mark_key_set();
                         }
                         let _ = self.deps.store.set_device_key(pid, Some(&key));
-                        self.log(EntryBody::KeyBound {
-                            participant: pid.to_string(),
-                            public_key: key,
-                        });
+                        self.log(key_bound(pid, &key));
                         self.checkpoint_now();
                     }
                     Some(Some(bound)) if bound != key && self.is_staff(pid) && !key_set_here => {
@@ -289,10 +289,7 @@ impl Actor {
                             p.public_key = Some(key.clone());
                             p.mark_key_set();
                         }
-                        self.log(EntryBody::KeyBound {
-                            participant: pid.to_string(),
-                            public_key: key,
-                        });
+                        self.log(key_bound(pid, &key));
                         self.checkpoint_now();
                     }
                     Some(Some(bound)) if bound != key => self.error(
@@ -332,21 +329,97 @@ impl Actor {
     }
 }
 
-/// A raw Ed25519 public key in base64url (no padding): 43 characters, 32 bytes.
-pub(super) fn valid_public_key(key: &str) -> bool {
-    key.len() == 43 && URL_SAFE_NO_PAD.decode(key).is_ok_and(|b| b.len() == 32)
+/// A device key in its stored form (module doc): `<base64url>` (Ed25519) or
+/// `ES256:<base64url>`; only made from a key that parses under its algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DeviceKey(pub(super) String);
+
+impl DeviceKey {
+    /// `hello`'s `public_key` and `alg`, checked; the error is for the participant.
+    pub(super) fn from_hello(key: &str, alg: Option<&str>) -> Result<Self, &'static str> {
+        let Ok(alg) = KeyAlg::from_field(alg) else {
+            return Err("unsupported key algorithm: use Ed25519 or ES256");
+        };
+        if key.len() > 100 || ParticipantKey::from_b64url(alg, key).is_err() {
+            return Err(match alg {
+                KeyAlg::Ed25519 => "the public key must be a base64url raw Ed25519 key",
+                KeyAlg::Es256 => "the public key must be a base64url uncompressed P-256 point",
+            });
+        }
+        Ok(Self(match alg {
+            KeyAlg::Ed25519 => key.to_string(),
+            KeyAlg::Es256 => format!("{}:{key}", alg.name()),
+        }))
+    }
 }
 
-/// Whether `sig` (base64url) is the bound key's Ed25519 signature over `message`.
-fn proof_valid(key: &str, sig: &str, message: &str) -> bool {
-    let Ok(vk) = crate::verify::keys::parse_raw_b64url(key) else {
+/// A stored device key split into `key_bound`'s `alg` field and its raw key text.
+fn split_stored(stored: &str) -> (Option<&str>, &str) {
+    match stored.split_once(':') {
+        Some((alg, key)) => (Some(alg), key),
+        None => (None, stored),
+    }
+}
+
+/// The `key_bound` entry for a stored device key.
+pub(super) fn key_bound(pid: &ParticipantId, stored: &str) -> EntryBody {
+    let (alg, key) = split_stored(stored);
+    EntryBody::KeyBound {
+        participant: pid.to_string(),
+        public_key: key.to_string(),
+        alg: alg.map(str::to_string),
+    }
+}
+
+/// Whether `sig` (base64url) is the bound key's signature over `message`, under the
+/// key's algorithm.
+fn proof_valid(stored: &str, sig: &str, message: &str) -> bool {
+    let (alg, key) = split_stored(stored);
+    let Ok(key) = ParticipantKey::from_entry(alg, key) else {
         return false;
     };
     let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
         return false;
     };
-    let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
-        return false;
-    };
-    vk.verify_strict(message.as_bytes(), &sig).is_ok()
+    key.verify(message.as_bytes(), &sig).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_keys_keep_their_algorithm() {
+        let ed = URL_SAFE_NO_PAD.encode(
+            ed25519_dalek::SigningKey::from_bytes(&[5; 32])
+                .verifying_key()
+                .as_bytes(),
+        );
+        let sk = p256::ecdsa::SigningKey::from_slice(&[6; 32]).unwrap();
+        let ec = URL_SAFE_NO_PAD.encode(sk.verifying_key().to_encoded_point(false).as_bytes());
+        assert_eq!(DeviceKey::from_hello(&ed, None), Ok(DeviceKey(ed.clone())));
+        assert_eq!(
+            DeviceKey::from_hello(&ed, Some("Ed25519")),
+            Ok(DeviceKey(ed.clone()))
+        );
+        let stored = DeviceKey::from_hello(&ec, Some("ES256")).map(|k| k.0);
+        assert_eq!(stored.as_deref(), Ok(format!("ES256:{ec}").as_str()));
+        assert!(DeviceKey::from_hello(&ec, None).is_err());
+        assert!(DeviceKey::from_hello(&ed, Some("ES256")).is_err());
+        assert!(DeviceKey::from_hello(&ec, Some("RS256")).is_err());
+        let pid = ParticipantId::from_trusted("p-1".into());
+        let EntryBody::KeyBound {
+            alg, public_key, ..
+        } = key_bound(&pid, &format!("ES256:{ec}"))
+        else {
+            unreachable!()
+        };
+        assert_eq!((alg.as_deref(), public_key), (Some("ES256"), ec.clone()));
+        let msg = device_proof_message("h", "p-1", "n");
+        use p256::ecdsa::signature::Signer as _;
+        let sig: p256::ecdsa::Signature = sk.sign(msg.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(sig.to_bytes());
+        assert!(proof_valid(&format!("ES256:{ec}"), &sig, &msg));
+        assert!(!proof_valid(&format!("ES256:{ec}"), &sig, "other"));
+    }
 }

@@ -96,10 +96,7 @@ impl Actor {
                 participant: id.to_string(),
             });
             if let Some(k) = key {
-                self.log(EntryBody::KeyBound {
-                    participant: id.to_string(),
-                    public_key: k,
-                });
+                self.log(super::actor_device::key_bound(&id, &k));
             }
             if presence == Presence::Admitted {
                 self.log(EntryBody::ParticipantAdmitted {

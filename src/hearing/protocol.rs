@@ -49,6 +49,10 @@ pub enum ClientMsg {
         display_name: Option<String>,
         #[serde(default)]
         public_key: Option<String>,
+        /// `public_key`'s algorithm: absent or `Ed25519`, or `ES256` (ECDSA P-256, for
+        /// browsers without WebCrypto Ed25519).
+        #[serde(default)]
+        alg: Option<String>,
         /// base64url signature by the bound key over the server's challenge
         /// ([`device_proof_message`]); required once the invitation is bound.
         #[serde(default)]

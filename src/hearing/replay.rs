@@ -234,6 +234,7 @@ mod tests {
         log.push(EntryBody::KeyBound {
             participant: "j".into(),
             public_key: "k".into(),
+            alg: None,
         });
         log
     }

@@ -115,8 +115,13 @@ pub enum EntryBody {
     KeyBound {
         /// Participant id.
         participant: String,
-        /// Raw Ed25519 public key, unpadded base64url.
+        /// Raw public key, unpadded base64url: 32 bytes for Ed25519, the 65-byte
+        /// uncompressed SEC1 point for ES256.
         public_key: String,
+        /// Signature algorithm: absent = `Ed25519` (every bundle before it existed),
+        /// `ES256` = ECDSA P-256 with SHA-256. Anything else fails closed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alg: Option<String>,
     },
     /// A committed byte range of a media file.
     MediaChunk {
@@ -322,7 +327,8 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
 }
 
 /// Field rules serde cannot express: safe relative file paths, wall-clock fields in the
-/// log's time format, media time ranges that do not run backwards, 32-byte hex digests.
+/// log's time format, media time ranges that do not run backwards, 32-byte hex digests,
+/// a key algorithm this build knows.
 pub fn check_fields(body: &EntryBody) -> Result<(), String> {
     let wall = |w: &str| {
         super::clock::parse_ms(w)
@@ -390,6 +396,9 @@ pub fn check_fields(body: &EntryBody) -> Result<(), String> {
         EntryBody::Attestation {
             statement_sha256, ..
         } => digest(statement_sha256),
+        EntryBody::KeyBound { alg, .. } => super::keys::KeyAlg::from_field(alg.as_deref())
+            .map(|_| ())
+            .map_err(|e| format!("key_bound: {e}")),
         _ => Ok(()),
     }
 }
@@ -431,5 +440,23 @@ mod tests {
         assert_eq!(decode(extra), Err(EntryError::UnknownFields));
         let unknown = br#"{"hearing":"h1","seq":0,"time":"t","type":"nope","v":1}"#;
         assert!(matches!(decode(unknown), Err(EntryError::Malformed(_))));
+    }
+
+    #[test]
+    fn key_bound_alg_is_optional_and_an_unknown_one_fails_closed() {
+        let old = br#"{"hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        let e = decode(old).unwrap();
+        assert!(matches!(&e.body, EntryBody::KeyBound { alg: None, .. }));
+        assert_eq!(encode(&e).unwrap(), old, "bytes without alg are unchanged");
+        assert_eq!(check_fields(&e.body), Ok(()));
+        let es = br#"{"alg":"ES256","hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        assert_eq!(check_fields(&decode(es).unwrap().body), Ok(()));
+        let future = br#"{"alg":"ML-DSA-65","hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
+        assert_eq!(
+            check_fields(&decode(future).unwrap().body),
+            Err(
+                "key_bound: unsupported key algorithm \"ML-DSA-65\" (known: Ed25519, ES256)".into()
+            )
+        );
     }
 }

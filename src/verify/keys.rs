@@ -1,7 +1,10 @@
-//! Ed25519 public-key encodings used by bundles: SPKI PEM (`openssl pkeyutl`), C2SP
-//! signed-note verifier keys (`name+keyid+base64(0x01||key)`), key ids and fingerprints.
+//! Public-key encodings used by bundles: Ed25519 SPKI PEM (`openssl pkeyutl`), C2SP
+//! signed-note verifier keys (`name+keyid+base64(0x01||key)`), key ids and fingerprints;
+//! and participants' attestation keys ([`ParticipantKey`]), whose algorithm the
+//! `key_bound` entry names (`alg`: absent = Ed25519, `ES256` = ECDSA P-256 / SHA-256).
 //!
-//! Pure parsing and formatting. It never holds or reads private keys.
+//! Pure parsing, formatting and signature checks. It never holds or reads private keys,
+//! and it refuses an algorithm it does not know rather than guess.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -31,6 +34,12 @@ pub enum KeyError {
     /// The verifier key text is malformed.
     #[error("malformed signed-note verifier key: {0}")]
     BadVkey(String),
+    /// A `key_bound` names an algorithm this verifier does not implement.
+    #[error("unsupported key algorithm {0:?} (known: Ed25519, ES256)")]
+    UnknownAlg(String),
+    /// Not an uncompressed SEC1 P-256 point (65 bytes, 0x04 || x || y, on the curve).
+    #[error("not a P-256 public key (uncompressed SEC1 point)")]
+    BadP256,
 }
 
 /// A signed-note verifier: name, key id and Ed25519 key.
@@ -151,10 +160,185 @@ pub fn parse_raw_b64url(text: &str) -> Result<VerifyingKey, KeyError> {
     key_from_slice(&raw)
 }
 
+/// DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1); the 65-byte
+/// uncompressed point follows.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// Signature algorithm of a participant's attestation key (`key_bound.alg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlg {
+    /// Ed25519 (RFC 8032), `verify_strict`; raw 32-byte key, 64-byte signature. The
+    /// default: a `key_bound` without `alg`.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256 (WebCrypto `ECDSA`/`P-256`); uncompressed SEC1
+    /// 65-byte key, raw `r || s` 64-byte signature, high or low S.
+    Es256,
+}
+
+impl KeyAlg {
+    /// The `alg` field value: `None` (absent) means Ed25519.
+    pub fn from_field(alg: Option<&str>) -> Result<Self, KeyError> {
+        match alg {
+            None | Some("Ed25519") => Ok(Self::Ed25519),
+            Some("ES256") => Ok(Self::Es256),
+            Some(other) => Err(KeyError::UnknownAlg(other.chars().take(40).collect())),
+        }
+    }
+
+    /// Its name as written in `alg` and `hello`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "Ed25519",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    /// What a producer writes in `key_bound.alg`: nothing for Ed25519, so bundles made
+    /// before the field existed keep their exact bytes.
+    pub fn field(self) -> Option<String> {
+        match self {
+            Self::Ed25519 => None,
+            Self::Es256 => Some(self.name().to_string()),
+        }
+    }
+}
+
+/// A participant's attestation key as a `key_bound` entry binds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticipantKey {
+    /// Ed25519.
+    Ed25519(VerifyingKey),
+    /// ECDSA P-256.
+    Es256(p256::ecdsa::VerifyingKey),
+}
+
+impl ParticipantKey {
+    /// Parses `key_bound`'s `public_key` (unpadded base64url) under its `alg`.
+    pub fn from_entry(alg: Option<&str>, public_key: &str) -> Result<Self, KeyError> {
+        Self::from_b64url(KeyAlg::from_field(alg)?, public_key)
+    }
+
+    /// Parses an unpadded base64url raw key of a known algorithm.
+    pub fn from_b64url(alg: KeyAlg, text: &str) -> Result<Self, KeyError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        match alg {
+            KeyAlg::Ed25519 => parse_raw_b64url(text).map(Self::Ed25519),
+            KeyAlg::Es256 => {
+                let raw = URL_SAFE_NO_PAD
+                    .decode(text)
+                    .map_err(|_| KeyError::BadP256)?;
+                p256_from_sec1(&raw).map(Self::Es256)
+            }
+        }
+    }
+
+    /// Its algorithm.
+    pub fn alg(&self) -> KeyAlg {
+        match self {
+            Self::Ed25519(_) => KeyAlg::Ed25519,
+            Self::Es256(_) => KeyAlg::Es256,
+        }
+    }
+
+    /// Checks a raw signature over `msg`: Ed25519 `verify_strict`, or ECDSA P-256 over
+    /// SHA-256(msg) with a 64-byte `r || s` (a high-S signature is accepted, as WebCrypto
+    /// makes them and every ECDSA verifier accepts them). The error says why not.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), String> {
+        let arr: [u8; 64] = sig
+            .try_into()
+            .map_err(|_| format!("signature is {} bytes, not 64", sig.len()))?;
+        let ok = match self {
+            Self::Ed25519(k) => k
+                .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&arr))
+                .is_ok(),
+            Self::Es256(k) => {
+                use p256::ecdsa::signature::Verifier as _;
+                p256::ecdsa::Signature::from_slice(&arr).is_ok_and(|s| k.verify(msg, &s).is_ok())
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err("does not verify".into())
+        }
+    }
+
+    /// SPKI PEM, as `openssl pkey -pubin -pubout` writes it.
+    pub fn to_pem(&self) -> String {
+        match self {
+            Self::Ed25519(k) => public_key_pem(k),
+            Self::Es256(k) => {
+                let mut der = P256_SPKI_PREFIX.to_vec();
+                der.extend_from_slice(k.to_encoded_point(false).as_bytes());
+                format!(
+                    "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                    STANDARD.encode(der)
+                )
+            }
+        }
+    }
+
+    /// Parses an SPKI PEM of either algorithm.
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let der = pem_decode(text, "PUBLIC KEY")?;
+        if let Some(rest) = der.strip_prefix(&SPKI_PREFIX) {
+            return key_from_slice(rest).map(Self::Ed25519);
+        }
+        if let Some(rest) = der.strip_prefix(&P256_SPKI_PREFIX) {
+            return p256_from_sec1(rest).map(Self::Es256);
+        }
+        Err(KeyError::NotEd25519)
+    }
+}
+
+/// An uncompressed SEC1 P-256 point (compressed and identity encodings refused, so both
+/// verifiers agree on one form).
+fn p256_from_sec1(raw: &[u8]) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+    if raw.len() != 65 || raw.first() != Some(&0x04) {
+        return Err(KeyError::BadP256);
+    }
+    p256::ecdsa::VerifyingKey::from_sec1_bytes(raw).map_err(|_| KeyError::BadP256)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn p256_participant_key_round_trips_and_verifies_high_and_low_s() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use p256::ecdsa::signature::Signer as _;
+        let sk = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let vk = *sk.verifying_key();
+        let text = URL_SAFE_NO_PAD.encode(vk.to_encoded_point(false).as_bytes());
+        let key = ParticipantKey::from_entry(Some("ES256"), &text).unwrap();
+        assert_eq!(key, ParticipantKey::Es256(vk));
+        assert_eq!(ParticipantKey::from_pem(&key.to_pem()).unwrap(), key);
+        let sig: p256::ecdsa::Signature = sk.sign(b"statement");
+        let (r, s) = sig.split_scalars();
+        let flipped = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+        for sig in [sig, flipped] {
+            assert!(key.verify(b"statement", &sig.to_bytes()).is_ok());
+            assert!(key.verify(b"statemenT", &sig.to_bytes()).is_err());
+        }
+        let compressed = URL_SAFE_NO_PAD.encode(vk.to_encoded_point(true).as_bytes());
+        assert_eq!(
+            ParticipantKey::from_entry(Some("ES256"), &compressed),
+            Err(KeyError::BadP256)
+        );
+        assert!(matches!(
+            ParticipantKey::from_entry(Some("ML-DSA-65"), &text),
+            Err(KeyError::UnknownAlg(_))
+        ));
+        // An Ed25519 key under ES256 and the reverse are refused.
+        let ed = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        assert!(ParticipantKey::from_entry(Some("ES256"), &ed).is_err());
+        assert!(ParticipantKey::from_entry(None, &text).is_err());
+    }
 
     #[test]
     fn pem_and_vkey_round_trip() {

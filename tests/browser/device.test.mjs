@@ -8,26 +8,16 @@
 // Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_ARTIFACTS.
 // Loopback-only network namespace (scripts/test).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, invite, joinFromLink, launchChromium, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, invite, joinFromLink, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
-let browser;
+const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
 
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-});
-
-const page = (name) => newContextPage(browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 860 } }, timeout: T });
+const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 860 } }, timeout: T });
 
 test('a second device on the same link waits for the court; the witness keeps their seat', async () => {
   const judge = await page('judge');

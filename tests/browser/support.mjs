@@ -3,8 +3,9 @@
 // a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -41,6 +42,20 @@ export function steps() {
 /** Debian's Chromium (never a downloaded browser) with a fake camera and microphone. */
 export function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: T });
+}
+
+/** For a test file: Chromium launched before its tests (with `artifacts` made) and closed
+ * after them. Returns `{browser}`, filled in once launched. */
+export function chromiumForFile(artifacts) {
+  const held = { browser: null };
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    held.browser = await launchChromium();
+  });
+  after(async () => {
+    if (held.browser) await held.browser.close();
+  });
+  return held;
 }
 
 /** A page in a fresh Chromium context whose page and console errors go to `problems`. */

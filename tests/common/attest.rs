@@ -1,6 +1,6 @@
-//! Statements signed the way the pages sign them (canonical JSON, Ed25519 over its
-//! bytes), sent over a test's signalling socket: the webrtc-rs peer or the
-//! signalling-only client.
+//! Statements signed the way the pages sign them (canonical JSON, Ed25519 or ECDSA
+//! P-256 over its bytes), sent over a test's signalling socket: the webrtc-rs peer or
+//! the signalling-only client.
 
 use super::peer::Peer;
 use super::ws::WsClient;
@@ -33,6 +33,53 @@ impl Signalling for WsClient {
     }
 }
 
+/// A browser's attestation key: Ed25519, or ECDSA P-256 (`alg: "ES256"`) as a browser
+/// without WebCrypto Ed25519 makes it.
+pub trait TestKey {
+    /// Raw signature over `msg`, base64url (ECDSA: `r || s`, as WebCrypto gives it).
+    fn sign_b64(&self, msg: &[u8]) -> String;
+    /// The `hello` fields that carry the public key.
+    fn hello(&self) -> Value;
+}
+
+impl TestKey for SigningKey {
+    fn sign_b64(&self, msg: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(self.sign(msg).to_bytes())
+    }
+    fn hello(&self) -> Value {
+        json!({"public_key": pubkey(self)})
+    }
+}
+
+impl TestKey for p256::ecdsa::SigningKey {
+    fn sign_b64(&self, msg: &[u8]) -> String {
+        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(self, msg);
+        URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    }
+    fn hello(&self) -> Value {
+        json!({"public_key": p256_pubkey(self), "alg": "ES256"})
+    }
+}
+
+/// A P-256 public key as `hello` and `key_bound` carry it: the uncompressed SEC1 point.
+pub fn p256_pubkey(k: &p256::ecdsa::SigningKey) -> String {
+    URL_SAFE_NO_PAD.encode(k.verifying_key().to_encoded_point(false).as_bytes())
+}
+
+/// `{"type": "hello", ...extra, ...key fields}`.
+pub fn hello(key: &impl TestKey, extra: Value) -> Value {
+    let mut v = json!({"type": "hello"});
+    for (k, x) in extra
+        .as_object()
+        .into_iter()
+        .flatten()
+        .chain(key.hello().as_object().into_iter().flatten())
+    {
+        v[k] = x.clone();
+    }
+    v
+}
+
 /// The canonical statement `{v, kind, hearing, participant, checkpoint, text, ...extra}`.
 pub fn statement(
     kind: &str,
@@ -50,9 +97,8 @@ pub fn statement(
 }
 
 /// Signs `st` with `key` and sends it as an `attest` message.
-pub fn attest(c: &impl Signalling, key: &SigningKey, st: &str) {
-    let sig = key.sign(st.as_bytes());
-    c.send(json!({"type": "attest", "statement": st, "signature": URL_SAFE_NO_PAD.encode(sig.to_bytes())}));
+pub fn attest(c: &impl Signalling, key: &impl TestKey, st: &str) {
+    c.send(json!({"type": "attest", "statement": st, "signature": key.sign_b64(st.as_bytes())}));
 }
 
 /// The newest checkpoint the socket was told about.
@@ -72,19 +118,18 @@ pub fn pubkey(k: &SigningKey) -> String {
 
 /// Answers the server's device challenge (a rejoin on a bound invitation) the way the
 /// join page does: `hello` with the key and its signature over the challenge.
-pub fn prove_device(c: &impl Signalling, key: &SigningKey, challenge: &Value) {
+pub fn prove_device(c: &impl Signalling, key: &impl TestKey, challenge: &Value) {
     let msg = sworn::hearing::protocol::device_proof_message(
         challenge["hearing"].as_str().unwrap(),
         challenge["participant"].as_str().unwrap(),
         challenge["nonce"].as_str().unwrap(),
     );
-    let proof = URL_SAFE_NO_PAD.encode(key.sign(msg.as_bytes()).to_bytes());
-    c.send(json!({"type": "hello", "public_key": pubkey(key), "proof": proof}));
+    c.send(hello(key, json!({"proof": key.sign_b64(msg.as_bytes())})));
 }
 
 /// The judge's console `j` asks `w` (participant `wid` of hearing `h`) to take the oath;
 /// `w` signs the text it was given with `key`; returns once the oath is recorded.
-pub async fn administer_oath(j: &WsClient, w: &WsClient, key: &SigningKey, h: &str, wid: &str) {
+pub async fn administer_oath(j: &WsClient, w: &WsClient, key: &impl TestKey, h: &str, wid: &str) {
     j.send(json!({"type": "start_oath", "participant": wid, "form": "oath"}));
     let req = w.wait_type("oath_request").await;
     let st = statement(

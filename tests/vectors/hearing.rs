@@ -208,6 +208,7 @@ pub fn open_hearing(
             EntryBody::KeyBound {
                 participant: p.into(),
                 public_key: b64url(k),
+                alg: None,
             },
             clock.tick(),
         )

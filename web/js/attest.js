@@ -1,13 +1,14 @@
 // attest.js — signed statements (docs/bundle-format.md §1, §6) made in the browser.
 // Owns: the canonical JSON writer (keys sorted by UTF-16 code units, no whitespace,
 // integers only, minimal escaping), building a statement for this participant from the
-// latest checkpoint, signing it with the participant's non-extractable Ed25519 key
-// (keys.js) and sending it as an `attest` message; automatic co-signing of each new
-// checkpoint (at most once per checkpoint). Must never export the private key, never
+// latest checkpoint, signing it with the participant's non-extractable key (keys.js:
+// Ed25519, or ECDSA P-256 where the browser lacks Ed25519) and sending it as an
+// `attest` message; automatic co-signing of each new checkpoint (at most once per
+// checkpoint). Must never export the private key, never
 // sign a statement naming another participant, and never send a float or an unsorted
 // object as "canonical".
 
-import { base64url } from './keys.js';
+import { base64url, signParams } from './keys.js';
 
 export class CanonicalError extends Error {}
 
@@ -58,9 +59,10 @@ export function canonicalJson(value) {
 
 const encoder = new TextEncoder();
 
-/** Ed25519 signature (base64url, no padding) of bytes with a WebCrypto private key. */
+/** Signature (base64url, no padding) of bytes with a WebCrypto private key, under the
+ * key's own algorithm (Ed25519, or ECDSA P-256 / SHA-256 as raw r||s). */
 export async function signBytes(privateKey, bytes) {
-  const sig = await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, bytes);
+  const sig = await crypto.subtle.sign(signParams(privateKey), privateKey, bytes);
   return base64url(sig);
 }
 

@@ -12,7 +12,7 @@ import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.j
 import { QualityMonitor } from './quality.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
 import { initPageLanguage, t } from './i18n.js';
-import { participantKey } from './keys.js';
+import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
 
@@ -378,7 +378,7 @@ async function main() {
   }
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
-    hello: () => ({ type: 'hello', ...(key ? { public_key: key.publicKey } : {}) }),
+    hello: () => ({ type: 'hello', ...helloKey(key) }),
     localStream: () => local.stream,
     onEvent: onCallEvent,
   });

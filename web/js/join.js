@@ -8,7 +8,7 @@ import { api, ApiError } from './api.js';
 import { $, setStatus } from './dom.js';
 import { pickLanguage, setLanguage, bindLanguageSelect, t } from './i18n.js';
 import { LocalMedia, LevelMeter, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
-import { participantKey, deviceProof } from './keys.js';
+import { participantKey, deviceProof, helloKey } from './keys.js';
 import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { QualityMonitor } from './quality.js';
@@ -169,7 +169,7 @@ async function join() {
     path: `/ws/join/${encodeURIComponent(token)}`,
     hello: async (challenge) => {
       const proof = await deviceProof(key, challenge);
-      return { type: 'hello', display_name: name, ...(key ? { public_key: key.publicKey } : {}), ...(proof ? { proof } : {}) };
+      return { type: 'hello', display_name: name, ...helloKey(key), ...(proof ? { proof } : {}) };
     },
     localStream: () => local.stream,
     iceServers: info.ice_servers,

@@ -1,7 +1,9 @@
-// keys.js — the participant's attestation key: a non-extractable WebCrypto Ed25519
-// key pair made at first join and kept in this browser's IndexedDB (as a CryptoKey,
-// which stays non-extractable), so reopening the link rejoins with the same key.
-// Must never export or send the private key; only the raw public key leaves, base64url.
+// keys.js — the participant's attestation key: a non-extractable WebCrypto key pair
+// made at first join and kept in this browser's IndexedDB (as a CryptoKey, which stays
+// non-extractable), so reopening the link rejoins with the same key. Ed25519 where the
+// browser has it, else ECDSA P-256 (`alg: "ES256"`, docs/bundle-format.md §1); a kept
+// key keeps its algorithm. Must never export or send the private key; only the raw
+// public key leaves, base64url, with its algorithm's name.
 
 const DB = 'sworn-keys';
 const STORE = 'keys';
@@ -40,12 +42,16 @@ export async function participantKey(participantId) {
   } catch (_e) {
     db = null; // private browsing or storage blocked: a fresh key for this visit
   }
-  let pair;
-  try {
-    pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
-  } catch (_e) {
-    return null;
+  let pair = null;
+  for (const params of [{ name: 'Ed25519' }, { name: 'ECDSA', namedCurve: 'P-256' }]) {
+    try {
+      pair = await crypto.subtle.generateKey(params, false, ['sign', 'verify']);
+      break;
+    } catch (_e) {
+      // not supported here: try the next algorithm
+    }
   }
+  if (!pair) return null;
   if (db) {
     try {
       await tx(db, 'readwrite', (s) => s.put(pair, participantId));
@@ -56,18 +62,36 @@ export async function participantKey(participantId) {
   return describe(pair);
 }
 
-async function describe(pair) {
-  const raw = await crypto.subtle.exportKey('raw', pair.publicKey);
-  return { pair, publicKey: base64url(raw) };
+/** `key_bound`/`hello` name of a key's algorithm: `Ed25519` or `ES256`. */
+export function algOf(cryptoKey) {
+  return cryptoKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
 }
 
-/** Proves this browser holds the invitation's bound key: an Ed25519 signature over the
+/** WebCrypto sign parameters for a private key (ECDSA: SHA-256, raw r||s output). */
+export function signParams(privateKey) {
+  return algOf(privateKey) === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
+}
+
+async function describe(pair) {
+  // ECDSA 'raw' export is the uncompressed SEC1 point (65 bytes).
+  const raw = await crypto.subtle.exportKey('raw', pair.publicKey);
+  return { pair, publicKey: base64url(raw), alg: algOf(pair.publicKey) };
+}
+
+/** The `hello` fields that bind a key: `public_key`, and `alg` unless Ed25519 (which old
+ * servers assume). */
+export function helloKey(key) {
+  if (!key) return {};
+  return key.alg === 'Ed25519' ? { public_key: key.publicKey } : { public_key: key.publicKey, alg: key.alg };
+}
+
+/** Proves this browser holds the invitation's bound key: a signature by it over the
  * server's challenge (docs/protocol.md, device binding), base64url; null without a key. */
 export async function deviceProof(key, challenge) {
   if (!key || !challenge) return null;
   const text = `sworn-device-proof-v1\n${challenge.hearing}\n${challenge.participant}\n${challenge.nonce}`;
   try {
-    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key.pair.privateKey, new TextEncoder().encode(text));
+    const sig = await crypto.subtle.sign(signParams(key.pair.privateKey), key.pair.privateKey, new TextEncoder().encode(text));
     return base64url(sig);
   } catch (_e) {
     return null;

@@ -5,7 +5,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -13,7 +12,6 @@ use super::{HearingLog, LogError};
 use crate::evidence::fsutil::write_durable;
 use crate::verify::attestation::{attestation_paths, parse_statement};
 use crate::verify::entry::EntryBody;
-use crate::verify::keys::public_key_pem;
 
 impl HearingLog {
     /// Records a participant's signed statement: checks it (canonical, this hearing, a
@@ -43,13 +41,13 @@ impl HearingLog {
         let sig: [u8; 64] = signature
             .try_into()
             .map_err(|_| refuse("signature is not 64 bytes"))?;
-        key.verify_strict(statement, &Signature::from_bytes(&sig))
+        key.verify(statement, &sig)
             .map_err(|_| refuse("signature does not verify"))?;
         let [json_p, sig_p, pub_p] = attestation_paths(self.attestations + 1, &st.kind);
         for (p, b) in [
             (json_p, statement.to_vec()),
             (sig_p, sig.to_vec()),
-            (pub_p, public_key_pem(&key).into_bytes()),
+            (pub_p, key.to_pem().into_bytes()),
         ] {
             write_durable(&self.dir.join(p), &b)?;
         }

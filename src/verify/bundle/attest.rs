@@ -1,7 +1,7 @@
 //! Attestations (`attestations/NNNN-<kind>.{json,sig,pub.pem}`) and the signed minutes
 //! (`minutes/minutes.html` + `.sig`): exact statement bytes, hash as logged, signature by
-//! the key bound to the signer earlier in the log (`verify_strict`), statement bound to a
-//! signed checkpoint.
+//! the key bound to the signer earlier in the log (Ed25519 `verify_strict`, or ECDSA P-256
+//! when the `key_bound` says `alg: "ES256"`), statement bound to a signed checkpoint.
 //!
 //! It must never accept a signature from a key the log did not bind first.
 
@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::checkpoints::Checkpoints;
 use super::log::LogView;
@@ -18,15 +17,7 @@ use super::{Ctx, sha256_hex};
 use crate::verify::attestation::{KINDS, attestation_paths, parse_statement};
 use crate::verify::entry::EntryBody;
 use crate::verify::error::VerifyError;
-use crate::verify::keys;
-
-fn verify_sig(key: &VerifyingKey, msg: &[u8], sig: &[u8]) -> Result<(), String> {
-    let arr: [u8; 64] = sig
-        .try_into()
-        .map_err(|_| format!("signature is {} bytes, not 64", sig.len()))?;
-    key.verify_strict(msg, &Signature::from_bytes(&arr))
-        .map_err(|_| "does not verify".to_string())
-}
+use crate::verify::keys::ParticipantKey;
 
 pub(crate) fn check_attestations(
     ctx: &mut Ctx<'_>,
@@ -35,17 +26,20 @@ pub(crate) fn check_attestations(
     cps: &Checkpoints,
 ) {
     let mut errs = Vec::new();
-    let mut bound: BTreeMap<String, VerifyingKey> = BTreeMap::new();
+    let mut bound: BTreeMap<String, ParticipantKey> = BTreeMap::new();
     let mut expected_files = BTreeSet::new();
     let mut ordinal = 0u64;
     // (participant key, minutes_sha256) of the last minutes attestation.
-    let mut minutes: Option<(VerifyingKey, String)> = None;
+    let mut minutes: Option<(ParticipantKey, String)> = None;
     for (seq, e) in log.iter() {
         match &e.body {
             EntryBody::KeyBound {
                 participant,
                 public_key,
-            } => match keys::parse_raw_b64url(public_key) {
+                alg,
+            } => match ParticipantKey::from_entry(alg.as_deref(), public_key) {
+                // An unknown algorithm fails closed: reported here (and by the log
+                // check), and no key of it is ever used.
                 Ok(k) => {
                     bound.insert(participant.clone(), k);
                 }
@@ -94,7 +88,7 @@ pub(crate) fn check_attestations(
                 };
                 match URL_SAFE_NO_PAD.decode(signature) {
                     Ok(sig) => {
-                        if let Err(r) = verify_sig(&key, &stmt_bytes, &sig) {
+                        if let Err(r) = key.verify(&stmt_bytes, &sig) {
                             errs.push(bad_sig(r));
                         }
                         if sig_file.as_deref().is_some_and(|f| f != sig.as_slice()) {
@@ -106,7 +100,7 @@ pub(crate) fn check_attestations(
                     Err(_) => errs.push(bad_sig("logged signature is not base64url".into())),
                 }
                 let pem_key =
-                    pub_file.map(|b| keys::parse_public_key_pem(&String::from_utf8_lossy(&b)));
+                    pub_file.map(|b| ParticipantKey::from_pem(&String::from_utf8_lossy(&b)));
                 if matches!(pem_key, Some(Ok(k)) if k != key) || matches!(pem_key, Some(Err(_))) {
                     errs.push(bad_sig(format!(
                         "{pub_p} is not the key bound to {participant}"
@@ -156,7 +150,7 @@ pub(crate) fn check_attestations(
     check_minutes(ctx, minutes);
 }
 
-fn check_minutes(ctx: &mut Ctx<'_>, minutes: Option<(VerifyingKey, String)>) {
+fn check_minutes(ctx: &mut Ctx<'_>, minutes: Option<(ParticipantKey, String)>) {
     let html_p = "minutes/minutes.html";
     let sig_p = "minutes/minutes.sig";
     let present = ctx.paths.contains(html_p) || ctx.paths.contains(sig_p);
@@ -181,7 +175,7 @@ fn check_minutes(ctx: &mut Ctx<'_>, minutes: Option<(VerifyingKey, String)>) {
         if sha256_hex(&html) != sha {
             errs.push(VerifyError::MinutesHashMismatch);
         }
-        if let Err(reason) = verify_sig(&key, &html, &sig) {
+        if let Err(reason) = key.verify(&html, &sig) {
             errs.push(VerifyError::MinutesBadSignature { reason });
         }
     }

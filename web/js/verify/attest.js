@@ -1,10 +1,11 @@
 // Attestations (`attestations/NNNN-<kind>.{json,sig,pub.pem}`) and signed minutes
 // (src/verify/bundle/attest.rs, attestation.rs): exact statement bytes hash as logged,
-// signed by the key bound to the signer earlier in the log, bound to a signed checkpoint.
+// signed by the key bound to the signer earlier in the log (Ed25519, or ECDSA P-256 when
+// the key_bound says alg "ES256"), bound to a signed checkpoint.
 // It must never accept a signature from a key the log did not bind first.
 
 import { parseCanonical } from './canonical.js';
-import { b64decode, b64urlDecode, parsePublicKeyPem, parseRawB64url } from './keys.js';
+import { b64decode, b64urlDecode, parseParticipantKey, parseParticipantPem } from './keys.js';
 import { sha256, toHex, bytesEqual } from './sha256.js';
 import { err } from './errors.js';
 
@@ -59,7 +60,7 @@ export async function checkAttestations(ctx, man, log, cps) {
   let minutes = null;
   for (const [seq, e] of log.iter()) {
     if (e.type === 'key_bound') {
-      try { bound.set(e.participant, parseRawB64url(e.public_key)); } catch (x) {
+      try { bound.set(e.participant, parseParticipantKey(e.alg, e.public_key)); } catch (x) {
         errs.push(err('EntryMalformed', { line: seq, reason: `key_bound: ${x.message}` }));
       }
       continue;
@@ -90,7 +91,7 @@ export async function checkAttestations(ctx, man, log, cps) {
     }
     if (pubFile) {
       let k = null;
-      try { k = parsePublicKeyPem(lossy.decode(pubFile)); } catch { /* reported below */ }
+      try { k = parseParticipantPem(lossy.decode(pubFile)); } catch { /* reported below */ }
       if (!k || !k.equals(key)) errs.push(badSig(`${pubP} is not the key bound to ${e.participant}`));
     }
     let st;

@@ -4,6 +4,7 @@
 // Owns decoding only; it must never alter the bytes that are hashed.
 
 import { parseCanonical } from './canonical.js';
+import { keyAlg } from './keys.js';
 
 // field -> kind: s string, u u64, i i64, b bool, a string list; '?' suffix = optional.
 const TYPES = {
@@ -17,7 +18,7 @@ const TYPES = {
   participant_renamed: { participant: 's', display_name: 's' },
   join_refused: { participant: 's', reason: 's' },
   device_approved: { participant: 's' },
-  key_bound: { participant: 's', public_key: 's' },
+  key_bound: { participant: 's', public_key: 's', alg: 's?' },
   media_chunk: {
     file: 's', offset: 'u', length: 'u', sha256: 's', media_start_ms: 'i', media_end_ms: 'i',
     wall_start: 's', wall_end: 's', participant: 's?', track: 's?',
@@ -136,6 +137,8 @@ export function checkFields(e) {
       return wall(e.wall_start) ?? wall(e.wall_end);
     case 'attestation':
       return digest(e.statement_sha256);
+    case 'key_bound':
+      try { keyAlg(e.alg); return null; } catch (x) { return `key_bound: ${x.message}`; }
     default:
       return null;
   }

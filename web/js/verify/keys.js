@@ -1,7 +1,9 @@
 // Key encodings and signatures of bundles (src/verify/keys.rs): base64 variants, SPKI PEM
 // Ed25519 keys, C2SP verifier keys, key ids, fingerprints, and Ed25519 verification via
-// WebCrypto with the extra `verify_strict` rule that small-order keys and R are refused.
-// Owns only public keys; it must never hold or derive a private key.
+// WebCrypto with the extra `verify_strict` rule that small-order keys and R are refused;
+// participants' keys under `key_bound.alg` (absent = Ed25519, `ES256` = ECDSA P-256 with
+// SHA-256, raw r||s, high or low S). Owns only public keys; it must never hold or derive
+// a private key, and it refuses an algorithm it does not know.
 
 import { sha256, toHex, bytesEqual } from './sha256.js';
 
@@ -213,4 +215,71 @@ export function parseRawB64url(text) {
   const raw = b64decodeRust(text, { url: true });
   if (raw.error) throw new KeyError(`malformed signed-note verifier key: ${raw.error}`);
   return new EdKey(raw.bytes);
+}
+
+// --- ECDSA P-256 participant keys (key_bound alg "ES256") ---
+
+const P256_SPKI_PREFIX = new Uint8Array([
+  0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+  0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+]);
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+const BAD_P256 = 'not a P-256 public key (uncompressed SEC1 point)';
+
+function bigFrom(bytes) {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+/** A 65-byte uncompressed SEC1 P-256 point (checked on the curve), for WebCrypto ECDSA. */
+export class EcKey {
+  constructor(raw) {
+    if (!(raw instanceof Uint8Array) || raw.length !== 65 || raw[0] !== 0x04) throw new KeyError(BAD_P256);
+    const x = bigFrom(raw.subarray(1, 33));
+    const y = bigFrom(raw.subarray(33, 65));
+    const p = P256_P;
+    if (x >= p || y >= p || (y * y) % p !== (((x * x % p) * x - 3n * x + P256_B) % p + p) % p) throw new KeyError(BAD_P256);
+    this.raw = raw;
+    this.alg = 'ES256';
+    this.cryptoKey = null;
+  }
+  equals(o) { return !!o && o.alg === this.alg && bytesEqual(this.raw, o.raw); }
+
+  /** ECDSA P-256 / SHA-256 over `msg`, `sig` = raw r||s (64 bytes). */
+  async verify(msg, sig) {
+    if (!(sig instanceof Uint8Array) || sig.length !== 64) return false;
+    try {
+      if (!this.cryptoKey) {
+        this.cryptoKey = await crypto.subtle.importKey('raw', this.raw, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      }
+      return await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, this.cryptoKey, sig, msg);
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The algorithm named by `key_bound.alg` (undefined = Ed25519), or throws KeyError. */
+export function keyAlg(alg) {
+  if (alg === undefined || alg === 'Ed25519') return 'Ed25519';
+  if (alg === 'ES256') return 'ES256';
+  throw new KeyError(`unsupported key algorithm ${JSON.stringify([...String(alg)].slice(0, 40).join(''))} (known: Ed25519, ES256)`);
+}
+
+/** `key_bound` public_key under its alg -> EdKey | EcKey. */
+export function parseParticipantKey(alg, text) {
+  if (keyAlg(alg) === 'Ed25519') return parseRawB64url(text);
+  const raw = b64decodeRust(text, { url: true });
+  if (raw.error) throw new KeyError(BAD_P256);
+  return new EcKey(raw.bytes);
+}
+
+/** SPKI PEM of a participant key of either algorithm. */
+export function parseParticipantPem(text) {
+  const der = pemDecode(text, 'PUBLIC KEY');
+  if (der.length >= 12 && bytesEqual(der.subarray(0, 12), SPKI_PREFIX)) return new EdKey(der.slice(12));
+  if (der.length >= 26 && bytesEqual(der.subarray(0, 26), P256_SPKI_PREFIX)) return new EcKey(der.slice(26));
+  throw new KeyError('not an Ed25519 public key');
 }
