@@ -3,12 +3,16 @@
 //! `tests/vectors/hearing.rs`. Ignored by default; run with
 //! `JSVERIFY_OUT=<dir> cargo test --features evidence --test jsverify_fixture -- --ignored`.
 //! With `JSVERIFY_BIG_MB=<n>` it also writes `big.zip`, a hearing with one n-MB media file.
+//! It also writes `tsa-tokens.json` (a token, its message and chain from an `openssl ts`
+//! TSA of each kind of tests/tsa_support, issue #15) and `rsa-pss-tsa.zip`, a bundle
+//! whose checkpoints carry RSA-PSS tokens.
 //!
 //! Test support only: it must never write outside `JSVERIFY_OUT`.
 #![cfg(feature = "evidence")]
 
 #[path = "vectors/hearing.rs"]
 mod hearing;
+mod tsa_support;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -443,6 +447,42 @@ fn big(dir: &Path, mb: usize) {
     std::fs::copy(info.zip, dir.join("big.zip")).unwrap();
 }
 
+/// `tsa-tokens.json`: per TSA kind {name, token, message (base64), chain (PEM)}; and
+/// `rsa-pss-tsa.zip`, a hearing stamped by the RSA-PSS TSA, with its vkey.
+fn tsa_kinds(dir: &Path) {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    for (i, kind) in tsa_support::KINDS.iter().enumerate() {
+        let d = tmp.path().join(i.to_string());
+        std::fs::create_dir(&d).unwrap();
+        let tsa = tsa_support::OpensslTsa::of_kind(&d, kind, &[]);
+        let message = format!("checkpoint stamped by {}\n", kind.name);
+        let token = tsa.token(message.as_bytes(), "m", kind.pss);
+        out.push(serde_json::json!({
+            "name": kind.name,
+            "token": b64(&token),
+            "message": b64(message.as_bytes()),
+            "chain": String::from_utf8(tsa.ca_pem()).unwrap(),
+        }));
+        if kind.pss {
+            let n = std::cell::Cell::new(0);
+            let stamp = |note: &[u8]| {
+                n.set(n.get() + 1);
+                tsa.token(note, &format!("c{}", n.get()), true)
+            };
+            let b = hearing::build_stamped("h-browser-pss", Some((&stamp, tsa.ca_pem())));
+            std::fs::copy(&b.zip, dir.join("rsa-pss-tsa.zip")).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.join("tsa-tokens.json"),
+        serde_json::to_vec_pretty(&out).unwrap(),
+    )
+    .unwrap();
+}
+
 #[test]
 #[ignore = "writes browser-test fixtures; set JSVERIFY_OUT"]
 fn write_browser_fixtures() {
@@ -471,6 +511,7 @@ fn write_browser_fixtures() {
     )
     .unwrap();
     std::fs::write(dir.join("tsa-chain.pem"), &clean.files["tsa/chain.pem"]).unwrap();
+    tsa_kinds(dir);
     if let Some(mb) = std::env::var("JSVERIFY_BIG_MB")
         .ok()
         .and_then(|v| v.parse().ok())

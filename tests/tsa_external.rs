@@ -7,6 +7,7 @@
 //! that fails its first requests in every way (HTTP 500, garbage, a token over other
 //! data, a token from a TSA outside the chain) is retried and nothing bad is stored; a
 //! TSA that is down the whole time leaves the hearing running and sealing, unstamped.
+//! An RSA TSA (RSA-2048 root and TSA key, sha256WithRSAEncryption) is accepted the same.
 #![cfg(feature = "server")]
 
 mod common;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use common::TestServer;
 use serde_json::{Value, json};
 use sworn::domain::StaffRole;
-use tsa_support::{OpensslTsa, openssl_ok};
+use tsa_support::{KINDS, OpensslTsa, TsaKind, openssl_ok};
 
 /// How the loopback TSA answers one request.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,10 +51,19 @@ struct LoopbackTsa {
 
 impl LoopbackTsa {
     fn start(script: Vec<Answer>) -> LoopbackTsa {
+        Self::start_of_kind(script, None)
+    }
+
+    /// Like [`LoopbackTsa::start`], the good TSA of `kind` (P-256 when `None`).
+    fn start_of_kind(script: Vec<Answer>, kind: Option<&TsaKind>) -> LoopbackTsa {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("good")).unwrap();
         std::fs::create_dir(dir.path().join("rogue")).unwrap();
-        let tsa = Arc::new(OpensslTsa::new(&dir.path().join("good")));
+        let good = dir.path().join("good");
+        let tsa = Arc::new(match kind {
+            Some(k) => OpensslTsa::of_kind(&good, k, &[]),
+            None => OpensslTsa::new(&good),
+        });
         let rogue = OpensslTsa::new(&dir.path().join("rogue"));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -338,6 +348,23 @@ async fn checkpoints_are_stamped_by_the_external_tsa_and_the_bundle_verifies() {
     )
     .unwrap();
     assert!(report.timestamps >= 1 && report.entries >= 1, "{report:?}");
+    server.stop().await;
+}
+
+/// An RSA TSA (issue #15): the server's client accepts its tokens, the bundle verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rsa_tsa_is_accepted_and_the_bundle_verifies() {
+    let rsa = KINDS.iter().find(|k| k.name == "rsa-pkcs1-sha256").unwrap();
+    let tsa = LoopbackTsa::start_of_kind(vec![], Some(rsa));
+    let chain = tsa.chain_file();
+    let server = server_with_tsa(tsa.url(), chain.clone()).await;
+    let bundle = run_hearing(&server, 2).await;
+    let report = sworn_verify(&bundle);
+    assert_eq!(check_status(&report, "timestamps"), "pass", "{report:#}");
+    let (notes, tokens) = checkpoint_files(&bundle.join("log/checkpoints"));
+    assert_eq!(tokens.len(), notes.len(), "every checkpoint stamped");
+    check_tokens_independently(&tokens, &chain);
+    assert!(tsa.answered().iter().all(|a| *a == Answer::Good));
     server.stop().await;
 }
 

@@ -141,23 +141,3 @@ fn openssl_token_with_ess_v1_only_verifies() {
     assert!(!token.windows(v2.len()).any(|w| w == v2));
     verify_token(&token, b"m", &tsa.ca_pem()).unwrap();
 }
-
-#[test]
-fn rsa_tsa_token_is_rejected_as_unsupported_algorithm() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tsa = OpensslTsa::with_tsa_key(
-        tmp.path(),
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ],
-    );
-    let token = openssl_token(&tsa, b"m", "rsa");
-    assert!(matches!(
-        verify_token(&token, b"m", &tsa.ca_pem()),
-        Err(TimestampError::UnsupportedAlgorithm { .. })
-    ));
-}

@@ -2,26 +2,29 @@
 //!
 //! Owns: turning the DER bytes of a TimeStampToken, the message it should stamp and a
 //! pinned PEM chain into either a [`TokenInfo`] or one named [`TimestampError`]. Checks,
-//! in order: structure, message imprint = SHA-256(message), algorithms (ECDSA P-256 with
-//! SHA-256 only), the signer certificate named by the SignerInfo and bound by the ESS
-//! signingCertificateV2 (SHA-256) and/or signingCertificate (v1, SHA-1) attribute, the
-//! contentType and messageDigest signed attributes, the signature over the stored
-//! signed-attribute bytes, a path from the signer to a pinned certificate (every one
-//! valid at genTime), and a critical, exclusive timeStamping EKU.
+//! in order: structure, message imprint = SHA-256/384/512(message), algorithms (those
+//! of `timestamp/algorithms.rs`: RSA PKCS#1 v1.5 or PSS >= 2048 bits, ECDSA P-256/P-384,
+//! SHA-256/384/512; anything else fails closed), the signer certificate named by the
+//! SignerInfo and bound by the ESS signingCertificateV2 (SHA-256/384/512) and/or
+//! signingCertificate (v1, SHA-1) attribute, the contentType and messageDigest signed
+//! attributes, the signature over the stored signed-attribute bytes, a path from the
+//! signer to a pinned certificate (every one valid at genTime, every signature checked),
+//! and a critical, exclusive timeStamping EKU.
 //!
 //! Must never: read a clock, a file or the network; re-serialise what it verifies; panic
 //! on any input. genTime values with fractional seconds (third-party TSAs) are accepted.
 
+mod algorithms;
 mod chain;
 mod der_walk;
+mod public_key;
 mod response;
 mod signed_data;
 mod tst_info;
 
-use p256::ecdsa::DerSignature;
-use p256::ecdsa::signature::Verifier;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use algorithms::{DigestAlg, signature_scheme};
 use chain::Cert;
 pub use response::{TsResponse, parse_response};
 use signed_data::SignerId;
@@ -84,6 +87,10 @@ pub enum TimestampError {
     KeyUsageForbidsSigning,
     #[error("the trusted chain is not a PEM list of certificates")]
     BadTrustedChain,
+    #[error("an RSA key on the TSA path has {bits} bits (need at least 2048)")]
+    WeakKey { bits: usize },
+    #[error("a signature's algorithm does not fit the signing certificate's key type")]
+    KeyAlgorithmMismatch,
 }
 
 /// A token's TSTInfo and signer certificates, parsed without any trust decision.
@@ -111,31 +118,30 @@ pub fn verify_token(
     let parts = signed_data::parse(token_der)?;
     let tst = tst_info::parse(parts.tst_info)?;
 
-    if !tst.imprint_is_sha256() {
-        return Err(TimestampError::UnsupportedAlgorithm {
-            what: "message imprint (need SHA-256)",
+    let imprint_digest = der::asn1::ObjectIdentifier::new(&tst.imprint_algorithm)
+        .ok()
+        .and_then(|oid| DigestAlg::sha2_from_oid_bytes(oid.as_bytes(), "message imprint").ok())
+        .ok_or_else(|| TimestampError::UnsupportedAlgorithm {
+            what: "message imprint (need SHA-256/384/512)",
             oid: tst.imprint_algorithm.clone(),
-        });
-    }
-    if tst.imprint.as_slice() != Sha256::digest(message).as_slice() {
+        })?;
+    if tst.imprint != imprint_digest.digest(message) {
         return Err(TimestampError::ImprintMismatch);
     }
-    if parts.digest_algorithm != tst_info::OID_SHA256 {
-        return Err(unsupported(
-            "SignerInfo digest (need SHA-256)",
-            parts.digest_algorithm,
-        ));
-    }
-    // Some TSAs name the key algorithm instead of the signature algorithm.
-    const ID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-    if parts.signature_algorithm != chain::ECDSA_WITH_SHA256.as_bytes()
-        && parts.signature_algorithm != ID_EC_PUBLIC_KEY
-    {
-        return Err(unsupported(
-            "SignerInfo signature (need ecdsa-with-SHA256)",
-            parts.signature_algorithm,
-        ));
-    }
+    let signer_digest = DigestAlg::sha2_from_oid_bytes(
+        parts.digest_algorithm,
+        "SignerInfo digest (need SHA-256/384/512)",
+    )?;
+    let signature_oid = der::asn1::ObjectIdentifier::from_bytes(parts.signature_algorithm)
+        .map_err(|_| TimestampError::Malformed {
+            what: "signatureAlgorithm",
+        })?;
+    let scheme = signature_scheme(
+        signature_oid,
+        parts.signature_params,
+        Some(signer_digest),
+        "SignerInfo signature",
+    )?;
 
     let trusted = chain::certs_from_pem(trusted_chain_pem)?;
     let embedded = parts
@@ -155,10 +161,8 @@ pub fn verify_token(
         return Err(TimestampError::SigningCertificateAttributeMissing);
     }
     if let Some(ess) = parts.signing_cert_v2 {
-        if ess.hash_algorithm != tst_info::OID_SHA256 {
-            return Err(unsupported("signingCertificateV2 hash", ess.hash_algorithm));
-        }
-        if ess.cert_hash != Sha256::digest(&signer.der).as_slice() {
+        let digest = algorithms::ess_v2_digest(ess.hash_algorithm)?;
+        if ess.cert_hash != digest.digest(&signer.der) {
             return Err(TimestampError::SigningCertificateMismatch);
         }
     }
@@ -170,15 +174,16 @@ pub fn verify_token(
     if parts.content_type != signed_data::OID_CT_TST_INFO {
         return Err(TimestampError::ContentTypeMismatch);
     }
-    if parts.message_digest != Sha256::digest(parts.tst_info).as_slice() {
+    if parts.message_digest != signer_digest.digest(parts.tst_info) {
         return Err(TimestampError::MessageDigestMismatch);
     }
 
-    let key = signer.p256_key()?;
-    let signature =
-        DerSignature::from_bytes(parts.signature).map_err(|_| TimestampError::BadSignature)?;
-    key.verify(&parts.signed_attrs_for_signature, &signature)
-        .map_err(|_| TimestampError::BadSignature)?;
+    if !signer
+        .public_key()?
+        .verify(scheme, &parts.signed_attrs_for_signature, parts.signature)?
+    {
+        return Err(TimestampError::BadSignature);
+    }
 
     chain::check_path(signer, &embedded, &trusted, tst.gen_time.unix_seconds)?;
     chain::check_tsa_usage(signer)?;
@@ -195,13 +200,6 @@ pub fn verify_token(
         tsa_name,
         nonce_hex: tst.nonce.as_deref().map(hex::encode),
     })
-}
-
-fn unsupported(what: &'static str, oid: &[u8]) -> TimestampError {
-    TimestampError::UnsupportedAlgorithm {
-        what,
-        oid: der_walk::oid_to_string(oid).unwrap_or_else(|_| hex::encode(oid)),
-    }
 }
 
 fn is_signer(cert: &Cert, sid: &SignerId<'_>) -> bool {

@@ -9,7 +9,10 @@
 // same bytes), duplicate names or data running into the central directory; without a
 // pinned key a clean bundle is "valid, key not pinned" (exit 3, amber, never the green
 // VALID), with a pinned key VALID; a file over the whole-read cap is FileTooLarge and
-// never read; a ~50 MB bundle is timed. The JS SHA-256 is checked against FIPS
+// never read; a ~50 MB bundle is timed. Time-stamp tokens of every kind of TSA (RSA
+// PKCS#1 v1.5 SHA-256/384/512, RSA-PSS, ECDSA P-256/P-384: tsa-tokens.json) and a
+// recorded IdenTrust token (tests/vectors/tsa) verify in Chromium and node, tampered
+// ones do not; a bundle stamped by an RSA-PSS TSA gets the checks of sworn-verify. The JS SHA-256 is checked against FIPS
 // 180-2 vectors and node's OpenSSL. Screenshots go to $SWORN_ARTIFACTS.
 //
 // Environment: SWORN_VERIFY_FIXTURES (dir of zips written by tests/jsverify_fixture.rs;
@@ -30,6 +33,8 @@ import { parseCanonical } from '../../web/js/verify/canonical.js';
 import { openZip, ZipOpenError } from '../../web/js/verify/zip.js';
 import { verifyBundle, ioFailed, MAX_WHOLE_FILE_BYTES } from '../../web/js/verify/bundle.js';
 import { leafHash, nodeHash, verifyInclusion } from '../../web/js/verify/merkle.js';
+import { verifyToken } from '../../web/js/verify/timestamp.js';
+import { T, children, single } from '../../web/js/verify/der.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const WEB = join(ROOT, 'web');
@@ -49,7 +54,7 @@ let server;
 let base = process.env.SWORN_BASE_URL ? process.env.SWORN_BASE_URL.replace(/\/$/, '') : null;
 
 function ensureFixtures() {
-  if (existsSync(join(FIXTURES, 'clean.zip'))) return;
+  if (existsSync(join(FIXTURES, 'clean.zip')) && existsSync(join(FIXTURES, 'tsa-tokens.json'))) return;
   mkdirSync(FIXTURES, { recursive: true });
   const r = spawnSync('cargo', ['test', '--no-default-features', '--features', 'evidence', '--test', 'jsverify_fixture',
     '--', '--ignored'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, JSVERIFY_OUT: FIXTURES, JSVERIFY_BIG_MB: process.env.JSVERIFY_BIG_MB || '50' }, timeout: 1_200_000 });
@@ -351,7 +356,7 @@ test('custody named failures: every one of the spec is produced by some tampered
 });
 
 const tampered = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip'].includes(f)).sort()
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip', 'rsa-pss-tsa.zip'].includes(f)).sort()
   : [];
 
 test('the fixture set has tampered bundles', () => {
@@ -434,6 +439,57 @@ test('a pinned TSA chain replaces the bundle chain (clean and replaced-chain bun
     assert.equal(ts.status, 'pass', ts.detail);
     assert.match(ts.detail, /pinned TSA chain/);
   }
+});
+
+/** [name, token, message, chain PEM] of every TSA kind, and the recorded IdenTrust token. */
+function tsaTokens() {
+  const b = (x) => Buffer.from(x, 'base64');
+  const kinds = JSON.parse(readFileSync(join(FIXTURES, 'tsa-tokens.json'), 'utf8'))
+    .map((k) => [k.name, b(k.token), b(k.message), Buffer.from(k.chain)]);
+  // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken ContentInfo }.
+  const vectors = join(ROOT, 'tests', 'vectors', 'tsa', 'identrust');
+  const r = children(single(readFileSync(join(vectors, 'issue-104.tsr')), T.SEQUENCE, 'TimeStampResp'));
+  r.next(T.SEQUENCE, 'status');
+  const token = Buffer.from(r.next(T.SEQUENCE, 'timeStampToken').raw);
+  return [...kinds, ['identrust-recorded', token, Buffer.from('hello'), readFileSync(join(vectors, 'root.pem'))]];
+}
+
+test('tokens of RSA (PKCS#1 v1.5, PSS) and ECDSA P-256/P-384 TSAs verify in Chromium and node; tampered ones do not', async () => {
+  const cases = tsaTokens();
+  assert.equal(cases.length, 8);
+  const page = await browser.newPage();
+  await page.goto(`${base}/verify`, { waitUntil: 'domcontentloaded' });
+  for (const [name, token, message, chain] of cases) {
+    const flipped = Buffer.from(token);
+    flipped[flipped.length - 1] ^= 1;
+    const inputs = [[token, message], [token, Buffer.from('another message')], [flipped, message]];
+    const inNode = [];
+    for (const [t, m] of inputs) inNode.push(await verifyToken(new Uint8Array(t), new Uint8Array(m), new Uint8Array(chain)));
+    const inPage = await page.evaluate(async ({ inputs: ins, chain: c }) => {
+      const { verifyToken: v } = await import('/static/js/verify/timestamp.js');
+      const out = [];
+      for (const [t, m] of ins) out.push(await v(new Uint8Array(t), new Uint8Array(m), new Uint8Array(c)));
+      return out;
+    }, { inputs: inputs.map(([t, m]) => [[...t], [...m]]), chain: [...chain] });
+    assert.deepEqual(inPage, inNode, name);
+    assert.ok(inPage[0].genTime, `${name}: ${JSON.stringify(inPage[0])}`);
+    assert.deepEqual(inPage[1], { mismatch: true }, name);
+    assert.deepEqual(inPage[2], { invalid: 'the TSA signature does not verify' }, name);
+    if (name === 'identrust-recorded') assert.equal(inPage[0].genTime, '2025-03-11T08:52:08Z');
+  }
+  await page.close();
+});
+
+test('a bundle stamped by an RSA-PSS TSA verifies in the page with the checks of sworn-verify', async () => {
+  const zip = join(FIXTURES, 'rsa-pss-tsa.zip');
+  const vkey = join(FIXTURES, 'server.vkey');
+  const ref = reference(zip, ['--trust', vkey]);
+  assert.equal(ref.code, 0, ref.stderr);
+  const shown = await verifyInPage(zip, { trust: readFileSync(vkey, 'utf8'), shot: 'rsa-pss-tsa' });
+  assert.equal(shown.verdict, 'valid');
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+  const ts = shown.rows.find((r) => r.name === 'timestamps');
+  assert.equal(ts.status, 'pass', ts.detail);
 });
 
 test('a compressed zip is refused, as sworn-verify refuses it (exit 2)', async () => {

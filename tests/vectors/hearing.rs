@@ -227,6 +227,15 @@ pub fn open_hearing(
 
 /// Builds the whole hearing and its bundle in a fresh temp dir.
 pub fn build(hearing: &str) -> Built {
+    build_stamped(hearing, None)
+}
+
+/// Stamps a checkpoint note: returns the TimeStampToken DER.
+pub type Stamp<'a> = &'a dyn Fn(&[u8]) -> Vec<u8>;
+
+/// Like [`build`]; with `tsa` = (stamp, chain PEM), the checkpoints carry tokens from
+/// that TSA instead of the built-in one, and `tsa/chain.pem` is its chain.
+pub fn build_stamped(hearing: &str, tsa: Option<(Stamp<'_>, Vec<u8>)>) -> Built {
     let tmp = tempfile::tempdir().unwrap();
     let log_dir = tmp.path().join("log");
     let media_dir = tmp.path().join("media");
@@ -318,27 +327,28 @@ pub fn build(hearing: &str) -> Built {
     )
     .unwrap();
     log.checkpoint(&key).unwrap();
-    // RFC 3161 tokens from the built-in TSA over every checkpoint note.
-    let tsa = sworn::evidence::tsa::TsaIdentity::create(
+    // RFC 3161 tokens from the built-in TSA (or the given one) over every checkpoint note.
+    let builtin = sworn::evidence::tsa::TsaIdentity::create(
         &tmp.path().join("tsa"),
         std::time::SystemTime::now(),
     )
     .unwrap();
+    let builtin_stamp = |note: &[u8]| builtin.stamp(note, std::time::SystemTime::now()).unwrap();
+    let (stamp, chain_pem): (Stamp<'_>, Vec<u8>) =
+        tsa.unwrap_or_else(|| (&builtin_stamp, builtin.chain_pem().into_bytes()));
     for e in std::fs::read_dir(log_dir.join("checkpoints")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().and_then(|x| x.to_str()) != Some("note") {
             continue;
         }
         let size: u64 = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
-        let token = tsa
-            .stamp(&std::fs::read(&p).unwrap(), std::time::SystemTime::now())
-            .unwrap();
+        let token = stamp(&std::fs::read(&p).unwrap());
         log.attach_timestamp(size, &token).unwrap();
     }
     let extras = vec![
         ExtraFile {
             path: "tsa/chain.pem".into(),
-            source: ExtraSource::Bytes(tsa.chain_pem().into_bytes()),
+            source: ExtraSource::Bytes(chain_pem),
         },
         ExtraFile {
             path: "minutes/minutes.html".into(),

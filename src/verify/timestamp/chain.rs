@@ -1,22 +1,19 @@
 //! Certificates of a time-stamp token: the TSA signer's key, its critical
 //! timeStamping EKU, its validity at genTime, and a path from it to a pinned trusted
-//! certificate. Only ECDSA P-256 with SHA-256 is accepted. It reads no clock: validity
-//! is judged at the token's genTime, never at "now".
+//! certificate whose signatures use the algorithms of `algorithms.rs` (RSA PKCS#1 v1.5
+//! or PSS, ECDSA P-256/P-384; SHA-256/384/512). It reads no clock: validity is judged
+//! at the token's genTime, never at "now".
 
 use der::Decode;
 use der::oid::ObjectIdentifier;
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{DerSignature, VerifyingKey};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 
 use super::TimestampError;
+use super::algorithms::signature_scheme;
 use super::der_walk::{self, SEQUENCE};
+use super::public_key::PublicKey;
 
-pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
@@ -60,25 +57,9 @@ impl Cert {
         })
     }
 
-    /// The P-256 public key of this certificate.
-    pub fn p256_key(&self) -> Result<VerifyingKey, TimestampError> {
-        let spki = &self.parsed.tbs_certificate.subject_public_key_info;
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-        if spki.algorithm.oid != ID_EC_PUBLIC_KEY || curve != Some(SECP256R1) {
-            return Err(TimestampError::UnsupportedAlgorithm {
-                what: "certificate public key (need EC P-256)",
-                oid: spki.algorithm.oid.to_string(),
-            });
-        }
-        VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes()).map_err(|_| {
-            TimestampError::Malformed {
-                what: "certificate EC public key",
-            }
-        })
+    /// The public key of this certificate (EC P-256/P-384 or RSA >= 2048 bits).
+    pub fn public_key(&self) -> Result<PublicKey, TimestampError> {
+        PublicKey::from_spki(&self.parsed.tbs_certificate.subject_public_key_info)
     }
 
     fn extension(&self, oid: ObjectIdentifier) -> Option<&x509_cert::ext::Extension> {
@@ -149,22 +130,26 @@ impl Cert {
         ca && may_sign_certs
     }
 
-    /// True when `issuer`'s key made this certificate's signature (ECDSA P-256/SHA-256).
+    /// True when `issuer`'s key made this certificate's signature.
     fn issued_by(&self, issuer: &Cert) -> Result<bool, TimestampError> {
+        use der::Encode;
         if self.parsed.tbs_certificate.issuer != issuer.parsed.tbs_certificate.subject {
             return Ok(false);
         }
-        if self.parsed.signature_algorithm.oid != ECDSA_WITH_SHA256 {
-            return Err(TimestampError::UnsupportedAlgorithm {
-                what: "certificate signature (need ecdsa-with-SHA256)",
-                oid: self.parsed.signature_algorithm.oid.to_string(),
-            });
-        }
-        let key = issuer.p256_key()?;
-        let Ok(sig) = DerSignature::from_bytes(self.parsed.signature.raw_bytes()) else {
+        let alg = &self.parsed.signature_algorithm;
+        let params = match &alg.parameters {
+            Some(any) => Some(any.to_der().map_err(|_| TimestampError::Malformed {
+                what: "certificate signature algorithm",
+            })?),
+            None => None,
+        };
+        let scheme = signature_scheme(alg.oid, params.as_deref(), None, "certificate signature")?;
+        let Some(signature) = self.parsed.signature.as_bytes() else {
             return Ok(false);
         };
-        Ok(key.verify(&self.tbs_raw, &sig).is_ok())
+        issuer
+            .public_key()?
+            .verify(scheme, &self.tbs_raw, signature)
     }
 }
 

@@ -58,6 +58,8 @@ pub(crate) struct TokenParts<'a> {
     /// certHash (SHA-1) of the first ESSCertID of a signingCertificate (v1) attribute.
     pub signing_cert_v1: Option<&'a [u8]>,
     pub signature_algorithm: &'a [u8],
+    /// DER of the signatureAlgorithm parameters (RSASSA-PSS-params, NULL), if any.
+    pub signature_params: Option<&'a [u8]>,
     pub signature: &'a [u8],
 }
 
@@ -162,7 +164,7 @@ fn parse_signer_info<'a>(
         .ok_or(TimestampError::Malformed {
             what: "signedAttrs missing",
         })?;
-    let signature_algorithm = first_oid(
+    let (signature_algorithm, signature_params) = oid_and_params(
         r.next(SEQUENCE, "signatureAlgorithm")?,
         "signatureAlgorithm",
     )?;
@@ -230,6 +232,7 @@ fn parse_signer_info<'a>(
         signing_cert_v2,
         signing_cert_v1,
         signature_algorithm,
+        signature_params,
         signature,
     })
 }
@@ -262,6 +265,22 @@ fn parse_signing_cert_v1(value: Tlv<'_>) -> Result<&[u8], TimestampError> {
     let certs = r.next(SEQUENCE, what)?;
     let first = certs.children().next(SEQUENCE, what)?;
     Ok(first.children().next(OCTET_STRING, what)?.value)
+}
+
+/// An AlgorithmIdentifier's OID content octets and the DER of its parameters, if any.
+fn oid_and_params<'a>(
+    alg: Tlv<'a>,
+    what: &'static str,
+) -> Result<(&'a [u8], Option<&'a [u8]>), TimestampError> {
+    let mut r: Reader<'a> = alg.children();
+    let oid = r.next(OID, what)?.value;
+    let params = if r.is_empty() {
+        None
+    } else {
+        Some(r.next_any(what)?.raw)
+    };
+    r.finish(what)?;
+    Ok((oid, params))
 }
 
 /// The OID content octets that open an AlgorithmIdentifier.

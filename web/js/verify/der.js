@@ -194,7 +194,7 @@ export class Cert {
     const keyAlg = algorithm(sr);
     this.keyAlg = keyAlg.oid;
     this.curve = keyAlg.params && keyAlg.params.tag === T.OID ? oidToString(keyAlg.params.value) : null;
-    checkPrim(sr.next(T.BIT_STRING, what));
+    this.publicKey = checkPrim(sr.next(T.BIT_STRING, what)).value.subarray(1);
     sr.finish(what);
     const uid1 = t.nextIf(ctxPrim(1), what);
     if (uid1) checkPrim({ tag: T.BIT_STRING, value: uid1.value });
@@ -218,6 +218,7 @@ export class Cert {
     this.der = der;
     this.tbs = tbs.raw;
     this.sigAlg = sigAlg.oid;
+    this.sigParams = sigAlg.params ? sigAlg.params.raw : null;
     this.signature = sigBits.subarray(1);
   }
   ext(oid) { return this.extensions.find((e) => e.oid === oid) || null; }

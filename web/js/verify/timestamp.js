@@ -1,13 +1,15 @@
 // RFC 3161 time-stamp token verification in the browser (src/verify/timestamp.rs):
-// structure, imprint = SHA-256(note), ECDSA P-256/SHA-256 only (WebCrypto), ESS
+// structure, imprint = SHA-256/384/512(note), the algorithms of tsalgs.js (RSA PKCS#1
+// v1.5 or PSS, ECDSA P-256/P-384, SHA-256/384/512; WebCrypto), ESS
 // signingCertificate(V2) binding, contentType and messageDigest attributes, signature
-// over the stored signed attributes, path to a pinned certificate valid at genTime, and a
-// critical, exclusive timeStamping EKU.
+// over the stored signed attributes, path to a pinned certificate valid at genTime (each
+// certificate signature checked), and a critical, exclusive timeStamping EKU.
 // It must never read the clock or trust a certificate the chain PEM does not anchor.
 
-import { sha256, bytesEqual } from './sha256.js';
+import { bytesEqual } from './sha256.js';
 import { Malformed, T, children, ctxCons, ctxPrim, single, oidToString, eq, stripSignByte, Cert } from './der.js';
 import { b64decode } from './keys.js';
+import { AlgError, sha2, digest, signatureScheme, verifySignature } from './tsalgs.js';
 
 const OID = {
   signedData: '1.2.840.113549.1.7.2',
@@ -17,9 +19,6 @@ const OID = {
   signingCertV1: '1.2.840.113549.1.9.16.2.12',
   signingCertV2: '1.2.840.113549.1.9.16.2.47',
   sha256: '2.16.840.1.101.3.4.2.1',
-  ecdsaSha256: '1.2.840.10045.4.3.2',
-  ecPublicKey: '1.2.840.10045.2.1',
-  p256: '1.2.840.10045.3.1.7',
   timeStamping: '1.3.6.1.5.5.7.3.8',
 };
 const UNDERSTOOD = ['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.14', '2.5.29.35', '2.5.29.17'];
@@ -111,13 +110,16 @@ function parseSignedData(token) {
   const digestAlg = firstOid(p.next(T.SEQUENCE, 'digestAlgorithm'), 'digestAlgorithm');
   const attrs = p.nextIf(ctxCons(0), 'signedAttrs');
   if (!attrs) throw new Malformed('signedAttrs missing');
-  const sigAlg = firstOid(p.next(T.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm');
+  const sa = children(p.next(T.SEQUENCE, 'signatureAlgorithm'));
+  const sigAlg = oidToString(sa.next(T.OID, 'signatureAlgorithm').value);
+  const sigParams = sa.isEmpty() ? null : sa.nextAny('signatureAlgorithm').raw;
+  sa.finish('signatureAlgorithm');
   const signature = p.next(T.OCTET_STRING, 'signature').value;
   p.nextIf(ctxCons(1), 'unsignedAttrs');
   p.finish('SignerInfo');
   const signedAttrs = Uint8Array.from(attrs.raw);
   signedAttrs[0] = T.SET;
-  const out = { tstInfo, certificates, sid, digestAlg, signedAttrs, sigAlg, signature, contentType: null, messageDigest: null, essV2: null, essV1: null };
+  const out = { tstInfo, certificates, sid, digestAlg, signedAttrs, sigAlg, sigParams, signature, contentType: null, messageDigest: null, essV2: null, essV1: null };
   const ar = children(attrs);
   while (!ar.isEmpty()) {
     const a = children(ar.next(T.SEQUENCE, 'signed attribute'));
@@ -155,44 +157,10 @@ function parseSignedData(token) {
   return out;
 }
 
-/** DER ECDSA-Sig-Value -> 64-byte r||s, or null. */
-function rawSignature(der) {
-  try {
-    const r = children(single(der, T.SEQUENCE, 'sig'));
-    const a = stripSignByte(r.next(T.INTEGER, 'sig').value);
-    const b = stripSignByte(r.next(T.INTEGER, 'sig').value);
-    r.finish('sig');
-    if (a.length > 32 || b.length > 32) return null;
-    const out = new Uint8Array(64);
-    out.set(a, 32 - a.length);
-    out.set(b, 64 - b.length);
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-async function ecdsaVerify(cert, data, derSig) {
-  if (cert.keyAlg !== OID.ecPublicKey || cert.curve !== OID.p256) {
-    throw fail(`unsupported algorithm in certificate public key (need EC P-256): ${cert.keyAlg}`);
-  }
-  let key;
-  try {
-    key = await crypto.subtle.importKey('spki', cert.spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-  } catch {
-    throw new Malformed('certificate EC public key');
-  }
-  const sig = rawSignature(derSig);
-  if (!sig) return false;
-  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig, data);
-}
-
 async function issuedBy(cert, issuer) {
   if (!eq(cert.issuer, issuer.subject)) return false;
-  if (cert.sigAlg !== OID.ecdsaSha256) {
-    throw fail(`unsupported algorithm in certificate signature (need ecdsa-with-SHA256): ${cert.sigAlg}`);
-  }
-  return ecdsaVerify(issuer, cert.tbs, cert.signature);
+  const scheme = signatureScheme(cert.sigAlg, cert.sigParams, null, 'certificate signature');
+  return verifySignature(issuer, scheme, cert.tbs, cert.signature);
 }
 
 /** PEM list -> certificates, as chain.rs `certs_from_pem` reads it. */
@@ -247,21 +215,15 @@ function checkTsaUsage(signer) {
   if (ku && !ku(0) && !ku(1)) throw fail("the TSA certificate's keyUsage forbids signing");
 }
 
-async function sha1(bytes) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-1', bytes));
-}
-
 /** -> {genTime, unix} | {mismatch: true} | {invalid: reason}. */
 export async function verifyToken(token, message, chainPem) {
   try {
     const parts = parseSignedData(token);
     const tst = parseTstInfo(parts.tstInfo);
-    if (tst.alg !== OID.sha256) throw fail(`unsupported algorithm in message imprint (need SHA-256): ${tst.alg}`);
-    if (!bytesEqual(tst.imprint, sha256(message))) return { mismatch: true };
-    if (parts.digestAlg !== OID.sha256) throw fail(`unsupported algorithm in SignerInfo digest (need SHA-256): ${parts.digestAlg}`);
-    if (parts.sigAlg !== OID.ecdsaSha256 && parts.sigAlg !== OID.ecPublicKey) {
-      throw fail(`unsupported algorithm in SignerInfo signature (need ecdsa-with-SHA256): ${parts.sigAlg}`);
-    }
+    const imprintHash = sha2(tst.alg, 'message imprint (need SHA-256/384/512)');
+    if (!bytesEqual(tst.imprint, await digest(imprintHash, message))) return { mismatch: true };
+    const signerHash = sha2(parts.digestAlg, 'SignerInfo digest (need SHA-256/384/512)');
+    const scheme = signatureScheme(parts.sigAlg, parts.sigParams, signerHash, 'SignerInfo signature');
     const trusted = certsFromPem(chainPem);
     const embedded = parts.certificates.map((d) => new Cert(d));
     const signer = [...embedded, ...trusted].find((c) => (parts.sid.keyId
@@ -271,18 +233,18 @@ export async function verifyToken(token, message, chainPem) {
     if (!parts.essV2 && !parts.essV1) throw fail('the ESS signingCertificate(V2) attribute is missing');
     const essMismatch = "the ESS signingCertificate(V2) hash does not match the signer's certificate";
     if (parts.essV2) {
-      if (parts.essV2.alg !== OID.sha256) throw fail(`unsupported algorithm in signingCertificateV2 hash: ${parts.essV2.alg}`);
-      if (!bytesEqual(parts.essV2.hash, sha256(signer.der))) throw fail(essMismatch);
+      const essHash = sha2(parts.essV2.alg, 'signingCertificateV2 hash');
+      if (!bytesEqual(parts.essV2.hash, await digest(essHash, signer.der))) throw fail(essMismatch);
     }
-    if (parts.essV1 && !bytesEqual(parts.essV1, await sha1(signer.der))) throw fail(essMismatch);
+    if (parts.essV1 && !bytesEqual(parts.essV1, await digest('SHA-1', signer.der))) throw fail(essMismatch);
     if (parts.contentType !== OID.tstInfo) throw fail('the signed contentType attribute is not id-ct-TSTInfo');
-    if (!bytesEqual(parts.messageDigest, sha256(parts.tstInfo))) throw fail('the signed messageDigest attribute does not match the TSTInfo');
-    if (!(await ecdsaVerify(signer, parts.signedAttrs, parts.signature))) throw fail('the TSA signature does not verify');
+    if (!bytesEqual(parts.messageDigest, await digest(signerHash, parts.tstInfo))) throw fail('the signed messageDigest attribute does not match the TSTInfo');
+    if (!(await verifySignature(signer, scheme, parts.signedAttrs, parts.signature))) throw fail('the TSA signature does not verify');
     await checkPath(signer, embedded, trusted, tst.genTime.unix);
     checkTsaUsage(signer);
     return { genTime: tst.genTime.rfc3339, unix: tst.genTime.unix };
   } catch (e) {
-    if (e instanceof Malformed || e instanceof TsError) return { invalid: e.message };
+    if (e instanceof Malformed || e instanceof TsError || e instanceof AlgError) return { invalid: e.message };
     return { invalid: `time-stamp token is malformed: ${e && e.message}` };
   }
 }
