@@ -244,7 +244,7 @@ pub async fn login(
     match user {
         Some(u) if ok => {
             tracing::info!(user = %u.id, "signed in");
-            state.sign_in.succeeded(addr, Instant::now());
+            state.sign_in.succeeded(addr, &u.username, Instant::now());
             let purged = state.store.purge_expired_sessions(now_unix())?;
             if purged > 0 {
                 tracing::info!(purged, "expired sessions deleted");

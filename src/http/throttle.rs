@@ -177,9 +177,18 @@ impl SignInThrottle {
         Ok(())
     }
 
-    /// Someone signed in from `addr`: it is exempt from the global budget for a day.
-    pub fn succeeded(&self, addr: ClientKey, now: Instant) {
+    /// Someone signed in from `addr` as `username`: the attempt is given back (only
+    /// wrong passwords use up the budgets, so a judge opening several tabs is never
+    /// throttled; a refund needs the password, so a guesser gains nothing), and the
+    /// address is exempt from the global budget for a day.
+    pub fn succeeded(&self, addr: ClientKey, username: &str, now: Instant) {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = c.by_address.get_mut(&addr) {
+            w.count = w.count.saturating_sub(1);
+        }
+        if let Some(w) = c.by_user_at.get_mut(&(addr, username.to_owned())) {
+            w.count = w.count.saturating_sub(1);
+        }
         if c.trusted.len() >= MAX_KEYS {
             c.trusted
                 .retain(|_, t| now.saturating_duration_since(*t) < TRUSTED_FOR);
@@ -272,7 +281,7 @@ mod tests {
         let now = Instant::now();
         let office = key("198.51.100.1");
         t.attempt(office, Some("judge"), now).unwrap();
-        t.succeeded(office, now);
+        t.succeeded(office, "judge", now);
         for i in 0..9 {
             t.attempt(key(&format!("203.0.113.{i}")), Some("judge"), now)
                 .unwrap();
@@ -282,6 +291,25 @@ mod tests {
             Err(Refusal::Global)
         );
         t.attempt(office, Some("judge"), now).unwrap();
+    }
+
+    #[test]
+    fn successful_sign_ins_use_up_no_budget() {
+        let t = throttle();
+        let now = Instant::now();
+        let office = key("198.51.100.1");
+        for _ in 0..20 {
+            t.attempt(office, Some("judge"), now).unwrap();
+            t.succeeded(office, "judge", now);
+        }
+        // Wrong passwords still count.
+        for _ in 0..3 {
+            t.attempt(office, Some("judge"), now).unwrap();
+        }
+        assert_eq!(
+            t.attempt(office, Some("judge"), now),
+            Err(Refusal::UserAtAddress)
+        );
     }
 
     #[test]
