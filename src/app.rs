@@ -47,6 +47,19 @@ pub enum AppError {
     Tsa(#[from] crate::evidence::tsa::TsaError),
     #[error("{0}")]
     Custody(#[from] crate::custody::CustodyError),
+    #[error("another sworn process uses the data directory {0} (stop the server first)")]
+    Locked(PathBuf),
+}
+
+/// Takes the data directory's lock ([`crate::data_lock`]).
+pub fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, AppError> {
+    crate::data_lock::lock(dir).map_err(|e| match e {
+        crate::data_lock::LockError::Held => AppError::Locked(dir.to_path_buf()),
+        crate::data_lock::LockError::Io(source) => AppError::DataDir {
+            path: dir.join("sworn.lock"),
+            source,
+        },
+    })
 }
 
 /// The server's signing key (created at first start, mode 0600) and its time-stamping
@@ -86,6 +99,8 @@ pub fn load_identities(
 pub struct App {
     pub state: Arc<AppState>,
     pub rtc: RtcEngine,
+    /// The data directory's lock ([`lock_data_dir`]), held while the server runs.
+    _lock: std::fs::File,
 }
 
 impl App {
@@ -103,6 +118,7 @@ impl App {
             path: dir.clone(),
             source,
         })?;
+        let lock = lock_data_dir(&dir)?;
         let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
         let (key, tsa) = load_identities(&config)?;
         let custody = Arc::new(crate::custody::Custody::open(
@@ -159,7 +175,11 @@ impl App {
                 state.hearings.handle(&h.id);
             }
         }
-        Ok(App { state, rtc })
+        Ok(App {
+            state,
+            rtc,
+            _lock: lock,
+        })
     }
 
     /// On a server with no account yet: a one-time link to create the first judge.

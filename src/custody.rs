@@ -141,6 +141,8 @@ pub struct Custody {
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     tsa: Arc<TimeStamper>,
     dir: PathBuf,
+    /// The server key history's bytes, carried by every export.
+    history: Option<Vec<u8>>,
 }
 
 /// How long an export waits for an external TSA's token before it goes without one (the
@@ -171,6 +173,7 @@ impl Custody {
         options: CustodyOptions,
     ) -> Result<Custody, CustodyError> {
         let dir = data_dir.join("custody");
+        let history = key.history().map(|h| h.bytes.clone());
         let (log, _) = HearingLog::open(
             &dir,
             CUSTODY_LOG_ID,
@@ -235,6 +238,7 @@ impl Custody {
             worker: Mutex::new(Some(worker)),
             tsa,
             dir,
+            history,
         })
     }
 
@@ -464,6 +468,15 @@ impl Custody {
         use crate::custody_extract::{ExtractError, extract_from_dir};
         let log = self.log.lock().map_err(|_| ExtractError::Poisoned)?;
         let (size, _) = log.latest_checkpoint().ok_or(ExtractError::NoCheckpoint)?;
-        extract_from_dir(log.dir(), size, hearing)
+        let mut files = extract_from_dir(log.dir(), size, hearing)?;
+        // The key history at export time: it links the sealed bundle's key to the key
+        // that signed this custody checkpoint (they differ after a rotation).
+        if let Some(h) = &self.history {
+            files.push(crate::custody_extract::ExtractFile {
+                path: crate::verify::bundle::CUSTODY_HISTORY_PATH.into(),
+                bytes: h.clone(),
+            });
+        }
+        Ok(files)
     }
 }

@@ -61,6 +61,13 @@ enum Command {
 enum KeyCommand {
     /// Print the public key, its fingerprint and the signed-note verifier key.
     Show,
+    /// Replace the server key by a new one (the server must be stopped). The old key
+    /// signs the new one into the key history (keys/history.json, published at
+    /// /.well-known/sworn/key-history.json); its private half is destroyed. Bundles
+    /// sealed before still verify against the history.
+    Rotate,
+    /// Print the key history document (sworn-key-history/1), for `--trust`.
+    History,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +177,30 @@ fn run(cli: Cli) -> Result<i32> {
             print!("{}", key.public_pem());
             Ok(0)
         }
+        Command::Key {
+            command: KeyCommand::Rotate,
+        } => {
+            let config = load_config(&cli)?;
+            let _lock = sworn::app::lock_data_dir(&config.data_dir)?;
+            let r = sworn::evidence::key_rotation::rotate(
+                &config.data_dir.join("keys").join("server.key"),
+                &config.server_name,
+                std::time::SystemTime::now(),
+            )?;
+            println!("retired:     {}", r.old);
+            println!("new key:     {}", r.new);
+            println!("history:     {} keys (keys/history.json)", r.keys);
+            Ok(0)
+        }
+        Command::Key {
+            command: KeyCommand::History,
+        } => {
+            let config = load_config(&cli)?;
+            let (key, _) = sworn::app::load_identities(&config)?;
+            let h = key.history().context("the server key has no history")?;
+            println!("{}", String::from_utf8_lossy(&h.bytes));
+            Ok(0)
+        }
         Command::Custody {
             command: CustodyCommand::Verify,
         } => {
@@ -177,8 +208,7 @@ fn run(cli: Cli) -> Result<i32> {
             let (key, tsa) = sworn::app::load_identities(&config)?;
             match sworn::custody::verify_dir(
                 &config.data_dir.join("custody"),
-                &key.verifying_key(),
-                key.name(),
+                &key.note_verifiers(),
                 tsa.all_chains_pem().as_bytes(),
             ) {
                 Ok(r) => {

@@ -57,7 +57,8 @@ const MAX_FILES: usize = 100_000;
 struct Args {
     /// Bundle directory or .zip file.
     bundle: PathBuf,
-    /// Pinned server public key: SPKI PEM (keys/server.pub.pem) or signed-note verifier key.
+    /// Pinned server public key: SPKI PEM (keys/server.pub.pem), signed-note verifier key,
+    /// or the court's key history (/.well-known/sworn/key-history.json).
     #[arg(long, value_name = "KEYFILE")]
     trust: Option<PathBuf>,
     /// Pinned TSA certificate(s), PEM, instead of the bundle's tsa/chain.pem.
@@ -270,11 +271,40 @@ pub fn open_bundle(path: &Path) -> Result<Box<dyn BundleSource>, OpenError> {
 
 /// Reads a `--trust` key file: SPKI PEM or signed-note verifier key.
 pub fn read_trust_key(path: &Path) -> Result<ed25519_dalek::VerifyingKey, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    match read_trust(path)? {
+        Trust::Key(k) => Ok(k),
+        Trust::History(_) => Err(format!("{}: a key history, not a key", path.display())),
+    }
+}
+
+/// What `--trust` names: a key, or a key history (`sworn-key-history/1`, as published at
+/// `/.well-known/sworn/key-history.json`).
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// One server key.
+    Key(ed25519_dalek::VerifyingKey),
+    /// A verified key history.
+    History(crate::verify::key_history::KeyHistory),
+}
+
+/// Reads a `--trust` file: SPKI PEM, signed-note verifier key, or key history JSON.
+pub fn read_trust(path: &Path) -> Result<Trust, String> {
+    use crate::verify::key_history;
+    let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if key_history::looks_like_history(&bytes) {
+        let trimmed = bytes.trim_ascii_end();
+        return key_history::parse(trimmed)
+            .map(Trust::History)
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
+    read_trust_key_text(path, &String::from_utf8_lossy(&bytes)).map(Trust::Key)
+}
+
+fn read_trust_key_text(path: &Path, text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
     if text.contains("-----BEGIN") {
-        parse_public_key_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
+        parse_public_key_pem(text).map_err(|e| format!("{}: {e}", path.display()))
     } else {
-        parse_vkey(&text)
+        parse_vkey(text)
             .map(|v| v.key)
             .map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -340,7 +370,7 @@ where
             return code;
         }
     };
-    let trusted_key = match args.trust.as_deref().map(read_trust_key).transpose() {
+    let trust = match args.trust.as_deref().map(read_trust).transpose() {
         Ok(k) => k,
         Err(e) => {
             eprintln!("error: --trust: {e}");
@@ -362,8 +392,14 @@ where
         }
     };
     let checker = Rfc3161Checker;
+    let (trusted_key, trusted_history) = match trust {
+        Some(Trust::Key(k)) => (Some(k), None),
+        Some(Trust::History(h)) => (None, Some(h)),
+        None => (None, None),
+    };
     let opts = VerifyOptions {
         trusted_key,
+        trusted_history,
         timestamps: Some(&checker),
         trusted_tsa_chain,
     };

@@ -99,6 +99,7 @@ fn torn_write_and_uncheckpointed_entries_are_recovered_and_reported() {
         &DirSource::open(&out).unwrap(),
         &VerifyOptions {
             trusted_key: Some(key.verifying_key()),
+            trusted_history: None,
             timestamps: None,
             ..Default::default()
         },

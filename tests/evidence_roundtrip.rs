@@ -17,6 +17,7 @@ fn clean_bundle_verifies_as_directory_and_zip() {
     let checker = sworn::verify::bundle::Rfc3161Checker;
     let opts = VerifyOptions {
         trusted_key: Some(pinned),
+        trusted_history: None,
         timestamps: Some(&checker),
         ..Default::default()
     };

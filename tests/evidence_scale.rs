@@ -110,6 +110,7 @@ fn two_hour_hearing_log() {
     let t = Instant::now();
     let opts = VerifyOptions {
         trusted_key: Some(key.verifying_key()),
+        trusted_history: None,
         ..Default::default()
     };
     let r = verify_bundle(&DirSource::open(&out).unwrap(), &opts);

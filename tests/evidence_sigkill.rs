@@ -86,6 +86,7 @@ fn sigkill_at_random_moments_always_recovers() {
             &DirSource::open(&out).unwrap(),
             &VerifyOptions {
                 trusted_key: Some(key.verifying_key()),
+                trusted_history: None,
                 ..Default::default()
             },
         );

@@ -122,6 +122,7 @@ fn verify(src: &MemorySource) -> Report {
         src,
         &VerifyOptions {
             trusted_key: Some(hearing::server_key().verifying_key()),
+            trusted_history: None,
             timestamps: Some(&Rfc3161Checker),
             ..Default::default()
         },
@@ -508,6 +509,7 @@ fn zip_tail_makes_a_valid_zip_that_verifies() {
         &src,
         &VerifyOptions {
             trusted_key: Some(hearing::server_key().verifying_key()),
+            trusted_history: None,
             timestamps: Some(&Rfc3161Checker),
             ..Default::default()
         },
@@ -568,6 +570,7 @@ mod http_flow {
             &src,
             &VerifyOptions {
                 trusted_key: Some(server.state.key.verifying_key()),
+                trusted_history: None,
                 timestamps: Some(&sworn::verify::bundle::Rfc3161Checker),
                 ..Default::default()
             },
@@ -775,6 +778,7 @@ mod http_flow {
             &mem,
             &VerifyOptions {
                 trusted_key: Some(server.state.key.verifying_key()),
+                trusted_history: None,
                 ..Default::default()
             },
         );

@@ -342,8 +342,7 @@ async fn checkpoints_are_stamped_by_the_external_tsa_and_the_bundle_verifies() {
     check_tokens_independently(&custody_tokens, &chain);
     let report = sworn::custody::verify_dir(
         state.custody.dir(),
-        &state.key.verifying_key(),
-        state.key.name(),
+        &state.key.note_verifiers(),
         state.tsa.all_chains_pem().as_bytes(),
     )
     .unwrap();

@@ -23,6 +23,7 @@ fn clean() -> &'static (MemorySource, hearing::Built) {
 fn opts() -> VerifyOptions<'static> {
     VerifyOptions {
         trusted_key: Some(hearing::server_key().verifying_key()),
+        trusted_history: None,
         ..Default::default()
     }
 }

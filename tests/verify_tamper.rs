@@ -48,6 +48,7 @@ fn verify(src: &MemorySource) -> Report {
         src,
         &VerifyOptions {
             trusted_key: Some(hearing::server_key().verifying_key()),
+            trusted_history: None,
             timestamps: Some(&checker),
             ..Default::default()
         },
@@ -538,6 +539,7 @@ fn pinned_tsa_chain_decides_timestamp_trust() {
             &clean(),
             &VerifyOptions {
                 trusted_key: Some(hearing::server_key().verifying_key()),
+                trusted_history: None,
                 timestamps: Some(&checker),
                 trusted_tsa_chain: Some(chain),
             },

@@ -14,15 +14,14 @@ pub struct CustodyReport {
 }
 
 /// Checks a custody log directory from its raw bytes: every entry canonical and in
-/// sequence, every checkpoint signed by `key` with the root of the entries it covers,
+/// sequence, every checkpoint signed by one of `verifiers` (the server's key history) with the root of the entries it covers,
 /// the newest checkpoint covering every entry, every time-stamp token over its note.
 pub fn verify_dir(
     dir: &Path,
-    key: &ed25519_dalek::VerifyingKey,
-    name: &str,
+    verifiers: &[crate::verify::keys::NoteVerifier],
     tsa_chain_pem: &[u8],
 ) -> Result<CustodyReport, String> {
-    use crate::verify::{canonical, keys, merkle, note};
+    use crate::verify::{canonical, merkle, note};
     let bytes = std::fs::read(dir.join("entries.jsonl"))
         .map_err(|e| format!("cannot read entries.jsonl: {e}"))?;
     let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
@@ -46,11 +45,6 @@ pub fn verify_dir(
             leaves.push(merkle::leaf_hash(line));
         }
     }
-    let verifier = keys::NoteVerifier {
-        name: name.to_owned(),
-        key_id: keys::key_id(name, key),
-        key: *key,
-    };
     let mut checkpoints = 0;
     let mut timestamps = 0;
     let mut largest = 0u64;
@@ -65,7 +59,7 @@ pub fn verify_dir(
         .filter(|p| p.extension().is_some_and(|x| x == "note"))
     {
         let note_bytes = std::fs::read(p).map_err(|e| e.to_string())?;
-        let text = note::verify_note(&note_bytes, &verifier)
+        let (text, _) = note::verify_note_any(&note_bytes, verifiers)
             .map_err(|e| format!("{}: {e}", p.display()))?;
         let cp = note::parse_checkpoint(text).map_err(|e| format!("{}: {e}", p.display()))?;
         let n = usize::try_from(cp.size).map_err(|_| "size".to_owned())?;

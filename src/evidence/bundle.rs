@@ -167,6 +167,9 @@ pub fn write_bundle(
     }
     put("keys/server.pub.pem", key.public_pem().as_bytes())?;
     put("keys/server.vkey", format!("{}\n", key.vkey()).as_bytes())?;
+    if let Some(h) = key.history() {
+        put(crate::verify::bundle::HISTORY_PATH, &h.bytes)?;
+    }
     let final_path = note_path(size);
     put(
         "VERIFY.txt",

@@ -8,7 +8,11 @@ use std::fs;
 use std::io::Write as _;
 use std::path::Path;
 
+use std::time::SystemTime;
+
 use ed25519_dalek::{SigningKey, VerifyingKey};
+
+use super::key_rotation::{self, History};
 
 use crate::verify::keys as pubkeys;
 use crate::verify::note;
@@ -34,12 +38,16 @@ pub enum KeyFileError {
     /// The key name is unusable in a signed note.
     #[error("server name must be non-empty without spaces or '+'")]
     BadName,
+    /// `keys/history.json` is unreadable or does not fit the key.
+    #[error("server key history (keys/history.json): {0}")]
+    History(String),
 }
 
 /// The server signing key and its note name.
 pub struct ServerKey {
     name: String,
     key: SigningKey,
+    history: Option<History>,
 }
 
 impl std::fmt::Debug for ServerKey {
@@ -57,6 +65,7 @@ impl ServerKey {
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
             return Err(KeyFileError::BadName);
         }
+        key_rotation::finish_interrupted(path)?;
         let key = match fs::read_to_string(path) {
             Ok(text) => {
                 check_mode(path)?;
@@ -65,18 +74,58 @@ impl ServerKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
             Err(e) => return Err(e.into()),
         };
+        let history = key_rotation::load_or_genesis(path, name, &key, SystemTime::now())?;
         Ok(ServerKey {
             name: name.to_string(),
             key,
+            history: Some(history),
         })
     }
 
-    /// A key from a seed (tests, key ceremonies).
+    /// A key from a seed (tests, key ceremonies), without a key history.
     pub fn from_seed(seed: [u8; 32], name: &str) -> ServerKey {
         ServerKey {
             name: name.to_string(),
             key: SigningKey::from_bytes(&seed),
+            history: None,
         }
+    }
+
+    /// The same key carrying `history`, whose newest key it must be.
+    pub fn with_history(self, history: History) -> Result<ServerKey, KeyFileError> {
+        if history.parsed.server != self.name
+            || history.parsed.current() != Some(&self.verifying_key())
+        {
+            return Err(KeyFileError::History(
+                "its newest key is not this key".into(),
+            ));
+        }
+        Ok(ServerKey {
+            history: Some(history),
+            ..self
+        })
+    }
+
+    /// The key history (none for keys made with [`ServerKey::from_seed`]).
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_ref()
+    }
+
+    /// Note verifiers of every key this server has signed with (the history's, else
+    /// this key's), to read back its own checkpoints.
+    pub fn note_verifiers(&self) -> Vec<pubkeys::NoteVerifier> {
+        match &self.history {
+            Some(h) => h.parsed.ring().into_iter().map(|(v, _)| v).collect(),
+            None => vec![pubkeys::NoteVerifier {
+                name: self.name.clone(),
+                key_id: pubkeys::key_id(&self.name, &self.verifying_key()),
+                key: self.verifying_key(),
+            }],
+        }
+    }
+
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
     }
 
     /// Server (key) name used in notes and origins.
@@ -116,7 +165,7 @@ impl ServerKey {
     }
 }
 
-fn parse_private_pem(text: &str) -> Result<SigningKey, KeyFileError> {
+pub(crate) fn parse_private_pem(text: &str) -> Result<SigningKey, KeyFileError> {
     let der = pubkeys::pem_decode(text, "PRIVATE KEY").map_err(|_| KeyFileError::Malformed)?;
     let seed: [u8; 32] = der
         .strip_prefix(&PKCS8_PREFIX)
@@ -140,7 +189,7 @@ fn check_mode(_path: &Path) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-fn create(path: &Path) -> Result<SigningKey, KeyFileError> {
+pub(crate) fn create(path: &Path) -> Result<SigningKey, KeyFileError> {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut seed = [0u8; 32];

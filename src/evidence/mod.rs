@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod convert;
 mod fsutil;
+pub mod key_rotation;
 pub mod keys;
 pub mod log;
 pub mod minutes;

@@ -52,15 +52,17 @@ pub fn key(bundle: &Path) -> Result<String, ReportCacheError> {
     Ok(hex::encode(Sha256::digest(lines.join("\n").as_bytes())))
 }
 
-/// Verifies the bundle against `own_key` (the report the portal shows).
+/// Verifies the bundle against the server's own key and key history (the report the
+/// portal shows: bundles sealed before a rotation verify through the history).
 pub fn compute(
     bundle: &Path,
-    own_key: ed25519_dalek::VerifyingKey,
+    own: &super::ServerKey,
 ) -> Result<serde_json::Value, ReportCacheError> {
     let src = crate::verify_cli::DirSource::open(bundle)
         .map_err(|e| ReportCacheError::Verify(e.to_string()))?;
     let opts = crate::verify::VerifyOptions {
-        trusted_key: Some(own_key),
+        trusted_key: Some(own.verifying_key()),
+        trusted_history: own.history().map(|h| h.parsed.clone()),
         timestamps: Some(&crate::verify::bundle::Rfc3161Checker),
         trusted_tsa_chain: None,
     };
@@ -71,10 +73,10 @@ pub fn compute(
 /// Computes the report and stores it with the bundle's key (at seal time).
 pub fn refresh(
     bundle: &Path,
-    own_key: ed25519_dalek::VerifyingKey,
+    own: &super::ServerKey,
 ) -> Result<serde_json::Value, ReportCacheError> {
     let k = key(bundle)?;
-    let report = compute(bundle, own_key)?;
+    let report = compute(bundle, own)?;
     let doc = serde_json::json!({"key": k, "report": report});
     let bytes = serde_json::to_vec(&doc).map_err(|e| ReportCacheError::Verify(e.to_string()))?;
     super::fsutil::write_durable(&cache_path(bundle), &bytes)?;
@@ -93,10 +95,10 @@ pub fn load(bundle: &Path) -> Option<serde_json::Value> {
 /// stale. Blocking: hashes the bundle when it computes.
 pub fn load_or_refresh(
     bundle: &Path,
-    own_key: ed25519_dalek::VerifyingKey,
+    own: &super::ServerKey,
 ) -> Result<(serde_json::Value, bool), ReportCacheError> {
     match load(bundle) {
         Some(r) => Ok((r, false)),
-        None => refresh(bundle, own_key).map(|r| (r, true)),
+        None => refresh(bundle, own).map(|r| (r, true)),
     }
 }

@@ -334,7 +334,7 @@ impl HearingRecord {
                 .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");
             // The portal's report, computed once now (it never changes after seal).
-            if let Err(e) = crate::evidence::report_cache::refresh(&out, key.verifying_key()) {
+            if let Err(e) = crate::evidence::report_cache::refresh(&out, &key) {
                 tracing::warn!(error = %e, "bundle report not cached");
             }
             Ok(info)

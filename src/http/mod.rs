@@ -80,7 +80,26 @@ async fn server_key(
         "public_key_pem": state.key.public_pem(),
         "vkey": state.key.vkey(),
         "tsa_chain_pem": state.tsa.chain_pem(),
+        "key_history": "/.well-known/sworn/key-history.json",
+        "keys_in_history": state.key.history().map_or(1, |h| h.parsed.keys.len()),
     }))
+}
+
+/// The server key history (`sworn-key-history/1`, docs/bundle-format.md §12): every key
+/// this server has signed with, each signed by its predecessor. Verifiers pin it with
+/// `sworn verify --trust key-history.json`.
+async fn key_history(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match state.key.history() {
+        Some(h) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            h.bytes.clone(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -129,6 +148,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/portal/hearings/{id}/files/{*path}", get(portal::file))
         .route("/api/join/{token}", get(join::info))
         .route("/.well-known/sworn/server-key", get(server_key))
+        .route("/.well-known/sworn/key-history.json", get(key_history))
         .route("/ws/join/{token}", get(ws::join))
         .route("/ws/hearings/{id}", get(ws::console))
         .route("/whip", post(whip::create))

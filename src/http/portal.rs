@@ -289,9 +289,9 @@ pub async fn open_hearing(
     // The server knows its own key: the portal's report is against it, pinned. It was
     // computed when the bundle was sealed; computed (and stored) here only if missing
     // or stale.
-    let own_key = state.key.verifying_key();
+    let own = state.key.clone();
     let (report, computed) = tokio::task::spawn_blocking(move || {
-        crate::evidence::report_cache::load_or_refresh(&dir, own_key)
+        crate::evidence::report_cache::load_or_refresh(&dir, &own)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?

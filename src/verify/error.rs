@@ -61,6 +61,25 @@ pub enum VerifyError {
     /// The bundle's key is not the pinned trusted key.
     #[error("bundle key {fingerprint} is not the trusted key")]
     UnknownKey { fingerprint: String },
+    /// A key history (`keys/history.json`, `custody/history.json` or the pinned one) is
+    /// malformed or a signature in it does not verify.
+    #[error("{path}: key history invalid: {reason}")]
+    KeyHistoryInvalid { path: String, reason: String },
+    /// The bundle's key history and the pinned one hold different keys at `index` (a
+    /// fork: two successors signed by one key).
+    #[error("{path}: key {index} differs from the pinned key history")]
+    KeyHistoryConflict { path: String, index: u64 },
+    /// A server key signed something dated after its retirement (its successor's
+    /// `since` in the key history).
+    #[error(
+        "{path}: signed by key {fingerprint}, retired {retired}, for entries dated up to {entry_time}"
+    )]
+    KeyRetired {
+        path: String,
+        fingerprint: String,
+        retired: String,
+        entry_time: String,
+    },
     /// The log is empty or missing its final newline.
     #[error("log malformed: {reason}")]
     LogMalformed { reason: String },

@@ -59,6 +59,16 @@ pub fn sign_note(body: &str, name: &str, key: &SigningKey) -> Vec<u8> {
 
 /// Checks `note` carries a valid signature by `verifier`; returns the signed body text.
 pub fn verify_note<'a>(note: &'a [u8], verifier: &NoteVerifier) -> Result<&'a str, NoteError> {
+    verify_note_any(note, std::slice::from_ref(verifier)).map(|(body, _)| body)
+}
+
+/// Checks `note` carries a valid signature by one of `verifiers` (a key history); returns
+/// the signed body text and the index of the first verifier whose signature is there.
+/// Every signature line by a listed key must verify.
+pub fn verify_note_any<'a>(
+    note: &'a [u8],
+    verifiers: &[NoteVerifier],
+) -> Result<(&'a str, usize), NoteError> {
     if note.len() > MAX_NOTE_BYTES {
         return Err(NoteError::Malformed("note too large".into()));
     }
@@ -75,7 +85,7 @@ pub fn verify_note<'a>(note: &'a [u8], verifier: &NoteVerifier) -> Result<&'a st
             "empty body or unterminated signature".into(),
         ));
     }
-    let mut found = false;
+    let mut found = None;
     for line in sigs.lines() {
         let rest = line
             .strip_prefix(SIG_PREFIX)
@@ -86,9 +96,13 @@ pub fn verify_note<'a>(note: &'a [u8], verifier: &NoteVerifier) -> Result<&'a st
         let blob = STANDARD
             .decode(b64)
             .map_err(|_| NoteError::Malformed("signature not base64".into()))?;
-        if name != verifier.name || blob.get(..4) != Some(verifier.key_id.as_slice()) {
+        let Some((i, verifier)) = verifiers
+            .iter()
+            .enumerate()
+            .find(|(_, v)| name == v.name && blob.get(..4) == Some(v.key_id.as_slice()))
+        else {
             continue;
-        }
+        };
         let sig_bytes: [u8; 64] = blob
             .get(4..)
             .and_then(|s| s.try_into().ok())
@@ -98,13 +112,11 @@ pub fn verify_note<'a>(note: &'a [u8], verifier: &NoteVerifier) -> Result<&'a st
             .key
             .verify_strict(body.as_bytes(), &sig)
             .map_err(|_| NoteError::BadSignature)?;
-        found = true;
+        found = found.or(Some(i));
     }
-    if found {
-        Ok(body)
-    } else {
-        Err(NoteError::NoTrustedSignature)
-    }
+    found
+        .map(|i| (body, i))
+        .ok_or(NoteError::NoTrustedSignature)
 }
 
 /// Parses a checkpoint body: exactly origin, decimal size, base64 root (no extensions).

@@ -34,7 +34,29 @@ impl TestServer {
     }
 
     pub async fn start_with(edit: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), edit).await
+    }
+
+    /// Stops the server, runs `between` on its data directory (a CLI command, say) and
+    /// starts a new server on the same directory.
+    pub async fn restart(self, between: impl FnOnce(&std::path::Path)) -> TestServer {
+        let TestServer {
+            dir,
+            mut shutdown,
+            mut task,
+            ..
+        } = self;
+        if let Some(tx) = shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
+        }
+        between(&dir.path().join("data"));
+        Self::start_in(dir, |_| {}).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, edit: impl FnOnce(&mut Config)) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = Config::for_tests(dir.path().join("data"));

@@ -9,7 +9,6 @@ use std::fs;
 use super::{HearingLog, LogError, cp_path};
 use crate::evidence::keys::ServerKey;
 use crate::verify::entry;
-use crate::verify::keys::{NoteVerifier, key_id};
 use crate::verify::merkle::{Hash, leaf_hash};
 use crate::verify::{clock, note};
 
@@ -46,11 +45,8 @@ impl HearingLog {
         key: &ServerKey,
         roots: &[Hash],
     ) -> Result<(), LogError> {
-        let verifier = NoteVerifier {
-            name: key.name().to_string(),
-            key_id: key_id(key.name(), &key.verifying_key()),
-            key: key.verifying_key(),
-        };
+        // Every key of the history: checkpoints before a rotation carry older keys.
+        let verifiers = key.note_verifiers();
         for ent in fs::read_dir(self.dir.join("checkpoints"))? {
             let p = ent?.path();
             if p.extension().and_then(|e| e.to_str()) != Some("note") {
@@ -58,7 +54,8 @@ impl HearingLog {
             }
             let bytes = fs::read(&p)?;
             let bad = |size: u64, reason: String| LogError::BadCheckpoint { size, reason };
-            let body = note::verify_note(&bytes, &verifier).map_err(|e| bad(0, e.to_string()))?;
+            let (body, _) =
+                note::verify_note_any(&bytes, &verifiers).map_err(|e| bad(0, e.to_string()))?;
             let cp = note::parse_checkpoint(body).map_err(|e| bad(0, e.to_string()))?;
             if cp.origin != self.origin || p != cp_path(&self.dir, cp.size, "note") {
                 return Err(bad(cp.size, "origin or file name differs".into()));

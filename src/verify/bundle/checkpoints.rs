@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::log::{LogSpec, LogView};
 use super::manifest::Manifest;
+use super::signers::{self, Signers};
 use super::{Ctx, TimestampFailure, TimestampVerifier};
 use crate::verify::clock;
 use crate::verify::error::VerifyError;
-use crate::verify::keys::NoteVerifier;
 use crate::verify::merkle::{Hash, verify_consistency};
-use crate::verify::note::{NoteError, parse_checkpoint, verify_note};
+use crate::verify::note::parse_checkpoint;
 
 /// `log/proofs/NNNNNN.consistency.json` (roots and proof hashes in standard base64).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub(crate) fn check_checkpoints(
     spec: &LogSpec<'_>,
     man: Option<&Manifest>,
     log: &LogView,
-    verifier: Option<&NoteVerifier>,
+    signers: Option<&Signers>,
 ) -> Checkpoints {
     let mut errs = Vec::new();
     let mut good = Checkpoints::new();
@@ -103,24 +103,22 @@ pub(crate) fn check_checkpoints(
         let Some(bytes) = ctx.read(&path, &mut errs) else {
             continue;
         };
-        let Some(v) = verifier else {
+        let Some(signers) = signers else {
             errs.push(VerifyError::CheckpointBadSignature {
                 path: path.clone(),
                 reason: "no usable server key".into(),
             });
             continue;
         };
-        let body = match verify_note(&bytes, v) {
+        let covered_time = |body: &str| {
+            let cp = parse_checkpoint(body).ok()?;
+            let i = usize::try_from(cp.size).ok()?.checked_sub(1)?;
+            log.entries.get(i)?.as_ref().map(|e| e.time.clone())
+        };
+        let body = match signers::verify_checkpoint(&path, &bytes, &signers.ring, covered_time) {
             Ok(b) => b,
-            Err(NoteError::Malformed(r)) => {
-                errs.push(VerifyError::CheckpointMalformed { path, reason: r });
-                continue;
-            }
             Err(e) => {
-                errs.push(VerifyError::CheckpointBadSignature {
-                    path,
-                    reason: e.to_string(),
-                });
+                errs.push(e);
                 continue;
             }
         };

@@ -13,10 +13,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use super::signers::Signers;
 use super::{CUSTODY_LOG_ID, Ctx, TimestampFailure, TimestampVerifier};
 use crate::verify::canonical;
 use crate::verify::entry::{self, EntryBody};
 use crate::verify::error::VerifyError;
+use crate::verify::key_history::Pin;
 use crate::verify::keys::NoteVerifier;
 use crate::verify::merkle::{self, Hash};
 use crate::verify::note::{self, Checkpoint};
@@ -74,6 +76,7 @@ pub struct CustodyRecord {
 enum Shape {
     Note,
     Tsr,
+    History,
     Entry(u64),
     Proof(u64),
 }
@@ -92,6 +95,7 @@ fn shape(path: &str) -> Option<Shape> {
     match path {
         CHECKPOINT_NOTE => Some(Shape::Note),
         CHECKPOINT_TSR => Some(Shape::Tsr),
+        super::signers::CUSTODY_HISTORY_PATH => Some(Shape::History),
         _ => numbered(path, "custody/entries/", ".json")
             .map(Shape::Entry)
             .or_else(|| numbered(path, "custody/proofs/", ".inclusion.json").map(Shape::Proof)),
@@ -102,7 +106,8 @@ fn shape(path: &str) -> Option<Shape> {
 pub(crate) fn check_custody(
     ctx: &mut Ctx<'_>,
     hearing: &str,
-    verifier: Option<&NoteVerifier>,
+    signers: Option<&Signers>,
+    pin: Option<&Pin>,
     checker: Option<&dyn TimestampVerifier>,
     pinned_chain: Option<&[u8]>,
 ) -> Vec<CustodyRecord> {
@@ -145,6 +150,7 @@ pub(crate) fn check_custody(
         match s {
             Shape::Note => has_note = true,
             Shape::Tsr => has_tsr = true,
+            Shape::History => {}
             Shape::Entry(seq) => {
                 entries.insert(seq, p.clone());
             }
@@ -173,8 +179,9 @@ pub(crate) fn check_custody(
         errs.push(unexpected(CHECKPOINT_TSR, "token without checkpoint.note"));
     }
 
+    let ring = signers.map(|s| super::signers::custody_ring(ctx, s, pin, &mut errs));
     let cp = if has_note {
-        check_checkpoint(ctx, verifier, &mut errs)
+        check_checkpoint(ctx, ring.as_deref(), &mut errs)
     } else {
         None
     };
@@ -220,17 +227,17 @@ pub(crate) fn check_custody(
 /// Verifies `custody/checkpoint.note`; returns the checkpoint and its exact bytes.
 fn check_checkpoint(
     ctx: &Ctx<'_>,
-    verifier: Option<&NoteVerifier>,
+    ring: Option<&[NoteVerifier]>,
     errs: &mut Vec<VerifyError>,
 ) -> Option<(Checkpoint, Vec<u8>)> {
     let bytes = ctx.read(CHECKPOINT_NOTE, errs)?;
     let bad = |reason: String| VerifyError::CustodyCheckpointBadSignature { reason };
-    let Some(v) = verifier else {
+    let Some(v) = ring.and_then(|r| r.first()) else {
         errs.push(bad("no usable server key".into()));
         return None;
     };
-    let body = match note::verify_note(&bytes, v) {
-        Ok(b) => b,
+    let body = match note::verify_note_any(&bytes, ring.unwrap_or_default()) {
+        Ok((b, _)) => b,
         Err(e) => {
             errs.push(bad(e.to_string()));
             return None;

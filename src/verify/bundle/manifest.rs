@@ -10,9 +10,11 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
+use super::signers::{self, Signers};
 use crate::verify::entry::is_safe_relative_path;
 use crate::verify::error::VerifyError;
-use crate::verify::keys::{self, NoteVerifier};
+use crate::verify::key_history::Pin;
+use crate::verify::keys;
 
 /// The manifest `format` value.
 pub const BUNDLE_FORMAT: &str = "sworn-bundle/1";
@@ -63,13 +65,14 @@ pub struct ManifestFile {
 
 /// True if the layout of `docs/bundle-format.md` names this path.
 pub(crate) fn layout_allows(path: &str) -> bool {
-    const FIXED: [&str; 10] = [
+    const FIXED: [&str; 11] = [
         "manifest.json",
         "manifest.sig",
         "SHA256SUMS",
         "VERIFY.txt",
         "keys/server.pub.pem",
         "keys/server.vkey",
+        "keys/history.json",
         "log/entries.jsonl",
         "tsa/chain.pem",
         "minutes/minutes.html",
@@ -231,13 +234,9 @@ fn check_sums(ctx: &mut Ctx<'_>) {
     ctx.record("sha256sums", errs, "every file matches SHA256SUMS".into());
 }
 
-/// Checks the server key files against each other, the manifest and the pinned key.
-/// Returns the verifier to check checkpoints with.
-pub(crate) fn check_keys(
-    ctx: &mut Ctx<'_>,
-    man: &Manifest,
-    pinned: Option<&VerifyingKey>,
-) -> Option<NoteVerifier> {
+/// Checks the server key files against each other, the manifest, the carried key
+/// history and the pinned key or history. Returns the keys to check checkpoints with.
+pub(crate) fn check_keys(ctx: &mut Ctx<'_>, man: &Manifest, pin: Option<&Pin>) -> Option<Signers> {
     let mut errs = Vec::new();
     let pem = ctx.read("keys/server.pub.pem", &mut errs).and_then(|b| {
         let text = String::from_utf8_lossy(&b).into_owned();
@@ -261,7 +260,7 @@ pub(crate) fn check_keys(
             })
             .ok()
     });
-    let mut verifier = None;
+    let mut found = None;
     if let (Some(pem), Some(v)) = (pem, vkey) {
         let manifest_v = keys::parse_vkey(&man.server_key.vkey).ok();
         if pem != v.key {
@@ -276,31 +275,64 @@ pub(crate) fn check_keys(
             errs.push(VerifyError::KeyMismatch {
                 reason: "manifest fingerprint is not the key's".into(),
             });
-        } else if let Some(p) = pinned.filter(|p| **p != v.key) {
-            let _ = p;
-            errs.push(VerifyError::UnknownKey {
-                fingerprint: keys::fingerprint(&v.key),
-            });
         } else {
-            verifier = Some(v);
+            let before = errs.len();
+            let carried = signers::read_carried(ctx, &v, &mut errs);
+            let trusted = match pin {
+                Some(p) if errs.len() == before => {
+                    match signers::trust(p, &v.key, carried.as_ref()) {
+                        Ok(t) => Some(Some(t)),
+                        Err(e) => {
+                            errs.push(e);
+                            None
+                        }
+                    }
+                }
+                Some(_) => None,
+                None if errs.len() == before => Some(None),
+                None => None,
+            };
+            if let Some(t) = trusted {
+                found = Some((v, carried, t));
+            }
         }
     }
-    let detail = match &verifier {
-        Some(v) if pinned.is_some() => {
-            format!("server key {} is the pinned key", keys::fingerprint(&v.key))
-        }
-        Some(v) => format!(
-            "server key {} (consistent; not pinned)",
-            keys::fingerprint(&v.key)
-        ),
+    let fp = |k: &VerifyingKey| keys::fingerprint(k);
+    let detail = match &found {
+        Some((v, _, Some(t))) => match &t.via {
+            None => format!("server key {} is the pinned key", fp(&v.key)),
+            Some(p) => format!(
+                "server key {} succeeds the pinned key {} through signed rotations",
+                fp(&v.key),
+                fp(p)
+            ),
+        },
+        Some((v, _, None)) => format!("server key {} (consistent; not pinned)", fp(&v.key)),
         None => String::new(),
     };
+    let verifier = found.as_ref().map(|(v, _, _)| v.clone());
+    let signers = found.map(|(v, carried, _)| signers::signers(v, carried, pin));
     ctx.record("keys", errs, detail);
+    if let Some(h) = signers.as_ref().and_then(|s| s.carried.as_ref()) {
+        let n = h.keys.len();
+        ctx.record(
+            "keys.history",
+            Vec::new(),
+            format!(
+                "{n} server keys, each signed by its predecessor; the bundle key is the newest"
+            ),
+        );
+    }
     // The manifest (and through it every unsigned file: VERIFY.txt, tsa/) is signed by
     // the server key; custody/ is signed through its own checkpoint.
     let mut errs = Vec::new();
     let sig = ctx.read("manifest.sig", &mut errs);
-    let key = verifier.as_ref().map(|v| v.key).or(pinned.copied());
+    let pinned_key = match pin {
+        Some(Pin::Key(k)) => Some(*k),
+        Some(Pin::History(h)) => h.current().copied(),
+        None => None,
+    };
+    let key = verifier.as_ref().map(|v| v.key).or(pinned_key);
     if let (Some(sig), Some(key)) = (sig, key) {
         let ok = <[u8; 64]>::try_from(sig.as_slice())
             .ok()
@@ -321,7 +353,7 @@ pub(crate) fn check_keys(
         errs,
         "manifest.json signed by the server key".into(),
     );
-    if pinned.is_none() {
+    if pin.is_none() {
         if let Some(v) = &verifier {
             ctx.skip(
                 "keys.pinning",
@@ -332,5 +364,5 @@ pub(crate) fn check_keys(
             );
         }
     }
-    verifier
+    signers
 }

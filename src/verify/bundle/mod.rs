@@ -11,6 +11,7 @@ mod custody;
 mod log;
 mod manifest;
 mod media;
+mod signers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,7 @@ use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use super::error::VerifyError;
+use super::key_history::Pin;
 use super::report::{Check, Report, Status, Verdict};
 
 pub use checkpoints::{ConsistencyFile, note_path};
@@ -25,6 +27,7 @@ pub use custody::{
     CHECKPOINT_NOTE, CHECKPOINT_TSR, CustodyRecord, InclusionFile, entry_path, proof_path,
 };
 pub use manifest::{BUNDLE_FORMAT, Manifest, ManifestFile, ManifestKey};
+pub use signers::{CUSTODY_HISTORY_PATH, HISTORY_PATH};
 
 /// Where bundle bytes come from (a directory, a zip, memory).
 pub trait BundleSource {
@@ -96,6 +99,10 @@ pub struct VerifyOptions<'a> {
     /// Pinned server key; `None` means the bundle's own key is used and its fingerprint
     /// is reported for out-of-band comparison.
     pub trusted_key: Option<VerifyingKey>,
+    /// Pinned key history: every key in it is trusted up to its retirement, and keys a
+    /// bundle's own history links to its newest key by signed rotations. Takes
+    /// precedence over `trusted_key`.
+    pub trusted_history: Option<crate::verify::key_history::KeyHistory>,
     /// Time-stamp checker; `None` skips token checks (reported as skipped).
     pub timestamps: Option<&'a dyn TimestampVerifier>,
     /// Pinned TSA certificate(s), PEM; `None` uses the bundle's `tsa/chain.pem` and says
@@ -265,7 +272,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         hearing: None,
         log_size: None,
         key_fingerprint: None,
-        key_pinned: opts.trusted_key.is_some(),
+        key_pinned: opts.trusted_key.is_some() || opts.trusted_history.is_some(),
         interruptions: Vec::new(),
         custody: Vec::new(),
     };
@@ -274,8 +281,15 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         return report;
     };
     report.hearing = Some(man.hearing.clone());
-    let verifier = manifest::check_keys(&mut ctx, &man, opts.trusted_key.as_ref());
-    report.key_fingerprint = verifier.as_ref().map(|v| super::keys::fingerprint(&v.key));
+    let pin = match (&opts.trusted_history, opts.trusted_key) {
+        (Some(h), _) => Some(Pin::History(h.clone())),
+        (None, Some(k)) => Some(Pin::Key(k)),
+        (None, None) => None,
+    };
+    let signers = manifest::check_keys(&mut ctx, &man, pin.as_ref());
+    report.key_fingerprint = signers
+        .as_ref()
+        .map(|s| super::keys::fingerprint(&s.current.key));
     let spec = log::LogSpec {
         base: "log/",
         name: "log",
@@ -285,7 +299,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     let log = log::check_log(&mut ctx, &man, &spec);
     report.log_size = Some(log.entries.len() as u64);
     report.interruptions = log.interruptions.clone();
-    let cps = checkpoints::check_checkpoints(&mut ctx, &spec, Some(&man), &log, verifier.as_ref());
+    let cps = checkpoints::check_checkpoints(&mut ctx, &spec, Some(&man), &log, signers.as_ref());
     checkpoints::check_proofs(&mut ctx, &spec, &cps);
     checkpoints::check_timestamps(
         &mut ctx,
@@ -300,7 +314,8 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     report.custody = custody::check_custody(
         &mut ctx,
         &man.hearing,
-        verifier.as_ref(),
+        signers.as_ref(),
+        pin.as_ref(),
         opts.timestamps,
         opts.trusted_tsa_chain.as_deref(),
     );

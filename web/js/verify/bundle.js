@@ -15,11 +15,12 @@ import { checkCheckpoints, checkProofs, checkTimestamps } from './checkpoints.js
 import { checkMedia, checkDerived } from './media.js';
 import { checkAttestations } from './attest.js';
 import { checkCustody, isCustodyExtract } from './custody.js';
+import { HISTORY_PATH, parseHistory, decide, signersRing } from './keyhistory.js';
 
 const UNLISTED = ['manifest.json', 'manifest.sig', 'SHA256SUMS'];
 const FIXED = [
   'manifest.json', 'manifest.sig', 'SHA256SUMS', 'VERIFY.txt', 'keys/server.pub.pem',
-  'keys/server.vkey', 'log/entries.jsonl', 'tsa/chain.pem', 'minutes/minutes.html', 'minutes/minutes.sig',
+  'keys/server.vkey', 'keys/history.json', 'log/entries.jsonl', 'tsa/chain.pem', 'minutes/minutes.html', 'minutes/minutes.sig',
 ];
 /** Largest file read whole (all but media and derived files), as src/verify/bundle/mod.rs. */
 export const MAX_WHOLE_FILE_BYTES = 256 * 1048576;
@@ -197,7 +198,25 @@ async function checkSums(ctx) {
   ctx.record('sha256sums', errs, 'every file matches SHA256SUMS');
 }
 
-async function checkKeys(ctx, man, pinned) {
+/** Reads keys/history.json if present; it must end with the bundle key (signers.rs). */
+async function readCarried(ctx, current, errs) {
+  if (!ctx.paths.includes(HISTORY_PATH)) return null;
+  const bytes = await ctx.read(HISTORY_PATH, errs);
+  if (!bytes) return null;
+  let h;
+  try { h = await parseHistory(bytes); } catch (e) {
+    errs.push(err('KeyHistoryInvalid', { path: HISTORY_PATH, reason: e.message }));
+    return null;
+  }
+  if (h.server !== current.name || !current.key.equals(h.current())) {
+    errs.push(err('KeyMismatch', { reason: "keys/history.json does not end with the bundle's server key" }));
+    return null;
+  }
+  return h;
+}
+
+/** -> signers {current, ring, carried} or null (src/verify/bundle/manifest.rs check_keys). */
+async function checkKeys(ctx, man, pin) {
   let errs = [];
   let pem = null;
   let vkey = null;
@@ -213,7 +232,7 @@ async function checkKeys(ctx, man, pinned) {
       errs.push(err('KeyMalformed', { path: 'keys/server.vkey', reason: e.message }));
     }
   }
-  let verifier = null;
+  let found = null;
   if (pem && vkey) {
     let manifestV = null;
     try { manifestV = parseVkey(man.server_key.vkey); } catch { /* compared below */ }
@@ -223,19 +242,35 @@ async function checkKeys(ctx, man, pinned) {
       errs.push(err('KeyMismatch', { reason: 'manifest vkey differs from keys/server.vkey' }));
     } else if (man.server_key.fingerprint !== vkey.key.fingerprint()) {
       errs.push(err('KeyMismatch', { reason: "manifest fingerprint is not the key's" }));
-    } else if (pinned && !pinned.equals(vkey.key)) {
-      errs.push(err('UnknownKey', { fingerprint: vkey.key.fingerprint() }));
     } else {
-      verifier = vkey;
+      const before = errs.length;
+      const carried = await readCarried(ctx, vkey, errs);
+      if (errs.length === before) {
+        if (!pin) found = { v: vkey, carried, trusted: null };
+        else {
+          const d = decide(pin, vkey.key, carried);
+          if (d.ok) found = { v: vkey, carried, trusted: d.ok };
+          else if (d.conflict !== undefined) errs.push(err('KeyHistoryConflict', { path: HISTORY_PATH, index: BigInt(d.conflict) }));
+          else errs.push(err('UnknownKey', { fingerprint: vkey.key.fingerprint() }));
+        }
+      }
     }
   }
-  const detail = !verifier ? '' : pinned
-    ? `server key ${verifier.key.fingerprint()} is the pinned key`
-    : `server key ${verifier.key.fingerprint()} (consistent; not pinned)`;
+  let detail = '';
+  if (found && found.trusted) {
+    detail = found.trusted.via
+      ? `server key ${found.v.key.fingerprint()} succeeds the pinned key ${found.trusted.via.fingerprint()} through signed rotations`
+      : `server key ${found.v.key.fingerprint()} is the pinned key`;
+  } else if (found) detail = `server key ${found.v.key.fingerprint()} (consistent; not pinned)`;
   ctx.record('keys', errs, detail);
+  const signers = found ? { current: found.v, ring: signersRing(found.v, found.carried, pin), carried: found.carried } : null;
+  if (signers && signers.carried) {
+    ctx.record('keys.history', [], `${signers.carried.keys.length} server keys, each signed by its predecessor; the bundle key is the newest`);
+  }
   errs = [];
   const sig = await ctx.read('manifest.sig', errs);
-  const key = verifier ? verifier.key : pinned;
+  const pinnedKey = pin ? (pin.key || pin.history.current()) : null;
+  const key = found ? found.v.key : pinnedKey;
   if (sig && key) {
     if (!(await key.verify(ctx.manifestBytes, sig))) {
       errs.push(err('ManifestBadSignature', { reason: "manifest.sig is not the server key's signature over manifest.json" }));
@@ -244,41 +279,43 @@ async function checkKeys(ctx, man, pinned) {
     errs.push(err('ManifestBadSignature', { reason: 'no usable server key' }));
   }
   ctx.record('manifest.signature', errs, 'manifest.json signed by the server key');
-  if (!pinned && verifier) {
-    ctx.skip('keys.pinning', `no --trust key given: checked against the bundle's own key ${verifier.key.fingerprint()}; compare it with the court's published fingerprint`);
+  if (!pin && found) {
+    ctx.skip('keys.pinning', `no --trust key given: checked against the bundle's own key ${found.v.key.fingerprint()}; compare it with the court's published fingerprint`);
   }
-  return verifier;
+  return signers;
 }
 
 /**
- * Verifies a bundle. `opts`: {trustedKey: EdKey|null, trustedTsaChain: Uint8Array|null,
+ * Verifies a bundle. `opts`: {trustedKey: EdKey|null, trustedHistory: KeyHistory|null
+ * (takes precedence), trustedTsaChain: Uint8Array|null,
  * onProgress}. Returns a report shaped like `sworn-verify --json`.
  */
 export async function verifyBundle(src, opts = {}) {
   const ctx = new Ctx(src, opts.onProgress);
   const report = {
     checks: [], valid: false, verdict: 'invalid', hearing: null, log_size: null, key_fingerprint: null,
-    key_pinned: !!opts.trustedKey, interruptions: [], custody: [],
+    key_pinned: !!(opts.trustedKey || opts.trustedHistory), interruptions: [], custody: [],
   };
   const man = await checkFiles(ctx);
   if (!man) { report.checks = ctx.checks; return report; }
   report.hearing = man.hearing;
-  const verifier = await checkKeys(ctx, man, opts.trustedKey || null);
-  report.key_fingerprint = verifier ? verifier.key.fingerprint() : null;
+  const pin = opts.trustedHistory ? { history: opts.trustedHistory } : opts.trustedKey ? { key: opts.trustedKey } : null;
+  const signers = await checkKeys(ctx, man, pin);
+  report.key_fingerprint = signers ? signers.current.key.fingerprint() : null;
   ctx.onProgress({ phase: 'log' });
   const spec = { base: 'log/', name: 'log', logId: man.hearing, origin: man.origin };
   const log = await checkLog(ctx, man, spec);
   report.log_size = log.entries.length;
   report.interruptions = log.interruptions;
   ctx.onProgress({ phase: 'checkpoints' });
-  const cps = await checkCheckpoints(ctx, spec, man, log, verifier);
+  const cps = await checkCheckpoints(ctx, spec, man, log, signers);
   await checkProofs(ctx, spec, cps);
   await checkTimestamps(ctx, log, cps, opts.trustedTsaChain || null);
   await checkMedia(ctx, log);
   checkDerived(ctx, log);
   ctx.onProgress({ phase: 'attestations' });
   await checkAttestations(ctx, man, log, cps);
-  report.custody = await checkCustody(ctx, man.hearing, verifier, opts.trustedTsaChain || null);
+  report.custody = await checkCustody(ctx, man.hearing, signers, pin, opts.trustedTsaChain || null);
   report.valid = ctx.checks.length > 0 && ctx.checks.every((c) => c.status !== 'fail');
   report.verdict = verdictOf(report.valid, report.key_pinned);
   report.checks = ctx.checks;

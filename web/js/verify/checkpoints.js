@@ -6,7 +6,7 @@
 import { parseBytes } from './canonical.js';
 import { b64decode, b64encode } from './keys.js';
 import { bytesEqual } from './sha256.js';
-import { verifyNote, parseCheckpoint } from './note.js';
+import { verifyNoteAny, parseCheckpoint } from './note.js';
 import { verifyConsistency } from './merkle.js';
 import { verifyToken } from './timestamp.js';
 import { err } from './errors.js';
@@ -27,7 +27,31 @@ function sizeFromPath(path, prefix, suffix) {
  * sorted by size. For the hearing log `man` names the final checkpoint; for the custody
  * log (`man` = null) the largest must cover the log.
  */
-export async function checkCheckpoints(ctx, spec, man, log, verifier) {
+/**
+ * A checkpoint against the signers' ring (signers.rs `verify_checkpoint`): -> {body} or
+ * {error}. A key may only sign entries dated up to its retirement.
+ */
+async function verifyCheckpoint(path, bytes, ring, log) {
+  const v = await verifyNoteAny(bytes, ring.map((r) => r.verifier));
+  if (v.malformed) return { error: err('CheckpointMalformed', { path, reason: v.malformed }) };
+  if (v.bad) return { error: err('CheckpointBadSignature', { path, reason: v.bad }) };
+  const { verifier, retired } = ring[v.index];
+  if (retired === null) return v;
+  const cp = parseCheckpoint(v.body);
+  const last = cp.error || cp.size === 0n ? null : log.entries[Number(cp.size - 1n)];
+  if (!last) return v;
+  const t = parseMs(last.time);
+  if (t !== null && t > retired) {
+    return {
+      error: err('KeyRetired', {
+        path, fingerprint: verifier.key.fingerprint(), retired: new Date(retired).toISOString(), entry_time: last.time,
+      }),
+    };
+  }
+  return v;
+}
+
+export async function checkCheckpoints(ctx, spec, man, log, signers) {
   let errs = [];
   const good = new Map();
   const logSize = BigInt(log.entries.length);
@@ -44,10 +68,9 @@ export async function checkCheckpoints(ctx, spec, man, log, verifier) {
   for (const path of notes) {
     const bytes = await ctx.read(path, errs);
     if (!bytes) continue;
-    if (!verifier) { errs.push(err('CheckpointBadSignature', { path, reason: 'no usable server key' })); continue; }
-    const v = await verifyNote(bytes, verifier);
-    if (v.malformed) { errs.push(err('CheckpointMalformed', { path, reason: v.malformed })); continue; }
-    if (v.bad) { errs.push(err('CheckpointBadSignature', { path, reason: v.bad })); continue; }
+    if (!signers) { errs.push(err('CheckpointBadSignature', { path, reason: 'no usable server key' })); continue; }
+    const v = await verifyCheckpoint(path, bytes, signers.ring, log);
+    if (v.error) { errs.push(v.error); continue; }
     const cp = parseCheckpoint(v.body);
     if (cp.error) { errs.push(err('CheckpointMalformed', { path, reason: cp.error })); continue; }
     if (cp.origin !== spec.origin) {

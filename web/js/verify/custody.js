@@ -9,7 +9,8 @@
 import { parseCanonical } from './canonical.js';
 import { decodeEntry, parseMs } from './entry.js';
 import { b64decode } from './keys.js';
-import { verifyNote, parseCheckpoint } from './note.js';
+import { verifyNoteAny, parseCheckpoint } from './note.js';
+import { CUSTODY_HISTORY_PATH, parseHistory } from './keyhistory.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { verifyToken } from './timestamp.js';
 import { bytesEqual } from './sha256.js';
@@ -40,6 +41,7 @@ function numbered(path, prefix, suffix) {
 export function shape(path) {
   if (path === CHECKPOINT_NOTE) return { note: true };
   if (path === CHECKPOINT_TSR) return { tsr: true };
+  if (path === CUSTODY_HISTORY_PATH) return { history: true };
   const e = numbered(path, 'custody/entries/', '.json');
   if (e !== null) return { entry: e };
   const p = numbered(path, 'custody/proofs/', '.inclusion.json');
@@ -52,7 +54,35 @@ const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
  * Checks the extract and records `custody` (and `custody.timestamp` when a token is
  * present). Returns the entries it shows: [{seq (BigInt), time, user, what, result}].
  */
-export async function checkCustody(ctx, hearing, verifier, pinnedChain) {
+/**
+ * The keys that may sign the custody checkpoint (signers.rs `custody_ring`): the bundle
+ * key, or with custody/history.json the bundle key and its successors.
+ */
+async function custodyRing(ctx, signers, pin, errs) {
+  if (!ctx.paths.includes(CUSTODY_HISTORY_PATH)) return [signers.current];
+  const bytes = await ctx.read(CUSTODY_HISTORY_PATH, errs);
+  if (!bytes) return [];
+  let h;
+  try { h = await parseHistory(bytes); } catch (e) {
+    errs.push(err('KeyHistoryInvalid', { path: CUSTODY_HISTORY_PATH, reason: e.message }));
+    return [];
+  }
+  for (const other of [signers.carried, pin && pin.history].filter(Boolean)) {
+    const c = h.conflictWith(other);
+    if (c >= 0) {
+      errs.push(err('KeyHistoryConflict', { path: CUSTODY_HISTORY_PATH, index: BigInt(c) }));
+      return [];
+    }
+  }
+  const from = h.position(signers.current.key);
+  if (from < 0) {
+    errs.push(err('KeyHistoryInvalid', { path: CUSTODY_HISTORY_PATH, reason: "does not hold the bundle's server key" }));
+    return [];
+  }
+  return h.ring().slice(from).map((r) => r.verifier);
+}
+
+export async function checkCustody(ctx, hearing, signers, pin, pinnedChain) {
   const paths = ctx.paths.filter(isCustodyExtract);
   if (!paths.length) {
     ctx.record('custody', [], 'not present (no custody extract in this bundle)');
@@ -71,6 +101,7 @@ export async function checkCustody(ctx, hearing, verifier, pinnedChain) {
     if (n > MAX_FILE) { errs.push(unexpected(p, 'too large')); continue; }
     if (s.note) hasNote = true;
     else if (s.tsr) hasTsr = true;
+    else if (s.history) { /* read by custodyRing */ }
     else if (s.entry !== undefined) entries.set(s.entry, p);
     else proofs.set(s.proof, p);
   }
@@ -82,7 +113,8 @@ export async function checkCustody(ctx, hearing, verifier, pinnedChain) {
   if (!entries.size) errs.push(unexpected(CUSTODY_DIR, 'no custody entries'));
   if (hasTsr && !hasNote) errs.push(unexpected(CHECKPOINT_TSR, 'token without checkpoint.note'));
 
-  const cp = hasNote ? await checkCheckpoint(ctx, verifier, errs) : null;
+  const ring = signers ? await custodyRing(ctx, signers, pin, errs) : null;
+  const cp = hasNote ? await checkCheckpoint(ctx, ring, errs) : null;
 
   const records = [];
   for (const [seq, path] of sortedEntries) {
@@ -105,12 +137,13 @@ export async function checkCustody(ctx, hearing, verifier, pinnedChain) {
 }
 
 /** Verifies custody/checkpoint.note; returns {origin, size, root, note} or null. */
-async function checkCheckpoint(ctx, verifier, errs) {
+async function checkCheckpoint(ctx, ring, errs) {
   const bytes = await ctx.read(CHECKPOINT_NOTE, errs);
   if (!bytes) return null;
   const bad = (reason) => err('CustodyCheckpointBadSignature', { reason });
+  const verifier = ring && ring.length ? ring[0] : null;
   if (!verifier) { errs.push(bad('no usable server key')); return null; }
-  const v = await verifyNote(bytes, verifier);
+  const v = await verifyNoteAny(bytes, ring);
   if (v.malformed) { errs.push(bad(`malformed note: ${v.malformed}`)); return null; }
   if (v.bad) { errs.push(bad(v.bad)); return null; }
   const cp = parseCheckpoint(v.body);

@@ -12,6 +12,11 @@ const utf8 = new TextEncoder();
 
 /** -> {body} or {malformed: reason} or {bad: reason}. */
 export async function verifyNote(bytes, verifier) {
+  return verifyNoteAny(bytes, [verifier]);
+}
+
+/** Against several keys (a key history): -> {body, index} | {malformed} | {bad}. */
+export async function verifyNoteAny(bytes, verifiers) {
   if (bytes.length > MAX_NOTE_BYTES) return { malformed: 'note too large' };
   let text;
   try { text = strict.decode(bytes); } catch { return { malformed: 'not UTF-8' }; }
@@ -30,12 +35,13 @@ export async function verifyNote(bytes, verifier) {
     const name = rest.slice(0, sp);
     const blob = b64decode(rest.slice(sp + 1));
     if (!blob) return { malformed: 'signature not base64' };
-    if (name !== verifier.name || blob.length < 4 || !bytesEqual(blob.subarray(0, 4), verifier.keyId)) continue;
+    const i = blob.length < 4 ? -1 : verifiers.findIndex((v) => name === v.name && bytesEqual(blob.subarray(0, 4), v.keyId));
+    if (i < 0) continue;
     if (blob.length !== 68) return { bad: 'signature does not verify' };
-    if (!(await verifier.key.verify(utf8.encode(body), blob.subarray(4)))) return { bad: 'signature does not verify' };
-    found = true;
+    if (!(await verifiers[i].key.verify(utf8.encode(body), blob.subarray(4)))) return { bad: 'signature does not verify' };
+    if (found === false) found = i;
   }
-  return found ? { body } : { bad: 'no signature by the trusted key' };
+  return found !== false ? { body, index: found } : { bad: 'no signature by the trusted key' };
 }
 
 /** Checkpoint body -> {origin, size (BigInt), root} or {error}. */

@@ -10,6 +10,7 @@ import { openZip, ZipOpenError } from './zip.js';
 import { verifyBundle, ioFailed } from './bundle.js';
 import { describeInterruption } from './log.js';
 import { parsePublicKeyPem, parseVkey } from './keys.js';
+import { looksLikeHistory, parseHistoryText } from './keyhistory.js';
 import { hints } from './hints.js';
 import { initPageLanguage, t } from '../i18n.js';
 
@@ -39,10 +40,12 @@ function showProgress(p, started) {
   }
 }
 
-function trustedKey() {
+/** The pinned key or key history: {trustedKey} | {trustedHistory} | {}. Throws if unreadable. */
+async function trusted() {
   const t = $('trust').value.trim();
-  if (!t) return null;
-  return t.includes('-----BEGIN') ? parsePublicKeyPem(t) : parseVkey(t).key;
+  if (!t) return {};
+  if (looksLikeHistory(t)) return { trustedHistory: await parseHistoryText(t) };
+  return { trustedKey: t.includes('-----BEGIN') ? parsePublicKeyPem(t) : parseVkey(t).key };
 }
 
 async function trustedChain() {
@@ -143,7 +146,7 @@ async function run(file) {
     if (now - last > 100 || !p.total) { last = now; showProgress(p, started); }
   };
   try {
-    const opts = { trustedKey: trustedKey(), trustedTsaChain: await trustedChain(), onProgress };
+    const opts = { ...(await trusted()), trustedTsaChain: await trustedChain(), onProgress };
     const src = await openZip(file);
     const report = await verifyBundle(src, opts);
     render(report, file, performance.now() - started);
