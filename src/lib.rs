@@ -20,9 +20,9 @@ pub mod app;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
-pub mod data_lock;
-#[cfg(feature = "server")]
 pub mod custody;
+#[cfg(feature = "server")]
+pub mod data_lock;
 #[cfg(feature = "server")]
 pub mod domain;
 #[cfg(feature = "server")]
