@@ -200,6 +200,29 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
+        self.run_until(listener, async move {
+            shutdown.await;
+            "shutdown".to_owned()
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` resolves with the reason (`SIGTERM`, ...); then, before
+    /// the HTTP server drains, every live hearing is stopped gracefully (sockets closed,
+    /// recordings sealed, `server_stopped` logged and checkpointed) within
+    /// [`HEARINGS_STOP_WAIT`]; last, the custody log's final checkpoint.
+    pub async fn run_until(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = String> + Send + 'static,
+    ) -> Result<(), AppError> {
+        let state = self.state.clone();
+        let shutdown = async move {
+            let reason = shutdown.await;
+            let running = state.hearings.running_count();
+            let stopped = state.hearings.stop_all(&reason, HEARINGS_STOP_WAIT).await;
+            tracing::info!(reason = %reason, running, stopped, "hearings stopped");
+        };
         let bound = listener.local_addr().map_err(AppError::Serve)?;
         if let Some(warning) = self.state.config.plain_http_check(bound.ip())? {
             tracing::warn!("{warning}");
@@ -217,6 +240,11 @@ impl App {
         served.map_err(AppError::Serve)
     }
 }
+
+/// How long a stopping server waits for its hearings to seal their recordings and log
+/// why they stopped (a service manager's stop timeout should allow more: systemd's
+/// default is 90 s).
+pub const HEARINGS_STOP_WAIT: Duration = Duration::from_secs(20);
 
 /// How often expired sign-in sessions are deleted (they are also purged at sign-in).
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(600);

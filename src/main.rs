@@ -264,23 +264,24 @@ async fn serve(config: Config) -> Result<()> {
     } else {
         println!("Sign in at {public_url}/signin");
     }
-    app.run(listener, shutdown_signal()).await?;
+    app.run_until(listener, shutdown_signal()).await?;
     println!("sworn stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves with the name of the signal that asks the server to stop.
+async fn shutdown_signal() -> String {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => {
             let _ = ctrl_c.await;
-            return;
+            return "SIGINT".into();
         }
     };
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
+        _ = ctrl_c => "SIGINT".into(),
+        _ = term.recv() => "SIGTERM".into(),
     }
 }
 

@@ -8,33 +8,10 @@ mod common;
 
 use common::http::Remote;
 use common::peer::{Peer, client_api};
+use common::serve::{add_judge, start};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn start(bin: &str, data: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(bin)
-        .arg("serve")
-        .env("SWORN_DATA_DIR", data)
-        .env("SWORN_BIND", format!("127.0.0.1:{port}"))
-        .env("SWORN_LOOPBACK_ONLY", "1")
-        .env("SWORN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = child;
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not start");
-}
 
 /// Last packet time of a file (s), as ffprobe reads it.
 fn last_pts(path: &std::path::Path) -> f64 {
@@ -61,27 +38,7 @@ async fn run_seed(seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let port = 18080 + seed as u16;
-    let mut add = Command::new(bin)
-        .args([
-            "user",
-            "add",
-            "--username",
-            "judge",
-            "--role",
-            "judge",
-            "--password-stdin",
-        ])
-        .env("SWORN_DATA_DIR", &data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"judge-password-long")
-        .unwrap();
-    assert!(add.wait().unwrap().success());
+    add_judge(bin, &data);
 
     let mut server = start(bin, &data, port);
     let mut r = Remote {

@@ -202,6 +202,15 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 esc(participant.as_deref().unwrap_or("–")),
                 esc(detail)
             )),
+            EntryBody::ServerStopped { reason, unsealed } => technical.push(format!(
+                "{t}: the server was stopped ({}): connections closed, recordings sealed{}; the hearing resumed when it was back",
+                esc(reason),
+                if *unsealed > 0 {
+                    format!(" except {unsealed}, sealed at their last committed byte on restart")
+                } else {
+                    String::new()
+                }
+            )),
             EntryBody::RecoveredAfterInterruption {
                 from_seq, to_seq, ..
             } => technical.push(format!(

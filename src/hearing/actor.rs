@@ -56,6 +56,10 @@ pub(super) struct Actor {
     pub(super) deriving: Option<tokio::task::JoinHandle<Vec<super::derive::Derived>>>,
     pub(super) derived: Option<Vec<super::derive::Derived>>,
     pub(super) derive_progress: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// A server stop in progress (see `actor_stop`).
+    pub(super) stopping: Option<super::actor_stop::Stopping>,
+    /// The server stopped this task: it takes no new connection.
+    pub(super) stopped: bool,
 }
 
 pub(super) async fn run(
@@ -108,6 +112,8 @@ pub(super) async fn run(
         deriving: None,
         derived: None,
         derive_progress: Default::default(),
+        stopping: None,
+        stopped: false,
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -158,6 +164,7 @@ pub(super) async fn run(
                 }
                 actor.poll_derive().await;
                 actor.poll_seal().await;
+                actor.poll_stop();
             }
         }
     }
@@ -168,6 +175,8 @@ pub(super) async fn run(
 impl Actor {
     async fn command(&mut self, cmd: Command) {
         match cmd {
+            // After a stop, dropping `reply` refuses the socket (the server is going).
+            Command::Connect { .. } if self.stopped || self.stopping.is_some() => {}
             Command::Connect {
                 participant,
                 outbound,
@@ -176,6 +185,11 @@ impl Actor {
                 let conn = self.connect(participant, Some(outbound)).await;
                 let _ = reply.send(conn);
             }
+            Command::Stop {
+                reason,
+                within,
+                reply,
+            } => self.begin_stop(reason, within, reply).await,
             Command::Client { conn, msg } => self.client(conn, msg).await,
             Command::Disconnected { conn } => self.disconnected(conn).await,
             Command::Moderate {

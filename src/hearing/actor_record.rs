@@ -162,6 +162,7 @@ impl Actor {
                 if self.recorders == 0 && self.closing.is_some() {
                     self.finish_close();
                 }
+                self.poll_stop();
             }
             RecorderReport::Failed {
                 participant,

@@ -13,6 +13,7 @@ mod actor_court;
 mod actor_device;
 mod actor_media;
 mod actor_record;
+mod actor_stop;
 mod derive;
 mod live;
 mod oath;
@@ -123,6 +124,12 @@ pub(crate) enum Command {
     },
     Stats {
         reply: oneshot::Sender<HearingStats>,
+    },
+    /// The server is stopping: close everything, seal, log why, then reply.
+    Stop {
+        reason: String,
+        within: std::time::Duration,
+        reply: oneshot::Sender<()>,
     },
     #[cfg(debug_assertions)]
     PanicForTest,
@@ -327,6 +334,33 @@ impl Hearings {
     pub fn running(&self, id: &HearingId) -> Option<HearingHandle> {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         live.get(id).filter(|h| !h.tx.is_closed()).cloned()
+    }
+
+    /// Stops every running hearing task gracefully (connections closed, recordings
+    /// sealed, `server_stopped` logged and checkpointed), waiting at most `within` in
+    /// all. Returns how many acknowledged in time.
+    pub async fn stop_all(&self, reason: &str, within: std::time::Duration) -> usize {
+        let handles: Vec<HearingHandle> = {
+            let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.values()
+                .filter(|h| !h.tx.is_closed())
+                .cloned()
+                .collect()
+        };
+        // Each task gets most of the time; the rest is for the answer to come back.
+        let each = within.mul_f32(0.8);
+        let stops = handles.iter().map(|h| {
+            h.ask(|reply| Command::Stop {
+                reason: reason.to_owned(),
+                within: each,
+                reply,
+            })
+        });
+        let all = futures_util::future::join_all(stops);
+        match tokio::time::timeout(within, all).await {
+            Ok(results) => results.iter().filter(|r| r.is_ok()).count(),
+            Err(_) => 0,
+        }
     }
 
     pub fn running_count(&self) -> usize {

@@ -230,6 +230,16 @@ pub enum EntryBody {
         /// Bytes of a torn trailing line that were cut.
         torn_bytes: u64,
     },
+    /// The server stopped while the hearing was open (an operator's `SIGTERM` or
+    /// `SIGINT`): every connection was closed and every recording sealed before this
+    /// entry; the hearing stays open and resumes when the server is back.
+    ServerStopped {
+        /// Why (`SIGTERM`, `SIGINT`, `shutdown`).
+        reason: String,
+        /// Recordings that had not sealed their files by the shutdown deadline (their
+        /// files are sealed at their last committed byte at the next start).
+        unsealed: u64,
+    },
     /// The hearing is closed; the last entry of a hearing log.
     HearingClosed {
         /// Why (`closed_by_judge`, `server_shutdown`, ...).
@@ -286,6 +296,7 @@ impl EntryBody {
             Self::Marker { .. } => "marker",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
+            Self::ServerStopped { .. } => "server_stopped",
             Self::HearingClosed { .. } => "hearing_closed",
             Self::DerivedFile { .. } => "derived_file",
             Self::Retrieval { .. } => "retrieval",
