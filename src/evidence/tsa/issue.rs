@@ -21,7 +21,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_tsp::MessageImprint;
 
-use super::identity::{TsaIdentity, random_serial_bytes};
+use super::identity::{TsaIdentity, positive_serial, random_serial_bytes};
 use super::{BUILTIN_POLICY_OID, TsaError};
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -109,6 +109,17 @@ impl TsaIdentity {
     /// Issues a DER TimeStampToken over SHA-256(`message`) with genTime `now`
     /// (truncated to whole seconds).
     pub fn stamp(&self, message: &[u8], now: SystemTime) -> Result<Vec<u8>, TsaError> {
+        self.stamp_with_serial(message, now, random_serial_bytes())
+    }
+
+    /// [`TsaIdentity::stamp`] with a given token serial (made positive): for
+    /// reproducible test vectors only; a TSA's serials must be unique.
+    pub fn stamp_with_serial(
+        &self,
+        message: &[u8],
+        now: SystemTime,
+        serial: [u8; 16],
+    ) -> Result<Vec<u8>, TsaError> {
         let since_epoch = now
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TsaError::BadTime)?;
@@ -130,7 +141,7 @@ impl TsaIdentity {
                 hashed_message: OctetString::new(Sha256::digest(message).to_vec())
                     .map_err(enc("imprint"))?,
             },
-            serial_number: Uint::new(&random_serial_bytes()).map_err(enc("serial"))?,
+            serial_number: Uint::new(&positive_serial(serial)).map_err(enc("serial"))?,
             gen_time,
             tsa: Some(GeneralName::DirectoryName(
                 self.leaf.tbs_certificate.subject.clone(),
