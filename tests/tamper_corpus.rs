@@ -333,7 +333,10 @@ fn build(key: &ServerKey, tw: &Twist) -> Built {
 /// The clean bundle as an export carries it (the sealed zip up to its central
 /// directory, then the custody extract as the server appends it), its files, and the
 /// extract the same custody log gives for another hearing (to smuggle in).
-fn exported(b: &Built, key: &ServerKey) -> (MemorySource, Vec<u8>, Vec<(String, Vec<u8>)>) {
+/// Files as (path, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
+fn exported(b: &Built, key: &ServerKey) -> (MemorySource, Vec<u8>, Files) {
     use sworn::evidence::convert::{CUSTODY_LOG_ID, custody_origin};
     let mut clock = Clock((T0 + 7200) * 1000);
     let cdir = b.tmp.path().join("custody-log");
@@ -824,11 +827,7 @@ fn tampers(clean: &MemorySource, key: &ServerKey) -> Vec<Tamper> {
     let body = note_body(clean, &final_note);
     let mut s = c();
     let root = body.lines().nth(2).unwrap();
-    let bad_root = if root.starts_with('A') {
-        format!("B{}", &root[1..])
-    } else {
-        format!("A{}", &root[1..])
-    };
+    let bad_root = other_b64(root);
     s.files.insert(
         final_note.clone(),
         signed_note(&body.replacen(root, &bad_root, 1), 42),
@@ -922,11 +921,7 @@ fn tampers(clean: &MemorySource, key: &ServerKey) -> Vec<Tamper> {
     let mut s = c();
     let mut v: Value = serde_json::from_slice(&s.files[&proof]).unwrap();
     let h = v["proof"][0].as_str().unwrap().to_string();
-    let bad = if h.starts_with('A') {
-        format!("B{}", &h[1..])
-    } else {
-        format!("A{}", &h[1..])
-    };
+    let bad = other_b64(&h);
     v["proof"][0] = json!(bad);
     s.files.insert(proof.clone(), to_canonical(&v).unwrap());
     reseal(&mut s, key);
@@ -939,11 +934,7 @@ fn tampers(clean: &MemorySource, key: &ServerKey) -> Vec<Tamper> {
     let mut s = c();
     let mut v: Value = serde_json::from_slice(&s.files[&proof]).unwrap();
     let h = v["old_root"].as_str().unwrap().to_string();
-    let bad = if h.starts_with('A') {
-        format!("B{}", &h[1..])
-    } else {
-        format!("A{}", &h[1..])
-    };
+    let bad = other_b64(&h);
     v["old_root"] = json!(bad);
     s.files.insert(proof.clone(), to_canonical(&v).unwrap());
     reseal(&mut s, key);
@@ -1145,6 +1136,14 @@ fn tampers(clean: &MemorySource, key: &ServerKey) -> Vec<Tamper> {
     out
 }
 
+/// A base64 hash with its first character changed (still valid base64, wrong value).
+fn other_b64(h: &str) -> String {
+    match h.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", h.get(1..).unwrap_or_default()),
+    }
+}
+
 fn s_keys(s: &MemorySource, f: impl Fn(&str) -> bool) -> Vec<String> {
     s.files.keys().filter(|p| f(p)).cloned().collect()
 }
@@ -1202,11 +1201,7 @@ fn custody_tampers(clean: &MemorySource, other: &[(String, Vec<u8>)]) -> Vec<Tam
     let proof = s_keys(&s, |p| p.starts_with("custody/proofs/"))[0].clone();
     let mut v: Value = serde_json::from_slice(&s.files[&proof]).unwrap();
     let h = v["proof"][0].as_str().unwrap().to_string();
-    let bad = if h.starts_with('A') {
-        format!("B{}", &h[1..])
-    } else {
-        format!("A{}", &h[1..])
-    };
+    let bad = other_b64(&h);
     v["proof"][0] = json!(bad);
     s.files.insert(proof, to_canonical(&v).unwrap());
     out.push((
