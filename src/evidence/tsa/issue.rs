@@ -238,4 +238,25 @@ mod tests {
             vec![0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]
         );
     }
+
+    #[test]
+    fn a_seeded_identity_and_serial_give_the_same_valid_token_every_time() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_973_400);
+        let a = TsaIdentity::from_seed(&[7; 32], t).unwrap();
+        let b = TsaIdentity::from_seed(&[7; 32], t).unwrap();
+        assert_eq!(a.chain_pem(), b.chain_pem());
+        let other = TsaIdentity::from_seed(&[8; 32], t).unwrap();
+        assert_ne!(a.chain_pem(), other.chain_pem());
+        let later = t + std::time::Duration::from_secs(60);
+        let ta = a.stamp_with_serial(b"note", later, [1; 16]).unwrap();
+        assert_eq!(ta, b.stamp_with_serial(b"note", later, [1; 16]).unwrap());
+        assert_ne!(ta, a.stamp_with_serial(b"note", later, [2; 16]).unwrap());
+        let info =
+            crate::verify::timestamp::verify_token(&ta, b"note", a.chain_pem().as_bytes()).unwrap();
+        assert_eq!(info.gen_time_unix, 1_795_973_460);
+        assert!(
+            crate::verify::timestamp::verify_token(&ta, b"note", other.chain_pem().as_bytes())
+                .is_err()
+        );
+    }
 }
