@@ -6,17 +6,21 @@
 //! output is locked by golden transcripts (`golden/`), and `--list-codes` by its golden
 //! files, `verify::CODES` and the messages of `web/js/verify/errors.js`.
 //!
-//! The zips are never rewritten here (see `tests/tamper_corpus.rs` for that). After a
-//! change to the report's wording or the CLI, re-bless the golden transcripts with one
-//! command and review `git diff tests/vectors/tamper/golden`:
+//! The zips are never written here (`tests/tamper_corpus.rs` makes them). After a merge
+//! that changes the checks, the report's wording or the CLI, re-bless with one command,
+//! then review `git diff tests/vectors/tamper`:
 //!
 //! ```text
 //! SWORN_BLESS=1 nice -n 10 cargo test --no-default-features --features evidence \
 //!     --test verify_corpus
 //! ```
 //!
+//! It recomputes the results in `expected.json` from the committed zips (keeping what
+//! each is about and `made_for`; it fails if a zip no longer gives the codes it was made
+//! for) and rewrites the golden transcripts.
+//!
 //! Transcripts run `sworn-verify` in `tests/vectors/tamper/` with relative paths (the
-//! report itself prints no path and no time), so they are the same on every machine.
+//! report itself prints no path and no current time), so they are the same everywhere.
 #![cfg(feature = "evidence")]
 
 #[path = "vectors/corpus.rs"]
@@ -41,7 +45,17 @@ const NOT_IN_CORPUS: [(&str, &str); 2] = [
     ),
 ];
 
+static BLESS_EXPECTED: std::sync::Once = std::sync::Once::new();
+
+fn blessing() -> bool {
+    std::env::var_os("SWORN_BLESS").is_some()
+}
+
+/// The committed `expected.json` (first recomputed from the zips when blessing).
 fn expected() -> Value {
+    if blessing() {
+        BLESS_EXPECTED.call_once(|| corpus::write_expected(&corpus::committed_meta()));
+    }
     let text = std::fs::read_to_string(corpus_dir().join("expected.json"))
         .expect("tests/vectors/tamper/expected.json");
     serde_json::from_str(&text).expect("expected.json is JSON")
@@ -97,6 +111,12 @@ fn every_zip_is_in_expected_json_and_every_entry_has_its_zip() {
         "expected.json entries without a zip"
     );
     assert!(listed.len() >= 60, "{} zips", listed.len());
+    for (name, entry) in exp["bundles"].as_object().expect("bundles") {
+        assert!(entry["made_for"].is_array(), "{name}: made_for");
+        if let Err(e) = corpus::check_made_for(name, entry) {
+            panic!("{e}");
+        }
+    }
     for must in ["clean.zip", "clean-export.zip"] {
         assert_eq!(exp["bundles"][must]["exit"], 0, "{must}");
     }
@@ -338,7 +358,7 @@ fn transcript(args: &[&str]) -> String {
 #[test]
 fn sworn_verify_output_matches_the_golden_transcripts() {
     let dir = corpus_dir().join("golden");
-    let bless = std::env::var_os("SWORN_BLESS").is_some();
+    let bless = blessing();
     let mut files = Vec::new();
     for (stem, args) in GOLDEN {
         files.push((format!("{stem}.txt"), transcript(args)));
@@ -383,7 +403,7 @@ fn sworn_verify_output_matches_the_golden_transcripts() {
     assert!(
         wrong.is_empty(),
         "{}\n\nre-bless with SWORN_BLESS=1 cargo test --no-default-features --features evidence \
-         --test verify_corpus, then review git diff tests/vectors/tamper/golden",
+         --test verify_corpus, then review git diff tests/vectors/tamper",
         wrong.join("\n\n")
     );
 }
