@@ -1077,6 +1077,27 @@ fn tampers(clean: &MemorySource, key: &ServerKey) -> Vec<Tamper> {
         &["AttestationBadSignature"],
         s,
     ));
+    // The ES256 signature itself must fail: the interpreter's oath signed by another
+    // P-256 key, written to .sig and to the log entry alike.
+    let mut s = c();
+    let sig_path = es_oath.replace(".json", ".sig");
+    let b64 =
+        |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    let old_sig = b64(&s.files[&sig_path]);
+    let forged: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(
+        &p256::ecdsa::SigningKey::from_slice(&[0x43; 32]).unwrap(),
+        &s.files[&es_oath],
+    );
+    let forged = forged.to_bytes().to_vec();
+    replace(&mut s, "log/entries.jsonl", &old_sig, &b64(&forged));
+    s.files.insert(sig_path, forged);
+    reseal(&mut s, key);
+    out.push((
+        "es256-attestation-other-key",
+        "the interpreter's ES256 oath signed by another P-256 key, in .sig and in the log",
+        &["AttestationBadSignature"],
+        s,
+    ));
     // Statement edits that keep the logged hash right (the forger rewrites the entry).
     let restate = |s: &mut MemorySource, path: &str, f: &dyn Fn(&mut Value)| {
         let old = s.files[path].clone();
