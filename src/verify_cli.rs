@@ -56,7 +56,8 @@ const MAX_FILES: usize = 100_000;
 )]
 struct Args {
     /// Bundle directory or .zip file.
-    bundle: PathBuf,
+    #[arg(required_unless_present = "list_codes")]
+    bundle: Option<PathBuf>,
     /// Pinned server public key: SPKI PEM (keys/server.pub.pem), signed-note verifier key,
     /// or the court's key history (/.well-known/sworn/key-history.json).
     #[arg(long, value_name = "KEYFILE")]
@@ -67,6 +68,40 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Print every failure code the verifier can report and the exit codes, then exit 0
+    /// (with --json: as JSON).
+    #[arg(long, conflicts_with_all = ["trust", "tsa_trust"])]
+    list_codes: bool,
+}
+
+/// `--list-codes`: one `CODE<TAB>description` line per failure code (the order of
+/// [`crate::verify::CODES`]), then one `N<TAB>meaning` line per exit code, each block
+/// after a `#` header line. Stable: lines are only ever added.
+pub fn list_codes_text() -> String {
+    let mut out = String::from("# failure codes: CODE<TAB>description\n");
+    for (code, what) in crate::verify::CODES {
+        out.push_str(&format!("{code}\t{what}\n"));
+    }
+    out.push_str("# exit codes: N<TAB>meaning\n");
+    for (n, what) in EXIT_CODES {
+        out.push_str(&format!("{n}\t{what}\n"));
+    }
+    out
+}
+
+/// `--list-codes --json`: `{"codes": [{"code", "description"}], "exit_codes": [{"exit",
+/// "meaning"}]}`.
+pub fn list_codes_json() -> String {
+    let codes: Vec<serde_json::Value> = crate::verify::CODES
+        .iter()
+        .map(|(code, what)| serde_json::json!({"code": code, "description": what}))
+        .collect();
+    let exits: Vec<serde_json::Value> = EXIT_CODES
+        .iter()
+        .map(|(n, what)| serde_json::json!({"exit": n, "meaning": what}))
+        .collect();
+    let v = serde_json::json!({"codes": codes, "exit_codes": exits});
+    serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
 /// Why a bundle could not be opened.
@@ -370,6 +405,18 @@ where
             return code;
         }
     };
+    if args.list_codes {
+        if args.json {
+            println!("{}", list_codes_json());
+        } else {
+            print!("{}", list_codes_text());
+        }
+        return EXIT_VALID;
+    }
+    let Some(bundle) = args.bundle.as_deref() else {
+        eprintln!("error: a bundle is required");
+        return EXIT_ERROR;
+    };
     let trust = match args.trust.as_deref().map(read_trust).transpose() {
         Ok(k) => k,
         Err(e) => {
@@ -384,7 +431,7 @@ where
             return EXIT_ERROR;
         }
     };
-    let src = match open_bundle(&args.bundle) {
+    let src = match open_bundle(bundle) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot open bundle: {e}");

@@ -269,3 +269,321 @@ impl VerifyError {
             .unwrap_or_default()
     }
 }
+
+/// Every failure code a verifier can report, with a one-line description, in the order
+/// of [`VerifyError`]'s variants (what `sworn-verify --list-codes` prints). A variant
+/// added to the enum must be named in [`VerifyError::code_name`] (the compiler insists)
+/// and listed here (a test insists); `web/js/verify/errors.js` must give it a message.
+pub const CODES: &[(&str, &str)] = &[
+    ("ReadFailed", "The bundle source could not deliver a file."),
+    (
+        "FileTooLarge",
+        "A file the verifier would read whole is larger than 256 MiB (MAX_WHOLE_FILE_BYTES); it is not read.",
+    ),
+    ("MissingFile", "A file the bundle must have is absent."),
+    (
+        "ExtraFile",
+        "A file no rule of the bundle format accounts for.",
+    ),
+    ("EmptyFile", "A file is empty."),
+    (
+        "ManifestMalformed",
+        "manifest.json is unreadable or incomplete.",
+    ),
+    ("ManifestWrongFormat", "Unknown bundle format."),
+    ("ManifestBadSignature", "manifest.sig does not verify."),
+    (
+        "ManifestHashMismatch",
+        "A file's SHA-256 differs from the manifest.",
+    ),
+    (
+        "ManifestLengthMismatch",
+        "A file's length differs from the manifest.",
+    ),
+    (
+        "Sha256SumsMismatch",
+        "SHA256SUMS is malformed, incomplete or wrong for a file.",
+    ),
+    ("KeyMalformed", "A key file is unreadable."),
+    (
+        "KeyMismatch",
+        "The bundle's key files / manifest disagree about the server key.",
+    ),
+    (
+        "UnknownKey",
+        "The bundle's key is not the pinned trusted key.",
+    ),
+    (
+        "KeyHistoryInvalid",
+        "A key history (keys/history.json, custody/history.json or the pinned one) is malformed or a signature in it does not verify.",
+    ),
+    (
+        "KeyHistoryConflict",
+        "The bundle's key history and the pinned one hold different keys at one index (a fork).",
+    ),
+    (
+        "KeyRetired",
+        "A server key signed something dated after its retirement.",
+    ),
+    (
+        "LogMalformed",
+        "The log is empty or missing its final newline.",
+    ),
+    ("EntryNotCanonical", "An entry is not canonical JSON."),
+    ("EntryMalformed", "An entry does not match its type."),
+    ("SeqOutOfOrder", "An entry's seq is not its position."),
+    ("EntryWrongHearing", "An entry names another hearing."),
+    (
+        "TimeOutOfOrder",
+        "Entry times go backwards or are malformed.",
+    ),
+    (
+        "LogNotOpened",
+        "The log does not start with hearing_opened.",
+    ),
+    ("LogNotClosed", "The log does not end with hearing_closed."),
+    ("EntryAfterClose", "An entry follows hearing_closed."),
+    (
+        "LogSizeMismatch",
+        "The manifest's log size differs from the log.",
+    ),
+    (
+        "RootMismatch",
+        "A signed root differs from the root computed from the entries.",
+    ),
+    ("CheckpointMalformed", "A checkpoint note cannot be parsed."),
+    (
+        "CheckpointWrongOrigin",
+        "A checkpoint's origin is not this hearing's.",
+    ),
+    (
+        "CheckpointBadSignature",
+        "A checkpoint's signature is missing or invalid.",
+    ),
+    (
+        "CheckpointSizeInvalid",
+        "A checkpoint's file name does not match its size, or it is beyond the log.",
+    ),
+    (
+        "CheckpointNotFinal",
+        "The final checkpoint does not cover the whole log.",
+    ),
+    (
+        "ConsistencyProofInvalid",
+        "A consistency proof does not verify.",
+    ),
+    (
+        "ProofRootNotCheckpointed",
+        "A proof's root is not the root of a signed checkpoint.",
+    ),
+    ("ChunkGap", "Media chunks leave a hole."),
+    ("ChunkOverlap", "Media chunks overlap."),
+    ("ChunkPastEnd", "A chunk reaches past the end of the file."),
+    (
+        "ChunkHashMismatch",
+        "A chunk's bytes do not hash to the logged value.",
+    ),
+    ("MediaTrailingBytes", "The file has bytes no chunk commits."),
+    (
+        "FileNotSealed",
+        "A media file has no (or a wrong) file_sealed entry, or chunks after it.",
+    ),
+    (
+        "UncommittedFile",
+        "A media or derived file no entry commits.",
+    ),
+    (
+        "DerivedFileMismatch",
+        "Derived file differs from its derived_file entry.",
+    ),
+    (
+        "AttestationHashMismatch",
+        "Attestation statement bytes do not hash to the logged value.",
+    ),
+    (
+        "AttestationMalformed",
+        "Statement content disagrees with its log entry or is malformed.",
+    ),
+    (
+        "AttestationCheckpointUnknown",
+        "Statement references a checkpoint that is not signed in the bundle.",
+    ),
+    (
+        "AttestationBadSignature",
+        "Attestation signature does not verify (or .sig/.pub.pem disagree with the log).",
+    ),
+    (
+        "KeyNotBound",
+        "No key_bound entry for the signer before the attestation.",
+    ),
+    ("MinutesBadSignature", "Minutes signature does not verify."),
+    (
+        "MinutesHashMismatch",
+        "Minutes bytes differ from those the minutes attestation names.",
+    ),
+    (
+        "TimestampMismatch",
+        "A time-stamp token does not cover its checkpoint.",
+    ),
+    (
+        "TimestampBeforeEntries",
+        "A valid token's time is earlier than the log's time for entries it covers.",
+    ),
+    (
+        "TimestampInvalid",
+        "A time-stamp token is invalid for another reason.",
+    ),
+    (
+        "CustodyFileUnexpected",
+        "A file under custody/ that is not one of the extract's shapes, an entry without its proof (or a proof without its entry), or entries without checkpoint.note.",
+    ),
+    (
+        "CustodyCheckpointBadSignature",
+        "custody/checkpoint.note is not a checkpoint signed by the bundle's server key.",
+    ),
+    (
+        "CustodyCheckpointWrongOrigin",
+        "The custody checkpoint's origin is not <server>/custody.",
+    ),
+    (
+        "CustodyEntryMalformed",
+        "A custody entry is not a canonical retrieval entry of the custody log with seq = its file number.",
+    ),
+    (
+        "CustodyEntryWrongHearing",
+        "A custody entry is about another hearing.",
+    ),
+    (
+        "CustodyInclusionInvalid",
+        "An inclusion proof does not lead from the entry to the custody checkpoint.",
+    ),
+    (
+        "CustodyTimestampInvalid",
+        "custody/checkpoint.tsr is not a valid time-stamp over custody/checkpoint.note.",
+    ),
+];
+
+impl VerifyError {
+    /// Variant name (`RootMismatch`, ...), as a constant: the same as [`VerifyError::code`].
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Self::ReadFailed { .. } => "ReadFailed",
+            Self::FileTooLarge { .. } => "FileTooLarge",
+            Self::MissingFile { .. } => "MissingFile",
+            Self::ExtraFile { .. } => "ExtraFile",
+            Self::EmptyFile { .. } => "EmptyFile",
+            Self::ManifestMalformed { .. } => "ManifestMalformed",
+            Self::ManifestWrongFormat { .. } => "ManifestWrongFormat",
+            Self::ManifestBadSignature { .. } => "ManifestBadSignature",
+            Self::ManifestHashMismatch { .. } => "ManifestHashMismatch",
+            Self::ManifestLengthMismatch { .. } => "ManifestLengthMismatch",
+            Self::Sha256SumsMismatch { .. } => "Sha256SumsMismatch",
+            Self::KeyMalformed { .. } => "KeyMalformed",
+            Self::KeyMismatch { .. } => "KeyMismatch",
+            Self::UnknownKey { .. } => "UnknownKey",
+            Self::KeyHistoryInvalid { .. } => "KeyHistoryInvalid",
+            Self::KeyHistoryConflict { .. } => "KeyHistoryConflict",
+            Self::KeyRetired { .. } => "KeyRetired",
+            Self::LogMalformed { .. } => "LogMalformed",
+            Self::EntryNotCanonical { .. } => "EntryNotCanonical",
+            Self::EntryMalformed { .. } => "EntryMalformed",
+            Self::SeqOutOfOrder { .. } => "SeqOutOfOrder",
+            Self::EntryWrongHearing { .. } => "EntryWrongHearing",
+            Self::TimeOutOfOrder { .. } => "TimeOutOfOrder",
+            Self::LogNotOpened => "LogNotOpened",
+            Self::LogNotClosed { .. } => "LogNotClosed",
+            Self::EntryAfterClose { .. } => "EntryAfterClose",
+            Self::LogSizeMismatch { .. } => "LogSizeMismatch",
+            Self::RootMismatch { .. } => "RootMismatch",
+            Self::CheckpointMalformed { .. } => "CheckpointMalformed",
+            Self::CheckpointWrongOrigin { .. } => "CheckpointWrongOrigin",
+            Self::CheckpointBadSignature { .. } => "CheckpointBadSignature",
+            Self::CheckpointSizeInvalid { .. } => "CheckpointSizeInvalid",
+            Self::CheckpointNotFinal { .. } => "CheckpointNotFinal",
+            Self::ConsistencyProofInvalid { .. } => "ConsistencyProofInvalid",
+            Self::ProofRootNotCheckpointed { .. } => "ProofRootNotCheckpointed",
+            Self::ChunkGap { .. } => "ChunkGap",
+            Self::ChunkOverlap { .. } => "ChunkOverlap",
+            Self::ChunkPastEnd { .. } => "ChunkPastEnd",
+            Self::ChunkHashMismatch { .. } => "ChunkHashMismatch",
+            Self::MediaTrailingBytes { .. } => "MediaTrailingBytes",
+            Self::FileNotSealed { .. } => "FileNotSealed",
+            Self::UncommittedFile { .. } => "UncommittedFile",
+            Self::DerivedFileMismatch { .. } => "DerivedFileMismatch",
+            Self::AttestationHashMismatch { .. } => "AttestationHashMismatch",
+            Self::AttestationMalformed { .. } => "AttestationMalformed",
+            Self::AttestationCheckpointUnknown { .. } => "AttestationCheckpointUnknown",
+            Self::AttestationBadSignature { .. } => "AttestationBadSignature",
+            Self::KeyNotBound { .. } => "KeyNotBound",
+            Self::MinutesBadSignature { .. } => "MinutesBadSignature",
+            Self::MinutesHashMismatch => "MinutesHashMismatch",
+            Self::TimestampMismatch { .. } => "TimestampMismatch",
+            Self::TimestampBeforeEntries { .. } => "TimestampBeforeEntries",
+            Self::TimestampInvalid { .. } => "TimestampInvalid",
+            Self::CustodyFileUnexpected { .. } => "CustodyFileUnexpected",
+            Self::CustodyCheckpointBadSignature { .. } => "CustodyCheckpointBadSignature",
+            Self::CustodyCheckpointWrongOrigin { .. } => "CustodyCheckpointWrongOrigin",
+            Self::CustodyEntryMalformed { .. } => "CustodyEntryMalformed",
+            Self::CustodyEntryWrongHearing { .. } => "CustodyEntryWrongHearing",
+            Self::CustodyInclusionInvalid { .. } => "CustodyInclusionInvalid",
+            Self::CustodyTimestampInvalid { .. } => "CustodyTimestampInvalid",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variant names as written in this file's `enum VerifyError`.
+    fn variants_in_source() -> Vec<String> {
+        let src = include_str!("error.rs");
+        let start = src.find("pub enum VerifyError {").unwrap_or(0);
+        let body = &src[start..];
+        let end = body.find("\n}\n").unwrap_or(body.len());
+        body[..end]
+            .lines()
+            .filter_map(|l| {
+                let name = l.strip_prefix("    ")?;
+                let first = name.chars().next()?;
+                if !first.is_ascii_uppercase() {
+                    return None;
+                }
+                let name: String = name
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                Some(name)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn codes_are_exactly_the_variants_in_order() {
+        let listed: Vec<&str> = CODES.iter().map(|(c, _)| *c).collect();
+        assert_eq!(listed, variants_in_source());
+        assert!(
+            CODES
+                .iter()
+                .all(|(_, d)| !d.is_empty() && !d.contains('\n'))
+        );
+    }
+
+    #[test]
+    fn code_name_agrees_with_the_serialized_code() {
+        let samples = [
+            VerifyError::LogNotOpened,
+            VerifyError::MinutesHashMismatch,
+            VerifyError::RootMismatch {
+                path: "p".into(),
+                expected: "e".into(),
+                calculated: "c".into(),
+            },
+            VerifyError::CustodyTimestampInvalid { reason: "r".into() },
+        ];
+        for e in samples {
+            assert_eq!(e.code(), e.code_name());
+            assert!(CODES.iter().any(|(c, _)| *c == e.code_name()));
+        }
+    }
+}

@@ -19,5 +19,5 @@ pub mod timestamp;
 pub mod zip_index;
 
 pub use bundle::{BundleSource, MemorySource, TimestampVerifier, VerifyOptions, verify_bundle};
-pub use error::VerifyError;
+pub use error::{CODES, VerifyError};
 pub use report::{Check, Report, Status, Verdict};

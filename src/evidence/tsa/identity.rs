@@ -15,6 +15,7 @@ use der::{DecodePem, Encode, EncodePem};
 use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand::RngCore;
+use sha2::{Digest as _, Sha256};
 use x509_cert::Certificate;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::der::asn1::ObjectIdentifier;
@@ -129,16 +130,71 @@ impl TsaIdentity {
         let mut rng = rand::rngs::OsRng;
         let root_key = SigningKey::random(&mut rng);
         let leaf_key = SigningKey::random(&mut rng);
+        let serials = [random_serial_bytes(), random_serial_bytes()];
+        let identity = Self::issue(&root_key, leaf_key, serials, now)?;
+
+        let pem_key = |k: &SigningKey| {
+            k.to_pkcs8_pem(LineEnding::LF)
+                .map_err(|_| TsaError::BadIdentityFile {
+                    what: "encoding a private key",
+                })
+        };
+        write_file(dir, ROOT_KEY, pem_key(&root_key)?.as_bytes(), 0o600)?;
+        write_file(dir, ROOT_CERT, identity.root_pem.as_bytes(), 0o644)?;
+        write_file(dir, LEAF_KEY, pem_key(&identity.key)?.as_bytes(), 0o600)?;
+        write_file(dir, LEAF_CERT, identity.leaf_pem.as_bytes(), 0o644)?;
+        Ok(identity)
+    }
+
+    /// A reproducible identity for committed test vectors only: its keys and serials are
+    /// derived from `seed` (so anyone who knows the seed can sign as it) and it is kept
+    /// in memory, never written. Same seed and `now`, same certificates, byte for byte.
+    pub fn from_seed(seed: &[u8; 32], now: SystemTime) -> Result<Self, TsaError> {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut h = Sha256::new();
+            h.update(b"sworn test TSA ");
+            h.update(label);
+            h.update(seed);
+            h.finalize().into()
+        };
+        let key = |label: &'static [u8]| {
+            SigningKey::from_slice(&derive(label)).map_err(|_| TsaError::BadIdentityFile {
+                what: "seeded private key",
+            })
+        };
+        let serial = |label: &[u8]| -> [u8; 16] {
+            let d = derive(label);
+            let mut s = [0u8; 16];
+            s.copy_from_slice(&d[..16]);
+            positive_serial(s)
+        };
+        Self::issue(
+            &key(b"root key")?,
+            key(b"leaf key")?,
+            [serial(b"root serial"), serial(b"leaf serial")],
+            now,
+        )
+    }
+
+    /// Issues the root and TSA certificates (serials `[root, leaf]`) valid from `now`
+    /// less an hour.
+    fn issue(
+        root_key: &SigningKey,
+        leaf_key: SigningKey,
+        serials: [[u8; 16]; 2],
+        now: SystemTime,
+    ) -> Result<Self, TsaError> {
         let start = now.checked_sub(BACKDATE).ok_or(TsaError::BadTime)?;
+        let serial = |b: &[u8; 16]| SerialNumber::new(b).map_err(TsaError::encode("serial number"));
 
         let root_name = name("CN=sworn time-stamping root,O=sworn")?;
         let root = CertificateBuilder::new(
             Profile::Root,
-            random_serial()?,
+            serial(&serials[0])?,
             validity(start, 30 * YEAR)?,
             root_name.clone(),
-            spki(&root_key)?,
-            &root_key,
+            spki(root_key)?,
+            root_key,
         )?
         .build::<DerSignature>()?;
 
@@ -148,28 +204,16 @@ impl TsaIdentity {
                 enable_key_agreement: false,
                 enable_key_encipherment: false,
             },
-            random_serial()?,
+            serial(&serials[1])?,
             validity(start, 20 * YEAR)?,
             name("CN=sworn time-stamping authority,O=sworn")?,
             spki(&leaf_key)?,
-            &root_key,
+            root_key,
         )?;
         // x509-cert marks EKU critical unless anyExtendedKeyUsage is present.
         leaf_builder.add_extension(&ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]))?;
         let leaf = leaf_builder.build::<DerSignature>()?;
-
-        let pem_key = |k: &SigningKey| {
-            k.to_pkcs8_pem(LineEnding::LF)
-                .map_err(|_| TsaError::BadIdentityFile {
-                    what: "encoding a private key",
-                })
-        };
-        write_file(dir, ROOT_KEY, pem_key(&root_key)?.as_bytes(), 0o600)?;
-        let identity = Self::assemble(leaf_key, leaf, root)?;
-        write_file(dir, ROOT_CERT, identity.root_pem.as_bytes(), 0o644)?;
-        write_file(dir, LEAF_KEY, pem_key(&identity.key)?.as_bytes(), 0o600)?;
-        write_file(dir, LEAF_CERT, identity.leaf_pem.as_bytes(), 0o644)?;
-        Ok(identity)
+        Self::assemble(leaf_key, leaf, root)
     }
 
     /// TSA certificate then root certificate, PEM: what a verifier pins or passes to
@@ -210,13 +254,13 @@ fn validity(start: SystemTime, length: Duration) -> Result<Validity, TsaError> {
 pub(super) fn random_serial_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    // Top bit clear keeps it positive; bit 6 set keeps the encoding minimal.
-    bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    bytes
+    positive_serial(bytes)
 }
 
-fn random_serial() -> Result<SerialNumber, TsaError> {
-    SerialNumber::new(&random_serial_bytes()).map_err(TsaError::encode("serial number"))
+/// Top bit clear keeps a serial positive; bit 6 set keeps its encoding minimal.
+pub(super) fn positive_serial(mut bytes: [u8; 16]) -> [u8; 16] {
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    bytes
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<(), TsaError> {

@@ -21,7 +21,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_tsp::MessageImprint;
 
-use super::identity::{TsaIdentity, random_serial_bytes};
+use super::identity::{TsaIdentity, positive_serial, random_serial_bytes};
 use super::{BUILTIN_POLICY_OID, TsaError};
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -109,6 +109,17 @@ impl TsaIdentity {
     /// Issues a DER TimeStampToken over SHA-256(`message`) with genTime `now`
     /// (truncated to whole seconds).
     pub fn stamp(&self, message: &[u8], now: SystemTime) -> Result<Vec<u8>, TsaError> {
+        self.stamp_with_serial(message, now, random_serial_bytes())
+    }
+
+    /// [`TsaIdentity::stamp`] with a given token serial (made positive): for
+    /// reproducible test vectors only; a TSA's serials must be unique.
+    pub fn stamp_with_serial(
+        &self,
+        message: &[u8],
+        now: SystemTime,
+        serial: [u8; 16],
+    ) -> Result<Vec<u8>, TsaError> {
         let since_epoch = now
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TsaError::BadTime)?;
@@ -130,7 +141,7 @@ impl TsaIdentity {
                 hashed_message: OctetString::new(Sha256::digest(message).to_vec())
                     .map_err(enc("imprint"))?,
             },
-            serial_number: Uint::new(&random_serial_bytes()).map_err(enc("serial"))?,
+            serial_number: Uint::new(&positive_serial(serial)).map_err(enc("serial"))?,
             gen_time,
             tsa: Some(GeneralName::DirectoryName(
                 self.leaf.tbs_certificate.subject.clone(),
@@ -225,6 +236,27 @@ mod tests {
         assert_eq!(
             encode_oid("1.2.840.113549").unwrap(),
             vec![0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]
+        );
+    }
+
+    #[test]
+    fn a_seeded_identity_and_serial_give_the_same_valid_token_every_time() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_973_400);
+        let a = TsaIdentity::from_seed(&[7; 32], t).unwrap();
+        let b = TsaIdentity::from_seed(&[7; 32], t).unwrap();
+        assert_eq!(a.chain_pem(), b.chain_pem());
+        let other = TsaIdentity::from_seed(&[8; 32], t).unwrap();
+        assert_ne!(a.chain_pem(), other.chain_pem());
+        let later = t + std::time::Duration::from_secs(60);
+        let ta = a.stamp_with_serial(b"note", later, [1; 16]).unwrap();
+        assert_eq!(ta, b.stamp_with_serial(b"note", later, [1; 16]).unwrap());
+        assert_ne!(ta, a.stamp_with_serial(b"note", later, [2; 16]).unwrap());
+        let info =
+            crate::verify::timestamp::verify_token(&ta, b"note", a.chain_pem().as_bytes()).unwrap();
+        assert_eq!(info.gen_time_unix, 1_795_973_460);
+        assert!(
+            crate::verify::timestamp::verify_token(&ta, b"note", other.chain_pem().as_bytes())
+                .is_err()
         );
     }
 }

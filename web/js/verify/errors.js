@@ -75,3 +75,6 @@ export function err(code, fields = {}) {
 export function message(e) {
   return MESSAGES[e.code](e);
 }
+
+/** Every failure code, in the order of src/verify/error.rs (`sworn-verify --list-codes`). */
+export const CODES = Object.freeze(Object.keys(MESSAGES));
