@@ -20,6 +20,7 @@ fn marker(log: &mut HearingLog, clock: &mut Clock, label: &str) -> u64 {
     log.append(
         EntryBody::Marker {
             label: label.into(),
+            by: None,
         },
         clock.tick(),
     )
@@ -81,7 +82,8 @@ fn torn_write_and_uncheckpointed_entries_are_recovered_and_reported() {
     assert!(matches!(
         log.append(
             EntryBody::Marker {
-                label: "late".into()
+                label: "late".into(),
+                by: None,
             },
             clock.tick()
         ),

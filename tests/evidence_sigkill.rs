@@ -34,6 +34,7 @@ fn child_writer() {
         log.append(
             EntryBody::Marker {
                 label: format!("tick {i} {}", "x".repeat((i % 97) as usize)),
+                by: None,
             },
             clock.tick(),
         )

@@ -76,6 +76,7 @@ fn hearing(tmp: &Path, first: &ServerKey, second: &ServerKey, second_from: i64) 
         log.append(
             EntryBody::Marker {
                 label: format!("before {i}"),
+                by: None,
             },
             at(T0_MS + 1000 * (i + 1)),
         )
@@ -86,6 +87,7 @@ fn hearing(tmp: &Path, first: &ServerKey, second: &ServerKey, second_from: i64) 
         log.append(
             EntryBody::Marker {
                 label: format!("after {i}"),
+                by: None,
             },
             at(second_from + 1000 * i),
         )

@@ -232,6 +232,7 @@ fn build(key: &ServerKey, tw: &Twist) -> Built {
     log.append(
         EntryBody::Marker {
             label: "exhibit 3 shown".into(),
+            by: None,
         },
         clock.tick(),
     )

@@ -1,6 +1,7 @@
 //! Pure domain types: roles, the policy table, hearing and participant states.
 //! No IO, no clock, no locks: everything here is a plain value.
 
+pub mod court;
 pub mod ids;
 pub mod policy;
 pub mod role;

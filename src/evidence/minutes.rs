@@ -115,6 +115,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     let mut attest = Vec::new();
     let mut technical = Vec::new();
     let mut markers = Vec::new();
+    let mut conduct: Vec<String> = Vec::new();
     let mut files = Vec::new();
     let mut closed = None;
     for e in &entries {
@@ -225,7 +226,45 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 esc(participant),
                 if *muted { "muted" } else { "unmuted" }
             )),
-            EntryBody::Marker { label } => markers.push(format!("{t}: {}", esc(label))),
+            EntryBody::HearingLocked { locked, by } => conduct.push(format!(
+                "{t}: the waiting room {} by {}",
+                if *locked { "was locked (newcomers turned away)" } else { "was unlocked" },
+                esc(by)
+            )),
+            EntryBody::Recess {
+                started,
+                reason,
+                by,
+            } => conduct.push(format!(
+                "{t}: {} by {}: {} (recording continued)",
+                if *started { "recess declared" } else { "hearing resumed" },
+                esc(by),
+                esc(reason)
+            )),
+            EntryBody::Delegation {
+                participant,
+                active,
+                by,
+            } => conduct.push(format!(
+                "{t}: {} {} {}",
+                esc(by),
+                if *active { "delegated the conduct of the hearing to" } else { "ended the delegation of the conduct to" },
+                esc(participant)
+            )),
+            EntryBody::VideoStopped {
+                participant,
+                stopped,
+                by,
+            } => conduct.push(format!(
+                "{t}: {} {} the video of {}",
+                esc(by),
+                if *stopped { "stopped" } else { "allowed again" },
+                esc(participant)
+            )),
+            EntryBody::Marker { label, by } => markers.push(match by {
+                Some(by) => format!("{t}: {} (marked by {})", esc(label), esc(by)),
+                None => format!("{t}: {}", esc(label)),
+            }),
             EntryBody::FileSealed {
                 file,
                 length,
@@ -254,6 +293,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         ("Identity checks", &identity),
         ("Oaths and affirmations", &oaths),
         ("Signed statements", &attest),
+        ("Conduct of the hearing", &conduct),
         ("Technical conditions", &technical),
         ("Marked moments", &markers),
         ("Recorded files", &files),

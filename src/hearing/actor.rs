@@ -60,6 +60,8 @@ pub(super) struct Actor {
     pub(super) stopping: Option<super::actor_stop::Stopping>,
     /// The server stopped this task: it takes no new connection.
     pub(super) stopped: bool,
+    /// Lock, recess, delegation (see `actor_controls`, `domain::court`).
+    pub(super) court: crate::domain::court::CourtState,
 }
 
 pub(super) async fn run(
@@ -114,6 +116,7 @@ pub(super) async fn run(
         derive_progress: Default::default(),
         stopping: None,
         stopped: false,
+        court: Default::default(),
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -326,6 +329,11 @@ impl Actor {
                     None => self.error(&pid, "out_of_order", "send an offer before candidates"),
                 }
             }
+            ClientMsg::Court {
+                control,
+                text,
+                participant,
+            } => self.court_control(&pid, control, text, participant),
             ClientMsg::Action {
                 action,
                 participant,

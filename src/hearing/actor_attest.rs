@@ -225,6 +225,7 @@ impl Actor {
         );
         self.log(EntryBody::Marker {
             label: format!("oath administered to {target} ({})", form.as_str()),
+            by: None,
         });
     }
 

@@ -53,6 +53,7 @@ impl Actor {
         out: Option<mpsc::Sender<Outbound>>,
     ) {
         let pid = pid.clone();
+        let court_msg = self.court_msg();
         let Some(live) = self.people.get_mut(&pid) else {
             return;
         };
@@ -94,6 +95,20 @@ impl Actor {
             });
             return;
         }
+        // A locked hearing turns newcomers away; whoever the court admitted comes back.
+        if self.court.locked && live.presence != Presence::Admitted && live.row.user_id.is_none() {
+            live.send(ServerMsg::Locked);
+            live.close_socket(close::HEARING_LOCKED, "the hearing is locked");
+            if live.presence == Presence::Lobby {
+                live.presence = Presence::Absent;
+            }
+            self.log(EntryBody::JoinRefused {
+                participant: pid.to_string(),
+                reason: "hearing_locked".into(),
+            });
+            self.broadcast_roster();
+            return;
+        }
         live.send(ServerMsg::Welcome {
             participant: live.roster_entry(),
             hearing: self.summary.clone(),
@@ -102,6 +117,7 @@ impl Actor {
         live.send(ServerMsg::HearingState {
             state: self.summary.state,
         });
+        live.send(court_msg);
         if live.presence == Presence::Admitted {
             live.send(ServerMsg::Admitted);
         } else {

@@ -53,6 +53,8 @@ pub(crate) struct Live {
     pub audio_muted: bool,
     pub video_muted: bool,
     pub muted_by_court: bool,
+    /// The court stopped forwarding this participant's video.
+    pub video_stopped_by_court: bool,
     pub published: Vec<PublishedTrack>,
     /// When a dropped connection stops counting as "reconnecting".
     pub grace_until: Option<Instant>,
@@ -77,6 +79,7 @@ impl Live {
             audio_muted: false,
             video_muted: false,
             muted_by_court: false,
+            video_stopped_by_court: false,
             published: Vec::new(),
             grace_until: None,
             public_key: row.device_key.clone(),
@@ -105,6 +108,7 @@ impl Live {
             audio_muted: self.audio_muted,
             video_muted: self.video_muted,
             muted_by_court: self.muted_by_court,
+            video_stopped_by_court: self.video_stopped_by_court,
             stream_id: self.row.id.to_string(),
             other_device: self.contender.is_some(),
         }
@@ -142,6 +146,7 @@ impl Live {
     pub fn forwards(&self, kind: crate::rtc::MediaKind) -> bool {
         self.presence == Presence::Admitted
             && !(kind == crate::rtc::MediaKind::Audio && self.muted_by_court)
+            && !(kind == crate::rtc::MediaKind::Video && self.video_stopped_by_court)
     }
 
     pub fn apply_forwarding(&self) {

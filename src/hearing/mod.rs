@@ -9,6 +9,7 @@
 mod actor;
 mod actor_attest;
 mod actor_conn;
+mod actor_controls;
 mod actor_court;
 mod actor_device;
 mod actor_media;

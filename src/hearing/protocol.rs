@@ -23,6 +23,38 @@ pub mod close {
     /// The socket sent messages faster than any page does.
     pub const TOO_MANY_MESSAGES: u16 = 4029;
     pub const SERVER_SHUTDOWN: u16 = 1001;
+    /// The court locked the hearing: newcomers are turned away from the waiting room.
+    pub const HEARING_LOCKED: u16 = 4015;
+}
+
+/// The court's controls of the hearing (`court` message; `src/domain/court.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CourtControl {
+    Lock,
+    Unlock,
+    MuteAll,
+    /// Stop forwarding `participant`'s video.
+    StopVideo,
+    /// Forward `participant`'s video again.
+    AllowVideo,
+    /// With `text`: the reason.
+    Recess,
+    /// With `text`: the reason.
+    Resume,
+    /// With `text`: the label.
+    Mark,
+    /// Delegate the conduct to the clerk `participant`.
+    Delegate,
+    EndDelegation,
+}
+
+/// A recess in progress, as participants are told.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecessInfo {
+    /// RFC 3339 start.
+    pub since: String,
+    pub reason: String,
 }
 
 /// Moderation actions a participant may ask for.
@@ -91,6 +123,14 @@ pub enum ClientMsg {
     StartOath {
         participant: String,
         form: OathForm,
+    },
+    /// A court control (judge; a delegated clerk; markers also any clerk).
+    Court {
+        control: CourtControl,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        participant: Option<String>,
     },
     // `{}` (not a unit variant): unknown fields are refused here too.
     Ping {},
@@ -195,6 +235,8 @@ pub struct RosterEntry {
     pub audio_muted: bool,
     pub video_muted: bool,
     pub muted_by_court: bool,
+    /// The court stopped forwarding this participant's video.
+    pub video_stopped_by_court: bool,
     pub stream_id: String,
     /// Another device is waiting to take over this invitation (court consoles only).
     pub other_device: bool,
@@ -244,6 +286,23 @@ pub enum ServerMsg {
     },
     Muted {
         by_court: bool,
+    },
+    /// The court state: lock, recess, delegation (to everyone, on every change and on
+    /// connecting).
+    Court {
+        locked: bool,
+        recess: Option<RecessInfo>,
+        delegate: Option<String>,
+    },
+    /// The hearing is locked: this newcomer is turned away (the socket closes, 4015).
+    Locked,
+    /// To a participant: the court stopped (or allowed again) forwarding their video.
+    Video {
+        stopped_by_court: bool,
+    },
+    /// A court control was carried out (to the one who asked).
+    CourtDone {
+        control: CourtControl,
     },
     Unmuted,
     HearingState {

@@ -396,6 +396,7 @@ mod tests {
                 log.append(
                     EntryBody::Marker {
                         label: format!("m{n}"),
+                        by: None,
                     },
                     OffsetDateTime::now_utc(),
                 )

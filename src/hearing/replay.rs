@@ -230,6 +230,7 @@ mod tests {
         let mut log = Log::default();
         log.push(EntryBody::Marker {
             label: "a label ending \"type\":\"attestation\",\"v\":1}".into(),
+            by: None,
         });
         log.push(EntryBody::KeyBound {
             participant: "j".into(),

@@ -212,6 +212,41 @@ pub enum EntryBody {
     Marker {
         /// Label.
         label: String,
+        /// Who marked it (the judge's or a clerk's participant id); absent in logs made
+        /// before markers could be set from the console.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// The court locked the waiting room (newcomers turned away) or unlocked it.
+    HearingLocked {
+        /// Locked now.
+        locked: bool,
+        /// Who (participant id of the judge or the delegated clerk).
+        by: String,
+    },
+    /// A recess started or ended.
+    Recess {
+        /// Started (true) or ended (false).
+        started: bool,
+        /// Why.
+        reason: String,
+        /// Who.
+        by: String,
+    },
+    /// The judge delegated the conduct of the hearing to a clerk, or ended it.
+    Delegation {
+        /// The clerk.
+        participant: String,
+        /// In force from now (true) or ended (false).
+        active: bool,
+        /// The judge.
+        by: String,
+    },
+    /// The court stopped (or allowed again) forwarding a participant's video.
+    VideoStopped {
+        participant: String,
+        stopped: bool,
+        by: String,
     },
     /// Recording quality degraded.
     RecordingDegraded {
@@ -294,6 +329,10 @@ impl EntryBody {
             Self::OathTaken { .. } => "oath_taken",
             Self::Attestation { .. } => "attestation",
             Self::Marker { .. } => "marker",
+            Self::HearingLocked { .. } => "hearing_locked",
+            Self::Recess { .. } => "recess",
+            Self::Delegation { .. } => "delegation",
+            Self::VideoStopped { .. } => "video_stopped",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",

@@ -286,6 +286,7 @@ pub fn build_stamped(hearing: &str, tsa: Option<(Stamp<'_>, Vec<u8>)>) -> Built 
     log.append(
         EntryBody::Marker {
             label: "exhibit 3 shown".into(),
+            by: None,
         },
         clock.tick(),
     )
