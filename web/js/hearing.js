@@ -15,6 +15,7 @@ import { initPageLanguage, t } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
+import { CourtControls } from './court-controls.js';
 
 
 const hearingId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[2] || '');
@@ -26,6 +27,7 @@ let user = null;
 let call = null;
 let lastRender = '';
 let record = null;
+let court = null;
 let key = null;
 const local = new LocalMedia();
 const status = () => $('#room-status');
@@ -51,6 +53,7 @@ function renderHeader() {
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
   $('#oath-admin').hidden = hearing.state !== 'open';
+  $('#court-section').hidden = hearing.state !== 'open';
   document.body.classList.toggle('hearing-closed', hearing.state === 'closed');
   if (hearing.state === 'closed' && call) {
     call.stop();
@@ -78,6 +81,7 @@ function renderPeopleAndGrid() {
     list: $('#people-list'),
     listEmpty: $('#people-empty'),
     act,
+    court: (p, control) => { if (call) call.send({ type: 'court', control, participant: p.id }); },
     selfId: () => selfId,
   }, list);
   const present = new Set();
@@ -265,6 +269,7 @@ function labelToggles() {
 
 function onCallEvent(type, data) {
   if (record && record.onEvent(type, data)) return;
+  if (court && court.onEvent(type, data)) return;
   switch (type) {
     case 'welcome':
       if (data.participant && data.participant.id) {
@@ -319,6 +324,7 @@ function onCallEvent(type, data) {
 async function main() {
   await initPageLanguage(() => {
     lastRender = '';
+    if (court) court.render();
     renderHeader();
     renderPeopleAndGrid();
     grid.relabel();
@@ -376,6 +382,7 @@ async function main() {
     selfTile.placeholder.textContent = t('room.media_unavailable');
     setStatus(status(), t('room.media_failed', { error: e.name || 'error' }), 'error');
   }
+  court = new CourtControls({ send: (m) => { if (call) call.send(m); } });
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
     hello: () => ({ type: 'hello', ...helloKey(key) }),

@@ -60,6 +60,7 @@ const END = {
   invite_revoked: { action: null },
   denied: { action: null },
   device_refused: { action: null },
+  hearing_locked: { action: 'rejoin' },
   removed: { action: null },
   hearing_closed: { action: null },
   replaced: { action: 'rejoin' },
@@ -237,6 +238,12 @@ function onEvent(type, data) {
     case 'muted':
       setCourtMuted(true);
       break;
+    case 'court':
+      showCourtState(data);
+      break;
+    case 'video':
+      $('#court-video').hidden = !data.stopped_by_court;
+      break;
     case 'unmuted':
       setCourtMuted(false);
       break;
@@ -276,6 +283,13 @@ function onEvent(type, data) {
     default:
       break;
   }
+}
+
+/** The court state: a recess is shown with its reason (recording goes on). */
+function showCourtState(data) {
+  const r = data && data.recess;
+  $('#recess').hidden = !r;
+  if (r) $('#recess-text').textContent = t('hearing.recess', { reason: String(r.reason || '') });
 }
 
 function onRoster(list) {

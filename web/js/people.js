@@ -76,12 +76,19 @@ export function renderPeople(ui, participants) {
     if (p.muted_by_court) meta.push(t('people.muted_by_court'));
     else if (p.audio_muted) meta.push(t('people.mic_off'));
     if (p.video_muted) meta.push(t('people.camera_off'));
+    if (p.video_stopped_by_court) meta.push(t('people.video_stopped'));
     const buttons = [];
     if (p.role !== 'judge') {
       if (p.presence === 'admitted') {
         buttons.push(p.muted_by_court
           ? actionButton(t('people.unmute'), () => ui.act(p, 'unmute'))
           : actionButton(t('people.mute'), () => ui.act(p, 'mute')));
+        if (ui.court) {
+          buttons.push(p.video_stopped_by_court
+            ? actionButton(t('people.allow_video'), () => ui.court(p, 'allow_video'))
+            : actionButton(t('people.stop_video'), () => ui.court(p, 'stop_video')));
+          if (p.role === 'clerk') buttons.push(actionButton(t('people.delegate'), () => ui.court(p, 'delegate')));
+        }
       }
       if (p.presence === 'admitted' || p.presence === 'lobby') {
         buttons.push(confirmButton(t('people.remove'), t('people.remove_confirm'), () => ui.act(p, 'remove')));

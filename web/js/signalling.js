@@ -14,6 +14,7 @@ export const TERMINAL_CLOSE = {
   4010: 'hearing_closed',
   4011: 'denied',
   4014: 'device_refused',
+  4015: 'hearing_locked',
   1009: 'too_large',
 };
 

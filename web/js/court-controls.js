@@ -1,0 +1,74 @@
+// court-controls.js — the judge's controls of the hearing (docs/protocol.md `court`):
+// lock the waiting room, mute everyone, declare a recess and resume (with reasons),
+// mark a moment. Each is one `court` message on the console's socket; the server decides
+// (src/domain/court.rs), logs it and tells everyone the new state, which this panel shows.
+
+import { $, setStatus } from './dom.js';
+import { t } from './i18n.js';
+
+export class CourtControls {
+  /** @param {{send: (msg: object) => void}} opts */
+  constructor(opts) {
+    this.send = opts.send;
+    this.state = { locked: false, recess: null, delegate: null };
+    $('#court-lock').addEventListener('click', () => this.control(this.state.locked ? 'unlock' : 'lock'));
+    $('#court-mute-all').addEventListener('click', () => this.control('mute_all'));
+    $('#court-recess').addEventListener('click', () => {
+      const reason = $('#court-reason').value.trim();
+      if (!reason) {
+        setStatus($('#court-status'), t('court.reason_needed'), 'error');
+        $('#court-reason').focus();
+        return;
+      }
+      this.control(this.state.recess ? 'resume' : 'recess', { text: reason });
+    });
+    $('#court-mark').addEventListener('click', () => {
+      const label = $('#court-label').value.trim();
+      if (!label) {
+        setStatus($('#court-status'), t('court.label_needed'), 'error');
+        $('#court-label').focus();
+        return;
+      }
+      this.control('mark', { text: label });
+    });
+    this.render();
+  }
+
+  control(control, extra = {}) {
+    this.send({ type: 'court', control, ...extra });
+  }
+
+  /** Handles a socket event; true if it was the panel's. */
+  onEvent(type, data) {
+    if (type === 'court') {
+      this.state = { locked: !!data.locked, recess: data.recess || null, delegate: data.delegate || null };
+      this.render();
+      return true;
+    }
+    if (type === 'court_done') {
+      const done = { recess: 'court.recess_done', resume: 'court.resumed', lock: 'court.locked_done', unlock: 'court.unlocked_done' };
+      if (data.control === 'recess' || data.control === 'resume') $('#court-reason').value = '';
+      if (done[data.control]) setStatus($('#court-status'), t(done[data.control]), 'ok');
+      if (data.control === 'mark') {
+        $('#court-label').value = '';
+        setStatus($('#court-status'), t('court.marked'), 'ok');
+      } else if (data.control === 'mute_all') {
+        setStatus($('#court-status'), t('court.muted_all'), 'ok');
+      }
+      return true;
+    }
+    return false;
+  }
+
+  render() {
+    const s = this.state;
+    $('#court-lock').textContent = t(s.locked ? 'court.unlock' : 'court.lock');
+    $('#court-lock').setAttribute('aria-pressed', String(s.locked));
+    $('#court-recess').textContent = t(s.recess ? 'court.resume' : 'court.recess');
+    const badges = [];
+    if (s.locked) badges.push(t('court.is_locked'));
+    if (s.recess) badges.push(t('court.in_recess', { reason: s.recess.reason }));
+    $('#court-state').textContent = badges.join(' · ') || t('court.in_session');
+    $('#court-state').className = `badge ${s.recess ? 'fair' : s.locked ? 'poor' : 'good'}`;
+  }
+}
