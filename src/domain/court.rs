@@ -25,6 +25,18 @@ pub struct CourtState {
     pub recess: Option<Recess>,
     /// The clerk (participant id) the judge has delegated the conduct to.
     pub delegate: Option<String>,
+    /// A private consultation in progress.
+    pub consultation: Option<Consultation>,
+}
+
+/// A private consultation: its participants' media reaches only each other and is not
+/// recorded until it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consultation {
+    pub participants: Vec<String>,
+    /// Who asked for it.
+    pub asked_by: String,
+    pub since_ms: i64,
 }
 
 /// A recess in progress.
@@ -72,6 +84,17 @@ pub enum Control {
         role: ParticipantRole,
     },
     EndDelegation,
+    /// Start a private consultation of these participants (with their roles), at the
+    /// request of `asked_by`.
+    Consult {
+        participants: Vec<(String, ParticipantRole)>,
+        asked_by: String,
+    },
+    EndConsultation,
+    /// A participant asks the court for a private consultation with another.
+    RequestConsultation {
+        with: String,
+    },
 }
 
 /// What the hearing task must do.
@@ -85,6 +108,14 @@ pub enum Effect {
     MuteAll,
     /// Stop or restart forwarding a participant's video.
     Video { participant: String, stopped: bool },
+    /// Move these participants into a private room (media only among them, not
+    /// recorded) or back into the hearing (recording resumes).
+    Consultation {
+        participants: Vec<String>,
+        private: bool,
+    },
+    /// Tell the court that `by` asks to consult `with`.
+    ConsultationRequested { by: String, with: String },
 }
 
 /// A court event for the log (`docs/bundle-format.md` §2).
@@ -113,6 +144,12 @@ pub enum CourtEvent {
         stopped: bool,
         by: String,
     },
+    Consultation {
+        participants: Vec<String>,
+        started: bool,
+        asked_by: String,
+        by: String,
+    },
 }
 
 /// Why a control was refused.
@@ -135,6 +172,12 @@ pub enum CourtError {
     NoDelegation,
     #[error("a reason or label is required")]
     TextRequired,
+    #[error("a consultation is already in progress")]
+    ConsultationInProgress,
+    #[error("no consultation is in progress")]
+    NoConsultation,
+    #[error("a consultation needs two or more participants who are not the court")]
+    BadConsultation,
     #[error("text: {0}")]
     Text(#[from] TextError),
 }
@@ -151,6 +194,9 @@ impl CourtError {
             Self::NotAClerk => "not_a_clerk",
             Self::NoDelegation => "no_delegation",
             Self::TextRequired | Self::Text(_) => "bad_text",
+            Self::ConsultationInProgress => "consultation_in_progress",
+            Self::NoConsultation => "no_consultation",
+            Self::BadConsultation => "bad_consultation",
         }
     }
 }
@@ -192,6 +238,9 @@ pub fn apply(
     let allowed = match &control {
         Control::Mark { .. } => matches!(by.role, ParticipantRole::Judge | ParticipantRole::Clerk),
         Control::Delegate { .. } | Control::EndDelegation => by.role == ParticipantRole::Judge,
+        Control::RequestConsultation { .. } => {
+            !matches!(by.role, ParticipantRole::Judge | ParticipantRole::Clerk)
+        }
         _ => state.conducts(by),
     };
     if !allowed {
@@ -288,6 +337,66 @@ pub fn apply(
             }));
             effects.push(Effect::Announce);
             effects
+        }
+        Control::Consult {
+            participants,
+            asked_by,
+        } => {
+            if state.consultation.is_some() {
+                return Err(CourtError::ConsultationInProgress);
+            }
+            let mut ids: Vec<String> = Vec::new();
+            for (id, role) in &participants {
+                if matches!(role, ParticipantRole::Judge | ParticipantRole::Clerk)
+                    || ids.contains(id)
+                {
+                    return Err(CourtError::BadConsultation);
+                }
+                ids.push(id.clone());
+            }
+            if ids.len() < 2 {
+                return Err(CourtError::BadConsultation);
+            }
+            next.consultation = Some(Consultation {
+                participants: ids.clone(),
+                asked_by: asked_by.clone(),
+                since_ms: now_ms,
+            });
+            vec![
+                Effect::Consultation {
+                    participants: ids.clone(),
+                    private: true,
+                },
+                Effect::Log(CourtEvent::Consultation {
+                    participants: ids,
+                    started: true,
+                    asked_by,
+                    by: who,
+                }),
+                Effect::Announce,
+            ]
+        }
+        Control::EndConsultation => {
+            let Some(c) = state.consultation.clone() else {
+                return Err(CourtError::NoConsultation);
+            };
+            next.consultation = None;
+            vec![
+                Effect::Consultation {
+                    participants: c.participants.clone(),
+                    private: false,
+                },
+                Effect::Log(CourtEvent::Consultation {
+                    participants: c.participants,
+                    started: false,
+                    asked_by: c.asked_by,
+                    by: who,
+                }),
+                Effect::Announce,
+            ]
+        }
+        Control::RequestConsultation { with } => {
+            vec![Effect::ConsultationRequested { by: who, with }]
         }
         Control::EndDelegation => {
             let Some(old) = state.delegate.clone() else {
@@ -494,6 +603,77 @@ mod tests {
         assert_eq!(
             apply(&e.state, &judge(), Control::EndDelegation, 4),
             Err(CourtError::NoDelegation)
+        );
+    }
+
+    #[test]
+    fn a_consultation_is_private_until_it_ends_and_says_who_asked() {
+        let s = CourtState::default();
+        let w = ("p-w".to_string(), ParticipantRole::Witness);
+        let d = ("p-d".to_string(), ParticipantRole::Defence);
+        let consult = |p: Vec<(String, ParticipantRole)>| Control::Consult {
+            participants: p,
+            asked_by: "p-w".into(),
+        };
+        assert_eq!(
+            apply(&s, &judge(), consult(vec![w.clone()]), 0),
+            Err(CourtError::BadConsultation)
+        );
+        assert_eq!(
+            apply(
+                &s,
+                &judge(),
+                consult(vec![w.clone(), ("p-judge".into(), ParticipantRole::Judge)]),
+                0
+            ),
+            Err(CourtError::BadConsultation)
+        );
+        let r = apply(
+            &s,
+            &witness(),
+            Control::RequestConsultation { with: "p-d".into() },
+            1,
+        )
+        .unwrap();
+        assert_eq!(r.state, s);
+        assert_eq!(
+            r.effects,
+            vec![Effect::ConsultationRequested {
+                by: "p-w".into(),
+                with: "p-d".into()
+            }]
+        );
+        assert_eq!(
+            apply(&s, &witness(), consult(vec![w.clone(), d.clone()]), 2),
+            Err(CourtError::Forbidden)
+        );
+        let c = apply(&s, &judge(), consult(vec![w.clone(), d.clone()]), 5_000).unwrap();
+        assert_eq!(
+            c.state.consultation.as_ref().map(|c| c.since_ms),
+            Some(5_000)
+        );
+        assert_eq!(
+            c.effects[0],
+            Effect::Consultation {
+                participants: vec!["p-w".into(), "p-d".into()],
+                private: true
+            }
+        );
+        assert_eq!(
+            apply(&c.state, &judge(), consult(vec![w, d]), 6_000),
+            Err(CourtError::ConsultationInProgress)
+        );
+        let e = apply(&c.state, &judge(), Control::EndConsultation, 9_000).unwrap();
+        assert_eq!(e.state.consultation, None);
+        assert!(e.effects.contains(&Effect::Log(CourtEvent::Consultation {
+            participants: vec!["p-w".into(), "p-d".into()],
+            started: false,
+            asked_by: "p-w".into(),
+            by: "p-judge".into()
+        })));
+        assert_eq!(
+            apply(&e.state, &judge(), Control::EndConsultation, 9_500),
+            Err(CourtError::NoConsultation)
         );
     }
 

@@ -251,6 +251,22 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 if *active { "delegated the conduct of the hearing to" } else { "ended the delegation of the conduct to" },
                 esc(participant)
             )),
+            EntryBody::Consultation {
+                participants,
+                started,
+                asked_by,
+                by,
+            } => conduct.push(format!(
+                "{t}: {} {} (asked by {}): {}",
+                esc(by),
+                if *started {
+                    "opened a private consultation, neither forwarded to the others nor recorded"
+                } else {
+                    "ended the private consultation; recording resumed"
+                },
+                esc(asked_by),
+                esc(&participants.join(", "))
+            )),
             EntryBody::VideoStopped {
                 participant,
                 stopped,

@@ -333,7 +333,8 @@ impl Actor {
                 control,
                 text,
                 participant,
-            } => self.court_control(&pid, control, text, participant),
+                participants,
+            } => self.court_control(&pid, control, text, participant, participants),
             ClientMsg::Action {
                 action,
                 participant,

@@ -72,6 +72,7 @@ impl Actor {
             awaiting_answer: false,
             renegotiate: false,
             recording: false,
+            segments: 0,
             key_set: false,
             ended: None,
         });

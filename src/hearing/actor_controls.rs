@@ -23,6 +23,7 @@ impl Actor {
         control: CourtControl,
         text: Option<String>,
         participant: Option<String>,
+        participants: Option<Vec<String>>,
     ) {
         let Some(role) = self.people.get(pid).map(|p| p.row.role) else {
             return;
@@ -34,7 +35,10 @@ impl Actor {
             .and_then(|t| self.people.get(&t).map(|p| (t.to_string(), p.row.role)));
         let needs_target = matches!(
             control,
-            CourtControl::StopVideo | CourtControl::AllowVideo | CourtControl::Delegate
+            CourtControl::StopVideo
+                | CourtControl::AllowVideo
+                | CourtControl::Delegate
+                | CourtControl::RequestConsultation
         );
         if needs_target && target.is_none() {
             return self.error(
@@ -60,6 +64,34 @@ impl Actor {
                 role: target_role,
             },
             CourtControl::EndDelegation => Control::EndDelegation,
+            CourtControl::RequestConsultation => Control::RequestConsultation { with: target_id },
+            CourtControl::EndConsultation => Control::EndConsultation,
+            CourtControl::Consult => {
+                let mut members = Vec::new();
+                for id in participants.unwrap_or_default() {
+                    let found = ParticipantId::parse(&id).and_then(|t| {
+                        self.people
+                            .get(&t)
+                            .filter(|p| p.presence == Presence::Admitted)
+                            .map(|p| (t.to_string(), p.row.role))
+                    });
+                    match found {
+                        Some(m) => members.push(m),
+                        None => {
+                            return self.error(
+                                pid,
+                                "unknown_participant",
+                                "a consultation is between admitted participants",
+                            );
+                        }
+                    }
+                }
+                let asked_by = participant.clone().unwrap_or_else(|| pid.to_string());
+                Control::Consult {
+                    participants: members,
+                    asked_by,
+                }
+            }
         };
         let asker = Asker {
             id: pid.to_string(),
@@ -102,6 +134,17 @@ impl Actor {
                 CourtEvent::Marker { label, by } => EntryBody::Marker {
                     label,
                     by: Some(by),
+                },
+                CourtEvent::Consultation {
+                    participants,
+                    started,
+                    asked_by,
+                    by,
+                } => EntryBody::Consultation {
+                    participants,
+                    started,
+                    asked_by,
+                    by,
                 },
                 CourtEvent::VideoStopped {
                     participant,
@@ -147,6 +190,20 @@ impl Actor {
                 }
                 self.broadcast_roster();
             }
+            Effect::Consultation {
+                participants,
+                private,
+            } => self.consultation(&participants, private),
+            Effect::ConsultationRequested { by, with } => {
+                for p in self.people.values() {
+                    if matches!(p.row.role, ParticipantRole::Judge | ParticipantRole::Clerk) {
+                        p.send(ServerMsg::ConsultationRequested {
+                            by: by.clone(),
+                            with: with.clone(),
+                        });
+                    }
+                }
+            }
             Effect::Video {
                 participant,
                 stopped,
@@ -174,7 +231,41 @@ impl Actor {
                 reason: r.reason.clone(),
             }),
             delegate: self.court.delegate.clone(),
+            consultation: self
+                .court
+                .consultation
+                .as_ref()
+                .map(|c| c.participants.clone()),
         }
+    }
+
+    /// Moves participants into a private room (room 1: media among them only, recording
+    /// stopped and its files sealed) or back into the hearing (recording resumes in new
+    /// files).
+    fn consultation(&mut self, participants: &[String], private: bool) {
+        let room = u32::from(private);
+        for id in participants {
+            let Some(pid) = ParticipantId::parse(id) else {
+                continue;
+            };
+            self.deps.rtc.set_room(self.outlets, id, room);
+            let Some(p) = self.people.get_mut(&pid) else {
+                continue;
+            };
+            p.in_consultation = private;
+            if private {
+                if let Some(conn) = p.conn.as_mut() {
+                    if let Some(s) = conn.session.as_ref() {
+                        s.set_record_sink(None);
+                    }
+                    conn.recording = false;
+                }
+                self.recording_state(&pid, "consultation");
+            } else {
+                self.start_recorder(&pid);
+            }
+        }
+        self.broadcast_roster();
     }
 }
 

@@ -128,6 +128,9 @@ impl Actor {
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
+        if p.in_consultation {
+            return; // a private consultation is never recorded
+        }
         if p.presence != crate::domain::Presence::Admitted {
             return; // nothing is recorded before admission
         }
@@ -138,9 +141,14 @@ impl Actor {
         if conn.recording {
             return;
         }
+        let base_name = match conn.segments {
+            0 => format!("{pid}-c{}", conn.id),
+            n => format!("{pid}-c{}-s{n}", conn.id),
+        };
+        conn.segments += 1;
         let settings = RecorderSettings {
             dir: media,
-            base_name: format!("{pid}-c{}", conn.id),
+            base_name,
             rotate_after: self.deps.config.rotate_after,
         };
         match recording::start(pid.clone(), settings, self.rec_tx.clone()) {
@@ -262,7 +270,7 @@ impl Actor {
     }
 
     /// Tells the court's consoles about a participant's recording state.
-    fn recording_state(&mut self, pid: &ParticipantId, state: &'static str) {
+    pub(super) fn recording_state(&mut self, pid: &ParticipantId, state: &'static str) {
         self.recording_states.insert(pid.clone(), state);
         for p in self
             .people

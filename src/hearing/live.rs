@@ -30,6 +30,9 @@ pub(crate) struct Conn {
     pub renegotiate: bool,
     /// A recorder thread receives this connection's media.
     pub recording: bool,
+    /// Recorders started on this connection so far (a consultation stops recording and
+    /// a new segment starts after it: its files get their own names).
+    pub segments: u32,
     /// A key was bound on this connection (a staff console binds one per connection).
     pub key_set: bool,
     /// Dropped with the connection: tells a WHIP resource that its session ended.
@@ -55,6 +58,8 @@ pub(crate) struct Live {
     pub muted_by_court: bool,
     /// The court stopped forwarding this participant's video.
     pub video_stopped_by_court: bool,
+    /// In a private consultation: not forwarded outside it, not recorded.
+    pub in_consultation: bool,
     pub published: Vec<PublishedTrack>,
     /// When a dropped connection stops counting as "reconnecting".
     pub grace_until: Option<Instant>,
@@ -80,6 +85,7 @@ impl Live {
             video_muted: false,
             muted_by_court: false,
             video_stopped_by_court: false,
+            in_consultation: false,
             published: Vec::new(),
             grace_until: None,
             public_key: row.device_key.clone(),
@@ -109,6 +115,7 @@ impl Live {
             video_muted: self.video_muted,
             muted_by_court: self.muted_by_court,
             video_stopped_by_court: self.video_stopped_by_court,
+            in_consultation: self.in_consultation,
             stream_id: self.row.id.to_string(),
             other_device: self.contender.is_some(),
         }

@@ -47,6 +47,11 @@ pub enum CourtControl {
     /// Delegate the conduct to the clerk `participant`.
     Delegate,
     EndDelegation,
+    /// Open a private consultation of `participants`, asked for by `participant`.
+    Consult,
+    EndConsultation,
+    /// A participant asks the court to consult `participant` privately.
+    RequestConsultation,
 }
 
 /// A recess in progress, as participants are told.
@@ -131,6 +136,8 @@ pub enum ClientMsg {
         text: Option<String>,
         #[serde(default)]
         participant: Option<String>,
+        #[serde(default)]
+        participants: Option<Vec<String>>,
     },
     // `{}` (not a unit variant): unknown fields are refused here too.
     Ping {},
@@ -237,6 +244,8 @@ pub struct RosterEntry {
     pub muted_by_court: bool,
     /// The court stopped forwarding this participant's video.
     pub video_stopped_by_court: bool,
+    /// In a private consultation.
+    pub in_consultation: bool,
     pub stream_id: String,
     /// Another device is waiting to take over this invitation (court consoles only).
     pub other_device: bool,
@@ -293,6 +302,13 @@ pub enum ServerMsg {
         locked: bool,
         recess: Option<RecessInfo>,
         delegate: Option<String>,
+        /// Participants in a private consultation (the court sees "in consultation").
+        consultation: Option<Vec<String>>,
+    },
+    /// To court consoles: `by` asks to consult `with` privately.
+    ConsultationRequested {
+        by: String,
+        with: String,
     },
     /// The hearing is locked: this newcomer is turned away (the socket closes, 4015).
     Locked,

@@ -46,6 +46,9 @@ pub(super) struct Conn {
     pub tag: u64,
     pub record: Option<RecordSink>,
     pub forwarding_initially: bool,
+    /// The room this connection's participant is in (see `Outlet::room`): it receives
+    /// only outlets of the same room.
+    pub room: u32,
     pub rx: Vec<RxTrack>,
     pub ssrc_mid: Vec<(Ssrc, Mid)>,
     pub tx: Vec<TxSub>,
@@ -95,6 +98,7 @@ impl Conn {
             tag,
             record: None,
             forwarding_initially,
+            room: 0,
             rx: Vec::new(),
             ssrc_mid: Vec::new(),
             tx: Vec::new(),

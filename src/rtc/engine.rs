@@ -77,6 +77,12 @@ pub(crate) enum Command {
     Keyframe {
         outlet: u64,
     },
+    /// Moves a participant of a hearing to a room (0 = the hearing; see `Outlet::room`).
+    Room {
+        hearing: Outlets,
+        participant: Arc<str>,
+        room: u32,
+    },
     Close {
         tag: u64,
     },
@@ -130,6 +136,18 @@ impl RtcEngine {
     /// The UDP port all media uses.
     pub fn udp_port(&self) -> u16 {
         self.udp_port
+    }
+
+    /// Puts a participant of the hearing `hearing` in `room`: from the next packet on,
+    /// their media reaches only connections of participants in the same room, and they
+    /// receive only media from it. Room 0 is the hearing itself; a private consultation
+    /// uses another number. Holds across the participant's reconnections.
+    pub fn set_room(&self, hearing: Outlets, participant: &str, room: u32) {
+        self.handle.send(Command::Room {
+            hearing,
+            participant: Arc::from(participant),
+            room,
+        });
     }
 
     /// A new peer connection; its events arrive on `events` tagged with `tag`; the

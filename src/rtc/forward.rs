@@ -177,6 +177,9 @@ pub(crate) struct Outlet {
     pub subscribers: Vec<u64>,
     /// The connection and media line now feeding it (keyframe requests go there).
     pub source: Option<(u64, str0m::media::Mid)>,
+    /// The room its participant is in: 0 = the hearing; another number = a private
+    /// consultation. Packets go only to subscribers in the same room.
+    pub room: u32,
 }
 
 /// The outlets of every hearing of this media loop.
@@ -186,6 +189,8 @@ pub(crate) struct OutletTable {
     /// (hearing, participant, kind) -> current outlet.
     index: HashMap<(Outlets, Arc<str>, MediaKind), u64>,
     next: u64,
+    /// (hearing, participant) -> room, for participants not in room 0.
+    rooms: HashMap<(Outlets, Arc<str>), u32>,
 }
 
 impl OutletTable {
@@ -226,6 +231,11 @@ impl OutletTable {
                         codec: codec.clone(),
                         subscribers: Vec::new(),
                         source: None,
+                        room: self
+                            .rooms
+                            .get(&(hearing, participant.clone()))
+                            .copied()
+                            .unwrap_or(0),
                     },
                 );
                 self.index.insert(key, id);
@@ -238,6 +248,29 @@ impl OutletTable {
     pub fn drop_hearing(&mut self, hearing: Outlets) {
         self.index.retain(|(h, _, _), _| *h != hearing);
         self.by_id.retain(|_, o| o.hearing != hearing);
+        self.rooms.retain(|(h, _), _| *h != hearing);
+    }
+
+    /// The room of a participant (0 = the hearing).
+    pub fn room_of(&self, hearing: Outlets, participant: &Arc<str>) -> u32 {
+        self.rooms
+            .get(&(hearing, participant.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Moves a participant's outlets (and later ones) to `room`.
+    pub fn set_room(&mut self, hearing: Outlets, participant: &Arc<str>, room: u32) {
+        if room == 0 {
+            self.rooms.remove(&(hearing, participant.clone()));
+        } else {
+            self.rooms.insert((hearing, participant.clone()), room);
+        }
+        for o in self.by_id.values_mut() {
+            if o.hearing == hearing && o.participant == *participant {
+                o.room = room;
+            }
+        }
     }
 
     /// Removes a closed connection from every outlet.

@@ -350,7 +350,7 @@ impl MediaLoop {
                 forwarding_initially,
                 reply,
             } => {
-                let conn = Conn::new(
+                let mut conn = Conn::new(
                     tag,
                     hearing,
                     stream_id,
@@ -359,6 +359,7 @@ impl MediaLoop {
                     &self.candidates,
                     now,
                 );
+                conn.room = self.outlets.room_of(hearing, &conn.participant);
                 if let Some(old) = self.conns.insert(tag, conn) {
                     drop(old);
                     self.forget(tag);
@@ -419,6 +420,28 @@ impl MediaLoop {
                 self.flush();
             }
             Command::Close { tag } => self.close(tag),
+            Command::Room {
+                hearing,
+                participant,
+                room,
+            } => {
+                self.outlets.set_room(hearing, &participant, room);
+                for c in self.conns.values_mut() {
+                    if c.hearing == hearing && c.participant == participant {
+                        c.room = room;
+                    }
+                }
+                // New receivers of this video start on a keyframe.
+                for (id, o) in &self.outlets.by_id {
+                    if o.hearing == hearing
+                        && o.participant == participant
+                        && o.kind == MediaKind::Video
+                    {
+                        self.queues.keyframe.push(*id);
+                    }
+                }
+                self.flush();
+            }
         }
     }
 
@@ -656,11 +679,11 @@ impl MediaLoop {
         let now = Instant::now();
         let mut i = 0;
         loop {
-            let Some(sub_tag) = self
+            let Some((sub_tag, room)) = self
                 .outlets
                 .by_id
                 .get(&f.outlet)
-                .and_then(|o| o.subscribers.get(i).copied())
+                .and_then(|o| o.subscribers.get(i).map(|t| (*t, o.room)))
             else {
                 return;
             };
@@ -671,7 +694,8 @@ impl MediaLoop {
             let Some(conn) = self.conns.get_mut(&sub_tag) else {
                 continue;
             };
-            if conn.failed {
+            // A private consultation: nothing crosses between rooms.
+            if conn.failed || conn.room != room {
                 continue;
             }
             let Some(sub) = conn.tx.iter_mut().find(|s| s.outlet == f.outlet) else {

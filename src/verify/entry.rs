@@ -242,6 +242,16 @@ pub enum EntryBody {
         /// The judge.
         by: String,
     },
+    /// A private consultation started or ended: its participants' media reached only
+    /// each other and was not recorded in between.
+    Consultation {
+        participants: Vec<String>,
+        started: bool,
+        /// Who asked for it.
+        asked_by: String,
+        /// Who started or ended it (the court).
+        by: String,
+    },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {
         participant: String,
@@ -333,6 +343,7 @@ impl EntryBody {
             Self::Recess { .. } => "recess",
             Self::Delegation { .. } => "delegation",
             Self::VideoStopped { .. } => "video_stopped",
+            Self::Consultation { .. } => "consultation",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",

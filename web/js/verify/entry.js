@@ -34,6 +34,7 @@ const TYPES = {
   recess: { started: 'b', reason: 's', by: 's' },
   delegation: { participant: 's', active: 'b', by: 's' },
   video_stopped: { participant: 's', stopped: 'b', by: 's' },
+  consultation: { participants: 'a', started: 'b', asked_by: 's', by: 's' },
   recording_degraded: { participant: 's?', detail: 's' },
   recovered_after_interruption: { from_seq: 'u', to_seq: 'u', torn_bytes: 'u' },
   server_stopped: { reason: 's', unsealed: 'u' },
