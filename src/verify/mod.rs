@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod clock;
 pub mod entry;
 pub mod error;
+pub mod hash_alg;
 pub mod keys;
 pub mod merkle;
 pub mod note;

@@ -1,4 +1,5 @@
-//! Issuing a TimeStampToken with the built-in TSA: TSTInfo over SHA-256 of the message,
+//! Issuing a TimeStampToken with the built-in TSA: TSTInfo over SHA-256 of the message
+//! (or over a SHA-256/384/512 digest the caller made: an evidence record's root hash),
 //! genTime in whole seconds, random serial, wrapped in CMS SignedData with the
 //! contentType, messageDigest and ESS signingCertificateV2 signed attributes, signed
 //! with ECDSA P-256/SHA-256, certificates included. It never reads the clock itself.
@@ -23,6 +24,7 @@ use x509_tsp::MessageImprint;
 
 use super::identity::{TsaIdentity, random_serial_bytes};
 use super::{BUILTIN_POLICY_OID, TsaError};
+use crate::verify::hash_alg::HashAlg;
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
@@ -73,6 +75,17 @@ pub(super) fn sha256_alg() -> AlgorithmIdentifierOwned {
     }
 }
 
+/// The AlgorithmIdentifier of `alg`, parameters absent (RFC 5754).
+pub(super) fn hash_alg_id(alg: HashAlg) -> Result<AlgorithmIdentifierOwned, TsaError> {
+    Ok(AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::from_bytes(&alg.oid_der()).map_err(|_| TsaError::Encode {
+            what: "hash OID",
+            source: Tag::ObjectIdentifier.value_error(),
+        })?,
+        parameters: None,
+    })
+}
+
 /// DER content octets of a dotted OID with arbitrarily large arcs (up to 128 bits).
 fn encode_oid(dotted: &str) -> Option<Vec<u8>> {
     let arcs: Vec<u128> = dotted
@@ -109,6 +122,20 @@ impl TsaIdentity {
     /// Issues a DER TimeStampToken over SHA-256(`message`) with genTime `now`
     /// (truncated to whole seconds).
     pub fn stamp(&self, message: &[u8], now: SystemTime) -> Result<Vec<u8>, TsaError> {
+        self.stamp_digest(HashAlg::Sha256, &Sha256::digest(message), now)
+    }
+
+    /// Issues a DER TimeStampToken whose message imprint is `digest` under `alg` (the
+    /// caller hashed the data), with genTime `now` (truncated to whole seconds).
+    pub fn stamp_digest(
+        &self,
+        alg: HashAlg,
+        digest: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, TsaError> {
+        if digest.len() != alg.output_len() {
+            return Err(TsaError::BadDigest);
+        }
         let since_epoch = now
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TsaError::BadTime)?;
@@ -126,9 +153,8 @@ impl TsaIdentity {
             version: 1,
             policy: Any::new(Tag::ObjectIdentifier, policy_bytes).map_err(enc("policy"))?,
             message_imprint: MessageImprint {
-                hash_algorithm: sha256_alg(),
-                hashed_message: OctetString::new(Sha256::digest(message).to_vec())
-                    .map_err(enc("imprint"))?,
+                hash_algorithm: hash_alg_id(alg)?,
+                hashed_message: OctetString::new(digest.to_vec()).map_err(enc("imprint"))?,
             },
             serial_number: Uint::new(&random_serial_bytes()).map_err(enc("serial"))?,
             gen_time,
