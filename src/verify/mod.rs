@@ -4,6 +4,7 @@
 //!
 //! Must never touch the filesystem, the network, the clock or an async runtime.
 
+pub mod archive;
 pub mod attestation;
 pub mod bundle;
 pub mod canonical;

@@ -5,6 +5,7 @@
 //! [`TimestampVerifier`]. It must never read the filesystem, the network or the clock,
 //! and must fail closed on anything missing, extra or empty.
 
+mod archive;
 mod attest;
 mod checkpoints;
 mod custody;
@@ -17,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
+use super::archive::StampTime;
 use super::error::VerifyError;
+use super::hash_alg::HashAlg;
 use super::report::{Check, Report, Status, Verdict};
 
 pub use checkpoints::{ConsistencyFile, note_path};
@@ -88,6 +91,17 @@ pub trait TimestampVerifier {
         message: &[u8],
         chain_pem: &[u8],
     ) -> Result<TokenTime, TimestampFailure>;
+
+    /// Checks `token_der` time-stamps exactly `digest` under `alg` (an evidence record's
+    /// root hash) under the CA(s) in `chain_pem`; returns the token's time and its TSA
+    /// certificate's notAfter.
+    fn verify_digest(
+        &self,
+        token_der: &[u8],
+        alg: HashAlg,
+        digest: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<StampTime, TimestampFailure>;
 }
 
 /// What the caller trusts.
@@ -268,6 +282,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         key_pinned: opts.trusted_key.is_some(),
         interruptions: Vec::new(),
         custody: Vec::new(),
+        archive: None,
     };
     let Some(man) = manifest::check_files(&mut ctx) else {
         report.checks = ctx.checks;
@@ -304,6 +319,8 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         opts.timestamps,
         opts.trusted_tsa_chain.as_deref(),
     );
+    report.archive =
+        archive::check_archive(&mut ctx, opts.timestamps, opts.trusted_tsa_chain.as_deref());
     report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
     report.verdict = Verdict::of(report.valid, report.key_pinned);
     report.checks = ctx.checks;
@@ -327,6 +344,26 @@ impl TimestampVerifier for Rfc3161Checker {
                 text: info.gen_time,
                 unix_seconds: info.gen_time_unix,
             }),
+            Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
+            Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
+        }
+    }
+
+    fn verify_digest(
+        &self,
+        token_der: &[u8],
+        alg: HashAlg,
+        digest: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<StampTime, TimestampFailure> {
+        use crate::verify::timestamp::{TimestampError, verify_token_digest};
+        match verify_token_digest(token_der, alg, digest, chain_pem) {
+            Ok(info) => Ok(archive::stamp_time(
+                info.gen_time,
+                info.gen_time_unix,
+                info.signer_not_after,
+                info.signer_not_after_unix,
+            )),
             Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
             Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
         }
