@@ -54,7 +54,7 @@ let server;
 let base = process.env.SWORN_BASE_URL ? process.env.SWORN_BASE_URL.replace(/\/$/, '') : null;
 
 function ensureFixtures() {
-  if (existsSync(join(FIXTURES, 'clean.zip')) && existsSync(join(FIXTURES, 'tsa-tokens.json'))) return;
+  if (['clean.zip', 'tsa-tokens.json', 'archive-clean.zip'].every((f) => existsSync(join(FIXTURES, f)))) return;
   mkdirSync(FIXTURES, { recursive: true });
   const r = spawnSync('cargo', ['test', '--no-default-features', '--features', 'evidence', '--test', 'jsverify_fixture',
     '--', '--ignored'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, JSVERIFY_OUT: FIXTURES, JSVERIFY_BIG_MB: process.env.JSVERIFY_BIG_MB || '50' }, timeout: 1_200_000 });
@@ -355,8 +355,38 @@ test('custody named failures: every one of the spec is produced by some tampered
   assert.deepEqual(want.filter((c) => !seen.has(c)), []);
 });
 
+test('an evidence record (first archive time-stamp, time-stamp and SHA-512 hash-tree renewals): the archive check and summary of sworn-verify, in node and in the page', async () => {
+  const zip = join(FIXTURES, 'archive-clean.zip');
+  const ref = reference(zip);
+  assert.equal(ref.code, 3, ref.stderr);
+  const archive = ref.report.checks.find((c) => c.name === 'archive');
+  assert.equal(archive.status, 'pass');
+  assert.match(archive.detail, /^continuously protected since \S+ \(sha256\); time-stamp renewal sha256 \S+; hash-tree renewal sha512 \S+; renew before /);
+  const src = await openZip(new Blob([readFileSync(zip)]));
+  const mine = await verifyBundle(src, {});
+  assert.deepEqual(mine.archive, ref.report.archive);
+  assert.deepEqual((await verifyInNode(zip)).rows, rustRows(ref.report));
+  const shown = await verifyInPage(zip, { shot: 'archive-clean' });
+  assert.equal(shown.verdict, 'unpinned', shown.verdictText);
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+});
+
+test('archive named failures: every one of the spec is produced by some tampered fixture, the same in node as in sworn-verify', async () => {
+  const want = ['ArchiveRecordMalformed', 'ArchiveAlgorithmUnsupported', 'ArchiveDataNotCovered', 'ArchiveHashTreeMismatch',
+    'ArchiveTimestampInvalid', 'ArchiveRenewalOutOfOrder', 'ArchiveRenewalLate'];
+  const seen = new Set();
+  for (const f of readdirSync(FIXTURES).filter((n) => n.startsWith('archive-') && n !== 'archive-clean.zip')) {
+    const ref = reference(join(FIXTURES, f));
+    const mine = await verifyInNode(join(FIXTURES, f));
+    assert.equal(mine.code, ref.code, f);
+    assert.deepEqual(mine.rows, rustRows(ref.report), f);
+    for (const r of mine.rows) if (r.code) seen.add(r.code);
+  }
+  assert.deepEqual(want.filter((c) => !seen.has(c)), []);
+});
+
 const tampered = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip', 'rsa-pss-tsa.zip'].includes(f)).sort()
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip', 'rsa-pss-tsa.zip', 'archive-clean.zip'].includes(f)).sort()
   : [];
 
 test('the fixture set has tampered bundles', () => {

@@ -51,11 +51,14 @@ pub struct StampTime {
 /// 1-based number of the archive time-stamp in the record.
 pub type StampCheck = Result<StampTime, TimestampFailure>;
 
+/// The caller's token check: `(n, token DER, algorithm, root) -> verdict`.
+pub type VerifyStamp<'a> = dyn FnMut(usize, &[u8], HashAlg, &[u8]) -> StampCheck + 'a;
+
 /// Checks `rec` over `objects` (every data object of the bundle, once each).
 pub fn verify_record(
     rec: &EvidenceRecord<'_>,
     objects: &[DataObject],
-    verify: &mut dyn FnMut(usize, &[u8], HashAlg, &[u8]) -> StampCheck,
+    verify: &mut VerifyStamp<'_>,
 ) -> Result<ArchiveSummary, Vec<VerifyError>> {
     let mut errs = Vec::new();
     let chains_raw = rec.chains_raw();

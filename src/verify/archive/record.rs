@@ -77,8 +77,13 @@ fn malformed(reason: impl Into<String>) -> VerifyError {
     }
 }
 
+/// A DER error of the walker, named by the element it was reading (`DER: <what>`).
 fn der<T>(r: Result<T, crate::verify::timestamp::TimestampError>) -> Result<T, VerifyError> {
-    r.map_err(|e| malformed(e.to_string()))
+    use crate::verify::timestamp::TimestampError;
+    r.map_err(|e| match e {
+        TimestampError::Malformed { what } => malformed(format!("DER: {what}")),
+        other => malformed(other.to_string()),
+    })
 }
 
 /// Parses a DER EvidenceRecord in sworn's profile (module doc).
