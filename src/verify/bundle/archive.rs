@@ -143,24 +143,7 @@ fn hash_file(
     errs: &mut Vec<VerifyError>,
 ) -> Option<Vec<u8>> {
     let len = ctx.file_len(path, errs)?;
-    let mut h = alg.hasher();
-    let mut done = 0u64;
-    while done < len {
-        let n = (len - done).min(super::BLOCK);
-        match ctx.src.read_range(path, done, n) {
-            Ok(b) if b.len() as u64 == n => h.update(&b),
-            Ok(_) => {
-                errs.push(Ctx::read_failed(path, "short read".into()));
-                return None;
-            }
-            Err(r) => {
-                errs.push(Ctx::read_failed(path, r));
-                return None;
-            }
-        }
-        done += n;
-    }
-    Some(h.finish())
+    ctx.digest_range(path, 0, len, alg, errs)
 }
 
 /// A token check result as the archive check wants it.

@@ -206,7 +206,20 @@ impl<'a> Ctx<'a> {
         len: u64,
         errs: &mut Vec<VerifyError>,
     ) -> Option<String> {
-        let mut h = Sha256::new();
+        self.digest_range(path, offset, len, HashAlg::Sha256, errs)
+            .map(hex::encode)
+    }
+
+    /// The `alg` digest of `len` bytes from `offset`, read in blocks.
+    pub(crate) fn digest_range(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+        alg: HashAlg,
+        errs: &mut Vec<VerifyError>,
+    ) -> Option<Vec<u8>> {
+        let mut h = alg.hasher();
         let mut done = 0u64;
         while done < len {
             let n = (len - done).min(BLOCK);
@@ -223,7 +236,7 @@ impl<'a> Ctx<'a> {
             }
             done += n;
         }
-        Some(hex::encode(h.finalize()))
+        Some(h.finish())
     }
 
     pub(crate) fn record(&mut self, name: &str, errs: Vec<VerifyError>, ok: String) {
