@@ -75,7 +75,7 @@ pub fn renew(bundle: &Path, hash: &str, stamper: &dyn DigestStamper) -> i32 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     match archive::renew(bundle, stamper, alg, now) {
         Ok(outcome) => {
-            print_outcome(&outcome);
+            print_outcome(&outcome, now);
             EXIT_DONE
         }
         Err(e @ (ArchiveError::Expired { .. } | ArchiveError::BundleInvalid(_))) => {
@@ -89,7 +89,7 @@ pub fn renew(bundle: &Path, hash: &str, stamper: &dyn DigestStamper) -> i32 {
     }
 }
 
-fn print_outcome(o: &Outcome) {
+fn print_outcome(o: &Outcome, now: i64) {
     let what = match o.renewal {
         None => "first archive time-stamp made",
         Some(RenewalKind::Timestamp) => "time-stamp renewal made",
@@ -99,5 +99,16 @@ fn print_outcome(o: &Outcome) {
     println!("archive   {}", o.summary.describe());
     for w in &o.warnings {
         eprintln!("warning: {w}");
+    }
+    let next = time::OffsetDateTime::parse(
+        &o.summary.renew_before,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map(|t| t.unix_timestamp());
+    if next.is_ok_and(|t| t - now < archive::NEAR_EXPIRY_SECS) {
+        eprintln!(
+            "warning: this TSA's certificate expires at {}: renew again, with another TSA, before then",
+            o.summary.renew_before
+        );
     }
 }

@@ -150,12 +150,12 @@ fn open_store(cli: &Cli) -> Result<Store> {
 /// the data directory with the configured TSA (unless the flags name one).
 fn archive_renew(cli: &Cli, args: &sworn::archive_cli::RenewArgs) -> Result<i32> {
     let flagged = sworn::archive_cli::stamper_from_args(args).map_err(anyhow::Error::msg)?;
-    let (bundle, stamper) = match (&args.bundle, &args.hearing) {
+    let (bundle, stamper, key) = match (&args.bundle, &args.hearing) {
         (Some(dir), _) => {
             let Some(tsa) = flagged else {
                 bail!("give the TSA: --tsa-url URL --tsa-chain PEM, or --builtin-tsa DIR");
             };
-            (dir.clone(), std::sync::Arc::new(tsa))
+            (dir.clone(), std::sync::Arc::new(tsa), None)
         }
         (None, Some(hearing)) => {
             let config = load_config(cli)?;
@@ -172,19 +172,20 @@ fn archive_renew(cli: &Cli, args: &sworn::archive_cli::RenewArgs) -> Result<i32>
                     config.data_dir.display()
                 );
             }
-            let tsa = match flagged {
-                Some(t) => std::sync::Arc::new(t),
-                None => sworn::app::load_identities(&config)?.1,
-            };
-            (dir, tsa)
+            let (key, configured) = sworn::app::load_identities(&config)?;
+            let tsa = flagged.map(std::sync::Arc::new).unwrap_or(configured);
+            (dir, tsa, Some(key))
         }
         (None, None) => bail!("give a bundle directory or --hearing ID"),
     };
-    Ok(sworn::archive_cli::renew(
-        &bundle,
-        &args.hash,
-        stamper.as_ref(),
-    ))
+    let code = sworn::archive_cli::renew(&bundle, &args.hash, stamper.as_ref());
+    // The portal's cached report of the hearing now has another archive line.
+    if let (Some(key), sworn::archive_cli::EXIT_DONE) = (key, code) {
+        if let Err(e) = sworn::evidence::report_cache::refresh(&bundle, key.verifying_key()) {
+            eprintln!("warning: the portal's cached report was not refreshed: {e}");
+        }
+    }
+    Ok(code)
 }
 
 fn main() {

@@ -377,3 +377,21 @@ fn a_tsa_down_at_sealing_leaves_no_record_and_renew_makes_the_first() {
     let (code, report) = sworn_verify(&b.bundle);
     assert_eq!(code, Some(3), "{report}");
 }
+
+#[test]
+fn a_renewal_close_to_the_previous_expiry_is_made_with_a_warning() {
+    let b = hearing::build("h-archive-near");
+    let now = std::time::SystemTime::now();
+    // A certificate of 20 years that has 30 days left.
+    let made = now - std::time::Duration::from_secs(20 * YEAR - 30 * 86_400);
+    let old = BuiltinAt::new(&b.tmp.path().join("old"), made);
+    old.at.set(now);
+    archive::create(&b.bundle, &old, HashAlg::Sha256).unwrap();
+    let fresh = BuiltinAt::new(&b.tmp.path().join("fresh"), now);
+    let out = archive::renew(&b.bundle, &fresh, HashAlg::Sha256, now_unix()).unwrap();
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("renewed just in time"));
+    // Far from it: no warning.
+    let out = archive::renew(&b.bundle, &fresh, HashAlg::Sha256, now_unix()).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}

@@ -230,3 +230,114 @@ fn root_over_leaf(
     }
     tree::reduce(alg, tree)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::archive::record::{encode_chain, encode_record, encode_stamp, parse};
+
+    const T1: &[u8] = &[0x30, 0x03, 0x02, 0x01, 0x01];
+    const T2: &[u8] = &[0x30, 0x03, 0x02, 0x01, 0x02];
+
+    fn sha(b: &[u8]) -> Vec<u8> {
+        HashAlg::Sha256.digest(b)
+    }
+
+    fn object(path: &str, bytes: &[u8]) -> DataObject {
+        DataObject {
+            path: path.into(),
+            digests: vec![(HashAlg::Sha256, sha(bytes))],
+        }
+    }
+
+    /// A verifier whose token n is valid from `times[n-1]` (genTime, notAfter) when its
+    /// root is `roots[n-1]`.
+    fn fake<'a>(
+        roots: &'a [Vec<u8>],
+        times: &'a [(i64, i64)],
+    ) -> impl FnMut(usize, &[u8], HashAlg, &[u8]) -> StampCheck + 'a {
+        move |n, _, _, root| {
+            if roots.get(n - 1).map(Vec::as_slice) != Some(root) {
+                return Err(TimestampFailure::Mismatch);
+            }
+            let (g, a) = times[n - 1];
+            Ok(StampTime {
+                gen_time: g.to_string(),
+                gen_time_unix: g,
+                not_after: a.to_string(),
+                not_after_unix: a,
+            })
+        }
+    }
+
+    fn codes(r: Result<ArchiveSummary, Vec<VerifyError>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .iter()
+            .map(VerifyError::code)
+            .collect()
+    }
+
+    #[test]
+    fn a_lone_data_object_needs_no_tree_but_two_do() {
+        let stamp = encode_stamp(HashAlg::Sha256, None, T1);
+        let bytes = encode_record(&[HashAlg::Sha256], &[&encode_chain(&[&stamp])]);
+        let rec = parse(&bytes).unwrap();
+        let one = [object("a", b"a")];
+        let roots = [sha(b"a")];
+        let s = verify_record(&rec, &one, &mut fake(&roots, &[(10, 20)])).unwrap();
+        assert_eq!(
+            (s.protected_since.as_str(), s.renew_before.as_str()),
+            ("10", "20")
+        );
+        let two = [object("a", b"a"), object("b", b"b")];
+        let r = verify_record(&rec, &two, &mut fake(&roots, &[(10, 20)]));
+        assert_eq!(codes(r), ["ArchiveHashTreeMismatch"]);
+    }
+
+    #[test]
+    fn upper_lists_reduce_to_the_root_and_strays_are_named() {
+        let (a, b, sibling) = (sha(b"a"), sha(b"b"), vec![7u8; 32]);
+        let mut low = [a.clone(), b.clone()];
+        low.sort();
+        let mut top = [sha(&low.concat()), sibling.clone()];
+        top.sort();
+        let root = sha(&top.concat());
+        let tree = [vec![a.clone(), b.clone()], vec![sibling.clone()]];
+        let stamp = encode_stamp(HashAlg::Sha256, Some(&tree), T1);
+        let bytes = encode_record(&[HashAlg::Sha256], &[&encode_chain(&[&stamp])]);
+        let rec = parse(&bytes).unwrap();
+        let objects = [object("a", b"a"), object("b", b"b")];
+        let roots = [root];
+        assert!(verify_record(&rec, &objects, &mut fake(&roots, &[(1, 2)])).is_ok());
+        // A data object the list lacks, and a hash of none.
+        let objects = [object("a", b"a"), object("c", b"c")];
+        let r = verify_record(&rec, &objects, &mut fake(&roots, &[(1, 2)]));
+        assert_eq!(
+            codes(r),
+            ["ArchiveDataNotCovered", "ArchiveHashTreeMismatch"]
+        );
+    }
+
+    #[test]
+    fn renewals_must_cover_the_previous_token_in_time() {
+        let first = encode_stamp(HashAlg::Sha256, None, T1);
+        let renewal = encode_stamp(HashAlg::Sha256, None, T2);
+        let bytes = encode_record(&[HashAlg::Sha256], &[&encode_chain(&[&first, &renewal])]);
+        let rec = parse(&bytes).unwrap();
+        let objects = [object("a", b"a")];
+        let roots = [sha(b"a"), sha(T1)];
+        let ok = verify_record(&rec, &objects, &mut fake(&roots, &[(10, 100), (100, 200)]));
+        let s = ok.unwrap();
+        assert_eq!(s.renewals.len(), 1);
+        assert_eq!(s.renewals[0].kind, RenewalKind::Timestamp);
+        let late = verify_record(&rec, &objects, &mut fake(&roots, &[(10, 100), (101, 200)]));
+        assert_eq!(codes(late), ["ArchiveRenewalLate"]);
+        let back = verify_record(&rec, &objects, &mut fake(&roots, &[(10, 100), (9, 200)]));
+        assert_eq!(codes(back), ["ArchiveRenewalOutOfOrder"]);
+        // A renewal over anything but the previous token does not reduce to its root.
+        let wrong = [sha(b"a"), sha(T2)];
+        let r = verify_record(&rec, &objects, &mut fake(&wrong, &[(10, 100), (50, 200)]));
+        assert_eq!(codes(r), ["ArchiveHashTreeMismatch"]);
+    }
+}
