@@ -326,8 +326,14 @@ fn a_renewal_older_than_what_it_renews_is_out_of_order() {
         .set(start + std::time::Duration::from_secs(2 * 86_400));
     archive::create(&b.bundle, &tsa, HashAlg::Sha256).unwrap();
     tsa.at.set(start + std::time::Duration::from_secs(86_400));
+    // `renew` checks the new record before writing it: refused, nothing written.
     let e = archive::renew(&b.bundle, &tsa, HashAlg::Sha256, now_unix()).unwrap_err();
     assert!(matches!(e, ArchiveError::BundleInvalid(_)), "{e}");
+    assert!(!b.bundle.join("archive/tsa-02.pem").exists());
+    assert_eq!(sworn_verify(&b.bundle).0, Some(3));
+    // Written anyway (the unchecked steps), the verifier names it.
+    let p = archive::prepare_renewal(&b.bundle, &tsa, HashAlg::Sha256).unwrap();
+    archive::commit(&b.bundle, &p).unwrap();
     let (code, report) = sworn_verify(&b.bundle);
     assert_eq!(code, Some(1));
     assert_eq!(archive_failures(&report), ["ArchiveRenewalOutOfOrder"]);
@@ -345,6 +351,9 @@ fn a_renewal_after_the_previous_certificate_expired_is_late() {
     let pretend_now = (Y2001 + YEAR) as i64;
     let e = archive::renew(&b.bundle, &late, HashAlg::Sha512, pretend_now).unwrap_err();
     assert!(matches!(e, ArchiveError::BundleInvalid(_)), "{e}");
+    assert!(!b.bundle.join("archive/tsa-02.pem").exists());
+    let p = archive::prepare_renewal(&b.bundle, &late, HashAlg::Sha512).unwrap();
+    archive::commit(&b.bundle, &p).unwrap();
     let (code, report) = sworn_verify(&b.bundle);
     assert_eq!(code, Some(1));
     assert_eq!(archive_failures(&report), ["ArchiveRenewalLate"]);

@@ -564,15 +564,16 @@ fn archive_fixtures(dir: &Path) {
     tsa.at.set(at(Y2001 + 2 * 86_400));
     archive::create(&o.bundle, &tsa, HashAlg::Sha256).unwrap();
     tsa.at.set(at(Y2001 + 86_400));
-    let pretend = (Y2001 + 3 * 86_400) as i64;
-    archive::renew(&o.bundle, &tsa, HashAlg::Sha256, pretend).unwrap_err();
+    let p = archive::prepare_renewal(&o.bundle, &tsa, HashAlg::Sha256).unwrap();
+    archive::commit(&o.bundle, &p).unwrap();
     out.push(("archive-renewal-out-of-order", hearing::load(&o.bundle)));
     let l = hearing::build("h-browser-archive-late");
     let old = BuiltinAt::new(&l.tmp.path().join("old"), at(Y2001 - YEAR));
     old.at.set(at(Y2001));
     archive::create(&l.bundle, &old, HashAlg::Sha256).unwrap();
     let late = BuiltinAt::new(&l.tmp.path().join("late"), at(Y2001 + 20 * YEAR));
-    archive::renew(&l.bundle, &late, HashAlg::Sha384, (Y2001 + YEAR) as i64).unwrap_err();
+    let p = archive::prepare_renewal(&l.bundle, &late, HashAlg::Sha384).unwrap();
+    archive::commit(&l.bundle, &p).unwrap();
     out.push(("archive-renewal-late", hearing::load(&l.bundle)));
     for (name, s) in out {
         write_zip(&s, &dir.join(format!("{name}.zip")));

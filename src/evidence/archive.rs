@@ -4,10 +4,12 @@
 //! [`renew`] adds a time-stamp renewal (same hash algorithm) or a hash-tree renewal (a
 //! new one). Both write only under `<bundle>/archive/`; the sealed files never change.
 //!
-//! Must never: renew a record that does not verify, renew after the last token's TSA
-//! certificate has expired (the protection would have a gap), rewrite the stored
-//! chains or tokens (new bytes are appended around the stored ones), or leave a
-//! half-written record (it is written beside the bundle and renamed into place).
+//! Must never: renew a record that does not verify or write one that would not (the new
+//! record is verified in memory first), renew after the last token's TSA certificate
+//! has expired (the protection would have a gap), rewrite the stored chains or tokens
+//! (new bytes are appended around the stored ones), or leave a half-written record (it
+//! is written beside the bundle and renamed into place). [`prepare_renewal`] and
+//! [`commit`] are the unchecked steps, for tests that need a record which is wrong.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use crate::verify::archive::{
 use crate::verify::bundle::{BundleSource, Rfc3161Checker, VerifyOptions, verify_bundle};
 use crate::verify::hash_alg::HashAlg;
 use crate::verify::report::{Status, Verdict};
+use crate::verify::timestamp::{TokenInfo, verify_token_digest};
 use crate::verify_cli::DirSource;
 
 /// A renewal closer than this to the previous token's TSA certificate's expiry is
@@ -85,9 +88,24 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// A new record, stamped but not yet written: [`commit`] writes it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The whole new `archive/evidence-record.ers`.
+    pub record: Vec<u8>,
+    /// Number of the new archive time-stamp (its chain is `archive/tsa-NN.pem`).
+    pub number: usize,
+    /// The new token's TSA chain.
+    pub chain_pem: String,
+    /// `None` for the first archive time-stamp.
+    pub renewal: Option<RenewalKind>,
+    /// The new token, verified over its root with `chain_pem`.
+    pub token: TokenInfo,
+}
+
 /// Makes the first archive time-stamp of the sealed bundle `dir` over all its files,
-/// hashed with `alg`. The bundle is not verified first (the caller just wrote it, or
-/// [`renew`] verified it).
+/// hashed with `alg`, and writes it. The bundle is not verified first (the caller just
+/// wrote it, or [`renew`] verified it); the new token is.
 pub fn create(
     dir: &Path,
     stamper: &dyn DigestStamper,
@@ -96,23 +114,16 @@ pub fn create(
     if dir.join("archive").exists() {
         return Err(ArchiveError::Exists);
     }
-    let leaves: Vec<Vec<u8>> = data_digests(dir, alg)?
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
-    let mut sorted = leaves.clone();
-    sorted.sort();
-    let refs: Vec<&[u8]> = sorted.iter().map(Vec::as_slice).collect();
-    let root = tree::list_hash(alg, &refs);
-    let token = stamper.stamp_digest(alg, &root)?;
-    let stamp = encode_stamp(alg, Some(&[sorted]), &token);
-    let chain = encode_chain(&[&stamp]);
-    let record = encode_record(&[alg], &[&chain]);
-    write_record(dir, &record, 1, &stamper.chain_pem())?;
-    let summary = check(dir)?;
+    let p = prepare_first(dir, stamper, alg)?;
+    commit(dir, &p)?;
     Ok(Outcome {
         renewal: None,
-        summary,
+        summary: ArchiveSummary {
+            protected_since: p.token.gen_time.clone(),
+            algorithm: alg.name().into(),
+            renewals: Vec::new(),
+            renew_before: p.token.signer_not_after.clone(),
+        },
         warnings: Vec::new(),
     })
 }
@@ -120,15 +131,15 @@ pub fn create(
 /// Renews the evidence record of the sealed bundle `dir` with `alg`: a time-stamp
 /// renewal when `alg` is the last chain's algorithm, else a hash-tree renewal. A bundle
 /// without a record gets its first archive time-stamp. The bundle (record included)
-/// must verify first; `now_unix` is the time the renewal is made.
+/// must verify before, and with the new record before it is written; `now_unix` is the
+/// time the renewal is made. On any error nothing is written.
 pub fn renew(
     dir: &Path,
     stamper: &dyn DigestStamper,
     alg: HashAlg,
     now_unix: i64,
 ) -> Result<Outcome, ArchiveError> {
-    let before = check_bundle(dir)?;
-    let Some(before) = before else {
+    let Some(before) = check_bundle(dir, None)? else {
         return create(dir, stamper, alg);
     };
     let expires = unix_of(&before.renew_before)?;
@@ -144,30 +155,73 @@ pub fn renew(
             before.renew_before
         ));
     }
+    let p = prepare_renewal(dir, stamper, alg)?;
+    let summary = check_bundle(dir, Some(&p))?
+        .ok_or_else(|| ArchiveError::BundleInvalid("the new record does not verify".into()))?;
+    commit(dir, &p)?;
+    Ok(Outcome {
+        renewal: p.renewal,
+        summary,
+        warnings,
+    })
+}
+
+/// Stamps the first archive time-stamp over every data object of `dir` (RFC 4998 §4.2:
+/// one list of H(d), root = H(sorted list)).
+pub fn prepare_first(
+    dir: &Path,
+    stamper: &dyn DigestStamper,
+    alg: HashAlg,
+) -> Result<Prepared, ArchiveError> {
+    let mut leaves: Vec<Vec<u8>> = data_digests(dir, alg)?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    leaves.sort();
+    let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
+    let root = tree::list_hash(alg, &refs);
+    let (token, info) = stamp(stamper, alg, &root)?;
+    let new = encode_stamp(alg, Some(&[leaves]), &token);
+    let record = encode_record(&[alg], &[&encode_chain(&[&new])]);
+    Ok(Prepared {
+        record,
+        number: 1,
+        chain_pem: stamper.chain_pem(),
+        renewal: None,
+        token: info,
+    })
+}
+
+/// Stamps a renewal of the record in `dir` with `alg` (§5.2 when `alg` is the last
+/// chain's, else §5.3), without checking the record or any time: [`renew`] does.
+pub fn prepare_renewal(
+    dir: &Path,
+    stamper: &dyn DigestStamper,
+    alg: HashAlg,
+) -> Result<Prepared, ArchiveError> {
     let bytes = fs::read(dir.join(RECORD_PATH)).map_err(io(RECORD_PATH))?;
     let rec = archive::parse(&bytes).map_err(|e| ArchiveError::BundleInvalid(e.to_string()))?;
     let chains = rec.chains_raw();
     let Some(last) = rec.chains.last() else {
         return Err(ArchiveError::BundleInvalid("no archive time-stamp".into()));
     };
-    let last_alg = last.stamps.first().map(|s| s.alg);
     let mut algs = rec.digest_algorithms.clone();
-    let (new_chains, kind) = if last_alg == Some(alg) {
+    let (new_chains, kind, info) = if last.stamps.first().map(|s| s.alg) == Some(alg) {
         // §5.2: a new archive time-stamp over the previous token, in the same chain.
         let Some(prev) = last.stamps.last() else {
             return Err(ArchiveError::BundleInvalid("empty chain".into()));
         };
-        let token = stamper.stamp_digest(alg, &tree::timestamp_leaf(alg, prev.time_stamp))?;
-        let stamp = encode_stamp(alg, None, &token);
+        let (token, info) = stamp(stamper, alg, &tree::timestamp_leaf(alg, prev.time_stamp))?;
+        let new = encode_stamp(alg, None, &token);
         let mut stamps: Vec<&[u8]> = last.stamps.iter().map(|s| s.raw).collect();
-        stamps.push(&stamp);
+        stamps.push(&new);
         let mut out: Vec<Vec<u8>> = chains
             .iter()
-            .take(chains.len() - 1)
+            .take(chains.len().saturating_sub(1))
             .map(|c| c.to_vec())
             .collect();
         out.push(encode_chain(&stamps));
-        (out, RenewalKind::Timestamp)
+        (out, RenewalKind::Timestamp, info)
     } else {
         // §5.3: a new chain over H(H(d) ‖ H(atsc)) for every data object.
         let seq = tree::sequence_digest(alg, &chains);
@@ -177,36 +231,68 @@ pub fn renew(
             .collect();
         leaves.sort();
         let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
-        let token = stamper.stamp_digest(alg, &tree::list_hash(alg, &refs))?;
-        let stamp = encode_stamp(alg, Some(&[leaves]), &token);
+        let (token, info) = stamp(stamper, alg, &tree::list_hash(alg, &refs))?;
+        let new = encode_stamp(alg, Some(&[leaves]), &token);
         let mut out: Vec<Vec<u8>> = chains.iter().map(|c| c.to_vec()).collect();
-        out.push(encode_chain(&[&stamp]));
+        out.push(encode_chain(&[&new]));
         if !algs.contains(&alg) {
             algs.push(alg);
         }
-        (out, RenewalKind::HashTree)
+        (out, RenewalKind::HashTree, info)
     };
     let refs: Vec<&[u8]> = new_chains.iter().map(Vec::as_slice).collect();
-    let record = encode_record(&algs, &refs);
-    write_record(dir, &record, rec.stamp_count() + 1, &stamper.chain_pem())?;
-    let summary = check(dir)?;
-    Ok(Outcome {
+    Ok(Prepared {
+        record: encode_record(&algs, &refs),
+        number: rec.stamp_count() + 1,
+        chain_pem: stamper.chain_pem(),
         renewal: Some(kind),
-        summary,
-        warnings,
+        token: info,
     })
 }
 
-/// Verifies the whole bundle (its own key, its own TSA chains): `Some(summary)` when it
-/// has a valid record, `None` when it has none.
-pub fn check_bundle(dir: &Path) -> Result<Option<ArchiveSummary>, ArchiveError> {
+/// Writes a prepared record: its chain file, then the record through a file beside the
+/// bundle renamed into place.
+pub fn commit(dir: &Path, p: &Prepared) -> Result<(), ArchiveError> {
+    write_record(dir, &p.record, p.number, &p.chain_pem)
+}
+
+/// One token over `root`, verified with the stamper's chain.
+fn stamp(
+    stamper: &dyn DigestStamper,
+    alg: HashAlg,
+    root: &[u8],
+) -> Result<(Vec<u8>, TokenInfo), ArchiveError> {
+    let token = stamper.stamp_digest(alg, root)?;
+    let info = verify_token_digest(&token, alg, root, stamper.chain_pem().as_bytes())
+        .map_err(TsaError::Untrusted)?;
+    Ok((token, info))
+}
+
+/// Verifies the whole bundle (its own key, its own TSA chains), with `pending` in place
+/// of its record when given: `Some(summary)` when it has a valid record, `None` when it
+/// has none.
+pub fn check_bundle(
+    dir: &Path,
+    pending: Option<&Prepared>,
+) -> Result<Option<ArchiveSummary>, ArchiveError> {
     let src = DirSource::open(dir).map_err(|e| ArchiveError::Open(e.to_string()))?;
+    let overlay = Overlay {
+        base: &src,
+        files: pending
+            .map(|p| {
+                vec![
+                    (RECORD_PATH.to_owned(), p.record.clone()),
+                    (chain_path(p.number), p.chain_pem.clone().into_bytes()),
+                ]
+            })
+            .unwrap_or_default(),
+    };
     let opts = VerifyOptions {
         trusted_key: None,
         timestamps: Some(&Rfc3161Checker),
         trusted_tsa_chain: None,
     };
-    let report = verify_bundle(&src, &opts);
+    let report = verify_bundle(&overlay, &opts);
     if report.verdict == Verdict::Invalid {
         let failed: Vec<String> = report
             .checks
@@ -219,9 +305,54 @@ pub fn check_bundle(dir: &Path) -> Result<Option<ArchiveSummary>, ArchiveError> 
     Ok(report.archive)
 }
 
-/// The record's summary after writing it (must verify: the tokens were checked).
-fn check(dir: &Path) -> Result<ArchiveSummary, ArchiveError> {
-    check_bundle(dir)?.ok_or_else(|| ArchiveError::BundleInvalid("no evidence record".into()))
+/// A bundle directory with some files replaced or added in memory.
+struct Overlay<'a> {
+    base: &'a DirSource,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Overlay<'_> {
+    fn own(&self, path: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.as_slice())
+    }
+}
+
+impl BundleSource for Overlay<'_> {
+    fn paths(&self) -> Vec<String> {
+        let mut all = self.base.paths();
+        for (p, _) in &self.files {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+        }
+        all.sort();
+        all
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        match self.own(path) {
+            Some(b) => Ok(b.to_vec()),
+            None => self.base.read(path),
+        }
+    }
+    fn file_len(&self, path: &str) -> Result<u64, String> {
+        match self.own(path) {
+            Some(b) => Ok(b.len() as u64),
+            None => self.base.file_len(path),
+        }
+    }
+    fn read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+        let Some(b) = self.own(path) else {
+            return self.base.read_range(path, offset, len);
+        };
+        let start = usize::try_from(offset).map_err(|e| e.to_string())?;
+        let len = usize::try_from(len).map_err(|e| e.to_string())?;
+        b.get(start..start.saturating_add(len))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| "range past the end of the file".to_owned())
+    }
 }
 
 /// (path, digest under `alg`) of every data object of the bundle, path order.
