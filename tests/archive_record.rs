@@ -404,3 +404,40 @@ fn a_renewal_close_to_the_previous_expiry_is_made_with_a_warning() {
     let out = archive::renew(&b.bundle, &fresh, HashAlg::Sha256, now_unix()).unwrap();
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
 }
+
+#[test]
+fn a_pinned_tsa_chain_replaces_the_record_chains() {
+    let b = hearing::build("h-archive-pinned");
+    let tsa = BuiltinAt::new(&b.tmp.path().join("tsa"), std::time::SystemTime::now());
+    archive::create(&b.bundle, &tsa, HashAlg::Sha256).unwrap();
+    archive::renew(&b.bundle, &tsa, HashAlg::Sha384, now_unix()).unwrap();
+    let run = |pem: &[u8]| {
+        let file = b.tmp.path().join("pinned.pem");
+        let mut all = std::fs::read(b.bundle.join("tsa/chain.pem")).unwrap();
+        all.extend_from_slice(pem);
+        std::fs::write(&file, all).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
+            .arg(&b.bundle)
+            .arg("--json")
+            .arg("--tsa-trust")
+            .arg(&file)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let report = run(tsa.id.chain_pem().as_bytes());
+    let check = &archive_checks(&report)[0];
+    assert_eq!(check["status"], "pass", "{check}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("pinned TSA chain)")
+    );
+    // Pinned without the archive TSA: its tokens are not trusted, whatever the bundle says.
+    let report = run(b"");
+    assert_eq!(
+        archive_failures(&report),
+        ["ArchiveTimestampInvalid", "ArchiveTimestampInvalid"]
+    );
+}

@@ -243,6 +243,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stamps_a_given_digest_of_each_algorithm_and_nothing_else() {
+        use crate::verify::timestamp::{TimestampError, verify_token_digest};
+        let tmp = tempfile::tempdir().unwrap();
+        let id = TsaIdentity::create(tmp.path(), SystemTime::now()).unwrap();
+        let chain = id.chain_pem();
+        for alg in crate::verify::hash_alg::ALL {
+            let digest = alg.digest(b"evidence record root");
+            let token = id.stamp_digest(alg, &digest, SystemTime::now()).unwrap();
+            let info = verify_token_digest(&token, alg, &digest, chain.as_bytes()).unwrap();
+            assert!(info.signer_not_after_unix > info.gen_time_unix);
+            let other = alg.digest(b"another root");
+            assert_eq!(
+                verify_token_digest(&token, alg, &other, chain.as_bytes()),
+                Err(TimestampError::ImprintMismatch)
+            );
+            // A digest of the wrong length is refused before signing.
+            assert!(matches!(
+                id.stamp_digest(alg, &digest[1..], SystemTime::now()),
+                Err(TsaError::BadDigest)
+            ));
+        }
+        // The same bytes claimed under another algorithm do not match.
+        let d = HashAlg::Sha512.digest(b"x");
+        let token = id
+            .stamp_digest(HashAlg::Sha512, &d, SystemTime::now())
+            .unwrap();
+        assert_eq!(
+            verify_token_digest(&token, HashAlg::Sha384, &d, chain.as_bytes()),
+            Err(TimestampError::ImprintMismatch)
+        );
+    }
+
+    #[test]
     fn encodes_uuid_policy_oid_like_the_verifier_reads_it() {
         let bytes = encode_oid(BUILTIN_POLICY_OID).unwrap();
         assert_eq!(bytes.first(), Some(&0x69));
