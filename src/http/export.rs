@@ -242,11 +242,14 @@ fn make_export(
         .checkpoint_blocking()
         .map_err(|e| internal(&e))?;
     state.custody.stamp_quick(&cp);
-    let mut files = state
-        .custody
-        .extract(h.as_str())
-        .map_err(|e| internal(&e))?;
-    files.extend(archive_files(&bundle_dir(state, h)).map_err(|e| internal(&e))?);
+    // The evidence record as it stands now, then the custody extract.
+    let mut files = archive_files(&bundle_dir(state, h)).map_err(|e| internal(&e))?;
+    files.extend(
+        state
+            .custody
+            .extract(h.as_str())
+            .map_err(|e| internal(&e))?,
+    );
     let mut sealed = std::fs::File::open(&sealed_path).map_err(|e| internal(&e))?;
     let created = now_unix();
     let tail =
