@@ -84,6 +84,18 @@ fn a_sealed_bundle_gets_a_record_both_verifiers_accept() {
     let listed: Vec<Vec<u8>> = first_list(ats).iter().map(|h| h.to_vec()).collect();
     assert_eq!(listed, hashes);
     let root = Sha256::digest(hashes.concat());
+    // The shell line of docs/bundle-format.md §12 and VERIFY.txt gives the same root.
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            "find . -type f ! -path './archive/*' ! -path './custody/*' -exec sha256sum {} + \
+             | cut -c1-64 | LC_ALL=C sort | xxd -r -p | sha256sum",
+        )
+        .current_dir(&b.bundle)
+        .output()
+        .unwrap();
+    let hex: String = root.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(String::from_utf8_lossy(&shell.stdout).starts_with(&hex));
     assert!(openssl_verifies(
         b.tmp.path(),
         token(ats),
