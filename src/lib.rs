@@ -9,6 +9,8 @@ pub mod verify;
 pub mod verify_cli;
 
 #[cfg(feature = "evidence")]
+pub mod archive_cli;
+#[cfg(feature = "evidence")]
 pub mod custody_extract;
 #[cfg(feature = "evidence")]
 pub mod evidence;

@@ -50,11 +50,25 @@ enum Command {
         #[command(subcommand)]
         command: CustodyCommand,
     },
+    /// Evidence records (RFC 4998) that keep sealed bundles provable after the TSA
+    /// certificates and hash algorithms of today age.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Verify an evidence bundle offline (same as sworn-verify).
     Verify {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Make or renew a sealed bundle's evidence record: the record's last hash algorithm
+    /// makes a time-stamp renewal, another one a hash-tree renewal. Exit 0 done,
+    /// 1 refused, 2 error.
+    Renew(sworn::archive_cli::RenewArgs),
 }
 
 #[derive(Subcommand)]
@@ -139,6 +153,48 @@ fn open_store(cli: &Cli) -> Result<Store> {
     Ok(Store::open(&config.data_dir.join("sworn.sqlite3"))?)
 }
 
+/// `sworn archive renew`: a bundle directory with the TSA of the flags, or a hearing of
+/// the data directory with the configured TSA (unless the flags name one).
+fn archive_renew(cli: &Cli, args: &sworn::archive_cli::RenewArgs) -> Result<i32> {
+    let flagged = sworn::archive_cli::stamper_from_args(args).map_err(anyhow::Error::msg)?;
+    let (bundle, stamper, key) = match (&args.bundle, &args.hearing) {
+        (Some(dir), _) => {
+            let Some(tsa) = flagged else {
+                bail!("give the TSA: --tsa-url URL --tsa-chain PEM, or --builtin-tsa DIR");
+            };
+            (dir.clone(), std::sync::Arc::new(tsa), None)
+        }
+        (None, Some(hearing)) => {
+            let config = load_config(cli)?;
+            let id = sworn::domain::HearingId::parse(hearing)
+                .ok_or_else(|| anyhow::anyhow!("not a hearing id: {hearing}"))?;
+            let dir = config
+                .data_dir
+                .join("hearings")
+                .join(id.as_str())
+                .join("bundle");
+            if !dir.is_dir() {
+                bail!(
+                    "hearing {hearing} has no sealed bundle in {}",
+                    config.data_dir.display()
+                );
+            }
+            let (key, configured) = sworn::app::load_identities(&config)?;
+            let tsa = flagged.map(std::sync::Arc::new).unwrap_or(configured);
+            (dir, tsa, Some(key))
+        }
+        (None, None) => bail!("give a bundle directory or --hearing ID"),
+    };
+    let code = sworn::archive_cli::renew(&bundle, &args.hash, stamper.as_ref());
+    // The portal's cached report of the hearing now has another archive line.
+    if let (Some(key), sworn::archive_cli::EXIT_DONE) = (key, code) {
+        if let Err(e) = sworn::evidence::report_cache::refresh(&bundle, &key) {
+            eprintln!("warning: the portal's cached report was not refreshed: {e}");
+        }
+    }
+    Ok(code)
+}
+
 fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
@@ -158,6 +214,9 @@ fn run(cli: Cli) -> Result<i32> {
             full.extend(args.iter().cloned());
             Ok(sworn::verify_cli::main_with_args(full))
         }
+        Command::Archive {
+            command: ArchiveCommand::Renew(args),
+        } => archive_renew(&cli, args),
         Command::User { command } => {
             user_command(&open_store(&cli)?, command)?;
             Ok(0)

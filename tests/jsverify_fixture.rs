@@ -5,11 +5,14 @@
 //! With `JSVERIFY_BIG_MB=<n>` it also writes `big.zip`, a hearing with one n-MB media file.
 //! It also writes `tsa-tokens.json` (a token, its message and chain from an `openssl ts`
 //! TSA of each kind of tests/tsa_support, issue #15) and `rsa-pss-tsa.zip`, a bundle
-//! whose checkpoints carry RSA-PSS tokens.
+//! whose checkpoints carry RSA-PSS tokens. `archive-clean.zip` carries an evidence record
+//! (RFC 4998: first archive time-stamp, a time-stamp renewal, a SHA-512 hash-tree renewal
+//! by an `openssl ts` ECDSA TSA) and `archive-*.zip` one tampered part of it each.
 //!
 //! Test support only: it must never write outside `JSVERIFY_OUT`.
 #![cfg(feature = "evidence")]
 
+mod archive_support;
 #[path = "vectors/hearing.rs"]
 mod hearing;
 mod tsa_support;
@@ -483,6 +486,100 @@ fn tsa_kinds(dir: &Path) {
     .unwrap();
 }
 
+/// Offset of `part` inside `whole` (a slice of it).
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+/// `archive-clean.zip` and one `archive-<tamper>.zip` per kind of failure of the
+/// `archive` check (issue #15 point 2).
+fn archive_fixtures(dir: &Path) {
+    use archive_support::{BuiltinAt, Openssl, at};
+    use sworn::evidence::archive;
+    use sworn::verify::hash_alg::HashAlg;
+    const RECORD: &str = "archive/evidence-record.ers";
+    let b = hearing::build("h-browser-archive");
+    let now = std::time::SystemTime::now();
+    let builtin = BuiltinAt::new(&b.tmp.path().join("tsa-a"), now);
+    let ecd = b.tmp.path().join("tsa-ec");
+    std::fs::create_dir(&ecd).unwrap();
+    let kind = tsa_support::KINDS
+        .iter()
+        .find(|k| k.name == "ecdsa-p384-sha384")
+        .unwrap();
+    let ec = Openssl(
+        tsa_support::OpensslTsa::of_kind(&ecd, kind, &[]),
+        std::cell::Cell::new(0),
+    );
+    let unix = archive_support::now_unix();
+    archive::create(&b.bundle, &builtin, HashAlg::Sha256).unwrap();
+    archive::renew(&b.bundle, &builtin, HashAlg::Sha256, unix).unwrap();
+    archive::renew(&b.bundle, &ec, HashAlg::Sha512, unix).unwrap();
+    let clean = hearing::load(&b.bundle);
+    write_zip(&clean, &dir.join("archive-clean.zip"));
+
+    let record = clean.files[RECORD].clone();
+    let rec = sworn::verify::archive::parse(&record).unwrap();
+    let first = &rec.chains[0].stamps[0];
+    let hash_at = offset_in(&record, first.tree.as_ref().unwrap()[0][2]);
+    let token_end = offset_in(&record, first.time_stamp) + first.time_stamp.len() - 1;
+    let oid_at = record
+        .windows(9)
+        .position(|w| w == HashAlg::Sha256.oid_der())
+        .unwrap();
+    let with_record = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut s = clean.clone();
+        let mut r = record.clone();
+        edit(&mut r);
+        s.files.insert(RECORD.into(), r);
+        s
+    };
+    let mut out = vec![
+        ("archive-hash-flipped", with_record(&|r| r[hash_at] ^= 0x40)),
+        (
+            "archive-token-flipped",
+            with_record(&|r| r[token_end] ^= 0x01),
+        ),
+        (
+            "archive-unknown-algorithm",
+            with_record(&|r| r[oid_at + 8] = 0x09),
+        ),
+        ("archive-trailing-byte", with_record(&|r| r.push(0))),
+    ];
+    let mut s = clean.clone();
+    flip(&mut s, "minutes/minutes.html", 40);
+    out.push(("archive-file-flipped", s));
+    let mut s = clean.clone();
+    s.files.insert("archive/notes.txt".into(), b"x".to_vec());
+    out.push(("archive-unexpected-file", s));
+    let mut s = clean.clone();
+    s.files.remove("archive/tsa-02.pem");
+    out.push(("archive-chain-missing", s));
+
+    // Renewals out of order, and late (after the previous certificate expired).
+    const Y2001: u64 = 978_307_200;
+    const YEAR: u64 = 365 * 86_400;
+    let o = hearing::build("h-browser-archive-order");
+    let tsa = BuiltinAt::new(&o.tmp.path().join("tsa"), at(Y2001 - YEAR));
+    tsa.at.set(at(Y2001 + 2 * 86_400));
+    archive::create(&o.bundle, &tsa, HashAlg::Sha256).unwrap();
+    tsa.at.set(at(Y2001 + 86_400));
+    let p = archive::prepare_renewal(&o.bundle, &tsa, HashAlg::Sha256).unwrap();
+    archive::commit(&o.bundle, &p).unwrap();
+    out.push(("archive-renewal-out-of-order", hearing::load(&o.bundle)));
+    let l = hearing::build("h-browser-archive-late");
+    let old = BuiltinAt::new(&l.tmp.path().join("old"), at(Y2001 - YEAR));
+    old.at.set(at(Y2001));
+    archive::create(&l.bundle, &old, HashAlg::Sha256).unwrap();
+    let late = BuiltinAt::new(&l.tmp.path().join("late"), at(Y2001 + 20 * YEAR));
+    let p = archive::prepare_renewal(&l.bundle, &late, HashAlg::Sha384).unwrap();
+    archive::commit(&l.bundle, &p).unwrap();
+    out.push(("archive-renewal-late", hearing::load(&l.bundle)));
+    for (name, s) in out {
+        write_zip(&s, &dir.join(format!("{name}.zip")));
+    }
+}
+
 #[test]
 #[ignore = "writes browser-test fixtures; set JSVERIFY_OUT"]
 fn write_browser_fixtures() {
@@ -512,6 +609,7 @@ fn write_browser_fixtures() {
     .unwrap();
     std::fs::write(dir.join("tsa-chain.pem"), &clean.files["tsa/chain.pem"]).unwrap();
     tsa_kinds(dir);
+    archive_fixtures(dir);
     if let Some(mb) = std::env::var("JSVERIFY_BIG_MB")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -191,6 +191,26 @@ async fn access_matrix_downloads_custody_and_traversal() {
     let base = end.cd_offset as usize;
     assert_eq!(body[..base], zip[..base]);
     assert!(body.len() > zip.len());
+    // It carries the evidence record sealing made (archive/, outside the manifest), and
+    // verifies with it.
+    let export_zip = server.dir.path().join("export.zip");
+    std::fs::write(&export_zip, &body).unwrap();
+    let src = sworn::verify_cli::ZipSource::open(&export_zip).unwrap();
+    assert!(
+        sworn::verify::BundleSource::paths(&src)
+            .contains(&"archive/evidence-record.ers".to_owned())
+    );
+    let report = sworn::verify::verify_bundle(
+        &src,
+        &sworn::verify::VerifyOptions {
+            trusted_key: None,
+            trusted_history: None,
+            timestamps: Some(&sworn::verify::bundle::Rfc3161Checker),
+            trusted_tsa_chain: None,
+        },
+    );
+    assert!(report.valid, "{}", report.to_text());
+    assert!(report.archive.is_some(), "{}", report.to_text());
     assert_eq!(hd.get(header::ACCEPT_RANGES).unwrap(), "bytes");
     let (s, hd, part) = pros.get_bytes(&url, Some("bytes=10-99")).await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);

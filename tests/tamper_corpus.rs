@@ -1216,6 +1216,100 @@ fn s_proof(s: &MemorySource) -> String {
 }
 
 /// Tampers of the export's custody extract (outside the manifest: nothing to reseal).
+/// The seeded built-in TSA as an evidence-record stamper at a fixed time.
+struct SeededStamper(TsaIdentity);
+
+impl sworn::evidence::archive::DigestStamper for SeededStamper {
+    fn stamp_digest(
+        &self,
+        alg: sworn::verify::hash_alg::HashAlg,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, sworn::evidence::tsa::TsaError> {
+        self.0
+            .stamp_digest_with_serial(alg, digest, at(T0 + 7400), [0x6b; 16])
+    }
+    fn chain_pem(&self) -> String {
+        self.0.chain_pem()
+    }
+}
+
+/// `s` with an RFC 4998 evidence record (`archive/`) made over its files by the seeded
+/// TSA, as the server makes it at sealing.
+fn with_archive(s: &MemorySource) -> MemorySource {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, b) in &s.files {
+        let f = dir.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, b).unwrap();
+    }
+    let tsa = TsaIdentity::from_seed(&TSA_SEED, at(T0 - 86_400)).unwrap();
+    sworn::evidence::archive::create(
+        dir.path(),
+        &SeededStamper(tsa),
+        sworn::verify::hash_alg::HashAlg::Sha256,
+    )
+    .unwrap();
+    let mut out = s.clone();
+    for e in std::fs::read_dir(dir.path().join("archive")).unwrap() {
+        let e = e.unwrap();
+        let name = format!("archive/{}", e.file_name().to_string_lossy());
+        out.files.insert(name, std::fs::read(e.path()).unwrap());
+    }
+    out
+}
+
+/// Evidence-record cases: a bundle with a valid record, and records a forger broke.
+fn archive_cases(
+    clean: &MemorySource,
+    key: &ServerKey,
+) -> Vec<(&'static str, &'static str, &'static [&'static str], Vec<u8>)> {
+    let good = with_archive(clean);
+    let mut out: Vec<(&'static str, &'static str, &'static [&'static str], Vec<u8>)> = vec![(
+        "archive-clean",
+        "the sealed bundle with its first archive time-stamp (RFC 4998 evidence record)",
+        &[],
+        zip_of(&good),
+    )];
+    let mut s = clean.clone();
+    s.files.insert(
+        "notes.txt".into(),
+        b"added after the archive time-stamp\n".to_vec(),
+    );
+    reseal(&mut s, key);
+    for (p, b) in good.files.iter().filter(|(p, _)| p.starts_with("archive/")) {
+        s.files.insert(p.clone(), b.clone());
+    }
+    out.push((
+        "archive-data-not-covered",
+        "notes.txt added and listed in a re-signed manifest after the archive time-stamp",
+        &["ArchiveDataNotCovered"],
+        zip_of(&s),
+    ));
+    let mut s = good.clone();
+    s.files.insert(
+        "archive/evidence-record.ers".into(),
+        b"not a DER evidence record".to_vec(),
+    );
+    out.push((
+        "archive-record-malformed",
+        "archive/evidence-record.ers replaced by text",
+        &["ArchiveRecordMalformed"],
+        zip_of(&s),
+    ));
+    let mut s = good.clone();
+    let ers = s.files["archive/evidence-record.ers"].clone();
+    // The token's signature is the record's last bytes: flip one of them.
+    let at_sig = ers.len() - 10;
+    flip(&mut s, "archive/evidence-record.ers", at_sig);
+    out.push((
+        "archive-token-signature-flipped",
+        "one bit of the archive time-stamp token's signature flipped",
+        &["ArchiveTimestampInvalid"],
+        zip_of(&s),
+    ));
+    out
+}
+
 fn custody_tampers(clean: &MemorySource, other: &[(String, Vec<u8>)]) -> Vec<Tamper> {
     let mut out: Vec<Tamper> = Vec::new();
     let entry = |s: &MemorySource, needle: &str| -> String {
@@ -1482,6 +1576,9 @@ fn all_cases() -> (Vec<Case>, ServerKey) {
     ];
     for (name, about, aims, tw) in produced {
         cases.push(case(name, about, aims, build(&key, &tw).zip));
+    }
+    for (name, about, aims, bytes) in archive_cases(&clean, &key) {
+        cases.push(case(name, about, aims, bytes));
     }
     for (name, about, aims, s) in custody_tampers(&export_src, &other) {
         cases.push(case(name, about, aims, zip_of(&s)));

@@ -295,6 +295,13 @@ async fn checkpoints_are_stamped_by_the_external_tsa_and_the_bundle_verifies() {
 
     let report = sworn_verify(&bundle);
     assert_eq!(check_status(&report, "timestamps"), "pass", "{report:#}");
+    // Sealing made the first archive time-stamp (RFC 4998) with the same TSA.
+    assert_eq!(check_status(&report, "archive"), "pass", "{report:#}");
+    assert_eq!(report["archive"]["algorithm"], "sha256");
+    assert_eq!(
+        std::fs::read(bundle.join("archive/tsa-01.pem")).unwrap(),
+        std::fs::read(&chain).unwrap()
+    );
 
     let (notes, tokens) = checkpoint_files(&bundle.join("log/checkpoints"));
     assert!(notes.len() >= 4, "{notes:?}");
@@ -415,6 +422,10 @@ async fn a_tsa_down_the_whole_time_never_stalls_the_hearing() {
 
     let report = sworn_verify(&bundle);
     assert_eq!(check_status(&report, "timestamps"), "skip", "{report:#}");
+    // No evidence record either (`sworn archive renew --hearing` makes it later); the
+    // bundle is valid without one.
+    assert!(!bundle.join("archive").exists());
+    assert!(report["archive"].is_null());
     let (notes, tokens) = checkpoint_files(&bundle.join("log/checkpoints"));
     assert!(
         notes.len() >= 3 && tokens.is_empty(),

@@ -34,7 +34,7 @@ use corpus::{corpus_dir, failures_of_report, outcome};
 use serde_json::Value;
 
 /// Codes no zip can trigger, and why (docs/bundle-format.md §13).
-const NOT_IN_CORPUS: [(&str, &str); 3] = [
+const NOT_IN_CORPUS: [(&str, &str); 7] = [
     (
         "ReadFailed",
         "an I/O error of the reader (exit 2), not a property of the bundle's bytes",
@@ -46,6 +46,22 @@ const NOT_IN_CORPUS: [(&str, &str); 3] = [
     (
         "KeyHistoryConflict",
         "needs a pinned key history, and the corpus pins one key (court.pub.pem); tests/key_history.rs and tests/browser/keyhistory.test.mjs cover it",
+    ),
+    (
+        "ArchiveAlgorithmUnsupported",
+        "needs a hand-built DER evidence record; tests/archive_record.rs and the browser verifier's archive fixtures cover it",
+    ),
+    (
+        "ArchiveHashTreeMismatch",
+        "needs a hand-built DER evidence record; tests/archive_record.rs and the browser verifier's archive fixtures cover it",
+    ),
+    (
+        "ArchiveRenewalOutOfOrder",
+        "needs renewals by TSAs with crafted times; tests/archive_record.rs and the browser verifier's archive fixtures cover it",
+    ),
+    (
+        "ArchiveRenewalLate",
+        "needs a renewal after a TSA certificate's expiry; tests/archive_record.rs and the browser verifier's archive fixtures cover it",
     ),
 ];
 

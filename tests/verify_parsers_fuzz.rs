@@ -1,6 +1,7 @@
 //! Property tests over every parser a bundle reaches (stable Rust, no cargo-fuzz): log
 //! entries, canonical JSON, attestation statements, checkpoint notes and keys, RFC 3161
-//! tokens and certificates (DER), the zip index and the whole bundle. Inputs are the
+//! tokens and certificates (DER), RFC 4998 evidence records, the zip index and the whole
+//! bundle. Inputs are the
 //! committed seed corpus `tests/corpus/<parser>/` (real files of a bundle made by
 //! `tests/jsverify_fixture.rs`) mutated by bit flips, truncation, insertion, removal,
 //! duplication and splicing with other seeds, plus plain random bytes. Every parser must
@@ -126,6 +127,16 @@ proptest! {
             let _ = parse_response(&t);
             let _ = verify_token(token, note, &c);
         });
+    }
+
+    #[test]
+    fn evidence_records_parse_and_re_encode_or_are_refused(b in mutated(corpus("archive", ".ers"))) {
+        use sworn::verify::archive::{parse, record::encode_record};
+        if let Ok(rec) = timed("archive::parse", || parse(&b)) {
+            // What parses re-encodes from its stored chains to a record that parses the same.
+            let again = encode_record(&rec.digest_algorithms, &rec.chains_raw());
+            prop_assert_eq!(parse(&again).ok(), Some(rec));
+        }
     }
 
     #[test]

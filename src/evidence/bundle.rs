@@ -381,6 +381,14 @@ fn verify_txt(hearing: &str, final_path: &str, fingerprint: &str) -> String {
          \x20  The note's signature checks as in step 3 (origin line <server>/custody), its\n\
          \x20  token as in step 6 (custody/checkpoint.tsr). `sworn verify` checks every proof\n\
          \x20  and lists the entries.\n\n\
+         8. The evidence record (RFC 4998; archive/, not in the manifest or SHA256SUMS:\n\
+         \x20  added after sealing and renewed with `sworn archive renew`): every file but\n\
+         \x20  archive/ and custody/ is a data object; the first archive time-stamp's token is\n\
+         \x20  over SHA-256 of the sorted SHA-256 hashes of all of them, concatenated:\n\
+         \x20  find . -type f ! -path './archive/*' ! -path './custody/*' -exec sha256sum {{}} + \\\n\
+         \x20      | cut -c1-64 | LC_ALL=C sort | xxd -r -p | sha256sum\n\
+         \x20  openssl ts -verify -digest <that hex> -in token1.der -token_in -CAfile archive/tsa-01.pem\n\
+         \x20  (docs/bundle-format.md section 12: cutting the tokens out, renewals).\n\n\
          Only step 1 also recomputes the Merkle tree from log/entries.jsonl, checks every\n\
          root against a signed checkpoint, the consistency proofs, and that the media_chunk\n\
          entries tile each media file exactly.\n",

@@ -4,6 +4,7 @@
 //!
 //! Synchronous std code; it must never depend on an async runtime.
 
+pub mod archive;
 pub mod bundle;
 pub mod convert;
 mod fsutil;

@@ -26,7 +26,10 @@ mod issue;
 mod queue;
 mod stamper;
 
-pub use client::{Nonce, build_request, parse_response, request_token};
+pub use client::{
+    Nonce, build_digest_request, build_request, parse_digest_response, parse_response,
+    request_token,
+};
 pub use http::{CALL_TIMEOUT, CONNECT_TIMEOUT, HttpTransport, MAX_REPLY_BYTES};
 pub use identity::TsaIdentity;
 pub use queue::{RetryPolicy, StampOutcome, StampQueue, StopHandle};
@@ -61,6 +64,8 @@ pub enum TsaError {
         #[source]
         source: der::Error,
     },
+    #[error("the digest's length does not fit its hash algorithm")]
+    BadDigest,
     #[error("time is before 1970 or not representable in a token")]
     BadTime,
     #[error("the TSA rejected the request (PKIStatus {status})")]

@@ -333,6 +333,20 @@ impl HearingRecord {
             let info = crate::evidence::write_bundle(&log_dir, &media_dir, &key, &extra, &out)
                 .map_err(|e| e.to_string())?;
             info!(files = info.files, "bundle sealed");
+            // The first archive time-stamp (RFC 4998 evidence record) over the sealed
+            // files. A TSA that is down now leaves the bundle without one: `sworn archive
+            // renew --hearing <id>` makes it later, from then on.
+            match crate::evidence::archive::create(
+                &out,
+                tsa.as_ref(),
+                crate::verify::hash_alg::HashAlg::Sha256,
+            ) {
+                Ok(o) => info!(record = %o.summary.describe(), "evidence record made"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "bundle sealed without an evidence record; `sworn archive renew --hearing` makes it"
+                ),
+            }
             // The portal's report, computed once now (it never changes after seal).
             if let Err(e) = crate::evidence::report_cache::refresh(&out, &key) {
                 tracing::warn!(error = %e, "bundle report not cached");

@@ -109,6 +109,29 @@ fn read_regular(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
+/// The bundle's evidence record as it stands now (`archive/evidence-record.ers` and its
+/// `archive/tsa-NN.pem` chains, docs/bundle-format.md §14): an export carries it after
+/// the sealed zip's entries, beside the custody extract; the sealed zip never holds it.
+fn archive_files(
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<crate::custody_extract::ExtractFile>> {
+    use crate::verify::archive::{RECORD_PATH, chain_number};
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir.join("archive")) else {
+        return Ok(out);
+    };
+    for e in entries {
+        let e = e?;
+        let path = format!("archive/{}", e.file_name().to_string_lossy());
+        if path == RECORD_PATH || chain_number(&path).is_some() {
+            let bytes = read_regular(&e.path())?;
+            out.push(crate::custody_extract::ExtractFile { path, bytes });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 /// `GET /api/portal/hearings/:id/bundle.zip`: makes an export and redirects to it. A
 /// GET with a side effect (a custody entry): refused when another site asks
 /// (`guard::check_origin`).
@@ -219,10 +242,14 @@ fn make_export(
         .checkpoint_blocking()
         .map_err(|e| internal(&e))?;
     state.custody.stamp_quick(&cp);
-    let files = state
-        .custody
-        .extract(h.as_str())
-        .map_err(|e| internal(&e))?;
+    // The evidence record as it stands now, then the custody extract.
+    let mut files = archive_files(&bundle_dir(state, h)).map_err(|e| internal(&e))?;
+    files.extend(
+        state
+            .custody
+            .extract(h.as_str())
+            .map_err(|e| internal(&e))?,
+    );
     let mut sealed = std::fs::File::open(&sealed_path).map_err(|e| internal(&e))?;
     let created = now_unix();
     let tail =

@@ -258,6 +258,42 @@ pub enum VerifyError {
     /// `custody/checkpoint.tsr` is not a valid time-stamp over `custody/checkpoint.note`.
     #[error("custody/checkpoint.tsr: {reason}")]
     CustodyTimestampInvalid { reason: String },
+    /// `archive/` holds a file other than the evidence record and its TSA chains, or the
+    /// record is not a DER EvidenceRecord in sworn's profile (docs/bundle-format.md §14).
+    #[error("archive: evidence record malformed: {reason}")]
+    ArchiveRecordMalformed { reason: String },
+    /// The evidence record names a hash algorithm other than SHA-256/384/512.
+    #[error("archive: unsupported hash algorithm {oid}")]
+    ArchiveAlgorithmUnsupported { oid: String },
+    /// A file of the sealed bundle is not among the hashes an archive time-stamp covers.
+    #[error("archive: {path} is not covered by archive time-stamp #{stamp}")]
+    ArchiveDataNotCovered { path: String, stamp: u64 },
+    /// An archive time-stamp's hash tree does not lead to its token's imprint, holds
+    /// hashes of no data object, or does not cover the previous time-stamp.
+    #[error("archive: archive time-stamp #{stamp}: {reason}")]
+    ArchiveHashTreeMismatch { stamp: u64, reason: String },
+    /// An archive time-stamp's token does not verify under its TSA chain.
+    #[error("archive: archive time-stamp #{stamp}: token invalid: {reason}")]
+    ArchiveTimestampInvalid { stamp: u64, reason: String },
+    /// A renewal's token is older than the token it renews.
+    #[error(
+        "archive: archive time-stamp #{stamp} ({gen_time}) is older than the one before it ({previous})"
+    )]
+    ArchiveRenewalOutOfOrder {
+        stamp: u64,
+        gen_time: String,
+        previous: String,
+    },
+    /// A renewal came after the previous token's TSA certificate had expired: the
+    /// protection was interrupted.
+    #[error(
+        "archive: archive time-stamp #{stamp} ({gen_time}) came after the previous token's TSA certificate expired ({expired})"
+    )]
+    ArchiveRenewalLate {
+        stamp: u64,
+        gen_time: String,
+        expired: String,
+    },
 }
 
 impl VerifyError {
@@ -324,6 +360,34 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "KeyRetired",
         "A server key signed something dated after its retirement.",
+    ),
+    (
+        "ArchiveRecordMalformed",
+        "`archive/` holds an unexpected file, or the evidence record is not a DER EvidenceRecord in sworn's profile.",
+    ),
+    (
+        "ArchiveAlgorithmUnsupported",
+        "The evidence record names a hash algorithm other than SHA-256/384/512.",
+    ),
+    (
+        "ArchiveDataNotCovered",
+        "A file of the sealed bundle is not among the hashes an archive time-stamp covers.",
+    ),
+    (
+        "ArchiveHashTreeMismatch",
+        "An archive time-stamp's hash tree does not lead to its token's imprint or does not cover the previous time-stamp.",
+    ),
+    (
+        "ArchiveTimestampInvalid",
+        "An archive time-stamp's token does not verify under its TSA chain.",
+    ),
+    (
+        "ArchiveRenewalOutOfOrder",
+        "An archive time-stamp is older than the one before it.",
+    ),
+    (
+        "ArchiveRenewalLate",
+        "An archive time-stamp came after the previous token's TSA certificate expired.",
     ),
     (
         "LogMalformed",
@@ -484,6 +548,13 @@ impl VerifyError {
             Self::KeyHistoryInvalid { .. } => "KeyHistoryInvalid",
             Self::KeyHistoryConflict { .. } => "KeyHistoryConflict",
             Self::KeyRetired { .. } => "KeyRetired",
+            Self::ArchiveRecordMalformed { .. } => "ArchiveRecordMalformed",
+            Self::ArchiveAlgorithmUnsupported { .. } => "ArchiveAlgorithmUnsupported",
+            Self::ArchiveDataNotCovered { .. } => "ArchiveDataNotCovered",
+            Self::ArchiveHashTreeMismatch { .. } => "ArchiveHashTreeMismatch",
+            Self::ArchiveTimestampInvalid { .. } => "ArchiveTimestampInvalid",
+            Self::ArchiveRenewalOutOfOrder { .. } => "ArchiveRenewalOutOfOrder",
+            Self::ArchiveRenewalLate { .. } => "ArchiveRenewalLate",
             Self::LogMalformed { .. } => "LogMalformed",
             Self::EntryNotCanonical { .. } => "EntryNotCanonical",
             Self::EntryMalformed { .. } => "EntryMalformed",

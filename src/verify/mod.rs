@@ -4,12 +4,14 @@
 //!
 //! Must never touch the filesystem, the network, the clock or an async runtime.
 
+pub mod archive;
 pub mod attestation;
 pub mod bundle;
 pub mod canonical;
 pub mod clock;
 pub mod entry;
 pub mod error;
+pub mod hash_alg;
 pub mod key_history;
 pub mod keys;
 pub mod merkle;

@@ -110,6 +110,8 @@ pub struct Report {
     /// Custody-log entries about this hearing carried by an exported bundle
     /// (`custody/`): who had the bundle and when.
     pub custody: Vec<super::bundle::CustodyRecord>,
+    /// What the evidence record (`archive/`) proves, when it has one and it passed.
+    pub archive: Option<super::archive::ArchiveSummary>,
 }
 
 impl Report {
@@ -164,6 +166,23 @@ impl Report {
                 "CUSTODY   #{} {} user {} {}: {}{proven}\n",
                 r.seq, r.time, r.user, r.what, r.result
             ));
+        }
+        if let Some(a) = &self.archive {
+            out.push_str(&format!(
+                "ARCHIVE   continuously protected since {} ({})\n",
+                a.protected_since, a.algorithm
+            ));
+            for r in &a.renewals {
+                let kind = match r.kind {
+                    super::archive::RenewalKind::Timestamp => "time-stamp",
+                    super::archive::RenewalKind::HashTree => "hash-tree",
+                };
+                out.push_str(&format!(
+                    "ARCHIVE   {kind} renewal {} at {}\n",
+                    r.algorithm, r.gen_time
+                ));
+            }
+            out.push_str(&format!("ARCHIVE   renew before {}\n", a.renew_before));
         }
         for c in &self.checks {
             let tag = match c.status {

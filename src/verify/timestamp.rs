@@ -16,7 +16,7 @@
 
 mod algorithms;
 mod chain;
-mod der_walk;
+pub(crate) mod der_walk;
 mod public_key;
 mod response;
 mod signed_data;
@@ -24,6 +24,7 @@ mod tst_info;
 
 use sha2::Digest;
 
+use crate::verify::hash_alg::HashAlg;
 use algorithms::{DigestAlg, signature_scheme};
 use chain::Cert;
 pub use response::{TsResponse, parse_response};
@@ -47,6 +48,11 @@ pub struct TokenInfo {
     pub tsa_name: String,
     /// Nonce (hex) if the token carries one.
     pub nonce_hex: Option<String>,
+    /// The TSA (signer) certificate's notAfter, whole seconds since the Unix epoch: a
+    /// renewal of an evidence record must come before it (RFC 4998 §5).
+    pub signer_not_after_unix: i64,
+    /// The same in RFC 3339, UTC.
+    pub signer_not_after: String,
 }
 
 /// Why a token was rejected. Each check has its own variant.
@@ -115,19 +121,49 @@ pub fn verify_token(
     message: &[u8],
     trusted_chain_pem: &[u8],
 ) -> Result<TokenInfo, TimestampError> {
+    verify_with(token_der, trusted_chain_pem, |tst| {
+        let alg = imprint_alg(tst)?;
+        if tst.imprint != alg.digest(message) {
+            return Err(TimestampError::ImprintMismatch);
+        }
+        Ok(())
+    })
+}
+
+/// Verifies `token_der` as an RFC 3161 token whose message imprint is exactly `digest`
+/// under `alg` (the caller hashed the data: an evidence record's root hash), signed by
+/// a TSA whose certificate chains to one of the certificates in `trusted_chain_pem`.
+/// A token over the same digest with another algorithm is an [`TimestampError::ImprintMismatch`].
+pub fn verify_token_digest(
+    token_der: &[u8],
+    alg: HashAlg,
+    digest: &[u8],
+    trusted_chain_pem: &[u8],
+) -> Result<TokenInfo, TimestampError> {
+    verify_with(token_der, trusted_chain_pem, |tst| {
+        if imprint_alg(tst)? != alg || tst.imprint != digest {
+            return Err(TimestampError::ImprintMismatch);
+        }
+        Ok(())
+    })
+}
+
+/// The imprint's algorithm; anything but SHA-256/384/512 is refused.
+fn imprint_alg(tst: &TstInfo) -> Result<HashAlg, TimestampError> {
+    HashAlg::from_oid(&tst.imprint_algorithm).ok_or_else(|| TimestampError::UnsupportedAlgorithm {
+        what: "message imprint (need SHA-256/384/512)",
+        oid: tst.imprint_algorithm.clone(),
+    })
+}
+
+fn verify_with(
+    token_der: &[u8],
+    trusted_chain_pem: &[u8],
+    check_imprint: impl FnOnce(&TstInfo) -> Result<(), TimestampError>,
+) -> Result<TokenInfo, TimestampError> {
     let parts = signed_data::parse(token_der)?;
     let tst = tst_info::parse(parts.tst_info)?;
-
-    let imprint_digest = der::asn1::ObjectIdentifier::new(&tst.imprint_algorithm)
-        .ok()
-        .and_then(|oid| DigestAlg::sha2_from_oid_bytes(oid.as_bytes(), "message imprint").ok())
-        .ok_or_else(|| TimestampError::UnsupportedAlgorithm {
-            what: "message imprint (need SHA-256/384/512)",
-            oid: tst.imprint_algorithm.clone(),
-        })?;
-    if tst.imprint != imprint_digest.digest(message) {
-        return Err(TimestampError::ImprintMismatch);
-    }
+    check_imprint(&tst)?;
     let signer_digest = DigestAlg::sha2_from_oid_bytes(
         parts.digest_algorithm,
         "SignerInfo digest (need SHA-256/384/512)",
@@ -199,6 +235,8 @@ pub fn verify_token(
         policy_oid: tst.policy_oid.clone(),
         tsa_name,
         nonce_hex: tst.nonce.as_deref().map(hex::encode),
+        signer_not_after_unix: signer.not_after_unix(),
+        signer_not_after: signer.not_after_rfc3339(),
     })
 }
 

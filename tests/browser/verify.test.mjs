@@ -12,7 +12,11 @@
 // never read; a ~50 MB bundle is timed. Time-stamp tokens of every kind of TSA (RSA
 // PKCS#1 v1.5 SHA-256/384/512, RSA-PSS, ECDSA P-256/P-384: tsa-tokens.json) and a
 // recorded IdenTrust token (tests/vectors/tsa) verify in Chromium and node, tampered
-// ones do not; a bundle stamped by an RSA-PSS TSA gets the checks of sworn-verify. The JS SHA-256 is checked against FIPS
+// ones do not; a bundle stamped by an RSA-PSS TSA gets the checks of sworn-verify. A
+// bundle with an evidence record (RFC 4998: renewals by time-stamp and by SHA-512 hash
+// tree) gets the archive check and summary of sworn-verify, every archive failure is
+// produced by some fixture the same in both, and bit flips in archive/ give the same
+// report. The JS SHA-256 is checked against FIPS
 // 180-2 vectors and node's OpenSSL. Screenshots go to $SWORN_ARTIFACTS.
 //
 // Environment: SWORN_VERIFY_FIXTURES (dir of zips written by tests/jsverify_fixture.rs;
@@ -54,7 +58,7 @@ let server;
 let base = process.env.SWORN_BASE_URL ? process.env.SWORN_BASE_URL.replace(/\/$/, '') : null;
 
 function ensureFixtures() {
-  if (existsSync(join(FIXTURES, 'clean.zip')) && existsSync(join(FIXTURES, 'tsa-tokens.json'))) return;
+  if (['clean.zip', 'tsa-tokens.json', 'archive-clean.zip'].every((f) => existsSync(join(FIXTURES, f)))) return;
   mkdirSync(FIXTURES, { recursive: true });
   const r = spawnSync('cargo', ['test', '--no-default-features', '--features', 'evidence', '--test', 'jsverify_fixture',
     '--', '--ignored'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, JSVERIFY_OUT: FIXTURES, JSVERIFY_BIG_MB: process.env.JSVERIFY_BIG_MB || '50' }, timeout: 1_200_000 });
@@ -235,17 +239,22 @@ function exitCode(r) {
   return { valid: 0, invalid: 1, valid_key_not_pinned: 3 }[r.verdict];
 }
 
-test('differential: random single-bit flips inside bundle files give the same report as sworn-verify', async (t) => {
-  const clean = readFileSync(join(FIXTURES, 'custody-clean.zip'));
+/**
+ * Flips `flips` random single bits inside the files of fixture `zipName` that `pick`
+ * selects; each mutated zip must get the same report in node as from sworn-verify.
+ * Returns {invalid, unusedCertBytes}: flips accepted by both must be inside certificates
+ * a token embeds but its check does not use (`unusedOk(name)`).
+ */
+async function differential(zipName, pick, flips, unusedOk) {
+  const clean = readFileSync(join(FIXTURES, zipName));
   const src = await openZip(new Blob([clean]));
-  const names = src.paths().sort();
+  const names = src.paths().filter(pick).sort();
   let seed = Number(process.env.SWORN_VERIFY_SEED || 20261129);
   const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
-  const dir = join(ARTIFACTS, 'verify-differential');
+  const dir = join(ARTIFACTS, 'verify-differential', zipName.replace(/\.zip$/, ''));
   mkdirSync(dir, { recursive: true });
   let invalid = 0;
   let unusedCertBytes = 0;
-  const flips = Number(process.env.SWORN_VERIFY_FLIPS || 60);
   for (let i = 0; i < flips; i++) {
     const name = names[rnd(names.length)];
     const e = src.entry(name);
@@ -264,19 +273,37 @@ test('differential: random single-bit flips inside bundle files give the same re
     // notices first (x509-cert's parser or the ESS certificate-hash check) differs
     // between the two implementations: the named failure must match, not its wording.
     const PARSER_WORDING = ['ManifestMalformed', 'EntryMalformed', 'ConsistencyProofInvalid', 'AttestationMalformed', 'TimestampInvalid',
-      'CustodyEntryMalformed', 'CustodyInclusionInvalid', 'CustodyTimestampInvalid'];
+      'CustodyEntryMalformed', 'CustodyInclusionInvalid', 'CustodyTimestampInvalid', 'ArchiveTimestampInvalid'];
     const norm = (rows) => rows && rows.map((r) => (PARSER_WORDING.includes(r.code) ? { ...r, detail: '(parser message)' } : r));
     if (ref.report) assert.deepEqual(norm(mine.rows), norm(rustRows(ref.report)), what);
-    // custody/ is outside the manifest: a flip there must be caught by the custody checks,
-    // except inside certificates the custody token embeds but its check does not use (the
-    // TSA root it repeats, which the trusted chain supplies): both verifiers accept those.
     if (ref.code === 1 || ref.code === 2) invalid++;
-    else if (name === 'custody/checkpoint.tsr') unusedCertBytes++;
+    else if (unusedOk(name)) unusedCertBytes++;
     else assert.fail(`${what}: accepted by sworn-verify and by the page`);
   }
+  return { invalid, unusedCertBytes };
+}
+
+test('differential: random single-bit flips inside bundle files give the same report as sworn-verify', async (t) => {
+  // custody/ is outside the manifest: a flip there must be caught by the custody checks,
+  // except inside certificates the custody token embeds but its check does not use (the
+  // TSA root it repeats, which the trusted chain supplies): both verifiers accept those.
+  const flips = Number(process.env.SWORN_VERIFY_FLIPS || 60);
+  const { invalid, unusedCertBytes } = await differential('custody-clean.zip', () => true, flips,
+    (name) => name === 'custody/checkpoint.tsr');
   t.diagnostic(`${flips} flips: ${invalid} rejected, ${unusedCertBytes} inside an unused certificate of custody/checkpoint.tsr`);
   assert.equal(invalid + unusedCertBytes, flips);
   assert.ok(invalid >= flips * 0.9, 'nearly every single-bit change is rejected');
+});
+
+test('differential: random single-bit flips inside an evidence record (archive/) give the same report as sworn-verify', async (t) => {
+  // archive/ is outside the manifest: the archive check must catch a flip, except inside
+  // certificates a token embeds but its check does not use, or a chain file's
+  // certificate that no path uses: both verifiers accept those.
+  const flips = Number(process.env.SWORN_VERIFY_FLIPS || 60);
+  const { invalid, unusedCertBytes } = await differential('archive-clean.zip', (p) => p.startsWith('archive/'), flips,
+    (name) => name.startsWith('archive/'));
+  t.diagnostic(`${flips} flips: ${invalid} rejected, ${unusedCertBytes} inside an unused certificate`);
+  assert.ok(invalid >= flips * 0.8, 'nearly every single-bit change is rejected');
 });
 
 test('clean bundle, no key pinned: "valid, key not pinned" (exit 3), never the green VALID, same checks as sworn-verify --json', async () => {
@@ -341,11 +368,13 @@ test('a bundle without a custody extract: custody "not present" (a pass), as swo
   assert.deepEqual(shown.custody, []);
 });
 
-test('custody named failures: every one of the spec is produced by some tampered fixture, the same in both', async () => {
-  const want = ['CustodyFileUnexpected', 'CustodyCheckpointBadSignature', 'CustodyCheckpointWrongOrigin',
-    'CustodyEntryMalformed', 'CustodyEntryWrongHearing', 'CustodyInclusionInvalid', 'CustodyTimestampInvalid'];
+/**
+ * Every fixture `<prefix>-*.zip` but `<prefix>-clean.zip` gets the same rows in node as
+ * from sworn-verify; together they produce every failure code in `want`.
+ */
+async function everyNamedFailure(prefix, want) {
   const seen = new Set();
-  for (const f of readdirSync(FIXTURES).filter((n) => n.startsWith('custody-') && n !== 'custody-clean.zip')) {
+  for (const f of readdirSync(FIXTURES).filter((n) => n.startsWith(`${prefix}-`) && n !== `${prefix}-clean.zip`)) {
     const ref = reference(join(FIXTURES, f));
     const mine = await verifyInNode(join(FIXTURES, f));
     assert.equal(mine.code, ref.code, f);
@@ -353,10 +382,36 @@ test('custody named failures: every one of the spec is produced by some tampered
     for (const r of mine.rows) if (r.code) seen.add(r.code);
   }
   assert.deepEqual(want.filter((c) => !seen.has(c)), []);
+}
+
+test('custody named failures: every one of the spec is produced by some tampered fixture, the same in both', async () => {
+  await everyNamedFailure('custody', ['CustodyFileUnexpected', 'CustodyCheckpointBadSignature', 'CustodyCheckpointWrongOrigin',
+    'CustodyEntryMalformed', 'CustodyEntryWrongHearing', 'CustodyInclusionInvalid', 'CustodyTimestampInvalid']);
+});
+
+test('an evidence record (first archive time-stamp, time-stamp and SHA-512 hash-tree renewals): the archive check and summary of sworn-verify, in node and in the page', async () => {
+  const zip = join(FIXTURES, 'archive-clean.zip');
+  const ref = reference(zip);
+  assert.equal(ref.code, 3, ref.stderr);
+  const archive = ref.report.checks.find((c) => c.name === 'archive');
+  assert.equal(archive.status, 'pass');
+  assert.match(archive.detail, /^continuously protected since \S+ \(sha256\); time-stamp renewal sha256 \S+; hash-tree renewal sha512 \S+; renew before /);
+  const src = await openZip(new Blob([readFileSync(zip)]));
+  const mine = await verifyBundle(src, {});
+  assert.deepEqual(mine.archive, ref.report.archive);
+  assert.deepEqual((await verifyInNode(zip)).rows, rustRows(ref.report));
+  const shown = await verifyInPage(zip, { shot: 'archive-clean' });
+  assert.equal(shown.verdict, 'unpinned', shown.verdictText);
+  assert.deepEqual(shown.rows, rustRows(ref.report));
+});
+
+test('archive named failures: every one of the spec is produced by some tampered fixture, the same in node as in sworn-verify', async () => {
+  await everyNamedFailure('archive', ['ArchiveRecordMalformed', 'ArchiveAlgorithmUnsupported', 'ArchiveDataNotCovered',
+    'ArchiveHashTreeMismatch', 'ArchiveTimestampInvalid', 'ArchiveRenewalOutOfOrder', 'ArchiveRenewalLate']);
 });
 
 const tampered = existsSync(FIXTURES)
-  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip', 'rsa-pss-tsa.zip'].includes(f)).sort()
+  ? readdirSync(FIXTURES).filter((f) => f.endsWith('.zip') && !['clean.zip', 'big.zip', 'custody-clean.zip', 'rsa-pss-tsa.zip', 'archive-clean.zip'].includes(f)).sort()
   : [];
 
 test('the fixture set has tampered bundles', () => {

@@ -243,7 +243,7 @@ impl OpensslTsa {
                  crypto_device = builtin\nsigner_cert = $dir/tsa.pem\n\
                  certs = $dir/ca.pem\nsigner_key = $dir/tsa.key\n\
                  signer_digest = {digest}\ndefault_policy = 1.2.3.4.1\n\
-                 other_policies = 1.2.3.4.5.6\ndigests = sha256\n\
+                 other_policies = 1.2.3.4.5.6\ndigests = sha256, sha384, sha512\n\
                  accuracy = secs:1, millisecs:500, microsecs:100\n\
                  clock_precision_digits = 6\nordering = yes\ntsa_name = yes\n\
                  ess_cert_id_chain = no\ness_cert_id_alg = sha256\n",
@@ -365,4 +365,86 @@ impl OpensslTsa {
     pub fn ca_pem(&self) -> Vec<u8> {
         std::fs::read(self.dir.join("ca.pem")).unwrap()
     }
+
+    /// The TSA certificate followed by its root, PEM (what a client pins).
+    pub fn chain_pem(&self) -> Vec<u8> {
+        let mut pem = std::fs::read(self.dir.join("tsa.pem")).unwrap();
+        pem.extend(self.ca_pem());
+        pem
+    }
+
+    /// Stamps a digest the caller made (`alg`: `sha256`, `sha384`, `sha512`) with
+    /// `openssl ts -query -digest`; returns the TimeStampToken DER.
+    pub fn digest_token(&self, alg: &str, digest: &[u8], name: &str) -> Vec<u8> {
+        let d = &self.dir;
+        let (tsq, tsr, tok) = (
+            format!("{name}.tsq"),
+            format!("{name}.tsr"),
+            format!("{name}.tok"),
+        );
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        openssl_ok(
+            d,
+            &[
+                "ts",
+                "-query",
+                "-digest",
+                &hex,
+                &format!("-{alg}"),
+                "-cert",
+                "-out",
+                &tsq,
+            ],
+        );
+        self.reply(&tsq, &tsr);
+        openssl_ok(
+            d,
+            &["ts", "-reply", "-in", &tsr, "-token_out", "-out", &tok],
+        );
+        std::fs::read(d.join(&tok)).unwrap()
+    }
+}
+
+/// Serves `tsa` over HTTP/1.1 on 127.0.0.1 (every POST answered by `openssl ts
+/// -reply`, one connection at a time) for as long as the test runs; returns its URL.
+pub fn serve_http(tsa: std::sync::Arc<OpensslTsa>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (i, conn) in listener.incoming().enumerate() {
+            let Ok(conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    break;
+                }
+                let h = h.trim_end().to_ascii_lowercase();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some(v) = h.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut query = vec![0u8; length];
+            if reader.read_exact(&mut query).is_err() {
+                continue;
+            }
+            let (q, r) = (format!("http{i}.tsq"), format!("http{i}.tsr"));
+            std::fs::write(tsa.dir.join(&q), &query).unwrap();
+            tsa.reply(&q, &r);
+            let body = std::fs::read(tsa.dir.join(&r)).unwrap();
+            let mut out = conn;
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = out.write_all(&body);
+        }
+    });
+    format!("http://{addr}/tsa")
 }

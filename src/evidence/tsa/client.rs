@@ -1,4 +1,5 @@
-//! Client of a third-party RFC 3161 TSA: builds the TimeStampReq (SHA-256 imprint,
+//! Client of a third-party RFC 3161 TSA: builds the TimeStampReq (SHA-256 imprint of a
+//! message, or a SHA-256/384/512 digest the caller made,
 //! random 63-bit nonce, certReq true) and checks the TimeStampResp (status granted,
 //! nonce and imprint equal to the request). It never does I/O itself and never judges
 //! trust in the TSA: evidence checks go through `verify::timestamp::verify_token` with
@@ -11,7 +12,8 @@ use sha2::{Digest, Sha256};
 use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 
 use super::TsaError;
-use super::issue::sha256_alg;
+use super::issue::hash_alg_id;
+use crate::verify::hash_alg::HashAlg;
 use crate::verify::timestamp::{inspect_token, parse_response as parse_resp};
 
 /// The nonce of one request; the reply must echo it.
@@ -46,14 +48,21 @@ impl Nonce {
 
 /// Builds a DER TimeStampReq for SHA-256(`message`) and returns it with its nonce.
 pub fn build_request(message: &[u8]) -> Result<(Vec<u8>, Nonce), TsaError> {
+    build_digest_request(HashAlg::Sha256, &Sha256::digest(message))
+}
+
+/// Builds a DER TimeStampReq whose imprint is `digest` under `alg`, with its nonce.
+pub fn build_digest_request(alg: HashAlg, digest: &[u8]) -> Result<(Vec<u8>, Nonce), TsaError> {
+    if digest.len() != alg.output_len() {
+        return Err(TsaError::BadDigest);
+    }
     let nonce = Nonce::random();
     let enc = TsaError::encode;
     let req = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
-            hash_algorithm: sha256_alg(),
-            hashed_message: OctetString::new(Sha256::digest(message).to_vec())
-                .map_err(enc("imprint"))?,
+            hash_algorithm: hash_alg_id(alg)?,
+            hashed_message: OctetString::new(digest.to_vec()).map_err(enc("imprint"))?,
         },
         req_policy: None,
         nonce: Some(Int::new(&nonce.der_content()).map_err(enc("nonce"))?),
@@ -66,6 +75,17 @@ pub fn build_request(message: &[u8]) -> Result<(Vec<u8>, Nonce), TsaError> {
 /// Checks a DER TimeStampResp against the request (`nonce`, `message`) and returns the
 /// token's DER exactly as the TSA sent it.
 pub fn parse_response(resp_der: &[u8], nonce: Nonce, message: &[u8]) -> Result<Vec<u8>, TsaError> {
+    parse_digest_response(resp_der, nonce, HashAlg::Sha256, &Sha256::digest(message))
+}
+
+/// Like [`parse_response`] for a request made by [`build_digest_request`]: the token's
+/// imprint must be `digest` under `alg`.
+pub fn parse_digest_response(
+    resp_der: &[u8],
+    nonce: Nonce,
+    alg: HashAlg,
+    digest: &[u8],
+) -> Result<Vec<u8>, TsaError> {
     let resp = parse_resp(resp_der)?;
     if !resp.granted() {
         return Err(TsaError::Rejected {
@@ -78,7 +98,7 @@ pub fn parse_response(resp_der: &[u8], nonce: Nonce, message: &[u8]) -> Result<V
     if tst.nonce.as_deref() != Some(nonce.magnitude().as_slice()) {
         return Err(TsaError::NonceMismatch);
     }
-    if !tst.imprint_is_sha256() || tst.imprint.as_slice() != Sha256::digest(message).as_slice() {
+    if HashAlg::from_oid(&tst.imprint_algorithm) != Some(alg) || tst.imprint.as_slice() != digest {
         return Err(TsaError::ImprintMismatch);
     }
     Ok(token.to_vec())

@@ -1,4 +1,5 @@
-//! Issuing a TimeStampToken with the built-in TSA: TSTInfo over SHA-256 of the message,
+//! Issuing a TimeStampToken with the built-in TSA: TSTInfo over SHA-256 of the message
+//! (or over a SHA-256/384/512 digest the caller made: an evidence record's root hash),
 //! genTime in whole seconds, random serial, wrapped in CMS SignedData with the
 //! contentType, messageDigest and ESS signingCertificateV2 signed attributes, signed
 //! with ECDSA P-256/SHA-256, certificates included. It never reads the clock itself.
@@ -23,6 +24,7 @@ use x509_tsp::MessageImprint;
 
 use super::identity::{TsaIdentity, positive_serial, random_serial_bytes};
 use super::{BUILTIN_POLICY_OID, TsaError};
+use crate::verify::hash_alg::HashAlg;
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
@@ -73,6 +75,17 @@ pub(super) fn sha256_alg() -> AlgorithmIdentifierOwned {
     }
 }
 
+/// The AlgorithmIdentifier of `alg`, parameters absent (RFC 5754).
+pub(super) fn hash_alg_id(alg: HashAlg) -> Result<AlgorithmIdentifierOwned, TsaError> {
+    Ok(AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::from_bytes(&alg.oid_der()).map_err(|_| TsaError::Encode {
+            what: "hash OID",
+            source: Tag::ObjectIdentifier.value_error(),
+        })?,
+        parameters: None,
+    })
+}
+
 /// DER content octets of a dotted OID with arbitrarily large arcs (up to 128 bits).
 fn encode_oid(dotted: &str) -> Option<Vec<u8>> {
     let arcs: Vec<u128> = dotted
@@ -109,7 +122,7 @@ impl TsaIdentity {
     /// Issues a DER TimeStampToken over SHA-256(`message`) with genTime `now`
     /// (truncated to whole seconds).
     pub fn stamp(&self, message: &[u8], now: SystemTime) -> Result<Vec<u8>, TsaError> {
-        self.stamp_with_serial(message, now, random_serial_bytes())
+        self.stamp_digest(HashAlg::Sha256, &Sha256::digest(message), now)
     }
 
     /// [`TsaIdentity::stamp`] with a given token serial (made positive): for
@@ -120,6 +133,32 @@ impl TsaIdentity {
         now: SystemTime,
         serial: [u8; 16],
     ) -> Result<Vec<u8>, TsaError> {
+        self.stamp_digest_with_serial(HashAlg::Sha256, &Sha256::digest(message), now, serial)
+    }
+
+    /// Issues a DER TimeStampToken whose message imprint is `digest` under `alg` (the
+    /// caller hashed the data), with genTime `now` (truncated to whole seconds).
+    pub fn stamp_digest(
+        &self,
+        alg: HashAlg,
+        digest: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, TsaError> {
+        self.stamp_digest_with_serial(alg, digest, now, random_serial_bytes())
+    }
+
+    /// [`TsaIdentity::stamp_digest`] with a given token serial: for reproducible test
+    /// vectors only.
+    pub fn stamp_digest_with_serial(
+        &self,
+        alg: HashAlg,
+        digest: &[u8],
+        now: SystemTime,
+        serial: [u8; 16],
+    ) -> Result<Vec<u8>, TsaError> {
+        if digest.len() != alg.output_len() {
+            return Err(TsaError::BadDigest);
+        }
         let since_epoch = now
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TsaError::BadTime)?;
@@ -137,9 +176,8 @@ impl TsaIdentity {
             version: 1,
             policy: Any::new(Tag::ObjectIdentifier, policy_bytes).map_err(enc("policy"))?,
             message_imprint: MessageImprint {
-                hash_algorithm: sha256_alg(),
-                hashed_message: OctetString::new(Sha256::digest(message).to_vec())
-                    .map_err(enc("imprint"))?,
+                hash_algorithm: hash_alg_id(alg)?,
+                hashed_message: OctetString::new(digest.to_vec()).map_err(enc("imprint"))?,
             },
             serial_number: Uint::new(&positive_serial(serial)).map_err(enc("serial"))?,
             gen_time,
@@ -226,6 +264,39 @@ impl TsaIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_a_given_digest_of_each_algorithm_and_nothing_else() {
+        use crate::verify::timestamp::{TimestampError, verify_token_digest};
+        let tmp = tempfile::tempdir().unwrap();
+        let id = TsaIdentity::create(tmp.path(), SystemTime::now()).unwrap();
+        let chain = id.chain_pem();
+        for alg in crate::verify::hash_alg::ALL {
+            let digest = alg.digest(b"evidence record root");
+            let token = id.stamp_digest(alg, &digest, SystemTime::now()).unwrap();
+            let info = verify_token_digest(&token, alg, &digest, chain.as_bytes()).unwrap();
+            assert!(info.signer_not_after_unix > info.gen_time_unix);
+            let other = alg.digest(b"another root");
+            assert_eq!(
+                verify_token_digest(&token, alg, &other, chain.as_bytes()),
+                Err(TimestampError::ImprintMismatch)
+            );
+            // A digest of the wrong length is refused before signing.
+            assert!(matches!(
+                id.stamp_digest(alg, &digest[1..], SystemTime::now()),
+                Err(TsaError::BadDigest)
+            ));
+        }
+        // The same bytes claimed under another algorithm do not match.
+        let d = HashAlg::Sha512.digest(b"x");
+        let token = id
+            .stamp_digest(HashAlg::Sha512, &d, SystemTime::now())
+            .unwrap();
+        assert_eq!(
+            verify_token_digest(&token, HashAlg::Sha384, &d, chain.as_bytes()),
+            Err(TimestampError::ImprintMismatch)
+        );
+    }
 
     #[test]
     fn encodes_uuid_policy_oid_like_the_verifier_reads_it() {

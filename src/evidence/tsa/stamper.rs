@@ -15,7 +15,8 @@ use x509_cert::Certificate;
 use super::TsaError;
 use super::http::HttpTransport;
 use super::identity::TsaIdentity;
-use crate::verify::timestamp::verify_token;
+use crate::verify::hash_alg::HashAlg;
+use crate::verify::timestamp::{verify_token, verify_token_digest};
 
 /// The source of RFC 3161 time-stamp tokens for checkpoints (hearing and custody logs).
 #[derive(Debug)]
@@ -71,6 +72,14 @@ impl ExternalTsa {
     /// Checks the URL and the PEM chain (at least one certificate, one of them a
     /// self-issued root) and makes the HTTP client.
     pub fn new(url: &str, chain_pem: &[u8], builtin: &TsaIdentity) -> Result<Self, TsaError> {
+        let mut tsa = Self::standalone(url, chain_pem)?;
+        tsa.builtin_chain_pem = builtin.chain_pem();
+        Ok(tsa)
+    }
+
+    /// Like [`ExternalTsa::new`] without a built-in TSA behind it (`sworn archive renew
+    /// --tsa-url`, run outside a server).
+    pub fn standalone(url: &str, chain_pem: &[u8]) -> Result<Self, TsaError> {
         let transport = HttpTransport::new(url)?;
         let text = std::str::from_utf8(chain_pem)
             .map_err(|_| TsaError::BadChain("not a PEM text file".into()))?;
@@ -92,7 +101,7 @@ impl ExternalTsa {
         Ok(ExternalTsa {
             transport,
             chain_pem: chain,
-            builtin_chain_pem: builtin.chain_pem(),
+            builtin_chain_pem: String::new(),
             last_time: std::sync::Mutex::new(None),
         })
     }
@@ -100,10 +109,21 @@ impl ExternalTsa {
     /// One request/response with the TSA; the token is checked against the request
     /// (status, nonce, imprint) and then verified over `message` with the chain.
     fn stamp(&self, message: &[u8], within: Option<Duration>) -> Result<Vec<u8>, TsaError> {
-        let (request, nonce) = super::build_request(message)?;
+        use sha2::Digest;
+        self.stamp_digest(HashAlg::Sha256, &sha2::Sha256::digest(message), within)
+    }
+
+    /// Like [`ExternalTsa::stamp`] for a digest the caller made.
+    fn stamp_digest(
+        &self,
+        alg: HashAlg,
+        digest: &[u8],
+        within: Option<Duration>,
+    ) -> Result<Vec<u8>, TsaError> {
+        let (request, nonce) = super::build_digest_request(alg, digest)?;
         let reply = self.transport.post(&request, within)?;
-        let token = super::parse_response(&reply, nonce, message)?;
-        let info = verify_token(&token, message, self.chain_pem.as_bytes())
+        let token = super::parse_digest_response(&reply, nonce, alg, digest)?;
+        let info = verify_token_digest(&token, alg, digest, self.chain_pem.as_bytes())
             .map_err(TsaError::Untrusted)?;
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -154,6 +174,20 @@ impl TimeStamper {
                 Ok(token)
             }
             TimeStamper::External(x) => x.stamp(message, within),
+        }
+    }
+
+    /// One attempt at a verified token whose imprint is `digest` under `alg` (an
+    /// evidence record's root hash, `evidence::archive`).
+    pub fn stamp_digest(&self, alg: HashAlg, digest: &[u8]) -> Result<Vec<u8>, TsaError> {
+        match self {
+            TimeStamper::Builtin(id) => {
+                let token = id.stamp_digest(alg, digest, SystemTime::now())?;
+                verify_token_digest(&token, alg, digest, id.chain_pem().as_bytes())
+                    .map_err(TsaError::Untrusted)?;
+                Ok(token)
+            }
+            TimeStamper::External(x) => x.stamp_digest(alg, digest, None),
         }
     }
 

@@ -105,6 +105,12 @@ pub(crate) fn is_custody_extract(path: &str) -> bool {
     path.starts_with(super::custody::CUSTODY_DIR)
 }
 
+/// True for files the manifest never lists: the custody extract and the evidence
+/// record (`archive/**`, added and renewed after sealing).
+fn is_unlisted_tree(path: &str) -> bool {
+    is_custody_extract(path) || crate::verify::archive::is_archive(path)
+}
+
 /// Reads and checks manifest.json, SHA256SUMS, the layout, and every file's digest.
 pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
     let mut errs = Vec::new();
@@ -135,7 +141,7 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
     let paths: Vec<String> = ctx
         .paths
         .iter()
-        .filter(|p| !is_custody_extract(p))
+        .filter(|p| !is_unlisted_tree(p))
         .cloned()
         .collect();
     for p in &paths {
@@ -157,7 +163,7 @@ pub(crate) fn check_files(ctx: &mut Ctx<'_>) -> Option<Manifest> {
     for f in &man.files {
         if listed.insert(f.path.as_str(), f).is_some()
             || UNLISTED.contains(&f.path.as_str())
-            || is_custody_extract(&f.path)
+            || is_unlisted_tree(&f.path)
         {
             errs.push(VerifyError::ManifestMalformed {
                 reason: format!("{} listed twice or must not be listed", f.path),
@@ -226,7 +232,7 @@ fn check_sums(ctx: &mut Ctx<'_>) {
             }
         }
         for p in &ctx.paths {
-            if p != "SHA256SUMS" && !is_custody_extract(p) && !seen.contains(p) {
+            if p != "SHA256SUMS" && !is_unlisted_tree(p) && !seen.contains(p) {
                 errs.push(bad(format!("{p} not listed")));
             }
         }

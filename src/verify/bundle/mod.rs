@@ -5,6 +5,7 @@
 //! [`TimestampVerifier`]. It must never read the filesystem, the network or the clock,
 //! and must fail closed on anything missing, extra or empty.
 
+mod archive;
 mod attest;
 mod checkpoints;
 mod custody;
@@ -18,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
+use super::archive::StampTime;
 use super::error::VerifyError;
+use super::hash_alg::HashAlg;
 use super::key_history::Pin;
 use super::report::{Check, Report, Status, Verdict};
 
@@ -91,6 +94,17 @@ pub trait TimestampVerifier {
         message: &[u8],
         chain_pem: &[u8],
     ) -> Result<TokenTime, TimestampFailure>;
+
+    /// Checks `token_der` time-stamps exactly `digest` under `alg` (an evidence record's
+    /// root hash) under the CA(s) in `chain_pem`; returns the token's time and its TSA
+    /// certificate's notAfter.
+    fn verify_digest(
+        &self,
+        token_der: &[u8],
+        alg: HashAlg,
+        digest: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<StampTime, TimestampFailure>;
 }
 
 /// What the caller trusts.
@@ -199,7 +213,20 @@ impl<'a> Ctx<'a> {
         len: u64,
         errs: &mut Vec<VerifyError>,
     ) -> Option<String> {
-        let mut h = Sha256::new();
+        self.digest_range(path, offset, len, HashAlg::Sha256, errs)
+            .map(hex::encode)
+    }
+
+    /// The `alg` digest of `len` bytes from `offset`, read in blocks.
+    pub(crate) fn digest_range(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u64,
+        alg: HashAlg,
+        errs: &mut Vec<VerifyError>,
+    ) -> Option<Vec<u8>> {
+        let mut h = alg.hasher();
         let mut done = 0u64;
         while done < len {
             let n = (len - done).min(BLOCK);
@@ -216,7 +243,7 @@ impl<'a> Ctx<'a> {
             }
             done += n;
         }
-        Some(hex::encode(h.finalize()))
+        Some(h.finish())
     }
 
     pub(crate) fn record(&mut self, name: &str, errs: Vec<VerifyError>, ok: String) {
@@ -275,6 +302,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         key_pinned: opts.trusted_key.is_some() || opts.trusted_history.is_some(),
         interruptions: Vec::new(),
         custody: Vec::new(),
+        archive: None,
     };
     let Some(man) = manifest::check_files(&mut ctx) else {
         report.checks = ctx.checks;
@@ -319,6 +347,8 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         opts.timestamps,
         opts.trusted_tsa_chain.as_deref(),
     );
+    report.archive =
+        archive::check_archive(&mut ctx, opts.timestamps, opts.trusted_tsa_chain.as_deref());
     report.valid = !ctx.checks.is_empty() && ctx.checks.iter().all(|c| c.status != Status::Fail);
     report.verdict = Verdict::of(report.valid, report.key_pinned);
     report.checks = ctx.checks;
@@ -342,6 +372,26 @@ impl TimestampVerifier for Rfc3161Checker {
                 text: info.gen_time,
                 unix_seconds: info.gen_time_unix,
             }),
+            Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
+            Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
+        }
+    }
+
+    fn verify_digest(
+        &self,
+        token_der: &[u8],
+        alg: HashAlg,
+        digest: &[u8],
+        chain_pem: &[u8],
+    ) -> Result<StampTime, TimestampFailure> {
+        use crate::verify::timestamp::{TimestampError, verify_token_digest};
+        match verify_token_digest(token_der, alg, digest, chain_pem) {
+            Ok(info) => Ok(archive::stamp_time(
+                info.gen_time,
+                info.gen_time_unix,
+                info.signer_not_after,
+                info.signer_not_after_unix,
+            )),
             Err(TimestampError::ImprintMismatch) => Err(TimestampFailure::Mismatch),
             Err(e) => Err(TimestampFailure::Invalid(e.to_string())),
         }

@@ -98,6 +98,31 @@ impl Cert {
         strip_sign_byte(self.parsed.tbs_certificate.serial_number.as_bytes())
     }
 
+    /// notAfter, whole seconds since the Unix epoch.
+    pub fn not_after_unix(&self) -> i64 {
+        let t = self.parsed.tbs_certificate.validity.not_after;
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// notAfter in RFC 3339, UTC (`2046-11-29T17:33:09Z`).
+    pub fn not_after_rfc3339(&self) -> String {
+        let t = self
+            .parsed
+            .tbs_certificate
+            .validity
+            .not_after
+            .to_date_time();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minutes(),
+            t.seconds()
+        )
+    }
+
     fn valid_at(&self, unix_seconds: i64) -> bool {
         let v = &self.parsed.tbs_certificate.validity;
         let secs = |t: x509_cert::time::Time| {

@@ -16,6 +16,10 @@ import { checkMedia, checkDerived } from './media.js';
 import { checkAttestations } from './attest.js';
 import { checkCustody, isCustodyExtract } from './custody.js';
 import { HISTORY_PATH, parseHistory, decide, signersRing } from './keyhistory.js';
+import { checkArchive, isArchive } from './archive.js';
+
+/** Files the manifest never lists: the custody extract and the evidence record. */
+const isUnlistedTree = (p) => isCustodyExtract(p) || isArchive(p);
 
 const UNLISTED = ['manifest.json', 'manifest.sig', 'SHA256SUMS'];
 const FIXED = [
@@ -122,7 +126,7 @@ async function checkFiles(ctx) {
   if (man.format !== 'sworn-bundle/1') errs.push(err('ManifestWrongFormat', { found: man.format }));
   // Digest every file once. The custody extract (`custody/**`) is added at export time,
   // is not in the manifest and is checked by its own rules (custody.js).
-  const paths = ctx.paths.filter((p) => !isCustodyExtract(p));
+  const paths = ctx.paths.filter((p) => !isUnlistedTree(p));
   const total = paths.reduce((n, p) => n + (ctx.src.size(p) || 0), 0);
   let done = 0;
   for (const p of paths) {
@@ -145,7 +149,7 @@ async function checkFiles(ctx) {
   }
   const listed = new Map();
   for (const f of man.files) {
-    if (listed.has(f.path) || UNLISTED.includes(f.path) || isCustodyExtract(f.path)) {
+    if (listed.has(f.path) || UNLISTED.includes(f.path) || isUnlistedTree(f.path)) {
       errs.push(err('ManifestMalformed', { reason: `${f.path} listed twice or must not be listed` }));
     }
     if (!listed.has(f.path)) listed.set(f.path, f);
@@ -192,7 +196,7 @@ async function checkSums(ctx) {
       else if (d.sha256 !== sha) errs.push(bad(`${path}: checksum differs`));
     }
     for (const p of ctx.paths) {
-      if (p !== 'SHA256SUMS' && !isCustodyExtract(p) && !seen.has(p)) errs.push(bad(`${p} not listed`));
+      if (p !== 'SHA256SUMS' && !isUnlistedTree(p) && !seen.has(p)) errs.push(bad(`${p} not listed`));
     }
   }
   ctx.record('sha256sums', errs, 'every file matches SHA256SUMS');
@@ -294,7 +298,7 @@ export async function verifyBundle(src, opts = {}) {
   const ctx = new Ctx(src, opts.onProgress);
   const report = {
     checks: [], valid: false, verdict: 'invalid', hearing: null, log_size: null, key_fingerprint: null,
-    key_pinned: !!(opts.trustedKey || opts.trustedHistory), interruptions: [], custody: [],
+    key_pinned: !!(opts.trustedKey || opts.trustedHistory), interruptions: [], custody: [], archive: null,
   };
   const man = await checkFiles(ctx);
   if (!man) { report.checks = ctx.checks; return report; }
@@ -316,6 +320,8 @@ export async function verifyBundle(src, opts = {}) {
   ctx.onProgress({ phase: 'attestations' });
   await checkAttestations(ctx, man, log, cps);
   report.custody = await checkCustody(ctx, man.hearing, signers, pin, opts.trustedTsaChain || null);
+  ctx.onProgress({ phase: 'archive' });
+  report.archive = await checkArchive(ctx, opts.trustedTsaChain || null);
   report.valid = ctx.checks.length > 0 && ctx.checks.every((c) => c.status !== 'fail');
   report.verdict = verdictOf(report.valid, report.key_pinned);
   report.checks = ctx.checks;

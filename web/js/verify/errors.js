@@ -63,6 +63,13 @@ const MESSAGES = {
   CustodyEntryWrongHearing: (e) => `${e.path}: custody entry is about hearing ${e.found}, not this bundle's ${e.expected}`,
   CustodyInclusionInvalid: (e) => `${e.path}: inclusion proof invalid: ${e.reason}`,
   CustodyTimestampInvalid: (e) => `custody/checkpoint.tsr: ${e.reason}`,
+  ArchiveRecordMalformed: (e) => `archive: evidence record malformed: ${e.reason}`,
+  ArchiveAlgorithmUnsupported: (e) => `archive: unsupported hash algorithm ${e.oid}`,
+  ArchiveDataNotCovered: (e) => `archive: ${e.path} is not covered by archive time-stamp #${e.stamp}`,
+  ArchiveHashTreeMismatch: (e) => `archive: archive time-stamp #${e.stamp}: ${e.reason}`,
+  ArchiveTimestampInvalid: (e) => `archive: archive time-stamp #${e.stamp}: token invalid: ${e.reason}`,
+  ArchiveRenewalOutOfOrder: (e) => `archive: archive time-stamp #${e.stamp} (${e.gen_time}) is older than the one before it (${e.previous})`,
+  ArchiveRenewalLate: (e) => `archive: archive time-stamp #${e.stamp} (${e.gen_time}) came after the previous token's TSA certificate expired (${e.expired})`,
 };
 
 /** A named failure: `{code, ...fields}` (numbers may be BigInt). */

@@ -215,13 +215,33 @@ function checkTsaUsage(signer) {
   if (ku && !ku(0) && !ku(1)) throw fail("the TSA certificate's keyUsage forbids signing");
 }
 
-/** -> {genTime, unix} | {mismatch: true} | {invalid: reason}. */
+/** -> {genTime, unix, notAfter, notAfterUnix} | {mismatch: true} | {invalid: reason}. */
 export async function verifyToken(token, message, chainPem) {
+  return verifyWith(token, chainPem, async (tst) => {
+    const imprintHash = sha2(tst.alg, 'message imprint (need SHA-256/384/512)');
+    return bytesEqual(tst.imprint, await digest(imprintHash, message));
+  });
+}
+
+/**
+ * The token's imprint must be exactly `imprint` under the SHA-2 OID `algOid` (an
+ * evidence record's root hash; timestamp.rs `verify_token_digest`).
+ */
+export async function verifyTokenDigest(token, algOid, imprint, chainPem) {
+  return verifyWith(token, chainPem, async (tst) => {
+    sha2(tst.alg, 'message imprint (need SHA-256/384/512)');
+    return tst.alg === algOid && bytesEqual(tst.imprint, imprint);
+  });
+}
+
+/** RFC 3339 of Unix seconds, whole seconds (as chain.rs `not_after_rfc3339`). */
+const rfc3339 = (unix) => new Date(unix * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+async function verifyWith(token, chainPem, imprintMatches) {
   try {
     const parts = parseSignedData(token);
     const tst = parseTstInfo(parts.tstInfo);
-    const imprintHash = sha2(tst.alg, 'message imprint (need SHA-256/384/512)');
-    if (!bytesEqual(tst.imprint, await digest(imprintHash, message))) return { mismatch: true };
+    if (!(await imprintMatches(tst))) return { mismatch: true };
     const signerHash = sha2(parts.digestAlg, 'SignerInfo digest (need SHA-256/384/512)');
     const scheme = signatureScheme(parts.sigAlg, parts.sigParams, signerHash, 'SignerInfo signature');
     const trusted = certsFromPem(chainPem);
@@ -242,7 +262,7 @@ export async function verifyToken(token, message, chainPem) {
     if (!(await verifySignature(signer, scheme, parts.signedAttrs, parts.signature))) throw fail('the TSA signature does not verify');
     await checkPath(signer, embedded, trusted, tst.genTime.unix);
     checkTsaUsage(signer);
-    return { genTime: tst.genTime.rfc3339, unix: tst.genTime.unix };
+    return { genTime: tst.genTime.rfc3339, unix: tst.genTime.unix, notAfter: rfc3339(signer.notAfter), notAfterUnix: signer.notAfter };
   } catch (e) {
     if (e instanceof Malformed || e instanceof TsError || e instanceof AlgError) return { invalid: e.message };
     return { invalid: `time-stamp token is malformed: ${e && e.message}` };
