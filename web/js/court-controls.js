@@ -3,14 +3,18 @@
 // mark a moment. Each is one `court` message on the console's socket; the server decides
 // (src/domain/court.rs), logs it and tells everyone the new state, which this panel shows.
 
-import { $, setStatus } from './dom.js';
+import { $, el, setStatus } from './dom.js';
 import { t } from './i18n.js';
 
 export class CourtControls {
-  /** @param {{send: (msg: object) => void}} opts */
+  /** @param {{send: (msg: object) => void, nameOf: (id: string) => string}} opts */
   constructor(opts) {
     this.send = opts.send;
-    this.state = { locked: false, recess: null, delegate: null };
+    this.nameOf = opts.nameOf;
+    this.state = { locked: false, recess: null, delegate: null, consultation: null };
+    /** Pending requests: key `by|with`. */
+    this.requests = new Map();
+    $('#consult-end').addEventListener('click', () => this.control('end_consultation'));
     $('#court-lock').addEventListener('click', () => this.control(this.state.locked ? 'unlock' : 'lock'));
     $('#court-mute-all').addEventListener('click', () => this.control('mute_all'));
     $('#court-recess').addEventListener('click', () => {
@@ -41,7 +45,19 @@ export class CourtControls {
   /** Handles a socket event; true if it was the panel's. */
   onEvent(type, data) {
     if (type === 'court') {
-      this.state = { locked: !!data.locked, recess: data.recess || null, delegate: data.delegate || null };
+      this.state = {
+        locked: !!data.locked,
+        recess: data.recess || null,
+        delegate: data.delegate || null,
+        consultation: Array.isArray(data.consultation) ? data.consultation : null,
+      };
+      if (this.state.consultation) this.requests.clear();
+      this.render();
+      return true;
+    }
+    if (type === 'consultation_requested') {
+      this.requests.set(`${data.by}|${data.with}`, { by: data.by, with: data.with });
+      setStatus($('#court-status'), t('consult.requested', { by: this.nameOf(data.by), with: this.nameOf(data.with) }), 'ok');
       this.render();
       return true;
     }
@@ -70,5 +86,16 @@ export class CourtControls {
     if (s.recess) badges.push(t('court.in_recess', { reason: s.recess.reason }));
     $('#court-state').textContent = badges.join(' · ') || t('court.in_session');
     $('#court-state').className = `badge ${s.recess ? 'fair' : s.locked ? 'poor' : 'good'}`;
+    const c = s.consultation;
+    $('#consult-state').hidden = !c;
+    $('#consult-end').hidden = !c;
+    if (c) $('#consult-state').textContent = t('consult.court_state', { names: c.map((id) => this.nameOf(id)).join(', ') });
+    $('#consult-requests').replaceChildren(...(c ? [] : [...this.requests.values()].map((r) => el('p', {},
+      t('consult.requested', { by: this.nameOf(r.by), with: this.nameOf(r.with) }), ' ',
+      el('button', {
+        type: 'button',
+        class: 'small',
+        onclick: () => this.control('consult', { participants: [r.by, r.with], participant: r.by }),
+      }, t('consult.open'))))));
   }
 }

@@ -382,7 +382,10 @@ async function main() {
     selfTile.placeholder.textContent = t('room.media_unavailable');
     setStatus(status(), t('room.media_failed', { error: e.name || 'error' }), 'error');
   }
-  court = new CourtControls({ send: (m) => { if (call) call.send(m); } });
+  court = new CourtControls({
+    send: (m) => { if (call) call.send(m); },
+    nameOf: (id) => (people.get(id) || {}).display_name || id,
+  });
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
     hello: () => ({ type: 'hello', ...helloKey(key) }),

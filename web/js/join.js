@@ -14,11 +14,13 @@ import { VideoGrid } from './video-grid.js';
 import { QualityMonitor } from './quality.js';
 import { Attestor } from './attest.js';
 import { OathDialog, IdentityPanel } from './join-evidence.js';
+import { ConsultPanel } from './consult.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
 const local = new LocalMedia();
 let info = null;
+let consult = null;
 let call = null;
 let key = null;
 let quality = null;
@@ -166,6 +168,11 @@ async function join() {
   meter.detach();
   $('#lobby-preview').srcObject = local.stream;
   $('#self-video').srcObject = local.stream;
+  consult = new ConsultPanel({
+    selfId: () => info.participant.id,
+    selfRole: () => info.participant.role,
+    send: (m) => { if (call) call.send(m); },
+  });
   call = new Call({
     path: `/ws/join/${encodeURIComponent(token)}`,
     hello: async (challenge) => {
@@ -240,6 +247,7 @@ function onEvent(type, data) {
       break;
     case 'court':
       showCourtState(data);
+      if (consult) consult.court(data);
       break;
     case 'video':
       $('#court-video').hidden = !data.stopped_by_court;
@@ -310,6 +318,7 @@ function onRoster(list) {
   }
   for (const id of [...people.keys()]) if (!present.has(id)) people.delete(id);
   grid.retain(present);
+  if (consult) consult.roster(list);
 }
 
 /** A quiet line under the controls about the record ("co-signed", "oath recorded"). */

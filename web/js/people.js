@@ -77,6 +77,7 @@ export function renderPeople(ui, participants) {
     else if (p.audio_muted) meta.push(t('people.mic_off'));
     if (p.video_muted) meta.push(t('people.camera_off'));
     if (p.video_stopped_by_court) meta.push(t('people.video_stopped'));
+    if (p.in_consultation) meta.push(t('people.in_consultation'));
     const buttons = [];
     if (p.role !== 'judge') {
       if (p.presence === 'admitted') {
