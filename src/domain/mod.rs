@@ -3,6 +3,7 @@
 
 pub mod court;
 pub mod ids;
+pub mod moderation;
 pub mod policy;
 pub mod role;
 pub mod state;

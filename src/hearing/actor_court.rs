@@ -5,6 +5,9 @@ use super::actor::Actor;
 use super::live::Live;
 use super::protocol::{ModAction, ServerMsg, close};
 use super::{HearingError, Moderator};
+use crate::domain::moderation::{
+    self, By, Closing, Effect, Logged, Moderation, ModerationError, Notice, Person,
+};
 use crate::domain::{
     Action, ConnectionState, HearingState, ParticipantId, Presence, Subject, allows,
 };
@@ -12,106 +15,150 @@ use crate::verify::entry::EntryBody;
 use tracing::info;
 
 impl Actor {
+    /// A moderation, decided by `domain::moderation` and carried out here in the order
+    /// of its effects. Device decisions (another device for an invitation) are
+    /// `actor_device`'s.
     pub(super) async fn moderate(
         &mut self,
         by: Moderator,
         action: ModAction,
         target: &ParticipantId,
     ) -> Result<(), HearingError> {
-        if let Moderator::Participant(role) = by {
-            if !allows(Subject::Participant(role), needed_for(action)) {
-                return Err(HearingError::Forbidden);
-            }
-        }
-        if self.summary.state == HearingState::Closed {
-            return Err(HearingError::Closed);
-        }
-        if !self.people.contains_key(target) {
-            match self.deps.store.participant(target) {
-                Ok(Some(row)) if row.hearing_id == self.id => {
-                    self.people.insert(target.clone(), Live::new(row));
+        let by = match by {
+            Moderator::Participant(role) => By::Participant(role),
+            Moderator::Court => By::Court,
+        };
+        let m = match action {
+            ModAction::Admit => Moderation::Admit,
+            ModAction::Deny => Moderation::Deny,
+            ModAction::Mute => Moderation::Mute,
+            ModAction::Unmute => Moderation::Unmute,
+            ModAction::Remove => Moderation::Remove,
+            ModAction::ApproveDevice | ModAction::RefuseDevice => {
+                if let By::Participant(role) = by {
+                    if !allows(Subject::Participant(role), needed_for(action)) {
+                        return Err(HearingError::Forbidden);
+                    }
                 }
-                _ => return Err(HearingError::UnknownParticipant),
+                if self.summary.state == HearingState::Closed {
+                    return Err(HearingError::Closed);
+                }
+                self.load_person(target)?;
+                let approve = action == ModAction::ApproveDevice;
+                return self.device_decision(target, approve).await;
             }
+        };
+        // Refusals first, before anything is loaded or changed.
+        let closed = self.summary.state == HearingState::Closed;
+        let probe = Person {
+            presence: Presence::Absent,
+            muted_by_court: false,
+            denied: false,
+        };
+        if let Err(e) = moderation::moderate(probe, by, m, closed) {
+            return Err(refusal(e));
         }
-        match action {
-            ModAction::ApproveDevice => return self.device_decision(target, true).await,
-            ModAction::RefuseDevice => return self.device_decision(target, false).await,
-            _ => {}
-        }
+        self.load_person(target)?;
         let Some(p) = self.people.get_mut(target) else {
             return Err(HearingError::UnknownParticipant);
         };
-        match action {
-            ModAction::ApproveDevice | ModAction::RefuseDevice => {}
-            ModAction::Admit => {
-                if p.row.denied {
-                    p.row.denied = false;
-                    let _ = self.deps.store.set_denied(target, false);
-                }
-                if p.presence != Presence::Admitted {
-                    p.presence = Presence::Admitted;
-                    p.apply_forwarding();
-                    p.send(ServerMsg::Admitted);
-                    // A WHIP publisher is already connected: share its tracks now.
-                    let tracks = p.published.clone();
-                    for t in tracks {
-                        for other in self.subscribers_except(target) {
-                            if let Some(s) = self.session_mut(&other) {
-                                let _ = s.subscribe(&t).await;
-                            }
-                            self.renegotiate(&other).await;
-                        }
-                    }
-                    // Recording starts at admission, never in the waiting room.
-                    self.start_recorder(target);
-                }
-            }
-            ModAction::Deny => {
-                p.presence = Presence::Denied;
-                p.row.denied = true;
-                let _ = self.deps.store.set_denied(target, true);
-                p.send(ServerMsg::Denied);
-                p.close_socket(close::DENIED, "the court did not admit you");
-                self.drop_conn(target, ConnectionState::None).await;
-            }
-            ModAction::Mute => {
-                p.muted_by_court = true;
-                p.apply_forwarding();
-                p.send(ServerMsg::Muted { by_court: true });
-            }
-            ModAction::Unmute => {
-                p.muted_by_court = false;
-                p.apply_forwarding();
-                p.send(ServerMsg::Unmuted);
-            }
-            ModAction::Remove => {
-                p.presence = Presence::Removed;
-                p.close_socket(close::REMOVED, "removed from the hearing");
-                let _ = self.deps.store.revoke_invite(target);
-                self.drop_conn(target, ConnectionState::None).await;
-            }
+        let person = Person {
+            presence: p.presence,
+            muted_by_court: p.muted_by_court,
+            denied: p.row.denied,
+        };
+        let outcome = moderation::moderate(person, by, m, closed).map_err(refusal)?;
+        p.presence = outcome.person.presence;
+        p.muted_by_court = outcome.person.muted_by_court;
+        p.row.denied = outcome.person.denied;
+        for e in outcome.effects {
+            self.moderation_effect(target, e).await;
         }
-        let participant = target.to_string();
-        self.log(match action {
-            ModAction::Admit => EntryBody::ParticipantAdmitted { participant },
-            ModAction::Deny => EntryBody::ParticipantDenied { participant },
-            ModAction::Mute => EntryBody::Mute {
-                participant,
-                muted: true,
-                by_court: true,
-            },
-            ModAction::Unmute => EntryBody::Mute {
-                participant,
-                muted: false,
-                by_court: true,
-            },
-            ModAction::Remove => EntryBody::ParticipantRemoved { participant },
-            ModAction::ApproveDevice | ModAction::RefuseDevice => return Ok(()),
-        });
         info!(participant = %target, action = ?action, "moderation");
         self.broadcast_roster();
         Ok(())
+    }
+
+    /// Makes sure `target` (a participant of this hearing) has live state.
+    fn load_person(&mut self, target: &ParticipantId) -> Result<(), HearingError> {
+        if self.people.contains_key(target) {
+            return Ok(());
+        }
+        match self.deps.store.participant(target) {
+            Ok(Some(row)) if row.hearing_id == self.id => {
+                self.people.insert(target.clone(), Live::new(row));
+                Ok(())
+            }
+            _ => Err(HearingError::UnknownParticipant),
+        }
+    }
+
+    async fn moderation_effect(&mut self, target: &ParticipantId, e: Effect) {
+        match e {
+            Effect::StoreDenied(d) => {
+                let _ = self.deps.store.set_denied(target, d);
+            }
+            Effect::RevokeInvite => {
+                let _ = self.deps.store.revoke_invite(target);
+            }
+            Effect::ApplyForwarding => {
+                if let Some(p) = self.people.get(target) {
+                    p.apply_forwarding();
+                }
+            }
+            Effect::Tell(n) => {
+                let msg = match n {
+                    Notice::Admitted => ServerMsg::Admitted,
+                    Notice::Denied => ServerMsg::Denied,
+                    Notice::Muted => ServerMsg::Muted { by_court: true },
+                    Notice::Unmuted => ServerMsg::Unmuted,
+                };
+                self.send(target, msg);
+            }
+            Effect::Close(c) => {
+                if let Some(p) = self.people.get(target) {
+                    match c {
+                        Closing::Denied => {
+                            p.close_socket(close::DENIED, "the court did not admit you")
+                        }
+                        Closing::Removed => {
+                            p.close_socket(close::REMOVED, "removed from the hearing")
+                        }
+                    }
+                }
+            }
+            Effect::DropConnection => self.drop_conn(target, ConnectionState::None).await,
+            Effect::ShareTracks => {
+                // A WHIP publisher is already connected: share its tracks now.
+                let tracks = self
+                    .people
+                    .get(target)
+                    .map(|p| p.published.clone())
+                    .unwrap_or_default();
+                for t in tracks {
+                    for other in self.subscribers_except(target) {
+                        if let Some(s) = self.session_mut(&other) {
+                            let _ = s.subscribe(&t).await;
+                        }
+                        self.renegotiate(&other).await;
+                    }
+                }
+            }
+            Effect::StartRecording => self.start_recorder(target),
+            Effect::Log(l) => {
+                let participant = target.to_string();
+                self.log(match l {
+                    Logged::Admitted => EntryBody::ParticipantAdmitted { participant },
+                    Logged::Denied => EntryBody::ParticipantDenied { participant },
+                    Logged::Muted(muted) => EntryBody::Mute {
+                        participant,
+                        muted,
+                        by_court: true,
+                    },
+                    Logged::Removed => EntryBody::ParticipantRemoved { participant },
+                });
+            }
+        }
     }
 
     pub(super) async fn state_changed(&mut self, state: HearingState) {
@@ -132,6 +179,13 @@ impl Actor {
             }
             self.begin_close();
         }
+    }
+}
+
+fn refusal(e: ModerationError) -> HearingError {
+    match e {
+        ModerationError::Closed => HearingError::Closed,
+        _ => HearingError::Forbidden,
     }
 }
 

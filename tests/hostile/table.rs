@@ -71,6 +71,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/portal/hearings/{id}/files/{*path}", Portal),
     r("GET", "/api/join/{token}", Invite),
     r("GET", "/.well-known/sworn/server-key", Public),
+    r("GET", "/.well-known/sworn/key-history.json", Public),
     r("GET", "/ws/join/{token}", Invite),
     r("GET", "/ws/hearings/{id}", Staff),
     r("POST", "/whip", Bearer),
