@@ -362,34 +362,6 @@ pub const CODES: &[(&str, &str)] = &[
         "A server key signed something dated after its retirement.",
     ),
     (
-        "ArchiveRecordMalformed",
-        "`archive/` holds an unexpected file, or the evidence record is not a DER EvidenceRecord in sworn's profile.",
-    ),
-    (
-        "ArchiveAlgorithmUnsupported",
-        "The evidence record names a hash algorithm other than SHA-256/384/512.",
-    ),
-    (
-        "ArchiveDataNotCovered",
-        "A file of the sealed bundle is not among the hashes an archive time-stamp covers.",
-    ),
-    (
-        "ArchiveHashTreeMismatch",
-        "An archive time-stamp's hash tree does not lead to its token's imprint or does not cover the previous time-stamp.",
-    ),
-    (
-        "ArchiveTimestampInvalid",
-        "An archive time-stamp's token does not verify under its TSA chain.",
-    ),
-    (
-        "ArchiveRenewalOutOfOrder",
-        "An archive time-stamp is older than the one before it.",
-    ),
-    (
-        "ArchiveRenewalLate",
-        "An archive time-stamp came after the previous token's TSA certificate expired.",
-    ),
-    (
         "LogMalformed",
         "The log is empty or missing its final newline.",
     ),
@@ -524,6 +496,34 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "CustodyTimestampInvalid",
         "custody/checkpoint.tsr is not a valid time-stamp over custody/checkpoint.note.",
+    ),
+    (
+        "ArchiveRecordMalformed",
+        "`archive/` holds an unexpected file, or the evidence record is not a DER EvidenceRecord in sworn's profile.",
+    ),
+    (
+        "ArchiveAlgorithmUnsupported",
+        "The evidence record names a hash algorithm other than SHA-256/384/512.",
+    ),
+    (
+        "ArchiveDataNotCovered",
+        "A file of the sealed bundle is not among the hashes an archive time-stamp covers.",
+    ),
+    (
+        "ArchiveHashTreeMismatch",
+        "An archive time-stamp's hash tree does not lead to its token's imprint or does not cover the previous time-stamp.",
+    ),
+    (
+        "ArchiveTimestampInvalid",
+        "An archive time-stamp's token does not verify under its TSA chain.",
+    ),
+    (
+        "ArchiveRenewalOutOfOrder",
+        "An archive time-stamp is older than the one before it.",
+    ),
+    (
+        "ArchiveRenewalLate",
+        "An archive time-stamp came after the previous token's TSA certificate expired.",
     ),
 ];
 
