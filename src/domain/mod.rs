@@ -4,6 +4,7 @@
 pub mod court;
 pub mod ids;
 pub mod policy;
+pub mod rights;
 pub mod role;
 pub mod state;
 pub mod text;
