@@ -39,6 +39,7 @@ impl Actor {
             ModAction::RefuseDevice => return self.device_decision(target, false).await,
             _ => {}
         }
+        let rights = self.rights_msg();
         let Some(p) = self.people.get_mut(target) else {
             return Err(HearingError::UnknownParticipant);
         };
@@ -53,6 +54,8 @@ impl Actor {
                     p.presence = Presence::Admitted;
                     p.apply_forwarding();
                     p.send(ServerMsg::Admitted);
+                    // Claims and rulings are shown to those in the hearing only.
+                    p.send(rights);
                     // A WHIP publisher is already connected: share its tracks now.
                     let tracks = p.published.clone();
                     for t in tracks {

@@ -248,6 +248,44 @@ pub enum EntryBody {
         stopped: bool,
         by: String,
     },
+    /// The court read the witness their rights (art. 12): the exact text read.
+    RightsExplained {
+        /// Language of the text (`en`, `fr`, `es`).
+        language: String,
+        /// The statement of rights, exactly as shown and read.
+        text: String,
+        /// The judge (participant id).
+        by: String,
+    },
+    /// The witness, or their counsel, claimed a privilege to refuse to testify.
+    PrivilegeClaimed {
+        /// Number of the matter (claims and objections share one numbering from 1).
+        number: u64,
+        /// Who claimed it (participant id).
+        by: String,
+        /// The ground, in their words.
+        ground: String,
+    },
+    /// The prosecution or the defence objected.
+    ObjectionRaised {
+        /// Number of the matter.
+        number: u64,
+        /// Who objected (participant id).
+        by: String,
+        /// The ground, in their words.
+        ground: String,
+    },
+    /// The judge ruled on a claimed privilege or an objection.
+    Ruling {
+        /// Number of the matter ruled on.
+        number: u64,
+        /// Upheld (true) or overruled (false).
+        upheld: bool,
+        /// The judge's reason.
+        reason: String,
+        /// The judge (participant id).
+        by: String,
+    },
     /// Recording quality degraded.
     RecordingDegraded {
         /// Participant concerned.
@@ -333,6 +371,10 @@ impl EntryBody {
             Self::Recess { .. } => "recess",
             Self::Delegation { .. } => "delegation",
             Self::VideoStopped { .. } => "video_stopped",
+            Self::RightsExplained { .. } => "rights_explained",
+            Self::PrivilegeClaimed { .. } => "privilege_claimed",
+            Self::ObjectionRaised { .. } => "objection_raised",
+            Self::Ruling { .. } => "ruling",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",
