@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeEntry } from '../../web/js/verify/entry.js';
 import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
@@ -123,5 +124,13 @@ test('rights are read, privileges claimed, objections raised, the judge rules; a
     [2, false, 'No professional relationship is shown'],
     [3, true, 'The question stands'],
   ]);
+
+  // The in-browser verifier reads every new entry type, and still fails closed.
+  const lines = readFileSync(join(process.env.SWORN_DATA_DIR, 'hearings', h, 'log', 'entries.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const enc = new TextEncoder();
+  for (const l of lines) assert.equal(decodeEntry(enc.encode(l)).error, undefined, l.slice(0, 80));
+  const ruling = lines.find((l) => l.includes('"type":"ruling"'));
+  assert.equal(decodeEntry(enc.encode(ruling.replace('"upheld":true', '"upheld":"yes"'))).error, 'malformed');
+  assert.equal(decodeEntry(enc.encode(ruling.replace('"type":"ruling"', '"type":"rulings"'))).error, 'malformed');
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });
