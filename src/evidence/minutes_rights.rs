@@ -12,7 +12,7 @@ pub(super) fn line(t: &str, body: &EntryBody) -> Option<String> {
             "{t}: {} read the witness their rights (in {}): <q>{}</q>",
             esc(by),
             esc(language),
-            esc(text)
+            esc(text).replace('\n', "<br>")
         ),
         EntryBody::PrivilegeClaimed { number, by, ground } => format!(
             "{t}: no. {number}: {} claimed a privilege to refuse to testify, on the ground: <q>{}</q>",
