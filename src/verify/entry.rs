@@ -535,6 +535,33 @@ mod tests {
     }
 
     #[test]
+    fn rights_entries_decode_and_fail_closed() {
+        let good: [&[u8]; 4] = [
+            br#"{"by":"p-j","hearing":"h1","language":"fr","seq":3,"text":"1. x\n2. y","time":"2026-11-29T17:30:00.000Z","type":"rights_explained","v":1}"#,
+            br#"{"by":"p-w","ground":"g","hearing":"h1","number":1,"seq":4,"time":"2026-11-29T17:30:00.000Z","type":"privilege_claimed","v":1}"#,
+            br#"{"by":"p-d","ground":"g","hearing":"h1","number":2,"seq":5,"time":"2026-11-29T17:30:00.000Z","type":"objection_raised","v":1}"#,
+            br#"{"by":"p-j","hearing":"h1","number":1,"reason":"r","seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#,
+        ];
+        let names: Vec<&str> = good
+            .iter()
+            .map(|b| decode(b).unwrap().body.type_name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "rights_explained",
+                "privilege_claimed",
+                "objection_raised",
+                "ruling"
+            ]
+        );
+        let extra = br#"{"by":"p-j","extra":1,"hearing":"h1","number":1,"reason":"r","seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#;
+        assert_eq!(decode(extra), Err(EntryError::UnknownFields));
+        let no_reason = br#"{"by":"p-j","hearing":"h1","number":1,"seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#;
+        assert!(matches!(decode(no_reason), Err(EntryError::Malformed(_))));
+    }
+
+    #[test]
     fn key_bound_alg_is_optional_and_an_unknown_one_fails_closed() {
         let old = br#"{"hearing":"h1","participant":"p","public_key":"k","seq":0,"time":"2026-11-29T17:30:00.000Z","type":"key_bound","v":1}"#;
         let e = decode(old).unwrap();
