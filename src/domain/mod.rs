@@ -5,6 +5,7 @@ pub mod court;
 pub mod ids;
 pub mod moderation;
 pub mod policy;
+pub mod rights;
 pub mod role;
 pub mod state;
 pub mod text;

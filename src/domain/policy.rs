@@ -31,6 +31,14 @@ pub enum Action {
     MarkEvent,
     /// Sign the minutes (presiding judge).
     SignMinutes,
+    /// Read the witness their rights (presiding judge).
+    ExplainRights,
+    /// Claim a privilege to refuse to testify (the witness, their counsel).
+    ClaimPrivilege,
+    /// Object (prosecution, defence).
+    Object,
+    /// Rule on a claimed privilege or an objection (presiding judge).
+    Rule,
     // --- staff API ---
     ScheduleHearing,
     ViewHearings,
@@ -47,7 +55,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Self::PublishAudio,
         Self::PublishVideo,
         Self::Subscribe,
@@ -61,6 +69,10 @@ impl Action {
         Self::TakeOath,
         Self::MarkEvent,
         Self::SignMinutes,
+        Self::ExplainRights,
+        Self::ClaimPrivilege,
+        Self::Object,
+        Self::Rule,
         Self::ScheduleHearing,
         Self::ViewHearings,
         Self::ManageParticipants,
@@ -98,6 +110,8 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
             AdministerOath,
             MarkEvent,
             SignMinutes,
+            ExplainRights,
+            Rule,
         ],
     ),
     (
@@ -113,7 +127,17 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
     ),
     (
         ParticipantRole::Witness,
-        &[PublishAudio, PublishVideo, Subscribe, TakeOath],
+        &[
+            PublishAudio,
+            PublishVideo,
+            Subscribe,
+            TakeOath,
+            ClaimPrivilege,
+        ],
+    ),
+    (
+        ParticipantRole::Counsel,
+        &[PublishAudio, PublishVideo, Subscribe, ClaimPrivilege],
     ),
     (
         ParticipantRole::Official,
@@ -125,11 +149,11 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
     ),
     (
         ParticipantRole::Prosecutor,
-        &[PublishAudio, PublishVideo, Subscribe],
+        &[PublishAudio, PublishVideo, Subscribe, Object],
     ),
     (
         ParticipantRole::Defence,
-        &[PublishAudio, PublishVideo, Subscribe],
+        &[PublishAudio, PublishVideo, Subscribe, Object],
     ),
 ];
 
@@ -193,7 +217,7 @@ mod tests {
         let expected: &[(ParticipantRole, &str)] = &[
             (
                 ParticipantRole::Judge,
-                "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes",
+                "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes explain_rights rule",
             ),
             (
                 ParticipantRole::Clerk,
@@ -201,7 +225,11 @@ mod tests {
             ),
             (
                 ParticipantRole::Witness,
-                "publish_audio publish_video subscribe take_oath",
+                "publish_audio publish_video subscribe take_oath claim_privilege",
+            ),
+            (
+                ParticipantRole::Counsel,
+                "publish_audio publish_video subscribe claim_privilege",
             ),
             (
                 ParticipantRole::Official,
@@ -213,11 +241,11 @@ mod tests {
             ),
             (
                 ParticipantRole::Prosecutor,
-                "publish_audio publish_video subscribe",
+                "publish_audio publish_video subscribe object",
             ),
             (
                 ParticipantRole::Defence,
-                "publish_audio publish_video subscribe",
+                "publish_audio publish_video subscribe object",
             ),
         ];
         for role in ParticipantRole::ALL {
@@ -277,7 +305,16 @@ mod tests {
 
     #[test]
     fn witness_cannot_moderate() {
-        for a in [Admit, Deny, Mute, Remove, ConfirmIdentity, AdministerOath] {
+        for a in [
+            Admit,
+            Deny,
+            Mute,
+            Remove,
+            ConfirmIdentity,
+            AdministerOath,
+            Rule,
+            ExplainRights,
+        ] {
             assert!(!allows(Subject::Participant(ParticipantRole::Witness), a));
         }
     }

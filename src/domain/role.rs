@@ -46,10 +46,12 @@ pub enum ParticipantRole {
     Prosecutor,
     Defence,
     Clerk,
+    /// The witness's own lawyer.
+    Counsel,
 }
 
 impl ParticipantRole {
-    pub const ALL: [ParticipantRole; 7] = [
+    pub const ALL: [ParticipantRole; 8] = [
         Self::Judge,
         Self::Witness,
         Self::Official,
@@ -57,6 +59,7 @@ impl ParticipantRole {
         Self::Prosecutor,
         Self::Defence,
         Self::Clerk,
+        Self::Counsel,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,6 +70,7 @@ impl ParticipantRole {
             Self::Prosecutor => "prosecutor",
             Self::Defence => "defence",
             Self::Clerk => "clerk",
+            Self::Counsel => "counsel",
         }
     }
 }

@@ -28,7 +28,7 @@ pub enum MinutesError {
     NotOpened,
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -116,6 +116,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     let mut technical = Vec::new();
     let mut markers = Vec::new();
     let mut conduct: Vec<String> = Vec::new();
+    let mut rights: Vec<String> = Vec::new();
     let mut files = Vec::new();
     let mut closed = None;
     for e in &entries {
@@ -277,6 +278,10 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 if *stopped { "stopped" } else { "allowed again" },
                 esc(participant)
             )),
+            EntryBody::RightsExplained { .. }
+            | EntryBody::PrivilegeClaimed { .. }
+            | EntryBody::ObjectionRaised { .. }
+            | EntryBody::Ruling { .. } => rights.extend(super::minutes_rights::line(&t, &e.body)),
             EntryBody::Marker { label, by } => markers.push(match by {
                 Some(by) => format!("{t}: {} (marked by {})", esc(label), esc(by)),
                 None => format!("{t}: {}", esc(label)),
@@ -310,6 +315,7 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         ("Oaths and affirmations", &oaths),
         ("Signed statements", &attest),
         ("Conduct of the hearing", &conduct),
+        ("Rights of the witness, privileges and objections", &rights),
         ("Technical conditions", &technical),
         ("Marked moments", &markers),
         ("Recorded files", &files),

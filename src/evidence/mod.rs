@@ -12,6 +12,7 @@ pub mod key_rotation;
 pub mod keys;
 pub mod log;
 pub mod minutes;
+mod minutes_rights;
 pub mod report_cache;
 pub mod tsa;
 

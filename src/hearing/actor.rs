@@ -62,6 +62,8 @@ pub(super) struct Actor {
     pub(super) stopped: bool,
     /// Lock, recess, delegation (see `actor_controls`, `domain::court`).
     pub(super) court: crate::domain::court::CourtState,
+    /// The witness's rights: claims, objections, rulings (see `actor_rights`).
+    pub(super) rights: crate::domain::rights::RightsState,
 }
 
 pub(super) async fn run(
@@ -117,6 +119,7 @@ pub(super) async fn run(
         stopping: None,
         stopped: false,
         court: Default::default(),
+        rights: Default::default(),
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -335,6 +338,22 @@ impl Actor {
                 participant,
                 participants,
             } => self.court_control(&pid, control, text, participant, participants),
+            ClientMsg::Rights {
+                act,
+                text,
+                number,
+                upheld,
+                language,
+            } => self.rights_request(
+                &pid,
+                super::actor_rights::RightsAsk {
+                    act,
+                    text,
+                    number,
+                    upheld,
+                    language,
+                },
+            ),
             ClientMsg::Action {
                 action,
                 participant,

@@ -54,6 +54,7 @@ impl Actor {
     ) {
         let pid = pid.clone();
         let court_msg = self.court_msg();
+        let rights_msg = self.rights_msg();
         let Some(live) = self.people.get_mut(&pid) else {
             return;
         };
@@ -121,6 +122,7 @@ impl Actor {
         live.send(court_msg);
         if live.presence == Presence::Admitted {
             live.send(ServerMsg::Admitted);
+            live.send(rights_msg);
         } else {
             live.presence = Presence::Lobby;
             live.send(ServerMsg::Lobby);

@@ -114,6 +114,11 @@ impl Actor {
                     Notice::Unmuted => ServerMsg::Unmuted,
                 };
                 self.send(target, msg);
+                if n == Notice::Admitted {
+                    // Claims and rulings are shown to those in the hearing only.
+                    let rights = self.rights_msg();
+                    self.send(target, rights);
+                }
             }
             Effect::Close(c) => {
                 if let Some(p) = self.people.get(target) {

@@ -44,6 +44,7 @@ impl Actor {
                     self.interrupted = true;
                 }
                 if !opening {
+                    self.rights_from_log();
                     let n = self.record.as_mut().map(|r| r.seal_orphans()).unwrap_or(0);
                     if n > 0 {
                         self.interrupted = true;

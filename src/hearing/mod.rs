@@ -14,6 +14,7 @@ mod actor_court;
 mod actor_device;
 mod actor_media;
 mod actor_record;
+mod actor_rights;
 mod actor_stop;
 mod derive;
 mod live;
@@ -22,6 +23,8 @@ pub mod protocol;
 mod record;
 mod recording;
 mod replay;
+pub mod rights_msg;
+mod rights_text;
 
 use crate::config::Config;
 use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole};

@@ -139,6 +139,20 @@ pub enum ClientMsg {
         #[serde(default)]
         participants: Option<Vec<String>>,
     },
+    /// The witness's rights (`src/domain/rights.rs`): `explain` (judge; `language`
+    /// optional), `claim` (witness, counsel; `text` = ground), `object` (prosecutor,
+    /// defence; `text` = ground), `rule` (judge; `number`, `upheld`, `text` = reason).
+    Rights {
+        act: super::rights_msg::RightsAct,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        number: Option<u64>,
+        #[serde(default)]
+        upheld: Option<bool>,
+        #[serde(default)]
+        language: Option<String>,
+    },
     // `{}` (not a unit variant): unknown fields are refused here too.
     Ping {},
 }
@@ -319,6 +333,16 @@ pub enum ServerMsg {
     /// A court control was carried out (to the one who asked).
     CourtDone {
         control: CourtControl,
+    },
+    /// The witness's rights: the statement read, matters awaiting a ruling, the latest
+    /// rulings (to everyone, on connecting and on every change).
+    Rights(super::rights_msg::RightsView),
+    /// A `rights` request was carried out (to the one who asked).
+    RightsDone {
+        act: super::rights_msg::RightsAct,
+        /// The number given to a new claim or objection, or the one ruled on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        number: Option<u64>,
     },
     Unmuted,
     HearingState {

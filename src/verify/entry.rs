@@ -258,6 +258,44 @@ pub enum EntryBody {
         stopped: bool,
         by: String,
     },
+    /// The court read the witness their rights (art. 12): the exact text read.
+    RightsExplained {
+        /// Language of the text (`en`, `fr`, `es`).
+        language: String,
+        /// The statement of rights, exactly as shown and read.
+        text: String,
+        /// The judge (participant id).
+        by: String,
+    },
+    /// The witness, or their counsel, claimed a privilege to refuse to testify.
+    PrivilegeClaimed {
+        /// Number of the matter (claims and objections share one numbering from 1).
+        number: u64,
+        /// Who claimed it (participant id).
+        by: String,
+        /// The ground, in their words.
+        ground: String,
+    },
+    /// The prosecution or the defence objected.
+    ObjectionRaised {
+        /// Number of the matter.
+        number: u64,
+        /// Who objected (participant id).
+        by: String,
+        /// The ground, in their words.
+        ground: String,
+    },
+    /// The judge ruled on a claimed privilege or an objection.
+    Ruling {
+        /// Number of the matter ruled on.
+        number: u64,
+        /// Upheld (true) or overruled (false).
+        upheld: bool,
+        /// The judge's reason.
+        reason: String,
+        /// The judge (participant id).
+        by: String,
+    },
     /// Recording quality degraded.
     RecordingDegraded {
         /// Participant concerned.
@@ -344,6 +382,10 @@ impl EntryBody {
             Self::Delegation { .. } => "delegation",
             Self::VideoStopped { .. } => "video_stopped",
             Self::Consultation { .. } => "consultation",
+            Self::RightsExplained { .. } => "rights_explained",
+            Self::PrivilegeClaimed { .. } => "privilege_claimed",
+            Self::ObjectionRaised { .. } => "objection_raised",
+            Self::Ruling { .. } => "ruling",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",
@@ -501,6 +543,33 @@ mod tests {
         assert_eq!(decode(extra), Err(EntryError::UnknownFields));
         let unknown = br#"{"hearing":"h1","seq":0,"time":"t","type":"nope","v":1}"#;
         assert!(matches!(decode(unknown), Err(EntryError::Malformed(_))));
+    }
+
+    #[test]
+    fn rights_entries_decode_and_fail_closed() {
+        let good: [&[u8]; 4] = [
+            br#"{"by":"p-j","hearing":"h1","language":"fr","seq":3,"text":"1. x\n2. y","time":"2026-11-29T17:30:00.000Z","type":"rights_explained","v":1}"#,
+            br#"{"by":"p-w","ground":"g","hearing":"h1","number":1,"seq":4,"time":"2026-11-29T17:30:00.000Z","type":"privilege_claimed","v":1}"#,
+            br#"{"by":"p-d","ground":"g","hearing":"h1","number":2,"seq":5,"time":"2026-11-29T17:30:00.000Z","type":"objection_raised","v":1}"#,
+            br#"{"by":"p-j","hearing":"h1","number":1,"reason":"r","seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#,
+        ];
+        let names: Vec<&str> = good
+            .iter()
+            .map(|b| decode(b).unwrap().body.type_name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "rights_explained",
+                "privilege_claimed",
+                "objection_raised",
+                "ruling"
+            ]
+        );
+        let extra = br#"{"by":"p-j","extra":1,"hearing":"h1","number":1,"reason":"r","seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#;
+        assert_eq!(decode(extra), Err(EntryError::UnknownFields));
+        let no_reason = br#"{"by":"p-j","hearing":"h1","number":1,"seq":6,"time":"2026-11-29T17:30:00.000Z","type":"ruling","upheld":true,"v":1}"#;
+        assert!(matches!(decode(no_reason), Err(EntryError::Malformed(_))));
     }
 
     #[test]

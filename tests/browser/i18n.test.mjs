@@ -35,7 +35,7 @@ test('every key the pages use exists in English', () => {
   // The console, hearing room and join pages with their modules (other pages bring their own checks).
   const htmls = ['index', 'signin', 'setup', 'console', 'hearing', 'join'].map((f) => read(`${f}.html`));
   const scripts = ['api', 'call', 'console', 'dom', 'hearing', 'i18n', 'join', 'keys', 'media', 'peer', 'people',
-    'quality', 'setup', 'signalling', 'signin', 'video-grid'].map((f) => read('js', `${f}.js`));
+    'quality', 'setup', 'signalling', 'signin', 'video-grid', 'rights'].map((f) => read('js', `${f}.js`));
   const used = new Set();
   for (const html of htmls) {
     for (const m of html.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
@@ -46,7 +46,9 @@ test('every key the pages use exists in English', () => {
   for (const js of scripts) for (const m of js.matchAll(/\bt\('([\w.]+)'/g)) used.add(m[1]);
   // Keys built at run time from protocol values (docs/protocol.md).
   const family = (prefix, values) => values.forEach((v) => used.add(`${prefix}${v}`));
-  family('role.', ['judge', 'witness', 'official', 'interpreter', 'prosecutor', 'defence', 'clerk']);
+  family('role.', ['judge', 'witness', 'official', 'interpreter', 'prosecutor', 'defence', 'clerk', 'counsel']);
+  family('rights.', ['claim_title', 'claim_hint', 'claim_submit', 'object_title', 'object_hint', 'object_submit',
+    'explained_done', 'claimed', 'objected', 'ruled_done', 'kind_privilege', 'kind_objection', 'ruled_upheld', 'ruled_overruled']);
   family('connection.', ['none', 'connecting', 'connected', 'reconnecting', 'failed']);
   family('presence.', ['absent', 'lobby', 'admitted', 'denied', 'removed']);
   family('invite.', ['active', 'revoked', 'expired']);

@@ -16,6 +16,7 @@ import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
 import { CourtControls } from './court-controls.js';
+import { RightsPanel } from './rights.js';
 
 
 const hearingId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[2] || '');
@@ -28,6 +29,7 @@ let call = null;
 let lastRender = '';
 let record = null;
 let court = null;
+let rights = null;
 let key = null;
 const local = new LocalMedia();
 const status = () => $('#room-status');
@@ -54,6 +56,7 @@ function renderHeader() {
   $('#add-form').hidden = hearing.state === 'closed';
   $('#oath-admin').hidden = hearing.state !== 'open';
   $('#court-section').hidden = hearing.state !== 'open';
+  if (hearing.state !== 'open') $('#rights-section').hidden = true;
   document.body.classList.toggle('hearing-closed', hearing.state === 'closed');
   if (hearing.state === 'closed' && call) {
     call.stop();
@@ -268,6 +271,15 @@ function labelToggles() {
 }
 
 function onCallEvent(type, data) {
+  if (type === 'welcome' && !rights && data.participant) {
+    rights = new RightsPanel({
+      send: (m) => { if (call) call.send(m); },
+      role: data.participant.role,
+      language: hearing && hearing.language,
+      nameOf: (id) => (people.get(id) || {}).display_name || id,
+    });
+  }
+  if (rights && rights.onEvent(type, data)) return;
   if (record && record.onEvent(type, data)) return;
   if (court && court.onEvent(type, data)) return;
   switch (type) {
@@ -325,6 +337,7 @@ async function main() {
   await initPageLanguage(() => {
     lastRender = '';
     if (court) court.render();
+    if (rights) rights.render();
     renderHeader();
     renderPeopleAndGrid();
     grid.relabel();

@@ -15,6 +15,7 @@ import { QualityMonitor } from './quality.js';
 import { Attestor } from './attest.js';
 import { OathDialog, IdentityPanel } from './join-evidence.js';
 import { ConsultPanel } from './consult.js';
+import { RightsPanel } from './rights.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
@@ -32,6 +33,7 @@ let joining = false;
 let attestor = null;
 let oath = null;
 let identity = null;
+let rights = null;
 let leaving = false;
 const people = new Map();
 
@@ -107,6 +109,7 @@ function renderIntro() {
   for (const p of people.values()) grid.update(p);
   renderEnd();
   updateToggleLabels();
+  if (rights) rights.render();
 }
 
 async function startPreview() {
@@ -191,6 +194,11 @@ async function join() {
     cosignText: (n) => t('attest.cosign_text', { n }),
   });
   oath = new OathDialog({ attestor, status: attestStatus });
+  rights = new RightsPanel({
+    send: (m) => { if (call) call.send(m); },
+    role: info.participant.role,
+    nameOf: (id) => (id === info.participant.id ? name : (people.get(id) || {}).display_name || id),
+  });
   if (info.participant.role === 'official') identity = new IdentityPanel({ attestor, status: attestStatus, selfId: info.participant.id });
   call.start();
   quality = new QualityMonitor(() => call ? call.stats() : Promise.resolve(null), (level) => {
@@ -209,6 +217,7 @@ function enterHearing() {
 }
 
 function onEvent(type, data) {
+  if (rights && rights.onEvent(type, data)) return;
   switch (type) {
     case 'open':
       break;

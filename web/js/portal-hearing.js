@@ -12,7 +12,7 @@ import { tr, translateTr, when, custodyTable } from './grants.js';
 
 const ROLE_EN = {
   judge: 'Judge', witness: 'Witness', official: 'Official of the requested State', interpreter: 'Interpreter',
-  prosecutor: 'Prosecutor', defence: 'Defence', clerk: 'Clerk',
+  prosecutor: 'Prosecutor', defence: 'Defence', clerk: 'Clerk', counsel: "Witness's counsel",
 };
 const STATUS_EN = { pass: 'pass', fail: 'FAIL', skip: 'skipped' };
 
