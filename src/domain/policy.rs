@@ -39,6 +39,9 @@ pub enum Action {
     Object,
     /// Rule on a claimed privilege or an objection (presiding judge).
     Rule,
+    /// Show an exhibit: share a screen or a window, forwarded and recorded as its own
+    /// track (the court, prosecution, defence, the witness's counsel).
+    ShowExhibit,
     // --- staff API ---
     ScheduleHearing,
     ViewHearings,
@@ -55,7 +58,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Self::PublishAudio,
         Self::PublishVideo,
         Self::Subscribe,
@@ -73,6 +76,7 @@ impl Action {
         Self::ClaimPrivilege,
         Self::Object,
         Self::Rule,
+        Self::ShowExhibit,
         Self::ScheduleHearing,
         Self::ViewHearings,
         Self::ManageParticipants,
@@ -112,6 +116,7 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
             SignMinutes,
             ExplainRights,
             Rule,
+            ShowExhibit,
         ],
     ),
     (
@@ -123,6 +128,7 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
             Admit,
             Deny,
             MarkEvent,
+            ShowExhibit,
         ],
     ),
     (
@@ -137,7 +143,13 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
     ),
     (
         ParticipantRole::Counsel,
-        &[PublishAudio, PublishVideo, Subscribe, ClaimPrivilege],
+        &[
+            PublishAudio,
+            PublishVideo,
+            Subscribe,
+            ClaimPrivilege,
+            ShowExhibit,
+        ],
     ),
     (
         ParticipantRole::Official,
@@ -149,11 +161,11 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
     ),
     (
         ParticipantRole::Prosecutor,
-        &[PublishAudio, PublishVideo, Subscribe, Object],
+        &[PublishAudio, PublishVideo, Subscribe, Object, ShowExhibit],
     ),
     (
         ParticipantRole::Defence,
-        &[PublishAudio, PublishVideo, Subscribe, Object],
+        &[PublishAudio, PublishVideo, Subscribe, Object, ShowExhibit],
     ),
 ];
 
@@ -217,11 +229,11 @@ mod tests {
         let expected: &[(ParticipantRole, &str)] = &[
             (
                 ParticipantRole::Judge,
-                "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes explain_rights rule",
+                "publish_audio publish_video subscribe admit deny mute remove confirm_identity administer_oath mark_event sign_minutes explain_rights rule show_exhibit",
             ),
             (
                 ParticipantRole::Clerk,
-                "publish_audio publish_video subscribe admit deny mark_event",
+                "publish_audio publish_video subscribe admit deny mark_event show_exhibit",
             ),
             (
                 ParticipantRole::Witness,
@@ -229,7 +241,7 @@ mod tests {
             ),
             (
                 ParticipantRole::Counsel,
-                "publish_audio publish_video subscribe claim_privilege",
+                "publish_audio publish_video subscribe claim_privilege show_exhibit",
             ),
             (
                 ParticipantRole::Official,
@@ -241,11 +253,11 @@ mod tests {
             ),
             (
                 ParticipantRole::Prosecutor,
-                "publish_audio publish_video subscribe object",
+                "publish_audio publish_video subscribe object show_exhibit",
             ),
             (
                 ParticipantRole::Defence,
-                "publish_audio publish_video subscribe object",
+                "publish_audio publish_video subscribe object show_exhibit",
             ),
         ];
         for role in ParticipantRole::ALL {

@@ -252,6 +252,17 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 if *active { "delegated the conduct of the hearing to" } else { "ended the delegation of the conduct to" },
                 esc(participant)
             )),
+            EntryBody::Exhibit {
+                number,
+                participant,
+                stream,
+                started,
+            } => conduct.push(format!(
+                "{t}: exhibit {number} {} by {} (recorded as stream {})",
+                if *started { "shown" } else { "no longer shown" },
+                esc(participant),
+                esc(stream)
+            )),
             EntryBody::Consultation {
                 participants,
                 started,

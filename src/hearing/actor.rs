@@ -64,6 +64,10 @@ pub(super) struct Actor {
     pub(super) court: crate::domain::court::CourtState,
     /// The witness's rights: claims, objections, rulings (see `actor_rights`).
     pub(super) rights: crate::domain::rights::RightsState,
+    /// Exhibits being shown, by their peer connection's tag (see `actor_exhibit`).
+    pub(super) exhibits: HashMap<u64, super::actor_exhibit::Exhibit>,
+    /// Exhibits shown so far in the hearing (the next is number + 1).
+    pub(super) exhibit_count: u64,
 }
 
 pub(super) async fn run(
@@ -120,6 +124,8 @@ pub(super) async fn run(
         stopped: false,
         court: Default::default(),
         rights: Default::default(),
+        exhibits: HashMap::new(),
+        exhibit_count: 0,
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -332,6 +338,8 @@ impl Actor {
                     None => self.error(&pid, "out_of_order", "send an offer before candidates"),
                 }
             }
+            ClientMsg::ExhibitOffer { sdp } => self.exhibit_offer(&pid, sdp).await,
+            ClientMsg::ExhibitStop {} => self.exhibit_stop(&pid).await,
             ClientMsg::Court {
                 control,
                 text,

@@ -153,6 +153,8 @@ impl Actor {
     }
 
     pub(super) async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
+        // An exhibit ends with its owner's connection.
+        self.exhibit_stop(pid).await;
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };

@@ -54,6 +54,7 @@ impl Actor {
                 if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
                     self.log_opening();
                 }
+                self.exhibit_count = self.exhibits_in_log();
                 self.checkpoint_now();
             }
             Err(e) => warn!(error = %e, "cannot open the evidence log"),
@@ -192,6 +193,9 @@ impl Actor {
         let media = |p: &std::path::Path| convert::media_path(p);
         match event {
             RecorderEvent::NeedKeyframe { .. } => {
+                if self.exhibit_keyframe(&pid) {
+                    return;
+                }
                 if let Some(p) = self.people.get(&pid) {
                     for t in p
                         .published
@@ -358,6 +362,7 @@ impl Actor {
                     )
                 })
                 .collect();
+            let labels = self.with_exhibit_labels(labels);
             let job = self.record.as_ref().and_then(|r| {
                 super::derive::plan(
                     &r.dir.join("log"),

@@ -12,6 +12,7 @@ mod actor_conn;
 mod actor_controls;
 mod actor_court;
 mod actor_device;
+mod actor_exhibit;
 mod actor_media;
 mod actor_record;
 mod actor_rights;

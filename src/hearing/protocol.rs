@@ -54,6 +54,16 @@ pub enum CourtControl {
     RequestConsultation,
 }
 
+/// An exhibit being shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExhibitInfo {
+    pub number: u64,
+    /// Who shows it.
+    pub participant: String,
+    /// Its stream id (the remote MediaStream's id at subscribers).
+    pub stream: String,
+}
+
 /// A recess in progress, as participants are told.
 #[derive(Clone, Debug, Serialize)]
 pub struct RecessInfo {
@@ -129,6 +139,13 @@ pub enum ClientMsg {
         participant: String,
         form: OathForm,
     },
+    /// Show an exhibit: the offer of a second, send-only peer connection carrying one
+    /// video track (a shared screen or window).
+    ExhibitOffer {
+        sdp: String,
+    },
+    /// Stop showing the exhibit.
+    ExhibitStop {},
     /// A court control (judge; a delegated clerk; markers also any clerk).
     Court {
         control: CourtControl,
@@ -318,6 +335,14 @@ pub enum ServerMsg {
         delegate: Option<String>,
         /// Participants in a private consultation (the court sees "in consultation").
         consultation: Option<Vec<String>>,
+    },
+    /// The answer to `exhibit_offer`.
+    ExhibitAnswer {
+        sdp: String,
+    },
+    /// The exhibits being shown now (to everyone, on every change and on admission).
+    Exhibits {
+        exhibits: Vec<ExhibitInfo>,
     },
     /// To court consoles: `by` asks to consult `with` privately.
     ConsultationRequested {

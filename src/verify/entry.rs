@@ -252,6 +252,17 @@ pub enum EntryBody {
         /// Who started or ended it (the court).
         by: String,
     },
+    /// An exhibit (a shared screen or window) started or stopped: forwarded to everyone and
+    /// recorded as its own file, whose `media_chunk` entries name `stream` as participant.
+    Exhibit {
+        /// Exhibit number in the hearing, from 1.
+        number: u64,
+        /// Who showed it.
+        participant: String,
+        /// The exhibit's stream id (`<participant>-x<number>`).
+        stream: String,
+        started: bool,
+    },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {
         participant: String,
@@ -382,6 +393,7 @@ impl EntryBody {
             Self::Delegation { .. } => "delegation",
             Self::VideoStopped { .. } => "video_stopped",
             Self::Consultation { .. } => "consultation",
+            Self::Exhibit { .. } => "exhibit",
             Self::RightsExplained { .. } => "rights_explained",
             Self::PrivilegeClaimed { .. } => "privilege_claimed",
             Self::ObjectionRaised { .. } => "objection_raised",

@@ -294,6 +294,54 @@ impl Peer {
         self.send(json!({"type": "offer", "sdp": offer.sdp}));
     }
 
+    /// Shows an exhibit: a second, send-only peer connection with one VP8 track, offered
+    /// with `exhibit_offer`; returns once the server's answer is applied. The connection
+    /// lives as long as the peer (or until `exhibit_stop`).
+    pub async fn show_exhibit(&mut self, api: &API) -> Arc<RTCPeerConnection> {
+        let pc = Arc::new(
+            api.new_peer_connection(RTCConfiguration::default())
+                .await
+                .unwrap(),
+        );
+        let (video, _) = vp8_opus_tracks();
+        pc.add_track(video.clone() as Arc<dyn TrackLocal + Send + Sync>)
+            .await
+            .unwrap();
+        self.tasks.push(tokio::spawn(feed_video(video, pc.clone())));
+        let offer = pc.create_offer(None).await.unwrap();
+        pc.set_local_description(offer.clone()).await.unwrap();
+        let before = self
+            .messages()
+            .iter()
+            .filter(|m| m["type"] == "exhibit_answer")
+            .count();
+        self.send(json!({"type": "exhibit_offer", "sdp": offer.sdp}));
+        let answer = self.wait_nth_answer(before + 1).await;
+        let desc =
+            webrtc::peer_connection::sdp::session_description::RTCSessionDescription::answer(
+                answer,
+            )
+            .unwrap();
+        pc.set_remote_description(desc).await.unwrap();
+        pc
+    }
+
+    async fn wait_nth_answer(&self, n: usize) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let answers: Vec<Value> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m["type"] == "exhibit_answer")
+                .collect();
+            if let Some(a) = answers.get(n - 1) {
+                return a["sdp"].as_str().unwrap_or_default().to_owned();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no exhibit_answer");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sum of received packets for keys starting with `stream/kind`.
     pub fn received(&self, stream: &str, kind: &str) -> u64 {
         self.counts

@@ -16,6 +16,7 @@ import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
 import { CourtControls } from './court-controls.js';
+import { Exhibits } from './exhibit.js';
 import { RightsPanel } from './rights.js';
 
 
@@ -29,6 +30,7 @@ let call = null;
 let lastRender = '';
 let record = null;
 let court = null;
+let exhibits = null;
 let rights = null;
 let key = null;
 const local = new LocalMedia();
@@ -96,6 +98,7 @@ function renderPeopleAndGrid() {
       grid.update(p);
     }
   }
+  if (exhibits) for (const id of exhibits.ids()) present.add(id);
   grid.retain(present);
   if (record) record.render();
 }
@@ -282,6 +285,7 @@ function onCallEvent(type, data) {
   if (rights && rights.onEvent(type, data)) return;
   if (record && record.onEvent(type, data)) return;
   if (court && court.onEvent(type, data)) return;
+  if (exhibits && exhibits.onEvent(type, data)) return;
   switch (type) {
     case 'welcome':
       if (data.participant && data.participant.id) {
@@ -395,6 +399,14 @@ async function main() {
     selfTile.placeholder.textContent = t('room.media_unavailable');
     setStatus(status(), t('room.media_failed', { error: e.name || 'error' }), 'error');
   }
+  exhibits = new Exhibits({
+    role: () => 'judge',
+    selfId: () => selfId,
+    send: (m) => { if (call) call.send(m); },
+    iceServers: () => (call ? call.iceServers : []),
+    grid,
+    nameOf: (id) => (people.get(id) || {}).display_name || '',
+  });
   court = new CourtControls({
     send: (m) => { if (call) call.send(m); },
     nameOf: (id) => (people.get(id) || {}).display_name || id,

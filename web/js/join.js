@@ -16,12 +16,14 @@ import { Attestor } from './attest.js';
 import { OathDialog, IdentityPanel } from './join-evidence.js';
 import { ConsultPanel } from './consult.js';
 import { RightsPanel } from './rights.js';
+import { Exhibits } from './exhibit.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
 const local = new LocalMedia();
 let info = null;
 let consult = null;
+let exhibits = null;
 let call = null;
 let key = null;
 let quality = null;
@@ -171,6 +173,14 @@ async function join() {
   meter.detach();
   $('#lobby-preview').srcObject = local.stream;
   $('#self-video').srcObject = local.stream;
+  exhibits = new Exhibits({
+    role: () => info.participant.role,
+    selfId: () => info.participant.id,
+    send: (m) => { if (call) call.send(m); },
+    iceServers: () => (call ? call.iceServers : []),
+    grid,
+    nameOf: (id) => (people.get(id) || {}).display_name || '',
+  });
   consult = new ConsultPanel({
     selfId: () => info.participant.id,
     selfRole: () => info.participant.role,
@@ -218,6 +228,7 @@ function enterHearing() {
 
 function onEvent(type, data) {
   if (rights && rights.onEvent(type, data)) return;
+  if (exhibits && exhibits.onEvent(type, data)) return;
   switch (type) {
     case 'open':
       break;
@@ -326,6 +337,7 @@ function onRoster(list) {
     grid.update(p);
   }
   for (const id of [...people.keys()]) if (!present.has(id)) people.delete(id);
+  if (exhibits) for (const id of exhibits.ids()) present.add(id);
   grid.retain(present);
   if (consult) consult.roster(list);
 }

@@ -35,6 +35,7 @@ const TYPES = {
   delegation: { participant: 's', active: 'b', by: 's' },
   video_stopped: { participant: 's', stopped: 'b', by: 's' },
   consultation: { participants: 'a', started: 'b', asked_by: 's', by: 's' },
+  exhibit: { number: 'u', participant: 's', stream: 's', started: 'b' },
   rights_explained: { language: 's', text: 's', by: 's' },
   privilege_claimed: { number: 'u', by: 's', ground: 's' },
   objection_raised: { number: 'u', by: 's', ground: 's' },
