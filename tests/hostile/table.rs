@@ -42,6 +42,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/hearings", Staff),
     r("GET", "/api/hearings", Staff),
     r("GET", "/api/hearings/{id}", Staff),
+    r("GET", "/api/countries", Public),
     r("POST", "/api/hearings/{id}/open", Staff),
     r("POST", "/api/hearings/{id}/close", Staff),
     r("POST", "/api/hearings/{id}/participants", Staff),
@@ -71,6 +72,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/portal/hearings/{id}/files/{*path}", Portal),
     r("GET", "/api/join/{token}", Invite),
     r("GET", "/.well-known/sworn/server-key", Public),
+    r("GET", "/.well-known/sworn/key-history.json", Public),
     r("GET", "/ws/join/{token}", Invite),
     r("GET", "/ws/hearings/{id}", Staff),
     r("POST", "/whip", Bearer),
@@ -322,7 +324,7 @@ fn json_routes(f: &Fixture) -> Vec<(String, Value)> {
         ),
         (
             "/api/hearings".into(),
-            json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
+            json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
         ),
         (
             format!("/api/hearings/{h}/participants"),
