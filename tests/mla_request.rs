@@ -232,3 +232,23 @@ fn both_verifiers_rules_for_the_request_date() {
         assert!(entry::check_fields(&e.body).is_err(), "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_shows_the_states_by_name() {
+    let server = TestServer::start().await;
+    let judge = server.staff("judge", StaffRole::Judge).await;
+    let pros = server.staff("pros", StaffRole::Prosecutor).await;
+    let h = server.sealed_hearing(&judge).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/grants"),
+            json!({"username": "pros"}),
+        )
+        .await;
+    let v = pros.get(&format!("/api/portal/hearings/{h}")).await;
+    assert_eq!(v["hearing"]["requesting_state"], "FR");
+    assert_eq!(v["hearing"]["requesting_state_name"], "France");
+    assert_eq!(v["hearing"]["requested_state_name"], "Spain");
+    assert_eq!(v["hearing"]["requesting_authority"], Value::Null);
+    server.stop().await;
+}

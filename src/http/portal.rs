@@ -325,9 +325,15 @@ pub async fn open_hearing(
         .iter()
         .map(|p| json!({"id": p.id, "display_name": p.display_name, "role": p.role}))
         .collect();
+    let mut hearing = json!({"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "requesting_state": h.fields.requesting_state,
+                    "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language});
+    if let Some(obj) = hearing.as_object_mut() {
+        for (k, v) in super::hearings::request_json(&h.fields) {
+            obj.insert(k.into(), v);
+        }
+    }
     Ok(Json(json!({
-        "hearing": {"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "requesting_state": h.fields.requesting_state,
-                    "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language},
+        "hearing": hearing,
         "participants": participants,
         "media": media,
         "bundle_fingerprint": bundle_fingerprint(&state, &h.id),
