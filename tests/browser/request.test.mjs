@@ -12,7 +12,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE, T, signIn, invite, inviteJoinAdmit, chromiumForFile, newContextPage, endHearing } from './support.mjs';
 import { decodeEntry, checkFields } from '../../web/js/verify/entry.js';
@@ -124,11 +124,7 @@ test('a rehearsal is marked as not evidence on every page and leaves nothing', a
   assert.match(await list.textContent('#hearing-rows tr.rehearsal'), /Rehearsal — not evidence/);
   await shot(list, 'rehearsal-console-list');
 
-  const { page: witness } = await inviteJoinAdmit(judge, 'Witness Practice', 'witness', async () => {
-    const p = await page('witness rehearsal');
-    p.on('load', () => {});
-    return p;
-  });
+  const { page: witness } = await inviteJoinAdmit(judge, 'Witness Practice', 'witness', () => page('witness rehearsal'));
   assert.ok(await witness.isVisible('#rehearsal-notice'), 'the join page says it is a rehearsal');
   assert.ok(await witness.isHidden('#recorded-notice'), 'and not that it is recorded');
   await shot(witness, 'rehearsal-witness');
@@ -137,6 +133,16 @@ test('a rehearsal is marked as not evidence on every page and leaves nothing', a
   assert.equal(existsSync(join(process.env.SWORN_DATA_DIR, 'hearings', h)), false, 'nothing in the evidence store');
   const scratch = join(process.env.SWORN_DATA_DIR, 'rehearsals', 'hearings', h);
   assert.ok(existsSync(join(scratch, 'log')), 'a scratch log while it runs');
+  // The witness's device check goes out after the first connection-quality sample with
+  // a round trip: by then their media flows. A hearing's recorder would have made its
+  // files on admission; a rehearsal makes none.
+  const scratchLog = join(scratch, 'log', 'entries.jsonl');
+  const deadline = Date.now() + 60_000;
+  while (!readFileSync(scratchLog, 'utf8').includes('"device_check"')) {
+    assert.ok(Date.now() < deadline, 'the device check reached the scratch log');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(readdirSync(join(scratch, 'media')), [], 'no recording');
   await endHearing(judge);
   await judge.waitForFunction(() => document.querySelector('#seal-progress')?.dataset.stage === 'discarded', null, { timeout: 60_000 });
   assert.match(await judge.textContent('#seal-stage'), /nothing was kept/);
