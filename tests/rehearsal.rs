@@ -177,3 +177,55 @@ async fn a_rehearsal_closed_while_the_server_was_down_is_deleted_at_start() {
     assert!(!evidence_dir(&server, &h).exists());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_runs_a_rehearsal_but_not_a_hearing() {
+    let server = TestServer::start().await;
+    let _judge = server.staff("judge", StaffRole::Judge).await;
+    let clerk = server.staff("clerk", StaffRole::Clerk).await;
+    let pros = server.staff("pros", StaffRole::Prosecutor).await;
+    let h = clerk.post("/api/hearings", rehearsal_body()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (wid, wtok) = clerk.invite(&h, "Witness W", "witness").await;
+    clerk.open(&h).await;
+    let w = WsClient::connect(&server.ws_url(&format!("/ws/join/{wtok}")), None).await;
+    w.send(json!({"type": "hello", "public_key": pubkey(&SigningKey::from_bytes(&[5; 32]))}));
+    w.wait_type("lobby").await;
+    clerk.act(&h, &wid, "admit").await;
+    w.wait_type("admitted").await;
+    for path in [
+        format!("/api/hearings/{h}/close"),
+        format!("/api/hearings/{h}/participants/{wid}/mute"),
+    ] {
+        let (s, v) = pros.call(Method::POST, &path, Some(json!({}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden")),
+            "{path}"
+        );
+    }
+    clerk
+        .post(&format!("/api/hearings/{h}/close"), json!({}))
+        .await;
+    let dir = scratch(&server, &h);
+    until("the scratch log is deleted", || !dir.exists()).await;
+
+    // A hearing (evidence) stays the judge's to open, close and conduct.
+    let real = clerk.hearing().await;
+    let (pid, _) = clerk.invite(&real, "Witness X", "witness").await;
+    for path in [
+        format!("/api/hearings/{real}/open"),
+        format!("/api/hearings/{real}/close"),
+        format!("/api/hearings/{real}/participants/{pid}/admit"),
+    ] {
+        let (s, v) = clerk.call(Method::POST, &path, Some(json!({}))).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden")),
+            "{path}"
+        );
+    }
+    server.stop().await;
+}
