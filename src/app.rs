@@ -156,6 +156,22 @@ impl App {
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
         for h in state.store.list_hearings()? {
+            // A rehearsal that closed while the server was down mid-close: its scratch
+            // log is deleted now (it is never evidence).
+            if h.fields.rehearsal && h.state == crate::domain::HearingState::Closed {
+                let dir = state
+                    .config
+                    .data_dir
+                    .join("rehearsals")
+                    .join("hearings")
+                    .join(h.id.as_str());
+                if let Err(e) = std::fs::remove_dir_all(&dir)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(error = %e, "cannot delete a rehearsal's scratch log");
+                }
+                continue;
+            }
             let unsealed = h.state == crate::domain::HearingState::Closed
                 && !state
                     .config

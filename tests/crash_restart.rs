@@ -47,7 +47,7 @@ async fn run_seed(seed: u64) {
         csrf: None,
     };
     r.login("judge", "judge-password-long");
-    let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -292,7 +292,7 @@ async fn bad_input_gets_clear_4xx() {
     let server = TestServer::start().await;
     let judge = server.staff("judge", StaffRole::Judge).await;
     let h = judge.hearing().await;
-    let good = json!({"case_ref": "C", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"});
+    let good = json!({"case_ref": "C", "mla_ref": "M", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"});
     let mut cases = vec![];
     for (field, value) in [
         ("case_ref", json!("")),
@@ -405,7 +405,7 @@ async fn staff_policy_on_every_endpoint() {
     let judge = server.staff("judge", StaffRole::Judge).await;
     let h = judge.hearing().await;
     let (pid, _) = judge.invite(&h, "W", "witness").await;
-    let new_hearing = json!({"case_ref": "C", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"});
+    let new_hearing = json!({"case_ref": "C", "mla_ref": "M", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"});
     // (method, path, body, roles allowed)
     let endpoints: Vec<(Method, String, serde_json::Value, &[&str])> = vec![
         (

@@ -259,7 +259,7 @@ async fn slow_clients_are_closed_and_hearings_go_on() {
         "POST",
         "/api/hearings",
         &auth,
-        Some(&json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "Utopia", "requested_state": "Erewhon", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"})),
+        Some(&json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"})),
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);

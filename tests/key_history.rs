@@ -68,6 +68,11 @@ fn hearing(tmp: &Path, first: &ServerKey, second: &ServerKey, second_from: i64) 
             requested_state: None,
             language: None,
             time_stamping: None,
+            requesting_authority: None,
+            requesting_reference: None,
+            requested_authority: None,
+            requested_reference: None,
+            request_date: None,
         },
         at(T0_MS),
     )

@@ -39,7 +39,7 @@ async fn sigterm_mid_hearing_seals_logs_why_and_resumes_cleanly() {
         csrf: None,
     };
     r.login("judge", "judge-password-long");
-    let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    let h = r.post("/api/hearings", json!({"case_ref": "CR", "mla_ref": "M", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .unwrap()
         .to_owned();

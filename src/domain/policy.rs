@@ -55,10 +55,13 @@ pub enum Action {
     /// (an export is further served only to the account that made it).
     RetrieveGranted,
     ManageUsers,
+    /// Open, conduct (admit, mute, remove…) and close a rehearsal: a practice hearing
+    /// that makes no evidence (judge and clerk; docs/protocol.md, "Rehearsal").
+    RunRehearsal,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Self::PublishAudio,
         Self::PublishVideo,
         Self::Subscribe,
@@ -86,6 +89,7 @@ impl Action {
         Self::GrantRetrieval,
         Self::RetrieveGranted,
         Self::ManageUsers,
+        Self::RunRehearsal,
     ];
 }
 
@@ -181,6 +185,7 @@ const STAFF_POLICY: &[(StaffRole, &[Action])] = &[
             ConductHearing,
             SealHearing,
             GrantRetrieval,
+            RunRehearsal,
         ],
     ),
     (
@@ -190,6 +195,7 @@ const STAFF_POLICY: &[(StaffRole, &[Action])] = &[
             ViewHearings,
             ManageParticipants,
             GrantRetrieval,
+            RunRehearsal,
         ],
     ),
     (StaffRole::Prosecutor, &[RetrieveGranted]),
@@ -287,11 +293,11 @@ mod tests {
         let expected: &[(StaffRole, &str)] = &[
             (
                 StaffRole::Judge,
-                "schedule_hearing view_hearings manage_participants open_close_hearing conduct_hearing seal_hearing grant_retrieval",
+                "schedule_hearing view_hearings manage_participants open_close_hearing conduct_hearing seal_hearing grant_retrieval run_rehearsal",
             ),
             (
                 StaffRole::Clerk,
-                "schedule_hearing view_hearings manage_participants grant_retrieval",
+                "schedule_hearing view_hearings manage_participants grant_retrieval run_rehearsal",
             ),
             (StaffRole::Prosecutor, "retrieve_granted"),
             (StaffRole::Defence, "retrieve_granted"),

@@ -1,6 +1,7 @@
 //! Minutes generated from the hearing log: case data, persons and their functions,
 //! admissions and exclusions, identity checks, oaths, attestations, technical conditions
-//! (gaps, degradation, interruptions, court mutes), markers and recorded files. The
+//! (device checks, gaps, degradation, interruptions, court mutes), markers and recorded
+//! files. The
 //! judge signs the exact HTML (see docs/bundle-format.md §6).
 //!
 //! Renders only what the log says; it must never add facts the log does not hold, and
@@ -72,6 +73,11 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 requested_state,
                 language,
                 time_stamping,
+                requesting_authority,
+                requesting_reference,
+                requested_authority,
+                requested_reference,
+                request_date,
             },
         hearing,
         time: opened_at,
@@ -81,6 +87,12 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         return Err(MinutesError::NotOpened);
     };
     let dash = |o: &Option<String>| o.as_deref().map(esc).unwrap_or_else(|| "–".into());
+    // A State is a code in new logs ("France (FR)"), free text in older ones (as is).
+    let state = |o: &Option<String>| {
+        o.as_deref()
+            .map(|s| esc(&crate::verify::countries::display(s)))
+            .unwrap_or_else(|| "–".into())
+    };
     let mut h = String::new();
     let _ = write!(
         h,
@@ -98,8 +110,8 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         id = esc(hearing),
         case = esc(case_ref),
         mla = dash(mla_ref),
-        rq = dash(requesting_state),
-        rd = dash(requested_state),
+        rq = state(requesting_state),
+        rd = state(requested_state),
         lang = dash(language),
         opened = esc(opened_at),
         stamps = match time_stamping.as_deref() {
@@ -109,6 +121,23 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             _ => "–",
         },
     );
+    for (label, value) in [
+        (
+            "Central authority of the requesting State",
+            requesting_authority,
+        ),
+        ("Its reference", requesting_reference),
+        (
+            "Central authority of the requested State",
+            requested_authority,
+        ),
+        ("Its reference", requested_reference),
+        ("Date of the request", request_date),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(h, "<tr><th>{label}</th><td>{}</td></tr>", esc(v));
+        }
+    }
     let mut people: BTreeMap<String, Person> = BTreeMap::new();
     let mut identity = Vec::new();
     let mut oaths = Vec::new();
@@ -203,6 +232,22 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 "{t}: recording degraded for {}: {}",
                 esc(participant.as_deref().unwrap_or("–")),
                 esc(detail)
+            )),
+            EntryBody::DeviceCheck {
+                participant,
+                camera,
+                microphone,
+                speaker,
+                rtt_ms,
+                bitrate_kbps,
+            } => technical.push(format!(
+                "{t}: device check of {}: camera {}, microphone {}, speaker {}, round trip {}, bitrate {}",
+                esc(participant),
+                esc(&camera.replace('_', " ")),
+                esc(&microphone.replace('_', " ")),
+                esc(&speaker.replace('_', " ")),
+                rtt_ms.map_or("not measured".into(), |v| format!("{v} ms")),
+                bitrate_kbps.map_or("not measured".into(), |v| format!("{v} kbit/s")),
             )),
             EntryBody::ServerStopped { reason, unsealed } => technical.push(format!(
                 "{t}: the server was stopped ({}): connections closed, recordings sealed{}; the hearing resumed when it was back",

@@ -50,6 +50,8 @@ pub(super) struct Actor {
     pub(super) sealing:
         Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
     pub(super) sealed: Option<std::path::PathBuf>,
+    /// A rehearsal that closed: its scratch log is deleted (`actor_record`).
+    pub(super) discarded: bool,
     pub(super) minutes_draft: Option<Vec<u8>>,
     pub(super) minutes_signer: Option<ParticipantId>,
     pub(super) minutes: Option<(Vec<u8>, Vec<u8>)>,
@@ -87,6 +89,7 @@ pub(super) async fn run(
         state: row.state,
         requesting_state: row.fields.requesting_state.clone(),
         requested_state: row.fields.requested_state.clone(),
+        rehearsal: row.fields.rehearsal,
     };
     let (rtc_tx, mut rtc_rx) = mpsc::unbounded_channel();
     let (stamp_tx, mut stamp_rx) = mpsc::unbounded_channel();
@@ -113,6 +116,7 @@ pub(super) async fn run(
         checkpoint_due: false,
         sealing: None,
         sealed: sealed_dir.is_dir().then_some(sealed_dir),
+        discarded: false,
         minutes_draft: None,
         recording_states: HashMap::new(),
         minutes_signer: None,
@@ -290,6 +294,19 @@ impl Actor {
         };
         match msg {
             ClientMsg::Ping {} => self.send(&pid, ServerMsg::Pong),
+            ClientMsg::DeviceCheck {
+                camera,
+                microphone,
+                speaker,
+                rtt_ms,
+                bitrate_kbps,
+            } => self.device_check(
+                &pid,
+                conn,
+                [camera, microphone, speaker],
+                rtt_ms,
+                bitrate_kbps,
+            ),
             ClientMsg::Hello {
                 display_name,
                 public_key,

@@ -30,8 +30,13 @@ impl Actor {
             return;
         }
         let d = &self.deps;
+        let root = if self.summary.rehearsal {
+            super::record::rehearsal_root(&d.config.data_dir)
+        } else {
+            d.config.data_dir.clone()
+        };
         match HearingRecord::open(
-            &d.config.data_dir,
+            &root,
             &d.config.server_name,
             &self.id,
             d.key.clone(),
@@ -71,6 +76,11 @@ impl Actor {
             requesting_state: Some(h.fields.requesting_state),
             requested_state: Some(h.fields.requested_state),
             language: Some(h.fields.language),
+            requesting_authority: h.fields.request.requesting_authority,
+            requesting_reference: h.fields.request.requesting_reference,
+            requested_authority: h.fields.request.requested_authority,
+            requested_reference: h.fields.request.requested_reference,
+            request_date: h.fields.request.request_date,
             time_stamping: Some(
                 if self.deps.tsa.is_external() {
                     "external"
@@ -97,6 +107,7 @@ impl Actor {
             self.log(EntryBody::ParticipantJoined {
                 participant: id.to_string(),
             });
+            self.log_device_check(&id);
             if let Some(k) = key {
                 self.log(super::actor_device::key_bound(&id, &k));
             }
@@ -123,7 +134,8 @@ impl Actor {
         let Some(rec) = self.record.as_ref() else {
             return;
         };
-        if rec.log.is_closed() || self.closing.is_some() {
+        // A rehearsal records no media: its recordings are discarded by never being made.
+        if self.summary.rehearsal || rec.log.is_closed() || self.closing.is_some() {
             return;
         }
         let media = rec.media_dir();
@@ -333,6 +345,9 @@ impl Actor {
 
     /// Closing: stop recording, wait for the recorders to seal, then finish.
     pub(super) fn begin_close(&mut self) {
+        if self.summary.rehearsal {
+            return self.discard_rehearsal();
+        }
         if self.record.is_none() {
             return;
         }
@@ -429,8 +444,25 @@ impl Actor {
         self.finish_close();
     }
 
+    /// A rehearsal closes: its scratch log is dropped and deleted; nothing is sealed.
+    fn discard_rehearsal(&mut self) {
+        self.record = None;
+        let dir = super::record::hearing_dir(
+            &super::record::rehearsal_root(&self.deps.config.data_dir),
+            &self.id,
+        );
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn!(error = %e, "cannot delete a rehearsal's scratch log"),
+        }
+        self.discarded = true;
+    }
+
     pub(super) fn seal_status(&self) -> super::SealStatus {
-        let stage = if self.sealed.is_some() {
+        let stage = if self.discarded {
+            "discarded"
+        } else if self.sealed.is_some() {
             "sealed"
         } else if self.sealing.is_some() {
             "sealing"

@@ -66,6 +66,8 @@ pub(crate) struct Live {
     /// The key the invitation is bound to (the first device's), persisted in the store.
     pub public_key: Option<String>,
     pub contender: Option<Contender>,
+    /// The device check this participant's page last reported (`actor_check`).
+    pub device_check: Option<super::actor_check::ReportedCheck>,
 }
 
 impl Live {
@@ -90,6 +92,7 @@ impl Live {
             grace_until: None,
             public_key: row.device_key.clone(),
             contender: None,
+            device_check: None,
             row,
         }
     }

@@ -8,6 +8,7 @@
 
 mod actor;
 mod actor_attest;
+mod actor_check;
 mod actor_conn;
 mod actor_controls;
 mod actor_court;

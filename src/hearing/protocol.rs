@@ -1,5 +1,6 @@
 //! The WebSocket signalling protocol (docs/protocol.md): typed, size-bounded messages.
 
+use crate::domain::device_check::CheckResult;
 use crate::domain::{ConnectionState, HearingState, ParticipantRole, Presence};
 use serde::{Deserialize, Serialize};
 
@@ -170,6 +171,17 @@ pub enum ClientMsg {
         #[serde(default)]
         language: Option<String>,
     },
+    /// The join page's device check (`domain::device_check`), at most once per
+    /// connection; logged as a `device_check` entry.
+    DeviceCheck {
+        camera: CheckResult,
+        microphone: CheckResult,
+        speaker: CheckResult,
+        #[serde(default)]
+        rtt_ms: Option<u64>,
+        #[serde(default)]
+        bitrate_kbps: Option<u64>,
+    },
     // `{}` (not a unit variant): unknown fields are refused here too.
     Ping {},
 }
@@ -261,6 +273,8 @@ pub struct HearingSummary {
     pub state: HearingState,
     pub requesting_state: String,
     pub requested_state: String,
+    /// A practice hearing: not evidence, nothing kept (pages say so on every screen).
+    pub rehearsal: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

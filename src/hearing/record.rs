@@ -65,6 +65,12 @@ pub(crate) fn hearing_dir(data_dir: &Path, id: &HearingId) -> PathBuf {
     data_dir.join("hearings").join(id.as_str())
 }
 
+/// Where a rehearsal's scratch log lives (`<data>/rehearsals/hearings/<id>`): outside
+/// the evidence store, deleted when the rehearsal closes (docs/protocol.md, Rehearsal).
+pub(crate) fn rehearsal_root(data_dir: &Path) -> PathBuf {
+    data_dir.join("rehearsals")
+}
+
 impl HearingRecord {
     /// Opens (or recovers after a crash) the hearing's log.
     pub fn open(

@@ -96,6 +96,11 @@ pub struct Staff {
 
 impl Staff {
     /// Refuses with 403 unless the staff policy grants `action`.
+    /// True when the account's role grants `action` (no log line: see [`Self::require`]).
+    pub fn allows(&self, action: Action) -> bool {
+        allows(Subject::Staff(self.user.role), action)
+    }
+
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
         if allows(Subject::Staff(self.user.role), action) {
             Ok(())

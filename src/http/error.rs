@@ -45,6 +45,12 @@ pub enum ApiError {
     RequestTimeout,
     #[error("the requested range is not in the file")]
     RangeNotSatisfiable,
+    /// A State field that is not an assigned ISO 3166-1 alpha-2 code (names the field).
+    #[error("{0} must be an ISO 3166-1 alpha-2 country code such as FR")]
+    UnknownCountry(&'static str),
+    /// A rehearsal keeps no record: there is nothing to retrieve or grant.
+    #[error("this was a rehearsal: it is not evidence and keeps no record")]
+    Rehearsal,
     #[error("internal error")]
     Internal(String),
 }
@@ -67,6 +73,8 @@ impl ApiError {
             Self::InviteExpired | Self::InviteRevoked | Self::HearingClosed => StatusCode::GONE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::UnknownCountry(_) => StatusCode::BAD_REQUEST,
+            Self::Rehearsal => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +99,8 @@ impl ApiError {
             Self::WrongPassword => "wrong_password",
             Self::RequestTimeout => "request_timeout",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::UnknownCountry(_) => "unknown_country",
+            Self::Rehearsal => "rehearsal_not_evidence",
             Self::Internal(_) => "internal",
         }
     }

@@ -10,7 +10,7 @@ use crate::domain::{Action, HearingId, HearingState, ParticipantId, ParticipantR
 use crate::hearing::protocol::ModAction;
 use crate::hearing::{LiveStatus, Moderator};
 use crate::secrets::{hash_token, new_id, new_token, now_unix};
-use crate::store::{HearingRow, NewHearing, ParticipantRow};
+use crate::store::{HearingRow, NewHearing, ParticipantRow, RequestDetails};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -62,14 +62,36 @@ fn hearing_json(h: &HearingRow, participants: Option<Vec<Value>>) -> Value {
         "scheduled_at": h.fields.scheduled_at,
         "language": h.fields.language,
         "state": h.state,
+        "rehearsal": h.fields.rehearsal,
         "created_at": ts(Some(h.created_at)),
         "opened_at": ts(h.opened_at),
         "closed_at": ts(h.closed_at),
     });
-    if let (Some(p), Some(obj)) = (participants, v.as_object_mut()) {
-        obj.insert("participants".into(), Value::Array(p));
+    if let Some(obj) = v.as_object_mut() {
+        for (k, x) in request_json(&h.fields) {
+            obj.insert(k.into(), x);
+        }
+        if let Some(p) = participants {
+            obj.insert("participants".into(), Value::Array(p));
+        }
     }
     v
+}
+
+/// The request on record as pages show it: each State's English name (null for a
+/// free-text State of an older hearing: show the text), the authorities, the date.
+pub(crate) fn request_json(f: &NewHearing) -> [(&'static str, Value); 7] {
+    let name = |s: &str| crate::domain::countries::name(s).map_or(Value::Null, Value::from);
+    let r = &f.request;
+    [
+        ("requesting_state_name", name(&f.requesting_state)),
+        ("requested_state_name", name(&f.requested_state)),
+        ("requesting_authority", json!(r.requesting_authority)),
+        ("requesting_reference", json!(r.requesting_reference)),
+        ("requested_authority", json!(r.requested_authority)),
+        ("requested_reference", json!(r.requested_reference)),
+        ("request_date", json!(r.request_date)),
+    ]
 }
 
 fn text_field(name: &str, v: &str, max: usize) -> Result<String, ApiError> {
@@ -85,6 +107,51 @@ pub struct NewHearingBody {
     requested_state: String,
     scheduled_at: String,
     language: String,
+    #[serde(default)]
+    requesting_authority: Option<String>,
+    #[serde(default)]
+    requesting_reference: Option<String>,
+    #[serde(default)]
+    requested_authority: Option<String>,
+    #[serde(default)]
+    requested_reference: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    request_date: Option<String>,
+    /// A practice hearing (not evidence, nothing kept).
+    #[serde(default)]
+    rehearsal: bool,
+}
+
+/// An optional text field: absent or blank is `None`.
+fn opt_text(name: &str, v: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => text_field(name, t, max).map(Some),
+    }
+}
+
+fn state_code(field: &'static str, v: &str) -> Result<String, ApiError> {
+    crate::domain::countries::parse_code(v)
+        .map(str::to_string)
+        .ok_or(ApiError::UnknownCountry(field))
+}
+
+fn request_date(v: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(v, &fmt) {
+        Ok(d) if v.len() == 10 => {
+            Ok(Some(d.format(&fmt).map_err(|_| {
+                ApiError::BadRequest("request_date is out of range".into())
+            })?))
+        }
+        _ => Err(ApiError::BadRequest(
+            "request_date must be a date such as 2026-11-30".into(),
+        )),
+    }
 }
 
 fn validate_hearing(b: NewHearingBody) -> Result<NewHearing, ApiError> {
@@ -109,13 +176,37 @@ fn validate_hearing(b: NewHearingBody) -> Result<NewHearing, ApiError> {
     Ok(NewHearing {
         case_ref: text_field("case_ref", &b.case_ref, 200)?,
         mla_ref: text_field("mla_ref", &b.mla_ref, 200)?,
-        requesting_state: text_field("requesting_state", &b.requesting_state, 100)?,
-        requested_state: text_field("requested_state", &b.requested_state, 100)?,
+        requesting_state: state_code("requesting_state", &b.requesting_state)?,
+        requested_state: state_code("requested_state", &b.requested_state)?,
         scheduled_at: parsed
             .to_offset(time::UtcOffset::UTC)
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|_| ApiError::BadRequest("scheduled_at is out of range".into()))?,
         language: lang.to_ascii_lowercase(),
+        request: RequestDetails {
+            requesting_authority: opt_text(
+                "requesting_authority",
+                b.requesting_authority.as_deref(),
+                200,
+            )?,
+            requesting_reference: opt_text(
+                "requesting_reference",
+                b.requesting_reference.as_deref(),
+                200,
+            )?,
+            requested_authority: opt_text(
+                "requested_authority",
+                b.requested_authority.as_deref(),
+                200,
+            )?,
+            requested_reference: opt_text(
+                "requested_reference",
+                b.requested_reference.as_deref(),
+                200,
+            )?,
+            request_date: request_date(b.request_date.as_deref())?,
+        },
+        rehearsal: b.rehearsal,
     })
 }
 
@@ -131,8 +222,17 @@ pub async fn create(
         .store
         .create_hearing(&id, &fields, &staff.user.id, now_unix())?;
     let h = state.store.hearing(&id)?.ok_or(ApiError::NotFound)?;
-    tracing::info!(hearing = %id, "hearing scheduled");
+    tracing::info!(hearing = %id, rehearsal = fields.rehearsal, "hearing scheduled");
     Ok((StatusCode::CREATED, Json(hearing_json(&h, Some(vec![])))))
+}
+
+/// `GET /api/countries`: the ISO 3166-1 table the schedule form offers (public data).
+pub async fn countries() -> Json<Value> {
+    let all: Vec<Value> = crate::domain::countries::COUNTRIES
+        .iter()
+        .map(|(code, name)| json!({"code": code, "name": name}))
+        .collect();
+    Json(json!({"countries": all}))
 }
 
 pub async fn list(
@@ -185,11 +285,34 @@ pub async fn get(
         let record = match seal {
             Some(s) if !sealed => json!({"stage": s.stage, "progress": s.progress}),
             _ if sealed => json!({"stage": "sealed", "progress": 1.0}),
+            _ if h.fields.rehearsal && h.state == HearingState::Closed => {
+                json!({"stage": "discarded", "progress": 1.0})
+            }
             _ => json!({"stage": h.state.as_str(), "progress": 0.0}),
         };
         obj.insert("record".into(), record);
     }
     Ok(Json(v))
+}
+
+/// The hearing for `action`; an account without it (a clerk) may still take it on a
+/// rehearsal, with [`Action::RunRehearsal`]. The role check still comes first: an
+/// account with neither right is refused before the hearing is looked up.
+fn hearing_or_rehearsal(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    action: Action,
+) -> Result<HearingRow, ApiError> {
+    if staff.allows(action) {
+        return hearing_for(state, staff, id, action);
+    }
+    let h = hearing_for(state, staff, id, Action::RunRehearsal)?;
+    if h.fields.rehearsal {
+        Ok(h)
+    } else {
+        staff.require(action).map(|()| h)
+    }
 }
 
 async fn transition(
@@ -198,7 +321,7 @@ async fn transition(
     id: &str,
     to: HearingState,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(state, staff, id, Action::OpenCloseHearing)?;
+    let h = hearing_or_rehearsal(state, staff, id, Action::OpenCloseHearing)?;
     if !state.store.set_hearing_state(&h.id, to, now_unix())? {
         return Err(ApiError::Conflict(format!(
             "the hearing cannot go from {} to {}",
@@ -348,7 +471,7 @@ pub async fn moderate(
     staff: Staff,
     Path((id, pid, action)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::ConductHearing)?;
+    let h = hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing)?;
     let action = match action.as_str() {
         "admit" => ModAction::Admit,
         "deny" => ModAction::Deny,

@@ -56,16 +56,23 @@ pub async fn info(
     Path(token): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (p, h) = resolve_invite(&state, &token)?;
+    let mut hearing = json!({
+        "id": h.id,
+        "case_ref": h.fields.case_ref,
+        "language": h.fields.language,
+        "state": h.state,
+        "requesting_state": h.fields.requesting_state,
+        "requested_state": h.fields.requested_state,
+        "scheduled_at": h.fields.scheduled_at,
+        "rehearsal": h.fields.rehearsal,
+    });
+    if let Some(obj) = hearing.as_object_mut() {
+        for (k, v) in super::hearings::request_json(&h.fields) {
+            obj.insert(k.into(), v);
+        }
+    }
     Ok(Json(json!({
-        "hearing": {
-            "id": h.id,
-            "case_ref": h.fields.case_ref,
-            "language": h.fields.language,
-            "state": h.state,
-            "requesting_state": h.fields.requesting_state,
-            "requested_state": h.fields.requested_state,
-            "scheduled_at": h.fields.scheduled_at,
-        },
+        "hearing": hearing,
         "participant": {"id": p.id, "display_name": p.display_name, "role": p.role},
         "ice_servers": state.config.ice_servers_now(),
     })))

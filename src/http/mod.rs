@@ -111,6 +111,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/me/password", post(auth::change_password))
         .route("/api/hearings", post(hearings::create).get(hearings::list))
         .route("/api/hearings/{id}", get(hearings::get))
+        .route("/api/countries", get(hearings::countries))
         .route("/api/hearings/{id}/open", post(hearings::open))
         .route("/api/hearings/{id}/close", post(hearings::close))
         .route(

@@ -118,6 +118,9 @@ pub async fn grant(
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
+    if h.fields.rehearsal {
+        return Err(ApiError::Rehearsal);
+    }
     let user = state
         .store
         .user_by_name(&b.username)?
@@ -219,6 +222,9 @@ fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
 /// A hearing the signed-in prosecutor/defence holds an active grant for, sealed.
 pub(super) fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
     let h = hearing_for(state, staff, id, Action::RetrieveGranted)?;
+    if h.fields.rehearsal {
+        return Err(ApiError::Rehearsal);
+    }
     if h.state != HearingState::Closed || !bundle_dir(state, &h.id).join("manifest.json").is_file()
     {
         return Err(ApiError::Conflict("the record is not sealed yet".into()));
@@ -255,7 +261,11 @@ pub async fn my_hearings(
         .into_iter()
         .filter(|g| g.active(now))
     {
-        if let Some(h) = state.store.hearing(&g.hearing_id)? {
+        if let Some(h) = state
+            .store
+            .hearing(&g.hearing_id)?
+            .filter(|h| !h.fields.rehearsal)
+        {
             let sealed = bundle_dir(&state, &h.id).join("manifest.json").is_file();
             let interrupted =
                 std::fs::read_to_string(bundle_dir(&state, &h.id).join("log/entries.jsonl"))
@@ -315,9 +325,15 @@ pub async fn open_hearing(
         .iter()
         .map(|p| json!({"id": p.id, "display_name": p.display_name, "role": p.role}))
         .collect();
+    let mut hearing = json!({"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "requesting_state": h.fields.requesting_state,
+                    "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language});
+    if let Some(obj) = hearing.as_object_mut() {
+        for (k, v) in super::hearings::request_json(&h.fields) {
+            obj.insert(k.into(), v);
+        }
+    }
     Ok(Json(json!({
-        "hearing": {"id": h.id, "case_ref": h.fields.case_ref, "mla_ref": h.fields.mla_ref, "requesting_state": h.fields.requesting_state,
-                    "requested_state": h.fields.requested_state, "scheduled_at": h.fields.scheduled_at, "language": h.fields.language},
+        "hearing": hearing,
         "participants": participants,
         "media": media,
         "bundle_fingerprint": bundle_fingerprint(&state, &h.id),

@@ -12,6 +12,22 @@ pub struct NewHearing {
     pub requested_state: String,
     pub scheduled_at: String,
     pub language: String,
+    /// The request on record (#13 point 1): each central authority's name and
+    /// reference, and the date of the request (`YYYY-MM-DD`). `None` for hearings
+    /// scheduled before these existed.
+    pub request: RequestDetails,
+    /// A practice hearing: not evidence, nothing kept (docs/protocol.md, "Rehearsal").
+    pub rehearsal: bool,
+}
+
+/// The mutual-assistance request's parties beyond the States (all optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestDetails {
+    pub requesting_authority: Option<String>,
+    pub requesting_reference: Option<String>,
+    pub requested_authority: Option<String>,
+    pub requested_reference: Option<String>,
+    pub request_date: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,7 +60,7 @@ pub struct ParticipantRow {
     pub denied: bool,
 }
 
-const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at, court_id";
+const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at, court_id, requesting_authority, requesting_reference, requested_authority, requested_reference, request_date, rehearsal";
 const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied";
 
 fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
@@ -58,6 +74,14 @@ fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
             requested_state: r.get(4)?,
             scheduled_at: r.get(5)?,
             language: r.get(6)?,
+            request: RequestDetails {
+                requesting_authority: r.get(13)?,
+                requesting_reference: r.get(14)?,
+                requested_authority: r.get(15)?,
+                requested_reference: r.get(16)?,
+                request_date: r.get(17)?,
+            },
+            rehearsal: r.get::<_, i64>(18)? != 0,
         },
         state: HearingState::parse(&state).unwrap_or(HearingState::Closed),
         created_by: UserId::from_trusted(r.get(8)?),
@@ -99,9 +123,14 @@ impl Store {
         let n = self
             .conn()?
             .execute(
-                "INSERT INTO hearings (id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, court_id) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', u.id, ?9, u.court_id FROM users u WHERE u.id = ?8",
-                params![id.as_str(), h.case_ref, h.mla_ref, h.requesting_state, h.requested_state, h.scheduled_at, h.language, by.as_str(), now],
+                "INSERT INTO hearings (id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, court_id, \
+                 requesting_authority, requesting_reference, requested_authority, requested_reference, request_date, rehearsal) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', u.id, ?9, u.court_id, ?10, ?11, ?12, ?13, ?14, ?15 FROM users u WHERE u.id = ?8",
+                params![
+                    id.as_str(), h.case_ref, h.mla_ref, h.requesting_state, h.requested_state, h.scheduled_at, h.language, by.as_str(), now,
+                    h.request.requesting_authority, h.request.requesting_reference, h.request.requested_authority,
+                    h.request.requested_reference, h.request.request_date, i64::from(h.rehearsal)
+                ],
             )
             .map_err(map_unique)?;
         if n == 0 {

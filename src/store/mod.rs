@@ -11,7 +11,7 @@ mod users;
 
 pub use courts::{CourtRow, court_name_acceptable};
 pub use grants::GrantRow;
-pub use hearings::{HearingRow, NewHearing, ParticipantRow};
+pub use hearings::{HearingRow, NewHearing, ParticipantRow, RequestDetails};
 /// Applies the first `n` schema migrations to a bare connection: upgrade tests build a
 /// database as an older release made it.
 #[doc(hidden)]

@@ -87,6 +87,17 @@ ALTER TABLE setup_tokens ADD COLUMN court_id TEXT NOT NULL DEFAULT '000000000000
 ALTER TABLE hearings ADD COLUMN court_id TEXT NOT NULL DEFAULT '00000000000000000000000000000000';
 CREATE INDEX hearings_court ON hearings(court_id);
 "#,
+    // The request on record (#13 point 1): the central authorities and the date of the
+    // request; NULL for hearings scheduled before (their free-text States stay as they
+    // were). Rehearsals (#13 point 7): practice hearings that keep no record.
+    r#"
+ALTER TABLE hearings ADD COLUMN requesting_authority TEXT;
+ALTER TABLE hearings ADD COLUMN requesting_reference TEXT;
+ALTER TABLE hearings ADD COLUMN requested_authority TEXT;
+ALTER TABLE hearings ADD COLUMN requested_reference TEXT;
+ALTER TABLE hearings ADD COLUMN request_date TEXT;
+ALTER TABLE hearings ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

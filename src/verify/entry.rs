@@ -39,12 +39,27 @@ pub enum EntryBody {
         /// Mutual-legal-assistance request reference.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mla_ref: Option<String>,
-        /// Requesting State.
+        /// Requesting State: an ISO 3166-1 alpha-2 code (free text in older logs).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         requesting_state: Option<String>,
-        /// Requested State.
+        /// Requested State: an ISO 3166-1 alpha-2 code (free text in older logs).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         requested_state: Option<String>,
+        /// Central authority of the requesting State.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requesting_authority: Option<String>,
+        /// That authority's reference for the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requesting_reference: Option<String>,
+        /// Central authority of the requested State.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_authority: Option<String>,
+        /// That authority's reference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_reference: Option<String>,
+        /// Date of the request, `YYYY-MM-DD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_date: Option<String>,
         /// Language of the hearing.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<String>,
@@ -307,6 +322,24 @@ pub enum EntryBody {
         /// The judge (participant id).
         by: String,
     },
+    /// A participant's device check before joining, as their page reported it
+    /// (`camera`, `microphone`, `speaker`: `ok`, `failed` or `not_tested`).
+    DeviceCheck {
+        /// Participant id.
+        participant: String,
+        /// Camera result.
+        camera: String,
+        /// Microphone result.
+        microphone: String,
+        /// Speaker result (the participant confirmed hearing a test sound).
+        speaker: String,
+        /// Signalling round trip measured by the page (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<u64>,
+        /// Outgoing bitrate the page's connection estimated (kbit/s).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bitrate_kbps: Option<u64>,
+    },
     /// Recording quality degraded.
     RecordingDegraded {
         /// Participant concerned.
@@ -398,6 +431,7 @@ impl EntryBody {
             Self::PrivilegeClaimed { .. } => "privilege_claimed",
             Self::ObjectionRaised { .. } => "objection_raised",
             Self::Ruling { .. } => "ruling",
+            Self::DeviceCheck { .. } => "device_check",
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",
@@ -514,8 +548,51 @@ pub fn check_fields(body: &EntryBody) -> Result<(), String> {
         EntryBody::KeyBound { alg, .. } => super::keys::KeyAlg::from_field(alg.as_deref())
             .map(|_| ())
             .map_err(|e| format!("key_bound: {e}")),
+        EntryBody::HearingOpened {
+            request_date: Some(d),
+            ..
+        } if !is_calendar_date(d) => Err(format!("bad request date {d:?}")),
+        EntryBody::DeviceCheck {
+            camera,
+            microphone,
+            speaker,
+            ..
+        } => [camera, microphone, speaker]
+            .into_iter()
+            .find(|r| !DEVICE_CHECK_RESULTS.contains(&r.as_str()))
+            .map_or(Ok(()), |r| {
+                Err(format!("device_check: unknown result {r:?}"))
+            }),
         _ => Ok(()),
     }
+}
+
+/// The results a `device_check` entry may give for each device.
+pub const DEVICE_CHECK_RESULTS: [&str; 3] = ["ok", "failed", "not_tested"];
+
+/// True for `YYYY-MM-DD` naming a real calendar day.
+pub fn is_calendar_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        d.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse::<u32>().ok())
+    };
+    let (Some(y), Some(m), Some(day)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => 0,
+    };
+    (1..=days).contains(&day)
 }
 
 /// True when `path` is a safe relative path: `/`-separated, no empty, `.` or `..`

@@ -9,6 +9,7 @@ pub mod attestation;
 pub mod bundle;
 pub mod canonical;
 pub mod clock;
+pub mod countries;
 pub mod entry;
 pub mod error;
 pub mod hash_alg;

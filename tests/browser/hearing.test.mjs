@@ -157,8 +157,12 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   const caseRef = `CASE-${Date.now()}`;
   await judge.fill('#case_ref', caseRef);
   await judge.fill('#mla_ref', 'MLA-2026-0042');
-  await judge.fill('#requesting_state', 'France');
-  await judge.fill('#requested_state', 'Spain');
+  await judge.waitForSelector('#requesting_state option[value="FR"]', { state: 'attached' });
+  await judge.selectOption('#requesting_state', 'FR');
+  await judge.selectOption('#requested_state', 'ES');
+  await judge.fill('#requesting_authority', 'Ministère de la Justice (BEPI)');
+  await judge.fill('#requested_authority', 'Ministerio de Justicia');
+  await judge.fill('#request_date', '2026-11-02');
   await judge.selectOption('#language', 'es');
   await shot(judge, '01-console.png');
   await judge.click('#schedule-submit');

@@ -143,7 +143,7 @@ test('judge seals a hearing and grants the prosecutor with grants.js', async () 
   S.csrf = await apiLogin(S.judge, JUDGE, JUDGE_PASS);
   S.caseRef = `PORTAL-${Date.now()}`;
   const h = await judgePost('/api/hearings', {
-    case_ref: S.caseRef, mla_ref: 'MLA-2026-0077', requesting_state: 'France', requested_state: 'Spain',
+    case_ref: S.caseRef, mla_ref: 'MLA-2026-0077', requesting_state: 'FR', requested_state: 'ES',
     scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
   });
   S.id = h.id;

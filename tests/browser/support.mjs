@@ -90,8 +90,12 @@ export async function signIn(page, username, password, shown = async () => {}) {
 export async function scheduleAndOpen(judge, { caseRef, mlaRef, language = 'en' }, filled = async () => {}) {
   await judge.fill('#case_ref', caseRef);
   await judge.fill('#mla_ref', mlaRef);
-  await judge.fill('#requesting_state', 'France');
-  await judge.fill('#requested_state', 'Spain');
+  await judge.waitForSelector('#requesting_state option[value="FR"]', { state: 'attached' });
+  await judge.selectOption('#requesting_state', 'FR');
+  await judge.selectOption('#requested_state', 'ES');
+  await judge.fill('#requesting_authority', 'Ministère de la Justice (BEPI)');
+  await judge.fill('#requested_authority', 'Ministerio de Justicia');
+  await judge.fill('#request_date', '2026-11-02');
   await judge.selectOption('#language', language);
   await filled();
   await judge.click('#schedule-submit');
@@ -443,7 +447,7 @@ export async function openHearingByApi(judge, casePrefix, mlaRef) {
     return res.json();
   };
   const hearing = await post('/api/hearings', {
-    case_ref: `${casePrefix}-${Date.now()}`, mla_ref: mlaRef, requesting_state: 'France', requested_state: 'Spain',
+    case_ref: `${casePrefix}-${Date.now()}`, mla_ref: mlaRef, requesting_state: 'FR', requested_state: 'ES',
     scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
   });
   await post(`/api/hearings/${hearing.id}/open`, {});

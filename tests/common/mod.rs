@@ -293,7 +293,7 @@ impl Client {
         let h = self
             .post(
                 "/api/hearings",
-                json!({"case_ref": "CR-2026-001", "mla_ref": "MLA/77", "requesting_state": "Utopia", "requested_state": "Erewhon", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
+                json!({"case_ref": "CR-2026-001", "mla_ref": "MLA/77", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
             )
             .await;
         h["id"].as_str().unwrap().to_owned()

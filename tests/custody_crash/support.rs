@@ -117,7 +117,7 @@ pub fn sealed_and_granted(data: &Path) -> String {
     add_user(data, "pros", "prosecutor");
     let server = Server::start(data, false);
     let judge = server.remote("judge");
-    let h = judge.post("/api/hearings", json!({"case_ref": "CR-9", "mla_ref": "MLA/9", "requesting_state": "Utopia", "requested_state": "Erewhon", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    let h = judge.post("/api/hearings", json!({"case_ref": "CR-9", "mla_ref": "MLA/9", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -42,6 +42,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/hearings", Staff),
     r("GET", "/api/hearings", Staff),
     r("GET", "/api/hearings/{id}", Staff),
+    r("GET", "/api/countries", Public),
     r("POST", "/api/hearings/{id}/open", Staff),
     r("POST", "/api/hearings/{id}/close", Staff),
     r("POST", "/api/hearings/{id}/participants", Staff),
@@ -323,7 +324,7 @@ fn json_routes(f: &Fixture) -> Vec<(String, Value)> {
         ),
         (
             "/api/hearings".into(),
-            json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
+            json!({"case_ref": "CR-1", "mla_ref": "MLA/1", "requesting_state": "FR", "requested_state": "ES", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}),
         ),
         (
             format!("/api/hearings/{h}/participants"),

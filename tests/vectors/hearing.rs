@@ -181,6 +181,11 @@ pub fn open_hearing(
             requested_state: Some("B".into()),
             language: Some("en".into()),
             time_stamping: None,
+            requesting_authority: None,
+            requesting_reference: None,
+            requested_authority: None,
+            requested_reference: None,
+            request_date: None,
         },
         clock.tick(),
     )

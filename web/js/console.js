@@ -5,13 +5,15 @@
 import { api, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, formatTime } from './dom.js';
 import { initPageLanguage, t } from './i18n.js';
+import { stateName } from './request.js';
 
 
 function row(h) {
-  return el('tr', {},
-    el('td', {}, el('a', { href: `/console/hearings/${encodeURIComponent(h.id)}` }, h.case_ref || t('console.no_ref'))),
+  const link = el('a', { href: `/console/hearings/${encodeURIComponent(h.id)}` }, h.case_ref || t('console.no_ref'));
+  return el('tr', { class: h.rehearsal ? 'rehearsal' : '' },
+    el('td', {}, link, h.rehearsal ? el('span', { class: 'badge rehearsal' }, t('rehearsal.badge')) : ''),
     el('td', {}, h.mla_ref || ''),
-    el('td', {}, `${h.requesting_state || ''} → ${h.requested_state || ''}`),
+    el('td', {}, `${stateName(h, 'requesting')} → ${stateName(h, 'requested')}`),
     el('td', {}, el('time', { datetime: h.scheduled_at, title: h.scheduled_at }, formatTime(h.scheduled_at))),
     el('td', {}, h.language || ''),
     el('td', {}, el('span', { class: `badge state-${h.state}` }, t(`state.${h.state}`))));
@@ -48,6 +50,19 @@ function defaultTime() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** Fills the two State lists from GET /api/countries (ISO 3166-1, by English name). */
+async function loadCountries() {
+  const data = await api.get('/api/countries');
+  const list = (data && Array.isArray(data.countries) ? data.countries : [])
+    .slice()
+    .sort((a, b) => a.name.localeCompare(b.name, 'en'));
+  for (const id of ['#requesting_state', '#requested_state']) {
+    const sel = $(id);
+    sel.replaceChildren(el('option', { value: '' }, t('console.choose_state')),
+      ...list.map((c) => el('option', { value: c.code }, `${c.name} (${c.code})`)));
+  }
+}
+
 function bindForm() {
   const form = $('#schedule-form');
   const status = $('#schedule-status');
@@ -55,7 +70,8 @@ function bindForm() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = {};
-    for (const name of ['case_ref', 'mla_ref', 'requesting_state', 'requested_state']) {
+    for (const name of ['case_ref', 'mla_ref', 'requesting_state', 'requested_state',
+      'requesting_authority', 'requested_authority', 'request_date']) {
       body[name] = $(`#${name}`).value.trim();
       if (!body[name]) {
         setStatus(status, t('console.fill_all'), 'error');
@@ -69,7 +85,12 @@ function bindForm() {
       $('#scheduled_at').focus();
       return;
     }
+    for (const name of ['requesting_reference', 'requested_reference']) {
+      const v = $(`#${name}`).value.trim();
+      if (v) body[name] = v;
+    }
     body.language = $('#language').value;
+    body.rehearsal = $('#rehearsal').checked;
     const button = $('#schedule-submit');
     button.disabled = true;
     setStatus(status, t('console.scheduling'));
@@ -90,7 +111,7 @@ async function main() {
   $('#who').textContent = user.username;
   $('#logout').addEventListener('click', () => logout());
   bindForm();
-  await loadList();
+  await Promise.all([loadList(), loadCountries().catch((e) => setStatus($('#schedule-status'), messageFor(e), 'error'))]);
 }
 
 main();

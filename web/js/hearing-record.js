@@ -233,6 +233,8 @@ export class RecordPanel {
         bar.dataset.stage = rec.stage;
         $('#seal-stage').textContent = t(`seal.stage_${rec.stage}`);
         if (rec.stage === 'sealed') break;
+        // A rehearsal keeps nothing: no bundle, no grants to offer.
+        if (rec.stage === 'discarded') { this.polling = false; return; }
       }
       await new Promise((r) => setTimeout(r, 1000));
     }

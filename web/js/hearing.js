@@ -10,6 +10,7 @@ import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
 import { QualityMonitor } from './quality.js';
+import { stateName, requestLine } from './request.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
 import { initPageLanguage, t } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
@@ -52,7 +53,10 @@ function renderHeader() {
   const badge = $('#state-badge');
   badge.className = `badge state-${hearing.state}`;
   badge.textContent = t(`state.${hearing.state}`);
-  $('#recording').hidden = hearing.state !== 'open';
+  $('#recording').hidden = hearing.state !== 'open' || !!hearing.rehearsal;
+  $('#rehearsal-banner').hidden = !hearing.rehearsal;
+  document.body.classList.toggle('rehearsal', !!hearing.rehearsal);
+  $('#request').textContent = requestLine(hearing, t);
   $('#open-hearing').hidden = hearing.state !== 'scheduled';
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
@@ -69,7 +73,7 @@ function renderHeader() {
   }
   $('#meta').textContent = [
     hearing.mla_ref ? t('room.meta_mla', { ref: hearing.mla_ref }) : '',
-    `${hearing.requesting_state || ''} → ${hearing.requested_state || ''}`,
+    `${stateName(hearing, 'requesting')} → ${stateName(hearing, 'requested')}`,
     hearing.scheduled_at ? t('room.meta_scheduled', { time: formatTime(hearing.scheduled_at) }) : '',
     hearing.language ? t('room.meta_language', { lang: hearing.language }) : '',
   ].filter(Boolean).join(' · ');

@@ -17,6 +17,8 @@ import { OathDialog, IdentityPanel } from './join-evidence.js';
 import { ConsultPanel } from './consult.js';
 import { RightsPanel } from './rights.js';
 import { Exhibits } from './exhibit.js';
+import { stateName, requestLine } from './request.js';
+import { playTestTone, deviceCheckMessage } from './device-check.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
@@ -37,6 +39,11 @@ let oath = null;
 let identity = null;
 let rights = null;
 let leaving = false;
+let micHeard = false;
+/** What the device check saw (set when joining) and whether this socket reported it. */
+let checkSeen = null;
+let checkSent = false;
+let checkSamples = 0;
 const people = new Map();
 
 function show(id) {
@@ -104,9 +111,10 @@ function renderIntro() {
   $('#case-ref').textContent = h.case_ref || '';
   $('#check-intro').textContent = t('check.intro', {
     role: t(`role.${info.participant.role}`),
-    court: h.requesting_state || '',
+    court: stateName(h, 'requesting'),
     case: h.case_ref || '',
   });
+  $('#check-request').textContent = requestLine(h, t);
   grid.relabel();
   for (const p of people.values()) grid.update(p);
   renderEnd();
@@ -137,16 +145,16 @@ async function startPreview() {
 }
 
 function bindCheck() {
-  let heard = false;
   meter = new LevelMeter($('#meter-bar'), (level) => {
-    if (!heard && level > 0.05) {
-      heard = true;
+    if (!micHeard && level > 0.05) {
+      micHeard = true;
       setStatus($('#meter-status'), t('check.heard'), 'ok');
     }
   });
   $('#cam-select').addEventListener('change', () => startPreview());
   $('#mic-select').addEventListener('change', () => startPreview());
   $('#retry-media').addEventListener('click', () => startPreview());
+  $('#speaker-test').addEventListener('click', () => { playTestTone().catch(() => {}); });
   $('#join-button').addEventListener('click', () => join());
   $('#display-name').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter') join();
@@ -167,6 +175,12 @@ async function join() {
     return;
   }
   joining = true;
+  checkSeen = {
+    camera: local.has('video'),
+    microphone: local.has('audio'),
+    micHeard,
+    speakerHeard: $('#speaker-heard').checked,
+  };
   $('#join-button').disabled = true;
   setStatus(st, t('check.joining'));
   key = await participantKey(info.participant.id);
@@ -211,11 +225,22 @@ async function join() {
   });
   if (info.participant.role === 'official') identity = new IdentityPanel({ attestor, status: attestStatus, selfId: info.participant.id });
   call.start();
-  quality = new QualityMonitor(() => call ? call.stats() : Promise.resolve(null), (level) => {
+  quality = new QualityMonitor(() => call ? call.stats() : Promise.resolve(null), (level, m) => {
+    reportDeviceCheck(m);
     const q = $('#quality');
     q.className = `badge ${level}`;
     q.textContent = t(`quality.${level}`);
   });
+}
+
+/** Once per connection, in the hearing: the device check with the first measured round
+ * trip (or without one after a few samples) goes on record (`device_check`). */
+function reportDeviceCheck(m) {
+  if (checkSent || !checkSeen || !call) return;
+  checkSamples += 1;
+  if ((!m || m.rtt === null) && checkSamples < 4) return;
+  checkSent = true;
+  call.send(deviceCheckMessage(checkSeen, m));
 }
 
 function enterHearing() {
@@ -233,6 +258,8 @@ function onEvent(type, data) {
     case 'open':
       break;
     case 'welcome':
+      checkSent = false;
+      checkSamples = 0;
       $('#reconnecting').hidden = true;
       $('#lobby-other-device').hidden = true;
       if (data.hearing && data.hearing.state === 'closed') return end('hearing_closed');
@@ -438,7 +465,8 @@ async function main() {
   await setLanguage(pickLanguage(info.hearing.language));
   $('#lang-select').value = document.documentElement.lang;
   $('#display-name').value = info.participant.display_name || '';
-  $('#recorded-notice').hidden = false;
+  $('#recorded-notice').hidden = !!info.hearing.rehearsal;
+  $('#rehearsal-notice').hidden = !info.hearing.rehearsal;
   if (info.hearing.state === 'closed') return end('hearing_closed');
   bindCheck();
   bindHearing();

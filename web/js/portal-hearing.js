@@ -7,7 +7,8 @@
 
 import { api, ApiError, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, copyText } from './dom.js';
-import { initPageLanguage } from './i18n.js';
+import { initPageLanguage, t } from './i18n.js';
+import { stateName, requestLine } from './request.js';
 import { tr, translateTr, when, custodyTable } from './grants.js';
 
 const ROLE_EN = {
@@ -115,8 +116,9 @@ function renderCase(id) {
   $('#case-facts').replaceChildren(
     ...fact(tr('portal.case_ref', 'Case reference'), String(h.case_ref ?? '')),
     ...fact(tr('portal.mla_ref', 'MLA request reference'), String(h.mla_ref ?? '')),
-    ...fact(tr('portal.requesting', 'Requesting State'), String(h.requesting_state ?? '')),
-    ...fact(tr('portal.requested', 'Requested State'), String(h.requested_state ?? '')),
+    ...fact(tr('portal.requesting', 'Requesting State'), stateName(h, 'requesting')),
+    ...fact(tr('portal.requested', 'Requested State'), stateName(h, 'requested')),
+    ...(h.requesting_authority ? fact(tr('request.title', 'Request'), requestLine(h, t)) : []),
     ...fact(tr('portal.scheduled', 'Scheduled'), when(h.scheduled_at)),
     ...fact(tr('portal.language', 'Language'), String(h.language ?? '')),
     ...fact(tr('portal.hearing_id', 'Hearing id'), el('code', {}, String(h.id ?? id))));

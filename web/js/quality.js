@@ -37,12 +37,14 @@ export class QualityMonitor {
     const report = await this.getStats();
     if (!report) return;
     let rtt = null;
+    let bitrate = null;
     let received = 0;
     let lost = 0;
     let remoteLoss = null;
     report.forEach((s) => {
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && typeof s.currentRoundTripTime === 'number') {
         rtt = s.currentRoundTripTime;
+        if (typeof s.availableOutgoingBitrate === 'number') bitrate = s.availableOutgoingBitrate;
       } else if (s.type === 'inbound-rtp') {
         received += s.packetsReceived || 0;
         lost += Math.max(0, s.packetsLost || 0);
@@ -55,6 +57,6 @@ export class QualityMonitor {
     this.prev = { received, lost };
     let loss = dRecv + dLost > 0 ? dLost / (dRecv + dLost) : null;
     if (remoteLoss !== null) loss = Math.max(loss || 0, remoteLoss);
-    this.onUpdate(classify(rtt, loss), { rtt, loss });
+    this.onUpdate(classify(rtt, loss), { rtt, loss, bitrate });
   }
 }

@@ -8,7 +8,10 @@ import { keyAlg } from './keys.js';
 
 // field -> kind: s string, u u64, i i64, b bool, a string list; '?' suffix = optional.
 const TYPES = {
-  hearing_opened: { case_ref: 's', mla_ref: 's?', requesting_state: 's?', requested_state: 's?', language: 's?', time_stamping: 's?' },
+  hearing_opened: {
+    case_ref: 's', mla_ref: 's?', requesting_state: 's?', requested_state: 's?', language: 's?', time_stamping: 's?',
+    requesting_authority: 's?', requesting_reference: 's?', requested_authority: 's?', requested_reference: 's?', request_date: 's?',
+  },
   participant_invited: { participant: 's', role: 's', display_name: 's?' },
   participant_joined: { participant: 's' },
   participant_admitted: { participant: 's' },
@@ -40,6 +43,7 @@ const TYPES = {
   privilege_claimed: { number: 'u', by: 's', ground: 's' },
   objection_raised: { number: 'u', by: 's', ground: 's' },
   ruling: { number: 'u', upheld: 'b', reason: 's', by: 's' },
+  device_check: { participant: 's', camera: 's', microphone: 's', speaker: 's', rtt_ms: 'u?', bitrate_kbps: 'u?' },
   recording_degraded: { participant: 's?', detail: 's' },
   recovered_after_interruption: { from_seq: 'u', to_seq: 'u', torn_bytes: 'u' },
   server_stopped: { reason: 's', unsealed: 'u' },
@@ -131,6 +135,17 @@ export function isSafeRelativePath(p) {
     p.split('/').every((c) => c !== '' && c !== '.' && c !== '..');
 }
 
+/** Same set as `DEVICE_CHECK_RESULTS`. */
+const DEVICE_CHECK_RESULTS = ['ok', 'failed', 'not_tested'];
+
+/** Same rule as `is_calendar_date`: `YYYY-MM-DD` naming a real day. */
+export function isCalendarDate(d) {
+  const r = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  if (!r) return false;
+  const [y, m, day] = r.slice(1).map(Number);
+  return m >= 1 && m <= 12 && day >= 1 && day <= daysInMonth(y, m);
+}
+
 /** Field rules beyond types; returns null or a reason. */
 export function checkFields(e) {
   const wall = (w) => (parseMs(w) === null ? `bad wall-clock time ${JSON.stringify(w)}` : null);
@@ -150,6 +165,12 @@ export function checkFields(e) {
       return digest(e.statement_sha256);
     case 'key_bound':
       try { keyAlg(e.alg); return null; } catch (x) { return `key_bound: ${x.message}`; }
+    case 'hearing_opened':
+      return e.request_date === undefined || isCalendarDate(e.request_date) ? null : `bad request date ${JSON.stringify(e.request_date)}`;
+    case 'device_check': {
+      const bad = [e.camera, e.microphone, e.speaker].find((r) => !DEVICE_CHECK_RESULTS.includes(r));
+      return bad === undefined ? null : `device_check: unknown result ${JSON.stringify(bad)}`;
+    }
     default:
       return null;
   }
