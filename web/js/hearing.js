@@ -16,6 +16,7 @@ import { initPageLanguage, t } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
+import { CourtControls } from './court-controls.js';
 import { Exhibits } from './exhibit.js';
 import { RightsPanel } from './rights.js';
 
@@ -60,6 +61,7 @@ function renderHeader() {
   $('#close-hearing').hidden = hearing.state !== 'open';
   $('#add-form').hidden = hearing.state === 'closed';
   $('#oath-admin').hidden = hearing.state !== 'open';
+  $('#court-section').hidden = hearing.state !== 'open';
   if (hearing.state !== 'open') $('#rights-section').hidden = true;
   document.body.classList.toggle('hearing-closed', hearing.state === 'closed');
   if (hearing.state === 'closed' && call) {
@@ -409,9 +411,10 @@ async function main() {
     grid,
     nameOf: (id) => (people.get(id) || {}).display_name || '',
   });
-  // The console's court-controls panel (web/js/court-controls.js) is held back: with it
-  // on the console, tests/browser/evidence.test.mjs records the witness without video
-  // (bisected to it; cause not found yet). The controls work over the socket.
+  court = new CourtControls({
+    send: (m) => { if (call) call.send(m); },
+    nameOf: (id) => (people.get(id) || {}).display_name || id,
+  });
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,
     hello: () => ({ type: 'hello', ...helloKey(key) }),

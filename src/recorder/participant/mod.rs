@@ -360,19 +360,6 @@ impl ParticipantRecorder {
         // A track missing from this file that became ready forces a new file.
         let switch = (!in_file && ready && (is_key_video || !has_video))
             || (elapsed && (!has_video || is_key_video));
-        // A video track missing from this file waits for a keyframe to start a new file
-        // with it: ask for one (a browser may not send one for a long time otherwise, and
-        // the file would hold the audio alone).
-        if !switch && !in_file && ready && !is_key_video {
-            let due = self
-                .tracks
-                .get_mut(item.track)
-                .is_some_and(|t| t.is_video() && t.key_request_due(now));
-            if due {
-                self.events
-                    .push(RecorderEvent::NeedKeyframe { track: item.track });
-            }
-        }
         if switch {
             self.rotate_wanted = false;
             if let Err(e) = self.seal(false) {
