@@ -26,16 +26,7 @@ fn child_writer() {
     let fx = fixtures();
     let video = read_ivf(&fx.join("video.ivf"));
     let audio = read_ogg_opus(&fx.join("audio.ogg"));
-    let vp: Vec<_> = video
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect();
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
-    let sent = merge(vec![
-        rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0),
-        rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
-    ]);
+    let sent = vp8_av(&video, &audio);
     let start = Instant::now();
     let wall = SystemTime::now();
     let mut rec = ParticipantRecorder::new(

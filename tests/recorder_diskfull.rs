@@ -54,16 +54,7 @@ fn disk_full_degrades_keeps_reported_bytes_and_resumes_when_space_returns() {
     let dir = fs.path();
     // Leave ~200 KiB free: the file fills it after ~2 s of 600 kbit/s video.
     std::fs::write(dir.join("filler"), vec![0u8; 300 * 1024]).unwrap();
-    let vp: Vec<_> = video
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect();
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
-    let sent = merge(vec![
-        rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0),
-        rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
-    ]);
+    let sent = vp8_av(&video, &audio);
     let mut rec = ParticipantRecorder::new(
         config(dir, Duration::from_secs(3600)),
         vec![vp8_spec(), opus_spec()],

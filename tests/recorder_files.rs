@@ -34,19 +34,6 @@ fn drive(
     (rec, events)
 }
 
-fn vp8_av(video: &[Vec<u8>], audio: &[Vec<u8>]) -> Vec<Sent> {
-    let vp: Vec<_> = video
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect();
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
-    merge(vec![
-        rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0),
-        rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
-    ])
-}
-
 #[test]
 fn rotation_switches_files_at_a_keyframe_and_loses_nothing() {
     let fx = fixtures();
@@ -117,7 +104,7 @@ fn h264_goes_into_matroska_with_avcc_and_exact_nals() {
     assert_eq!(aus.len(), 120);
     let audio = read_ogg_opus(&fx.join("audio.ogg"));
     let hp: Vec<_> = aus.iter().map(|au| packetize_h264(au, 1100)).collect();
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let ap = opus_payloads(&audio);
     let sent = merge(vec![
         rtp_track(0, &hp, 50, 4500, 60_000, 1, 5, 0),
         rtp_track(1, &ap, 20, 960, 1, 0, 6, 0),
@@ -156,7 +143,7 @@ fn h264_goes_into_matroska_with_avcc_and_exact_nals() {
 fn audio_only_participant_gets_a_webm_with_one_opus_track() {
     let fx = fixtures();
     let audio = read_ogg_opus(&fx.join("audio.ogg"));
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let ap = opus_payloads(&audio);
     let sent = rtp_track(0, &ap, 20, 960, 100, 0, 9, 0);
     let dir = tempfile::tempdir().unwrap();
     let (rec, mut events) = drive(
@@ -278,11 +265,7 @@ fn file_on_disk_without_finish_is_a_playable_prefix() {
 fn video_only_participant_gets_a_webm_with_one_vp8_track() {
     let fx = fixtures();
     let video = read_ivf(&fx.join("video.ivf"));
-    let vp: Vec<_> = video
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect();
+    let vp = vp8_payloads(&video);
     let sent = rtp_track(0, &vp, 50, 4500, 1, 0, 1, 0);
     let dir = tempfile::tempdir().unwrap();
     let (rec, mut events) = drive(
@@ -312,12 +295,8 @@ fn camera_starting_late_gets_a_new_file_with_both_tracks() {
     let video = read_ivf(&fx.join("video.ivf"));
     let audio = read_ogg_opus(&fx.join("audio.ogg"));
     // Audio from 0 s; the camera's first frame (a keyframe) arrives at 5.5 s.
-    let vp: Vec<_> = video[..10]
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect();
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let vp = vp8_payloads(&video[..10]);
+    let ap = opus_payloads(&audio);
     let sent = merge(vec![
         rtp_track(0, &vp, 50, 4500, 1, 0, 1, 5500),
         rtp_track(1, &ap, 20, 960, 1, 0, 2, 0),
@@ -373,7 +352,7 @@ fn a_pause_in_the_stream_is_reported_as_silence_once() {
     let fx = fixtures();
     let audio = read_ogg_opus(&fx.join("audio.ogg"));
     // 2 s of audio, a 3 s pause (muted), then 1 s more.
-    let ap: Vec<_> = audio.iter().map(|f| vec![f.clone()]).collect();
+    let ap = opus_payloads(&audio);
     let mut sent = rtp_track(0, &ap[..100], 20, 960, 1, 0, 9, 0);
     sent.extend(rtp_track(
         0,

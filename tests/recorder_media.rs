@@ -86,18 +86,6 @@ fn check_prefixes(dir: &std::path::Path, snaps: &[(PathBuf, Vec<u8>)]) {
     }
 }
 
-fn vp8_payloads(frames: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
-    frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
-        .collect()
-}
-
-fn opus_payloads(frames: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
-    frames.iter().map(|f| vec![f.clone()]).collect()
-}
-
 #[test]
 fn vp8_opus_clean_stream_is_stored_byte_exact_with_tiling_chunks() {
     let fx = fixtures();

@@ -65,14 +65,21 @@ pub(crate) fn start(
     Ok(tx)
 }
 
-fn codec_of(r: &RtpRecord) -> Option<(RecKind, Codec)> {
+/// The recorder track a publisher's packets describe (None: a codec not recorded).
+fn spec_of(r: &RtpRecord) -> Option<TrackSpec> {
     let mime = r.mime_type.to_ascii_lowercase();
-    match (r.kind, mime.as_str()) {
-        (MediaKind::Audio, "audio/opus") => Some((RecKind::Audio, Codec::Opus)),
-        (MediaKind::Video, "video/vp8") => Some((RecKind::Video, Codec::Vp8)),
-        (MediaKind::Video, "video/h264") => Some((RecKind::Video, Codec::H264)),
-        _ => None,
-    }
+    let (kind, codec) = match (r.kind, mime.as_str()) {
+        (MediaKind::Audio, "audio/opus") => (RecKind::Audio, Codec::Opus),
+        (MediaKind::Video, "video/vp8") => (RecKind::Video, Codec::Vp8),
+        (MediaKind::Video, "video/h264") => (RecKind::Video, Codec::H264),
+        _ => return None,
+    };
+    Some(TrackSpec {
+        kind,
+        codec,
+        clock_rate: r.clock_rate,
+        channels: r.channels.max(1),
+    })
 }
 
 fn to_rtp(r: RtpRecord) -> RtpIn {
@@ -138,16 +145,8 @@ fn run(
                 if let RecordItem::Rtp(r) = &item {
                     first.get_or_insert_with(Instant::now);
                     if !specs.iter().any(|(k, _)| *k == r.kind) {
-                        if let Some((kind, codec)) = codec_of(r) {
-                            specs.push((
-                                r.kind,
-                                TrackSpec {
-                                    kind,
-                                    codec,
-                                    clock_rate: r.clock_rate,
-                                    channels: r.channels.max(1),
-                                },
-                            ));
+                        if let Some(spec) = spec_of(r) {
+                            specs.push((r.kind, spec));
                         }
                     }
                 }
@@ -171,7 +170,6 @@ fn run(
         let _ = reports.send(RecorderReport::Done { participant });
         return;
     }
-    let index = |k: MediaKind| specs.iter().position(|(kind, _)| *kind == k);
     let cfg = RecorderConfig {
         dir: settings.dir,
         base_name: settings.base_name,
@@ -180,6 +178,7 @@ fn run(
         reorder_window: Duration::from_millis(200),
     };
     let tracks: Vec<TrackSpec> = specs.iter().map(|(_, s)| s.clone()).collect();
+    let mut kinds: Vec<MediaKind> = specs.iter().map(|(k, _)| *k).collect();
     let mut rec = match ParticipantRecorder::new(cfg, tracks, SystemTime::now()) {
         Ok(r) => r,
         Err(e) => {
@@ -214,18 +213,24 @@ fn run(
     }
     // Sender reports first, so the first frames are placed with them.
     pending.sort_by_key(|item| !matches!(item, RecordItem::SenderReport(_)));
-    let feed = |item: RecordItem, rec: &mut ParticipantRecorder, streams: &mut Streams| match item {
+    let feed = |item: RecordItem,
+                rec: &mut ParticipantRecorder,
+                streams: &mut Streams,
+                kinds: &mut Vec<MediaKind>| match item {
         RecordItem::Rtp(r) => {
-            if let Some(i) = index(r.kind) {
+            if let Some(i) = track_of(rec, kinds, &r) {
                 *streams.slot(r.kind) = Some(r.ssrc);
                 let ev = rec.push(i, to_rtp(r));
                 emit(ev, rec);
             }
         }
-        RecordItem::SenderReport(sr) => sender_report(rec, streams, index(sr.kind), sr),
+        RecordItem::SenderReport(sr) => {
+            let i = kinds.iter().position(|k| *k == sr.kind);
+            sender_report(rec, streams, i, sr)
+        }
     };
     for item in pending {
-        feed(item, &mut rec, &mut streams);
+        feed(item, &mut rec, &mut streams, &mut kinds);
     }
     // 2. Record until the connection ends, in batches: the thread sleeps BATCH, then
     //    drains what arrived. Nobody waits on the channel, so the media path never pays
@@ -236,7 +241,7 @@ fn run(
         std::thread::sleep(BATCH);
         loop {
             match rx.try_recv() {
-                Ok(item) => feed(item, &mut rec, &mut streams),
+                Ok(item) => feed(item, &mut rec, &mut streams, &mut kinds),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     disconnected = true;
@@ -266,6 +271,25 @@ fn run(
     let _ = reports.send(RecorderReport::Done { participant });
 }
 
+/// The recorder track of a packet's kind; a kind first seen after the recorder started
+/// (the camera came after the microphone) is added to it, and goes into the next file.
+fn track_of(
+    rec: &mut ParticipantRecorder,
+    kinds: &mut Vec<MediaKind>,
+    r: &RtpRecord,
+) -> Option<usize> {
+    if let Some(i) = kinds.iter().position(|k| *k == r.kind) {
+        return Some(i);
+    }
+    match rec.add_track(spec_of(r)?) {
+        Ok(i) => {
+            kinds.push(r.kind);
+            Some(i)
+        }
+        Err(_) => None,
+    }
+}
+
 /// Passes a sender report on only when it is about the stream the track is recording
 /// (not, say, a retransmission stream's).
 fn sender_report(
@@ -280,3 +304,7 @@ fn sender_report(
     }
     rec.sender_report(track, sr.ntp, sr.rtp_ts, sr.arrival);
 }
+
+#[cfg(test)]
+#[path = "recording_tests.rs"]
+mod tests;

@@ -138,6 +138,28 @@ pub fn packetize_vp8(frame: &[u8], picture_id: u16, mtu: usize) -> Vec<Vec<u8>> 
         .collect()
 }
 
+/// RTP payloads of VP8 frames, one list per frame (picture ids 0, 1, ...; 1000-byte MTU).
+pub fn vp8_payloads(frames: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| packetize_vp8(f, i as u16, 1000))
+        .collect()
+}
+
+/// RTP payloads of Opus frames: one packet each.
+pub fn opus_payloads(frames: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
+    frames.iter().map(|f| vec![f.clone()]).collect()
+}
+
+/// VP8 video (track 0, 20 fps) and Opus audio (track 1, 50 fps) from 0 s, merged.
+pub fn vp8_av(video: &[Vec<u8>], audio: &[Vec<u8>]) -> Vec<Sent> {
+    merge(vec![
+        rtp_track(0, &vp8_payloads(video), 50, 4500, 1, 0, 1, 0),
+        rtp_track(1, &opus_payloads(audio), 20, 960, 1, 0, 2, 0),
+    ])
+}
+
 /// RFC 6184 payloads for one access unit: SPS+PPS as STAP-A, big NALs as FU-A.
 pub fn packetize_h264(au: &[Vec<u8>], mtu: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();

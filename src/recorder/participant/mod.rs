@@ -21,6 +21,8 @@ use super::types::{GapKind, RecorderConfig, RecorderError, RecorderEvent, RtpIn,
 const MAX_PENDING: usize = 1_500;
 /// Without a video keyframe for this long, a file starts with the ready tracks only.
 const START_WITHOUT_VIDEO_AFTER: Duration = Duration::from_secs(5);
+/// Most tracks one participant connection records (audio, camera, a spare).
+const MAX_TRACKS: usize = 8;
 /// Wait between attempts to open a new file after a write error.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Failed retries double the wait up to this.
@@ -122,6 +124,25 @@ impl ParticipantRecorder {
             first_frame: None,
             events: Vec::new(),
         })
+    }
+
+    /// Adds a track that appeared after the recorder started (a camera switched on
+    /// after the microphone, a track added by renegotiation); returns its index. The
+    /// open file cannot take a new stream, so once the track is ready (video: its first
+    /// keyframe) the recorder moves to a new file holding every ready track.
+    pub fn add_track(&mut self, spec: TrackSpec) -> Result<usize, RecorderError> {
+        if spec.clock_rate == 0 {
+            return Err(RecorderError::UnsupportedTracks("clock rate 0"));
+        }
+        if self.tracks.len() >= MAX_TRACKS {
+            return Err(RecorderError::UnsupportedTracks("too many tracks"));
+        }
+        let mut specs: Vec<TrackSpec> = self.tracks.iter().map(|t| t.spec.clone()).collect();
+        specs.push(spec.clone());
+        // The next file's container holds every codec (H.264 needs Matroska).
+        self.container = container_for(&specs);
+        self.tracks.push(Track::new(spec, self.cfg.reorder_window));
+        Ok(self.tracks.len() - 1)
     }
 
     /// Feeds one RTP packet of track `track` (index into the `TrackSpec`s).
@@ -351,15 +372,24 @@ impl ParticipantRecorder {
         let Some(open) = self.file.as_ref() else {
             return;
         };
-        let in_file = open.mux.has_track(item.track);
-        let has_video = self.tracks.iter().any(Track::is_video);
+        let has_video = self
+            .tracks
+            .iter()
+            .enumerate()
+            .any(|(i, t)| t.is_video() && open.mux.has_track(i));
         let elapsed = diff_micros(item.wall, open.wall0) >= micros(self.cfg.rotate_after);
         let is_key_video =
             item.frame.key && self.tracks.get(item.track).is_some_and(Track::is_video);
-        let ready = self.tracks.get(item.track).is_some_and(Track::ready);
-        // A track missing from this file that became ready forces a new file.
-        let switch = (!in_file && ready && (is_key_video || !has_video))
-            || (elapsed && (!has_video || is_key_video));
+        // A track missing from this file that became ready forces a new file, which
+        // starts (like a rotation) at a keyframe of the video the file already has.
+        let missing = self
+            .tracks
+            .iter()
+            .enumerate()
+            .any(|(i, t)| t.ready() && !open.mux.has_track(i));
+        let in_file = open.mux.has_track(item.track);
+        let wanted = elapsed || missing;
+        let switch = wanted && (!has_video || is_key_video);
         if switch {
             self.rotate_wanted = false;
             if let Err(e) = self.seal(false) {
@@ -370,7 +400,7 @@ impl ParticipantRecorder {
             self.try_start(now, true);
             return;
         }
-        if elapsed && !self.rotate_wanted {
+        if wanted && !self.rotate_wanted {
             self.rotate_wanted = true;
             for (i, t) in self.tracks.iter_mut().enumerate() {
                 if t.is_video() {
@@ -378,6 +408,16 @@ impl ParticipantRecorder {
                     self.events.push(RecorderEvent::NeedKeyframe { track: i });
                 }
             }
+        }
+        if !in_file && missing {
+            // Held for the next file, which starts at the keyframe asked for above.
+            self.pending.push_back(item);
+            while self.pending.len() > MAX_PENDING {
+                if let Some(old) = self.pending.pop_front() {
+                    self.count_drop(old.track);
+                }
+            }
+            return;
         }
         self.write(item, now);
     }
