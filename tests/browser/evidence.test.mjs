@@ -283,11 +283,14 @@ test('the prosecutor plays a recording and downloads the bundle', async (t) => {
   await p.waitForSelector('#record:not([hidden])');
   assert.equal(await p.textContent('#verdict-word'), 'VALID');
   // The witness's testimony (one connection, the whole hearing): the judge's files are
-  // cut by the console reloads above and may be shorter than a second.
+  // cut by the console reloads above and may be shorter than a second. The witness's
+  // last file holds the camera: a first file may hold only the seconds of sound before
+  // the camera's first frame (the recorder starts a new file when a track appears).
   const testimony = `#recordings video[data-path^="media/${S.witness.id}-"]`;
-  await p.locator(testimony).first().evaluate((v) => { v.muted = true; return v.play(); });
+  await p.locator(testimony).last().evaluate((v) => { v.muted = true; return v.play(); });
   await p.waitForFunction((sel) => {
-    const v = document.querySelector(sel);
+    const all = document.querySelectorAll(sel);
+    const v = all[all.length - 1];
     return v.videoWidth > 0 && v.currentTime > 1;
   }, testimony, { timeout: 60_000 });
   await shot(p, '10-portal-hearing');

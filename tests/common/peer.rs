@@ -129,7 +129,20 @@ pub struct Peer {
     out: mpsc::UnboundedSender<Message>,
     inbox: Arc<Inbox>,
     pub closed: Arc<Mutex<Option<(u16, String)>>>,
+    /// ICE candidates gathered before the first offer went out: the server refuses
+    /// candidates for a connection it has not been offered yet (`out_of_order`), and
+    /// `set_local_description` starts gathering before the offer can be sent.
+    early: EarlyCandidates,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+type EarlyCandidates = Arc<Mutex<Option<Vec<Message>>>>;
+
+/// Sends what was held back and lets later candidates go straight out.
+fn release(early: &EarlyCandidates, out: &mpsc::UnboundedSender<Message>) {
+    for m in early.lock().unwrap().take().unwrap_or_default() {
+        let _ = out.send(m);
+    }
 }
 
 impl Peer {
@@ -149,14 +162,22 @@ impl Peer {
         let closed: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
         let counts: Counts = Arc::default();
 
+        let early: EarlyCandidates = Arc::new(Mutex::new(Some(Vec::new())));
         let o = out.clone();
+        let e = early.clone();
         pc.on_ice_candidate(Box::new(move |c| {
             if let Some(j) = c.and_then(|c| c.to_json().ok()) {
-                let _ = o.send(Message::Text(
+                let m = Message::Text(
                     json!({"type": "candidate", "candidate": j})
                         .to_string()
                         .into(),
-                ));
+                );
+                match e.lock().unwrap().as_mut() {
+                    Some(held) => held.push(m),
+                    None => {
+                        let _ = o.send(m);
+                    }
+                }
             }
             Box::pin(async {})
         }));
@@ -181,6 +202,7 @@ impl Peer {
             let _ = sink.close().await;
         });
         let (pc2, o2, in2, cl2) = (pc.clone(), out.clone(), inbox.clone(), closed.clone());
+        let early2 = early.clone();
         let reader = tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
                 match msg {
@@ -207,6 +229,7 @@ impl Peer {
                                     let _ = o2.send(Message::Text(
                                         json!({"type": "answer", "sdp": a}).to_string().into(),
                                     ));
+                                    release(&early2, &o2);
                                 }
                             }
                             "candidate" => {
@@ -235,12 +258,16 @@ impl Peer {
             out,
             inbox,
             closed,
+            early,
             tasks: vec![writer, reader],
         }
     }
 
     pub fn send(&self, v: Value) {
         let _ = self.out.send(Message::Text(v.to_string().into()));
+        if v["type"] == "offer" {
+            release(&self.early, &self.out);
+        }
     }
 
     pub fn send_raw(&self, m: Message) {
