@@ -97,17 +97,6 @@ async fn call(c: &Client, m: &Method, pattern: &str, p: &str) -> (StatusCode, Va
     c.call(m.clone(), p, body).await
 }
 
-/// The console socket's answer to an upgrade with `cookie`: the HTTP status of a refused
-/// upgrade, or 101 when it was accepted.
-async fn console_status(server: &TestServer, cookie: Option<&str>, h: &str) -> StatusCode {
-    let req = common::peer::ws_request(&server.ws_url(&format!("/ws/hearings/{h}")), cookie);
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((_ws, resp)) => resp.status(),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status(),
-        Err(e) => panic!("console upgrade: {e}"),
-    }
-}
-
 /// The answer for a hearing of another court: that of a hearing that does not exist.
 const NOT_FOUND: (StatusCode, Option<&str>) = (StatusCode::NOT_FOUND, Some("not_found"));
 
@@ -184,21 +173,21 @@ async fn another_courts_staff_cannot_see_or_act_on_a_hearing() {
     // The console socket: refused before the upgrade for B, accepted for A.
     judge_a.open(&h).await;
     assert_eq!(
-        console_status(&server, judge_b.cookie.as_deref(), &h).await,
+        server.console_status(judge_b.cookie.as_deref(), &h).await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        console_status(&server, judge_a.cookie.as_deref(), &h).await,
+        server.console_status(judge_a.cookie.as_deref(), &h).await,
         StatusCode::SWITCHING_PROTOCOLS
     );
     // An unknown hearing answers exactly the same to B.
     assert_eq!(
-        console_status(
-            &server,
-            judge_b.cookie.as_deref(),
-            "0123456789abcdef0123456789abcdef"
-        )
-        .await,
+        server
+            .console_status(
+                judge_b.cookie.as_deref(),
+                "0123456789abcdef0123456789abcdef"
+            )
+            .await,
         StatusCode::NOT_FOUND
     );
 

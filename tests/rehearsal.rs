@@ -180,6 +180,8 @@ async fn a_rehearsal_closed_while_the_server_was_down_is_deleted_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clerk_runs_a_rehearsal_but_not_a_hearing() {
+    // (A clerk opens, conducts from the console, and closes a rehearsal; none of that on a
+    // hearing.)
     let server = TestServer::start().await;
     let _judge = server.staff("judge", StaffRole::Judge).await;
     let clerk = server.staff("clerk", StaffRole::Clerk).await;
@@ -190,6 +192,8 @@ async fn a_clerk_runs_a_rehearsal_but_not_a_hearing() {
         .to_owned();
     let (wid, wtok) = clerk.invite(&h, "Witness W", "witness").await;
     clerk.open(&h).await;
+    // The clerk conducts the rehearsal from the console, with the same pages.
+    let (console, _) = server.console(&clerk, &h).await;
     let w = WsClient::connect(&server.ws_url(&format!("/ws/join/{wtok}")), None).await;
     w.send(json!({"type": "hello", "public_key": pubkey(&SigningKey::from_bytes(&[5; 32]))}));
     w.wait_type("lobby").await;
@@ -206,6 +210,7 @@ async fn a_clerk_runs_a_rehearsal_but_not_a_hearing() {
             "{path}"
         );
     }
+    console.close().await;
     clerk
         .post(&format!("/api/hearings/{h}/close"), json!({}))
         .await;
@@ -214,6 +219,11 @@ async fn a_clerk_runs_a_rehearsal_but_not_a_hearing() {
 
     // A hearing (evidence) stays the judge's to open, close and conduct.
     let real = clerk.hearing().await;
+    assert_eq!(
+        server.console_status(clerk.cookie.as_deref(), &real).await,
+        StatusCode::FORBIDDEN,
+        "no console for a clerk on a hearing"
+    );
     let (pid, _) = clerk.invite(&real, "Witness X", "witness").await;
     for path in [
         format!("/api/hearings/{real}/open"),

@@ -298,7 +298,7 @@ pub async fn get(
 /// The hearing for `action`; an account without it (a clerk) may still take it on a
 /// rehearsal, with [`Action::RunRehearsal`]. The role check still comes first: an
 /// account with neither right is refused before the hearing is looked up.
-fn hearing_or_rehearsal(
+pub(crate) fn hearing_or_rehearsal(
     state: &AppState,
     staff: &Staff,
     id: &str,

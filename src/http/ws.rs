@@ -34,7 +34,8 @@ pub async fn join(
     Ok(upgrade(ws, handle, participant, None))
 }
 
-/// `GET /ws/hearings/<id>`: the presiding judge's console (cookie), own court only (a
+/// `GET /ws/hearings/<id>`: the presiding judge's console (cookie; for a rehearsal also a clerk
+/// with `RunRehearsal`, who conducts it), own court only (a
 /// hearing of another court is refused with 404 before the upgrade).
 pub async fn console(
     State(state): State<Arc<AppState>>,
@@ -44,7 +45,8 @@ pub async fn console(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::Required)?;
-    let h = super::access::hearing_for(&state, &staff, &id, Action::ConductHearing)?;
+    // A clerk may conduct a rehearsal (never a real hearing) from the same console.
+    let h = super::hearings::hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing)?;
     if h.state == HearingState::Closed {
         return Err(ApiError::HearingClosed);
     }
@@ -52,7 +54,11 @@ pub async fn console(
         Some(p) => p,
         None => {
             let pid = ParticipantId::from_trusted(new_id());
-            let name = format!("Presiding judge ({})", staff.user.username);
+            let name = if staff.allows(Action::ConductHearing) {
+                format!("Presiding judge ({})", staff.user.username)
+            } else {
+                format!("Conducting the rehearsal ({})", staff.user.username)
+            };
             state.store.create_participant(
                 &pid,
                 &h.id,

@@ -120,6 +120,17 @@ impl TestServer {
         (j, id)
     }
 
+    /// The console socket's answer to an upgrade with `cookie`: the HTTP status of a
+    /// refused upgrade, or 101 when it was accepted.
+    pub async fn console_status(&self, cookie: Option<&str>, h: &str) -> StatusCode {
+        let req = peer::ws_request(&self.ws_url(&format!("/ws/hearings/{h}")), cookie);
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((_ws, resp)) => resp.status(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status(),
+            Err(e) => panic!("console upgrade: {e}"),
+        }
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, path)
     }

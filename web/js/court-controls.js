@@ -7,10 +7,18 @@ import { $, el, setStatus } from './dom.js';
 import { t } from './i18n.js';
 
 export class CourtControls {
-  /** @param {{send: (msg: object) => void, nameOf: (id: string) => string}} opts */
+  /**
+   * @param {{send: (msg: object) => void, nameOf: (id: string) => string,
+   *          selfId: () => string|null, isJudge: boolean}} opts
+   * The judge conducts always; a clerk marks always and conducts while the judge has
+   * delegated the conduct to them (src/domain/court.rs).
+   */
   constructor(opts) {
     this.send = opts.send;
     this.nameOf = opts.nameOf;
+    this.selfId = opts.selfId;
+    this.isJudge = opts.isJudge;
+    $('#court-end-delegation').addEventListener('click', () => this.control('end_delegation'));
     this.state = { locked: false, recess: null, delegate: null, consultation: null };
     /** Pending requests: key `by|with`. */
     this.requests = new Map();
@@ -62,7 +70,10 @@ export class CourtControls {
       return true;
     }
     if (type === 'court_done') {
-      const done = { recess: 'court.recess_done', resume: 'court.resumed', lock: 'court.locked_done', unlock: 'court.unlocked_done' };
+      const done = {
+        recess: 'court.recess_done', resume: 'court.resumed', lock: 'court.locked_done', unlock: 'court.unlocked_done',
+        delegate: 'court.delegated_done', end_delegation: 'court.delegation_ended',
+      };
       if (data.control === 'recess' || data.control === 'resume') $('#court-reason').value = '';
       if (done[data.control]) setStatus($('#court-status'), t(done[data.control]), 'ok');
       if (data.control === 'mark') {
@@ -86,6 +97,15 @@ export class CourtControls {
     if (s.recess) badges.push(t('court.in_recess', { reason: s.recess.reason }));
     $('#court-state').textContent = badges.join(' · ') || t('court.in_session');
     $('#court-state').className = `badge ${s.recess ? 'fair' : s.locked ? 'poor' : 'good'}`;
+    const conducts = this.isJudge || (!!s.delegate && s.delegate === this.selfId());
+    $('#court-conduct').hidden = !conducts;
+    $('#court-delegation').hidden = !s.delegate;
+    if (s.delegate) {
+      $('#court-delegation').textContent = s.delegate === this.selfId()
+        ? t('court.delegated_to_you')
+        : t('court.delegated_to', { name: this.nameOf(s.delegate) });
+    }
+    $('#court-end-delegation').hidden = !(this.isJudge && s.delegate);
     const c = s.consultation;
     $('#consult-state').hidden = !c;
     $('#consult-end').hidden = !c;

@@ -414,6 +414,8 @@ async function main() {
   court = new CourtControls({
     send: (m) => { if (call) call.send(m); },
     nameOf: (id) => (people.get(id) || {}).display_name || id,
+    selfId: () => selfId,
+    isJudge: true,
   });
   call = new Call({
     path: `/ws/hearings/${encodeURIComponent(hearingId)}`,

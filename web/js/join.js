@@ -19,6 +19,7 @@ import { RightsPanel } from './rights.js';
 import { Exhibits } from './exhibit.js';
 import { stateName, requestLine } from './request.js';
 import { playTestTone, deviceCheckMessage } from './device-check.js';
+import { CourtControls } from './court-controls.js';
 
 const token = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const SECTIONS = ['s-loading', 's-check', 's-lobby', 's-hearing', 's-end'];
@@ -26,6 +27,7 @@ const local = new LocalMedia();
 let info = null;
 let consult = null;
 let exhibits = null;
+let court = null;
 let call = null;
 let key = null;
 let quality = null;
@@ -187,6 +189,15 @@ async function join() {
   meter.detach();
   $('#lobby-preview').srcObject = local.stream;
   $('#self-video').srcObject = local.stream;
+  if (info.participant.role === 'clerk') {
+    $('#court-section').hidden = false;
+    court = new CourtControls({
+      send: (m) => { if (call) call.send(m); },
+      nameOf: (id) => (people.get(id) || {}).display_name || id,
+      selfId: () => info.participant.id,
+      isJudge: false,
+    });
+  }
   exhibits = new Exhibits({
     role: () => info.participant.role,
     selfId: () => info.participant.id,
@@ -254,6 +265,9 @@ function enterHearing() {
 function onEvent(type, data) {
   if (rights && rights.onEvent(type, data)) return;
   if (exhibits && exhibits.onEvent(type, data)) return;
+  // A clerk's page: the court panel (markers; the conduct while delegated).
+  if (court && type !== 'court' && court.onEvent(type, data)) return;
+  if (court && type === 'court') court.onEvent(type, data);
   switch (type) {
     case 'open':
       break;
