@@ -36,6 +36,8 @@ let rights = null;
 let key = null;
 const local = new LocalMedia();
 const status = () => $('#room-status');
+/** The socket closed with 1001 (server stopping) and has not reopened yet. */
+let serverRestarting = false;
 
 const grid = new VideoGrid($('#grid'), {
   role: roleLabel,
@@ -297,6 +299,10 @@ function onCallEvent(type, data) {
         mergeParticipants([data.participant], false);
       }
       setMyConnection(t('room.conn_connecting'), '');
+      if (serverRestarting) {
+        serverRestarting = false;
+        setStatus(status(), t('room.server_back'), 'ok');
+      }
       break;
     case 'roster':
       mergeParticipants(data.participants, false);
@@ -324,7 +330,15 @@ function onCallEvent(type, data) {
       else if (data === 'disconnected') setMyConnection(t('room.conn_reconnecting'), 'fair');
       break;
     case 'reconnecting':
-      setMyConnection(t('room.conn_reconnecting'), 'fair');
+      if (data.code === 1001) {
+        // The server is stopping (a restart): the recordings so far are sealed and the
+        // log says why; the console reconnects by itself when the server is back.
+        setMyConnection(t('room.conn_server_restarting'), 'fair');
+        setStatus(status(), t('room.server_restarting'), 'error');
+        serverRestarting = true;
+      } else {
+        setMyConnection(t('room.conn_reconnecting'), 'fair');
+      }
       break;
     case 'closed':
       setMyConnection(t('room.conn_disconnected'), 'poor');
