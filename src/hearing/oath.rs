@@ -1,5 +1,5 @@
 //! Oath and affirmation texts shown to a witness or interpreter, in the hearing's
-//! language, with the warning that false testimony is punishable as perjury. The signed
+//! language (the six UN languages), with the warning that false testimony is punishable as perjury. The signed
 //! statement holds the exact text shown.
 
 use super::protocol::OathForm;
@@ -19,6 +19,24 @@ pub fn text(language: &str, form: OathForm, witness: bool) -> String {
             "Afirmo solemne y sinceramente que diré toda la verdad y nada más que la verdad.",
             "Juro (afirmo) interpretar fiel y exactamente todo lo que se diga.",
             "Sé que el falso testimonio se castiga como perjurio según la ley del Estado requirente y del Estado requerido.",
+        ),
+        "ar" => (
+            "أقسم أن الشهادة التي سأدلي بها ستكون الحق، كل الحق، ولا شيء غير الحق.",
+            "أعلن وأؤكد رسميا، بإخلاص وصدق، أن الشهادة التي سأدلي بها ستكون الحق، كل الحق، ولا شيء غير الحق.",
+            "أقسم (أؤكد) أنني سأترجم بإتقان وأمانة، وأنني سأقدم بيانا صادقا لجميع المسائل التي يُطلب مني بيانها.",
+            "وأعلم أن الإدلاء بشهادة كاذبة يعاقب عليه بوصفه حنثا باليمين بموجب قانون الدولة الطالبة وقانون الدولة متلقية الطلب.",
+        ),
+        "zh" => (
+            "我宣誓：我将提供的证言是真相，是全部真相，且仅仅是真相。",
+            "我郑重、真诚、如实地声明并确认：我将提供的证言是真相，是全部真相，且仅仅是真相。",
+            "我宣誓（郑重声明）：我将妥善、忠实地进行翻译，并对要求我说明的一切事项作出如实说明。",
+            "我知悉，根据请求国和被请求国的法律，提供虚假证言将以伪证罪论处。",
+        ),
+        "ru" => (
+            "Клянусь, что показания, которые я дам, будут правдой, всей правдой и ничем, кроме правды.",
+            "Я торжественно, искренне и честно заявляю и подтверждаю, что показания, которые я дам, будут правдой, всей правдой и ничем, кроме правды.",
+            "Клянусь (торжественно заявляю), что буду надлежащим образом и добросовестно переводить и давать правдивые разъяснения по всем вопросам, по которым это от меня потребуется.",
+            "Я понимаю, что дача ложных показаний наказуема как лжесвидетельство по законодательству запрашивающего и запрашиваемого государств.",
         ),
         _ => (
             "I swear that the evidence I shall give shall be the truth, the whole truth and nothing but the truth.",
@@ -45,5 +63,8 @@ mod tests {
         assert!(text("fr-CH", OathForm::Affirmation, true).contains("parjure"));
         assert!(text("es", OathForm::Oath, false).contains("interpretar"));
         assert!(text("xx", OathForm::Oath, true).starts_with("I swear"));
+        assert!(text("ar", OathForm::Oath, true).contains("حنثا باليمين"));
+        assert!(text("zh-CN", OathForm::Affirmation, true).contains("伪证罪"));
+        assert!(text("ru", OathForm::Oath, false).contains("лжесвидетельство"));
     }
 }

@@ -14,8 +14,12 @@ const placeholders = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort(
 const en = load('en');
 const langs = readdirSync(join(WEB, 'i18n')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
 
-test('at least English, French and Spanish are provided', () => {
-  for (const l of ['en', 'fr', 'es']) assert.ok(langs.includes(l), `${l}.json exists`);
+test('the six UN languages are provided, and the pages offer exactly those', () => {
+  const un = ['ar', 'en', 'es', 'fr', 'ru', 'zh'];
+  assert.deepEqual([...langs].sort(), un);
+  const i18n = readFileSync(join(WEB, 'js', 'i18n.js'), 'utf8');
+  const offered = i18n.match(/export const LANGUAGES = \{([^}]*)\}/)[1].match(/\b([a-z]{2}):/g).map((m) => m.slice(0, 2)).sort();
+  assert.deepEqual(offered, un);
 });
 
 for (const lang of langs) {

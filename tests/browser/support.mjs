@@ -432,9 +432,10 @@ export async function inviteJoinAdmit(judge, name, role, openPage) {
 }
 
 /** Signs the judge in through the API on `judge` (a playwright page), schedules and
- * opens a hearing with a case reference starting `casePrefix`, and shows its console.
+ * opens a hearing (in `language`) with a case reference starting `casePrefix`, and shows
+ * its console.
  * Returns the hearing's id. */
-export async function openHearingByApi(judge, casePrefix, mlaRef) {
+export async function openHearingByApi(judge, casePrefix, mlaRef, language = 'en') {
   const user = process.env.SWORN_JUDGE_USER || 'judge';
   const pass = process.env.SWORN_JUDGE_PASS || '';
   assert.ok(pass, 'SWORN_JUDGE_PASS must be set');
@@ -448,7 +449,7 @@ export async function openHearingByApi(judge, casePrefix, mlaRef) {
   };
   const hearing = await post('/api/hearings', {
     case_ref: `${casePrefix}-${Date.now()}`, mla_ref: mlaRef, requesting_state: 'FR', requested_state: 'ES',
-    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language: 'en',
+    scheduled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), language,
   });
   await post(`/api/hearings/${hearing.id}/open`, {});
   await judge.goto(`${BASE}/console/hearings/${hearing.id}`, { waitUntil: 'domcontentloaded' });

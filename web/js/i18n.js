@@ -1,10 +1,15 @@
-// i18n.js — translations for the witness-facing pages.
+// i18n.js — translations for the pages, in the six UN languages (Arabic right to left).
 // Owns: loading /static/i18n/<lang>.json (English as the fallback for any missing key),
 // the chosen language (hearing language, overridable by the user, remembered locally),
 // and filling elements marked `data-i18n` / `data-i18n-attr`. Must never insert
 // translated text as HTML (textContent only) and never fetch from another origin.
 
-export const LANGUAGES = { en: 'English', fr: 'Français', es: 'Español' };
+/** The six UN languages, each named in itself. */
+export const LANGUAGES = {
+  ar: 'العربية', zh: '中文', en: 'English', fr: 'Français', ru: 'Русский', es: 'Español',
+};
+/** Languages written right to left: the page gets `dir="rtl"` (CSS uses logical sides). */
+const RTL = new Set(['ar']);
 const STORE_KEY = 'sworn.lang';
 
 let current = 'en';
@@ -55,6 +60,7 @@ export async function setLanguage(lang) {
     current = 'en';
   }
   document.documentElement.lang = current;
+  document.documentElement.dir = RTL.has(current) ? 'rtl' : 'ltr';
   applyTranslations(document);
   return current;
 }

@@ -8,10 +8,11 @@
 // Never builds markup from server or participant text (textContent only).
 
 import { $, el, setStatus } from './dom.js';
-import { t } from './i18n.js';
+import { t, LANGUAGES } from './i18n.js';
 
 const RAISES = { witness: 'claim', counsel: 'claim', prosecutor: 'object', defence: 'object' };
-const LANGS = ['en', 'fr', 'es'];
+// The statement of rights exists in every page language (src/hearing/rights_text.rs).
+const LANGS = Object.keys(LANGUAGES);
 // Refusals a rights request can get (docs/protocol.md).
 const CODES = new Set(['forbidden', 'bad_text', 'unknown_matter', 'too_many_pending', 'not_admitted', 'not_recording', 'bad_request']);
 
@@ -44,7 +45,7 @@ export class RightsPanel {
     if (explain) {
       $('#rights-explain-row').hidden = !this.judge;
       const lang = $('#rights-lang');
-      lang.replaceChildren(...LANGS.map((l) => el('option', { value: l }, l)));
+      lang.replaceChildren(...LANGS.map((l) => el('option', { value: l, lang: l }, LANGUAGES[l])));
       const primary = String(opts.language || 'en').split('-')[0].toLowerCase();
       lang.value = LANGS.includes(primary) ? primary : 'en';
       explain.addEventListener('click', () => this.ask('explain', { language: lang.value }));
