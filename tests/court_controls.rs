@@ -217,3 +217,88 @@ async fn the_court_controls_the_hearing_and_the_record_says_so() {
     }
     server.stop().await;
 }
+
+/// The server ends a socket the way RFC 6455 §7.1.1 says: it sends its close frame, then
+/// keeps reading until the page answers with its own, and only then closes the TCP
+/// connection. (Dropping a socket with unread data in it makes the kernel reset the
+/// connection and can discard the close frame: the page would see 1006, "connection
+/// lost", instead of 4015, "the hearing is locked".) A raw client that does not answer
+/// at once sees the connection stay open; once it answers, the server closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_waits_for_the_pages_answer_to_its_close() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let (judge, h) = server.judge_with_open_hearing().await;
+    let (j, _) = server.console(&judge, &h).await;
+    control(&j, "lock", json!({})).await;
+    let (_, tok) = judge.invite(&h, "Newcomer", "official").await;
+    let url = server.ws_url("/");
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let origin = sworn::config::origin_of(&format!("http://{addr}"));
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "GET /ws/join/{tok} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    // Read the 101 response, then frames (unmasked from a server) until the close frame.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut close_code = None;
+    while close_code.is_none() {
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut chunk))
+            .await
+            .expect("the server sends its close frame")
+            .unwrap();
+        assert!(n > 0, "the connection ended before a close frame: {buf:?}");
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        assert!(
+            buf.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&buf)
+        );
+        let mut frames = &buf[end + 4..];
+        while frames.len() >= 2 {
+            let (op, len) = (frames[0] & 0x0f, usize::from(frames[1] & 0x7f));
+            let (head, len) = match len {
+                126 if frames.len() >= 4 => {
+                    (4, usize::from(u16::from_be_bytes([frames[2], frames[3]])))
+                }
+                126 => break,
+                n => (2, n),
+            };
+            if frames.len() < head + len {
+                break;
+            }
+            if op == 8 {
+                close_code = Some(u16::from_be_bytes([frames[head], frames[head + 1]]));
+            }
+            frames = &frames[head + len..];
+        }
+    }
+    assert_eq!(close_code, Some(close::HEARING_LOCKED));
+    // Not answered yet: the server keeps the connection open, waiting for the answer.
+    let early = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut chunk)).await;
+    assert!(
+        early.is_err(),
+        "the server closed before the page answered: {early:?}"
+    );
+    // The answer (masked, as from a client): code 1000. Then the server closes.
+    let mask = [1u8, 2, 3, 4];
+    let payload = 1000u16.to_be_bytes();
+    let mut frame = vec![0x88, 0x80 | 2];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tcp.write_all(&frame).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut chunk))
+        .await
+        .expect("the server closes once answered");
+    assert!(matches!(end, Ok(0)), "{end:?}");
+}

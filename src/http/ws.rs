@@ -111,6 +111,8 @@ fn upgrade(
 }
 
 const OUTBOUND_QUEUE: usize = 256;
+/// How long a socket the server closes waits for the peer's answering close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// Messages a socket may send in a burst, and per second after it (a page sends a few
 /// dozen at most when it starts: hello, an offer, its ICE candidates). Beyond that the
@@ -156,12 +158,11 @@ async fn run_socket(
 ) {
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let Ok(conn) = handle.connect(participant, out_tx).await else {
-        let _ = socket
-            .send(close_msg(
-                close::SERVER_SHUTDOWN,
-                "the hearing is not available",
-            ))
-            .await;
+        close_with(
+            &mut socket,
+            close_msg(close::SERVER_SHUTDOWN, "the hearing is not available"),
+        )
+        .await;
         return;
     };
     let mut budget = MessageBudget::new();
@@ -171,33 +172,33 @@ async fn run_socket(
         tokio::select! {
             _ = recheck.tick(), if check.is_some() => {
                 if check.as_ref().is_some_and(|c| !c.still_valid()) {
-                    let _ = socket.send(close_msg(close::UNAUTHORIZED, "signed out")).await;
+                    close_with(&mut socket, close_msg(close::UNAUTHORIZED, "signed out")).await;
                     break;
                 }
             }
             incoming = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => {
                 let frame = match incoming {
-                    Err(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "idle for too long")).await; break; }
+                    Err(_) => { close_with(&mut socket, close_msg(close::BAD_MESSAGE, "idle for too long")).await; break; }
                     Ok(None) => break,
                     Ok(Some(Err(e))) => {
                         // A frame over the transport limit or against the protocol: say
                         // so with a close frame (best effort) rather than just dropping.
-                        let _ = socket.send(frame_error_close(&e)).await;
+                        close_with(&mut socket, frame_error_close(&e)).await;
                         break;
                     }
                     Ok(Some(Ok(frame))) => frame,
                 };
                 if matches!(frame, Message::Text(_) | Message::Binary(_)) && !budget.take() {
-                    let _ = socket.send(close_msg(close::TOO_MANY_MESSAGES, "too many messages")).await;
+                    close_with(&mut socket, close_msg(close::TOO_MANY_MESSAGES, "too many messages")).await;
                     break;
                 }
                 match frame {
                     Message::Text(text) => match ClientMsg::parse(text.as_str()) {
                         Ok(msg) => handle.client_message(conn, msg).await,
-                        Err(ParseError::TooLarge) => { let _ = socket.send(close_msg(1009, "message too large")).await; break; }
-                        Err(ParseError::Invalid(_)) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "bad message")).await; break; }
+                        Err(ParseError::TooLarge) => { close_with(&mut socket, close_msg(1009, "message too large")).await; break; }
+                        Err(ParseError::Invalid(_)) => { close_with(&mut socket, close_msg(close::BAD_MESSAGE, "bad message")).await; break; }
                     },
-                    Message::Binary(_) => { let _ = socket.send(close_msg(close::BAD_MESSAGE, "binary frames are not accepted")).await; break; }
+                    Message::Binary(_) => { close_with(&mut socket, close_msg(close::BAD_MESSAGE, "binary frames are not accepted")).await; break; }
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
@@ -207,12 +208,32 @@ async fn run_socket(
                     let Ok(text) = serde_json::to_string(&msg) else { continue };
                     if socket.send(Message::Text(text.into())).await.is_err() { break; }
                 }
-                Some(Outbound::Close { code, reason }) => { let _ = socket.send(close_msg(code, reason)).await; break; }
+                Some(Outbound::Close { code, reason }) => { close_with(&mut socket, close_msg(code, reason)).await; break; }
                 None => break,
             }
         }
     }
     handle.disconnected(conn).await;
+}
+
+/// Sends a close frame, then reads until the peer answers with its own (RFC 6455 §7.1.1)
+/// or `CLOSE_WAIT` passes. Dropping a socket with unread data in it makes the kernel reset
+/// the connection, and a reset can discard our close frame before the peer reads it: the
+/// page then sees 1006 ("connection lost") instead of why it was closed (e.g. 4015,
+/// "the hearing is locked").
+async fn close_with(socket: &mut WebSocket, frame: Message) {
+    // Bounded as a whole: a peer that reads nothing cannot hold the task either.
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        if socket.send(frame).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The close frame for a frame the transport refused: 1009 when it was too large
