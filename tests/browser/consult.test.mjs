@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -68,5 +68,8 @@ test('the witness asks for a private word with the defence; the court opens and 
   assert.equal(cons.length, 2);
   assert.deepEqual(cons.map((e) => [e.started, e.asked_by]), [[true, wid], [false, wid]]);
   assert.deepEqual(cons[0].participants, [wid, did]);
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, new RegExp(`opened a private consultation, neither forwarded to the others nor recorded \\(asked by ${wid}\\): ${wid}, ${did}`));
+  assert.match(minutes, /ended the private consultation; recording resumed/);
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -2,7 +2,8 @@
 // waiting room (a newcomer's page ends "closed to newcomers"), unlocks it, declares a
 // recess with a reason (the witness's page shows it) and resumes, marks a moment, mutes
 // everyone (the witness is told) and stops the witness's video (the witness is told).
-// The hearing's log, read from the server's data directory, holds each step.
+// The hearing's log, read from the server's data directory, holds each step, and the
+// signed minutes the prosecutor reads in the portal once it is sealed show each one.
 // Screenshots go to test-artifacts/court-*.png.
 //
 // Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_DATA_DIR,
@@ -12,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, invite, joinFromLink, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, invite, joinFromLink, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -92,5 +93,13 @@ test('the judge locks, recesses, resumes, marks, mutes everyone and stops a vide
   assert.deepEqual(recess.map((e) => [e.started, e.reason]), [[true, 'The interpreter needs a break'], [false, 'The interpreter is back']]);
   assert.ok(entries.some((e) => e.type === 'marker' && e.label === 'Exhibit P-3 shown to the witness' && typeof e.by === 'string'));
   assert.ok(entries.some((e) => e.type === 'mute' && e.participant === wid && e.muted && e.by_court));
+
+  // Sealed, the signed minutes a prosecutor reads in the portal carry each step.
+  const minutes = await minutesInPortal(judge, h);
+  for (const line of [/the waiting room was locked \(newcomers turned away\)/, /the waiting room was unlocked/,
+    /recess declared by \w+: The interpreter needs a break/, /hearing resumed by \w+: The interpreter is back/,
+    /Exhibit P-3 shown to the witness \(marked by \w+\)/, new RegExp(`stopped the video of ${wid}`), new RegExp(`${wid} muted by the court`)]) {
+    assert.match(minutes, line);
+  }
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -69,5 +69,9 @@ test('the judge delegates the conduct to a clerk, who marks, locks and unlocks; 
   const entries = log(h);
   assert.deepEqual(entries.filter((e) => e.type === 'delegation').map((e) => [e.participant, e.active]), [[cid, true], [cid, false]]);
   assert.deepEqual(entries.filter((e) => e.type === 'hearing_locked').map((e) => [e.locked, e.by]), [[true, cid], [false, cid]]);
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, new RegExp(`delegated the conduct of the hearing to ${cid}`));
+  assert.match(minutes, new RegExp(`ended the delegation of the conduct to ${cid}`));
+  assert.match(minutes, /The witness asked for water \(marked by \w+\)/);
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -80,5 +80,8 @@ test('the prosecutor shows an exhibit; everyone sees it; it is logged and record
   assert.deepEqual(ex.map((e) => [e.number, e.participant, e.stream, e.started]), [[1, pid, stream, true], [1, pid, stream, false]]);
   const chunks = log(h).filter((e) => e.type === 'media_chunk' && e.participant === stream);
   assert.ok(chunks.length > 0, 'the exhibit is recorded as its own file');
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, new RegExp(`exhibit 1 shown by ${pid} \\(recorded as stream ${stream}\\)`));
+  assert.match(minutes, new RegExp(`exhibit 1 no longer shown by ${pid}`));
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, signIn, invite, inviteJoinAdmit, chromiumForFile, newContextPage, endHearing } from './support.mjs';
+import { BASE, T, signIn, invite, inviteJoinAdmit, chromiumForFile, newContextPage, endHearing, minutesInPortal } from './support.mjs';
 import { decodeEntry, checkFields } from '../../web/js/verify/entry.js';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
@@ -105,6 +105,13 @@ test('the request is chosen from ISO 3166 and shown by name; the device check go
   );
   await shot(witness, 'witness-in-hearing');
   await shot(judge, 'hearing-room');
+  // Sealed, the minutes the prosecutor reads in the portal state the request and list
+  // the device check among the technical conditions.
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, /<tr><th>Requesting State<\/th><td>France \(FR\)<\/td><\/tr>/);
+  assert.match(minutes, /<tr><th>Central authority of the requested State<\/th><td>Ministerio de Justicia<\/td><\/tr>/);
+  assert.match(minutes, /<tr><th>Date of the request<\/th><td>2026-11-02<\/td><\/tr>/);
+  assert.match(minutes, new RegExp(`device check of ${wid}: camera ok, microphone (ok|not tested), speaker ok, round trip \\d+ ms`));
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEntry } from '../../web/js/verify/entry.js';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -132,5 +132,10 @@ test('rights are read, privileges claimed, objections raised, the judge rules; a
   const ruling = lines.find((l) => l.includes('"type":"ruling"'));
   assert.equal(decodeEntry(enc.encode(ruling.replace('"upheld":true', '"upheld":"yes"'))).error, 'malformed');
   assert.equal(decodeEntry(enc.encode(ruling.replace('"type":"ruling"', '"type":"rulings"'))).error, 'malformed');
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, /read the witness their rights \(in fr\)/);
+  assert.match(minutes, /no\. 1: \w+ claimed a privilege to refuse to testify/);
+  assert.match(minutes, /no\. 1 upheld by \w+: <q>The law of the requested State allows it<\/q>/);
+  assert.match(minutes, /no\. 2 overruled by \w+: <q>No professional relationship is shown<\/q>/);
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -468,3 +468,29 @@ export async function courtKeyFile(dir) {
   writeFileSync(path, `${vkey}\n`);
   return path;
 }
+
+/** The judge (on the hearing's console) ends the hearing and waits for the seal, grants
+ * the prosecutor account (SWORN_PROSECUTOR_USER/PASS) through the API, and returns the
+ * signed minutes as the prosecutor reads them in the portal. */
+export async function minutesInPortal(judge, hearingId) {
+  await endHearing(judge);
+  await waitSealed(judge);
+  const user = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
+  const pass = process.env.SWORN_PROSECUTOR_PASS || '';
+  assert.ok(pass, 'SWORN_PROSECUTOR_PASS must be set');
+  const me = await (await judge.request.get(`${BASE}/api/me`)).json();
+  const grant = await judge.request.post(`${BASE}/api/hearings/${hearingId}/grants`, {
+    data: { username: user }, headers: { 'x-csrf-token': me.csrf },
+  });
+  assert.ok(grant.ok(), `grant: ${grant.status()}`);
+  const context = await judge.context().browser().newContext();
+  try {
+    const login = await context.request.post(`${BASE}/api/login`, { data: { username: user, password: pass } });
+    assert.equal(login.status(), 200, 'the prosecutor signs in');
+    const res = await context.request.get(`${BASE}/api/portal/hearings/${hearingId}/minutes`);
+    assert.equal(res.status(), 200, 'the portal serves the minutes');
+    return await res.text();
+  } finally {
+    await context.close();
+  }
+}
