@@ -22,24 +22,69 @@ test('the six UN languages are provided, and the pages offer exactly those', () 
   assert.deepEqual(offered, un);
 });
 
+/** The forms of an entry: a string, or plural forms by Intl.PluralRules category. */
+const CATEGORIES = new Set(['zero', 'one', 'two', 'few', 'many', 'other']);
+function forms(lang, k, v) {
+  if (typeof v === 'string') return [v];
+  assert.ok(v && typeof v === 'object' && typeof v.other === 'string', `${lang}:${k} is a string or plural forms with "other"`);
+  const used = new Set(new Intl.PluralRules(lang).resolvedOptions().pluralCategories);
+  for (const c of Object.keys(v)) {
+    assert.ok(CATEGORIES.has(c), `${lang}:${k}: ${c} is not a plural category`);
+    assert.ok(used.has(c), `${lang}:${k}: ${lang} has no ${c} form`);
+  }
+  return Object.values(v);
+}
+
 for (const lang of langs) {
   test(`${lang}.json has every key, no empty text, the same placeholders`, () => {
     const d = load(lang);
     assert.deepEqual(Object.keys(d).sort(), Object.keys(en).sort());
     for (const [k, v] of Object.entries(d)) {
-      assert.equal(typeof v, 'string', k);
-      assert.ok(v.trim().length > 0, `${lang}:${k} is empty`);
-      assert.deepEqual(placeholders(v), placeholders(en[k]), `${lang}:${k} placeholders`);
+      const all = new Set(forms('en', k, en[k]).flatMap(placeholders));
+      for (const f of forms(lang, k, v)) {
+        assert.equal(typeof f, 'string', k);
+        assert.ok(f.trim().length > 0, `${lang}:${k} is empty`);
+        // Plural forms may leave {n} out ("one hearing"), never bring a new one.
+        if (typeof v === 'string' && typeof en[k] === 'string') assert.deepEqual(placeholders(f), placeholders(en[k]), `${lang}:${k} placeholders`);
+        else for (const p of placeholders(f)) assert.ok(all.has(p), `${lang}:${k}: {${p}}`);
+      }
     }
   });
 }
 
+test('no catalogue leaves a text in English, but for words the languages share', () => {
+  // Same word in both languages (checked by a reader of each), or a code-like value.
+  const SAME = {
+    fr: ['room.people_title', 'record.form_affirmation', 'rights.kind_objection'],
+    es: ['verify.verdict_error', 'verify.error', 'verify.sum_bundle_value'],
+  };
+  for (const lang of langs.filter((l) => l !== 'en')) {
+    const d = load(lang);
+    const same = Object.keys(en).filter((k) => JSON.stringify(d[k]) === JSON.stringify(en[k]));
+    assert.deepEqual(same, SAME[lang] || [], `${lang}: texts left in English`);
+  }
+});
+
+test('plural forms follow Intl.PluralRules of the page language', async () => {
+  const { pluralText } = await import('../../web/js/i18n.js');
+  const ru = { one: '{n} заседание', few: '{n} заседания', many: '{n} заседаний', other: '{n} заседания' };
+  assert.deepEqual([1, 2, 5, 21, 1.5].map((n) => pluralText(ru, 'ru', { n })), [ru.one, ru.few, ru.many, ru.one, ru.other]);
+  const ar = { zero: 'لا توجد جلسات', one: 'جلسة واحدة', two: 'جلستان', few: '{n} جلسات', many: '{n} جلسة', other: '{n} جلسة' };
+  assert.deepEqual([0, 1, 2, 3, 11, 100].map((n) => pluralText(ar, 'ar', { n })), [ar.zero, ar.one, ar.two, ar.few, ar.many, ar.other]);
+  assert.equal(pluralText({ one: 'one', other: 'many' }, 'fr', { n: 0 }), 'one', 'French counts 0 as singular');
+  assert.equal(pluralText({ one: 'one', other: 'many' }, 'en', { n: 0 }), 'many');
+  assert.equal(pluralText({ one: 'one', other: 'many' }, 'en'), 'many', 'no count: other');
+  assert.equal(pluralText('plain', 'en', { n: 1 }), 'plain');
+  assert.equal(pluralText(undefined, 'en', {}), null);
+});
+
 test('every key the pages use exists in English', () => {
   const read = (...p) => readFileSync(join(WEB, ...p), 'utf8');
   // The console, hearing room and join pages with their modules (other pages bring their own checks).
-  const htmls = ['index', 'signin', 'setup', 'console', 'hearing', 'join'].map((f) => read(`${f}.html`));
+  const htmls = ['index', 'signin', 'setup', 'console', 'hearing', 'join', 'portal', 'portal-hearing', 'verify'].map((f) => read(`${f}.html`));
   const scripts = ['api', 'call', 'console', 'dom', 'hearing', 'i18n', 'join', 'keys', 'media', 'peer', 'people',
-    'quality', 'setup', 'signalling', 'signin', 'video-grid', 'rights'].map((f) => read('js', `${f}.js`));
+    'quality', 'setup', 'signalling', 'signin', 'video-grid', 'rights', 'grants', 'portal', 'portal-hearing', 'court-controls',
+    'consult', 'exhibit', 'join-evidence', 'hearing-identity', 'hearing-record', 'device-check', 'request'].map((f) => read('js', `${f}.js`));
   const used = new Set();
   for (const html of htmls) {
     for (const m of html.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
@@ -57,6 +102,8 @@ test('every key the pages use exists in English', () => {
   family('presence.', ['absent', 'lobby', 'admitted', 'denied', 'removed']);
   family('invite.', ['active', 'revoked', 'expired']);
   family('state.', ['scheduled', 'open', 'closed']);
+  family('grants.state_', ['active', 'expired', 'revoked']);
+  family('portal.check_', ['pass', 'fail', 'skip']);
   family('quality.', ['good', 'fair', 'poor', 'unknown', 'connecting', 'reconnecting']);
   family('room.quality_', ['good', 'fair', 'poor']);
   family('room.done_', ['admit', 'deny', 'mute', 'unmute', 'remove', 'revoke', 'invite']);

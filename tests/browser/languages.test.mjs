@@ -1,8 +1,11 @@
-// Every witness in their own language (#14 point 2, 3): the join page in each of the six
+// Every witness in their own language (#14 points 2-4): the join page in each of the six
 // UN languages shows every text from that language's catalogue (nothing falls back to
 // English); Arabic is laid out right to left. A hearing held in Arabic opens the
 // witness's page in Arabic, mirrored, and the oath the witness is given, and signs, is
-// the Arabic text with its perjury warning. Screenshots: test-artifacts/lang-*.png.
+// the Arabic text with its perjury warning. The staff pages (sign-in, console, hearing
+// room, portal list and hearing, verifier) use the same catalogues: walked in all six
+// languages, every marked text is its catalogue's and no English is left.
+// Screenshots: test-artifacts/lang-*.png.
 //
 // Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_ARTIFACTS.
 // Loopback-only network namespace (scripts/test).
@@ -11,11 +14,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath } from './support.mjs';
+import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath, minutesInPortal } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const WEB = join(import.meta.dirname, '..', '..', 'web');
 const catalogue = (lang) => JSON.parse(readFileSync(join(WEB, 'i18n', `${lang}.json`), 'utf8'));
+const PROS = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
+const PROS_PASS = process.env.SWORN_PROSECUTOR_PASS || '';
 const UN = ['ar', 'zh', 'en', 'fr', 'ru', 'es'];
 const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
@@ -38,6 +43,30 @@ function shownTexts(p) {
   });
 }
 
+/** Walks `p` through the six languages with its language selector: every marked text
+ * is that language's catalogue text (plural entries: their `other` form; i18n.test.mjs
+ * checks that no catalogue leaves a text in English), and only Arabic is right to left. */
+async function walkLanguages(p, name) {
+  const text = (v) => (typeof v === 'string' ? v : v.other);
+  for (const lang of UN) {
+    await p.selectOption('#lang-select', lang);
+    await p.waitForFunction((l) => document.documentElement.lang === l, lang);
+    const cat = catalogue(lang);
+    const shown = await shownTexts(p);
+    assert.ok(shown.length > 5, `${name} ${lang}: ${shown.length} texts on the page`);
+    const wrong = [];
+    for (const [key, got] of shown) {
+      assert.ok(Object.hasOwn(cat, key), `${name} ${lang}: no ${key} in the catalogue`);
+      if (got !== text(cat[key])) wrong.push(`${key}: ${got}`);
+    }
+    assert.deepEqual(wrong, [], `${name} ${lang}: texts not from the ${lang} catalogue`);
+    const dir = await p.evaluate(() => document.documentElement.dir);
+    assert.equal(dir, lang === 'ar' ? 'rtl' : 'ltr', `${name} ${lang}: direction`);
+    await p.screenshot({ path: join(ARTIFACTS, `lang-${name}-${lang}.png`), fullPage: true });
+  }
+  await p.selectOption('#lang-select', 'en');
+}
+
 test('the join page in the six UN languages: every text from its catalogue, Arabic right to left', async () => {
   const judge = await page('judge');
   await openHearingByApi(judge, 'LANG', 'MLA-2026-0606');
@@ -45,22 +74,7 @@ test('the join page in the six UN languages: every text from its catalogue, Arab
   const w = await page('witness');
   await w.goto(link, { waitUntil: 'domcontentloaded' });
   await w.waitForSelector('#s-check:not([hidden])');
-  const en = catalogue('en');
-  for (const lang of UN) {
-    await w.selectOption('#lang-select', lang);
-    await w.waitForFunction((l) => document.documentElement.lang === l, lang);
-    const cat = catalogue(lang);
-    const shown = await shownTexts(w);
-    assert.ok(shown.length > 50, `${lang}: ${shown.length} texts on the page`);
-    for (const [key, text] of shown) {
-      assert.ok(Object.hasOwn(cat, key), `${lang}: no ${key} in the catalogue`);
-      assert.equal(text, cat[key], `${lang}: ${key} shows its catalogue text`);
-      if (lang !== 'en') assert.notEqual(text, en[key], `${lang}: ${key} left in English`);
-    }
-    const dir = await w.evaluate(() => document.documentElement.dir);
-    assert.equal(dir, lang === 'ar' ? 'rtl' : 'ltr', `${lang}: direction`);
-    await w.screenshot({ path: join(ARTIFACTS, `lang-${lang}-check.png`), fullPage: true });
-  }
+  await walkLanguages(w, 'check');
   assert.deepEqual(problems.splice(0), [], 'no page errors');
   await w.context().close();
   await judge.context().close();
@@ -95,5 +109,31 @@ test('a hearing in Arabic: the witness\'s page opens in Arabic, mirrored, and th
   assert.match(text, /^أقسم أن الشهادة التي سأدلي بها/);
   assert.match(text, /حنثا باليمين/);
   await w.screenshot({ path: join(ARTIFACTS, 'lang-ar-oath.png'), fullPage: true });
+  await w.click('#oath-sign');
+  await w.waitForSelector('#oath-dialog', { state: 'hidden' });
+
+  // The staff pages in the six languages: the hearing room, then, sealed, the portal.
+  await walkLanguages(judge, 'hearing-room');
+  const h = judge.url().split('/').pop();
+  await minutesInPortal(judge, h);
+  await judge.goto(`${BASE}/console`, { waitUntil: 'domcontentloaded' });
+  await judge.waitForSelector('#schedule-form');
+  await walkLanguages(judge, 'console');
+  const p = await page('prosecutor');
+  await p.goto(`${BASE}/signin`, { waitUntil: 'domcontentloaded' });
+  await walkLanguages(p, 'signin');
+  await p.fill('#username', PROS);
+  await p.fill('#password', PROS_PASS);
+  await p.press('#password', 'Enter');
+  await p.waitForURL(/\/(console|portal)$/);
+  await p.goto(`${BASE}/portal`, { waitUntil: 'domcontentloaded' });
+  await p.waitForSelector(`tr[data-hearing="${h}"] a`);
+  await walkLanguages(p, 'portal');
+  await p.click(`tr[data-hearing="${h}"] a`);
+  await p.waitForSelector('#record:not([hidden])');
+  await walkLanguages(p, 'portal-hearing');
+  await p.goto(`${BASE}/verify`, { waitUntil: 'domcontentloaded' });
+  await p.waitForSelector('html[data-state="ready"]');
+  await walkLanguages(p, 'verify');
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

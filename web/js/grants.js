@@ -11,21 +11,12 @@ import { api, messageFor } from './api.js';
 import { el, setStatus } from './dom.js';
 import { t } from './i18n.js';
 
-/** A translation when the language files have one, else the English text given here. */
-export function tr(key, english, vars) {
-  const text = t(key, vars);
-  if (text !== key) return text;
-  if (!vars) return english;
-  return english.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
-}
-
-/** Translate every `[data-tr]` under root, keeping the page's English as the fallback
- * (the shared language files may not have the portal's keys yet). */
-export function translateTr(root = document) {
-  for (const node of root.querySelectorAll('[data-tr]')) {
-    if (node.dataset.trEn === undefined) node.dataset.trEn = node.textContent;
-    node.textContent = tr(node.dataset.tr, node.dataset.trEn);
-  }
+/** A translated word for a value from the server (a grant state, a check status, a
+ * role), or the value itself when the catalogue has no such word. */
+export function tValue(prefix, value) {
+  const key = `${prefix}${value}`;
+  const text = t(key);
+  return text === key ? String(value ?? '') : text;
 }
 
 /** A Date from unix seconds or an RFC 3339 string; null when absent or unreadable. */
@@ -58,23 +49,23 @@ export function custodyTable(entries, captionText) {
   const list = (Array.isArray(entries) ? entries : []).slice()
     .sort((a, b) => Number(b.seq) - Number(a.seq));
   if (list.length === 0) {
-    return el('p', { class: 'empty' }, tr('custody.none', 'No one has retrieved anything from this hearing yet.'));
+    return el('p', { class: 'empty' }, t('custody.none'));
   }
   const rows = list.map((e) => el('tr', {},
     el('td', { class: 'num' }, String(e.seq ?? '')),
     el('td', { class: 'time' }, when(e.time)),
-    el('td', { 'data-label': tr('custody.user', 'Who') }, String(e.user ?? '')),
-    el('td', { class: 'what', 'data-label': tr('custody.what', 'What') }, String(e.what ?? '')),
-    el('td', { 'data-label': tr('custody.result', 'Result') }, String(e.result ?? ''))));
+    el('td', { 'data-label': t('custody.user') }, String(e.user ?? '')),
+    el('td', { class: 'what', 'data-label': t('custody.what') }, String(e.what ?? '')),
+    el('td', { 'data-label': t('custody.result') }, String(e.result ?? ''))));
   return el('div', { class: 'table-wrap' },
     el('table', { class: 'custody-table stack' },
-      el('caption', { class: 'visually-hidden' }, captionText || tr('custody.caption', 'Custody log entries')),
+      el('caption', { class: 'visually-hidden' }, captionText || t('custody.caption')),
       el('thead', {}, el('tr', {},
         el('th', { scope: 'col' }, '#'),
-        el('th', { scope: 'col' }, tr('custody.time', 'When')),
-        el('th', { scope: 'col' }, tr('custody.user', 'Who')),
-        el('th', { scope: 'col' }, tr('custody.what', 'What')),
-        el('th', { scope: 'col' }, tr('custody.result', 'Result')))),
+        el('th', { scope: 'col' }, t('custody.time')),
+        el('th', { scope: 'col' }, t('custody.user')),
+        el('th', { scope: 'col' }, t('custody.what')),
+        el('th', { scope: 'col' }, t('custody.result')))),
       el('tbody', {}, ...rows)));
 }
 
@@ -99,26 +90,26 @@ export function mountGrants(container, hearingId) {
   const status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: id('status') });
   const user = el('input', { id: id('username'), name: 'username', required: true, maxlength: '200', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': id('username-hint') });
   const expiry = el('input', { id: id('expires'), name: 'expires_at', type: 'datetime-local', 'aria-describedby': id('expires-hint') });
-  const submit = el('button', { type: 'submit' }, tr('grants.grant', 'Grant access'));
+  const submit = el('button', { type: 'submit' }, t('grants.grant'));
   const form = el('form', { class: 'grant-form', novalidate: true, 'aria-labelledby': id('form-title') },
-    el('h3', { id: id('form-title') }, tr('grants.form_title', 'Grant access to the sealed record')),
+    el('h3', { id: id('form-title') }, t('grants.form_title')),
     el('div', { class: 'grid-2' },
       el('div', { class: 'field' },
-        el('label', { for: id('username') }, tr('grants.username', 'Username (prosecutor or defence account)')),
+        el('label', { for: id('username') }, t('grants.username')),
         user,
-        el('span', { class: 'hint', id: id('username-hint') }, tr('grants.username_hint', 'The account signs in at /portal to view and download this hearing.'))),
+        el('span', { class: 'hint', id: id('username-hint') }, t('grants.username_hint'))),
       el('div', { class: 'field' },
-        el('label', { for: id('expires') }, tr('grants.expires', 'Access ends (optional, your local time)')),
+        el('label', { for: id('expires') }, t('grants.expires')),
         expiry,
-        el('span', { class: 'hint', id: id('expires-hint') }, tr('grants.expires_hint', 'Leave empty for access until revoked.')))),
+        el('span', { class: 'hint', id: id('expires-hint') }, t('grants.expires_hint')))),
     el('div', { class: 'actions' }, submit));
 
-  const listTitle = el('h3', { id: id('list-title'), tabindex: '-1' }, tr('grants.list_title', 'Grants'));
+  const listTitle = el('h3', { id: id('list-title'), tabindex: '-1' }, t('grants.list_title'));
   const listBox = el('div', { 'aria-live': 'polite' });
-  const custodyTitle = el('h3', { id: id('custody-title') }, tr('grants.custody_title', 'Custody log: who retrieved what, when'));
+  const custodyTitle = el('h3', { id: id('custody-title') }, t('grants.custody_title'));
   const custodyBox = el('div', {});
   const section = el('section', { class: 'card grants', 'aria-labelledby': id('title') },
-    el('h2', { id: id('title') }, tr('grants.title', 'Retrieval by the parties')),
+    el('h2', { id: id('title') }, t('grants.title')),
     form, status,
     el('div', { 'aria-labelledby': id('list-title'), role: 'region' }, listTitle, listBox),
     el('div', { 'aria-labelledby': id('custody-title'), role: 'region' }, custodyTitle, custodyBox));
@@ -126,20 +117,20 @@ export function mountGrants(container, hearingId) {
 
   function revokeButton(g) {
     const b = el('button', { type: 'button', class: 'small danger', dataset: { grant: g.id } },
-      tr('grants.revoke', 'Revoke'));
-    b.setAttribute('aria-label', tr('grants.revoke_label', 'Revoke access of {name}', { name: g.username }));
+      t('grants.revoke'));
+    b.setAttribute('aria-label', t('grants.revoke_label', { name: g.username }));
     let armed = false;
     let timer = null;
     b.addEventListener('click', async () => {
       if (!armed) {
         armed = true;
         b.classList.add('confirming');
-        b.textContent = tr('grants.revoke_confirm', 'Confirm revoke');
-        setStatus(status, tr('grants.revoke_ask', 'Press again to revoke access of {name}.', { name: g.username }));
+        b.textContent = t('grants.revoke_confirm');
+        setStatus(status, t('grants.revoke_ask', { name: g.username }));
         timer = setTimeout(() => {
           armed = false;
           b.classList.remove('confirming');
-          b.textContent = tr('grants.revoke', 'Revoke');
+          b.textContent = t('grants.revoke');
         }, 6000);
         return;
       }
@@ -147,7 +138,7 @@ export function mountGrants(container, hearingId) {
       b.disabled = true;
       try {
         await api.post(`${base}/${encodeURIComponent(g.id)}/revoke`);
-        setStatus(status, tr('grants.revoked', 'Access of {name} revoked.', { name: g.username }), 'ok');
+        setStatus(status, t('grants.revoked', { name: g.username }), 'ok');
         await refresh();
         // The button is gone with the old table: keep keyboard focus near the list.
         listTitle.focus();
@@ -161,27 +152,27 @@ export function mountGrants(container, hearingId) {
 
   function grantsTable(grants) {
     if (grants.length === 0) {
-      return el('p', { class: 'empty' }, tr('grants.none', 'No one has been granted access yet.'));
+      return el('p', { class: 'empty' }, t('grants.none'));
     }
     const rows = grants.map((g) => {
       const state = grantState(g);
       return el('tr', { dataset: { state } },
         el('td', {}, el('span', { class: 'name' }, String(g.username ?? ''))),
-        el('td', { 'data-label': tr('grants.col_role', 'Role') }, String(g.role ?? '')),
-        el('td', { 'data-label': tr('grants.col_granted', 'Granted') }, when(g.created_at)),
-        el('td', { 'data-label': tr('grants.col_expires', 'Expires') }, g.expires_at ? when(g.expires_at) : tr('grants.no_expiry', 'until revoked')),
-        el('td', {}, el('span', { class: `badge grant-${state}` }, tr(`grants.state_${state}`, { active: 'active', expired: 'expired', revoked: 'revoked' }[state]))),
+        el('td', { 'data-label': t('grants.col_role') }, String(g.role ?? '')),
+        el('td', { 'data-label': t('grants.col_granted') }, when(g.created_at)),
+        el('td', { 'data-label': t('grants.col_expires') }, g.expires_at ? when(g.expires_at) : t('grants.no_expiry')),
+        el('td', {}, el('span', { class: `badge grant-${state}` }, tValue('grants.state_', state))),
         el('td', {}, state === 'active' ? revokeButton(g) : (state === 'revoked' ? when(g.revoked_at) : '')));
     });
     return el('div', { class: 'table-wrap' },
       el('table', { class: 'grants-table stack' },
         el('thead', {}, el('tr', {},
-          el('th', { scope: 'col' }, tr('grants.col_user', 'Account')),
-          el('th', { scope: 'col' }, tr('grants.col_role', 'Role')),
-          el('th', { scope: 'col' }, tr('grants.col_granted', 'Granted')),
-          el('th', { scope: 'col' }, tr('grants.col_expires', 'Expires')),
-          el('th', { scope: 'col' }, tr('grants.col_state', 'State')),
-          el('th', { scope: 'col' }, tr('grants.col_action', 'Action')))),
+          el('th', { scope: 'col' }, t('grants.col_user')),
+          el('th', { scope: 'col' }, t('grants.col_role')),
+          el('th', { scope: 'col' }, t('grants.col_granted')),
+          el('th', { scope: 'col' }, t('grants.col_expires')),
+          el('th', { scope: 'col' }, t('grants.col_state')),
+          el('th', { scope: 'col' }, t('grants.col_action')))),
         el('tbody', {}, ...rows)));
   }
 
@@ -201,7 +192,7 @@ export function mountGrants(container, hearingId) {
     ev.preventDefault();
     const username = user.value.trim();
     if (!username) {
-      setStatus(status, tr('grants.need_user', 'Enter the username of a prosecutor or defence account.'), 'error');
+      setStatus(status, t('grants.need_user'), 'error');
       user.focus();
       return;
     }
@@ -209,17 +200,17 @@ export function mountGrants(container, hearingId) {
     if (expiry.value) {
       const at = toUtc(expiry.value);
       if (!at || new Date(at).getTime() <= Date.now()) {
-        setStatus(status, tr('grants.bad_expiry', 'The end of access must be a time in the future.'), 'error');
+        setStatus(status, t('grants.bad_expiry'), 'error');
         expiry.focus();
         return;
       }
       body.expires_at = at;
     }
     submit.disabled = true;
-    setStatus(status, tr('grants.granting', 'Granting…'));
+    setStatus(status, t('grants.granting'));
     try {
       await api.post(base, body);
-      setStatus(status, tr('grants.granted', 'Access granted to {name}.', { name: username }), 'ok');
+      setStatus(status, t('grants.granted', { name: username }), 'ok');
       user.value = '';
       expiry.value = '';
       await refresh();

@@ -50,6 +50,8 @@ const grid = new VideoGrid($('#grid'), {
 
 function renderHeader() {
   if (!hearing) return;
+  // The case reference is data, not a text to translate: unmark it for applyTranslations.
+  if (hearing.case_ref) $('#title').removeAttribute('data-i18n');
   $('#title').textContent = hearing.case_ref || t('room.title');
   document.title = `${hearing.case_ref || t('room.title')} — sworn`;
   const badge = $('#state-badge');

@@ -69,9 +69,23 @@ export function language() {
   return current;
 }
 
+/**
+ * The text of a catalogue entry: a string, or plural forms keyed by the categories of
+ * `Intl.PluralRules` for `lang` (`zero`, `one`, `two`, `few`, `many`, `other`; `other`
+ * always present), chosen by `vars.n`. Pure (exported for tests).
+ */
+export function pluralText(entry, lang, vars) {
+  if (typeof entry === 'string') return entry;
+  if (!entry || typeof entry !== 'object') return null;
+  const n = vars ? Number(vars.n) : NaN;
+  const category = Number.isFinite(n) ? new Intl.PluralRules(lang).select(n) : 'other';
+  const text = Object.hasOwn(entry, category) ? entry[category] : entry.other;
+  return typeof text === 'string' ? text : null;
+}
+
 /** Translate a key; `{name}` placeholders are replaced by vars.name. */
 export function t(key, vars) {
-  let s = Object.hasOwn(strings, key) ? strings[key] : Object.hasOwn(fallback, key) ? fallback[key] : key;
+  let s = pluralText(strings[key], current, vars) ?? pluralText(fallback[key], 'en', vars) ?? key;
   if (vars) {
     s = s.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
   }

@@ -9,13 +9,7 @@ import { api, ApiError, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, copyText } from './dom.js';
 import { initPageLanguage, t } from './i18n.js';
 import { stateName, requestLine } from './request.js';
-import { tr, translateTr, when, custodyTable } from './grants.js';
-
-const ROLE_EN = {
-  judge: 'Judge', witness: 'Witness', official: 'Official of the requested State', interpreter: 'Interpreter',
-  prosecutor: 'Prosecutor', defence: 'Defence', clerk: 'Clerk', counsel: "Witness's counsel",
-};
-const STATUS_EN = { pass: 'pass', fail: 'FAIL', skip: 'skipped' };
+import { tValue, when, custodyTable } from './grants.js';
 
 let data = null;
 let published = null;
@@ -65,69 +59,71 @@ function renderVerdict(report) {
   box.dataset.valid = String(valid);
   const size = report && Number.isFinite(Number(report.log_size)) ? Number(report.log_size) : null;
   box.replaceChildren(
-    el('strong', { class: 'verdict-word', id: 'verdict-word' }, valid ? tr('portal.valid', 'VALID') : tr('portal.invalid', 'INVALID')),
+    el('strong', { class: 'verdict-word', id: 'verdict-word' }, valid ? t('portal.valid') : t('portal.invalid')),
     ' ',
     el('span', {}, valid
-      ? tr('portal.valid_text', 'Every check passed: the record is complete and unaltered since it was sealed.')
-      : tr('portal.invalid_text', 'At least one check failed: do not rely on this record before the court explains why.')),
-    size !== null ? el('span', { class: 'block' }, tr('portal.log_size', '{n} evidence log entries.', { n: size })) : null);
+      ? t('portal.valid_text')
+      : t('portal.invalid_text')),
+    size !== null ? el('span', { class: 'block' }, t('portal.log_size', { n: size })) : null);
 
   const checks = report && Array.isArray(report.checks) ? report.checks : [];
   $('#check-rows').replaceChildren(...checks.map((c) => {
     const st = ['pass', 'fail', 'skip'].includes(c.status) ? c.status : 'fail';
     return el('tr', { dataset: { check: String(c.name ?? ''), status: st } },
       el('th', { scope: 'row' }, el('code', {}, String(c.name ?? ''))),
-      el('td', {}, el('span', { class: `badge check-${st}` }, tr(`portal.check_${st}`, STATUS_EN[st]))),
+      el('td', {}, el('span', { class: `badge check-${st}` }, tValue('portal.check_', st))),
       el('td', { class: 'detail' }, String(c.detail ?? '')));
   }));
 
   const ints = report && Array.isArray(report.interruptions) ? report.interruptions : [];
   $('#interruptions').replaceChildren(...(ints.length === 0 ? [] : [
     el('div', { class: 'notice warn' },
-      el('strong', {}, tr('portal.interrupted_title', 'The hearing was interrupted by a server restart.')),
+      el('strong', {}, t('portal.interrupted_title')),
       el('ul', {}, ...ints.map((i) => el('li', {}, Number(i.from_seq) < Number(i.to_seq)
-        ? tr('portal.interruption_span', 'Entries {a} to {b} were written before the restart and committed after it (entry {seq}).', { a: i.from_seq, b: Number(i.to_seq) - 1, seq: i.seq })
-        : tr('portal.interruption_none', 'The server restarted without a final checkpoint; no entry was pending (entry {seq}).', { seq: i.seq })))))]));
+        ? t('portal.interruption_span', { a: i.from_seq, b: Number(i.to_seq) - 1, seq: i.seq })
+        : t('portal.interruption_none', { seq: i.seq })))))]));
 }
 
 function renderKey() {
   const bundleFp = (data.report && data.report.key_fingerprint) || data.server_key_fingerprint || '';
-  $('#key-fp').textContent = bundleFp || tr('portal.unknown', 'unknown');
-  $('#key-published').textContent = published || tr('portal.unavailable', 'could not be fetched');
+  $('#key-fp').textContent = bundleFp || t('portal.unknown');
+  $('#key-published').textContent = published || t('portal.unavailable');
   const box = $('#key-compare');
   box.classList.remove('ok-box', 'error', 'warn');
   if (!published) {
     box.classList.add('warn');
-    box.textContent = tr('portal.key_unchecked', 'The published key could not be fetched: compare the fingerprint above with the one the court gave you.');
+    box.textContent = t('portal.key_unchecked');
   } else if (bundleFp && normFp(bundleFp) === normFp(published)) {
     box.classList.add('ok-box');
-    box.textContent = tr('portal.key_match', 'The record was signed with the key this court publishes.');
+    box.textContent = t('portal.key_match');
   } else {
     box.classList.add('error');
-    box.textContent = tr('portal.key_mismatch', 'The record was NOT signed with the key this court publishes.');
+    box.textContent = t('portal.key_mismatch');
   }
   box.dataset.match = String(Boolean(published && bundleFp && normFp(bundleFp) === normFp(published)));
 }
 
 function renderCase(id) {
   const h = data.hearing || {};
-  $('#title').textContent = tr('portal.record_of', 'Hearing record: {ref}', { ref: h.case_ref || id });
+  // Built from data on every render: unmark it for applyTranslations.
+  $('#title').removeAttribute('data-i18n');
+  $('#title').textContent = t('portal.record_of', { ref: h.case_ref || id });
   document.title = `${h.case_ref || id} — sworn`;
   $('#case-facts').replaceChildren(
-    ...fact(tr('portal.case_ref', 'Case reference'), String(h.case_ref ?? '')),
-    ...fact(tr('portal.mla_ref', 'MLA request reference'), String(h.mla_ref ?? '')),
-    ...fact(tr('portal.requesting', 'Requesting State'), stateName(h, 'requesting')),
-    ...fact(tr('portal.requested', 'Requested State'), stateName(h, 'requested')),
-    ...(h.requesting_authority ? fact(tr('request.title', 'Request'), requestLine(h, t)) : []),
-    ...fact(tr('portal.scheduled', 'Scheduled'), when(h.scheduled_at)),
-    ...fact(tr('portal.language', 'Language'), String(h.language ?? '')),
-    ...fact(tr('portal.hearing_id', 'Hearing id'), el('code', {}, String(h.id ?? id))));
+    ...fact(t('portal.case_ref'), String(h.case_ref ?? '')),
+    ...fact(t('portal.mla_ref'), String(h.mla_ref ?? '')),
+    ...fact(t('portal.requesting'), stateName(h, 'requesting')),
+    ...fact(t('portal.requested'), stateName(h, 'requested')),
+    ...(h.requesting_authority ? fact(t('request.title'), requestLine(h, t)) : []),
+    ...fact(t('portal.scheduled'), when(h.scheduled_at)),
+    ...fact(t('portal.language'), String(h.language ?? '')),
+    ...fact(t('portal.hearing_id'), el('code', {}, String(h.id ?? id))));
   const people = Array.isArray(data.participants) ? data.participants : [];
   $('#participant-rows').replaceChildren(...(people.length === 0
-    ? [el('tr', {}, el('td', { colspan: '2', class: 'empty' }, tr('portal.no_participants', 'No participants were recorded.')))]
+    ? [el('tr', {}, el('td', { colspan: '2', class: 'empty' }, t('portal.no_participants')))]
     : people.map((p) => el('tr', {},
       el('td', {}, String(p.display_name ?? '')),
-      el('td', {}, tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role ?? '')))))));
+      el('td', {}, tValue('role.', p.role))))));
   $('#minutes-link').href = `${apiBase(id)}/minutes`;
   // The report's "minutes" check is skipped exactly when the bundle holds no minutes.
   const checks = data.report && Array.isArray(data.report.checks) ? data.report.checks : [];
@@ -142,13 +138,13 @@ function renderCase(id) {
 function recordingLabel(path) {
   const people = Array.isArray(data.participants) ? data.participants : [];
   const p = people.find((x) => x.id && String(path).includes(String(x.id)));
-  const who = p ? `${p.display_name} · ${tr(`role.${p.role}`, ROLE_EN[p.role] || String(p.role))}` : null;
+  const who = p ? `${p.display_name} · ${tValue('role.', p.role)}` : null;
   if (String(path).startsWith('derived/')) {
     return who
-      ? tr('portal.derived_of', '{who}: seekable copy (derived)', { who })
-      : tr('portal.derived', 'All participants side by side (derived view, not evidence itself)');
+      ? t('portal.derived_of', { who })
+      : t('portal.derived');
   }
-  return who ? tr('portal.original_of', '{who}: original recording', { who }) : tr('portal.recording', 'Original recording');
+  return who ? t('portal.original_of', { who }) : t('portal.recording');
 }
 
 function renderRecordings(id) {
@@ -157,7 +153,7 @@ function renderRecordings(id) {
     .sort((a, b) => Number(b.path.startsWith('media/')) - Number(a.path.startsWith('media/')) || a.path.localeCompare(b.path));
   const box = $('#recordings');
   if (media.length === 0) {
-    box.replaceChildren(el('p', { class: 'empty' }, tr('portal.no_recordings', 'This hearing has no recordings.')));
+    box.replaceChildren(el('p', { class: 'empty' }, t('portal.no_recordings')));
     return;
   }
   box.replaceChildren(...media.map((m, i) => {
@@ -166,7 +162,7 @@ function renderRecordings(id) {
     return el('figure', { class: 'recording-item' },
       playable
         ? el('video', { controls: true, preload: 'none', src: fileUrl(id, m.path), 'aria-labelledby': capId, dataset: { path: m.path } })
-        : el('p', { class: 'hint' }, tr('portal.not_playable', 'Not playable in the browser; it is in the bundle.')),
+        : el('p', { class: 'hint' }, t('portal.not_playable')),
       el('figcaption', { id: capId },
         el('span', { class: 'name' }, recordingLabel(m.path)),
         el('span', { class: 'block' }, el('code', {}, m.path), ` · ${bytes(m.length)}`),
@@ -183,7 +179,7 @@ function renderDownload(id) {
   // them), so the zips differ; the fingerprint is that of the sealed manifest.json,
   // the same in every export.
   const sha = String(data.bundle_fingerprint || '');
-  $('#bundle-sha256').textContent = sha || tr('portal.unknown', 'unknown');
+  $('#bundle-sha256').textContent = sha || t('portal.unknown');
   $('#sha-cmd').textContent = `$ unzip -p ${name} manifest.json | sha256sum\n${sha || '…'}  -`;
   $('#copy-sha').disabled = !sha;
 }
@@ -209,13 +205,13 @@ async function fetchPublishedKey() {
 
 function explain(e) {
   if (e instanceof ApiError && e.status === 403) {
-    return tr('portal.forbidden', 'You have no active grant for this hearing (it may have expired or been revoked). Ask the court.');
+    return t('portal.forbidden');
   }
   if (e instanceof ApiError && e.status === 409) {
-    return tr('portal.not_sealed_long', 'This hearing is not sealed yet. Try again in a moment.');
+    return t('portal.not_sealed_long');
   }
   if (e instanceof ApiError && e.status === 404) {
-    return tr('portal.not_found', 'There is no such hearing.');
+    return t('portal.not_found');
   }
   return messageFor(e);
 }
@@ -223,23 +219,21 @@ function explain(e) {
 async function main() {
   const id = hearingId();
   await initPageLanguage(() => {
-    translateTr();
     if (data && id) render(id);
   });
-  translateTr();
   const user = await requireUser();
   $('#who').textContent = user.username;
   $('#logout').addEventListener('click', () => logout());
   $('#copy-sha').addEventListener('click', async () => {
     const ok = data && data.bundle_fingerprint ? await copyText(String(data.bundle_fingerprint)) : false;
-    setStatus($('#copy-status'), ok ? tr('portal.copied', 'Fingerprint copied.') : tr('portal.copy_failed', 'Select the fingerprint and copy it.'), ok ? 'ok' : 'error');
+    setStatus($('#copy-status'), ok ? t('portal.copied') : t('portal.copy_failed'), ok ? 'ok' : 'error');
   });
   const status = $('#page-status');
   if (!id) {
-    setStatus(status, tr('portal.not_found', 'There is no such hearing.'), 'error');
+    setStatus(status, t('portal.not_found'), 'error');
     return;
   }
-  setStatus(status, tr('portal.verifying', 'Loading and verifying the sealed record…'));
+  setStatus(status, t('portal.verifying'));
   try {
     const [summary, key] = await Promise.all([api.get(apiBase(id)), fetchPublishedKey()]);
     data = summary || {};

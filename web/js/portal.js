@@ -5,27 +5,27 @@
 
 import { api, ApiError, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus } from './dom.js';
-import { initPageLanguage } from './i18n.js';
-import { tr, translateTr, when } from './grants.js';
+import { initPageLanguage, t } from './i18n.js';
+import { when } from './grants.js';
 
 /** Status badges: sealed or not yet, interrupted, and the verdict being on the page. */
 function statusCell(h) {
   const badges = [];
   if (h.sealed) {
-    badges.push(el('span', { class: 'badge sealed' }, tr('portal.sealed', 'sealed')));
+    badges.push(el('span', { class: 'badge sealed' }, t('portal.sealed')));
   } else {
-    badges.push(el('span', { class: 'badge pending' }, tr('portal.not_sealed', 'not sealed yet')));
+    badges.push(el('span', { class: 'badge pending' }, t('portal.not_sealed')));
   }
   if (h.interrupted) {
-    badges.push(el('span', { class: 'badge interrupted', title: tr('portal.interrupted_hint', 'The server restarted during the hearing; the verification report shows which entries were committed after the restart.') },
-      tr('portal.interrupted', 'interrupted')));
+    badges.push(el('span', { class: 'badge interrupted', title: t('portal.interrupted_hint') },
+      t('portal.interrupted')));
   }
   return el('td', {}, el('span', { class: 'badges' }, ...badges),
-    h.sealed ? el('span', { class: 'hint block' }, tr('portal.verify_on_open', 'verified when you open it')) : null);
+    h.sealed ? el('span', { class: 'hint block' }, t('portal.verify_on_open')) : null);
 }
 
 function row(h) {
-  const ref = h.case_ref || tr('portal.no_ref', '(no reference)');
+  const ref = h.case_ref || t('portal.no_ref');
   const link = h.sealed
     ? el('a', { href: `/portal/hearings/${encodeURIComponent(h.id)}` }, ref)
     : el('span', {}, ref);
@@ -34,12 +34,12 @@ function row(h) {
     el('td', {}, h.mla_ref || ''),
     el('td', {}, when(h.scheduled_at)),
     statusCell(h),
-    el('td', {}, h.expires_at ? when(h.expires_at) : tr('portal.until_revoked', 'until revoked')));
+    el('td', {}, h.expires_at ? when(h.expires_at) : t('portal.until_revoked')));
 }
 
 async function loadList() {
   const status = $('#list-status');
-  setStatus(status, tr('portal.loading', 'Loading…'));
+  setStatus(status, t('portal.loading'));
   try {
     const data = await api.get('/api/portal/hearings');
     const list = (data && Array.isArray(data.hearings) ? data.hearings : []).slice()
@@ -47,10 +47,10 @@ async function loadList() {
     $('#hearing-rows').replaceChildren(...list.map(row));
     $('#hearings').hidden = list.length === 0;
     $('#no-hearings').hidden = list.length !== 0;
-    setStatus(status, list.length === 0 ? '' : tr('portal.count', '{n} hearing(s).', { n: list.length }));
+    setStatus(status, list.length === 0 ? '' : t('portal.count', { n: list.length }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) {
-      setStatus(status, tr('portal.not_party', 'This portal is for prosecutor and defence accounts. Court staff grant access from the hearing page.'), 'error');
+      setStatus(status, t('portal.not_party'), 'error');
     } else {
       setStatus(status, messageFor(e), 'error');
     }
@@ -59,10 +59,8 @@ async function loadList() {
 
 async function main() {
   await initPageLanguage(() => {
-    translateTr();
     loadList();
   });
-  translateTr();
   const user = await requireUser();
   $('#who').textContent = user.username;
   $('#logout').addEventListener('click', () => logout());
