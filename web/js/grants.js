@@ -32,7 +32,7 @@ export function when(v) {
   if (!d) return el('span', { class: 'muted-text' }, '—');
   const utc = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return el('time', { datetime: utc, title: utc },
-    d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }));
+    d.toLocaleString(document.documentElement.lang || undefined, { dateStyle: 'medium', timeStyle: 'medium' }));
 }
 
 /** A grant's state: 'revoked', 'expired' or 'active'. */
