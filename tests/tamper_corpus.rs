@@ -205,6 +205,7 @@ fn build(key: &ServerKey, tw: &Twist) -> Built {
         EntryBody::OathTaken {
             participant: "p-witness".into(),
             form: "oath".into(),
+            language: None,
         },
         clock.tick(),
     )

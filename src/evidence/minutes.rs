@@ -206,9 +206,19 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 esc(by),
                 esc(method)
             )),
-            EntryBody::OathTaken { participant, form } => {
-                oaths.push(format!("{t}: {} took the {}", esc(participant), esc(form)))
-            }
+            EntryBody::OathTaken {
+                participant,
+                form,
+                language,
+            } => oaths.push(format!(
+                "{t}: {} took the {}{}",
+                esc(participant),
+                esc(form),
+                language
+                    .as_deref()
+                    .map(|l| format!(", signing its text in {}", language_name(l)))
+                    .unwrap_or_default()
+            )),
             EntryBody::Attestation {
                 kind, participant, ..
             } => attest.push(format!("{t}: {} signed a {} statement", esc(participant), esc(kind))),
@@ -394,4 +404,17 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
         esc(hearing)
     );
     Ok(h)
+}
+
+/// The English name of a page language code (the minutes are in English).
+fn language_name(code: &str) -> String {
+    match code {
+        "ar" => "Arabic".into(),
+        "en" => "English".into(),
+        "es" => "Spanish".into(),
+        "fr" => "French".into(),
+        "ru" => "Russian".into(),
+        "zh" => "Chinese".into(),
+        other => esc(other),
+    }
 }

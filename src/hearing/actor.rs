@@ -316,6 +316,16 @@ impl Actor {
                 let key = public_key.map(|k| DeviceKey::from_hello(&k, alg.as_deref()));
                 self.hello(&pid, display_name, key)
             }
+            ClientMsg::Language { language } => {
+                let known = super::rights_text::LANGUAGES
+                    .into_iter()
+                    .find(|l| *l == language);
+                match (known, self.people.get_mut(&pid)) {
+                    (Some(l), Some(p)) => p.page_language = Some(l),
+                    (None, _) => self.error(&pid, "bad_language", "not a language of the pages"),
+                    (_, None) => {}
+                }
+            }
             ClientMsg::MediaState { audio, video } => {
                 let was = self.people.get(&pid).map(|p| p.audio_muted);
                 if let Some(p) = self.people.get_mut(&pid) {

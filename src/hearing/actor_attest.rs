@@ -74,9 +74,15 @@ impl Actor {
                 match kind.as_str() {
                     "oath" => {
                         let form = parsed["form"].as_str().unwrap_or("oath").to_owned();
+                        // The language of the signed text, as the statement says it.
+                        let language = parsed["language"]
+                            .as_str()
+                            .filter(|l| super::rights_text::LANGUAGES.contains(l))
+                            .map(str::to_owned);
                         self.log(EntryBody::OathTaken {
                             participant: pid.to_string(),
                             form,
+                            language,
                         });
                     }
                     "identity" => {
@@ -210,16 +216,25 @@ impl Actor {
             );
         }
         let witness = t.row.role == ParticipantRole::Witness;
+        // In the language the participant reads: their page's, else their invitation's,
+        // else the hearing's (English when no text exists in it).
+        let wanted = t
+            .page_language
+            .map(str::to_owned)
+            .or_else(|| t.row.language.clone())
+            .unwrap_or_else(|| self.summary.language.clone());
+        let language = super::rights_text::language(&wanted);
         self.checkpoint_now();
         let Some(checkpoint) = self.checkpoint_ref() else {
             return self.error(by, "not_recording", "open the hearing first");
         };
-        let text = oath::text(&self.summary.language, form, witness);
+        let text = oath::text(language, form, witness);
         self.send(
             &target,
             ServerMsg::OathRequest {
                 form,
                 text,
+                language: language.to_owned(),
                 checkpoint,
             },
         );

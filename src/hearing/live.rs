@@ -60,6 +60,8 @@ pub(crate) struct Live {
     pub video_stopped_by_court: bool,
     /// In a private consultation: not forwarded outside it, not recorded.
     pub in_consultation: bool,
+    /// The language the participant's page shows (`language` message), if told.
+    pub page_language: Option<&'static str>,
     pub published: Vec<PublishedTrack>,
     /// When a dropped connection stops counting as "reconnecting".
     pub grace_until: Option<Instant>,
@@ -88,6 +90,7 @@ impl Live {
             muted_by_court: false,
             video_stopped_by_court: false,
             in_consultation: false,
+            page_language: None,
             published: Vec::new(),
             grace_until: None,
             public_key: row.device_key.clone(),

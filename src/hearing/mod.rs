@@ -26,7 +26,7 @@ mod record;
 mod recording;
 mod replay;
 pub mod rights_msg;
-mod rights_text;
+pub(crate) mod rights_text;
 
 use crate::config::Config;
 use crate::domain::{HearingId, HearingState, ParticipantId, ParticipantRole};

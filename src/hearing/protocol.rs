@@ -123,6 +123,11 @@ pub enum ClientMsg {
         audio: bool,
         video: bool,
     },
+    /// The language the participant's page shows (one of the six UN languages): the oath
+    /// they are given is in it.
+    Language {
+        language: String,
+    },
     /// A statement signed in the browser (docs/bundle-format.md §6); `statement` is the
     /// exact canonical JSON text, `signature` base64url of 64 bytes.
     Attest {
@@ -400,6 +405,8 @@ pub enum ServerMsg {
     OathRequest {
         form: OathForm,
         text: String,
+        /// The language of `text`: the page signs it with the statement.
+        language: String,
         checkpoint: CheckpointRef,
     },
     /// The minutes draft for the judge to sign.

@@ -327,6 +327,7 @@ mod tests {
         log.push(EntryBody::OathTaken {
             participant: "w".into(),
             form: "oath".into(),
+            language: None,
         });
         let s = log.state();
         assert_eq!(s.cosigns, 3);

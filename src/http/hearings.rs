@@ -43,6 +43,7 @@ pub(crate) fn participant_json(p: &ParticipantRow, live: Option<&LiveStatus>) ->
         "id": p.id,
         "display_name": p.display_name,
         "role": p.role,
+        "language": p.language,
         "invite_state": invite_state,
         "presence": live.map(|l| l.presence).unwrap_or(crate::domain::Presence::Absent),
         "connection": live.map(|l| l.connection).unwrap_or(crate::domain::ConnectionState::None),
@@ -356,6 +357,10 @@ pub async fn close(
 pub struct NewParticipantBody {
     display_name: String,
     role: String,
+    /// The language their pages open in (one of the six UN languages); absent or empty:
+    /// the hearing's.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 fn invite_url(state: &AppState, token: &str) -> String {
@@ -382,6 +387,15 @@ pub async fn add_participant(
         ));
     }
     let name = text_field("display_name", &body.display_name, 100)?;
+    let language = match body.language.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) if crate::hearing::rights_text::LANGUAGES.contains(&l) => Some(l),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "language must be one of ar, en, es, fr, ru, zh".into(),
+            ));
+        }
+        None => None,
+    };
     let token = new_token();
     let pid = ParticipantId::from_trusted(new_id());
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
@@ -395,6 +409,9 @@ pub async fn add_participant(
         Some(expires),
         now_unix(),
     )?;
+    if language.is_some() {
+        state.store.set_participant_language(&pid, language)?;
+    }
     let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.invited(p.clone()).await;

@@ -73,7 +73,7 @@ pub async fn info(
     }
     Ok(Json(json!({
         "hearing": hearing,
-        "participant": {"id": p.id, "display_name": p.display_name, "role": p.role},
+        "participant": {"id": p.id, "display_name": p.display_name, "role": p.role, "language": p.language},
         "ice_servers": state.config.ice_servers_now(),
     })))
 }

@@ -58,10 +58,13 @@ pub struct ParticipantRow {
     pub device_key: Option<String>,
     /// The court refused admission; holds until the court admits or reissues the link.
     pub denied: bool,
+    /// The language the participant's pages open in, chosen at invitation (one of the
+    /// six UN languages); `None`: the hearing's.
+    pub language: Option<String>,
 }
 
 const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at, court_id, requesting_authority, requesting_reference, requested_authority, requested_reference, request_date, rehearsal";
-const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied";
+const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied, language";
 
 fn hearing_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HearingRow> {
     let state: String = r.get(7)?;
@@ -107,6 +110,7 @@ fn participant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParticipantRo
         has_token: r.get(7)?,
         device_key: r.get(8)?,
         denied: r.get::<_, i64>(9)? != 0,
+        language: r.get(10)?,
     })
 }
 
@@ -212,6 +216,19 @@ impl Store {
                 params![id.as_str(), hearing.as_str(), display_name, role.as_str(), user.map(|u| u.as_str()), token_hash, token_expires_at, now],
             )
             .map_err(map_unique)?;
+        Ok(())
+    }
+
+    /// Sets the language a participant's pages open in.
+    pub fn set_participant_language(
+        &self,
+        id: &ParticipantId,
+        language: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE participants SET language = ?2 WHERE id = ?1",
+            params![id.as_str(), language],
+        )?;
         Ok(())
     }
 

@@ -98,6 +98,10 @@ ALTER TABLE hearings ADD COLUMN requested_reference TEXT;
 ALTER TABLE hearings ADD COLUMN request_date TEXT;
 ALTER TABLE hearings ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
 "#,
+    // The language a participant's pages open in (the invitation's default).
+    r#"
+ALTER TABLE participants ADD COLUMN language TEXT;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

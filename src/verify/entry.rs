@@ -211,6 +211,10 @@ pub enum EntryBody {
         participant: String,
         /// `oath` or `affirmation`.
         form: String,
+        /// The language of the text the participant signed (`ar`, `en`, `es`, `fr`,
+        /// `ru`, `zh`); absent in older logs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// A participant's signed statement (files under `attestations/`).
     Attestation {

@@ -1,8 +1,8 @@
 // Every witness in their own language (#14 points 2-4): the join page in each of the six
 // UN languages shows every text from that language's catalogue (nothing falls back to
-// English); Arabic is laid out right to left. A hearing held in Arabic opens the
-// witness's page in Arabic, mirrored, and the oath the witness is given, and signs, is
-// the Arabic text with its perjury warning. The staff pages (sign-in, console, hearing
+// English); Arabic is laid out right to left. A witness the court invites in Arabic (to
+// a hearing in English) gets the page in Arabic, mirrored, and the oath they are given,
+// and sign, is the Arabic text with its perjury warning; the log and the minutes say so. The staff pages (sign-in, console, hearing
 // room, portal list and hearing, verifier) use the same catalogues: walked in all six
 // languages, every marked text is its catalogue's and no English is left.
 // Screenshots: test-artifacts/lang-*.png.
@@ -19,6 +19,8 @@ import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, adm
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const WEB = join(import.meta.dirname, '..', '..', 'web');
 const catalogue = (lang) => JSON.parse(readFileSync(join(WEB, 'i18n', `${lang}.json`), 'utf8'));
+const entries = (h) => readFileSync(join(process.env.SWORN_DATA_DIR || '', 'hearings', h, 'log', 'entries.jsonl'), 'utf8')
+  .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const PROS = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
 const PROS_PASS = process.env.SWORN_PROSECUTOR_PASS || '';
 const UN = ['ar', 'zh', 'en', 'fr', 'ru', 'es'];
@@ -80,10 +82,17 @@ test('the join page in the six UN languages: every text from its catalogue, Arab
   await judge.context().close();
 });
 
-test('a hearing in Arabic: the witness\'s page opens in Arabic, mirrored, and the oath is the Arabic text', async () => {
+test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the oath is the Arabic text', async () => {
+  // The hearing is in English; the court invites this witness in Arabic.
   const judge = await page('judge-ar');
-  await openHearingByApi(judge, 'LANG-AR', 'MLA-2026-0607', 'ar');
-  const link = await invite(judge, 'شاهد الاختبار', 'witness');
+  const h = await openHearingByApi(judge, 'LANG-AR', 'MLA-2026-0607', 'en');
+  await judge.fill('#p-name', 'شاهد الاختبار');
+  await judge.selectOption('#p-role', 'witness');
+  await judge.selectOption('#p-lang', 'ar');
+  await judge.click('#add-submit');
+  await judge.waitForFunction(() => document.querySelector('#invite-url').value.includes('/join/'));
+  const link = await judge.inputValue('#invite-url');
+  await judge.click('#invite-done');
   const w = await page('witness-ar', { width: 390, height: 844 });
   await w.goto(link, { waitUntil: 'domcontentloaded' });
   await w.waitForSelector('#s-check:not([hidden])');
@@ -111,11 +120,19 @@ test('a hearing in Arabic: the witness\'s page opens in Arabic, mirrored, and th
   await w.screenshot({ path: join(ARTIFACTS, 'lang-ar-oath.png'), fullPage: true });
   await w.click('#oath-sign');
   await w.waitForSelector('#oath-dialog', { state: 'hidden' });
+  // The record says in which language the witness signed the oath.
+  const deadline = Date.now() + T;
+  let taken = [];
+  while (taken.length === 0 && Date.now() < deadline) {
+    taken = entries(h).filter((e) => e.type === 'oath_taken');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(taken.map((e) => [e.participant, e.form, e.language]), [[id, 'oath', 'ar']]);
 
   // The staff pages in the six languages: the hearing room, then, sealed, the portal.
   await walkLanguages(judge, 'hearing-room');
-  const h = judge.url().split('/').pop();
-  await minutesInPortal(judge, h);
+  const minutes = await minutesInPortal(judge, h);
+  assert.match(minutes, new RegExp(`${id} took the oath, signing its text in Arabic`));
   await judge.goto(`${BASE}/console`, { waitUntil: 'domcontentloaded' });
   await judge.waitForSelector('#schedule-form');
   await walkLanguages(judge, 'console');

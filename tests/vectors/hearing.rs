@@ -275,6 +275,7 @@ pub fn build_stamped(hearing: &str, tsa: Option<(Stamp<'_>, Vec<u8>)>) -> Built 
         EntryBody::OathTaken {
             participant: "p-witness".into(),
             form: "oath".into(),
+            language: None,
         },
         clock.tick(),
     )

@@ -176,6 +176,7 @@ function bindAddForm() {
     const st = $('#add-status');
     const display_name = $('#p-name').value.trim();
     const role = $('#p-role').value;
+    const language = $('#p-lang').value;
     if (!display_name) {
       setStatus(st, t('room.need_name'), 'error');
       $('#p-name').focus();
@@ -184,7 +185,7 @@ function bindAddForm() {
     const button = $('#add-submit');
     button.disabled = true;
     try {
-      const res = await api.post(`${base}/participants`, { display_name, role });
+      const res = await api.post(`${base}/participants`, language ? { display_name, role, language } : { display_name, role });
       setStatus(st, t('room.added', { name: display_name }), 'ok');
       $('#p-name').value = '';
       revealInvite(res.participant || { display_name, role }, res.invite_url);

@@ -37,10 +37,11 @@ export class OathDialog {
     });
   }
 
-  /** An `oath_request` message: {form, text, checkpoint}. */
+  /** An `oath_request` message: {form, text, language, checkpoint}. */
   open(msg) {
     if (!msg || (msg.form !== 'oath' && msg.form !== 'affirmation') || typeof msg.text !== 'string') return;
-    this.request = { form: msg.form, text: msg.text, checkpoint: msg.checkpoint };
+    this.request = { form: msg.form, text: msg.text, language: msg.language, checkpoint: msg.checkpoint };
+    if (typeof msg.language === 'string') $('#oath-text').lang = msg.language;
     $('#oath-title').textContent = t(`oath.title_${msg.form}`);
     $('#oath-text').textContent = msg.text;
     $('#oath-sign').textContent = t(`oath.sign_${msg.form}`);
@@ -56,7 +57,10 @@ export class OathDialog {
     $('#oath-sign').disabled = true;
     setStatus($('#oath-status'), t('oath.signing'));
     try {
-      await this.opts.attestor.sign('oath', r.text, { form: r.form }, r.checkpoint);
+      // The statement says in which language the signed text is (the court's choice of
+      // text follows the language this page shows).
+      const extra = typeof r.language === 'string' ? { form: r.form, language: r.language } : { form: r.form };
+      await this.opts.attestor.sign('oath', r.text, extra, r.checkpoint);
     } catch (_e) {
       $('#oath-sign').disabled = false;
       setStatus($('#oath-status'), t('attest.failed'), 'error');

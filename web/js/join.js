@@ -6,7 +6,7 @@
 
 import { api, ApiError } from './api.js';
 import { $, setStatus } from './dom.js';
-import { pickLanguage, setLanguage, bindLanguageSelect, t } from './i18n.js';
+import { pickLanguage, setLanguage, bindLanguageSelect, language, t } from './i18n.js';
 import { LocalMedia, LevelMeter, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
 import { participantKey, deviceProof, helloKey } from './keys.js';
 import { Call } from './call.js';
@@ -272,6 +272,7 @@ function onEvent(type, data) {
     case 'open':
       break;
     case 'welcome':
+      tellLanguage();
       checkSent = false;
       checkSamples = 0;
       $('#reconnecting').hidden = true;
@@ -467,9 +468,17 @@ function bindHearing() {
   });
 }
 
+/** Tells the court which language this page shows: the oath comes in it. */
+function tellLanguage() {
+  if (call) call.send({ type: 'language', language: language() });
+}
+
 async function main() {
   await setLanguage(pickLanguage(null));
-  bindLanguageSelect($('#lang-select'), () => renderIntro());
+  bindLanguageSelect($('#lang-select'), () => {
+    renderIntro();
+    tellLanguage();
+  });
   $('#end-action').addEventListener('click', () => location.reload());
   if (!token) return end('invite_invalid');
   if (!window.RTCPeerConnection || !navigator.mediaDevices) return end('not_supported');
@@ -480,7 +489,8 @@ async function main() {
     return end(END[code] ? code : code === 'not_found' ? 'invite_invalid' : 'error');
   }
   if (!info || !info.hearing || !info.participant) return end('error');
-  await setLanguage(pickLanguage(info.hearing.language));
+  // The invitation's language (the court's choice for this participant), else the hearing's.
+  await setLanguage(pickLanguage(info.participant.language || info.hearing.language));
   $('#lang-select').value = document.documentElement.lang;
   $('#display-name').value = info.participant.display_name || '';
   $('#recorded-notice').hidden = !!info.hearing.rehearsal;

@@ -30,7 +30,7 @@ const TYPES = {
   gap: { participant: 's?', track: 's?', wall_start: 's', wall_end: 's', reason: 's' },
   mute: { participant: 's', muted: 'b', by_court: 'b' },
   identity_attested: { participant: 's', by: 's', method: 's' },
-  oath_taken: { participant: 's', form: 's' },
+  oath_taken: { participant: 's', form: 's', language: 's?' },
   attestation: { kind: 's', participant: 's', statement_sha256: 's', signature: 's' },
   marker: { label: 's', by: 's?' },
   hearing_locked: { locked: 'b', by: 's' },
