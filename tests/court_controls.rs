@@ -192,20 +192,8 @@ async fn the_court_controls_the_hearing_and_the_record_says_so() {
     c.close().await;
     j.close().await;
     let bundle = server.close_and_seal(&judge, &h).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let minutes = sworn::evidence::minutes::render_minutes(
-        &std::fs::read(bundle.join("log/entries.jsonl")).unwrap(),
-    )
-    .unwrap();
+    common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
+    let minutes = common::media::minutes_of(&bundle);
     for needle in [
         "Conduct of the hearing",
         "recess declared",

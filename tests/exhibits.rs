@@ -129,20 +129,8 @@ async fn an_exhibit_is_forwarded_recorded_logged_and_composited() {
         files.iter().all(|f| from.contains(f)),
         "the composite carries the exhibit: {from:?}"
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let minutes = sworn::evidence::minutes::render_minutes(
-        &std::fs::read(bundle.join("log/entries.jsonl")).unwrap(),
-    )
-    .unwrap();
+    common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
+    let minutes = common::media::minutes_of(&bundle);
     assert!(
         minutes.contains("exhibit 1 shown by"),
         "minutes list the exhibit"

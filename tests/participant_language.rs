@@ -103,21 +103,9 @@ async fn the_oath_comes_in_the_language_the_witness_reads_and_the_record_says_wh
     w.close().await;
     j.close().await;
     let bundle = server.close_and_seal(&judge, &h).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
     // The minutes as the judge signs them, rendered from the log.
-    let minutes = sworn::evidence::minutes::render_minutes(
-        &std::fs::read(bundle.join("log/entries.jsonl")).unwrap(),
-    )
-    .unwrap();
+    let minutes = common::media::minutes_of(&bundle);
     assert!(
         minutes.contains(&format!(
             "{wid} took the affirmation, signing its text in Russian"

@@ -236,20 +236,8 @@ async fn rights_are_read_claimed_objected_ruled_and_on_the_record() {
         s.close().await;
     }
     let bundle = server.close_and_seal(&judge, &h).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let minutes = sworn::evidence::minutes::render_minutes(
-        &std::fs::read(bundle.join("log/entries.jsonl")).unwrap(),
-    )
-    .unwrap();
+    common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
+    let minutes = common::media::minutes_of(&bundle);
     for needle in [
         "Rights of the witness, privileges and objections",
         "read the witness their rights (in fr)",

@@ -61,6 +61,14 @@ pub fn assert_verifies(bin: &str, bundle: &Path) -> String {
     report
 }
 
+/// The minutes of a sealed bundle as the judge signs them: rendered from its log.
+pub fn minutes_of(bundle: &Path) -> String {
+    sworn::evidence::minutes::render_minutes(
+        &std::fs::read(bundle.join("log/entries.jsonl")).unwrap(),
+    )
+    .unwrap()
+}
+
 /// The bundle's log entries, parsed.
 pub fn log_entries(bundle: &Path) -> Vec<Value> {
     std::fs::read_to_string(bundle.join("log/entries.jsonl"))
