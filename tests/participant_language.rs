@@ -56,6 +56,23 @@ async fn the_oath_comes_in_the_language_the_witness_reads_and_the_record_says_wh
     judge.act(&h, &wid, "admit").await;
     w.wait_type("admitted").await;
 
+    // The court sees the witness's language in the roster.
+    let roster = j
+        .wait_for("the witness in the roster", |m| {
+            m["type"] == "roster"
+                && m["participants"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|p| p["id"] == wid.as_str()))
+        })
+        .await;
+    let entry = |r: &serde_json::Value| {
+        r["participants"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["id"] == wid.as_str()).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(entry(&roster)["language"], "ar");
+
     // The invitation's language until the page says another.
     j.send(json!({"type": "start_oath", "participant": wid, "form": "oath"}));
     let req = w.wait_type("oath_request").await;
@@ -72,6 +89,10 @@ async fn the_oath_comes_in_the_language_the_witness_reads_and_the_record_says_wh
     // The witness's socket is read in order: once a second refusal is back, "ru" is in.
     w.send(json!({"type": "language", "language": "tlh"}));
     w.wait_nth("error", 2).await;
+    j.wait_for("the roster says ru", |m| {
+        m["type"] == "roster" && entry(m)["language"] == "ru"
+    })
+    .await;
     j.send(json!({"type": "start_oath", "participant": wid, "form": "affirmation"}));
     let req = w.wait_nth("oath_request", 2).await;
     assert_eq!(req["language"], "ru");

@@ -321,7 +321,14 @@ impl Actor {
                     .into_iter()
                     .find(|l| *l == language);
                 match (known, self.people.get_mut(&pid)) {
-                    (Some(l), Some(p)) => p.page_language = Some(l),
+                    (Some(l), Some(p)) => {
+                        let changed = p.page_language != Some(l);
+                        p.page_language = Some(l);
+                        // The court sees it (and reads the rights in it by default).
+                        if changed {
+                            self.broadcast_roster();
+                        }
+                    }
                     (None, _) => self.error(&pid, "bad_language", "not a language of the pages"),
                     (_, None) => {}
                 }

@@ -124,6 +124,10 @@ impl Live {
             in_consultation: self.in_consultation,
             stream_id: self.row.id.to_string(),
             other_device: self.contender.is_some(),
+            language: self
+                .page_language
+                .map(str::to_owned)
+                .or_else(|| self.row.language.clone()),
         }
     }
 

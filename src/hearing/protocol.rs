@@ -299,6 +299,8 @@ pub struct RosterEntry {
     pub stream_id: String,
     /// Another device is waiting to take over this invitation (court consoles only).
     pub other_device: bool,
+    /// The language the participant's page shows (else their invitation's), if known.
+    pub language: Option<String>,
 }
 
 /// The bytes a device signs to prove it holds the invitation's bound key.

@@ -104,6 +104,9 @@ test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the o
   const id = await entry.getAttribute('data-participant');
   await entry.$eval('button', (b) => b.click());
   await w.waitForSelector('#s-hearing:not([hidden])');
+  // The console shows the witness's language and reads the rights in it by default.
+  await judge.waitForSelector(`#people-list li[data-participant="${id}"]:has-text("العربية")`);
+  await judge.waitForFunction(() => document.querySelector('#rights-lang').value === 'ar');
   // Mirrored: the picture of oneself sits at the start side (left in Arabic).
   const side = await w.evaluate(() => {
     const self = document.querySelector('.self-view').getBoundingClientRect();

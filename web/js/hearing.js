@@ -307,9 +307,12 @@ function onCallEvent(type, data) {
         setStatus(status(), t('room.server_back'), 'ok');
       }
       break;
-    case 'roster':
+    case 'roster': {
       mergeParticipants(data.participants, false);
+      const witness = (data.participants || []).find((p) => p.role === 'witness' && p.presence === 'admitted');
+      if (rights && witness && witness.language) rights.suggestLanguage(witness.language);
       break;
+    }
     case 'device_alert': {
       const p = people.get(data.participant);
       setStatus(status(), t('room.device_alert', { name: p ? p.display_name : '' }), 'error');

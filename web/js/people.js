@@ -5,7 +5,7 @@
 // render names as HTML.
 
 import { el } from './dom.js';
-import { t } from './i18n.js';
+import { t, LANGUAGES } from './i18n.js';
 
 export function roleLabel(role) {
   return role ? t(`role.${role}`) : '';
@@ -78,6 +78,7 @@ export function renderPeople(ui, participants) {
     if (p.video_muted) meta.push(t('people.camera_off'));
     if (p.video_stopped_by_court) meta.push(t('people.video_stopped'));
     if (p.in_consultation) meta.push(t('people.in_consultation'));
+    if (p.language && Object.hasOwn(LANGUAGES, p.language)) meta.push(LANGUAGES[p.language]);
     const buttons = [];
     if (p.role !== 'judge') {
       if (p.presence === 'admitted') {

@@ -48,9 +48,18 @@ export class RightsPanel {
       lang.replaceChildren(...LANGS.map((l) => el('option', { value: l, lang: l }, LANGUAGES[l])));
       const primary = String(opts.language || 'en').split('-')[0].toLowerCase();
       lang.value = LANGS.includes(primary) ? primary : 'en';
+      this.langChosen = false;
+      lang.addEventListener('change', () => { this.langChosen = true; });
       explain.addEventListener('click', () => this.ask('explain', { language: lang.value }));
     }
     this.render();
+  }
+
+  /** The witness's language (their page's): the rights are read in it unless the judge
+   * chose another. */
+  suggestLanguage(language) {
+    const lang = $('#rights-lang');
+    if (lang && !this.langChosen && LANGS.includes(language)) lang.value = language;
   }
 
   ask(act, extra = {}) {
