@@ -65,6 +65,21 @@ test('no catalogue leaves a text in English, but for words the languages share',
   }
 });
 
+test('names and numbers keep their own direction in right-to-left text, never in signed text', async () => {
+  const { fill } = await import('../../web/js/i18n.js');
+  const s = 'وقّع {name} البيان رقم {n}.';
+  assert.equal(fill(s, { name: 'John Smith (Jr.)', n: 12 }, true), 'وقّع \u2068John Smith (Jr.)\u2069 البيان رقم \u206812\u2069.');
+  assert.equal(fill(s, { name: 'John Smith (Jr.)', n: 12 }, false), 'وقّع John Smith (Jr.) البيان رقم 12.');
+  assert.equal(fill('{missing} stays', {}, true), '{missing} stays');
+  // The signed texts are built with tSigned (no invisible marks in signed bytes).
+  const read = (f) => readFileSync(join(WEB, 'js', f), 'utf8');
+  for (const key of ['attest.closing_text', 'attest.cosign_text', 'identity.statement', 'record.identity_confirm_statement', 'minutes.statement']) {
+    const js = ['join.js', 'hearing.js', 'join-evidence.js', 'hearing-identity.js', 'hearing-record.js'].map(read).join('\n');
+    assert.ok(js.includes(`tSigned('${key}'`), `${key} is signed as tSigned builds it`);
+    assert.ok(!js.includes(`t('${key}'`), `${key} never built with t()`);
+  }
+});
+
 test('plural forms follow Intl.PluralRules of the page language', async () => {
   const { pluralText } = await import('../../web/js/i18n.js');
   const ru = { one: '{n} заседание', few: '{n} заседания', many: '{n} заседаний', other: '{n} заседания' };

@@ -12,7 +12,7 @@
 // a confirmation, and never put names or server text into markup (textContent only).
 
 import { $, el, setStatus } from './dom.js';
-import { t } from './i18n.js';
+import { t, tSigned } from './i18n.js';
 
 /** What the judge's console knows of one official's identity attestation. */
 function attestationOf(data) {
@@ -78,7 +78,7 @@ export class IdentityConfirmations {
   }
 
   statementText(item) {
-    return t('record.identity_confirm_statement', {
+    return tSigned('record.identity_confirm_statement', {
       name: this.opts.nameOf(item.subject),
       official: this.opts.nameOf(item.official),
       method: this.methodLabel(item.method),

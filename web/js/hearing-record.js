@@ -12,7 +12,7 @@
 
 import { api, messageFor } from './api.js';
 import { $, el, setStatus } from './dom.js';
-import { t } from './i18n.js';
+import { t, tSigned } from './i18n.js';
 import { IdentityConfirmations } from './hearing-identity.js';
 
 const OATH_ROLES = new Set(['witness', 'interpreter']);
@@ -170,7 +170,7 @@ export class RecordPanel {
     $('#minutes-sign').disabled = true;
     setStatus($('#minutes-status'), t('minutes.signing'));
     try {
-      await this.opts.attestor.sign('minutes', t('minutes.statement'), { minutes_sha256: d.sha256 }, d.checkpoint);
+      await this.opts.attestor.sign('minutes', tSigned('minutes.statement'), { minutes_sha256: d.sha256 }, d.checkpoint);
     } catch (e) {
       $('#minutes-sign').disabled = false;
       setStatus($('#minutes-status'), t('attest.failed'), 'error');

@@ -12,7 +12,7 @@ import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.j
 import { QualityMonitor } from './quality.js';
 import { stateName, requestLine } from './request.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
-import { initPageLanguage, t } from './i18n.js';
+import { initPageLanguage, t, tSigned } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
@@ -392,7 +392,7 @@ async function main() {
     participantId: () => selfId,
     key: null,
     send: (m) => { if (call) call.send(m); },
-    cosignText: (n) => t('attest.cosign_text', { n }),
+    cosignText: (n) => tSigned('attest.cosign_text', { n }),
   });
   record = new RecordPanel({
     base,

@@ -83,13 +83,35 @@ export function pluralText(entry, lang, vars) {
   return typeof text === 'string' ? text : null;
 }
 
-/** Translate a key; `{name}` placeholders are replaced by vars.name. */
+/**
+ * Replaces `{name}` placeholders with vars.name. With `isolate`, each value is wrapped
+ * in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a name or number in another
+ * script keeps its own direction inside right-to-left text ("John Smith (Jr.)" in an
+ * Arabic sentence). Pure (exported for tests).
+ */
+export function fill(s, vars, isolate = false) {
+  if (!vars) return s;
+  return s.replace(/\{(\w+)\}/g, (m, name) => {
+    if (!Object.hasOwn(vars, name)) return m;
+    const v = String(vars[name]);
+    return isolate ? `\u2068${v}\u2069` : v;
+  });
+}
+
+function entry(key, vars) {
+  return pluralText(strings[key], current, vars) ?? pluralText(fallback[key], 'en', vars) ?? key;
+}
+
+/** Translate a key for display; `{name}` placeholders are replaced by vars.name
+ * (isolated on right-to-left pages). */
 export function t(key, vars) {
-  let s = pluralText(strings[key], current, vars) ?? pluralText(fallback[key], 'en', vars) ?? key;
-  if (vars) {
-    s = s.replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(vars, name) ? String(vars[name]) : m));
-  }
-  return s;
+  return fill(entry(key, vars), vars, RTL.has(current));
+}
+
+/** Translate a key for a text the participant signs: the values as they are, with no
+ * invisible direction marks in the signed bytes. */
+export function tSigned(key, vars) {
+  return fill(entry(key, vars), vars, false);
 }
 
 /** Fill every `[data-i18n]` (text) and `[data-i18n-attr="attr:key;attr:key"]` under root. */

@@ -5,7 +5,7 @@
 // shown), and never put names or server text into markup (textContent only).
 
 import { $, el, setStatus } from './dom.js';
-import { t } from './i18n.js';
+import { t, tSigned } from './i18n.js';
 
 /** The modal oath / affirmation dialog: shows the exact text, signs it on consent. */
 export class OathDialog {
@@ -118,7 +118,7 @@ export class IdentityPanel {
       $('#id-present').focus();
       return setStatus(st, t('identity.need_present'), 'error');
     }
-    const text = t('identity.statement', {
+    const text = tSigned('identity.statement', {
       name: this.witnesses.get(subject),
       document: t(`identity.doc_${method}`),
       present,

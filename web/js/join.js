@@ -6,7 +6,7 @@
 
 import { api, ApiError } from './api.js';
 import { $, setStatus } from './dom.js';
-import { pickLanguage, setLanguage, bindLanguageSelect, language, t } from './i18n.js';
+import { pickLanguage, setLanguage, bindLanguageSelect, language, t, tSigned } from './i18n.js';
 import { LocalMedia, LevelMeter, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
 import { participantKey, deviceProof, helloKey } from './keys.js';
 import { Call } from './call.js';
@@ -226,7 +226,7 @@ async function join() {
     participantId: () => info.participant.id,
     key,
     send: (m) => { if (call) call.send(m); },
-    cosignText: (n) => t('attest.cosign_text', { n }),
+    cosignText: (n) => tSigned('attest.cosign_text', { n }),
   });
   oath = new OathDialog({ attestor, status: attestStatus });
   rights = new RightsPanel({
@@ -421,7 +421,7 @@ async function leave() {
       setTimeout(resolve, 4000);
     });
     try {
-      await attestor.sign('closing', t('attest.closing_text', { place }));
+      await attestor.sign('closing', tSigned('attest.closing_text', { place }));
       await done;
     } catch (_e) {
       // no key or no checkpoint: leave anyway, the log records the departure
