@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath, minutesInPortal } from './support.mjs';
+import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath, minutesInPortal, revokeGrants } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const WEB = join(import.meta.dirname, '..', '..', 'web');
@@ -134,7 +134,7 @@ test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the o
 
   // The staff pages in the six languages: the hearing room, then, sealed, the portal.
   await walkLanguages(judge, 'hearing-room');
-  const minutes = await minutesInPortal(judge, h);
+  const minutes = await minutesInPortal(judge, h, { keepGrant: true });
   assert.match(minutes, new RegExp(`${id} took the oath, signing its text in Arabic`));
   await judge.goto(`${BASE}/console`, { waitUntil: 'domcontentloaded' });
   await judge.waitForSelector('#schedule-form');
@@ -155,5 +155,6 @@ test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the o
   await p.goto(`${BASE}/verify`, { waitUntil: 'domcontentloaded' });
   await p.waitForSelector('html[data-state="ready"]');
   await walkLanguages(p, 'verify');
+  await revokeGrants(judge, h);
   assert.deepEqual(problems.splice(0), [], 'no page errors');
 });

@@ -471,8 +471,10 @@ export async function courtKeyFile(dir) {
 
 /** The judge (on the hearing's console) ends the hearing and waits for the seal, grants
  * the prosecutor account (SWORN_PROSECUTOR_USER/PASS) through the API, and returns the
- * signed minutes as the prosecutor reads them in the portal. */
-export async function minutesInPortal(judge, hearingId) {
+ * signed minutes as the prosecutor reads them in the portal. The grant is revoked after:
+ * the account is shared by the test files (portal.test.mjs expects an empty list);
+ * with `keepGrant`, the caller revokes it (`revokeGrants`) when done. */
+export async function minutesInPortal(judge, hearingId, { keepGrant = false } = {}) {
   await endHearing(judge);
   await waitSealed(judge);
   const user = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
@@ -483,6 +485,7 @@ export async function minutesInPortal(judge, hearingId) {
     data: { username: user }, headers: { 'x-csrf-token': me.csrf },
   });
   assert.ok(grant.ok(), `grant: ${grant.status()}`);
+  const gid = (await grant.json()).id;
   const context = await judge.context().browser().newContext();
   try {
     const login = await context.request.post(`${BASE}/api/login`, { data: { username: user, password: pass } });
@@ -492,5 +495,20 @@ export async function minutesInPortal(judge, hearingId) {
     return await res.text();
   } finally {
     await context.close();
+    if (!keepGrant) {
+      const revoke = await judge.request.post(`${BASE}/api/hearings/${hearingId}/grants/${gid}/revoke`, { headers: { 'x-csrf-token': me.csrf } });
+      assert.ok(revoke.ok(), `revoke: ${revoke.status()}`);
+    }
+  }
+}
+
+/** Revokes every grant of a hearing still in force (the judge's page is signed in). */
+export async function revokeGrants(judge, hearingId) {
+  const me = await (await judge.request.get(`${BASE}/api/me`)).json();
+  const grants = await (await judge.request.get(`${BASE}/api/hearings/${hearingId}/grants`)).json();
+  for (const g of Array.isArray(grants) ? grants : grants.grants || []) {
+    if (g.revoked_at !== null && g.revoked_at !== undefined) continue;
+    const res = await judge.request.post(`${BASE}/api/hearings/${hearingId}/grants/${g.id}/revoke`, { headers: { 'x-csrf-token': me.csrf } });
+    assert.ok(res.ok(), `revoke: ${res.status()}`);
   }
 }
