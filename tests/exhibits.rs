@@ -71,6 +71,15 @@ async fn an_exhibit_is_forwarded_recorded_logged_and_composited() {
     assert_eq!(list["exhibits"][0]["number"], 1);
     peers[0].wait_received(&stream, "video", 30).await;
     j.wait_received(&stream, "video", 30).await;
+    // Someone admitted while it is shown is told of it at admission (its tile's name).
+    let (lid, ltok) = judge.invite(&h, "Late Official", "official").await;
+    let late = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{ltok}")), None).await;
+    late.send(json!({"type": "hello", "public_key": pubkey(9)}));
+    late.wait_type("lobby").await;
+    judge.act(&h, &lid, "admit").await;
+    let shown = late.wait_type("exhibits").await;
+    assert_eq!(shown["exhibits"][0]["stream"], stream.as_str(), "{shown}");
+    late.close().await;
     // Let the recorder commit some of it, then stop.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     peers[1].send(json!({"type": "exhibit_stop"}));

@@ -55,6 +55,7 @@ impl Actor {
         let pid = pid.clone();
         let court_msg = self.court_msg();
         let rights_msg = self.rights_msg();
+        let exhibits_msg = self.exhibits_msg();
         let Some(live) = self.people.get_mut(&pid) else {
             return;
         };
@@ -123,6 +124,7 @@ impl Actor {
         if live.presence == Presence::Admitted {
             live.send(ServerMsg::Admitted);
             live.send(rights_msg);
+            live.send(exhibits_msg);
         } else {
             live.presence = Presence::Lobby;
             live.send(ServerMsg::Lobby);
