@@ -10,21 +10,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal, hearingLog as log, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
 
 const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 900 } }, timeout: T });
-
-function log(hearing) {
-  const file = join(process.env.SWORN_DATA_DIR || '', 'hearings', hearing, 'log', 'entries.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
 
 test('the witness asks for a private word with the defence; the court opens and ends it; the record says so', async () => {
   assert.ok(process.env.SWORN_DATA_DIR, 'SWORN_DATA_DIR must name the server data directory');
@@ -58,13 +51,8 @@ test('the witness asks for a private word with the defence; the court opens and 
   await defence.waitForSelector('#consultation', { state: 'hidden' });
   await judge.waitForSelector('#consult-state', { state: 'hidden' });
 
-  const deadline = Date.now() + T;
-  let cons = [];
-  while (Date.now() < deadline) {
-    cons = log(h).filter((e) => e.type === 'consultation');
-    if (cons.length === 2) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitLog(h, 'the end of the consultation', (e) => e.type === 'consultation' && e.started === false);
+  const cons = log(h).filter((e) => e.type === 'consultation');
   assert.equal(cons.length, 2);
   assert.deepEqual(cons.map((e) => [e.started, e.asked_by]), [[true, wid], [false, wid]]);
   assert.deepEqual(cons[0].participants, [wid, did]);

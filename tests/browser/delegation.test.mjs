@@ -10,31 +10,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal, hearingLog as log, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
 
 const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 900 } }, timeout: T });
-
-function log(hearing) {
-  const file = join(process.env.SWORN_DATA_DIR || '', 'hearings', hearing, 'log', 'entries.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-async function waitLog(hearing, what, pred) {
-  const deadline = Date.now() + T;
-  for (;;) {
-    const hit = log(hearing).find(pred);
-    if (hit) return hit;
-    assert.ok(Date.now() < deadline, `the log never showed ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('the judge delegates the conduct to a clerk, who marks, locks and unlocks; then takes it back', async () => {
   assert.ok(process.env.SWORN_DATA_DIR, 'SWORN_DATA_DIR must name the server data directory');

@@ -10,9 +10,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal, hearingLog as log, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -40,12 +39,6 @@ const fakeScreen = () => {
 
 const page = (name, initScript = null) => newContextPage(chromium.browser, name, { origin: BASE, problems, initScript, contextOptions: { viewport: { width: 1280, height: 900 } }, timeout: T });
 
-function log(hearing) {
-  const file = join(process.env.SWORN_DATA_DIR || '', 'hearings', hearing, 'log', 'entries.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
 test('the prosecutor shows an exhibit; everyone sees it; it is logged and recorded on its own', async () => {
   assert.ok(process.env.SWORN_DATA_DIR, 'SWORN_DATA_DIR must name the server data directory');
   const judge = await page('judge');
@@ -70,13 +63,8 @@ test('the prosecutor shows an exhibit; everyone sees it; it is logged and record
   await pros.click('#exhibit-toggle');
   for (const p of [judge, witness]) await p.waitForSelector(`figure[data-participant="${stream}"]`, { state: 'detached' });
 
-  const deadline = Date.now() + T;
-  let ex = [];
-  while (Date.now() < deadline) {
-    ex = log(h).filter((e) => e.type === 'exhibit');
-    if (ex.length === 2) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitLog(h, 'the end of the exhibit', (e) => e.type === 'exhibit' && e.started === false);
+  const ex = log(h).filter((e) => e.type === 'exhibit');
   assert.deepEqual(ex.map((e) => [e.number, e.participant, e.stream, e.started]), [[1, pid, stream, true], [1, pid, stream, false]]);
   const chunks = log(h).filter((e) => e.type === 'media_chunk' && e.participant === stream);
   assert.ok(chunks.length > 0, 'the exhibit is recorded as its own file');

@@ -14,13 +14,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath, minutesInPortal, revokeGrants } from './support.mjs';
+import { BASE, T, invite, chromiumForFile, newContextPage, openHearingByApi, administerOath, minutesInPortal, revokeGrants, hearingLog, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const WEB = join(import.meta.dirname, '..', '..', 'web');
 const catalogue = (lang) => JSON.parse(readFileSync(join(WEB, 'i18n', `${lang}.json`), 'utf8'));
-const entries = (h) => readFileSync(join(process.env.SWORN_DATA_DIR || '', 'hearings', h, 'log', 'entries.jsonl'), 'utf8')
-  .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const PROS = process.env.SWORN_PROSECUTOR_USER || 'prosecutor';
 const PROS_PASS = process.env.SWORN_PROSECUTOR_PASS || '';
 const UN = ['ar', 'zh', 'en', 'fr', 'ru', 'es'];
@@ -124,12 +122,8 @@ test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the o
   await w.click('#oath-sign');
   await w.waitForSelector('#oath-dialog', { state: 'hidden' });
   // The record says in which language the witness signed the oath.
-  const deadline = Date.now() + T;
-  let taken = [];
-  while (taken.length === 0 && Date.now() < deadline) {
-    taken = entries(h).filter((e) => e.type === 'oath_taken');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitLog(h, 'oath_taken', (e) => e.type === 'oath_taken');
+  const taken = hearingLog(h).filter((e) => e.type === 'oath_taken');
   assert.deepEqual(taken.map((e) => [e.participant, e.form, e.language]), [[id, 'oath', 'ar']]);
 
   // The staff pages in the six languages: the hearing room, then, sealed, the portal.

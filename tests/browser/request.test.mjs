@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, signIn, invite, inviteJoinAdmit, chromiumForFile, newContextPage, endHearing, minutesInPortal } from './support.mjs';
+import { BASE, T, signIn, invite, inviteJoinAdmit, chromiumForFile, newContextPage, endHearing, minutesInPortal, hearingLog as log, waitLog } from './support.mjs';
 import { decodeEntry, checkFields } from '../../web/js/verify/entry.js';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
@@ -25,22 +25,6 @@ const PASS = process.env.SWORN_JUDGE_PASS || '';
 
 const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 900 } }, timeout: T });
 const shot = (p, name) => p.screenshot({ path: join(ARTIFACTS, `request-${name}.png`), fullPage: true });
-
-function log(hearing) {
-  const file = join(process.env.SWORN_DATA_DIR || '', 'hearings', hearing, 'log', 'entries.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-async function waitLog(hearing, what, pred) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const hit = log(hearing).find(pred);
-    if (hit) return hit;
-    assert.ok(Date.now() < deadline, `the log never showed ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function schedule(judge, caseRef, { rehearsal = false } = {}) {
   await judge.goto(`${BASE}/console`, { waitUntil: 'domcontentloaded' });
@@ -93,7 +77,7 @@ test('the request is chosen from ISO 3166 and shown by name; the device check go
   await entry.$eval('button', (b) => b.click());
   await witness.waitForSelector('#s-hearing:not([hidden])');
 
-  const check = await waitLog(h, 'device_check', (e) => e.type === 'device_check' && e.participant === wid);
+  const check = await waitLog(h, 'device_check', (e) => e.type === 'device_check' && e.participant === wid, 60_000);
   assert.equal(check.camera, 'ok', 'the fake camera works');
   assert.equal(check.speaker, 'ok', 'the witness said they heard the tone');
   assert.ok(['ok', 'not_tested'].includes(check.microphone));

@@ -12,10 +12,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEntry } from '../../web/js/verify/entry.js';
-import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal } from './support.mjs';
+import { BASE, T, inviteJoinAdmit, chromiumForFile, newContextPage, openHearingByApi, minutesInPortal, hearingLog as log, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -23,22 +23,6 @@ const problems = [];
 
 const page = (name, viewport = { width: 1280, height: 900 }) =>
   newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport }, timeout: T });
-
-function log(hearing) {
-  const file = join(process.env.SWORN_DATA_DIR || '', 'hearings', hearing, 'log', 'entries.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-async function waitLog(hearing, what, pred) {
-  const deadline = Date.now() + T;
-  for (;;) {
-    const hit = log(hearing).filter(pred);
-    if (hit.length) return hit;
-    assert.ok(Date.now() < deadline, `the log never showed ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const shot = (p, name) => p.screenshot({ path: join(ARTIFACTS, `rights-${name}.png`), fullPage: true });
 
@@ -64,7 +48,7 @@ test('rights are read, privileges claimed, objections raised, the judge rules; a
   await witness.waitForFunction(() => document.querySelector('#rights-text').textContent.includes('refuser de témoigner'));
   const shown = await witness.textContent('#rights-text');
   await counsel.waitForFunction(() => document.querySelector('#rights-text').textContent.includes('parjure'));
-  const [explained] = await waitLog(h, 'rights_explained', (e) => e.type === 'rights_explained');
+  const explained = await waitLog(h, 'rights_explained', (e) => e.type === 'rights_explained');
   assert.equal(explained.text, shown, 'logged exactly as shown');
   assert.equal(explained.language, 'fr');
 

@@ -56,11 +56,6 @@ async function waitUp() {
   }
 }
 
-function entries(hearing) {
-  return readFileSync(join(data, 'hearings', hearing, 'log', 'entries.jsonl'), 'utf8')
-    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
 after(async () => {
   if (server) {
     server.child.kill('SIGTERM');
@@ -94,7 +89,7 @@ test('SIGTERM mid-hearing: the pages say the server restarts, reconnect, and the
   await judge.waitForFunction(() => /server is restarting/.test(document.querySelector('#room-status').textContent));
   await w.screenshot({ path: join(ARTIFACTS, 'server-stop-witness.png'), fullPage: true });
   await judge.screenshot({ path: join(ARTIFACTS, 'server-stop-console.png'), fullPage: true });
-  const stopped = entries(h).filter((e) => e.type === 'server_stopped');
+  const stopped = S.hearingLog(h, data).filter((e) => e.type === 'server_stopped');
   assert.deepEqual(stopped.map((e) => [e.reason, e.unsealed]), [['SIGTERM', 0]]);
 
   // Back up: both pages reconnect by themselves; the judge admits the witness again.
@@ -113,6 +108,6 @@ test('SIGTERM mid-hearing: the pages say the server restarts, reconnect, and the
   await S.waitSealed(judge);
   const minutes = readFileSync(join(data, 'hearings', h, 'bundle', 'minutes', 'minutes.html'), 'utf8');
   assert.match(minutes, /the server was stopped \(SIGTERM\)/);
-  assert.ok(!entries(h).some((e) => e.type === 'recovered_after_interruption'), 'nothing to recover after a graceful stop');
+  assert.ok(!S.hearingLog(h, data).some((e) => e.type === 'recovered_after_interruption'), 'nothing to recover after a graceful stop');
   assert.deepEqual(problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED|net::/.test(p)), [], 'no page errors');
 });

@@ -3,7 +3,7 @@
 // a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -510,5 +510,23 @@ export async function revokeGrants(judge, hearingId) {
     if (g.revoked_at !== null && g.revoked_at !== undefined) continue;
     const res = await judge.request.post(`${BASE}/api/hearings/${hearingId}/grants/${g.id}/revoke`, { headers: { 'x-csrf-token': me.csrf } });
     assert.ok(res.ok(), `revoke: ${res.status()}`);
+  }
+}
+
+/** A hearing's evidence log as the server (SWORN_DATA_DIR, or `dataDir`) holds it now. */
+export function hearingLog(hearing, dataDir = process.env.SWORN_DATA_DIR || '') {
+  const file = join(dataDir, 'hearings', hearing, 'log', 'entries.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Waits until the hearing's log holds an entry matching `pred`; returns the first. */
+export async function waitLog(hearing, what, pred, ms = T, dataDir = undefined) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const hit = hearingLog(hearing, dataDir).find(pred);
+    if (hit) return hit;
+    assert.ok(Date.now() < deadline, `the log never showed ${what}`);
+    await sleep(100);
   }
 }
