@@ -6,6 +6,32 @@
 import { $, el, setStatus } from './dom.js';
 import { t } from './i18n.js';
 
+/** The panel's controls, built once into `#court-section` (hearing.html and join.html
+ * both hold the empty section). Texts come from the catalogue and follow the language. */
+function buildPanel(section) {
+  const tr = (tag, key, attrs = {}) => el(tag, { ...attrs, 'data-i18n': key }, t(key));
+  const button = (id, attrs = {}) => el('button', { id, type: 'button', class: 'secondary', ...attrs });
+  const field = (id, key) => el('div', { class: 'field' },
+    tr('label', key, { for: id }), el('input', { id, maxlength: 500, autocomplete: 'off' }));
+  section.replaceChildren(
+    tr('h2', 'court.title', { id: 'court-title' }),
+    el('p', {}, el('span', { id: 'court-state', class: 'badge', role: 'status', 'aria-live': 'polite' })),
+    el('div', { id: 'court-conduct' },
+      el('div', { class: 'actions' },
+        button('court-lock', { 'aria-pressed': 'false' }),
+        tr('button', 'court.mute_all', { id: 'court-mute-all', type: 'button', class: 'secondary' })),
+      field('court-reason', 'court.reason'),
+      button('court-recess'),
+      el('div', { id: 'consult-requests', class: 'consult' }),
+      el('p', { id: 'consult-state', hidden: true }),
+      tr('button', 'consult.end', { id: 'consult-end', type: 'button', class: 'secondary', hidden: true })),
+    el('p', { id: 'court-delegation', hidden: true }),
+    tr('button', 'court.end_delegation', { id: 'court-end-delegation', type: 'button', class: 'secondary', hidden: true }),
+    field('court-label', 'court.label'),
+    tr('button', 'court.mark', { id: 'court-mark', type: 'button', class: 'secondary' }),
+    el('p', { id: 'court-status', class: 'status', role: 'status', 'aria-live': 'polite' }));
+}
+
 export class CourtControls {
   /**
    * @param {{send: (msg: object) => void, nameOf: (id: string) => string,
@@ -18,6 +44,7 @@ export class CourtControls {
     this.nameOf = opts.nameOf;
     this.selfId = opts.selfId;
     this.isJudge = opts.isJudge;
+    buildPanel($('#court-section'));
     $('#court-end-delegation').addEventListener('click', () => this.control('end_delegation'));
     this.state = { locked: false, recess: null, delegate: null, consultation: null };
     /** Pending requests: key `by|with`. */
