@@ -54,8 +54,7 @@ impl Actor {
     ) {
         let pid = pid.clone();
         let court_msg = self.court_msg();
-        let rights_msg = self.rights_msg();
-        let exhibits_msg = self.exhibits_msg();
+        let admitted_msgs = self.admitted_msgs();
         let Some(live) = self.people.get_mut(&pid) else {
             return;
         };
@@ -123,8 +122,9 @@ impl Actor {
         live.send(court_msg);
         if live.presence == Presence::Admitted {
             live.send(ServerMsg::Admitted);
-            live.send(rights_msg);
-            live.send(exhibits_msg);
+            for m in admitted_msgs {
+                live.send(m);
+            }
         } else {
             live.presence = Presence::Lobby;
             live.send(ServerMsg::Lobby);
@@ -194,6 +194,13 @@ impl Actor {
             }
         }
         self.broadcast_roster();
+    }
+
+    /// What someone admitted is told after `admitted` (at admission and on rejoining):
+    /// claims and rulings, and the exhibits being shown (their tiles' names), which only
+    /// those in the hearing see.
+    pub(super) fn admitted_msgs(&self) -> [ServerMsg; 2] {
+        [self.rights_msg(), self.exhibits_msg()]
     }
 
     pub(super) fn expire_grace(&mut self) {

@@ -115,12 +115,9 @@ impl Actor {
                 };
                 self.send(target, msg);
                 if n == Notice::Admitted {
-                    // Claims and rulings are shown to those in the hearing only, and
-                    // so are the exhibits being shown (their tiles' names).
-                    let rights = self.rights_msg();
-                    self.send(target, rights);
-                    let exhibits = self.exhibits_msg();
-                    self.send(target, exhibits);
+                    for m in self.admitted_msgs() {
+                        self.send(target, m);
+                    }
                 }
             }
             Effect::Close(c) => {
