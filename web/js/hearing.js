@@ -5,14 +5,14 @@
 // log names, links or SDP.
 
 import { api, ApiError, messageFor, requireUser, logout } from './api.js';
-import { $, setStatus, formatTime, copyText } from './dom.js';
+import { $, el, setStatus, formatTime, copyText } from './dom.js';
 import { Call } from './call.js';
 import { VideoGrid } from './video-grid.js';
 import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.js';
 import { QualityMonitor } from './quality.js';
 import { stateName, requestLine } from './request.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
-import { initPageLanguage, t, tSigned } from './i18n.js';
+import { initPageLanguage, t, tSigned, LANGUAGES } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
@@ -171,6 +171,8 @@ async function act(p, action) {
 }
 
 function bindAddForm() {
+  // The languages of the pages, each named in itself (i18n.js LANGUAGES).
+  $('#p-lang').append(...Object.entries(LANGUAGES).map(([code, name]) => el('option', { value: code, lang: code }, name)));
   $('#add-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const st = $('#add-status');
