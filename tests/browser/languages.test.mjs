@@ -60,6 +60,10 @@ async function walkLanguages(p, name) {
       if (got !== text(cat[key])) wrong.push(`${key}: ${got}`);
     }
     assert.deepEqual(wrong, [], `${name} ${lang}: texts not from the ${lang} catalogue`);
+    // A state shown by the page (the hearing room's connection badge, connected before
+    // the walk) is re-translated, not reset to its initial text, when the language changes.
+    const badge = await p.evaluate(() => document.querySelector('#my-connection')?.textContent);
+    if (badge !== undefined) assert.notEqual(badge, cat['room.not_connected'], `${name} ${lang}: connection badge reset`);
     const dir = await p.evaluate(() => document.documentElement.dir);
     assert.equal(dir, lang === 'ar' ? 'rtl' : 'ltr', `${name} ${lang}: direction`);
     await p.screenshot({ path: join(ARTIFACTS, `lang-${name}-${lang}.png`), fullPage: true });
@@ -127,6 +131,7 @@ test('a witness invited in Arabic: the page opens in Arabic, mirrored, and the o
   assert.deepEqual(taken.map((e) => [e.participant, e.form, e.language]), [[id, 'oath', 'ar']]);
 
   // The staff pages in the six languages: the hearing room, then, sealed, the portal.
+  await judge.waitForSelector('#my-connection:is([data-i18n="room.conn_connected"], [data-i18n^="room.quality_"])');
   await walkLanguages(judge, 'hearing-room');
   const minutes = await minutesInPortal(judge, h, { keepGrant: true });
   assert.match(minutes, new RegExp(`${id} took the oath, signing its text in Arabic`));

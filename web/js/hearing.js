@@ -73,7 +73,7 @@ function renderHeader() {
     call = null;
     local.stop();
     grid.detach('self');
-    setMyConnection(t('room.conn_ended'), '');
+    setMyConnection('room.conn_ended', '');
   }
   $('#meta').textContent = [
     hearing.mla_ref ? t('room.meta_mla', { ref: hearing.mla_ref }) : '',
@@ -239,10 +239,13 @@ function bindStateButtons() {
   });
 }
 
-function setMyConnection(text, cls) {
+/** The badge keeps its catalogue key in `data-i18n`, so a change of language
+ * re-translates the state shown rather than resetting it to "Not connected". */
+function setMyConnection(key, cls) {
   const b = $('#my-connection');
   b.className = `badge ${cls || ''}`;
-  b.textContent = text;
+  b.dataset.i18n = key;
+  b.textContent = t(key);
 }
 
 async function setupDevices() {
@@ -303,7 +306,7 @@ function onCallEvent(type, data) {
         selfId = data.participant.id;
         mergeParticipants([data.participant], false);
       }
-      setMyConnection(t('room.conn_connecting'), '');
+      setMyConnection('room.conn_connecting', '');
       if (serverRestarting) {
         serverRestarting = false;
         setStatus(status(), t('room.server_back'), 'ok');
@@ -333,23 +336,23 @@ function onCallEvent(type, data) {
       }
       break;
     case 'peer_state':
-      if (data === 'connected') setMyConnection(t('room.conn_connected'), 'good');
-      else if (data === 'failed') setMyConnection(t('room.conn_failed'), 'poor');
-      else if (data === 'disconnected') setMyConnection(t('room.conn_reconnecting'), 'fair');
+      if (data === 'connected') setMyConnection('room.conn_connected', 'good');
+      else if (data === 'failed') setMyConnection('room.conn_failed', 'poor');
+      else if (data === 'disconnected') setMyConnection('room.conn_reconnecting', 'fair');
       break;
     case 'reconnecting':
       if (data.code === 1001) {
         // The server is stopping (a restart): the recordings so far are sealed and the
         // log says why; the console reconnects by itself when the server is back.
-        setMyConnection(t('room.conn_server_restarting'), 'fair');
+        setMyConnection('room.conn_server_restarting', 'fair');
         setStatus(status(), t('room.server_restarting'), 'error');
         serverRestarting = true;
       } else {
-        setMyConnection(t('room.conn_reconnecting'), 'fair');
+        setMyConnection('room.conn_reconnecting', 'fair');
       }
       break;
     case 'closed':
-      setMyConnection(t('room.conn_disconnected'), 'poor');
+      setMyConnection('room.conn_disconnected', 'poor');
       if (data.reason === 'hearing_closed') setStatus(status(), t('room.ended_short'), 'ok');
       else if (data.reason === 'replaced') setStatus(status(), t('room.replaced'), 'error');
       else setStatus(status(), t('room.ws_closed'), 'error');
@@ -447,7 +450,7 @@ async function main() {
   });
   call.start();
   const quality = new QualityMonitor(() => (call ? call.stats() : Promise.resolve(null)), (level) => {
-    if (call && call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(level === 'unknown' ? t('room.conn_connected') : t(`room.quality_${level}`), level);
+    if (call && call.peer && call.peer.pc.connectionState === 'connected') setMyConnection(level === 'unknown' ? 'room.conn_connected' : `room.quality_${level}`, level);
   });
   quality.start();
   setInterval(() => refresh(), 15000);

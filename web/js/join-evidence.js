@@ -42,8 +42,10 @@ export class OathDialog {
     if (!msg || (msg.form !== 'oath' && msg.form !== 'affirmation') || typeof msg.text !== 'string') return;
     this.request = { form: msg.form, text: msg.text, language: msg.language, checkpoint: msg.checkpoint };
     if (typeof msg.language === 'string') $('#oath-text').lang = msg.language;
+    $('#oath-title').dataset.i18n = `oath.title_${msg.form}`;
     $('#oath-title').textContent = t(`oath.title_${msg.form}`);
     $('#oath-text').textContent = msg.text;
+    $('#oath-sign').dataset.i18n = `oath.sign_${msg.form}`;
     $('#oath-sign').textContent = t(`oath.sign_${msg.form}`);
     $('#oath-sign').disabled = !this.opts.attestor.canSign;
     setStatus($('#oath-status'), this.opts.attestor.canSign ? '' : t('attest.no_key'), this.opts.attestor.canSign ? '' : 'error');

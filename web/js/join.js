@@ -320,13 +320,16 @@ function onEvent(type, data) {
     case 'hearing_state':
       if (data.state === 'closed') end('hearing_closed');
       break;
-    case 'reconnecting':
+    case 'reconnecting': {
       // 1001: the server is stopping (a restart); what was recorded is sealed.
-      $('#reconnecting-text').textContent = t(data.code === 1001 ? 'join.server_restarting' : 'join.reconnecting');
+      const key = data.code === 1001 ? 'join.server_restarting' : 'join.reconnecting';
+      $('#reconnecting-text').dataset.i18n = key;
+      $('#reconnecting-text').textContent = t(key);
       if (current !== 's-end') $('#reconnecting').hidden = false;
       $('#quality').className = 'badge poor';
       $('#quality').textContent = t('quality.reconnecting');
       break;
+    }
     case 'closed':
       // Our own stop() after an end state (denied, left…) closes the socket too: keep that state.
       if (current === 's-end') break;
