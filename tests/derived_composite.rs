@@ -343,7 +343,7 @@ fn reconnected_participant_shows_black_between_connections() {
         label: "Witness — witness".into(),
     };
     let out = dir.path().join("gap.mp4");
-    composite_placed(&[input], first.start, &out, &mut |_| {}).unwrap();
+    composite_placed(&[input], first.start, "", &out, &mut |_| {}).unwrap();
     assert!((format_duration(&out).unwrap() - 15.0).abs() <= 0.75);
     assert_eq!(decode_errors(&out), "");
     let (w, h) = (640, 360);

@@ -42,6 +42,9 @@ pub enum Action {
     /// Show an exhibit: share a screen or a window, forwarded and recorded as its own
     /// track (the court, prosecution, defence, the witness's counsel).
     ShowExhibit,
+    /// Publish an interpretation channel: interpreted audio in one language, on a second
+    /// send-only connection, forwarded to everyone and recorded as its own stream.
+    Interpret,
     // --- staff API ---
     ScheduleHearing,
     ViewHearings,
@@ -61,7 +64,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Self::PublishAudio,
         Self::PublishVideo,
         Self::Subscribe,
@@ -80,6 +83,7 @@ impl Action {
         Self::Object,
         Self::Rule,
         Self::ShowExhibit,
+        Self::Interpret,
         Self::ScheduleHearing,
         Self::ViewHearings,
         Self::ManageParticipants,
@@ -161,7 +165,7 @@ const PARTICIPANT_POLICY: &[(ParticipantRole, &[Action])] = &[
     ),
     (
         ParticipantRole::Interpreter,
-        &[PublishAudio, PublishVideo, Subscribe, TakeOath],
+        &[PublishAudio, PublishVideo, Subscribe, TakeOath, Interpret],
     ),
     (
         ParticipantRole::Prosecutor,
@@ -255,7 +259,7 @@ mod tests {
             ),
             (
                 ParticipantRole::Interpreter,
-                "publish_audio publish_video subscribe take_oath",
+                "publish_audio publish_video subscribe take_oath interpret",
             ),
             (
                 ParticipantRole::Prosecutor,

@@ -66,10 +66,15 @@ pub(super) struct Actor {
     pub(super) court: crate::domain::court::CourtState,
     /// The witness's rights: claims, objections, rulings (see `actor_rights`).
     pub(super) rights: crate::domain::rights::RightsState,
-    /// Exhibits being shown, by their peer connection's tag (see `actor_exhibit`).
-    pub(super) exhibits: HashMap<u64, super::actor_exhibit::Exhibit>,
+    /// Exhibits and interpretation channels being sent, by their peer connection's tag
+    /// (see `actor_extra`).
+    pub(super) extras: HashMap<u64, super::actor_extra::Extra>,
     /// Exhibits shown so far in the hearing (the next is number + 1).
     pub(super) exhibit_count: u64,
+    /// Interpretation channels published so far in the hearing (the next is number + 1).
+    pub(super) channel_count: u64,
+    /// The channel each language's listeners hear (see `actor_interpret`).
+    pub(super) on_air: std::collections::BTreeMap<String, ParticipantId>,
 }
 
 pub(super) async fn run(
@@ -128,8 +133,10 @@ pub(super) async fn run(
         stopped: false,
         court: Default::default(),
         rights: Default::default(),
-        exhibits: HashMap::new(),
+        extras: HashMap::new(),
         exhibit_count: 0,
+        channel_count: 0,
+        on_air: Default::default(),
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
@@ -374,6 +381,11 @@ impl Actor {
             }
             ClientMsg::ExhibitOffer { sdp } => self.exhibit_offer(&pid, sdp).await,
             ClientMsg::ExhibitStop {} => self.exhibit_stop(&pid).await,
+            ClientMsg::InterpretationOffer { sdp, language } => {
+                self.interpretation_offer(&pid, sdp, language).await
+            }
+            ClientMsg::InterpretationStop {} => self.interpretation_stop(&pid).await,
+            ClientMsg::InterpretationTake {} => self.interpretation_take(&pid),
             ClientMsg::Court {
                 control,
                 text,

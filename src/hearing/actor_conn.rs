@@ -155,8 +155,8 @@ impl Actor {
     }
 
     pub(super) async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
-        // An exhibit ends with its owner's connection.
-        self.exhibit_stop(pid).await;
+        // An exhibit or a channel ends with its owner's connection.
+        self.end_extras_of(pid, |_| true).await;
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
@@ -197,10 +197,14 @@ impl Actor {
     }
 
     /// What someone admitted is told after `admitted` (at admission and on rejoining):
-    /// claims and rulings, and the exhibits being shown (their tiles' names), which only
-    /// those in the hearing see.
-    pub(super) fn admitted_msgs(&self) -> [ServerMsg; 2] {
-        [self.rights_msg(), self.exhibits_msg()]
+    /// claims and rulings, the exhibits being shown (their tiles' names) and the
+    /// interpretation channels, which only those in the hearing see.
+    pub(super) fn admitted_msgs(&self) -> [ServerMsg; 3] {
+        [
+            self.rights_msg(),
+            self.exhibits_msg(),
+            self.interpretation_msg(),
+        ]
     }
 
     pub(super) fn expire_grace(&mut self) {

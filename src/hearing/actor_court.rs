@@ -175,7 +175,7 @@ impl Actor {
             p.send(ServerMsg::HearingState { state });
         }
         if state == HearingState::Closed {
-            self.end_all_exhibits().await;
+            self.end_all_extras().await;
             let ids: Vec<ParticipantId> = self.people.keys().cloned().collect();
             for pid in ids {
                 if let Some(p) = self.people.get(&pid) {

@@ -11,30 +11,23 @@
 //! close ends all.
 
 use super::actor::Actor;
-use super::next_conn_id;
+use super::actor_extra::{Extra, ExtraKind};
 use super::protocol::{ExhibitInfo, ServerMsg};
-use super::recording::{self, RecorderSettings};
 use crate::domain::{Action, ParticipantId, Presence, Subject, allows};
-use crate::rtc::{PeerSession, PublishedTrack};
 use crate::verify::entry::EntryBody;
-use tracing::warn;
 
 /// Exhibits one participant may show at once.
 const PER_PARTICIPANT: usize = 1;
 /// Exhibits a hearing may show at once.
 const AT_ONCE: usize = 4;
 
-/// An exhibit being shown.
-pub(super) struct Exhibit {
-    pub number: u64,
-    pub owner: ParticipantId,
-    /// `<owner>-x<number>`: the stream id at subscribers and the recorder's participant.
-    pub stream: ParticipantId,
-    pub session: Option<PeerSession>,
-    pub track: Option<PublishedTrack>,
-}
-
 impl Actor {
+    fn exhibits(&self) -> impl Iterator<Item = &Extra> {
+        self.extras
+            .values()
+            .filter(|e| e.kind == ExtraKind::Exhibit)
+    }
+
     pub(super) async fn exhibit_offer(&mut self, pid: &ParticipantId, sdp: String) {
         let Some(p) = self.people.get(pid) else {
             return;
@@ -48,59 +41,23 @@ impl Actor {
         if self.record.is_none() {
             return self.error(pid, "out_of_order", "the hearing is not open");
         }
-        let mine = self.exhibits.values().filter(|e| e.owner == *pid).count();
-        if mine >= PER_PARTICIPANT || self.exhibits.len() >= AT_ONCE {
+        let mine = self.exhibits().filter(|e| e.owner == *pid).count();
+        if mine >= PER_PARTICIPANT || self.exhibits().count() >= AT_ONCE {
             return self.error(pid, "too_many_exhibits", "stop the exhibit shown first");
         }
-        self.exhibit_count += 1;
-        let number = self.exhibit_count;
+        let number = self.exhibit_count + 1;
         let stream = ParticipantId::from_trusted(format!("{pid}-x{number}"));
-        let tag = next_conn_id();
-        let session = self
-            .deps
-            .rtc
-            .session(
-                tag,
-                stream.to_string(),
-                self.rtc_tx.clone(),
-                self.outlets,
-                true,
-            )
-            .await;
-        let mut session = match session {
-            Ok(s) => s,
-            Err(e) => {
-                warn!(error = %e, "cannot create the exhibit's peer connection");
-                return self.error(pid, "media_unavailable", "the media server cannot take it");
-            }
+        let Some((tag, session, answer)) = self.open_extra(pid, &stream, sdp).await else {
+            return;
         };
-        let answer = match session.accept_offer(sdp).await {
-            Ok(a) => a,
-            Err(_) => {
-                session.close().await;
-                return self.error(pid, "bad_sdp", "the exhibit offer was rejected");
-            }
-        };
-        if let Some(dir) = self.record.as_ref().map(|r| r.media_dir()) {
-            let settings = RecorderSettings {
-                dir,
-                base_name: stream.to_string(),
-                rotate_after: self.deps.config.rotate_after,
-            };
-            match recording::start(stream.clone(), settings, self.rec_tx.clone()) {
-                Ok(sink) => {
-                    session.set_record_sink(Some(sink));
-                    self.recorders += 1;
-                }
-                Err(e) => warn!(error = %e, "cannot start the exhibit's recorder"),
-            }
-        }
-        self.exhibits.insert(
+        self.exhibit_count = number;
+        self.extras.insert(
             tag,
-            Exhibit {
+            Extra {
                 number,
                 owner: pid.clone(),
                 stream: stream.clone(),
+                kind: ExtraKind::Exhibit,
                 session: Some(session),
                 track: None,
             },
@@ -117,33 +74,13 @@ impl Actor {
 
     /// Stops `pid`'s exhibit(s), if any.
     pub(super) async fn exhibit_stop(&mut self, pid: &ParticipantId) {
-        let tags: Vec<u64> = self
-            .exhibits
-            .iter()
-            .filter(|(_, e)| e.owner == *pid)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in tags {
-            self.end_exhibit(t).await;
-        }
+        self.end_extras_of(pid, |k| *k == ExtraKind::Exhibit).await;
     }
 
-    /// Ends every exhibit (the hearing closes or the server stops).
-    pub(super) async fn end_all_exhibits(&mut self) {
-        let tags: Vec<u64> = self.exhibits.keys().copied().collect();
-        for t in tags {
-            self.end_exhibit(t).await;
-        }
-    }
-
-    async fn end_exhibit(&mut self, tag: u64) {
-        let Some(mut e) = self.exhibits.remove(&tag) else {
+    pub(super) async fn end_exhibit(&mut self, tag: u64) {
+        let Some(e) = self.close_extra(tag).await else {
             return;
         };
-        if let Some(s) = e.session.take() {
-            // Closing drops the record sink: the recorder seals the file and reports.
-            s.close().await;
-        }
         self.log(EntryBody::Exhibit {
             number: e.number,
             participant: e.owner.to_string(),
@@ -153,61 +90,9 @@ impl Actor {
         self.broadcast_exhibits();
     }
 
-    /// A media event of an exhibit's peer connection; false if `tag` is not an exhibit.
-    pub(super) async fn exhibit_event(
-        &mut self,
-        tag: u64,
-        ev: crate::rtc::SessionEventKind,
-    ) -> bool {
-        use crate::rtc::{MediaKind, PeerState, SessionEventKind};
-        let Some(e) = self.exhibits.get_mut(&tag) else {
-            return false;
-        };
-        match ev {
-            SessionEventKind::TrackPublished(track) => {
-                if track.kind != MediaKind::Video || e.track.is_some() {
-                    track.set_forwarding(false);
-                    return true; // one video track, nothing else
-                }
-                track.set_forwarding(true);
-                e.track = Some(track.clone());
-                let owner = e.owner.clone();
-                for other in self.subscribers_except(&owner) {
-                    if let Some(s) = self.session_mut(&other) {
-                        let _ = s.subscribe(&track).await;
-                    }
-                    self.renegotiate(&other).await;
-                }
-            }
-            SessionEventKind::State(PeerState::Failed) => self.end_exhibit(tag).await,
-            SessionEventKind::State(_) => {}
-        }
-        true
-    }
-
-    /// Tracks of the exhibits being shown (a participant who arrives subscribes to them).
-    pub(super) fn exhibit_tracks(&self) -> Vec<PublishedTrack> {
-        self.exhibits
-            .values()
-            .filter_map(|e| e.track.clone())
-            .collect()
-    }
-
-    /// Asks the exhibit with this recorder stream for a keyframe; false if none.
-    pub(super) fn exhibit_keyframe(&self, stream: &ParticipantId) -> bool {
-        let Some(e) = self.exhibits.values().find(|e| e.stream == *stream) else {
-            return false;
-        };
-        if let Some(t) = &e.track {
-            t.request_keyframe();
-        }
-        true
-    }
-
     pub(super) fn exhibits_msg(&self) -> ServerMsg {
         let mut exhibits: Vec<ExhibitInfo> = self
-            .exhibits
-            .values()
+            .exhibits()
             .map(|e| ExhibitInfo {
                 number: e.number,
                 participant: e.owner.to_string(),
@@ -251,26 +136,5 @@ impl Actor {
             labels.insert(stream.to_owned(), format!("Exhibit {n}, shown by {by}"));
         }
         labels
-    }
-
-    fn log_values(&self) -> Vec<serde_json::Value> {
-        let Some(rec) = self.record.as_ref() else {
-            return Vec::new();
-        };
-        let Ok(bytes) = std::fs::read(rec.dir.join("log").join("entries.jsonl")) else {
-            return Vec::new();
-        };
-        bytes
-            .split(|b| *b == b'\n')
-            .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
-            .collect()
-    }
-
-    /// The number of exhibits already in the log (a restarted task numbers on).
-    pub(super) fn exhibits_in_log(&self) -> u64 {
-        self.log_values()
-            .iter()
-            .filter(|v| v["type"] == "exhibit" && v["started"] == true)
-            .count() as u64
     }
 }

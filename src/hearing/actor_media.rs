@@ -128,7 +128,7 @@ impl Actor {
             .iter()
             .filter(|(id, p)| *id != pid && p.presence == Presence::Admitted)
             .flat_map(|(_, p)| p.published.iter().cloned())
-            .chain(self.exhibit_tracks())
+            .chain(self.extra_tracks())
             .collect();
         if tracks.is_empty() {
             return;
@@ -168,9 +168,7 @@ impl Actor {
 
     pub(super) async fn media_event(&mut self, ev: SessionEvent) {
         let Some(pid) = self.conns.get(&ev.tag).cloned() else {
-            if self.exhibits.contains_key(&ev.tag) {
-                self.exhibit_event(ev.tag, ev.kind).await;
-            }
+            self.extra_event(ev.tag, ev.kind).await;
             return;
         };
         match ev.kind {

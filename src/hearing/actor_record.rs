@@ -59,7 +59,8 @@ impl Actor {
                 if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
                     self.log_opening();
                 }
-                self.exhibit_count = self.exhibits_in_log();
+                self.exhibit_count = self.started_in_log("exhibit");
+                self.channel_count = self.started_in_log("interpretation");
                 self.checkpoint_now();
             }
             Err(e) => warn!(error = %e, "cannot open the evidence log"),
@@ -205,7 +206,7 @@ impl Actor {
         let media = |p: &std::path::Path| convert::media_path(p);
         match event {
             RecorderEvent::NeedKeyframe { .. } => {
-                if self.exhibit_keyframe(&pid) {
+                if self.extra_keyframe(&pid) {
                     return;
                 }
                 if let Some(p) = self.people.get(&pid) {
@@ -378,12 +379,14 @@ impl Actor {
                 })
                 .collect();
             let labels = self.with_exhibit_labels(labels);
+            let (labels, channels) = self.with_channel_labels(labels);
             let job = self.record.as_ref().and_then(|r| {
                 super::derive::plan(
                     &r.dir.join("log"),
                     &r.media_dir(),
                     &r.dir.join("derived"),
                     &labels,
+                    channels,
                 )
             });
             match job {

@@ -1,7 +1,9 @@
 //! Derived viewing copies made when a hearing closes, before its log is finalised: one
 //! seekable copy per participant and a side-by-side composite with names, roles and a
 //! UTC clock. They never replace the originals; each is committed to the log as a
-//! `derived_file` naming the media files it was made from.
+//! `derived_file` naming the media files it was made from. Interpretation channels get
+//! their own copy but stay out of the composite, which carries the floor and names the
+//! channels recorded beside it in a caption.
 
 use crate::recorder::derived::{self, DerivedInfo, PlacedFile, PlacedInput};
 use std::collections::BTreeMap;
@@ -26,6 +28,8 @@ pub(crate) struct Job {
     out_dir: PathBuf,
     /// participant id -> (label, files)
     people: BTreeMap<String, (String, Vec<(String, SystemTime)>)>,
+    /// Streams that are interpretation channels -> how the caption names them.
+    channels: BTreeMap<String, String>,
     start: SystemTime,
 }
 
@@ -36,11 +40,14 @@ fn parse_wall(s: &str) -> Option<SystemTime> {
 }
 
 /// Plans the copies from the log: sealed files, their participant and wall-clock start.
+/// `labels` names each stream; `channels` (stream -> caption name) are the
+/// interpretation channels, kept out of the composite.
 pub(crate) fn plan(
     log_dir: &Path,
     media_dir: &Path,
     out_dir: &Path,
     labels: &BTreeMap<String, String>,
+    channels: BTreeMap<String, String>,
 ) -> Option<Job> {
     let bytes = std::fs::read(log_dir.join("entries.jsonl")).ok()?;
     let mut starts: BTreeMap<String, (String, SystemTime)> = BTreeMap::new();
@@ -95,6 +102,7 @@ pub(crate) fn plan(
         media_dir: media_dir.to_owned(),
         out_dir: out_dir.to_owned(),
         people,
+        channels,
         start,
     })
 }
@@ -127,9 +135,13 @@ pub(crate) fn run(job: Job, progress: Arc<AtomicU32>) -> Vec<Derived> {
             Err(e) => tracing::warn!(error = %e, "seekable copy failed"),
         }
     }
-    let inputs: Vec<PlacedInput> = job
-        .people
-        .values()
+    let floor = || {
+        job.people
+            .iter()
+            .filter(|(pid, _)| !job.channels.contains_key(*pid))
+            .map(|(_, v)| v)
+    };
+    let inputs: Vec<PlacedInput> = floor()
         .take(derived::MAX_TILES)
         .map(|(label, files)| PlacedInput {
             files: placed(files),
@@ -138,18 +150,31 @@ pub(crate) fn run(job: Job, progress: Arc<AtomicU32>) -> Vec<Derived> {
         .collect();
     let mut report =
         |f: f32| progress.store((f.clamp(0.0, 1.0) * 1000.0) as u32, Ordering::Relaxed);
+    let recorded: Vec<&str> = job
+        .channels
+        .iter()
+        .filter(|(s, _)| job.people.contains_key(*s))
+        .map(|(_, name)| name.as_str())
+        .collect();
+    let caption = if recorded.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Floor audio. Interpretation recorded separately: {}",
+            recorded.join(", ")
+        )
+    };
     match derived::composite_placed(
         &inputs,
         job.start,
+        &caption,
         &job.out_dir.join("composite.mp4"),
         &mut report,
     ) {
         Ok(info) => out.push(Derived {
             file: "composite.mp4".into(),
             info,
-            from: job
-                .people
-                .values()
+            from: floor()
                 .flat_map(|(_, f)| f.iter().map(|(p, _)| p.clone()))
                 .collect(),
             method: "side-by-side composite, x264 + AAC, labels and UTC clock",

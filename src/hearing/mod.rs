@@ -14,6 +14,8 @@ mod actor_controls;
 mod actor_court;
 mod actor_device;
 mod actor_exhibit;
+mod actor_extra;
+mod actor_interpret;
 mod actor_media;
 mod actor_record;
 mod actor_rights;

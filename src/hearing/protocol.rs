@@ -65,6 +65,22 @@ pub struct ExhibitInfo {
     pub stream: String,
 }
 
+/// An interpretation channel being published (one interpreter, one language).
+#[derive(Clone, Debug, Serialize)]
+pub struct ChannelInfo {
+    /// Channel number in the hearing, from 1.
+    pub number: u64,
+    /// The interpreter.
+    pub participant: String,
+    /// Its stream id (`<participant>-i<number>`, the remote MediaStream's id).
+    pub stream: String,
+    /// The language interpreted into (one of the six UN languages).
+    pub language: String,
+    /// True for the stream listeners of `language` hear now (one per language; the
+    /// others of that language stand by for a handover).
+    pub on_air: bool,
+}
+
 /// A recess in progress, as participants are told.
 #[derive(Clone, Debug, Serialize)]
 pub struct RecessInfo {
@@ -152,6 +168,16 @@ pub enum ClientMsg {
     },
     /// Stop showing the exhibit.
     ExhibitStop {},
+    /// Interpret into `language`: the offer of a second, send-only peer connection
+    /// carrying one audio track (an interpreter; docs/protocol.md "Interpretation").
+    InterpretationOffer {
+        sdp: String,
+        language: String,
+    },
+    /// Stop interpreting.
+    InterpretationStop {},
+    /// Put one's channel on air for its language (a handover from the interpreter on air).
+    InterpretationTake {},
     /// A court control (judge; a delegated clerk; markers also any clerk).
     Court {
         control: CourtControl,
@@ -364,6 +390,16 @@ pub enum ServerMsg {
     /// The exhibits being shown now (to everyone, on every change and on admission).
     Exhibits {
         exhibits: Vec<ExhibitInfo>,
+    },
+    /// The answer to `interpretation_offer`.
+    InterpretationAnswer {
+        sdp: String,
+    },
+    /// The hearing's floor language and the interpretation channels published now (to
+    /// everyone, on every change and on admission).
+    Interpretation {
+        floor: Option<String>,
+        channels: Vec<ChannelInfo>,
     },
     /// To court consoles: `by` asks to consult `with` privately.
     ConsultationRequested {

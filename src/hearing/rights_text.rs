@@ -7,6 +7,20 @@
 /// The languages a statement of rights exists in.
 pub const LANGUAGES: [&str; 6] = ["en", "fr", "es", "ar", "zh", "ru"];
 
+/// The English name of one of [`LANGUAGES`] (labels of derived copies, whose texts are
+/// English); None for anything else.
+pub fn english_name(code: &str) -> Option<&'static str> {
+    match code {
+        "ar" => Some("Arabic"),
+        "en" => Some("English"),
+        "es" => Some("Spanish"),
+        "fr" => Some("French"),
+        "ru" => Some("Russian"),
+        "zh" => Some("Chinese"),
+        _ => None,
+    }
+}
+
 /// The language used for `requested` (a tag like `fr-CH`): its primary subtag when a
 /// text exists for it, else English.
 pub fn language(requested: &str) -> &'static str {

@@ -282,6 +282,29 @@ pub enum EntryBody {
         stream: String,
         started: bool,
     },
+    /// An interpretation channel started or stopped: an interpreter's audio in `language`,
+    /// forwarded to everyone and recorded as its own file, whose `media_chunk` entries name
+    /// `stream` as participant.
+    Interpretation {
+        /// Channel number in the hearing, from 1.
+        number: u64,
+        /// The interpreter.
+        participant: String,
+        /// The channel's stream id (`<participant>-i<number>`).
+        stream: String,
+        /// The language interpreted into (`ar`, `en`, `es`, `fr`, `ru`, `zh`).
+        language: String,
+        started: bool,
+    },
+    /// From now on, listeners of `language` hear `stream` (the first channel of a
+    /// language, a handover between two interpreters, or the one standing by taking over
+    /// when the one on air stops). `stream` is absent when no channel of the language is
+    /// left.
+    InterpretationOnAir {
+        language: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream: Option<String>,
+    },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {
         participant: String,
@@ -431,6 +454,8 @@ impl EntryBody {
             Self::VideoStopped { .. } => "video_stopped",
             Self::Consultation { .. } => "consultation",
             Self::Exhibit { .. } => "exhibit",
+            Self::Interpretation { .. } => "interpretation",
+            Self::InterpretationOnAir { .. } => "interpretation_on_air",
             Self::RightsExplained { .. } => "rights_explained",
             Self::PrivilegeClaimed { .. } => "privilege_claimed",
             Self::ObjectionRaised { .. } => "objection_raised",

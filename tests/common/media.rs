@@ -46,6 +46,36 @@ pub fn stream_starts(path: &Path) -> (f64, f64) {
     (start("audio"), start("video"))
 }
 
+/// The streams of a file as `codec_type:codec_name` (ffprobe), in file order.
+pub fn streams_of(path: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name",
+        ])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["streams"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    format!(
+                        "{}:{}",
+                        s["codec_type"].as_str().unwrap_or("?"),
+                        s["codec_name"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `sworn-verify BUNDLE` (no key pinned) exits 3, valid against the bundle's own key;
 /// returns its text report. `bin` is
 /// `env!("CARGO_BIN_EXE_sworn-verify")` (known only to integration tests, and this module

@@ -325,25 +325,52 @@ impl Peer {
     /// with `exhibit_offer`; returns once the server's answer is applied. The connection
     /// lives as long as the peer (or until `exhibit_stop`).
     pub async fn show_exhibit(&mut self, api: &API) -> Arc<RTCPeerConnection> {
+        self.send_extra(api, None).await
+    }
+
+    /// Interprets into `language`: a second, send-only peer connection with one Opus
+    /// track, offered with `interpretation_offer`; returns once the answer is applied.
+    pub async fn interpret(&mut self, api: &API, language: &str) -> Arc<RTCPeerConnection> {
+        self.send_extra(api, Some(language)).await
+    }
+
+    /// An exhibit (`language` None) or an interpretation channel.
+    async fn send_extra(&mut self, api: &API, language: Option<&str>) -> Arc<RTCPeerConnection> {
         let pc = Arc::new(
             api.new_peer_connection(RTCConfiguration::default())
                 .await
                 .unwrap(),
         );
-        let (video, _) = vp8_opus_tracks();
-        pc.add_track(video.clone() as Arc<dyn TrackLocal + Send + Sync>)
-            .await
-            .unwrap();
-        self.tasks.push(tokio::spawn(feed_video(video, pc.clone())));
+        let (video, audio) = vp8_opus_tracks();
+        if language.is_some() {
+            pc.add_track(audio.clone() as Arc<dyn TrackLocal + Send + Sync>)
+                .await
+                .unwrap();
+            self.tasks.push(tokio::spawn(feed_audio(audio, pc.clone())));
+        } else {
+            pc.add_track(video.clone() as Arc<dyn TrackLocal + Send + Sync>)
+                .await
+                .unwrap();
+            self.tasks.push(tokio::spawn(feed_video(video, pc.clone())));
+        }
         let offer = pc.create_offer(None).await.unwrap();
         pc.set_local_description(offer.clone()).await.unwrap();
+        let answer_type = match language {
+            Some(_) => "interpretation_answer",
+            None => "exhibit_answer",
+        };
         let before = self
             .messages()
             .iter()
-            .filter(|m| m["type"] == "exhibit_answer")
+            .filter(|m| m["type"] == answer_type)
             .count();
-        self.send(json!({"type": "exhibit_offer", "sdp": offer.sdp}));
-        let answer = self.wait_nth_answer(before + 1).await;
+        match language {
+            Some(l) => {
+                self.send(json!({"type": "interpretation_offer", "sdp": offer.sdp, "language": l}))
+            }
+            None => self.send(json!({"type": "exhibit_offer", "sdp": offer.sdp})),
+        }
+        let answer = self.wait_nth_answer(answer_type, before + 1).await;
         let desc =
             webrtc::peer_connection::sdp::session_description::RTCSessionDescription::answer(
                 answer,
@@ -353,18 +380,18 @@ impl Peer {
         pc
     }
 
-    async fn wait_nth_answer(&self, n: usize) -> String {
+    async fn wait_nth_answer(&self, answer_type: &str, n: usize) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let answers: Vec<Value> = self
                 .messages()
                 .into_iter()
-                .filter(|m| m["type"] == "exhibit_answer")
+                .filter(|m| m["type"] == answer_type)
                 .collect();
             if let Some(a) = answers.get(n - 1) {
                 return a["sdp"].as_str().unwrap_or_default().to_owned();
             }
-            assert!(tokio::time::Instant::now() < deadline, "no exhibit_answer");
+            assert!(tokio::time::Instant::now() < deadline, "no {answer_type}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

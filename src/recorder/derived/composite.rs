@@ -88,14 +88,16 @@ pub fn composite(
             files: i.files.iter().map(|p| (p.clone(), None)).collect(),
         })
         .collect();
-    composite_sources(&sources, hearing_start, out, progress)
+    composite_sources(&sources, hearing_start, "", out, progress)
 }
 
 /// Like [`composite`], but every file sits at its own wall-clock start, so a
-/// participant who reconnected shows a black tile for the time in between.
+/// participant who reconnected shows a black tile for the time in between. `caption`
+/// (may be empty) is shown under the clock.
 pub fn composite_placed(
     inputs: &[PlacedInput],
     hearing_start: SystemTime,
+    caption: &str,
     out: &Path,
     progress: &mut dyn FnMut(f32),
 ) -> Result<DerivedInfo, DerivedError> {
@@ -120,12 +122,13 @@ pub fn composite_placed(
             }
         })
         .collect();
-    composite_sources(&sources, hearing_start, out, progress)
+    composite_sources(&sources, hearing_start, caption, out, progress)
 }
 
 fn composite_sources(
     inputs: &[Source],
     hearing_start: SystemTime,
+    caption: &str,
     out: &Path,
     progress: &mut dyn FnMut(f32),
 ) -> Result<DerivedInfo, DerivedError> {
@@ -193,7 +196,14 @@ fn composite_sources(
         .create_new(true)
         .open(out)
         .map_err(io_err("create output"))?;
-    let result = run(&tiles, &mut people, origin, total_ms, out, progress);
+    let result = run(
+        &tiles,
+        &mut people,
+        (origin, total_ms),
+        caption,
+        out,
+        progress,
+    );
     if result.is_err() {
         let _ = std::fs::remove_file(out);
     }
@@ -203,12 +213,12 @@ fn composite_sources(
 fn run(
     tiles: &[TileSpec],
     people: &mut [Participant],
-    origin: i64,
-    total_ms: i64,
+    (origin, total_ms): (i64, i64),
+    caption: &str,
     out: &Path,
     progress: &mut dyn FnMut(f32),
 ) -> Result<DerivedInfo, DerivedError> {
-    let mut graph = graph::build(tiles, total_ms, origin)?;
+    let mut graph = graph::build(tiles, total_ms, origin, caption)?;
     let has_audio = tiles.iter().any(|t| t.audio.is_some());
     let vtb = graph
         .get("vout")

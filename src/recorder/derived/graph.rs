@@ -2,7 +2,8 @@
 //! video overlaid on it (so a gap or an absent participant is a black tile), the
 //! participant's label on every tile, the tiles stacked in a grid (`xstack`), a UTC
 //! clock burnt in from the hearing start (`drawtext` `pts:gmtime`), and all audio mixed
-//! without normalization (`amix normalize=0`).
+//! without normalization (`amix normalize=0`); a caption under the clock when the caller
+//! gives one (the interpretation channels recorded beside the composite).
 //!
 //! Builds text only from escaped values; a label can never inject filter syntax.
 
@@ -67,6 +68,15 @@ pub(crate) fn clean_label(label: &str) -> String {
     label.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
+/// A caption made safe to show: no control characters, at most 160 characters.
+pub(crate) fn clean_caption(caption: &str) -> String {
+    caption
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(160)
+        .collect()
+}
+
 /// The clock offset for `pts:gmtime`: seconds of the origin since the epoch with ms.
 pub(crate) fn clock_text(origin_ms: i64) -> String {
     let secs = origin_ms.div_euclid(1000);
@@ -75,7 +85,12 @@ pub(crate) fn clock_text(origin_ms: i64) -> String {
 }
 
 /// The filtergraph description. Sources are `v{i}` / `a{i}`, sinks `vout` / `aout`.
-pub(crate) fn describe(tiles: &[TileSpec], duration_ms: i64, origin_ms: i64) -> String {
+pub(crate) fn describe(
+    tiles: &[TileSpec],
+    duration_ms: i64,
+    origin_ms: i64,
+    caption: &str,
+) -> String {
     let n = tiles.len();
     let (cols, rows) = grid(n);
     let dur = format!("{}.{:03}", duration_ms / 1000, duration_ms % 1000);
@@ -114,9 +129,19 @@ pub(crate) fn describe(tiles: &[TileSpec], duration_ms: i64, origin_ms: i64) -> 
     } else {
         format!("{inputs}xstack=inputs={cells}:layout={}", layout.join("|"))
     };
+    let caption = clean_caption(caption);
+    let under = if caption.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ",drawtext=fontfile={font}:expansion=none:text={}:fontcolor=white:fontsize=20:\
+             box=1:boxcolor=black@0.6:boxborderw=5:x=(w-tw)/2:y=50",
+            escape(&caption)
+        )
+    };
     g.push_str(&format!(
         "{stack},drawtext=fontfile={font}:text={clock}:fontcolor=white:fontsize=26:\
-         box=1:boxcolor=black@0.6:boxborderw=6:x=(w-tw)/2:y=8,format=yuv420p[vout]"
+         box=1:boxcolor=black@0.6:boxborderw=6:x=(w-tw)/2:y=8{under},format=yuv420p[vout]"
     ));
     let audio: Vec<usize> = (0..n)
         .filter(|&i| tiles.get(i).is_some_and(|t| t.audio.is_some()))
@@ -143,6 +168,7 @@ pub(crate) fn build(
     tiles: &[TileSpec],
     duration_ms: i64,
     origin_ms: i64,
+    caption: &str,
 ) -> Result<ffmpeg::filter::Graph, DerivedError> {
     let find = |name: &'static str| ffmpeg::filter::find(name).ok_or(DerivedError::Missing(name));
     let mut graph = ffmpeg::filter::Graph::new();
@@ -175,7 +201,7 @@ pub(crate) fn build(
             .add(&find("abuffersink")?, "aout", "")
             .map_err(ff("add audio sink"))?;
     }
-    let spec = describe(tiles, duration_ms, origin_ms);
+    let spec = describe(tiles, duration_ms, origin_ms, caption);
     // Link every named source/sink to the labels of the description.
     let mut names: Vec<String> = Vec::new();
     for (i, t) in tiles.iter().enumerate() {

@@ -39,6 +39,8 @@ const TYPES = {
   video_stopped: { participant: 's', stopped: 'b', by: 's' },
   consultation: { participants: 'a', started: 'b', asked_by: 's', by: 's' },
   exhibit: { number: 'u', participant: 's', stream: 's', started: 'b' },
+  interpretation: { number: 'u', participant: 's', stream: 's', language: 's', started: 'b' },
+  interpretation_on_air: { language: 's', stream: 's?' },
   rights_explained: { language: 's', text: 's', by: 's' },
   privilege_claimed: { number: 'u', by: 's', ground: 's' },
   objection_raised: { number: 'u', by: 's', ground: 's' },
