@@ -300,12 +300,13 @@ pub async fn open_hearing(
     // computed when the bundle was sealed; computed (and stored) here only if missing
     // or stale.
     let own = state.key.clone();
-    let (report, computed) = tokio::task::spawn_blocking(move || {
-        crate::evidence::report_cache::load_or_refresh(&dir, &own)
+    let (report, streams) = tokio::task::spawn_blocking(move || {
+        let report = crate::evidence::report_cache::load_or_refresh(&dir, &own);
+        (report, extra_streams(&dir.join("log").join("entries.jsonl")))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (report, computed) = report.map_err(|e| ApiError::Internal(e.to_string()))?;
     if computed {
         state.retrieval.report_computed();
     }
@@ -336,11 +337,32 @@ pub async fn open_hearing(
         "hearing": hearing,
         "participants": participants,
         "media": media,
+        "streams": streams,
         "bundle_fingerprint": bundle_fingerprint(&state, &h.id),
         "server_key_fingerprint": state.key.fingerprint(),
         "report": report,
         "custody": custody_entries(&state, &h.id),
     })))
+}
+
+/// The exhibits and interpretation channels of a sealed log, as the portal labels their
+/// recordings: `{stream, kind: "exhibit"|"interpretation", number, participant,
+/// language?}` from each started entry (a log that cannot be read gives none).
+fn extra_streams(entries: &std::path::Path) -> Vec<Value> {
+    let Ok(bytes) = std::fs::read(entries) else {
+        return Vec::new();
+    };
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .filter(|v| {
+            (v["type"] == "exhibit" || v["type"] == "interpretation") && v["started"] == true
+        })
+        .map(|v| {
+            json!({"stream": v["stream"], "kind": v["type"], "number": v["number"],
+                   "participant": v["participant"], "language": v["language"]})
+        })
+        .collect()
 }
 
 /// `GET /api/portal/hearings/:id/minutes`: the signed minutes (HTML) of the bundle.

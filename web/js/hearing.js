@@ -18,6 +18,7 @@ import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
 import { CourtControls } from './court-controls.js';
 import { Exhibits } from './exhibit.js';
+import { Interpretation } from './interpret.js';
 import { RightsPanel } from './rights.js';
 
 
@@ -32,6 +33,7 @@ let lastRender = '';
 let record = null;
 let court = null;
 let exhibits = null;
+let interp = null;
 let rights = null;
 let key = null;
 const local = new LocalMedia();
@@ -300,6 +302,7 @@ function onCallEvent(type, data) {
   if (record && record.onEvent(type, data)) return;
   if (court && court.onEvent(type, data)) return;
   if (exhibits && exhibits.onEvent(type, data)) return;
+  if (interp && interp.onEvent(type, data)) return;
   switch (type) {
     case 'welcome':
       if (data.participant && data.participant.id) {
@@ -324,9 +327,12 @@ function onCallEvent(type, data) {
       break;
     }
     case 'stream':
+      if (interp && interp.attach(data.id, data.stream)) break;
       if (data.id !== selfId) grid.attach(data.id, data.stream);
+      if (interp) interp.apply(); // the floor's volume for a new tile
       break;
     case 'stream_gone':
+      if (interp && interp.detach(data.id)) break;
       grid.detach(data.id);
       break;
     case 'hearing_state':
@@ -389,6 +395,7 @@ async function main() {
   bindStateButtons();
   $('#enable-audio').addEventListener('click', () => {
     grid.resumeAudio();
+    if (interp) interp.resume();
     $('#audio-blocked').hidden = true;
   });
   await refresh();
@@ -428,13 +435,20 @@ async function main() {
     selfTile.placeholder.textContent = t('room.media_unavailable');
     setStatus(status(), t('room.media_failed', { error: e.name || 'error' }), 'error');
   }
-  exhibits = new Exhibits({
+  // What the exhibit and interpretation modules (second, send-only connections) share.
+  const extra = {
     role: () => 'judge',
     selfId: () => selfId,
     send: (m) => { if (call) call.send(m); },
     iceServers: () => (call ? call.iceServers : []),
     grid,
     nameOf: (id) => (people.get(id) || {}).display_name || '',
+  };
+  exhibits = new Exhibits(extra);
+  interp = new Interpretation({
+    ...extra,
+    micTrack: () => null,
+    floorMic: () => {},
   });
   court = new CourtControls({
     send: (m) => { if (call) call.send(m); },

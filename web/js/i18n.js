@@ -69,6 +69,16 @@ export function language() {
   return current;
 }
 
+/** The name of language `code` in the page's language ("français" on a French page),
+ * for sentences; a language list shows each in its own name (`LANGUAGES`). */
+export function languageName(code) {
+  try {
+    return new Intl.DisplayNames([current], { type: 'language' }).of(code) || LANGUAGES[code] || code;
+  } catch {
+    return LANGUAGES[code] || String(code);
+  }
+}
+
 /**
  * The text of a catalogue entry: a string, or plural forms keyed by the categories of
  * `Intl.PluralRules` for `lang` (`zero`, `one`, `two`, `few`, `many`, `other`; `other`

@@ -17,6 +17,7 @@ import { OathDialog, IdentityPanel } from './join-evidence.js';
 import { ConsultPanel } from './consult.js';
 import { RightsPanel } from './rights.js';
 import { Exhibits } from './exhibit.js';
+import { Interpretation } from './interpret.js';
 import { stateName, requestLine } from './request.js';
 import { playTestTone, deviceCheckMessage } from './device-check.js';
 import { CourtControls } from './court-controls.js';
@@ -27,6 +28,7 @@ const local = new LocalMedia();
 let info = null;
 let consult = null;
 let exhibits = null;
+let interp = null;
 let court = null;
 let call = null;
 let key = null;
@@ -86,6 +88,7 @@ const END = {
 
 function end(kind) {
   endState = END[kind] ? kind : 'error';
+  if (interp) interp.stop(false);
   if (call) {
     call.stop();
     call = null;
@@ -198,13 +201,25 @@ async function join() {
       isJudge: false,
     });
   }
-  exhibits = new Exhibits({
+  // What the exhibit and interpretation modules (second, send-only connections) share.
+  const extra = {
     role: () => info.participant.role,
     selfId: () => info.participant.id,
     send: (m) => { if (call) call.send(m); },
     iceServers: () => (call ? call.iceServers : []),
     grid,
     nameOf: (id) => (people.get(id) || {}).display_name || '',
+  };
+  exhibits = new Exhibits(extra);
+  interp = new Interpretation({
+    ...extra,
+    micTrack: () => (local.stream ? local.stream.getAudioTracks()[0] || null : null),
+    floorMic: (on) => {
+      if (on && mutedByCourt) return;
+      local.setAudio(on);
+      updateToggleLabels();
+      if (call) call.mediaState(local.audioOn, local.videoOn);
+    },
   });
   consult = new ConsultPanel({
     selfId: () => info.participant.id,
@@ -265,6 +280,7 @@ function enterHearing() {
 function onEvent(type, data) {
   if (rights && rights.onEvent(type, data)) return;
   if (exhibits && exhibits.onEvent(type, data)) return;
+  if (interp && interp.onEvent(type, data)) return;
   // A clerk's page: the court panel (markers; the conduct while delegated).
   if (court && type !== 'court' && court.onEvent(type, data)) return;
   if (court && type === 'court') court.onEvent(type, data);
@@ -299,9 +315,12 @@ function onEvent(type, data) {
       if (Array.isArray(data.participants)) onRoster(data.participants);
       break;
     case 'stream':
+      if (interp && interp.attach(data.id, data.stream)) break;
       grid.attach(data.id, data.stream);
+      if (interp) interp.apply(); // the floor's volume for a new tile
       break;
     case 'stream_gone':
+      if (interp && interp.detach(data.id)) break;
       grid.detach(data.id);
       break;
     case 'muted':
@@ -467,6 +486,7 @@ function bindHearing() {
   $('#leave').addEventListener('click', () => leave());
   $('#enable-audio').addEventListener('click', () => {
     grid.resumeAudio();
+    if (interp) interp.resume();
     $('#audio-blocked').hidden = true;
   });
 }

@@ -7,7 +7,7 @@
 
 import { api, ApiError, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, copyText } from './dom.js';
-import { initPageLanguage, t } from './i18n.js';
+import { initPageLanguage, languageName, t } from './i18n.js';
 import { stateName, requestLine } from './request.js';
 import { tValue, when, custodyTable } from './grants.js';
 
@@ -133,12 +133,26 @@ function renderCase(id) {
   $('#minutes-none').hidden = !none;
 }
 
+/** The label of an exhibit's or an interpretation channel's recording (its file is
+ * named after its stream, `<participant>-x<N>` / `-i<N>`), or null. */
+function extraLabel(path, people) {
+  const file = String(path).replace(/^(media|derived)\//, '');
+  const streams = Array.isArray(data.streams) ? data.streams : [];
+  const s = streams.find((x) => typeof x.stream === 'string' && (file.startsWith(`${x.stream}-`) || file.startsWith(`${x.stream}.`)));
+  if (!s) return null;
+  const by = people.find((x) => x.id === s.participant);
+  const name = by ? String(by.display_name ?? '') : String(s.participant ?? '');
+  return s.kind === 'interpretation'
+    ? t('portal.channel_of', { language: languageName(String(s.language)), n: s.number, name })
+    : t('exhibit.tile', { n: s.number, name });
+}
+
 /** A label for a recording: whose it is (the participant id in its path) and whether it
  * is the original evidence (media/) or a copy derived from it (derived/). */
 function recordingLabel(path) {
   const people = Array.isArray(data.participants) ? data.participants : [];
   const p = people.find((x) => x.id && String(path).includes(String(x.id)));
-  const who = p ? `${p.display_name} · ${tValue('role.', p.role)}` : null;
+  const who = extraLabel(path, people) ?? (p ? `${p.display_name} · ${tValue('role.', p.role)}` : null);
   if (String(path).startsWith('derived/')) {
     return who
       ? t('portal.derived_of', { who })
