@@ -302,7 +302,10 @@ pub async fn open_hearing(
     let own = state.key.clone();
     let (report, streams) = tokio::task::spawn_blocking(move || {
         let report = crate::evidence::report_cache::load_or_refresh(&dir, &own);
-        (report, extra_streams(&dir.join("log").join("entries.jsonl")))
+        (
+            report,
+            extra_streams(&dir.join("log").join("entries.jsonl")),
+        )
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -71,6 +71,11 @@ test('names and numbers keep their own direction in right-to-left text, never in
   assert.equal(fill(s, { name: 'John Smith (Jr.)', n: 12 }, true), 'وقّع \u2068John Smith (Jr.)\u2069 البيان رقم \u206812\u2069.');
   assert.equal(fill(s, { name: 'John Smith (Jr.)', n: 12 }, false), 'وقّع John Smith (Jr.) البيان رقم 12.');
   assert.equal(fill('{missing} stays', {}, true), '{missing} stays');
+  // On a left-to-right page, an Arabic name is isolated (the colon after it stays after
+  // it), a Latin or Chinese one is left as it is.
+  const en = '{who}: original recording';
+  assert.equal(fill(en, { who: 'سارة الأحمد · Witness' }, 'rtl-values'), '\u2068سارة الأحمد · Witness\u2069: original recording');
+  assert.equal(fill(en, { who: '王小明 · Interpreter' }, 'rtl-values'), '王小明 · Interpreter: original recording');
   // The signed texts are built with tSigned (no invisible marks in signed bytes).
   const read = (f) => readFileSync(join(WEB, 'js', f), 'utf8');
   for (const key of ['attest.closing_text', 'attest.cosign_text', 'identity.statement', 'record.identity_confirm_statement', 'minutes.statement']) {

@@ -93,18 +93,24 @@ export function pluralText(entry, lang, vars) {
   return typeof text === 'string' ? text : null;
 }
 
+/** A character of a right-to-left script (Hebrew, Arabic, Syriac, Thaana, N'Ko…). */
+const RTL_CHAR = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
+
 /**
- * Replaces `{name}` placeholders with vars.name. With `isolate`, each value is wrapped
- * in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a name or number in another
- * script keeps its own direction inside right-to-left text ("John Smith (Jr.)" in an
- * Arabic sentence). Pure (exported for tests).
+ * Replaces `{name}` placeholders with vars.name. With `isolate` true, each value is
+ * wrapped in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a name or number in
+ * another script keeps its own direction inside right-to-left text ("John Smith (Jr.)"
+ * in an Arabic sentence); with `'rtl-values'`, only values holding right-to-left
+ * characters are (an Arabic name in an English sentence keeps the punctuation after it
+ * in place). Pure (exported for tests).
  */
 export function fill(s, vars, isolate = false) {
   if (!vars) return s;
   return s.replace(/\{(\w+)\}/g, (m, name) => {
     if (!Object.hasOwn(vars, name)) return m;
     const v = String(vars[name]);
-    return isolate ? `\u2068${v}\u2069` : v;
+    const wrap = isolate === true || (isolate === 'rtl-values' && RTL_CHAR.test(v));
+    return wrap ? `\u2068${v}\u2069` : v;
   });
 }
 
@@ -113,9 +119,9 @@ function entry(key, vars) {
 }
 
 /** Translate a key for display; `{name}` placeholders are replaced by vars.name
- * (isolated on right-to-left pages). */
+ * (isolated on right-to-left pages, and right-to-left values on any page). */
 export function t(key, vars) {
-  return fill(entry(key, vars), vars, RTL.has(current));
+  return fill(entry(key, vars), vars, RTL.has(current) ? true : 'rtl-values');
 }
 
 /** Translate a key for a text the participant signs: the values as they are, with no

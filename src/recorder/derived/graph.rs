@@ -12,8 +12,33 @@ use ffmpeg_next as ffmpeg;
 use super::DerivedError;
 use super::scan::ff;
 
-/// Font used for labels and clock (Debian fonts-dejavu-core).
+/// Font used for labels and clock (Debian fonts-dejavu-core): Latin, Greek, Cyrillic,
+/// Arabic, Hebrew. `drawtext` shapes with FriBidi (Arabic joining, right-to-left runs in
+/// their visual order).
 pub(crate) const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+/// Font for a label with Chinese, Japanese or Korean characters (Debian
+/// fonts-wqy-zenhei; it also covers Latin and Cyrillic). `drawtext` draws with one font,
+/// without fallback: a name in Han characters with DejaVu would be empty boxes.
+pub(crate) const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc";
+
+/// True for a character of the CJK scripts (Han, kana, Hangul, CJK punctuation,
+/// full-width forms).
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x2FDF | 0x3000..=0x30FF | 0x3100..=0x31FF | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF
+        | 0x20000..=0x2FA1F)
+}
+
+/// The font to draw `text` with: the CJK font when it holds CJK characters and that
+/// font is installed, else [`FONT`].
+pub(crate) fn font_for(text: &str) -> &'static str {
+    if text.chars().any(is_cjk) && std::path::Path::new(CJK_FONT).is_file() {
+        CJK_FONT
+    } else {
+        FONT
+    }
+}
 /// Tile size in pixels.
 pub(crate) const TILE_W: u32 = 640;
 /// Tile height in pixels.
@@ -103,12 +128,14 @@ pub(crate) fn describe(
         ));
     }
     for (i, t) in tiles.iter().enumerate() {
-        let label = escape(&clean_label(&t.label));
+        let clean = clean_label(&t.label);
+        let label = escape(&clean);
+        let font = escape(font_for(&clean));
         g.push_str(&format!(
             "[v{i}]scale={TILE_W}:{TILE_H}:force_original_aspect_ratio=decrease,\
              pad={TILE_W}:{TILE_H}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p[sv{i}];\
              [bg{i}][sv{i}]overlay=eof_action=pass:repeatlast=0,\
-             drawtext=fontfile={font}:expansion=none:text={label}:fontcolor=white:\
+             drawtext=fontfile={font}:text_shaping=1:expansion=none:text={label}:fontcolor=white:\
              fontsize=22:box=1:boxcolor=black@0.6:boxborderw=6:x=10:y=h-th-14[t{i}];"
         ));
     }
@@ -134,8 +161,9 @@ pub(crate) fn describe(
         String::new()
     } else {
         format!(
-            ",drawtext=fontfile={font}:expansion=none:text={}:fontcolor=white:fontsize=20:\
+            ",drawtext=fontfile={}:text_shaping=1:expansion=none:text={}:fontcolor=white:fontsize=20:\
              box=1:boxcolor=black@0.6:boxborderw=5:x=(w-tw)/2:y=50",
+            escape(font_for(&caption)),
             escape(&caption)
         )
     };
