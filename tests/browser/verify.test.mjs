@@ -459,6 +459,10 @@ test("in French: the page's words are translated, the checks and custody entries
       name: tr.dataset.name, status: tr.dataset.status, code: tr.dataset.code, detail: tr.cells[3].textContent,
     })),
     custody: [...document.querySelectorAll('#custody-table tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+    tags: [...document.querySelectorAll('#checks tbody .tag')].map((x) => x.textContent),
+    what: [...document.querySelectorAll('#checks tbody tr')].map((tr) => tr.cells[1].textContent),
+    detailLang: [...document.querySelectorAll('#checks tbody tr')].map((tr) => tr.cells[3].lang),
+    hints: [...document.querySelectorAll('#notes .hint')].map((p) => p.textContent),
   }));
   await page.screenshot({ path: join(ARTIFACTS, 'verify-custody-clean-fr.png'), fullPage: true });
   await page.selectOption('#lang-select', 'en'); // the choice is remembered by the browser profile
@@ -469,6 +473,20 @@ test("in French: the page's words are translated, the checks and custody entries
   assert.ok(fr.heads.includes('Qui') && fr.heads.includes('Heure (UTC)'), fr.heads.join());
   assert.deepEqual(fr.rows, rustRows(ref.report));
   assert.deepEqual(fr.custody, ref.report.custody.map((c) => [String(c.seq), c.time, c.user, c.what, c.result]));
+  // Results, what each check is and the hints read in French; each check keeps its
+  // sworn-verify name, and the details are sworn-verify's words, marked as English.
+  const cat = (l) => JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'web', 'i18n', `${l}.json`), 'utf8'));
+  const [en, frCat] = [cat('en'), cat('fr')];
+  assert.ok(fr.tags.length > 5 && fr.tags.every((x) => ['RÉUSSI', 'ÉCHEC', 'NON EFFECTUÉ'].includes(x)), fr.tags.join());
+  const checkTexts = (c) => Object.entries(c).filter(([k]) => k.startsWith('verify.check_')).map(([, v]) => v);
+  fr.what.forEach((w, i) => {
+    assert.ok(w.endsWith(` ${fr.rows[i].name}`), w);
+    assert.ok(checkTexts(frCat).some((v) => w.startsWith(`${v} `)), `not French: ${w}`);
+    assert.ok(!checkTexts(en).some((v) => w.startsWith(`${v} `)), `English: ${w}`);
+  });
+  assert.ok(fr.detailLang.every((l) => l === 'en'));
+  assert.ok(fr.hints.length > 0 && fr.hints.every((h) => h.startsWith('Conseil : ')), fr.hints.join());
+  assert.match(fr.hints[0], /aucune clé n'a été épinglée/);
 });
 
 test("a key other than the bundle's, pinned: UnknownKey, as sworn-verify --trust", async () => {

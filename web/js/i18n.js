@@ -118,6 +118,11 @@ function entry(key, vars) {
   return pluralText(strings[key], current, vars) ?? pluralText(fallback[key], 'en', vars) ?? key;
 }
 
+/** True when the catalogues (the page's or English) have `key`. */
+export function hasKey(key) {
+  return Object.hasOwn(strings, key) || Object.hasOwn(fallback, key);
+}
+
 /** Translate a key for display; `{name}` placeholders are replaced by vars.name
  * (isolated on right-to-left pages, and right-to-left values on any page). */
 export function t(key, vars) {

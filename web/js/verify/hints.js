@@ -1,34 +1,38 @@
 // Fix-it hints for the failure classes a person can act on: the hints `sworn-verify`
-// prints (src/verify_cli.rs `hints`), worded for this page's fields instead of flags.
-// Presentation only: it must never change a verdict.
+// prints (src/verify_cli.rs `hints`), worded for this page's fields instead of flags,
+// as catalogue keys (`verify.hint_*`) with their values, so they read in the page's
+// language. Presentation only: it must never change a verdict.
 
-/** Distinct hints for a report's failures, in the order sworn-verify gives them. */
+/** Distinct hints for a report's failures, in the order sworn-verify gives them:
+ * `[{key, vars}]`. */
 export function hints(report) {
   const out = [];
-  const add = (h) => { if (!out.includes(h)) out.push(h); };
+  const add = (key, vars = {}) => {
+    if (!out.some((h) => h.key === key && JSON.stringify(h.vars) === JSON.stringify(vars))) out.push({ key, vars });
+  };
   if (report.verdict === 'valid_key_not_pinned' && report.key_fingerprint) {
-    add(`no key was pinned: the bundle is consistent with its own key ${report.key_fingerprint}, which anyone can make; compare it with the court's published key and pin it under "Pin the court's published keys"`);
+    add('verify.hint_unpinned', { fp: report.key_fingerprint });
   }
   for (const c of report.checks) {
     const e = c.error;
     if (!e) continue;
     switch (e.code) {
       case 'UnknownKey':
-        add(`the bundle is signed by ${e.fingerprint}, not by the key you pinned; ask the court which key it publishes before trusting this bundle`);
+        add('verify.hint_unknown_key', { fp: e.fingerprint });
         break;
       case 'ManifestHashMismatch':
       case 'Sha256SumsMismatch':
-        add('a file changed after the bundle was made; `sha256sum -c SHA256SUMS` on the unpacked bundle shows which');
+        add('verify.hint_changed');
         break;
       case 'MissingFile':
       case 'ExtraFile':
-        add("the bundle's files differ from its manifest; download the bundle again or get a fresh copy");
+        add('verify.hint_files_differ');
         break;
       case 'TimestampInvalid':
-        add("if the court's TSA certificate is known, pin it under \"Pin the court's published keys\" to check tokens against it");
+        add('verify.hint_tsa');
         break;
       case 'ReadFailed':
-        add('a file of the bundle could not be read; download the bundle again');
+        add('verify.hint_read_failed');
         break;
       default:
     }

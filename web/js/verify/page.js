@@ -8,11 +8,10 @@
 
 import { openZip, ZipOpenError } from './zip.js';
 import { verifyBundle, ioFailed } from './bundle.js';
-import { describeInterruption } from './log.js';
 import { parsePublicKeyPem, parseVkey } from './keys.js';
 import { looksLikeHistory, parseHistoryText } from './keyhistory.js';
 import { hints } from './hints.js';
-import { initPageLanguage, t } from '../i18n.js';
+import { initPageLanguage, t, hasKey } from '../i18n.js';
 
 const $ = (id) => document.getElementById(id);
 let running = false;
@@ -84,6 +83,13 @@ function renderCustody(report) {
 
 let shown = null;
 
+/** The catalogue key describing check `name` (`log.entries` -> `verify.check_log_entries`,
+ * else its first part's, `custody.checkpoints` -> `verify.check_custody`). */
+function checkKey(name) {
+  const whole = `verify.check_${String(name).replace(/\./g, '_')}`;
+  return hasKey(whole) ? whole : `verify.check_${String(name).split('.')[0]}`;
+}
+
 function render(report, file, ms) {
   shown = { report, file, ms };
   const tbody = $('checks').tBodies[0];
@@ -113,19 +119,29 @@ function render(report, file, ms) {
   const notes = $('notes');
   notes.replaceChildren();
   for (const i of report.interruptions) {
-    notes.append(el('p', t('verify.interrupted', { what: describeInterruption(i) }), 'notice warn'));
+    const what = i.from_seq < i.to_seq
+      ? t('verify.interrupted_committed', { from: String(i.from_seq), to: String(i.to_seq - 1n), seq: String(i.seq) })
+      : t('verify.interrupted_pending', { seq: String(i.seq) });
+    notes.append(el('p', t('verify.interrupted', { what }), 'notice warn'));
   }
-  for (const h of hints(report)) notes.append(el('p', t('verify.hint', { hint: h }), 'notice hint'));
+  for (const h of hints(report)) notes.append(el('p', t('verify.hint', { hint: t(h.key, h.vars) }), 'notice hint'));
   renderCustody(report);
   for (const c of report.checks) {
     const tr = el('tr', undefined, c.status);
     tr.dataset.name = c.name;
     tr.dataset.status = c.status;
     tr.dataset.code = c.error ? c.error.code : '';
-    const tag = el('span', c.status.toUpperCase(), `tag ${c.status}`);
+    const tag = el('span', t(`verify.status_${c.status}`), `tag ${c.status}`);
     const td = el('td');
     td.append(tag);
-    tr.append(td, el('td', c.name), el('td', c.error ? c.error.code : ''), el('td', c.detail, 'detail'));
+    // What the check is, in the page's language, with its name as sworn-verify prints it.
+    const what = el('td', `${t(checkKey(c.name))} `);
+    what.append(el('code', c.name));
+    // The detail is sworn-verify's own words (English), to compare with its output.
+    const detail = el('td', c.detail, 'detail');
+    detail.lang = 'en';
+    detail.dir = 'ltr';
+    tr.append(td, what, el('td', c.error ? c.error.code : ''), detail);
     tbody.append(tr);
   }
   $('timing').textContent = t('verify.timing', { secs: (ms / 1000).toFixed(2) });
