@@ -91,13 +91,14 @@ async fn the_request_is_on_record_by_code_and_shown_by_name() {
         assert_eq!(opened[k], v, "{k}");
     }
     for needle in [
-        "<tr><th>Requesting State</th><td>France (FR)</td></tr>",
-        "<tr><th>Requested State</th><td>Spain (ES)</td></tr>",
-        "<tr><th>Central authority of the requesting State</th><td>Ministère de la Justice (BEPI)</td></tr>",
+        // The hearing is in French, so are its minutes (names beyond ASCII isolated).
+        "<tr><th>État requérant</th><td>France (FR)</td></tr>",
+        "<tr><th>État requis</th><td>Spain (ES)</td></tr>",
+        "<tr><th>Autorité centrale de l'État requérant</th><td><bdi>Ministère de la Justice (BEPI)</bdi></td></tr>",
         "<td>BEPI-2026-118</td>",
-        "<tr><th>Central authority of the requested State</th><td>Ministerio de Justicia</td></tr>",
+        "<tr><th>Autorité centrale de l'État requis</th><td>Ministerio de Justicia</td></tr>",
         "<td>MJ/CJI/77</td>",
-        "<tr><th>Date of the request</th><td>2026-11-02</td></tr>",
+        "<tr><th>Date de la demande</th><td>2026-11-02</td></tr>",
     ] {
         assert!(html.contains(needle), "missing {needle:?}:\n{html}");
     }

@@ -1,15 +1,20 @@
 //! Minutes generated from the hearing log: case data, persons and their functions,
 //! admissions and exclusions, identity checks, oaths, attestations, technical conditions
 //! (device checks, gaps, degradation, interruptions, court mutes), markers and recorded
-//! files. The
-//! judge signs the exact HTML (see docs/bundle-format.md §6).
+//! files. The judge signs the exact HTML (see docs/bundle-format.md §6).
 //!
-//! Renders only what the log says; it must never add facts the log does not hold, and
-//! must HTML-escape every value (names and labels come from people).
+//! The minutes are written in the hearing's language (`hearing_opened.language`, one of
+//! the six UN languages; English otherwise): the phrases and the rules for placing values
+//! in them live in `minutes_text`.
+//!
+//! Renders only what the log says; it must never add facts the log does not hold, never
+//! translate what people said, read or signed (quoted as logged, in its own language),
+//! and must HTML-escape every value (names and labels come from people).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::minutes_text::{self as text, fill};
 use crate::verify::entry::{self, Entry, EntryBody};
 
 /// Why minutes could not be rendered.
@@ -51,7 +56,8 @@ struct Person {
     events: Vec<String>,
 }
 
-/// Renders the minutes of the log whose `entries.jsonl` bytes are given.
+/// Renders the minutes of the log whose `entries.jsonl` bytes are given, in the hearing's
+/// language (`hearing_opened.language`: one of `ar en es fr ru zh`, otherwise English).
 pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     let body = entries_jsonl.strip_suffix(b"\n").unwrap_or(entries_jsonl);
     let mut entries: Vec<Entry> = Vec::new();
@@ -86,56 +92,62 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     else {
         return Err(MinutesError::NotOpened);
     };
-    let dash = |o: &Option<String>| o.as_deref().map(esc).unwrap_or_else(|| "–".into());
+    let x = text::for_language(language.as_deref());
+    let v = |s: &str| x.value(s);
+    let dash = |o: &Option<String>| o.as_deref().map(v).unwrap_or_else(|| "–".into());
     // A State is a code in new logs ("France (FR)"), free text in older ones (as is).
     let state = |o: &Option<String>| {
         o.as_deref()
-            .map(|s| esc(&crate::verify::countries::display(s)))
+            .map(|s| v(&crate::verify::countries::display(s)))
             .unwrap_or_else(|| "–".into())
     };
+    let lang = match language.as_deref() {
+        None => "–".into(),
+        Some(code) => match x.language_name(code) {
+            Some(name) => fill(x.language_value, &[&v(code), name]),
+            None => v(code),
+        },
+    };
+    let id = v(hearing);
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Minutes of hearing {id}</title></head><body>\n\
-         <h1>Minutes of a hearing by video link</h1>\n<table>\n\
-         <tr><th>Hearing</th><td>{id}</td></tr>\n\
-         <tr><th>Case reference</th><td>{case}</td></tr>\n\
-         <tr><th>MLA request</th><td>{mla}</td></tr>\n\
-         <tr><th>Requesting State</th><td>{rq}</td></tr>\n\
-         <tr><th>Requested State</th><td>{rd}</td></tr>\n\
-         <tr><th>Language</th><td>{lang}</td></tr>\n\
-         <tr><th>Opened</th><td>{opened}</td></tr>\n\
-         <tr><th>Time-stamps</th><td>{stamps}</td></tr>\n",
-        id = esc(hearing),
-        case = esc(case_ref),
-        mla = dash(mla_ref),
-        rq = state(requesting_state),
-        rd = state(requested_state),
-        lang = dash(language),
-        opened = esc(opened_at),
-        stamps = match time_stamping.as_deref() {
-            Some("external") => "an external time-stamping authority (RFC 3161)",
-            Some("builtin") =>
-                "the server's built-in time-stamping authority, kept by the same operator as this record: it orders the record but does not prove its time against the operator (production hearings use an external authority)",
-            _ => "–",
-        },
+        "<!doctype html>\n<html lang=\"{html_lang}\"{dir}><head><meta charset=\"utf-8\">\
+         <title>{title}</title></head><body>\n\
+         <h1>{heading}</h1>\n<table>\n",
+        html_lang = x.lang,
+        dir = if x.rtl { " dir=\"rtl\"" } else { "" },
+        title = fill(x.title, &[&esc(hearing)]),
+        heading = x.heading,
     );
     for (label, value) in [
+        (x.row_hearing, id.clone()),
+        (x.row_case_ref, v(case_ref)),
+        (x.row_mla_ref, dash(mla_ref)),
+        (x.row_requesting_state, state(requesting_state)),
+        (x.row_requested_state, state(requested_state)),
+        (x.row_language, lang),
+        (x.row_opened, v(opened_at)),
         (
-            "Central authority of the requesting State",
-            requesting_authority,
+            x.row_time_stamps,
+            match time_stamping.as_deref() {
+                Some("external") => x.stamps_external.into(),
+                Some("builtin") => x.stamps_builtin.into(),
+                _ => "–".into(),
+            },
         ),
-        ("Its reference", requesting_reference),
-        (
-            "Central authority of the requested State",
-            requested_authority,
-        ),
-        ("Its reference", requested_reference),
-        ("Date of the request", request_date),
     ] {
-        if let Some(v) = value {
-            let _ = writeln!(h, "<tr><th>{label}</th><td>{}</td></tr>", esc(v));
+        let _ = writeln!(h, "<tr><th>{label}</th><td>{value}</td></tr>");
+    }
+    for (label, value) in [
+        (x.row_requesting_authority, requesting_authority),
+        (x.row_its_reference, requesting_reference),
+        (x.row_requested_authority, requested_authority),
+        (x.row_its_reference, requested_reference),
+        (x.row_request_date, request_date),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(h, "<tr><th>{label}</th><td>{}</td></tr>", v(value));
         }
     }
     let mut people: BTreeMap<String, Person> = BTreeMap::new();
@@ -149,7 +161,9 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     let mut files = Vec::new();
     let mut closed = None;
     for e in &entries {
-        let t = esc(&e.time);
+        let t = v(&e.time);
+        // A dated line: the time, then the sentence.
+        let at = |sentence: String| format!("{t}: {sentence}");
         let mut ev = |p: &str, what: String| {
             people
                 .entry(p.to_string())
@@ -167,17 +181,29 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 p.role = role.clone();
                 p.name = display_name.clone().unwrap_or_default();
             }
-            EntryBody::ParticipantJoined { participant } => ev(participant, "connected".into()),
-            EntryBody::ParticipantAdmitted { participant } => ev(participant, "admitted".into()),
-            EntryBody::ParticipantDenied { participant } => ev(participant, "refused admission".into()),
-            EntryBody::ParticipantRenamed { participant, display_name } => ev(participant, format!("now named {display_name}")),
-            EntryBody::JoinRefused { participant, reason } => ev(participant, format!("a connection was turned away ({})", reason.replace('_', " "))),
-            EntryBody::DeviceApproved { participant } => ev(participant, "the court accepted another device".into()),
-            EntryBody::ParticipantRemoved { participant } => ev(participant, "removed by the court".into()),
-            EntryBody::ParticipantLeft { participant, reason } => {
-                ev(participant, format!("left ({})", esc(reason)))
+            EntryBody::ParticipantJoined { participant } => ev(participant, x.ev_joined.into()),
+            EntryBody::ParticipantAdmitted { participant } => ev(participant, x.ev_admitted.into()),
+            EntryBody::ParticipantDenied { participant } => ev(participant, x.ev_denied.into()),
+            EntryBody::ParticipantRenamed {
+                participant,
+                display_name,
+            } => ev(participant, fill(x.ev_renamed, &[&v(display_name)])),
+            EntryBody::JoinRefused {
+                participant,
+                reason,
+            } => ev(
+                participant,
+                fill(x.ev_join_refused, &[&x.term(reason, true)]),
+            ),
+            EntryBody::DeviceApproved { participant } => {
+                ev(participant, x.ev_device_approved.into())
             }
-            EntryBody::KeyBound { participant, .. } => ev(participant, "signing key bound".into()),
+            EntryBody::ParticipantRemoved { participant } => ev(participant, x.ev_removed.into()),
+            EntryBody::ParticipantLeft {
+                participant,
+                reason,
+            } => ev(participant, fill(x.ev_left, &[&x.term(reason, false)])),
+            EntryBody::KeyBound { participant, .. } => ev(participant, x.ev_key_bound.into()),
             // The judge's confirmation of an official's attestation is an entry of its
             // own, method "confirmed", by the judge (whose invitation may predate the
             // log, so an unknown role is taken as the judge; no other role confirms).
@@ -190,59 +216,72 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                     .get(by)
                     .is_none_or(|p| p.role.is_empty() || p.role == "judge") =>
             {
-                identity.push(format!(
-                    "{t}: identity of {} confirmed by the judge ({})",
-                    esc(participant),
-                    esc(by)
-                ))
+                identity.push(at(fill(x.identity_confirmed, &[&v(participant), &v(by)])))
             }
             EntryBody::IdentityAttested {
                 participant,
                 by,
                 method,
-            } => identity.push(format!(
-                "{t}: identity of {} attested by {} ({})",
-                esc(participant),
-                esc(by),
-                esc(method)
-            )),
+            } => identity.push(at(fill(
+                x.identity_attested,
+                &[&v(participant), &v(by), &x.term(method, false)],
+            ))),
             EntryBody::OathTaken {
                 participant,
                 form,
                 language,
-            } => oaths.push(format!(
-                "{t}: {} took the {}{}",
-                esc(participant),
-                esc(form),
-                language
+            } => {
+                // The named forms' templates take the person and the language; any other
+                // form is quoted as logged between them.
+                let (plain, signed, named) = match form.as_str() {
+                    "oath" => (x.oath, x.oath_in, true),
+                    "affirmation" => (x.affirmation, x.affirmation_in, true),
+                    _ => (x.oath_other, x.oath_other_in, false),
+                };
+                let (who, form) = (v(participant), v(form));
+                let mut args = vec![who.as_str()];
+                if !named {
+                    args.push(&form);
+                }
+                let in_lang = language
                     .as_deref()
-                    .map(|l| format!(", signing its text in {}", language_name(l)))
-                    .unwrap_or_default()
-            )),
+                    .map(|l| x.language_name(l).map_or_else(|| v(l), str::to_owned));
+                oaths.push(at(match &in_lang {
+                    Some(name) => {
+                        args.push(name);
+                        fill(signed, &args)
+                    }
+                    None => fill(plain, &args),
+                }))
+            }
             EntryBody::Attestation {
                 kind, participant, ..
-            } => attest.push(format!("{t}: {} signed a {} statement", esc(participant), esc(kind))),
+            } => attest.push(at(fill(
+                x.attestation,
+                &[&v(participant), &x.term(kind, false)],
+            ))),
             EntryBody::Gap {
                 participant,
                 wall_start,
                 wall_end,
                 reason,
                 ..
-            } => technical.push(format!(
-                "gap in the media of {} from {} to {} ({})",
-                esc(participant.as_deref().unwrap_or("–")),
-                esc(wall_start),
-                esc(wall_end),
-                esc(reason)
+            } => technical.push(fill(
+                x.gap,
+                &[
+                    &participant.as_deref().map_or("–".into(), v),
+                    &v(wall_start),
+                    &v(wall_end),
+                    &v(reason),
+                ],
             )),
             EntryBody::RecordingDegraded {
                 participant,
                 detail,
-            } => technical.push(format!(
-                "{t}: recording degraded for {}: {}",
-                esc(participant.as_deref().unwrap_or("–")),
-                esc(detail)
-            )),
+            } => technical.push(at(fill(
+                x.degraded,
+                &[&participant.as_deref().map_or("–".into(), v), &v(detail)],
+            ))),
             EntryBody::DeviceCheck {
                 participant,
                 camera,
@@ -250,145 +289,172 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 speaker,
                 rtt_ms,
                 bitrate_kbps,
-            } => technical.push(format!(
-                "{t}: device check of {}: camera {}, microphone {}, speaker {}, round trip {}, bitrate {}",
-                esc(participant),
-                esc(&camera.replace('_', " ")),
-                esc(&microphone.replace('_', " ")),
-                esc(&speaker.replace('_', " ")),
-                rtt_ms.map_or("not measured".into(), |v| format!("{v} ms")),
-                bitrate_kbps.map_or("not measured".into(), |v| format!("{v} kbit/s")),
-            )),
-            EntryBody::ServerStopped { reason, unsealed } => technical.push(format!(
-                "{t}: the server was stopped ({}): connections closed, recordings sealed{}; the hearing resumed when it was back",
-                esc(reason),
-                if *unsealed > 0 {
-                    format!(" except {unsealed}, sealed at their last committed byte on restart")
-                } else {
-                    String::new()
-                }
-            )),
+            } => technical.push(at(fill(
+                x.device_check,
+                &[
+                    &v(participant),
+                    &x.term(camera, true),
+                    &x.term(microphone, true),
+                    &x.term(speaker, true),
+                    &rtt_ms.map_or(x.not_measured.into(), |n| {
+                        fill(x.milliseconds, &[&n.to_string()])
+                    }),
+                    &bitrate_kbps.map_or(x.not_measured.into(), |n| {
+                        fill(x.kbit_per_s, &[&n.to_string()])
+                    }),
+                ],
+            ))),
+            EntryBody::ServerStopped { reason, unsealed } => technical.push(at(if *unsealed > 0 {
+                fill(
+                    x.server_stopped_unsealed,
+                    &[&x.term(reason, false), &unsealed.to_string()],
+                )
+            } else {
+                fill(x.server_stopped, &[&x.term(reason, false)])
+            })),
             EntryBody::RecoveredAfterInterruption {
                 from_seq, to_seq, ..
-            } => technical.push(format!(
-                "{t}: the server was interrupted; log entries {from_seq}..{to_seq} were committed after restart"
-            )),
+            } => technical.push(at(fill(
+                x.recovered,
+                &[&from_seq.to_string(), &to_seq.to_string()],
+            ))),
             EntryBody::Mute {
                 participant,
                 muted,
                 by_court: true,
-            } => technical.push(format!(
-                "{t}: {} {} by the court",
-                esc(participant),
-                if *muted { "muted" } else { "unmuted" }
-            )),
-            EntryBody::HearingLocked { locked, by } => conduct.push(format!(
-                "{t}: the waiting room {} by {}",
-                if *locked { "was locked (newcomers turned away)" } else { "was unlocked" },
-                esc(by)
-            )),
+            } => technical.push(at(fill(
+                if *muted { x.muted } else { x.unmuted },
+                &[&v(participant)],
+            ))),
+            EntryBody::HearingLocked { locked, by } => conduct.push(at(fill(
+                if *locked { x.locked } else { x.unlocked },
+                &[&v(by)],
+            ))),
             EntryBody::Recess {
                 started,
                 reason,
                 by,
-            } => conduct.push(format!(
-                "{t}: {} by {}: {} (recording continued)",
-                if *started { "recess declared" } else { "hearing resumed" },
-                esc(by),
-                esc(reason)
-            )),
+            } => conduct.push(at(fill(
+                if *started {
+                    x.recess_started
+                } else {
+                    x.recess_ended
+                },
+                &[&v(by), &v(reason)],
+            ))),
             EntryBody::Delegation {
                 participant,
                 active,
                 by,
-            } => conduct.push(format!(
-                "{t}: {} {} {}",
-                esc(by),
-                if *active { "delegated the conduct of the hearing to" } else { "ended the delegation of the conduct to" },
-                esc(participant)
-            )),
+            } => conduct.push(at(fill(
+                if *active {
+                    x.delegated
+                } else {
+                    x.delegation_ended
+                },
+                &[&v(by), &v(participant)],
+            ))),
             EntryBody::Exhibit {
                 number,
                 participant,
                 stream,
                 started,
-            } => conduct.push(format!(
-                "{t}: exhibit {number} {} by {} (recorded as stream {})",
-                if *started { "shown" } else { "no longer shown" },
-                esc(participant),
-                esc(stream)
-            )),
+            } => conduct.push(at(fill(
+                if *started {
+                    x.exhibit_shown
+                } else {
+                    x.exhibit_hidden
+                },
+                &[&number.to_string(), &v(participant), &v(stream)],
+            ))),
             EntryBody::Consultation {
                 participants,
                 started,
                 asked_by,
                 by,
-            } => conduct.push(format!(
-                "{t}: {} {} (asked by {}): {}",
-                esc(by),
+            } => conduct.push(at(fill(
                 if *started {
-                    "opened a private consultation, neither forwarded to the others nor recorded"
+                    x.consultation_opened
                 } else {
-                    "ended the private consultation; recording resumed"
+                    x.consultation_ended
                 },
-                esc(asked_by),
-                esc(&participants.join(", "))
-            )),
+                &[&v(by), &v(asked_by), &v(&participants.join(", "))],
+            ))),
             EntryBody::VideoStopped {
                 participant,
                 stopped,
                 by,
-            } => conduct.push(format!(
-                "{t}: {} {} the video of {}",
-                esc(by),
-                if *stopped { "stopped" } else { "allowed again" },
-                esc(participant)
-            )),
+            } => conduct.push(at(fill(
+                if *stopped {
+                    x.video_stopped
+                } else {
+                    x.video_allowed
+                },
+                &[&v(by), &v(participant)],
+            ))),
             EntryBody::RightsExplained { .. }
             | EntryBody::PrivilegeClaimed { .. }
             | EntryBody::ObjectionRaised { .. }
-            | EntryBody::Ruling { .. } => rights.extend(super::minutes_rights::line(&t, &e.body)),
-            EntryBody::Marker { label, by } => markers.push(match by {
-                Some(by) => format!("{t}: {} (marked by {})", esc(label), esc(by)),
-                None => format!("{t}: {}", esc(label)),
-            }),
+            | EntryBody::Ruling { .. } => {
+                rights.extend(super::minutes_rights::line(x, &t, &e.body))
+            }
+            EntryBody::Marker { label, by } => markers.push(at(match by {
+                Some(by) => fill(x.marker_by, &[&v(label), &v(by)]),
+                None => v(label),
+            })),
             EntryBody::FileSealed {
                 file,
                 length,
                 sha256,
-            } => files.push(format!("{} — {length} bytes — SHA-256 {}", esc(file), esc(sha256))),
-            EntryBody::HearingClosed { reason } => closed = Some((t, esc(reason))),
+            } => files.push(fill(x.file, &[&v(file), &length.to_string(), &v(sha256)])),
+            EntryBody::HearingClosed { reason } => closed = Some((t, x.term(reason, false))),
             _ => {}
         }
     }
     if let Some((t, reason)) = &closed {
-        let _ = writeln!(h, "<tr><th>Closed</th><td>{t} ({reason})</td></tr>");
+        let _ = writeln!(
+            h,
+            "<tr><th>{}</th><td>{t} ({reason})</td></tr>",
+            x.row_closed
+        );
     }
-    h.push_str("</table>\n<h2>Persons present and their functions</h2>\n<table>\n<tr><th>id</th><th>function</th><th>name</th><th>events</th></tr>\n");
+    let _ = write!(
+        h,
+        "</table>\n<h2>{}</h2>\n<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+        x.persons, x.col_id, x.col_function, x.col_name, x.col_events
+    );
     for (id, p) in &people {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(id),
-            esc(&p.role),
-            esc(&p.name),
+            v(id),
+            if p.role.is_empty() {
+                String::new()
+            } else {
+                x.term(&p.role, false)
+            },
+            if p.name.is_empty() {
+                String::new()
+            } else {
+                v(&p.name)
+            },
             p.events.join("<br>")
         );
     }
     h.push_str("</table>\n");
     for (title, items) in [
-        ("Identity checks", &identity),
-        ("Oaths and affirmations", &oaths),
-        ("Signed statements", &attest),
-        ("Conduct of the hearing", &conduct),
-        ("Rights of the witness, privileges and objections", &rights),
-        ("Technical conditions", &technical),
-        ("Marked moments", &markers),
-        ("Recorded files", &files),
+        (x.s_identity, &identity),
+        (x.s_oaths, &oaths),
+        (x.s_statements, &attest),
+        (x.s_conduct, &conduct),
+        (x.s_rights, &rights),
+        (x.s_technical, &technical),
+        (x.s_markers, &markers),
+        (x.s_files, &files),
     ] {
         let _ = writeln!(h, "<h2>{title}</h2>");
         if items.is_empty() {
-            h.push_str("<p>None recorded.</p>\n");
+            let _ = writeln!(h, "<p>{}</p>", x.none_recorded);
         } else {
             h.push_str("<ul>\n");
             for i in items.iter() {
@@ -399,22 +465,8 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
     }
     let _ = writeln!(
         h,
-        "<p>Generated from evidence log entries 0..{} of hearing {}.</p>\n</body></html>",
-        entries.len(),
-        esc(hearing)
+        "<p>{}</p>\n</body></html>",
+        fill(x.footer, &[&entries.len().to_string(), &id])
     );
     Ok(h)
-}
-
-/// The English name of a page language code (the minutes are in English).
-fn language_name(code: &str) -> String {
-    match code {
-        "ar" => "Arabic".into(),
-        "en" => "English".into(),
-        "es" => "Spanish".into(),
-        "fr" => "French".into(),
-        "ru" => "Russian".into(),
-        "zh" => "Chinese".into(),
-        other => esc(other),
-    }
 }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod log;
 pub mod minutes;
 mod minutes_rights;
+pub mod minutes_text;
 pub mod report_cache;
 pub mod tsa;
 
