@@ -244,5 +244,21 @@ async fn channels_are_forwarded_handed_over_recorded_and_kept_out_of_the_composi
         "the composite carries the floor"
     );
     common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
+    // The minutes name each channel's language, interpreter and stream, and the handover.
+    let minutes = common::media::minutes_of(&bundle);
+    for line in [
+        format!(
+            "{aid} began interpreting into French on channel 1 (recorded as stream {a_stream})"
+        ),
+        format!(
+            "{bid} began interpreting into French on channel 2 (recorded as stream {b_stream})"
+        ),
+        format!("from now on, listeners of French hear stream {a_stream}"),
+        format!("from now on, listeners of French hear stream {b_stream}"),
+        format!("{aid} stopped interpreting into French on channel 1"),
+        "no interpretation into French is left".to_owned(),
+    ] {
+        assert!(minutes.contains(&line), "minutes lack {line:?}");
+    }
     server.stop().await;
 }

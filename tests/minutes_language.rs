@@ -185,6 +185,28 @@ fn log(language: Option<&str>) -> Vec<u8> {
             stream: s("p-witness-x3"),
             started: false,
         },
+        EntryBody::Interpretation {
+            number: 1,
+            participant: s("p-interp"),
+            stream: s("p-interp-i1"),
+            language: s("fr"),
+            started: true,
+        },
+        EntryBody::InterpretationOnAir {
+            language: s("fr"),
+            stream: Some(s("p-interp-i1")),
+        },
+        EntryBody::Interpretation {
+            number: 1,
+            participant: s("p-interp"),
+            stream: s("p-interp-i1"),
+            language: s("fr"),
+            started: false,
+        },
+        EntryBody::InterpretationOnAir {
+            language: s("fr"),
+            stream: None,
+        },
         EntryBody::Consultation {
             participants: vec![s("p-witness"), s("p-counsel")],
             started: true,
@@ -336,17 +358,20 @@ fn french_minutes_are_in_french() {
         "<tr><th>Référence de l'affaire</th><td>2026/CR/0042</td></tr>",
         "<tr><th>Langue</th><td>français (fr)</td></tr>",
         "<tr><th>Autorité centrale de l'État requérant</th><td>BEPI</td></tr>",
-        "<tr><th>Clôture</th><td>2026-11-29T18:14:00.000Z (close par le juge)</td></tr>",
+        "<tr><th>Clôture</th><td>2026-11-29T18:18:00.000Z (close par le juge)</td></tr>",
         "<h2>Personnes présentes et leurs fonctions</h2>",
         "<tr><th>identifiant</th><th>fonction</th><th>nom</th><th>événements</th></tr>",
         "<td>p-witness</td><td>témoin</td><td><bdi>Amina Haddad (أمينة حداد)</bdi></td>",
         "<td>p-off</td><td>représentant de l'État requis</td><td></td>",
         "2026-11-29T17:35:00.000Z une connexion a été écartée (appareil non reconnu)",
         "2026-11-29T17:40:00.000Z nom modifié en A. Haddad",
-        "2026-11-29T18:13:00.000Z départ (exclusion)",
+        "2026-11-29T18:17:00.000Z départ (exclusion)",
         "identité de p-witness attestée par p-off (passeport)",
         "identité de p-witness confirmée par le juge (p-judge)",
         "p-witness a prêté serment, en signant le texte en anglais",
+        "p-interp commence l'interprétation en français sur le canal 1 (enregistrée comme flux p-interp-i1)",
+        "désormais, les auditeurs en français entendent le flux p-interp-i1",
+        "plus aucune interprétation en français",
         "p-off a fait une affirmation solennelle</li>",
         "p-witness a signé une déclaration (clôture)",
         "vérification des appareils de p-witness : caméra : conforme, microphone : en échec, haut-parleur : test non effectué, aller-retour : 42 ms, débit : non mesuré",
@@ -358,7 +383,7 @@ fn french_minutes_are_in_french() {
         "le serveur a été arrêté (SIGTERM) : connexions fermées, enregistrements scellés à l'exception de 2,",
         "witness shown the map (marqué par p-judge)",
         "p-witness/video.webm — 1234 octets — SHA-256 ",
-        "<p>Établi à partir des entrées 0..45 du journal de preuve de l'audience h-lang.</p>",
+        "<p>Établi à partir des entrées 0..49 du journal de preuve de l'audience h-lang.</p>",
     ] {
         assert!(html.contains(needle), "missing {needle:?}:\n{html}");
     }
@@ -422,7 +447,7 @@ fn chinese_minutes_are_in_chinese() {
         "第 3 号证物由 p-witness 展示（录制为流 p-witness-x3）",
         "第 1 项由 p-judge 予以支持：<q>A question that is leading</q>",
         "<h2>技术条件</h2>",
-        "根据庭审 h-lang 的证据日志条目 0..45 生成。",
+        "根据庭审 h-lang 的证据日志条目 0..49 生成。",
     ] {
         assert!(html.contains(needle), "missing {needle:?}:\n{html}");
     }

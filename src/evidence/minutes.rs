@@ -367,6 +367,35 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                 },
                 &[&number.to_string(), &v(participant), &v(stream)],
             ))),
+            EntryBody::Interpretation {
+                number,
+                participant,
+                stream,
+                language,
+                started,
+            } => conduct.push(at(fill(
+                if *started {
+                    x.interp_started
+                } else {
+                    x.interp_stopped
+                },
+                &[
+                    &number.to_string(),
+                    &v(participant),
+                    &x.language_name(language)
+                        .map_or_else(|| v(language), str::to_owned),
+                    &v(stream),
+                ],
+            ))),
+            EntryBody::InterpretationOnAir { language, stream } => {
+                let name = x
+                    .language_name(language)
+                    .map_or_else(|| v(language), str::to_owned);
+                conduct.push(at(match stream {
+                    Some(s) => fill(x.interp_on_air, &[&name, &v(s)]),
+                    None => fill(x.interp_off_air, &[&name]),
+                }))
+            }
             EntryBody::Consultation {
                 participants,
                 started,

@@ -132,6 +132,13 @@ phrase_table! {
     /// {0} number, {1} who, {2} stream id.
     exhibit_shown,
     exhibit_hidden,
+    /// {0} channel number, {1} the interpreter, {2} the language's name, {3} stream id.
+    interp_started,
+    interp_stopped,
+    /// {0} the language's name, {1} the stream its listeners hear from now on.
+    interp_on_air,
+    /// {0} the language's name: its last channel stopped.
+    interp_off_air,
     /// {0} by whom, {1} asked by whom, {2} the participants.
     consultation_opened,
     consultation_ended,
