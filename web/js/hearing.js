@@ -12,7 +12,7 @@ import { LocalMedia, listDevices, fillDeviceSelect, deviceIdOf } from './media.j
 import { QualityMonitor } from './quality.js';
 import { stateName, requestLine } from './request.js';
 import { renderPeople, roleLabel, connectionLabel } from './people.js';
-import { initPageLanguage, t, tSigned, LANGUAGES } from './i18n.js';
+import { initPageLanguage, isolate, t, tSigned, LANGUAGES } from './i18n.js';
 import { participantKey, helloKey } from './keys.js';
 import { Attestor } from './attest.js';
 import { RecordPanel } from './hearing-record.js';
@@ -141,7 +141,7 @@ function absoluteUrl(u) {
 }
 
 function revealInvite(participant, url) {
-  $('#invite-for').textContent = `${participant.display_name} (${roleLabel(participant.role)})`;
+  $('#invite-for').textContent = `${isolate(participant.display_name)} (${roleLabel(participant.role)})`;
   $('#invite-url').value = absoluteUrl(url);
   setStatus($('#invite-status'), '');
   $('#invite-reveal').hidden = false;

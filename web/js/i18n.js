@@ -96,6 +96,14 @@ export function pluralText(entry, lang, vars) {
 /** A character of a right-to-left script (Hebrew, Arabic, Syriac, Thaana, N'Ko…). */
 const RTL_CHAR = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
 
+/** `v` in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE when it holds right-to-left
+ * characters: for a name composed into a longer value ("سارة · Witness"), which would
+ * otherwise take the name's direction as a whole. */
+export function isolate(v) {
+  const s = String(v);
+  return RTL_CHAR.test(s) ? `\u2068${s}\u2069` : s;
+}
+
 /**
  * Replaces `{name}` placeholders with vars.name. With `isolate` true, each value is
  * wrapped in FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a name or number in

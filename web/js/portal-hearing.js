@@ -7,7 +7,7 @@
 
 import { api, ApiError, messageFor, requireUser, logout } from './api.js';
 import { $, el, setStatus, copyText } from './dom.js';
-import { initPageLanguage, languageName, t } from './i18n.js';
+import { initPageLanguage, isolate, languageName, t } from './i18n.js';
 import { stateName, requestLine } from './request.js';
 import { tValue, when, custodyTable } from './grants.js';
 
@@ -152,7 +152,7 @@ function extraLabel(path, people) {
 function recordingLabel(path) {
   const people = Array.isArray(data.participants) ? data.participants : [];
   const p = people.find((x) => x.id && String(path).includes(String(x.id)));
-  const who = extraLabel(path, people) ?? (p ? `${p.display_name} · ${tValue('role.', p.role)}` : null);
+  const who = extraLabel(path, people) ?? (p ? `${isolate(p.display_name)} · ${tValue('role.', p.role)}` : null);
   if (String(path).startsWith('derived/')) {
     return who
       ? t('portal.derived_of', { who })
