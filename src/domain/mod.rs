@@ -8,6 +8,7 @@ pub mod device_check;
 pub mod ids;
 pub mod moderation;
 pub mod policy;
+pub mod quality;
 pub mod rights;
 pub mod role;
 pub mod state;

@@ -492,6 +492,13 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             h.push_str("</ul>\n");
         }
     }
+    if let Some(svg) = super::quality_svg::timeline(&entries, &x.quality_words()) {
+        let _ = writeln!(
+            h,
+            "<h2>{}</h2>\n<p>{}</p>\n<figure dir=\"ltr\">{svg}</figure>",
+            x.s_quality, x.quality_note
+        );
+    }
     let _ = writeln!(
         h,
         "<p>{}</p>\n</body></html>",

@@ -14,6 +14,7 @@ pub mod log;
 pub mod minutes;
 mod minutes_rights;
 pub mod minutes_text;
+pub mod quality_svg;
 pub mod report_cache;
 pub mod tsa;
 

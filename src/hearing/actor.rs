@@ -73,6 +73,8 @@ pub(super) struct Actor {
     pub(super) exhibit_count: u64,
     /// Interpretation channels published so far in the hearing (the next is number + 1).
     pub(super) channel_count: u64,
+    /// When each participant's link quality was last logged (see `actor_quality`).
+    pub(super) quality_logged: super::actor_quality::QualityLogged,
     /// The channel each language's listeners hear (see `actor_interpret`).
     pub(super) on_air: std::collections::BTreeMap<String, ParticipantId>,
 }
@@ -137,6 +139,7 @@ pub(super) async fn run(
         exhibit_count: 0,
         channel_count: 0,
         on_air: Default::default(),
+        quality_logged: Default::default(),
     };
     match state {
         // A restart while the hearing was open: recover the log and go on recording.

@@ -167,7 +167,8 @@ impl Actor {
                 }
             }
             SessionEventKind::State(PeerState::Failed) => self.end_extra(tag).await,
-            SessionEventKind::State(_) => {}
+            // An extra stream's link is its owner's: their own connection reports it.
+            SessionEventKind::State(_) | SessionEventKind::Quality(_) => {}
         }
         true
     }

@@ -192,6 +192,7 @@ impl Actor {
                 self.broadcast_roster();
             }
             SessionEventKind::TrackPublished(track) => self.track_published(&pid, track).await,
+            SessionEventKind::Quality(q) => self.link_quality(&pid, q),
         }
     }
 

@@ -17,6 +17,7 @@ mod actor_exhibit;
 mod actor_extra;
 mod actor_interpret;
 mod actor_media;
+mod actor_quality;
 mod actor_record;
 mod actor_rights;
 mod actor_stop;

@@ -391,6 +391,18 @@ pub enum ServerMsg {
     Exhibits {
         exhibits: Vec<ExhibitInfo>,
     },
+    /// To court consoles, every few seconds per connected participant: their link as the
+    /// server measures it (losses in thousandths; round trip and losses absent until RTCP
+    /// gives them).
+    LinkQuality {
+        participant: String,
+        level: crate::domain::quality::QualityLevel,
+        rtt_ms: Option<u32>,
+        loss_in_permille: Option<u16>,
+        loss_out_permille: Option<u16>,
+        kbps_in: u32,
+        kbps_out: u32,
+    },
     /// The answer to `interpretation_offer`.
     InterpretationAnswer {
         sdp: String,

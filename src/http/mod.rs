@@ -141,6 +141,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/portal/hearings", get(portal::my_hearings))
         .route("/api/portal/hearings/{id}", get(portal::open_hearing))
         .route("/api/portal/hearings/{id}/minutes", get(portal::minutes))
+        .route(
+            "/api/portal/hearings/{id}/quality.svg",
+            get(portal::quality),
+        )
         .route("/api/portal/hearings/{id}/bundle.zip", get(export::create))
         .route(
             "/api/portal/hearings/{id}/exports/{file}",

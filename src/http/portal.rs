@@ -300,12 +300,9 @@ pub async fn open_hearing(
     // computed when the bundle was sealed; computed (and stored) here only if missing
     // or stale.
     let own = state.key.clone();
-    let (report, streams) = tokio::task::spawn_blocking(move || {
+    let (report, (streams, quality)) = tokio::task::spawn_blocking(move || {
         let report = crate::evidence::report_cache::load_or_refresh(&dir, &own);
-        (
-            report,
-            extra_streams(&dir.join("log").join("entries.jsonl")),
-        )
+        (report, log_facts(&dir.join("log").join("entries.jsonl")))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -341,6 +338,7 @@ pub async fn open_hearing(
         "participants": participants,
         "media": media,
         "streams": streams,
+        "link_quality": quality,
         "bundle_fingerprint": bundle_fingerprint(&state, &h.id),
         "server_key_fingerprint": state.key.fingerprint(),
         "report": report,
@@ -348,16 +346,21 @@ pub async fn open_hearing(
     })))
 }
 
-/// The exhibits and interpretation channels of a sealed log, as the portal labels their
-/// recordings: `{stream, kind: "exhibit"|"interpretation", number, participant,
-/// language?}` from each started entry (a log that cannot be read gives none).
-fn extra_streams(entries: &std::path::Path) -> Vec<Value> {
+/// What the portal page needs from a sealed log: the exhibits and interpretation
+/// channels, as it labels their recordings (`{stream, kind: "exhibit"|"interpretation",
+/// number, participant, language?}` from each started entry), and whether it holds link
+/// quality samples (then the page shows `quality.svg`). A log that cannot be read gives
+/// neither.
+fn log_facts(entries: &std::path::Path) -> (Vec<Value>, bool) {
     let Ok(bytes) = std::fs::read(entries) else {
-        return Vec::new();
+        return (Vec::new(), false);
     };
-    bytes
+    let values: Vec<Value> = bytes
         .split(|b| *b == b'\n')
         .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .collect();
+    let streams = values
+        .iter()
         .filter(|v| {
             (v["type"] == "exhibit" || v["type"] == "interpretation") && v["started"] == true
         })
@@ -365,7 +368,55 @@ fn extra_streams(entries: &std::path::Path) -> Vec<Value> {
             json!({"stream": v["stream"], "kind": v["type"], "number": v["number"],
                    "participant": v["participant"], "language": v["language"]})
         })
-        .collect()
+        .collect();
+    let quality = values.iter().any(|v| v["type"] == "connection_quality");
+    (streams, quality)
+}
+
+/// `GET /api/portal/hearings/:id/quality.svg`: each participant's link over the hearing
+/// (the timeline of the minutes, in the hearing's language), drawn from the sealed log.
+pub async fn quality(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let h = granted(&state, &staff, &id)?;
+    let log = bundle_dir(&state, &h.id).join("log/entries.jsonl");
+    let language = h.fields.language.clone();
+    let svg = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(log).ok()?;
+        let entries: Vec<crate::verify::entry::Entry> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| crate::verify::entry::decode(l).ok())
+            .collect();
+        let words = crate::evidence::minutes_text::for_language(Some(&language)).quality_words();
+        crate::evidence::quality_svg::timeline(&entries, &words)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .ok_or(ApiError::NotFound)?;
+    take_quota(
+        &state,
+        &staff,
+        &h.id,
+        QuotaKind::Requests,
+        1,
+        "view link quality",
+    )
+    .await?;
+    custody(&state, &staff, &h.id, "view link quality", "served").await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 /// `GET /api/portal/hearings/:id/minutes`: the signed minutes (HTML) of the bundle.

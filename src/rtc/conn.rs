@@ -62,6 +62,8 @@ pub(super) struct Conn {
     pub failed: bool,
     /// The peer's ICE credentials, from its last description.
     pub remote_ice: Option<str0m::IceCreds>,
+    /// The link statistics of the current window.
+    pub quality: super::quality::QualityWindow,
 }
 
 /// How long ICE may stay disconnected before the connection counts as failed.
@@ -82,6 +84,7 @@ impl Conn {
         let mut rtc = Rtc::builder()
             .set_rtp_mode(true)
             .set_ice_lite(true)
+            .set_stats_interval(Some(super::quality::STATS_INTERVAL))
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
@@ -110,6 +113,7 @@ impl Conn {
             disconnected_since: None,
             failed: false,
             remote_ice: None,
+            quality: Default::default(),
         }
     }
 

@@ -135,6 +135,13 @@ impl DrainCtx<'_> {
                     self.queues.keyframe.push(sub.outlet);
                 }
             }
+            Event::MediaIngressStats(s) => conn.quality.ingress(&s),
+            Event::MediaEgressStats(s) => conn.quality.egress(&s),
+            Event::PeerStats(s) => {
+                if let Some(q) = conn.quality.peer(&s) {
+                    conn.emit(SessionEventKind::Quality(q));
+                }
+            }
             Event::Closed if !conn.failed => {
                 conn.failed = true;
                 conn.set_state(PeerState::Closed);

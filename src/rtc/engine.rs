@@ -24,6 +24,8 @@ pub enum SessionEventKind {
     State(PeerState),
     /// The peer started publishing a track (its first packet arrived).
     TrackPublished(PublishedTrack),
+    /// The link's quality over the last statistics window (`quality::STATS_INTERVAL`).
+    Quality(super::LinkQuality),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,7 @@ mod drain;
 mod engine;
 mod forward;
 mod media_loop;
+mod quality;
 mod tcp;
 mod udp_batch;
 
@@ -25,6 +26,7 @@ pub use engine::{PeerSession, PeerState, RtcEngine, SessionEvent, SessionEventKi
 pub use forward::{
     MediaKind, Outlets, PublishedTrack, RecordItem, RecordSink, RtpRecord, SenderReportRecord,
 };
+pub use quality::LinkQuality;
 
 /// Errors from the media layer. The message never contains an address or SDP.
 #[derive(Debug, thiserror::Error)]

@@ -305,6 +305,22 @@ pub enum EntryBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream: Option<String>,
     },
+    /// A participant's link over the last statistics window, as the server measured it
+    /// (RTCP and byte counts): logged every 10 s or so and whenever its class changes.
+    /// `level` is `good`, `fair`, `poor` or `unknown` (good below 300 ms and 2 % loss,
+    /// fair below 600 ms and 8 %). Losses in thousandths.
+    ConnectionQuality {
+        participant: String,
+        level: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loss_in_permille: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loss_out_permille: Option<u64>,
+        kbps_in: u64,
+        kbps_out: u64,
+    },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {
         participant: String,
@@ -456,6 +472,7 @@ impl EntryBody {
             Self::Exhibit { .. } => "exhibit",
             Self::Interpretation { .. } => "interpretation",
             Self::InterpretationOnAir { .. } => "interpretation_on_air",
+            Self::ConnectionQuality { .. } => "connection_quality",
             Self::RightsExplained { .. } => "rights_explained",
             Self::PrivilegeClaimed { .. } => "privilege_claimed",
             Self::ObjectionRaised { .. } => "objection_raised",
@@ -504,7 +521,9 @@ pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
     }
 }
 
-pub use rules::{DEVICE_CHECK_RESULTS, check_fields, is_calendar_date, is_safe_relative_path};
+pub use rules::{
+    DEVICE_CHECK_RESULTS, QUALITY_LEVELS, check_fields, is_calendar_date, is_safe_relative_path,
+};
 
 /// Field rules serde cannot express, kept apart from the entry types.
 #[path = "entry_rules.rs"]

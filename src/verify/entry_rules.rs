@@ -91,12 +91,18 @@ pub fn check_fields(body: &EntryBody) -> Result<(), String> {
             .map_or(Ok(()), |r| {
                 Err(format!("device_check: unknown result {r:?}"))
             }),
+        EntryBody::ConnectionQuality { level, .. } if !QUALITY_LEVELS.contains(&level.as_str()) => {
+            Err(format!("connection_quality: unknown level {level:?}"))
+        }
         _ => Ok(()),
     }
 }
 
 /// The results a `device_check` entry may give for each device.
 pub const DEVICE_CHECK_RESULTS: [&str; 3] = ["ok", "failed", "not_tested"];
+
+/// The classes a `connection_quality` entry may give (`domain::quality::QualityLevel`).
+pub const QUALITY_LEVELS: [&str; 4] = ["good", "fair", "poor", "unknown"];
 
 /// True for `YYYY-MM-DD` naming a real calendar day.
 pub fn is_calendar_date(d: &str) -> bool {

@@ -237,6 +237,10 @@ test('judge schedules, invites, admits; judge and witness see each other', async
   await expectVideoPlaying(witness, judgeId, 'witness sees judge');
   await expectVideoPlaying(judge, witnessId, 'judge sees witness');
   await witness.waitForFunction(() => /good|fair|poor/.test(document.querySelector('#quality').className));
+  // The console shows the witness's link as the server measures it (#11 point 6).
+  const linkBadge = await judge.waitForSelector(`figure[data-participant="${witnessId}"] .badge.link:not([hidden])`, { timeout: 45_000 });
+  assert.match(await linkBadge.textContent(), /RTT \d+ ms · loss \d+\.\d % · \d+ kbit\/s/);
+  assert.match(await linkBadge.getAttribute('data-level'), /^(good|fair|poor|unknown)$/);
   await shot(witness, '06-witness-in-hearing.png');
   await shot(judge, '07-judge-in-hearing.png');
   Object.assign(S, { judge, witness, witnessId, judgeId, link, key });

@@ -326,6 +326,17 @@ function onCallEvent(type, data) {
       setStatus(status(), t('room.device_alert', { name: p ? p.display_name : '' }), 'error');
       break;
     }
+    case 'link_quality': {
+      // Round trip, the worse loss and what the participant sends, as the server measures.
+      const loss = Math.max(data.loss_in_permille ?? 0, data.loss_out_permille ?? 0);
+      grid.setLink(data.participant, data.level, t('room.link', {
+        level: t(`room.link_${data.level}`),
+        rtt: data.rtt_ms ?? '–',
+        loss: (loss / 10).toFixed(1),
+        kbps: data.kbps_in,
+      }));
+      break;
+    }
     case 'stream':
       if (interp && interp.attach(data.id, data.stream)) break;
       if (data.id !== selfId) grid.attach(data.id, data.stream);

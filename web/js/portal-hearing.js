@@ -131,6 +131,9 @@ function renderCase(id) {
   const none = Boolean(minutes && minutes.status === 'skip');
   $('#minutes-open').hidden = none;
   $('#minutes-none').hidden = !none;
+  // The links' timeline (an SVG the server draws from the sealed log; viewing it is logged).
+  $('#quality').hidden = !data.link_quality;
+  if (data.link_quality && !$('#quality-img').getAttribute('src')) $('#quality-img').src = `${apiBase(id)}/quality.svg`;
 }
 
 /** The label of an exhibit's or an interpretation channel's recording (its file is

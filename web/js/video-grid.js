@@ -28,11 +28,13 @@ export class VideoGrid {
     const role = el('span', { class: 'role' });
     const muted = el('span', { class: 'badge muted', hidden: true }, this.labels.muted());
     const conn = el('span', { class: 'badge conn', hidden: true });
-    const caption = el('div', { class: 'caption' }, name, role, muted, conn);
+    // Their link as the server measures it (court consoles: `link_quality`).
+    const link = el('span', { class: 'badge link', hidden: true });
+    const caption = el('div', { class: 'caption' }, name, role, muted, conn, link);
     const node = el('figure', { class: self ? 'tile self' : 'tile', dataset: { participant: id }, role: 'group' }, video, placeholder, caption);
     const audio = self ? null : el('audio', { autoplay: true, dataset: { participant: id } });
     if (audio) node.append(audio);
-    t = { id, self, node, video, audio, placeholder, name, role, muted, conn, stream: null };
+    t = { id, self, node, video, audio, placeholder, name, role, muted, conn, link, stream: null };
     this.tiles.set(id, t);
     this.container.append(node);
     return t;
@@ -50,6 +52,16 @@ export class VideoGrid {
     t.conn.hidden = !showConn;
     if (showConn) t.conn.textContent = this.labels.connection(p.connection);
     return t;
+  }
+
+  /** Shows a participant's link quality (`level` good/fair/poor/unknown) on their tile. */
+  setLink(id, level, text) {
+    const t = this.tiles.get(id);
+    if (!t || !t.link) return;
+    t.link.hidden = false;
+    t.link.className = `badge link ${level}`;
+    t.link.dataset.level = level;
+    t.link.textContent = text;
   }
 
   attach(id, stream, self = false) {

@@ -165,6 +165,14 @@ phrase_table! {
     s_rights,
     s_technical,
     s_markers,
+    /// The heading of the links' timeline, and the sentence under it.
+    s_quality,
+    quality_note,
+    /// The classes of a link in the timeline's legend.
+    q_good,
+    q_fair,
+    q_poor,
+    q_unknown,
     s_files,
     /// An empty section.
     none_recorded,
@@ -287,6 +295,17 @@ impl MinutesText {
     }
 
     /// The name of one of the six language codes in this table's language.
+    /// The words of the links' timeline (`quality_svg`) in this language.
+    pub fn quality_words(&self) -> super::quality_svg::QualityWords<'static> {
+        super::quality_svg::QualityWords {
+            title: self.s_quality,
+            good: self.q_good,
+            fair: self.q_fair,
+            poor: self.q_poor,
+            unknown: self.q_unknown,
+        }
+    }
+
     pub fn language_name(&self, code: &str) -> Option<&'static str> {
         Some(match code {
             "ar" => self.name_ar,

@@ -41,6 +41,7 @@ const TYPES = {
   exhibit: { number: 'u', participant: 's', stream: 's', started: 'b' },
   interpretation: { number: 'u', participant: 's', stream: 's', language: 's', started: 'b' },
   interpretation_on_air: { language: 's', stream: 's?' },
+  connection_quality: { participant: 's', level: 's', rtt_ms: 'u?', loss_in_permille: 'u?', loss_out_permille: 'u?', kbps_in: 'u', kbps_out: 'u' },
   rights_explained: { language: 's', text: 's', by: 's' },
   privilege_claimed: { number: 'u', by: 's', ground: 's' },
   objection_raised: { number: 'u', by: 's', ground: 's' },
@@ -139,6 +140,8 @@ export function isSafeRelativePath(p) {
 
 /** Same set as `DEVICE_CHECK_RESULTS`. */
 const DEVICE_CHECK_RESULTS = ['ok', 'failed', 'not_tested'];
+/** The classes a `connection_quality` entry may give (src/verify/entry_rules.rs QUALITY_LEVELS). */
+const QUALITY_LEVELS = ['good', 'fair', 'poor', 'unknown'];
 
 /** Same rule as `is_calendar_date`: `YYYY-MM-DD` naming a real day. */
 export function isCalendarDate(d) {
@@ -169,6 +172,8 @@ export function checkFields(e) {
       try { keyAlg(e.alg); return null; } catch (x) { return `key_bound: ${x.message}`; }
     case 'hearing_opened':
       return e.request_date === undefined || isCalendarDate(e.request_date) ? null : `bad request date ${JSON.stringify(e.request_date)}`;
+    case 'connection_quality':
+      return QUALITY_LEVELS.includes(e.level) ? null : `connection_quality: unknown level ${JSON.stringify(e.level)}`;
     case 'device_check': {
       const bad = [e.camera, e.microphone, e.speaker].find((r) => !DEVICE_CHECK_RESULTS.includes(r));
       return bad === undefined ? null : `device_check: unknown result ${JSON.stringify(bad)}`;
