@@ -9,19 +9,13 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
 use common::peer::{Peer, client_api};
-use ed25519_dalek::SigningKey;
+use common::scene::{join_admitted, judge_console};
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
 use sworn::verify::clock::parse_ms;
-
-fn pubkey(i: u8) -> String {
-    URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
-}
 
 async fn court(j: &Peer, msg: Value) {
     let before = j
@@ -54,26 +48,13 @@ async fn nothing_of_a_private_consultation_reaches_others_or_a_file() {
     let (did, dtok) = judge.invite(&h, "Defence D", "defence").await;
     let (oid, otok) = judge.invite(&h, "Official O", "official").await;
     let api = client_api();
-    let mut j = Peer::connect(
-        &api,
-        &server.ws_url(&format!("/ws/hearings/{h}")),
-        judge.cookie.as_deref(),
-    )
-    .await;
-    j.wait_type("welcome").await;
-    j.send(json!({"type": "hello", "public_key": pubkey(1)}));
-    judge.open(&h).await;
-    j.publish().await;
+    let j = judge_console(&server, &api, &judge, &h).await;
     let mut peers = Vec::new();
     for (i, (pid, tok)) in [(&wid, &wtok), (&did, &dtok), (&oid, &otok)]
         .into_iter()
         .enumerate()
     {
-        let p = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{tok}")), None).await;
-        p.send(json!({"type": "hello", "public_key": pubkey(2 + i as u8)}));
-        p.wait_type("lobby").await;
-        judge.act(&h, pid, "admit").await;
-        p.wait_type("admitted").await;
+        let p = join_admitted(&server, &api, &judge, &h, (pid, tok), 2 + i as u8).await;
         peers.push(p);
     }
     for p in peers.iter_mut() {

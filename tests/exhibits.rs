@@ -9,18 +9,12 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
 use common::peer::{Peer, client_api};
-use ed25519_dalek::SigningKey;
+use common::scene::{join_admitted, judge_console, pubkey};
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
-
-fn pubkey(i: u8) -> String {
-    URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exhibit_is_forwarded_recorded_logged_and_composited() {
@@ -30,23 +24,10 @@ async fn an_exhibit_is_forwarded_recorded_logged_and_composited() {
     let (wid, wtok) = judge.invite(&h, "Witness W", "witness").await;
     let (pid, ptok) = judge.invite(&h, "Prosecutor P", "prosecutor").await;
     let api = client_api();
-    let mut j = Peer::connect(
-        &api,
-        &server.ws_url(&format!("/ws/hearings/{h}")),
-        judge.cookie.as_deref(),
-    )
-    .await;
-    j.wait_type("welcome").await;
-    j.send(json!({"type": "hello", "public_key": pubkey(1)}));
-    judge.open(&h).await;
-    j.publish().await;
+    let j = judge_console(&server, &api, &judge, &h).await;
     let mut peers = Vec::new();
     for (i, (id, tok)) in [(&wid, &wtok), (&pid, &ptok)].into_iter().enumerate() {
-        let p = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{tok}")), None).await;
-        p.send(json!({"type": "hello", "public_key": pubkey(2 + i as u8)}));
-        p.wait_type("lobby").await;
-        judge.act(&h, id, "admit").await;
-        p.wait_type("admitted").await;
+        let p = join_admitted(&server, &api, &judge, &h, (id, tok), 2 + i as u8).await;
         peers.push(p);
     }
     for p in peers.iter_mut() {

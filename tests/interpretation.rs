@@ -10,18 +10,12 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
 use common::peer::{Peer, client_api};
-use ed25519_dalek::SigningKey;
+use common::scene::{judge_console, pubkey};
 use serde_json::{Value, json};
 use std::time::Duration;
 use sworn::domain::StaffRole;
-
-fn pubkey(i: u8) -> String {
-    URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
-}
 
 /// The last `interpretation` message `p` got, as (stream, language, on_air) triples.
 fn channels(p: &Peer) -> Vec<(String, String, bool)> {
@@ -72,16 +66,7 @@ async fn channels_are_forwarded_handed_over_recorded_and_kept_out_of_the_composi
     let (aid, atok) = judge.invite(&h, "Interpreter A", "interpreter").await;
     let (bid, btok) = judge.invite(&h, "Interpreter B", "interpreter").await;
     let api = client_api();
-    let mut j = Peer::connect(
-        &api,
-        &server.ws_url(&format!("/ws/hearings/{h}")),
-        judge.cookie.as_deref(),
-    )
-    .await;
-    j.wait_type("welcome").await;
-    j.send(json!({"type": "hello", "public_key": pubkey(1)}));
-    judge.open(&h).await;
-    j.publish().await;
+    let j = judge_console(&server, &api, &judge, &h).await;
     let mut peers = Vec::new();
     for (i, (id, tok)) in [(&wid, &wtok), (&aid, &atok), (&bid, &btok)]
         .into_iter()

@@ -9,17 +9,11 @@
 mod common;
 
 use axum::http::{StatusCode, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestServer;
-use common::peer::{Peer, client_api};
-use ed25519_dalek::SigningKey;
+use common::peer::client_api;
+use common::scene::{join_admitted, judge_console};
 use serde_json::{Value, json};
 use sworn::domain::StaffRole;
-
-fn pubkey(i: u8) -> String {
-    URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&[i; 32]).verifying_key().to_bytes())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_are_measured_shown_logged_and_drawn() {
@@ -29,21 +23,8 @@ async fn links_are_measured_shown_logged_and_drawn() {
     let h = judge.hearing().await;
     let (wid, wtok) = judge.invite(&h, "Witness W", "witness").await;
     let api = client_api();
-    let mut j = Peer::connect(
-        &api,
-        &server.ws_url(&format!("/ws/hearings/{h}")),
-        judge.cookie.as_deref(),
-    )
-    .await;
-    j.wait_type("welcome").await;
-    j.send(json!({"type": "hello", "public_key": pubkey(1)}));
-    judge.open(&h).await;
-    j.publish().await;
-    let mut w = Peer::connect(&api, &server.ws_url(&format!("/ws/join/{wtok}")), None).await;
-    w.send(json!({"type": "hello", "public_key": pubkey(2)}));
-    w.wait_type("lobby").await;
-    judge.act(&h, &wid, "admit").await;
-    w.wait_type("admitted").await;
+    let j = judge_console(&server, &api, &judge, &h).await;
+    let mut w = join_admitted(&server, &api, &judge, &h, (&wid, &wtok), 2).await;
     w.publish().await;
 
     // Live at the console: the witness's link, with what they send.
