@@ -10,11 +10,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { FLAGS, expectVideoPlaying, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi } from './support.mjs';
+import { FLAGS, blackholeUdp, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, selectedPair } from './support.mjs';
 
 const BASE = (process.env.SWORN_BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
@@ -22,36 +21,8 @@ const CHROMIUM = process.env.SWORN_CHROMIUM || '/usr/bin/chromium';
 const T = 30_000;
 
 let browser;
-let blocked = false;
+let unblockUdp = () => {};
 const problems = [];
-
-/** Only inside a namespace of our own: its `lo` is the only interface. */
-function inPrivateNamespace() {
-  const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).trim().split('\n');
-  return links.length === 1 && /: lo:/.test(links[0]);
-}
-
-// This kernel has neither netem nor the drop action for tc filters; a policy-routing
-// rule that blackholes UDP, ahead of the `local` table, does the job (IPv4 and IPv6).
-const ip = (...args) => execFileSync('ip', args);
-function blockUdp() {
-  blocked = true;
-  for (const v of ['-4', '-6']) {
-    ip(v, 'rule', 'add', 'pref', '10', 'ipproto', 'udp', 'blackhole');
-    ip(v, 'rule', 'add', 'pref', '100', 'lookup', 'local');
-    ip(v, 'rule', 'del', 'pref', '0', 'lookup', 'local');
-  }
-}
-
-function unblockUdp() {
-  if (!blocked) return;
-  blocked = false;
-  for (const v of ['-4', '-6']) {
-    ip(v, 'rule', 'add', 'pref', '0', 'lookup', 'local');
-    ip(v, 'rule', 'del', 'pref', '100', 'lookup', 'local');
-    ip(v, 'rule', 'del', 'pref', '10', 'ipproto', 'udp', 'blackhole');
-  }
-}
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -67,34 +38,12 @@ function page(name, contextOptions = { viewport: { width: 1280, height: 860 } })
   return newContextPage(browser, name, { origin: BASE, problems, contextOptions, timeout: T, initScript: keepPeerConnections });
 }
 
-/** The page's connected peer connection's selected candidate pair. */
-function selectedPair(page) {
-  return page.evaluate(async () => {
-    const pc = (window.__swornPcs || []).filter((p) => p.connectionState === 'connected').pop();
-    if (!pc) return null;
-    const stats = await pc.getStats();
-    let pair = null;
-    stats.forEach((r) => {
-      if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
-    });
-    if (!pair) return null;
-    const local = stats.get(pair.localCandidateId);
-    const remote = stats.get(pair.remoteCandidateId);
-    return {
-      bytesSent: pair.bytesSent,
-      bytesReceived: pair.bytesReceived,
-      local: { protocol: local.protocol, type: local.candidateType, tcpType: local.tcpType },
-      remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType },
-    };
-  });
-}
-
 test('with UDP blocked, judge and witness see each other over ICE-TCP', async (t) => {
   if (!inPrivateNamespace()) {
     t.skip('blocks UDP on lo: runs only inside the loopback-only namespace (scripts/test)');
     return;
   }
-  blockUdp();
+  unblockUdp = blackholeUdp();
   const judge = await page('judge');
   await openHearingByApi(judge, 'TCP', 'MLA-2026-0612');
 

@@ -3,6 +3,7 @@
 // a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
@@ -529,4 +530,64 @@ export async function waitLog(hearing, what, pred, ms = T, dataDir = undefined) 
     assert.ok(Date.now() < deadline, `the log never showed ${what}`);
     await sleep(100);
   }
+}
+
+/** True inside a network namespace of our own: its `lo` is the only interface (the
+ * rules below must never touch a real host). */
+export function inPrivateNamespace() {
+  const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).trim().split('\n');
+  return links.length === 1 && /: lo:/.test(links[0]);
+}
+
+/**
+ * Blackholes UDP datagrams in this namespace: all of them, or those whose source or
+ * destination port is `port` (a page's socket: its network "goes away"). This kernel has
+ * neither netem nor the drop action for tc filters; policy-routing rules ahead of the
+ * `local` table do the job (IPv4 and IPv6). Returns the undo, safe to call twice.
+ */
+export function blackholeUdp(port = null) {
+  const ip = (...args) => execFileSync('ip', args);
+  const selectors = port === null ? [[]] : [['sport', String(port)], ['dport', String(port)]];
+  for (const v of ['-4', '-6']) {
+    selectors.forEach((sel, i) => ip(v, 'rule', 'add', 'pref', String(10 + i), 'ipproto', 'udp', ...sel, 'blackhole'));
+    ip(v, 'rule', 'add', 'pref', '100', 'lookup', 'local');
+    ip(v, 'rule', 'del', 'pref', '0', 'lookup', 'local');
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    for (const v of ['-4', '-6']) {
+      ip(v, 'rule', 'add', 'pref', '0', 'lookup', 'local');
+      ip(v, 'rule', 'del', 'pref', '100', 'lookup', 'local');
+      selectors.forEach((sel, i) => ip(v, 'rule', 'del', 'pref', String(10 + i), 'ipproto', 'udp', ...sel, 'blackhole'));
+    }
+  };
+}
+
+/** The selected candidate pair of the page's `index`-th peer connection (kept by
+ * `keepPeerConnections`; default: the last connected one), with its ICE state. */
+export function selectedPair(page, index = null) {
+  return page.evaluate(async (index) => {
+    const pcs = window.__swornPcs || [];
+    const pc = index === null ? pcs.filter((p) => p.connectionState === 'connected').pop() : pcs[index];
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pair = null;
+    stats.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+    });
+    if (!pair) return { ice: pc.iceConnectionState, index: pcs.indexOf(pc) };
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    return {
+      ice: pc.iceConnectionState,
+      index: pcs.indexOf(pc),
+      ufrag: (/a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp || '') || [])[1] || null,
+      bytesSent: pair.bytesSent,
+      bytesReceived: pair.bytesReceived,
+      local: { protocol: local.protocol, type: local.candidateType, tcpType: local.tcpType, port: local.port },
+      remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType },
+    };
+  }, index);
 }

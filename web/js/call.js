@@ -7,6 +7,9 @@
 import { Signalling } from './signalling.js';
 import { Peer } from './peer.js';
 
+/** How long a failed connection's ICE restart may take before a full reconnect. */
+const FAILED_GRACE_MS = 8000;
+
 export class Call {
   /**
    * @param {{path: string, hello: (challenge?: object) => Promise<object>|object,
@@ -74,8 +77,16 @@ export class Call {
       onStreamGone: (id) => this.opts.onEvent('stream_gone', { id }),
       onState: (state) => {
         this.opts.onEvent('peer_state', state);
-        if (state === 'failed' && this.peer === peer) this.restart();
+        clearTimeout(this.failedTimer);
+        // The peer restarts ICE first (a new network); only if the path is still broken
+        // after that does the page reconnect from scratch.
+        if (state === 'failed' && this.peer === peer) {
+          this.failedTimer = setTimeout(() => {
+            if (this.peer === peer && peer.pc.connectionState === 'failed') this.restart();
+          }, FAILED_GRACE_MS);
+        }
       },
+      onIceRestart: () => this.opts.onEvent('ice_restart'),
     });
     this.peer = peer;
     try {
@@ -140,6 +151,7 @@ export class Call {
   }
 
   stop() {
+    clearTimeout(this.failedTimer);
     this.signalling.stop();
     this.closePeer();
   }

@@ -1,22 +1,31 @@
 // peer.js — one RTCPeerConnection to the sworn server (the SFU).
 // Owns: the client's first offer (sent after `admitted`, carrying the local tracks),
 // answers to server offers (renegotiation when others join), the queue of remote ICE
-// candidates that arrive before a remote description, and mapping incoming streams to
-// participants (a remote MediaStream's id is the participant id, protocol.md).
+// candidates that arrive before a remote description, mapping incoming streams to
+// participants (a remote MediaStream's id is the participant id, protocol.md), and the
+// ICE restart when the path breaks (a phone moving from Wi-Fi to mobile data): after
+// RESTART_AFTER_MS disconnected, a new offer with new ICE credentials gathers the new
+// network's candidates on the same connection — the hearing goes on, nothing is
+// renegotiated but the path.
 // Must never send SDP anywhere but the signalling socket it was given, nor log SDP.
+
+/** How long ICE may stay disconnected before the page restarts it. */
+const RESTART_AFTER_MS = 2000;
 
 export class Peer {
   /**
    * @param {{iceServers: object[], send: (msg: object) => void,
    *          onStream: (participantId: string, stream: MediaStream) => void,
    *          onStreamGone?: (participantId: string) => void,
-   *          onState?: (state: string) => void}} opts
+   *          onState?: (state: string) => void, onIceRestart?: () => void}} opts
    */
   constructor(opts) {
     this.opts = opts;
     this.pendingCandidates = [];
     this.closed = false;
     this.senders = {};
+    this.iceRestarts = 0;
+    this.restartTimer = null;
     this.pc = new RTCPeerConnection({ iceServers: sanitizeIceServers(opts.iceServers) });
     this.pc.addEventListener('icecandidate', (ev) => {
       if (ev.candidate && ev.candidate.candidate) {
@@ -34,6 +43,28 @@ export class Peer {
     this.pc.addEventListener('connectionstatechange', () => {
       if (opts.onState) opts.onState(this.pc.connectionState);
     });
+    this.pc.addEventListener('iceconnectionstatechange', () => {
+      const s = this.pc.iceConnectionState;
+      clearTimeout(this.restartTimer);
+      if (s === 'disconnected') this.restartTimer = setTimeout(() => this.restartIce(), RESTART_AFTER_MS);
+      else if (s === 'failed') this.restartIce();
+    });
+  }
+
+  /** A new offer with new ICE credentials on this connection (RFC 8445 §2.4). Skipped
+   * mid-negotiation: the ICE state is checked again when it settles. */
+  async restartIce() {
+    if (this.closed || this.pc.signalingState !== 'stable' || !this.pc.remoteDescription) return;
+    this.iceRestarts += 1;
+    if (this.opts.onIceRestart) this.opts.onIceRestart();
+    try {
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      this.opts.send({ type: 'offer', sdp: this.pc.localDescription.sdp });
+    } catch (_e) {
+      // The connection closed meanwhile, or a server offer came first: the page's
+      // reconnect (call.js) takes over if the path stays broken.
+    }
   }
 
   /** Add the local tracks (or receive-only transceivers) and send the first offer. */
@@ -98,6 +129,7 @@ export class Peer {
 
   close() {
     this.closed = true;
+    clearTimeout(this.restartTimer);
     try {
       this.pc.close();
     } catch (_e) {
