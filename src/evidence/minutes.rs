@@ -275,6 +275,17 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
                     &v(reason),
                 ],
             )),
+            EntryBody::AudioOnlyFallback {
+                participant,
+                active,
+            } => technical.push(at(fill(
+                if *active {
+                    x.audio_only_on
+                } else {
+                    x.audio_only_off
+                },
+                &[&v(participant)],
+            ))),
             EntryBody::RecordingDegraded {
                 participant,
                 detail,

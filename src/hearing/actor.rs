@@ -485,6 +485,17 @@ impl Actor {
         }
     }
 
+    /// Sends `msg` to every court console (whoever may admit: the judge, clerks).
+    pub(super) fn to_court(&self, msg: ServerMsg) {
+        for p in self
+            .people
+            .values()
+            .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
+        {
+            p.send(msg.clone());
+        }
+    }
+
     pub(super) fn error(&self, pid: &ParticipantId, code: &'static str, message: &str) {
         self.send(
             pid,

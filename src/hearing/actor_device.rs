@@ -17,7 +17,7 @@ use super::actor::Actor;
 use super::live::Contender;
 use super::protocol::{Outbound, ServerMsg, close, device_proof_message};
 use super::{ConnId, HearingError};
-use crate::domain::{Action, ParticipantId, Presence, Subject, allows};
+use crate::domain::{ParticipantId, Presence};
 use crate::verify::entry::EntryBody;
 use crate::verify::keys::{KeyAlg, ParticipantKey};
 use base64::Engine;
@@ -153,15 +153,9 @@ impl Actor {
             participant: pid.to_string(),
             reason: "unrecognized_device".into(),
         });
-        for court in self
-            .people
-            .values()
-            .filter(|c| allows(Subject::Participant(c.row.role), Action::Admit))
-        {
-            court.send(ServerMsg::DeviceAlert {
-                participant: pid.to_string(),
-            });
-        }
+        self.to_court(ServerMsg::DeviceAlert {
+            participant: pid.to_string(),
+        });
         self.broadcast_roster();
     }
 

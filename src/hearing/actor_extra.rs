@@ -168,7 +168,9 @@ impl Actor {
             }
             SessionEventKind::State(PeerState::Failed) => self.end_extra(tag).await,
             // An extra stream's link is its owner's: their own connection reports it.
-            SessionEventKind::State(_) | SessionEventKind::Quality(_) => {}
+            SessionEventKind::State(_)
+            | SessionEventKind::Quality(_)
+            | SessionEventKind::AudioOnly(_) => {}
         }
         true
     }

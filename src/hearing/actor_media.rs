@@ -193,6 +193,7 @@ impl Actor {
             }
             SessionEventKind::TrackPublished(track) => self.track_published(&pid, track).await,
             SessionEventKind::Quality(q) => self.link_quality(&pid, q),
+            SessionEventKind::AudioOnly(on) => self.audio_only(&pid, on),
         }
     }
 

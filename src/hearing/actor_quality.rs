@@ -2,12 +2,13 @@
 //! it every few seconds, goes live to the court consoles (`link_quality`) and into the
 //! log (`connection_quality`) — every [`LOG_EVERY`], and at once when its class changes —
 //! so that the minutes and the portal can show each participant's link as a timeline and a
-//! court sees at a glance when the witness's link was poor.
+//! court sees at a glance when the witness's link was poor. And the audio-only fallback
+//! the media loop decides for a downlink that cannot hold video (`rtc::downlink`).
 
 use super::actor::Actor;
 use super::protocol::ServerMsg;
+use crate::domain::ParticipantId;
 use crate::domain::quality::{QualityLevel, classify};
-use crate::domain::{Action, ParticipantId, Subject, allows};
 use crate::rtc::LinkQuality;
 use crate::verify::entry::EntryBody;
 use std::time::Duration;
@@ -28,13 +29,7 @@ impl Actor {
             kbps_in: q.kbps_in,
             kbps_out: q.kbps_out,
         };
-        for p in self
-            .people
-            .values()
-            .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
-        {
-            p.send(msg.clone());
-        }
+        self.to_court(msg);
         if self.record.is_none() {
             return;
         }
@@ -56,6 +51,24 @@ impl Actor {
             kbps_in: u64::from(q.kbps_in),
             kbps_out: u64::from(q.kbps_out),
         });
+    }
+}
+
+impl Actor {
+    /// The media loop stopped (or tried again) the video sent to `pid`: their downlink
+    /// could not hold it. Their page says so, the consoles see it, the log keeps it.
+    pub(super) fn audio_only(&mut self, pid: &ParticipantId, on: bool) {
+        self.send(pid, ServerMsg::AudioOnly { active: on });
+        self.to_court(ServerMsg::AudioOnlyOf {
+            participant: pid.to_string(),
+            active: on,
+        });
+        if self.record.is_some() {
+            self.log(EntryBody::AudioOnlyFallback {
+                participant: pid.to_string(),
+                active: on,
+            });
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::actor::Actor;
 use super::protocol::{CheckpointRef, ServerMsg};
 use super::record::{HearingRecord, Stamped};
 use super::recording::{self, RecorderReport, RecorderSettings};
-use crate::domain::{Action, ParticipantId, Presence, Subject, allows};
+use crate::domain::{ParticipantId, Presence};
 use crate::evidence::convert;
 use crate::recorder::{GapKind, RecorderEvent};
 use crate::verify::entry::EntryBody;
@@ -290,16 +290,10 @@ impl Actor {
     /// Tells the court's consoles about a participant's recording state.
     pub(super) fn recording_state(&mut self, pid: &ParticipantId, state: &'static str) {
         self.recording_states.insert(pid.clone(), state);
-        for p in self
-            .people
-            .values()
-            .filter(|p| allows(Subject::Participant(p.row.role), Action::Admit))
-        {
-            p.send(ServerMsg::Recording {
-                participant: pid.to_string(),
-                state,
-            });
-        }
+        self.to_court(ServerMsg::Recording {
+            participant: pid.to_string(),
+            state,
+        });
     }
 
     pub(super) fn checkpoint_ref(&self) -> Option<CheckpointRef> {

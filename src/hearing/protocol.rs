@@ -403,6 +403,16 @@ pub enum ServerMsg {
         kbps_in: u32,
         kbps_out: u32,
     },
+    /// To the participant: the video sent to them stopped because their connection
+    /// cannot carry it (`active`: they still hear and are heard), or is tried again.
+    AudioOnly {
+        active: bool,
+    },
+    /// To court consoles: the same, about `participant`.
+    AudioOnlyOf {
+        participant: String,
+        active: bool,
+    },
     /// The answer to `interpretation_offer`.
     InterpretationAnswer {
         sdp: String,

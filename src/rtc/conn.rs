@@ -64,6 +64,8 @@ pub(super) struct Conn {
     pub remote_ice: Option<str0m::IceCreds>,
     /// The link statistics of the current window.
     pub quality: super::quality::QualityWindow,
+    /// Whether this subscriber's downlink holds video (`downlink`).
+    pub downlink: super::downlink::Downlink,
 }
 
 /// How long ICE may stay disconnected before the connection counts as failed.
@@ -114,6 +116,7 @@ impl Conn {
             failed: false,
             remote_ice: None,
             quality: Default::default(),
+            downlink: Default::default(),
         }
     }
 

@@ -140,6 +140,15 @@ impl DrainCtx<'_> {
             Event::PeerStats(s) => {
                 if let Some(q) = conn.quality.peer(&s) {
                     conn.emit(SessionEventKind::Quality(q));
+                    if let Some(audio_only) = conn.downlink.window(&q, Instant::now()) {
+                        conn.emit(SessionEventKind::AudioOnly(audio_only));
+                        if !audio_only {
+                            // Video again: each picture starts from a keyframe.
+                            self.queues
+                                .keyframe
+                                .extend(conn.tx.iter().map(|s| s.outlet));
+                        }
+                    }
                 }
             }
             Event::Closed if !conn.failed => {

@@ -26,6 +26,9 @@ pub enum SessionEventKind {
     TrackPublished(PublishedTrack),
     /// The link's quality over the last statistics window (`quality::STATS_INTERVAL`).
     Quality(super::LinkQuality),
+    /// The video forwarded to this subscriber stopped (true: their downlink cannot hold
+    /// it, audio goes on) or is tried again (false); see `downlink`.
+    AudioOnly(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

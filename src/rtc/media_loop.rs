@@ -694,8 +694,9 @@ impl MediaLoop {
             let Some(conn) = self.conns.get_mut(&sub_tag) else {
                 continue;
             };
-            // A private consultation: nothing crosses between rooms.
-            if conn.failed || conn.room != room {
+            // A private consultation: nothing crosses between rooms. A downlink that
+            // cannot hold video gets audio only.
+            if conn.failed || conn.room != room || (f.video && conn.downlink.audio_only()) {
                 continue;
             }
             let Some(sub) = conn.tx.iter_mut().find(|s| s.outlet == f.outlet) else {

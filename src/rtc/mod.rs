@@ -13,6 +13,7 @@
 //! forward ([`PublishedTrack::set_forwarding`]).
 
 mod conn;
+mod downlink;
 mod drain;
 mod engine;
 mod forward;

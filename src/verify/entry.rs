@@ -321,6 +321,11 @@ pub enum EntryBody {
         kbps_in: u64,
         kbps_out: u64,
     },
+    /// The video forwarded to `participant` stopped because their downlink could not hold
+    /// it (`active`: from now on they received audio only; two 5 s windows with 10 % loss
+    /// or a 1 s round trip), or was tried again (`active` false). What they sent was
+    /// recorded as before.
+    AudioOnlyFallback { participant: String, active: bool },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {
         participant: String,
@@ -473,6 +478,7 @@ impl EntryBody {
             Self::Interpretation { .. } => "interpretation",
             Self::InterpretationOnAir { .. } => "interpretation_on_air",
             Self::ConnectionQuality { .. } => "connection_quality",
+            Self::AudioOnlyFallback { .. } => "audio_only_fallback",
             Self::RightsExplained { .. } => "rights_explained",
             Self::PrivilegeClaimed { .. } => "privilege_claimed",
             Self::ObjectionRaised { .. } => "objection_raised",

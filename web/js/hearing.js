@@ -326,6 +326,12 @@ function onCallEvent(type, data) {
       setStatus(status(), t('room.device_alert', { name: p ? p.display_name : '' }), 'error');
       break;
     }
+    case 'audio_only':
+      $('#audio-only').hidden = !data.active;
+      break;
+    case 'audio_only_of':
+      grid.setAudioOnly(data.participant, data.active, t('room.audio_only_of'));
+      break;
     case 'link_quality': {
       // Round trip, the worse loss and what the participant sends, as the server measures.
       const loss = Math.max(data.loss_in_permille ?? 0, data.loss_out_permille ?? 0);

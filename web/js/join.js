@@ -314,6 +314,10 @@ function onEvent(type, data) {
     case 'roster':
       if (Array.isArray(data.participants)) onRoster(data.participants);
       break;
+    case 'audio_only':
+      // The server stopped the video sent to us: our downlink cannot carry it.
+      $('#audio-only').hidden = !data.active;
+      break;
     case 'stream':
       if (interp && interp.attach(data.id, data.stream)) break;
       grid.attach(data.id, data.stream);

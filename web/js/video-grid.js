@@ -30,11 +30,13 @@ export class VideoGrid {
     const conn = el('span', { class: 'badge conn', hidden: true });
     // Their link as the server measures it (court consoles: `link_quality`).
     const link = el('span', { class: 'badge link', hidden: true });
-    const caption = el('div', { class: 'caption' }, name, role, muted, conn, link);
+    // Their downlink cannot carry video: they receive audio only (`audio_only_of`).
+    const audioOnly = el('span', { class: 'badge audio-only poor', hidden: true });
+    const caption = el('div', { class: 'caption' }, name, role, muted, conn, link, audioOnly);
     const node = el('figure', { class: self ? 'tile self' : 'tile', dataset: { participant: id }, role: 'group' }, video, placeholder, caption);
     const audio = self ? null : el('audio', { autoplay: true, dataset: { participant: id } });
     if (audio) node.append(audio);
-    t = { id, self, node, video, audio, placeholder, name, role, muted, conn, link, stream: null };
+    t = { id, self, node, video, audio, placeholder, name, role, muted, conn, link, audioOnly, stream: null };
     this.tiles.set(id, t);
     this.container.append(node);
     return t;
@@ -62,6 +64,14 @@ export class VideoGrid {
     t.link.className = `badge link ${level}`;
     t.link.dataset.level = level;
     t.link.textContent = text;
+  }
+
+  /** Marks a participant who receives audio only (their downlink cannot carry video). */
+  setAudioOnly(id, on, text) {
+    const t = this.tiles.get(id);
+    if (!t || !t.audioOnly) return;
+    t.audioOnly.hidden = !on;
+    t.audioOnly.textContent = text;
   }
 
   attach(id, stream, self = false) {

@@ -87,6 +87,8 @@ pub(super) const EN: MinutesText = MinutesText {
     s_rights: "Rights of the witness, privileges and objections",
     s_technical: "Technical conditions",
     s_markers: "Marked moments",
+    audio_only_on: "the video sent to {0} stopped: their connection could not carry it; they went on hearing and being heard (audio only)",
+    audio_only_off: "the video sent to {0} was resumed",
     s_quality: "Quality of each participant's link",
     quality_note: "Each row is one participant's connection as the server measured it (round trip and losses from RTCP, bitrates from bytes counted): good below 300 ms and 2 % loss, fair below 600 ms and 8 %, else poor; blank where it was not measured. Each bar gives its values when pointed at.",
     q_good: "good",

@@ -87,6 +87,8 @@ pub(super) const ES: MinutesText = MinutesText {
     s_rights: "Derechos del testigo, privilegios y objeciones",
     s_technical: "Condiciones técnicas",
     s_markers: "Momentos señalados",
+    audio_only_on: "se interrumpió el vídeo enviado a {0}: su conexión no podía transportarlo; siguió oyendo y siendo oído (solo audio)",
+    audio_only_off: "se reanudó el vídeo enviado a {0}",
     s_quality: "Calidad de la conexión de cada participante",
     quality_note: "Cada fila es la conexión de un participante tal como la midió el servidor (ida y vuelta y pérdidas según RTCP, tasas según los bytes contados): buena por debajo de 300 ms y 2 % de pérdidas, regular por debajo de 600 ms y 8 %, mala en otro caso; en blanco donde no se midió. Cada barra muestra sus valores al señalarla.",
     q_good: "buena",

@@ -87,6 +87,8 @@ pub(super) const FR: MinutesText = MinutesText {
     s_rights: "Droits du témoin, privilèges et objections",
     s_technical: "Conditions techniques",
     s_markers: "Moments signalés",
+    audio_only_on: "la vidéo transmise à {0} a été interrompue : sa connexion ne pouvait la porter ; il a continué d'entendre et d'être entendu (audio seul)",
+    audio_only_off: "la vidéo transmise à {0} a été rétablie",
     s_quality: "Qualité de la liaison de chaque participant",
     quality_note: "Chaque ligne représente la connexion d'un participant telle que le serveur l'a mesurée (aller-retour et pertes d'après RTCP, débits d'après les octets comptés) : bonne en deçà de 300 ms et 2 % de pertes, moyenne en deçà de 600 ms et 8 %, sinon mauvaise ; vide là où elle n'a pas été mesurée. Chaque barre indique ses valeurs lorsqu'on la pointe.",
     q_good: "bonne",

@@ -165,6 +165,9 @@ phrase_table! {
     s_rights,
     s_technical,
     s_markers,
+    /// {0} the participant: the video sent to them stopped (their link), or resumed.
+    audio_only_on,
+    audio_only_off,
     /// The heading of the links' timeline, and the sentence under it.
     s_quality,
     quality_note,

@@ -87,6 +87,8 @@ pub(super) const ZH: MinutesText = MinutesText {
     s_rights: "证人的权利、特权和异议",
     s_technical: "技术条件",
     s_markers: "标记的时刻",
+    audio_only_on: "发送给 {0} 的视频已停止：其连接无法承载；其仍可听到并被听到（仅音频）",
+    audio_only_off: "发送给 {0} 的视频已恢复",
     s_quality: "各参与者的连接质量",
     quality_note: "每一行是服务器测得的一名参与者的连接（往返时间和丢包率来自 RTCP，码率来自统计的字节数）：往返低于 300 毫秒且丢包低于 2% 为良好，低于 600 毫秒且 8% 为一般，否则为较差；未测量处为空白。指向每一段可查看其数值。",
     q_good: "良好",
