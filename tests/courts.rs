@@ -39,6 +39,7 @@ const HEARING_ROUTES: &[(&str, &[Method])] = &[
     ("/api/hearings/{id}/grants/{gid}/revoke", &[Method::POST]),
     ("/api/portal/hearings/{id}", &[Method::GET]),
     ("/api/portal/hearings/{id}/minutes", &[Method::GET]),
+    ("/api/portal/hearings/{id}/quality.svg", &[Method::GET]),
     ("/api/portal/hearings/{id}/bundle.zip", &[Method::GET]),
     ("/api/portal/hearings/{id}/exports/{file}", &[Method::GET]),
     ("/api/portal/hearings/{id}/files/{*path}", &[Method::GET]),
@@ -259,6 +260,7 @@ async fn grants_come_from_the_hearings_own_court() {
     let summary = format!("/api/portal/hearings/{h}");
     let bundle = format!("/api/portal/hearings/{h}/bundle.zip");
     let minutes = format!("/api/portal/hearings/{h}/minutes");
+    let quality = format!("/api/portal/hearings/{h}/quality.svg");
     let v = pros.get(&summary).await;
     assert_eq!(v["hearing"]["id"], h.as_str());
     let export = pros.export_file(&h).await;
@@ -274,7 +276,7 @@ async fn grants_come_from_the_hearings_own_court() {
         vec![h.clone()]
     );
     for c in [&pros2, &def, &judge_a, &judge_b, &clerk_b] {
-        for p in [&summary, &bundle, &minutes] {
+        for p in [&summary, &bundle, &minutes, &quality] {
             let (s, _, _) = c.get_bytes(p, None).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
         }

@@ -381,17 +381,20 @@ pub fn apply(
                 return Err(CourtError::NoConsultation);
             };
             next.consultation = None;
+            // The end is logged before recording resumes: no media of the new files may
+            // precede the entry that ends the consultation (the start is logged after
+            // recording stopped, for the same reason).
             vec![
-                Effect::Consultation {
-                    participants: c.participants.clone(),
-                    private: false,
-                },
                 Effect::Log(CourtEvent::Consultation {
-                    participants: c.participants,
+                    participants: c.participants.clone(),
                     started: false,
                     asked_by: c.asked_by,
                     by: who,
                 }),
+                Effect::Consultation {
+                    participants: c.participants,
+                    private: false,
+                },
                 Effect::Announce,
             ]
         }

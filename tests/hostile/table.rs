@@ -67,6 +67,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/portal/hearings", Portal),
     r("GET", "/api/portal/hearings/{id}", Portal),
     r("GET", "/api/portal/hearings/{id}/minutes", Portal),
+    r("GET", "/api/portal/hearings/{id}/quality.svg", Portal),
     r("GET", "/api/portal/hearings/{id}/bundle.zip", Portal),
     r("GET", "/api/portal/hearings/{id}/exports/{file}", Portal),
     r("GET", "/api/portal/hearings/{id}/files/{*path}", Portal),
