@@ -139,6 +139,11 @@ async fn channels_are_forwarded_handed_over_recorded_and_kept_out_of_the_composi
         .wait_received(&b_stream, "audio", before + 20)
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // B is moved into a private consultation with the witness: B's channel carries B's
+    // microphone, so it ends before the consultation begins.
+    j.send(json!({"type": "court", "control": "consult", "participants": [wid, bid], "participant": wid}));
+    wait_channels(&j, &[]).await;
+    j.send(json!({"type": "court", "control": "end_consultation"}));
 
     for p in peers {
         p.close().await;
@@ -169,6 +174,19 @@ async fn channels_are_forwarded_handed_over_recorded_and_kept_out_of_the_composi
             (bid.as_str(), b_stream.as_str(), "fr", false),
         ],
         "{log:?}"
+    );
+    let seq_of = |pred: &dyn Fn(&Value) -> bool| {
+        log.iter()
+            .find(|e| pred(e))
+            .and_then(|e| e["seq"].as_u64())
+            .unwrap()
+    };
+    assert!(
+        seq_of(&|e| e["type"] == "interpretation"
+            && e["stream"] == b_stream.as_str()
+            && e["started"] == false)
+            < seq_of(&|e| e["type"] == "consultation" && e["started"] == true),
+        "the channel ended before the consultation began"
     );
     let on_air: Vec<(&str, Option<&str>)> = log
         .iter()

@@ -394,7 +394,10 @@ impl Actor {
                 text,
                 participant,
                 participants,
-            } => self.court_control(&pid, control, text, participant, participants),
+            } => {
+                self.court_control(&pid, control, text, participant, participants)
+                    .await
+            }
             ClientMsg::Rights {
                 act,
                 text,

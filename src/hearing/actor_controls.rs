@@ -17,7 +17,7 @@ fn now_ms() -> i64 {
 
 impl Actor {
     /// A `court` message from `pid`.
-    pub(super) fn court_control(
+    pub(super) async fn court_control(
         &mut self,
         pid: &ParticipantId,
         control: CourtControl,
@@ -101,7 +101,7 @@ impl Actor {
             Ok(t) => {
                 self.court = t.state;
                 for e in t.effects {
-                    self.court_effect(e);
+                    self.court_effect(e).await;
                 }
                 self.send(pid, ServerMsg::CourtDone { control });
             }
@@ -109,7 +109,7 @@ impl Actor {
         }
     }
 
-    fn court_effect(&mut self, e: Effect) {
+    async fn court_effect(&mut self, e: Effect) {
         match e {
             Effect::Log(ev) => self.log(match ev {
                 CourtEvent::Locked { locked, by } => EntryBody::HearingLocked { locked, by },
@@ -193,7 +193,7 @@ impl Actor {
             Effect::Consultation {
                 participants,
                 private,
-            } => self.consultation(&participants, private),
+            } => self.consultation(&participants, private).await,
             Effect::ConsultationRequested { by, with } => {
                 for p in self.people.values() {
                     if matches!(p.row.role, ParticipantRole::Judge | ParticipantRole::Clerk) {
@@ -241,8 +241,17 @@ impl Actor {
 
     /// Moves participants into a private room (room 1: media among them only, recording
     /// stopped and its files sealed) or back into the hearing (recording resumes in new
-    /// files).
-    fn consultation(&mut self, participants: &[String], private: bool) {
+    /// files). A member's exhibit or interpretation channel ends first: it is forwarded
+    /// to everyone and recorded, and a channel carries the interpreter's microphone.
+    async fn consultation(&mut self, participants: &[String], private: bool) {
+        if private {
+            for pid in participants
+                .iter()
+                .filter_map(|id| ParticipantId::parse(id))
+            {
+                self.end_extras_of(&pid, |_| true).await;
+            }
+        }
         let room = u32::from(private);
         for id in participants {
             let Some(pid) = ParticipantId::parse(id) else {
