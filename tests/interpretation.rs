@@ -101,6 +101,19 @@ async fn channels_are_forwarded_handed_over_recorded_and_kept_out_of_the_composi
     wait_channels(&peers[0], &[(&a_stream, "fr", true)]).await;
     peers[0].wait_received(&a_stream, "audio", 20).await;
     j.wait_received(&a_stream, "audio", 20).await;
+    // The court mutes A: the channel, A's microphone, falls silent with A, and comes back.
+    judge.act(&h, &aid, "mute").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let muted_at = peers[0].received(&a_stream, "audio");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        peers[0].received(&a_stream, "audio") <= muted_at + 2,
+        "a muted interpreter's channel is not forwarded"
+    );
+    judge.act(&h, &aid, "unmute").await;
+    peers[0]
+        .wait_received(&a_stream, "audio", muted_at + 20)
+        .await;
     // A second channel of the same interpreter is refused.
     peers[1].send(json!({"type": "interpretation_offer", "sdp": "v=0", "language": "es"}));
     let e = peers[1]

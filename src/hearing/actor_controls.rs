@@ -179,9 +179,9 @@ impl Actor {
                 for id in ids {
                     if let Some(p) = self.people.get_mut(&id) {
                         p.muted_by_court = true;
-                        p.apply_forwarding();
                         p.send(ServerMsg::Muted { by_court: true });
                     }
+                    self.apply_forwarding(&id);
                     self.log(EntryBody::Mute {
                         participant: id.to_string(),
                         muted: true,

@@ -101,11 +101,7 @@ impl Actor {
             Effect::RevokeInvite => {
                 let _ = self.deps.store.revoke_invite(target);
             }
-            Effect::ApplyForwarding => {
-                if let Some(p) = self.people.get(target) {
-                    p.apply_forwarding();
-                }
-            }
+            Effect::ApplyForwarding => self.apply_forwarding(target),
             Effect::Tell(n) => {
                 let msg = match n {
                     Notice::Admitted => ServerMsg::Admitted,

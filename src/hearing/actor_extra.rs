@@ -156,7 +156,14 @@ impl Actor {
                     track.set_forwarding(false);
                     return true; // one track of its kind, nothing else
                 }
-                track.set_forwarding(true);
+                // A channel is the interpreter's microphone: muted by the court, it is
+                // not forwarded either (`actor_interpret::apply_forwarding`).
+                let on = e.kind == ExtraKind::Exhibit
+                    || self
+                        .people
+                        .get(&e.owner)
+                        .is_some_and(|p| p.forwards(MediaKind::Audio));
+                track.set_forwarding(on);
                 e.track = Some(track.clone());
                 let owner = e.owner.clone();
                 for other in self.subscribers_except(&owner) {

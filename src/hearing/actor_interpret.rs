@@ -149,6 +149,22 @@ impl Actor {
         self.broadcast_interpretation();
     }
 
+    /// A channel follows its interpreter's microphone as the court sets it: muted by
+    /// the court (or no longer admitted), the channel is not forwarded either (it is
+    /// still recorded, as a muted microphone is).
+    pub(super) fn apply_forwarding(&self, pid: &ParticipantId) {
+        let Some(p) = self.people.get(pid) else {
+            return;
+        };
+        p.apply_forwarding();
+        let on = p.forwards(crate::rtc::MediaKind::Audio);
+        for (e, _) in self.channels().filter(|(e, _)| e.owner == *pid) {
+            if let Some(t) = &e.track {
+                t.set_forwarding(on);
+            }
+        }
+    }
+
     fn put_on_air(&mut self, language: &str, stream: Option<ParticipantId>) {
         match &stream {
             Some(s) => self.on_air.insert(language.to_owned(), s.clone()),
