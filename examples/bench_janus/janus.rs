@@ -183,6 +183,9 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
     .await?;
     let e = wait_event(port, session, |e| e["jsep"]["type"] == "answer").await?;
     let answer = e["jsep"]["sdp"].as_str().context("answer SDP")?.to_owned();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        eprintln!("offer:\n{sdp}\nanswer:\n{answer}");
+    }
     pc.set_remote_description(RTCSessionDescription::answer(answer)?)
         .await?;
     Ok(session)
@@ -197,6 +200,12 @@ fn start_janus(a: &JanusArgs<'_>) -> anyhow::Result<ChildGuard> {
         .arg("-F")
         .arg(conf_dir)
         .args(["-i", &a.ip.to_string(), "-o"])
+        // BENCH_JANUS_ARGS: extra arguments (e.g. `-d 5 -l` for ICE debugging).
+        .args(
+            std::env::var("BENCH_JANUS_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
         .spawn()
@@ -230,30 +239,37 @@ fn mjr_files(rec: &Path) -> Vec<(PathBuf, u64)> {
     out
 }
 
-/// Frames in one .mjr, through `janus-pp-rec` to WebM/Opus and ffprobe; None when
-/// janus-pp-rec is missing or fails.
-fn mjr_frames(mjr: &Path, out_dir: &Path) -> Option<(u64, u64)> {
-    let name = mjr.file_stem()?.to_str()?;
+/// Frames in one .mjr, through `janus-pp-rec` to WebM/Opus and ffprobe: (video, audio).
+fn mjr_frames(mjr: &Path, out_dir: &Path) -> anyhow::Result<(u64, u64)> {
+    let name = mjr
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .context("file name")?;
     let ext = if name.contains("video") {
         "webm"
     } else if name.contains("audio") {
         "opus"
     } else {
-        return None;
+        bail!("{name}: neither audio nor video");
     };
-    let out = out_dir.join(format!("{name}.{ext}"));
-    let ok = Command::new("janus-pp-rec")
+    // A relative target: janus-pp-rec takes the format from the first dot of the path
+    // (the temp dir's name has one).
+    let target = format!("{name}.{ext}");
+    let out = out_dir.join(&target);
+    let run = Command::new("janus-pp-rec")
+        .current_dir(out_dir)
+        .args(["-f", ext])
         .arg(mjr)
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?
-        .success();
-    if !ok {
-        return None;
+        .arg(&target)
+        .output()
+        .context("running janus-pp-rec")?;
+    if !run.status.success() {
+        let text = String::from_utf8_lossy(&run.stdout).into_owned()
+            + &String::from_utf8_lossy(&run.stderr);
+        let last: Vec<&str> = text.lines().rev().take(3).collect();
+        bail!("janus-pp-rec {name}: {}", last.join(" | "));
     }
-    procstat::count_packets(&out).ok()
+    procstat::count_packets(&out)
 }
 
 pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
@@ -370,10 +386,13 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
     let mut converted = 0;
     for (f, _) in &files {
         side.files += 1;
-        if let Some((v, au)) = mjr_frames(f, &conv) {
-            converted += 1;
-            side.video_frames_file += v;
-            side.audio_frames_file += au;
+        match mjr_frames(f, &conv) {
+            Ok((v, au)) => {
+                converted += 1;
+                side.video_frames_file += v;
+                side.audio_frames_file += au;
+            }
+            Err(e) => eprintln!("warning: {e:#}"),
         }
     }
     let note = format!(

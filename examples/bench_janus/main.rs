@@ -120,18 +120,27 @@ fn print(s: &report::Side, j: &report::Side, note: &str) {
     row(
         "audio frames sent / in files",
         format!("{} / {}", s.audio_frames_sent, s.audio_frames_file),
-        format!("{} / {}", j.audio_frames_sent, j.audio_frames_file),
+        if j.audio_frames_file == 0 {
+            // Debian's janus-pp-rec 1.1.2 converts no Opus .mjr ("Opus RTP packets
+            // cannot be converted to this target file"): the .mjr sizes show it grew.
+            format!("{} / not converted", j.audio_frames_sent)
+        } else {
+            format!("{} / {}", j.audio_frames_sent, j.audio_frames_file)
+        },
     );
     row(
         "RTP packets sent",
         s.packets_sent.to_string(),
         j.packets_sent.to_string(),
     );
-    row(
-        "RTP received / lost (server RTCP RR)",
-        format!("{} / {}", s.rr_received, s.rr_lost),
-        format!("{} / {}", j.rr_received, j.rr_lost),
-    );
+    let rr = |x: &report::Side| {
+        if x.rr_received == 0 && x.rr_lost == 0 {
+            "not reported".to_owned()
+        } else {
+            format!("{} / {}", x.rr_received, x.rr_lost)
+        }
+    };
+    row("RTP received / lost (server RTCP RR)", rr(s), rr(j));
     row("files", s.files.to_string(), j.files.to_string());
     println!("  sworn RSS: {}", s.rss_note);
     println!("  Janus RSS: {}", j.rss_note);
@@ -195,8 +204,14 @@ fn main() -> anyhow::Result<()> {
             Ok(j) => j,
             Err(e) => {
                 let log = std::fs::read_to_string(dir.join("janus.log")).unwrap_or_default();
+                let keep = std::env::temp_dir().join("bench-vs-janus-janus.log");
+                let _ = std::fs::write(&keep, &log);
                 let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                eprintln!("Janus log (last lines, newest first):\n{}", tail.join("\n"));
+                eprintln!(
+                    "Janus log (last lines, newest first; all of it in {}):\n{}",
+                    keep.display(),
+                    tail.join("\n")
+                );
                 return Err(e);
             }
         };
@@ -211,13 +226,13 @@ fn main() -> anyhow::Result<()> {
         let ratio = s.core_pct_per_stream() / j.core_pct_per_stream().max(1e-9);
         println!(
             "  n={n} sworn={:.3} janus={:.3} ratio={ratio:.2} sworn_rss_mib={:.1} janus_rss_mib={:.1} \
-             sworn_frames_lost={} janus_frames_lost={} target={}",
+             sworn_frames_lost={} janus_video_frames_lost={} target={}",
             s.core_pct_per_stream(),
             j.core_pct_per_stream(),
             s.rss_per_stream_kib / 1024.0,
             j.rss_per_stream_kib / 1024.0,
             s.frames_lost(),
-            j.frames_lost(),
+            j.video_frames_sent as i64 - j.video_frames_file as i64,
             if ratio <= 0.5 { "met" } else { "missed" },
         );
     }

@@ -206,7 +206,7 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         csrf: None,
     };
     r.login("judge", PASSWORD);
-    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .context("hearing id")?
         .to_owned();
