@@ -245,22 +245,18 @@ fn mjr_frames(mjr: &Path, out_dir: &Path) -> anyhow::Result<(u64, u64)> {
         .file_stem()
         .and_then(|n| n.to_str())
         .context("file name")?;
-    let ext = if name.contains("video") {
+    // videoroom-<room>-user-<id>-<time>-{audio,video}-<m>: "videoroom" has "video" too.
+    let ext = if name.contains("-video-") {
         "webm"
-    } else if name.contains("audio") {
+    } else if name.contains("-audio-") {
         "opus"
     } else {
         bail!("{name}: neither audio nor video");
     };
-    // A relative target: janus-pp-rec takes the format from the first dot of the path
-    // (the temp dir's name has one).
-    let target = format!("{name}.{ext}");
-    let out = out_dir.join(&target);
+    let out = out_dir.join(format!("{name}.{ext}"));
     let run = Command::new("janus-pp-rec")
-        .current_dir(out_dir)
-        .args(["-f", ext])
         .arg(mjr)
-        .arg(&target)
+        .arg(&out)
         .output()
         .context("running janus-pp-rec")?;
     if !run.status.success() {

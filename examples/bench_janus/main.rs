@@ -121,8 +121,7 @@ fn print(s: &report::Side, j: &report::Side, note: &str) {
         "audio frames sent / in files",
         format!("{} / {}", s.audio_frames_sent, s.audio_frames_file),
         if j.audio_frames_file == 0 {
-            // Debian's janus-pp-rec 1.1.2 converts no Opus .mjr ("Opus RTP packets
-            // cannot be converted to this target file"): the .mjr sizes show it grew.
+            // janus-pp-rec missing or failing (its warnings say why).
             format!("{} / not converted", j.audio_frames_sent)
         } else {
             format!("{} / {}", j.audio_frames_sent, j.audio_frames_file)
@@ -226,13 +225,13 @@ fn main() -> anyhow::Result<()> {
         let ratio = s.core_pct_per_stream() / j.core_pct_per_stream().max(1e-9);
         println!(
             "  n={n} sworn={:.3} janus={:.3} ratio={ratio:.2} sworn_rss_mib={:.1} janus_rss_mib={:.1} \
-             sworn_frames_lost={} janus_video_frames_lost={} target={}",
+             sworn_frames_lost={} janus_frames_lost={} target={}",
             s.core_pct_per_stream(),
             j.core_pct_per_stream(),
             s.rss_per_stream_kib / 1024.0,
             j.rss_per_stream_kib / 1024.0,
             s.frames_lost(),
-            j.video_frames_sent as i64 - j.video_frames_file as i64,
+            j.frames_lost(),
             if ratio <= 0.5 { "met" } else { "missed" },
         );
     }
