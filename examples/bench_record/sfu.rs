@@ -92,7 +92,7 @@ fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard
 
 /// Adds VP8 + Opus tracks fed from `media` (like `Peer::publish`, but counting what is
 /// sent and stoppable); the caller negotiates.
-async fn add_tracks(
+pub async fn add_tracks(
     pc: &Arc<RTCPeerConnection>,
     media: &Media,
     go: &Arc<AtomicBool>,
@@ -129,7 +129,7 @@ async fn add_tracks(
 
 /// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
 /// [video sent, audio sent, received, lost].
-async fn rtp_stats(pc: &RTCPeerConnection) -> [u64; 4] {
+pub async fn rtp_stats(pc: &RTCPeerConnection) -> [u64; 4] {
     let mut out = [0u64; 4];
     for (_, s) in pc.get_stats().await.reports {
         match s {
@@ -206,7 +206,7 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         csrf: None,
     };
     r.login("judge", PASSWORD);
-    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "A", "requested_state": "B", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .context("hearing id")?
         .to_owned();
