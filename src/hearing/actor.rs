@@ -488,6 +488,15 @@ impl Actor {
         }
     }
 
+    /// Sends `msg` to everyone admitted to the hearing.
+    pub(super) fn to_admitted(&self, msg: ServerMsg) {
+        for p in self.people.values() {
+            if p.presence == Presence::Admitted {
+                p.send(msg.clone());
+            }
+        }
+    }
+
     /// Sends `msg` to every court console (whoever may admit: the judge, clerks).
     pub(super) fn to_court(&self, msg: ServerMsg) {
         for p in self

@@ -104,21 +104,16 @@ impl Actor {
     }
 
     fn broadcast_exhibits(&self) {
-        let msg = self.exhibits_msg();
-        for p in self.people.values() {
-            if p.presence == Presence::Admitted {
-                p.send(msg.clone());
-            }
-        }
+        self.to_admitted(self.exhibits_msg());
     }
 
     /// `labels` (participant id -> label) with "Exhibit N, shown by …" for every exhibit
-    /// stream in the log, for the derived copies and the composite.
+    /// stream in `log` (the log's entries), for the derived copies and the composite.
     pub(super) fn with_exhibit_labels(
-        &self,
+        log: &[serde_json::Value],
         mut labels: std::collections::BTreeMap<String, String>,
     ) -> std::collections::BTreeMap<String, String> {
-        for v in self.log_values() {
+        for v in log {
             if v["type"] != "exhibit" || v["started"] != true {
                 continue;
             }

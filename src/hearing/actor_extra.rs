@@ -218,9 +218,8 @@ impl Actor {
 
     /// The number of `kind` entries (`exhibit`, `interpretation`) already started in the
     /// log (a restarted task numbers on).
-    pub(super) fn started_in_log(&self, kind: &str) -> u64 {
-        self.log_values()
-            .iter()
+    pub(super) fn started_in_log(log: &[serde_json::Value], kind: &str) -> u64 {
+        log.iter()
             .filter(|v| v["type"] == kind && v["started"] == true)
             .count() as u64
     }

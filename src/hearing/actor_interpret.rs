@@ -195,23 +195,18 @@ impl Actor {
     }
 
     fn broadcast_interpretation(&self) {
-        let msg = self.interpretation_msg();
-        for p in self.people.values() {
-            if p.presence == Presence::Admitted {
-                p.send(msg.clone());
-            }
-        }
+        self.to_admitted(self.interpretation_msg());
     }
 
     /// `labels` (participant id -> label) with "Interpretation into French (channel N), by
     /// …" for every channel in the log, for the derived copies; and the channels (stream
     /// -> "French (channel N)"), which the composite leaves out and names in its caption.
     pub(super) fn with_channel_labels(
-        &self,
+        log: &[serde_json::Value],
         mut labels: BTreeMap<String, String>,
     ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
         let mut channels = BTreeMap::new();
-        for v in self.log_values() {
+        for v in log {
             if v["type"] != "interpretation" || v["started"] != true {
                 continue;
             }

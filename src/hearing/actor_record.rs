@@ -59,8 +59,9 @@ impl Actor {
                 if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
                     self.log_opening();
                 }
-                self.exhibit_count = self.started_in_log("exhibit");
-                self.channel_count = self.started_in_log("interpretation");
+                let log = self.log_values();
+                self.exhibit_count = Self::started_in_log(&log, "exhibit");
+                self.channel_count = Self::started_in_log(&log, "interpretation");
                 self.checkpoint_now();
             }
             Err(e) => warn!(error = %e, "cannot open the evidence log"),
@@ -372,8 +373,10 @@ impl Actor {
                     )
                 })
                 .collect();
-            let labels = self.with_exhibit_labels(labels);
-            let (labels, channels) = self.with_channel_labels(labels);
+            // One read of the log for both kinds of extra stream.
+            let log = self.log_values();
+            let labels = Self::with_exhibit_labels(&log, labels);
+            let (labels, channels) = Self::with_channel_labels(&log, labels);
             let job = self.record.as_ref().and_then(|r| {
                 super::derive::plan(
                     &r.dir.join("log"),
