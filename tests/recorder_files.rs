@@ -97,6 +97,56 @@ fn rotation_switches_files_at_a_keyframe_and_loses_nothing() {
     assert_eq!(sealed, 2);
 }
 
+/// Width and height of a file's video stream, as ffprobe reads its header.
+fn probed_size(path: &Path) -> (u32, u32) {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=width,height", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text
+        .trim()
+        .split(',')
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+#[test]
+fn a_keyframe_of_another_size_starts_a_new_file_that_says_so() {
+    // A simulcast publisher's recorded layer changes from 640x360 to 320x180 (another
+    // SSRC, at the smaller layer's keyframe) three seconds in.
+    let fx = fixtures();
+    let big = vp8_payloads(&read_ivf(&fx.join("video.ivf")));
+    let small = vp8_payloads(&read_ivf(&fx.join("video-small.ivf")));
+    let audio = opus_payloads(&read_ogg_opus(&fx.join("audio.ogg")));
+    let sent = merge(vec![
+        rtp_track(0, &big[..60], 50, 4500, 100, 7, 1, 0),
+        rtp_track(0, &small[60..], 50, 4500, 900, 90_000, 2, 3000),
+        rtp_track(1, &audio, 20, 960, 1, 0, 3, 0),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, mut events) = drive(
+        dir.path(),
+        vec![vp8_spec(), opus_spec()],
+        Duration::from_secs(3600),
+        &sent,
+    );
+    events.extend(rec.finish(at_ms(6100)).unwrap());
+    let files = files_started(&events);
+    assert_eq!(
+        files,
+        vec![PathBuf::from("p-001.webm"), PathBuf::from("p-002.webm")]
+    );
+    assert_eq!(probed_size(&dir.path().join(&files[0])), (640, 360));
+    assert_eq!(probed_size(&dir.path().join(&files[1])), (320, 180));
+    for f in &files {
+        assert_eq!(decode_errors(&dir.path().join(f)), "", "{f:?}");
+        check_chunks(dir.path(), &events, f);
+    }
+}
+
 #[test]
 fn h264_goes_into_matroska_with_avcc_and_exact_nals() {
     let fx = fixtures();

@@ -72,7 +72,7 @@ pub(crate) struct Vp8Depack {
 }
 
 /// Splits an RFC 7741 payload into (starts partition 0 of a frame, VP8 bytes).
-fn vp8_descriptor(payload: &[u8]) -> Option<(bool, &[u8])> {
+pub(crate) fn vp8_descriptor(payload: &[u8]) -> Option<(bool, &[u8])> {
     let first = *payload.first()?;
     let mut at = 1usize;
     if first & 0x80 != 0 {

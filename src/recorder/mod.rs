@@ -27,6 +27,7 @@ mod ffi;
 mod h264;
 mod h264_sps;
 mod jitter;
+pub mod keyframe;
 mod muxer;
 mod participant;
 mod timing;

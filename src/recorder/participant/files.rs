@@ -63,6 +63,7 @@ impl ParticipantRecorder {
                     mux,
                     wall0,
                     media: None,
+                    sizes: self.tracks.iter().map(|t| t.size).collect(),
                 });
                 self.mode = Mode::Writing;
                 let pending = std::mem::take(&mut self.pending);

@@ -43,6 +43,8 @@ struct Open {
     mux: MuxFile,
     wall0: SystemTime,
     media: Option<(i64, i64)>,
+    /// Each track's picture size as the file's header gives it.
+    sizes: Vec<Option<(u16, u16)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,7 +390,12 @@ impl ParticipantRecorder {
             .enumerate()
             .any(|(i, t)| t.ready() && !open.mux.has_track(i));
         let in_file = open.mux.has_track(item.track);
-        let wanted = elapsed || missing;
+        // A keyframe of another size (a simulcast publisher's recorded layer changed,
+        // or a camera was switched) starts a new file, whose header says the new size.
+        let resized = is_key_video
+            && in_file
+            && self.tracks.get(item.track).map(|t| t.size) != open.sizes.get(item.track).copied();
+        let wanted = elapsed || missing || resized;
         let switch = wanted && (!has_video || is_key_video);
         if switch {
             self.rotate_wanted = false;
