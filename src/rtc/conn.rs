@@ -5,9 +5,12 @@
 use super::RtcError;
 use super::engine::{PeerState, SessionEvent, SessionEventKind};
 use super::forward::{Codec, MediaKind, OutletTable, Outlets, RecordSink, Rewrite, TrackCounters};
+use super::simulcast::{LayerChoice, Layers};
+use crate::recorder::keyframe::VideoCodec;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
+use str0m::bwe::Bitrate;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, Mid, Pt};
 use str0m::rtp::Ssrc;
@@ -27,6 +30,12 @@ pub(super) struct RxTrack {
     pub forwarding: Arc<AtomicBool>,
     pub counters: Arc<TrackCounters>,
     pub last_pli: Option<Instant>,
+    /// Video: which codec (keyframes are looked for in simulcast layers).
+    pub vcodec: VideoCodec,
+    /// The line is simulcast (its packets carry rids): layers are chosen per receiver.
+    pub simulcast: bool,
+    /// Video: its layers (one for a plain line), their bitrates and the recorded one.
+    pub layers: Layers,
 }
 
 /// An outlet this connection receives: its media line once negotiated, the payload
@@ -36,6 +45,8 @@ pub(super) struct TxSub {
     pub mid: Option<Mid>,
     pub pt: Option<Pt>,
     pub rewrite: Rewrite,
+    /// The layer received of a simulcast outlet.
+    pub choice: LayerChoice,
 }
 
 pub(super) struct Conn {
@@ -66,7 +77,12 @@ pub(super) struct Conn {
     pub quality: super::quality::QualityWindow,
     /// Whether this subscriber's downlink holds video (`downlink`).
     pub downlink: super::downlink::Downlink,
+    /// str0m's latest estimate of the bandwidth toward this peer (TWCC), bits/s.
+    pub bwe_bps: Option<u64>,
 }
+
+/// Where str0m's bandwidth estimate toward a peer starts (it probes up from there).
+const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
 
 /// How long ICE may stay disconnected before the connection counts as failed.
 pub(super) const FAILED_AFTER: Duration = Duration::from_secs(15);
@@ -91,6 +107,7 @@ impl Conn {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
+            .enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE_BPS)))
             .build(now);
         for c in candidates {
             rtc.add_local_candidate(c.clone());
@@ -117,6 +134,7 @@ impl Conn {
             remote_ice: None,
             quality: Default::default(),
             downlink: Default::default(),
+            bwe_bps: None,
         }
     }
 

@@ -60,7 +60,15 @@ impl Downlink {
     }
 
     /// Folds one quality window; Some(audio_only) when the decision changes.
-    pub(super) fn window(&mut self, q: &LinkQuality, now: Instant) -> Option<bool> {
+    /// `can_step_down`: some simulcast publisher still reaches this subscriber above
+    /// its lowest layer. Layers are given up first: a bad window counts toward audio
+    /// only when every picture is already at its smallest.
+    pub(super) fn window(
+        &mut self,
+        q: &LinkQuality,
+        can_step_down: bool,
+        now: Instant,
+    ) -> Option<bool> {
         if self.audio_only {
             if self
                 .since
@@ -74,7 +82,7 @@ impl Downlink {
             }
             return None;
         }
-        if is_bad(q) {
+        if is_bad(q) && !can_step_down {
             self.bad += 1;
             self.good = 0;
             if self.bad >= BAD_WINDOWS {
@@ -118,45 +126,45 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         let mut d = Downlink::default();
-        assert_eq!(d.window(&q(0, 20), at(0)), None);
+        assert_eq!(d.window(&q(0, 20), false, at(0)), None);
         assert_eq!(
-            d.window(&q(150, 20), at(5)),
+            d.window(&q(150, 20), false, at(5)),
             None,
             "one bad window is not enough"
         );
         assert_eq!(
-            d.window(&q(0, 20), at(10)),
+            d.window(&q(0, 20), false, at(10)),
             None,
             "a good one resets the count"
         );
-        assert_eq!(d.window(&q(150, 20), at(15)), None);
+        assert_eq!(d.window(&q(150, 20), false, at(15)), None);
         assert_eq!(
-            d.window(&q(0, 1200), at(20)),
+            d.window(&q(0, 1200), false, at(20)),
             Some(true),
             "loss then a long queue"
         );
         assert!(d.audio_only());
-        assert_eq!(d.window(&q(0, 20), at(30)), None, "waits 30 s");
+        assert_eq!(d.window(&q(0, 20), false, at(30)), None, "waits 30 s");
         assert_eq!(
-            d.window(&q(0, 20), at(50)),
+            d.window(&q(0, 20), false, at(50)),
             Some(false),
             "video tried again"
         );
-        assert_eq!(d.window(&q(200, 20), at(55)), None);
+        assert_eq!(d.window(&q(200, 20), false, at(55)), None);
         assert_eq!(
-            d.window(&q(200, 20), at(60)),
+            d.window(&q(200, 20), false, at(60)),
             Some(true),
             "the trial failed"
         );
-        assert_eq!(d.window(&q(0, 20), at(100)), None, "now waits 60 s");
-        assert_eq!(d.window(&q(0, 20), at(120)), Some(false));
+        assert_eq!(d.window(&q(0, 20), false, at(100)), None, "now waits 60 s");
+        assert_eq!(d.window(&q(0, 20), false, at(120)), Some(false));
         for s in [125, 130, 135] {
-            assert_eq!(d.window(&q(0, 20), at(s)), None);
+            assert_eq!(d.window(&q(0, 20), false, at(s)), None);
         }
         // The trial succeeded: the wait is back to 30 s after the next fallback.
-        d.window(&q(500, 20), at(140));
-        assert_eq!(d.window(&q(500, 20), at(145)), Some(true));
-        assert_eq!(d.window(&q(0, 20), at(175)), Some(false));
+        d.window(&q(500, 20), false, at(140));
+        assert_eq!(d.window(&q(500, 20), false, at(145)), Some(true));
+        assert_eq!(d.window(&q(0, 20), false, at(175)), Some(false));
     }
 
     #[test]
@@ -165,7 +173,7 @@ mod tests {
         let none = LinkQuality::default();
         let t = Instant::now();
         for i in 0..5 {
-            assert_eq!(d.window(&none, t + Duration::from_secs(5 * i)), None);
+            assert_eq!(d.window(&none, false, t + Duration::from_secs(5 * i)), None);
         }
     }
 
@@ -174,13 +182,24 @@ mod tests {
         let mut d = Downlink::default();
         let mut t = Instant::now();
         for _ in 0..10 {
-            d.window(&q(500, 20), t);
+            d.window(&q(500, 20), false, t);
             t += Duration::from_secs(5);
-            d.window(&q(500, 20), t);
+            d.window(&q(500, 20), false, t);
             t += LONGEST_WAIT;
-            d.window(&q(0, 20), t); // trial
+            d.window(&q(0, 20), false, t); // trial
             t += Duration::from_secs(5);
         }
         assert!(d.wait <= LONGEST_WAIT);
+    }
+
+    #[test]
+    fn bad_windows_do_not_count_while_a_smaller_layer_is_left() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut d = Downlink::default();
+        assert_eq!(d.window(&q(300, 20), true, at(0)), None);
+        assert_eq!(d.window(&q(300, 20), true, at(5)), None);
+        assert_eq!(d.window(&q(300, 20), false, at(10)), None);
+        assert_eq!(d.window(&q(300, 20), false, at(15)), Some(true));
     }
 }

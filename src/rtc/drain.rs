@@ -8,10 +8,13 @@ use super::forward::{
     MediaKind, OutletTable, PublishedTrack, RecordItem, RtpRecord, SenderReportRecord, ntp64,
 };
 use super::media_loop::MediaSocket;
+use super::simulcast::Layers;
 use super::tcp::TcpStreams;
+use crate::recorder::keyframe::{VideoCodec, keyframe_start};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
+use str0m::bwe::BweKind;
 use str0m::media::Mid;
 use str0m::net::{Protocol, Transmit};
 use str0m::rtp::RtpPacket;
@@ -28,15 +31,21 @@ pub(super) struct Forward {
     pub(super) pkt: RtpPacket,
     pub(super) clock_rate: u32,
     pub(super) video: bool,
+    /// A layer of a simulcast line: each subscriber takes one layer (`LayerChoice`).
+    pub(super) layered: bool,
+    /// Starts a keyframe (only looked for in simulcast layers).
+    pub(super) keyframe: bool,
 }
 
 /// Work produced while draining one connection for others.
 #[derive(Default)]
 pub(super) struct Queues {
     pub(super) forward: Vec<Forward>,
-    pub(super) keyframe: Vec<u64>,
+    /// Keyframe requests: an outlet, and the layer (SSRC) wanted when it is simulcast
+    /// (None: the recorded layer).
+    pub(super) keyframe: Vec<(u64, Option<u32>)>,
     pub(super) spare: Vec<Forward>,
-    pub(super) spare_keyframe: Vec<u64>,
+    pub(super) spare_keyframe: Vec<(u64, Option<u32>)>,
 }
 
 /// TCP goes out at once (framed on its stream); UDP is queued for this wake-up's
@@ -132,21 +141,35 @@ impl DrainCtx<'_> {
             }
             Event::KeyframeRequest(req) => {
                 if let Some(sub) = conn.tx.iter().find(|s| s.mid == Some(req.mid)) {
-                    self.queues.keyframe.push(sub.outlet);
+                    self.queues.keyframe.push((sub.outlet, sub.choice.current));
                 }
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                conn.bwe_bps = Some(estimate.as_u64());
             }
             Event::MediaIngressStats(s) => conn.quality.ingress(&s),
             Event::MediaEgressStats(s) => conn.quality.egress(&s),
             Event::PeerStats(s) => {
                 if let Some(q) = conn.quality.peer(&s) {
                     conn.emit(SessionEventKind::Quality(q));
-                    if let Some(audio_only) = conn.downlink.window(&q, Instant::now()) {
+                    let can_step_down = conn.tx.iter().any(|s| {
+                        let lowest = self
+                            .outlets
+                            .by_id
+                            .get(&s.outlet)
+                            .filter(|o| o.n_layers > 1)
+                            .and_then(|o| o.layers.first())
+                            .map(|(ssrc, _)| *ssrc);
+                        lowest.is_some_and(|l| s.choice.current.is_some_and(|c| c != l))
+                    });
+                    let now = Instant::now();
+                    if let Some(audio_only) = conn.downlink.window(&q, can_step_down, now) {
                         conn.emit(SessionEventKind::AudioOnly(audio_only));
                         if !audio_only {
                             // Video again: each picture starts from a keyframe.
                             self.queues
                                 .keyframe
-                                .extend(conn.tx.iter().map(|s| s.outlet));
+                                .extend(conn.tx.iter().map(|s| (s.outlet, s.choice.want)));
                         }
                     }
                 }
@@ -170,9 +193,32 @@ impl DrainCtx<'_> {
                 None => return,
             },
         };
-        let Some(rx) = conn.rx.get(idx) else { return };
+        let Some(rx) = conn.rx.get_mut(idx) else {
+            return;
+        };
         rx.counters.received.fetch_add(1, Ordering::Relaxed);
-        if let Some(sink) = &conn.record {
+        let ssrc = *pkt.header.ssrc;
+        let mut keyframe = false;
+        let mut recorded = true;
+        if rx.kind == MediaKind::Video {
+            // str0m's receive time: no clock read per packet.
+            let now = pkt.timestamp;
+            let key = if rx.simulcast {
+                keyframe_start(rx.vcodec, &pkt.payload)
+            } else {
+                None
+            };
+            keyframe = key.is_some();
+            rx.layers.on_packet(ssrc, pkt.payload.len(), key, now);
+            if rx.simulcast {
+                let take = rx.layers.record(ssrc, keyframe, now);
+                recorded = take.take;
+                if let Some(ask) = take.ask {
+                    self.queues.keyframe.push((rx.outlet, Some(ask)));
+                }
+            }
+        }
+        if let (true, Some(sink)) = (recorded, &conn.record) {
             let _ = sink.try_send(RecordItem::Rtp(RtpRecord {
                 kind: rx.kind,
                 mime_type: rx.codec.mime_type.clone(),
@@ -181,7 +227,7 @@ impl DrainCtx<'_> {
                 seq: pkt.header.sequence_number,
                 timestamp: pkt.header.timestamp,
                 marker: pkt.header.marker,
-                ssrc: *pkt.header.ssrc,
+                ssrc,
                 payload: pkt.payload.clone(),
                 arrival: SystemTime::now(),
             }));
@@ -201,9 +247,11 @@ impl DrainCtx<'_> {
         }
         let fwd = Forward {
             outlet,
-            source: (conn.tag, *pkt.header.ssrc),
+            source: (conn.tag, ssrc),
             clock_rate: rx.codec.clock_rate,
             video: rx.kind == MediaKind::Video,
+            layered: rx.simulcast,
+            keyframe,
             pkt,
         };
         self.queues.forward.push(fwd);
@@ -220,6 +268,13 @@ impl DrainCtx<'_> {
         if conn.rx.len() >= 16 {
             return None;
         }
+        let simulcast = kind == MediaKind::Video
+            && conn
+                .rtc
+                .direct_api()
+                .stream_rx(&pkt.header.ssrc)
+                .is_some_and(|s| s.rid().is_some());
+        let vcodec = VideoCodec::from_mime(&codec.mime_type);
         let outlet = self
             .outlets
             .attach(conn.hearing, &conn.participant, kind, &codec, conn.tag);
@@ -237,6 +292,9 @@ impl DrainCtx<'_> {
             forwarding: forwarding.clone(),
             counters: Arc::clone(&counters),
             last_pli: None,
+            vcodec,
+            simulcast,
+            layers: Layers::new(pkt.timestamp),
         });
         conn.emit(SessionEventKind::TrackPublished(PublishedTrack {
             kind,
@@ -248,8 +306,8 @@ impl DrainCtx<'_> {
             engine: self.handle.clone(),
         }));
         // A new file and new subscribers both want a keyframe early.
-        if kind == MediaKind::Video {
-            self.queues.keyframe.push(outlet);
+        if kind == MediaKind::Video && !simulcast {
+            self.queues.keyframe.push((outlet, None));
         }
         Some(conn.rx.len() - 1)
     }

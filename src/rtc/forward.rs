@@ -180,6 +180,10 @@ pub(crate) struct Outlet {
     /// The room its participant is in: 0 = the hearing; another number = a private
     /// consultation. Packets go only to subscribers in the same room.
     pub room: u32,
+    /// Its layers being sent, worst first (SSRC, bits/s), as measured at the last
+    /// layer tick: one for a plain video line, none for audio.
+    pub layers: [(u32, u32); super::simulcast::MAX_LAYERS],
+    pub n_layers: usize,
 }
 
 /// The outlets of every hearing of this media loop.
@@ -236,6 +240,8 @@ impl OutletTable {
                             .get(&(hearing, participant.clone()))
                             .copied()
                             .unwrap_or(0),
+                        layers: Default::default(),
+                        n_layers: 0,
                     },
                 );
                 self.index.insert(key, id);

@@ -140,6 +140,7 @@ impl MediaLoop {
             buf: vec![0; MAX_DATAGRAM],
             due: Vec::new(),
             dropped: 0,
+            next_layer_tick: Instant::now(),
         };
         media.register(true)?;
         media
@@ -224,6 +225,8 @@ struct MediaLoop {
     /// Connections whose deadline passed (reused by `timeouts`).
     due: Vec<u64>,
     dropped: u64,
+    /// When simulcast layers are measured and subscribers' layers chosen next.
+    next_layer_tick: Instant,
 }
 
 impl MediaLoop {
@@ -322,10 +325,11 @@ impl MediaLoop {
 
     /// The earliest str0m deadline (at most `MAX_IDLE` away).
     fn next_deadline(&self, now: Instant) -> Instant {
+        let first = (now + MAX_IDLE).min(self.next_layer_tick);
         self.conns
             .values()
             .map(|c| c.deadline)
-            .fold(now + MAX_IDLE, Instant::min)
+            .fold(first, Instant::min)
     }
 
     /// Handles every queued command; false when no handle is left.
@@ -407,6 +411,7 @@ impl MediaLoop {
                     mid: None,
                     pt: None,
                     rewrite: Rewrite::default(),
+                    choice: Default::default(),
                 });
                 o.subscribers.push(tag);
             }
@@ -416,7 +421,7 @@ impl MediaLoop {
                 }
             }
             Command::Keyframe { outlet } => {
-                self.queues.keyframe.push(outlet);
+                self.queues.keyframe.push((outlet, None));
                 self.flush();
             }
             Command::Close { tag } => self.close(tag),
@@ -437,7 +442,7 @@ impl MediaLoop {
                         && o.participant == participant
                         && o.kind == MediaKind::Video
                     {
-                        self.queues.keyframe.push(*id);
+                        self.queues.keyframe.push((*id, None));
                     }
                 }
                 self.flush();
@@ -471,7 +476,9 @@ impl MediaLoop {
     fn keyframes_for(&mut self, tag: u64) {
         if let Some(c) = self.conns.get(&tag) {
             for s in &c.tx {
-                self.queues.keyframe.push(s.outlet);
+                self.queues
+                    .keyframe
+                    .push((s.outlet, s.choice.want.or(s.choice.current)));
             }
         }
         self.flush();
@@ -625,6 +632,10 @@ impl MediaLoop {
         }
         due.clear();
         self.due = due;
+        if now >= self.next_layer_tick {
+            self.next_layer_tick = now + layer_tick::EVERY;
+            self.layer_tick(now);
+        }
         self.tcp.expire(now, self.poll.registry());
         for c in self.conns.values_mut() {
             if c.failed {
@@ -668,8 +679,8 @@ impl MediaLoop {
             self.queues.spare = batch;
             let spare = std::mem::take(&mut self.queues.spare_keyframe);
             let mut keyframes = std::mem::replace(&mut self.queues.keyframe, spare);
-            for outlet in keyframes.drain(..) {
-                self.keyframe(outlet);
+            for (outlet, layer) in keyframes.drain(..) {
+                self.keyframe(outlet, layer);
             }
             self.queues.spare_keyframe = keyframes;
         }
@@ -705,6 +716,10 @@ impl MediaLoop {
             let (Some(mid), Some(pt)) = (sub.mid, sub.pt) else {
                 continue;
             };
+            // One layer of a simulcast publisher per subscriber, changed at a keyframe.
+            if f.layered && !sub.choice.admit(f.source.1, f.keyframe) {
+                continue;
+            }
             let Some((seq, ts)) = sub.rewrite.apply(
                 f.source,
                 *f.pkt.seq_no,
@@ -737,7 +752,9 @@ impl MediaLoop {
         }
     }
 
-    fn keyframe(&mut self, outlet: u64) {
+    /// Asks an outlet's publisher for a keyframe: of `layer` (an SSRC) when it is
+    /// simulcast (None: the recorded layer), rate-limited per layer.
+    fn keyframe(&mut self, outlet: u64, layer: Option<u32>) {
         let Some((tag, mid)) = self.outlets.by_id.get(&outlet).and_then(|o| o.source) else {
             return;
         };
@@ -748,16 +765,35 @@ impl MediaLoop {
         let Some(rx) = conn.rx.iter_mut().find(|r| r.mid == mid) else {
             return;
         };
-        if rx.kind != MediaKind::Video
-            || rx
-                .last_pli
-                .is_some_and(|t| now.saturating_duration_since(t) < MIN_PLI_INTERVAL)
-        {
+        if rx.kind != MediaKind::Video {
             return;
         }
-        rx.last_pli = Some(now);
+        let ssrc = if rx.simulcast {
+            let Some(s) = layer.or(rx.layers.recorded()).or(rx.layers.best(now)) else {
+                return;
+            };
+            Some(s)
+        } else {
+            None
+        };
+        let last = match ssrc {
+            Some(s) => match rx.layers.last_pli(s) {
+                Some(l) => l,
+                None => return,
+            },
+            None => &mut rx.last_pli,
+        };
+        if last.is_some_and(|t| now.saturating_duration_since(t) < MIN_PLI_INTERVAL) {
+            return;
+        }
+        *last = Some(now);
         let asked = catch_unwind(AssertUnwindSafe(|| {
-            if let Some(s) = conn.rtc.direct_api().stream_rx_by_mid(mid, None) {
+            let mut api = conn.rtc.direct_api();
+            let stream = match ssrc {
+                Some(s) => api.stream_rx(&s.into()),
+                None => api.stream_rx_by_mid(mid, None),
+            };
+            if let Some(s) = stream {
                 s.request_keyframe(KeyframeRequestKind::Pli);
             }
         }));
@@ -817,6 +853,9 @@ impl MediaLoop {
         }
     }
 }
+
+#[path = "layer_tick.rs"]
+mod layer_tick;
 
 #[cfg(test)]
 #[path = "media_loop_tests.rs"]

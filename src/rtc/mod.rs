@@ -19,6 +19,7 @@ mod engine;
 mod forward;
 mod media_loop;
 mod quality;
+mod simulcast;
 mod tcp;
 mod udp_batch;
 

@@ -12,6 +12,15 @@
 /** How long ICE may stay disconnected before the page restarts it. */
 const RESTART_AFTER_MS = 2000;
 
+/** The camera goes out in three layers (simulcast, RFC 8853): the server forwards each
+ * receiver the layer its downlink holds and records the best one the page sends. The
+ * browser drops the top layers itself when the uplink or the camera cannot carry them. */
+export const SIMULCAST_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', maxBitrate: 1_500_000 },
+];
+
 export class Peer {
   /**
    * @param {{iceServers: object[], send: (msg: object) => void,
@@ -71,7 +80,18 @@ export class Peer {
   async start(localStream) {
     const tracks = localStream ? localStream.getTracks() : [];
     const kinds = new Set(tracks.map((t) => t.kind));
-    for (const track of tracks) this.senders[track.kind] = this.pc.addTrack(track, localStream);
+    for (const track of tracks) {
+      if (track.kind === 'video') {
+        const t = this.pc.addTransceiver(track, {
+          direction: 'sendrecv',
+          streams: [localStream],
+          sendEncodings: SIMULCAST_LAYERS.map((l) => ({ ...l })),
+        });
+        this.senders.video = t.sender;
+      } else {
+        this.senders[track.kind] = this.pc.addTrack(track, localStream);
+      }
+    }
     for (const kind of ['audio', 'video']) {
       if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
     }

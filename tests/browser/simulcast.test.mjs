@@ -1,0 +1,166 @@
+// Simulcast (#11 point 4): the judge's page sends its camera in three layers; the server
+// forwards each receiver the layer its downlink holds, chosen from its bandwidth
+// estimate, and records the best layer the judge sends. The witness's downlink is cut
+// to 500 kbit/s (htb + pfifo on the namespace's lo, matched on the UDP port the
+// witness's page receives on): the witness goes on seeing the judge, in a smaller
+// layer, while defence counsel on a free link sees the full picture; the recording of
+// the judge is the full picture.
+//
+// Environment: SWORN_BASE_URL, SWORN_JUDGE_USER, SWORN_JUDGE_PASS, SWORN_DATA_DIR,
+// SWORN_ARTIFACTS. Loopback-only network namespace (scripts/test): the queueing rules
+// must never touch a real host.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair } from './support.mjs';
+
+const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
+const DATA = process.env.SWORN_DATA_DIR || '';
+const chromium = chromiumForFile(ARTIFACTS);
+const problems = [];
+const tc = (...args) => execFileSync('tc', args);
+let limited = false;
+
+/** Datagrams to `port` leave lo at `rate` through a 20-packet queue. */
+function limitDownlink(port, rate) {
+  limited = true;
+  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', rate, 'ceil', rate);
+  tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '20');
+  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
+}
+
+function unlimit() {
+  if (!limited) return;
+  limited = false;
+  tc('qdisc', 'del', 'dev', 'lo', 'root');
+}
+after(() => unlimit());
+
+const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 860 } }, timeout: T, initScript: keepPeerConnections });
+
+async function until(what, fn, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last && last.ok) return last;
+    assert.ok(Date.now() < deadline, `never: ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The layers this page sends of its camera: [{rid, width, bytes}] from outbound-rtp. */
+function sentLayers(p) {
+  return p.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__swornPcs || []) {
+      if (pc.connectionState !== 'connected') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ rid: s.rid || null, width: s.frameWidth || 0, bytes: s.bytesSent || 0 });
+      });
+    }
+    return out.sort((a, b) => a.width - b.width);
+  });
+}
+
+/** The width of the picture this page decodes of one participant. */
+function receivedWidth(p, participantId) {
+  return p.evaluate(async (id) => {
+    const v = [...document.querySelectorAll('video[data-participant]')].find((n) => n.dataset.participant === id && n.srcObject);
+    if (!v) return 0;
+    const track = v.srcObject.getVideoTracks()[0];
+    for (const pc of window.__swornPcs || []) {
+      for (const r of pc.getReceivers()) {
+        if (r.track !== track) continue;
+        let w = 0;
+        (await r.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') w = s.frameWidth || 0; });
+        return w;
+      }
+    }
+    return 0;
+  }, participantId);
+}
+
+/** Width and height of the video stream of a recording, as ffprobe reads it. */
+function recordedSize(file) {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'json', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `ffprobe ${file}: ${r.stderr}`);
+  const s = JSON.parse(r.stdout).streams[0] || {};
+  return { width: Number(s.width || 0), height: Number(s.height || 0) };
+}
+
+test('each receiver gets the layer its downlink holds; the recording keeps the best', async (t) => {
+  if (!inPrivateNamespace()) {
+    t.skip('shapes traffic on lo: runs only inside the loopback-only namespace (scripts/test)');
+    return;
+  }
+  assert.ok(DATA, 'SWORN_DATA_DIR must be set');
+  const judge = await page('judge');
+  const h = await openHearingByApi(judge, 'SIMULCAST', 'MLA-2026-1111');
+  const { page: witness } = await inviteJoinAdmit(judge, 'Witness Simulcast', 'witness', () => page('witness'));
+  // The judge is the only one the witness sees yet.
+  const judgeId = await witness.waitForFunction(() => {
+    const v = [...document.querySelectorAll('#grid video[data-participant]')].find((n) => n.srcObject);
+    return v ? v.dataset.participant : null;
+  }).then((x) => x.jsonValue());
+  const { page: defence } = await inviteJoinAdmit(judge, 'Defence Simulcast', 'defence', () => page('defence'));
+  await expectVideoPlaying(witness, judgeId, 'witness sees the judge');
+  await expectVideoPlaying(defence, judgeId, 'defence sees the judge');
+
+  // The judge's page sends three layers, each of its own size.
+  const layers = await until('three layers sent', async () => {
+    const l = await sentLayers(judge);
+    return { ok: l.length === 3 && l.every((x) => x.rid && x.width > 0) && new Set(l.map((x) => x.width)).size === 3, l };
+  });
+  const top = layers.l[2].width;
+  process.stderr.write(`judge sends: ${JSON.stringify(layers.l)}\n`);
+
+  // On free links, both get the top layer.
+  await until('both receive the top layer', async () => {
+    const w = { defence: await receivedWidth(defence, judgeId), witness: await receivedWidth(witness, judgeId) };
+    return { ok: w.defence === top && w.witness === top, w, top };
+  }, 90_000);
+
+  // The witness's downlink shrinks: a smaller layer for the witness while defence, on a
+  // free link, receives a larger one of the same camera at the same time; the witness's
+  // picture goes on, without falling back to audio only.
+  const pair = await selectedPair(witness);
+  assert.equal(pair.local.protocol, 'udp');
+  limitDownlink(pair.local.port, '500kbit');
+  const apart = await until('the witness on a smaller layer than defence', async () => {
+    const w = { witness: await receivedWidth(witness, judgeId), defence: await receivedWidth(defence, judgeId) };
+    return { ok: w.witness > 0 && w.witness < w.defence, ...w };
+  }, 90_000);
+  process.stderr.write(`under 500 kbit/s the witness receives ${apart.witness} px wide; defence ${apart.defence}; the judge sends ${JSON.stringify(await sentLayers(judge))}\n`);
+  const a = await received(witness, judgeId);
+  await new Promise((r) => setTimeout(r, 4000));
+  const b = await received(witness, judgeId);
+  assert.ok(b.video.frames > a.video.frames + 5, `the witness still sees the judge: ${JSON.stringify({ a, b })}`);
+  assert.ok(await witness.$eval('#audio-only', (n) => n.hidden), 'no audio-only fallback: a layer fits');
+  assert.ok(await receivedWidth(witness, judgeId) < top, 'the witness stays below the top layer while the link is weak');
+  await witness.screenshot({ path: join(ARTIFACTS, 'simulcast-witness-small-layer.png'), fullPage: true });
+
+  // Back to a free link: the witness moves up again.
+  unlimit();
+  await until('the witness back on a larger layer', async () => {
+    const w = await receivedWidth(witness, judgeId);
+    return { ok: w > apart.witness, w };
+  }, 90_000);
+
+  // The recording of the judge holds the top layer's picture.
+  const media = join(DATA, 'hearings', h, 'media');
+  const files = readdirSync(media).filter((n) => n.startsWith(`${judgeId}-`) && /\.(webm|mkv)$/.test(n)).sort();
+  assert.ok(files.length > 0, `a recording of the judge in ${media}`);
+  const sizes = files.map((f) => recordedSize(join(media, f))).filter((s) => s.width > 0);
+  process.stderr.write(`judge recorded: ${files.join(', ')} ${JSON.stringify(sizes)}\n`);
+  // The first file starts on the top layer (the recording waits for the layers to show
+  // up and takes the best); a later file starts on the best layer then being sent.
+  assert.ok(sizes.length > 0 && sizes[0].width === top, `recorded at the top layer's ${top} px: ${JSON.stringify(sizes)}`);
+  assert.deepEqual(problems.splice(0), [], 'no page errors');
+});
