@@ -81,17 +81,27 @@ pub fn timeline(entries: &[Entry], words: &QualityWords) -> Option<String> {
                 loss_out_permille,
                 kbps_in,
                 kbps_out,
+                layers_sent,
+                height_sent,
+                reduced,
             } => {
                 let pct = |p: &Option<u64>| {
                     p.map_or("–".to_owned(), |v| format!("{}.{} %", v / 10, v % 10))
                 };
-                let tip = format!(
+                let mut tip = format!(
                     "{} UTC: {level}; RTT {}; loss in {}, out {}; {kbps_in} kbit/s in, {kbps_out} kbit/s out",
                     e.time.get(11..19).unwrap_or(""),
                     rtt_ms.map_or("–".to_owned(), |r| format!("{r} ms")),
                     pct(loss_in_permille),
                     pct(loss_out_permille),
                 );
+                if let Some(h) = height_sent {
+                    let n = layers_sent.unwrap_or(1);
+                    tip.push_str(&format!("; camera {h}p, {n} layer(s)"));
+                }
+                if let Some(r) = reduced.filter(|r| *r > 0) {
+                    tip.push_str(&format!("; {r} picture(s) received reduced"));
+                }
                 rows.entry(participant).or_default().push(Sample {
                     at,
                     level: level.clone(),
@@ -214,6 +224,9 @@ mod tests {
                 loss_out_permille: None,
                 kbps_in: 300,
                 kbps_out: 900,
+                layers_sent: Some(3),
+                height_sent: Some(720),
+                reduced: Some(2),
             },
         )
     }

@@ -28,6 +28,9 @@ impl Actor {
             loss_out_permille: q.loss_out_permille,
             kbps_in: q.kbps_in,
             kbps_out: q.kbps_out,
+            layers_sent: q.layers_sent,
+            height_sent: q.height_sent,
+            reduced: q.reduced,
         };
         self.to_court(msg);
         if self.record.is_none() {
@@ -50,6 +53,9 @@ impl Actor {
             loss_out_permille: q.loss_out_permille.map(u64::from),
             kbps_in: u64::from(q.kbps_in),
             kbps_out: u64::from(q.kbps_out),
+            layers_sent: q.layers_sent.map(u64::from),
+            height_sent: q.height_sent.map(u64::from),
+            reduced: q.reduced.map(u64::from),
         });
     }
 }

@@ -402,6 +402,15 @@ pub enum ServerMsg {
         loss_out_permille: Option<u16>,
         kbps_in: u32,
         kbps_out: u32,
+        /// Their camera: layers sent and the best one's picture height (absent
+        /// without video).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        layers_sent: Option<u8>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height_sent: Option<u16>,
+        /// Pictures they receive in a smaller layer than sent (their downlink).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reduced: Option<u8>,
     },
     /// To the participant: the video sent to them stopped because their connection
     /// cannot carry it (`active`: they still hear and are heard), or is tried again.

@@ -29,9 +29,9 @@ impl VideoCodec {
     }
 }
 
-/// A packet that starts a keyframe: `Some(pixels)` (width × height when this packet
-/// carries them, else 0); `None` for any other packet.
-pub fn keyframe_start(codec: VideoCodec, payload: &[u8]) -> Option<u32> {
+/// A packet that starts a keyframe: `Some((width, height))` when this packet carries
+/// them, `Some((0, 0))` when not; `None` for any other packet.
+pub fn keyframe_start(codec: VideoCodec, payload: &[u8]) -> Option<(u16, u16)> {
     match codec {
         VideoCodec::Vp8 => {
             let (start, bytes) = vp8_descriptor(payload)?;
@@ -39,7 +39,7 @@ pub fn keyframe_start(codec: VideoCodec, payload: &[u8]) -> Option<u32> {
             if !start || bytes.first()? & 0x01 != 0 {
                 return None;
             }
-            Some(vp8_dimensions(bytes).map_or(0, |(w, h)| u32::from(w) * u32::from(h)))
+            Some(vp8_dimensions(bytes).unwrap_or((0, 0)))
         }
         VideoCodec::H264 => h264_keyframe_start(payload),
         VideoCodec::Other => None,
@@ -53,19 +53,19 @@ const FU_A: u8 = 28;
 
 /// An access unit of a keyframe starts with its SPS (WebRTC senders put SPS and PPS
 /// before every IDR), or with the IDR slice itself.
-fn h264_keyframe_start(payload: &[u8]) -> Option<u32> {
+fn h264_keyframe_start(payload: &[u8]) -> Option<(u16, u16)> {
     let first = *payload.first()?;
     let nal = match first & 0x1f {
         STAP_A => payload.get(3..)?, // STAP-A header, then the first NAL's 16-bit size
         FU_A => {
             let fu = *payload.get(1)?;
-            return (fu & 0x80 != 0 && fu & 0x1f == NAL_IDR).then_some(0);
+            return (fu & 0x80 != 0 && fu & 0x1f == NAL_IDR).then_some((0, 0));
         }
         _ => payload,
     };
     match *nal.first()? & 0x1f {
-        NAL_SPS => Some(sps_dimensions(nal).map_or(0, |(w, h)| u32::from(w) * u32::from(h))),
-        NAL_IDR => Some(0),
+        NAL_SPS => Some(sps_dimensions(nal).unwrap_or((0, 0))),
+        NAL_IDR => Some((0, 0)),
         _ => None,
     }
 }
@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn vp8_keyframes_and_their_size() {
-        assert_eq!(keyframe_start(VideoCodec::Vp8, &vp8_key()), Some(640 * 360));
+        assert_eq!(
+            keyframe_start(VideoCodec::Vp8, &vp8_key()),
+            Some((640, 360))
+        );
         let mut delta = vp8_key();
         delta[4] |= 0x01; // inter frame
         assert_eq!(keyframe_start(VideoCodec::Vp8, &delta), None);
@@ -105,14 +108,17 @@ mod tests {
             0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x28, 0x0f, 0x16, 0x2e, 0x48,
         ];
         let single = keyframe_start(VideoCodec::H264, &sps);
-        assert_eq!(single, Some(640 * 360));
+        assert_eq!(single, Some((640, 360)));
         let mut stap = vec![0x78, 0x00, sps.len() as u8];
         stap.extend_from_slice(&sps);
         assert_eq!(keyframe_start(VideoCodec::H264, &stap), single);
-        assert_eq!(keyframe_start(VideoCodec::H264, &[0x65, 0x88]), Some(0));
+        assert_eq!(
+            keyframe_start(VideoCodec::H264, &[0x65, 0x88]),
+            Some((0, 0))
+        );
         assert_eq!(
             keyframe_start(VideoCodec::H264, &[0x7c, 0x85, 0x00]),
-            Some(0)
+            Some((0, 0))
         );
         assert_eq!(keyframe_start(VideoCodec::H264, &[0x7c, 0x05, 0x00]), None); // FU-A middle
         assert_eq!(keyframe_start(VideoCodec::H264, &[0x41, 0x9a]), None); // P slice

@@ -3,11 +3,13 @@
 //! and the forwarding queues, which the media loop works off afterwards.
 
 use super::conn::{Conn, RxTrack};
+use super::downlink::STARVED_TICKS;
 use super::engine::{EngineHandle, PeerState, SessionEventKind};
 use super::forward::{
     MediaKind, OutletTable, PublishedTrack, RecordItem, RtpRecord, SenderReportRecord, ntp64,
 };
 use super::media_loop::MediaSocket;
+use super::quality::LinkQuality;
 use super::simulcast::Layers;
 use super::tcp::TcpStreams;
 use crate::recorder::keyframe::{VideoCodec, keyframe_start};
@@ -150,7 +152,8 @@ impl DrainCtx<'_> {
             Event::MediaIngressStats(s) => conn.quality.ingress(&s),
             Event::MediaEgressStats(s) => conn.quality.egress(&s),
             Event::PeerStats(s) => {
-                if let Some(q) = conn.quality.peer(&s) {
+                if let Some(mut q) = conn.quality.peer(&s) {
+                    self.layers_of(conn, &mut q);
                     conn.emit(SessionEventKind::Quality(q));
                     let can_step_down = conn.tx.iter().any(|s| {
                         let lowest = self
@@ -163,7 +166,10 @@ impl DrainCtx<'_> {
                         lowest.is_some_and(|l| s.choice.current.is_some_and(|c| c != l))
                     });
                     let now = Instant::now();
-                    if let Some(audio_only) = conn.downlink.window(&q, can_step_down, now) {
+                    let starved = conn.starved_ticks >= STARVED_TICKS;
+                    conn.starved_ticks = 0;
+                    let decided = conn.downlink.window(q.rtt_ms, starved, can_step_down, now);
+                    if let Some(audio_only) = decided {
                         conn.emit(SessionEventKind::AudioOnly(audio_only));
                         if !audio_only {
                             // Video again: each picture starts from a keyframe.
@@ -203,11 +209,8 @@ impl DrainCtx<'_> {
         if rx.kind == MediaKind::Video {
             // str0m's receive time: no clock read per packet.
             let now = pkt.timestamp;
-            let key = if rx.simulcast {
-                keyframe_start(rx.vcodec, &pkt.payload)
-            } else {
-                None
-            };
+            // A few bytes read: the picture size is known for every line.
+            let key = keyframe_start(rx.vcodec, &pkt.payload);
             keyframe = key.is_some();
             rx.layers.on_packet(ssrc, pkt.payload.len(), key, now);
             if rx.simulcast {
@@ -255,6 +258,32 @@ impl DrainCtx<'_> {
             pkt,
         };
         self.queues.forward.push(fwd);
+    }
+
+    /// The video side of a quality window: the layers this peer's camera sends, and how
+    /// many pictures it receives below their top layer.
+    fn layers_of(&self, conn: &Conn, q: &mut LinkQuality) {
+        let now = Instant::now();
+        if let Some(v) = conn.rx.iter().find(|r| r.kind == MediaKind::Video) {
+            let (n, best) = v.layers.sent(now);
+            q.layers_sent = Some(n);
+            q.height_sent = best.map(|(_, h)| h);
+        }
+        let reduced = conn
+            .tx
+            .iter()
+            .filter(|s| {
+                let top = self
+                    .outlets
+                    .by_id
+                    .get(&s.outlet)
+                    .filter(|o| o.n_layers > 1 && o.room == conn.room)
+                    .and_then(|o| o.layers.get(o.n_layers - 1))
+                    .map(|(ssrc, _)| *ssrc);
+                top.is_some_and(|t| s.choice.current.is_some_and(|c| c != t))
+            })
+            .count();
+        q.reduced = Some(u8::try_from(reduced).unwrap_or(u8::MAX));
     }
 
     /// The first packet of a new media line: attach it to its outlet and tell the

@@ -26,6 +26,13 @@ pub struct LinkQuality {
     pub kbps_in: u32,
     /// What we sent the peer, kbit/s over the window.
     pub kbps_out: u32,
+    /// The peer's camera: how many layers it sends (1 without simulcast) and the
+    /// picture height of the best; None without video.
+    pub layers_sent: Option<u8>,
+    pub height_sent: Option<u16>,
+    /// How many of the pictures the peer receives come in a smaller layer than their
+    /// publisher sends (its downlink cannot hold more).
+    pub reduced: Option<u8>,
 }
 
 /// The statistics of the current window, folded as str0m reports them.
@@ -84,6 +91,7 @@ impl QualityWindow {
             loss_out_permille: permille(loss_out),
             kbps_in: kbps(s.peer_bytes_rx, rx),
             kbps_out: kbps(s.peer_bytes_tx, tx),
+            ..Default::default()
         })
     }
 }

@@ -40,8 +40,8 @@ pub(super) struct Layer {
     bytes: u64,
     /// Bits per second, smoothed over the last windows.
     pub bitrate: u32,
-    /// Width × height of its last keyframe (0 until one was seen).
-    pub pixels: u32,
+    /// Width and height of its last keyframe ((0, 0) until one was seen).
+    pub size: (u16, u16),
     last_at: Instant,
     /// Sent without a pause since.
     since: Instant,
@@ -50,7 +50,8 @@ pub(super) struct Layer {
 
 impl Layer {
     fn rank(&self) -> (u32, u32) {
-        (self.pixels, self.bitrate)
+        let (w, h) = self.size;
+        (u32::from(w) * u32::from(h), self.bitrate)
     }
     fn active(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.last_at) < IDLE_AFTER
@@ -88,7 +89,7 @@ impl Layers {
     /// Accounts one packet of layer `ssrc`; `key` is [`keyframe_start`]'s answer.
     ///
     /// [`keyframe_start`]: crate::recorder::keyframe::keyframe_start
-    pub fn on_packet(&mut self, ssrc: u32, len: usize, key: Option<u32>, now: Instant) {
+    pub fn on_packet(&mut self, ssrc: u32, len: usize, key: Option<(u16, u16)>, now: Instant) {
         let at = match self
             .slots
             .iter()
@@ -113,7 +114,7 @@ impl Layers {
                     ssrc,
                     bytes: 0,
                     bitrate: 0,
-                    pixels: 0,
+                    size: (0, 0),
                     last_at: now,
                     since: now,
                     last_pli: None,
@@ -127,8 +128,8 @@ impl Layers {
             }
             l.bytes += len as u64;
             l.last_at = now;
-            if let Some(px) = key.filter(|px| *px > 0) {
-                l.pixels = px;
+            if let Some(size) = key.filter(|(w, h)| *w > 0 && *h > 0) {
+                l.size = size;
             }
         }
     }
@@ -177,6 +178,14 @@ impl Layers {
         };
         out[..n].sort_unstable_by_key(|(s, _)| ranks(*s));
         n
+    }
+
+    /// How many layers are being sent, and the picture size of the best.
+    pub fn sent(&self, now: Instant) -> (u8, Option<(u16, u16)>) {
+        let active = self.slots.iter().flatten().filter(|l| l.active(now));
+        let n = active.clone().count() as u8;
+        let best = active.max_by_key(|l| l.rank()).map(|l| l.size);
+        (n, best.filter(|(w, _)| *w > 0))
     }
 
     /// The layer the recording takes now, if it has started.
@@ -314,6 +323,8 @@ pub(super) struct Allocation {
     pub levels: Vec<usize>,
     /// What it would take to receive every line's best layer (str0m probes toward it).
     pub desired_bps: u64,
+    /// The estimate cannot hold even audio and every line's smallest layer.
+    pub starved: bool,
     /// What the allocation uses. str0m pads up to this much when media falls short, so
     /// it is not set higher: sustained padding toward a next layer would itself fill a
     /// weak downlink. The estimate grows by str0m's periodic probes toward `desired`
@@ -331,6 +342,8 @@ pub(super) fn allocate(estimate_bps: u64, fixed_bps: u64, lines: &[&[(u32, u32)]
     let mut levels = vec![0usize; lines.len()];
     let bps = |line: &[(u32, u32)], i: usize| line.get(i).map_or(0, |(_, b)| u64::from(*b));
     let mut spent: u64 = lines.iter().map(|l| bps(l, 0)).sum();
+    let starved =
+        (estimate_bps / 100).saturating_mul(HEADROOM_PERCENT) < fixed_bps.saturating_add(spent);
     loop {
         let mut moved = false;
         for (i, line) in lines.iter().enumerate() {
@@ -356,6 +369,7 @@ pub(super) fn allocate(estimate_bps: u64, fixed_bps: u64, lines: &[&[(u32, u32)]
     let desired_bps = fixed_bps.saturating_add(top);
     Allocation {
         levels,
+        starved,
         desired_bps,
         minimum_bps: fixed_bps.saturating_add(spent),
     }

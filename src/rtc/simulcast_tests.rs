@@ -12,9 +12,9 @@ fn ms(t0: Instant, ms: u64) -> Instant {
 /// at ~150 / 500 / 1500 kbit/s, one tick a second.
 fn three_layers(t0: Instant, secs: u64) -> Layers {
     let mut l = Layers::new(t0);
-    l.on_packet(Q, 1000, Some(320 * 180), t0);
-    l.on_packet(H, 1000, Some(640 * 360), t0);
-    l.on_packet(F, 1000, Some(1280 * 720), t0);
+    l.on_packet(Q, 1000, Some((320, 180)), t0);
+    l.on_packet(H, 1000, Some((640, 360)), t0);
+    l.on_packet(F, 1000, Some((1280, 720)), t0);
     for s in 0..secs {
         for i in 0..50 {
             let at = ms(t0, s * 1000 + i * 20);
@@ -33,6 +33,7 @@ fn layers_are_ranked_by_picture_size_and_measured() {
     let l = three_layers(t0, 2);
     let now = ms(t0, 2000);
     assert_eq!(l.best(now), Some(F));
+    assert_eq!(l.sent(now), (3, Some((1280, 720))));
     let mut out = [(0, 0); MAX_LAYERS];
     assert_eq!(l.ordered(now, &mut out), 3);
     assert_eq!(out.map(|(s, _)| s), [Q, H, F]);
@@ -52,9 +53,9 @@ fn the_recording_settles_on_the_best_layer_and_follows_it_at_keyframes() {
     let t0 = Instant::now();
     let mut l = Layers::new(t0);
     // The first keyframe to arrive is the smallest layer's: not taken before settling.
-    l.on_packet(Q, 1000, Some(320 * 180), t0);
+    l.on_packet(Q, 1000, Some((320, 180)), t0);
     assert!(!l.record(Q, true, t0).take);
-    l.on_packet(F, 1000, Some(1280 * 720), ms(t0, 10));
+    l.on_packet(F, 1000, Some((1280, 720)), ms(t0, 10));
     assert!(!l.record(F, true, ms(t0, 10)).take);
     // Settled: a delta frame of the best layer asks for its keyframe...
     let at = ms(t0, 600);
@@ -69,7 +70,7 @@ fn the_recording_settles_on_the_best_layer_and_follows_it_at_keyframes() {
     // ...other layers are never recorded, and its keyframe starts the recording.
     l.on_packet(Q, 1000, None, at);
     assert!(!l.record(Q, false, at).take);
-    l.on_packet(F, 1000, Some(1280 * 720), at);
+    l.on_packet(F, 1000, Some((1280, 720)), at);
     assert!(l.record(F, true, at).take);
     assert_eq!(l.recorded(), Some(F));
     assert!(l.record(F, false, at).take);
@@ -77,7 +78,7 @@ fn the_recording_settles_on_the_best_layer_and_follows_it_at_keyframes() {
     let later = ms(t0, 2200);
     l.on_packet(Q, 1000, None, later);
     assert_eq!(l.record(Q, false, later).ask, Some(Q));
-    l.on_packet(Q, 1000, Some(0), later);
+    l.on_packet(Q, 1000, Some((0, 0)), later);
     assert!(l.record(Q, true, later).take);
     // F comes back: Q goes on being recorded; once F has been sent for 3 s its
     // keyframe is asked for, and the recording moves there.
@@ -102,7 +103,7 @@ fn the_recording_settles_on_the_best_layer_and_follows_it_at_keyframes() {
         }
     );
     assert!(!l.record(F, false, back).take);
-    l.on_packet(F, 1000, Some(1280 * 720), back);
+    l.on_packet(F, 1000, Some((1280, 720)), back);
     assert!(l.record(F, true, back).take);
     assert!(!l.record(Q, false, back).take);
 }
@@ -154,7 +155,11 @@ fn the_allocation_fills_the_estimate_in_turns() {
     // No estimate yet (the media loop passes a huge one): the best layers, no overflow.
     assert_eq!(allocate(u64::MAX, u64::MAX, &[&a, &b]).levels, vec![0, 0]);
     assert_eq!(allocate(u64::MAX / 4, 96_000, &[&a, &b]).levels, vec![2, 1]);
-    // A 300 kbit/s downlink: lowest layers only.
-    let x = allocate(300_000, 96_000, &[&a, &b]);
+    // A 420 kbit/s downlink: lowest layers only.
+    let x = allocate(420_000, 96_000, &[&a, &b]);
     assert_eq!(x.levels, vec![0, 0]);
+    assert!(!x.starved);
+    // Below audio and the smallest layers (346 k): starved.
+    assert!(allocate(300_000, 96_000, &[&a, &b]).starved);
+    assert!(!allocate(10_000_000, 96_000, &[&a, &b]).starved);
 }

@@ -320,11 +320,22 @@ pub enum EntryBody {
         loss_out_permille: Option<u64>,
         kbps_in: u64,
         kbps_out: u64,
+        /// The participant's camera: simulcast layers sent (1 without simulcast) and
+        /// the best layer's picture height; absent without video (and in records made
+        /// before these were logged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layers_sent: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        height_sent: Option<u64>,
+        /// How many pictures the participant received in a smaller layer than sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reduced: Option<u64>,
     },
     /// The video forwarded to `participant` stopped because their downlink could not hold
-    /// it (`active`: from now on they received audio only; two 5 s windows with 10 % loss
-    /// or a 1 s round trip), or was tried again (`active` false). What they sent was
-    /// recorded as before.
+    /// it (`active`: from now on they received audio only; every picture was at its
+    /// smallest layer and, for two 5 s windows, the bandwidth estimate could not hold
+    /// them or the round trip reached 1 s), or was tried again (`active` false). What
+    /// they sent was recorded as before.
     AudioOnlyFallback { participant: String, active: bool },
     /// The court stopped (or allowed again) forwarding a participant's video.
     VideoStopped {

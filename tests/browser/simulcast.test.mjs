@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair } from './support.mjs';
+import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const DATA = process.env.SWORN_DATA_DIR || '';
@@ -103,13 +103,13 @@ test('each receiver gets the layer its downlink holds; the recording keeps the b
   assert.ok(DATA, 'SWORN_DATA_DIR must be set');
   const judge = await page('judge');
   const h = await openHearingByApi(judge, 'SIMULCAST', 'MLA-2026-1111');
-  const { page: witness } = await inviteJoinAdmit(judge, 'Witness Simulcast', 'witness', () => page('witness'));
+  const { page: witness, id: wid } = await inviteJoinAdmit(judge, 'Witness Simulcast', 'witness', () => page('witness'));
   // The judge is the only one the witness sees yet.
   const judgeId = await witness.waitForFunction(() => {
     const v = [...document.querySelectorAll('#grid video[data-participant]')].find((n) => n.srcObject);
     return v ? v.dataset.participant : null;
   }).then((x) => x.jsonValue());
-  const { page: defence } = await inviteJoinAdmit(judge, 'Defence Simulcast', 'defence', () => page('defence'));
+  const { page: defence, id: did } = await inviteJoinAdmit(judge, 'Defence Simulcast', 'defence', () => page('defence'));
   await expectVideoPlaying(witness, judgeId, 'witness sees the judge');
   await expectVideoPlaying(defence, judgeId, 'defence sees the judge');
 
@@ -127,6 +127,13 @@ test('each receiver gets the layer its downlink holds; the recording keeps the b
     return { ok: w.defence === top && w.witness === top, w, top };
   }, 90_000);
 
+  // The console shows what each camera sends (defence's: three layers).
+  const linkText = (id) => judge.$eval(`figure[data-participant="${id}"] .badge.link`, (n) => n.textContent).catch(() => '');
+  await until('the console shows defence\'s camera layers', async () => {
+    const text = await linkText(did);
+    return { ok: /camera \d+p, 3 layers/.test(text), text };
+  });
+
   // The witness's downlink shrinks: a smaller layer for the witness while defence, on a
   // free link, receives a larger one of the same camera at the same time; the witness's
   // picture goes on, without falling back to audio only.
@@ -138,6 +145,12 @@ test('each receiver gets the layer its downlink holds; the recording keeps the b
     return { ok: w.witness > 0 && w.witness < w.defence, ...w };
   }, 90_000);
   process.stderr.write(`under 500 kbit/s the witness receives ${apart.witness} px wide; defence ${apart.defence}; the judge sends ${JSON.stringify(await sentLayers(judge))}\n`);
+  // The judge's console shows it on the witness's tile, and the log keeps it.
+  await until('the console shows the witness receiving reduced pictures', async () => {
+    const text = await linkText(wid);
+    return { ok: /received reduced/.test(text), text };
+  });
+  await waitLog(h, 'a logged reduced picture', (e) => e.type === 'connection_quality' && e.participant === wid && e.reduced >= 1);
   const a = await received(witness, judgeId);
   await new Promise((r) => setTimeout(r, 4000));
   const b = await received(witness, judgeId);

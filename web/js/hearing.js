@@ -335,12 +335,16 @@ function onCallEvent(type, data) {
     case 'link_quality': {
       // Round trip, the worse loss and what the participant sends, as the server measures.
       const loss = Math.max(data.loss_in_permille ?? 0, data.loss_out_permille ?? 0);
-      grid.setLink(data.participant, data.level, t('room.link', {
+      // And their camera's simulcast layers, and the pictures their downlink gets reduced.
+      const parts = [t('room.link', {
         level: t(`room.link_${data.level}`),
         rtt: data.rtt_ms ?? '–',
         loss: (loss / 10).toFixed(1),
         kbps: data.kbps_in,
-      }));
+      })];
+      if (data.height_sent) parts.push(t('room.link_camera', { height: data.height_sent, layers: data.layers_sent ?? 1 }));
+      if (data.reduced) parts.push(t('room.link_reduced', { n: data.reduced }));
+      grid.setLink(data.participant, data.level, parts.join(' · '));
       break;
     }
     case 'stream':

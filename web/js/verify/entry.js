@@ -42,7 +42,7 @@ const TYPES = {
   interpretation: { number: 'u', participant: 's', stream: 's', language: 's', started: 'b' },
   interpretation_on_air: { language: 's', stream: 's?' },
   audio_only_fallback: { participant: 's', active: 'b' },
-  connection_quality: { participant: 's', level: 's', rtt_ms: 'u?', loss_in_permille: 'u?', loss_out_permille: 'u?', kbps_in: 'u', kbps_out: 'u' },
+  connection_quality: { participant: 's', level: 's', rtt_ms: 'u?', loss_in_permille: 'u?', loss_out_permille: 'u?', kbps_in: 'u', kbps_out: 'u', layers_sent: 'u?', height_sent: 'u?', reduced: 'u?' },
   rights_explained: { language: 's', text: 's', by: 's' },
   privilege_claimed: { number: 'u', by: 's', ground: 's' },
   objection_raised: { number: 'u', by: 's', ground: 's' },
