@@ -175,7 +175,10 @@ fn run(
         base_name: settings.base_name,
         rotate_after: settings.rotate_after,
         chunk_interval: Duration::from_secs(1),
-        reorder_window: Duration::from_millis(200),
+        // A hole waits this long for the server's NACK to be repaired: a retransmission
+        // comes one round trip later, and a weak link abroad has 200-600 ms. Packets
+        // wait only while a hole is open.
+        reorder_window: Duration::from_millis(1000),
     };
     let tracks: Vec<TrackSpec> = specs.iter().map(|(_, s)| s.clone()).collect();
     let mut kinds: Vec<MediaKind> = specs.iter().map(|(k, _)| *k).collect();

@@ -79,6 +79,9 @@ pub(super) struct Conn {
     pub downlink: super::downlink::Downlink,
     /// str0m's latest estimate of the bandwidth toward this peer (TWCC), bits/s.
     pub bwe_bps: Option<u64>,
+    /// Layer ticks of this quality window whose estimate could not hold audio and the
+    /// smallest layers (`downlink`).
+    pub starved_ticks: u8,
 }
 
 /// Where str0m's bandwidth estimate toward a peer starts (it probes up from there).
@@ -135,6 +138,7 @@ impl Conn {
             quality: Default::default(),
             downlink: Default::default(),
             bwe_bps: None,
+            starved_ticks: 0,
         }
     }
 

@@ -58,6 +58,9 @@ impl MediaLoop {
             // No estimate yet: every line's best layer.
             let estimate = c.bwe_bps.unwrap_or(u64::MAX / 4);
             let a = allocate(estimate, fixed, &lines);
+            if a.starved && c.bwe_bps.is_some() {
+                c.starved_ticks = c.starved_ticks.saturating_add(1);
+            }
             for ((i, line), level) in subs.iter().zip(&lines).zip(&a.levels) {
                 if let Some(sub) = c.tx.get_mut(*i) {
                     // Still waiting for the keyframe of the layer chosen before: ask
