@@ -144,6 +144,7 @@ async function hearingWithWitness(casePrefix, mla, witnessName) {
 
 /** Applies the faults not switched off by SWORN_FAULTS_OFF on the witness's port. */
 async function applyFaults(port, { rate = false } = {}) {
+  await restore(); // what an earlier test that failed half-way left
   const loss = OFF.has('loss') ? 0 : 5;
   const [delay, jitter] = OFF.has('delay') ? [0, 0] : [100, 30];
   undo.push(await impairUdp(port, { loss, delay, jitter }));
