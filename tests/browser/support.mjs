@@ -3,7 +3,7 @@
 // a puppeteer-core page (Firefox) alike; the others drive the judge's Chromium console.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
@@ -590,4 +590,80 @@ export function selectedPair(page, index = null) {
       remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType },
     };
   }, index);
+}
+
+/**
+ * A bad link on one UDP port (a page's socket), both ways, in this namespace: `loss`
+ * percent of datagrams dropped at random, and each delayed by `delay` ± `jitter` ms
+ * (uniform). The stand-in for `tc netem loss/delay`, which this kernel lacks: an iptables
+ * `statistic` rule drops, and an NFQUEUE rule hands the rest to `netdelay`
+ * (examples/netdelay.rs, SWORN_NETDELAY) that lets each go when it is due, so datagrams
+ * may overtake one another as under netem. Both act on the way in (INPUT): a datagram
+ * dropped on the way out would fail the sender's sendto(2) with EPERM, not vanish.
+ * Returns the undo (async, safe to call twice).
+ */
+export async function impairUdp(port, { loss = 0, delay = 0, jitter = 0 } = {}) {
+  const ipt = (...args) => execFileSync('iptables', ['-w', ...args]);
+  const chain = 'SWORN_FAULT';
+  const queue = 7;
+  let delayer = null;
+  if (delay > 0 || jitter > 0) {
+    const bin = process.env.SWORN_NETDELAY;
+    assert.ok(bin && existsSync(bin), `SWORN_NETDELAY must name the built netdelay example (cargo build --examples): ${bin}`);
+    // It runs until its standard input closes (then lets what it holds go and exits).
+    delayer = spawn(bin, ['--queue', String(queue), '--delay-ms', String(delay), '--jitter-ms', String(jitter)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      let out = '';
+      delayer.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('ready')) resolve();
+      });
+      delayer.on('exit', (code) => reject(new Error(`netdelay exited (${code}) before it was ready`)));
+    });
+  }
+  ipt('-N', chain);
+  for (const dir of ['--sport', '--dport']) {
+    const match = ['-A', chain, '-p', 'udp', dir, String(port)];
+    if (loss > 0) ipt(...match, '-m', 'statistic', '--mode', 'random', '--probability', String(loss / 100), '-j', 'DROP');
+    if (delayer) ipt(...match, '-j', 'NFQUEUE', '--queue-num', String(queue));
+  }
+  ipt('-I', 'INPUT', '-j', chain);
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    // The rules first: a datagram queued with nobody listening is dropped. Then the
+    // delayer lets the datagrams it holds go and exits (killed if it has not in 5 s).
+    ipt('-D', 'INPUT', '-j', chain);
+    ipt('-F', chain);
+    ipt('-X', chain);
+    if (delayer && delayer.exitCode === null) {
+      const exited = new Promise((r) => delayer.once('exit', r));
+      delayer.stdin.end();
+      const timer = setTimeout(() => delayer.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * Datagrams to UDP `port` leave lo through a token bucket (`tc tbf`) of `rate` with a
+ * `latency` ms queue: the downlink of that page's socket. An htb root sends everything
+ * else on unshaped (u32 matches the port). Returns the undo (safe to call twice).
+ */
+export function limitUdpDownlink(port, { rate = '300kbit', latency = 200 } = {}) {
+  const tc = (...args) => execFileSync('tc', args);
+  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '10gbit');
+  tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'tbf', 'rate', rate, 'burst', '6kb', 'latency', `${latency}ms`);
+  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    tc('qdisc', 'del', 'dev', 'lo', 'root');
+  };
 }
