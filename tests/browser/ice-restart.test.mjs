@@ -12,7 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, T, blackholeUdp, chromiumForFile, expectVideoPlaying, hearingLog, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
+import { BASE, T, blackholeUdp, chromiumForFile, expectVideoPlaying, hearingLog, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, localUdpPorts, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
@@ -37,13 +37,16 @@ test("the witness's network changes: ICE restarts on the same connection, the he
 
   // The witness's network goes away.
   const cut = new Date().toISOString();
-  unblock = blackholeUdp(before.local.port);
+  // Every UDP socket this connection gathered goes (not only the selected one: a second
+  // host candidate would carry on without a restart).
+  const ports = await localUdpPorts(witness, before.index);
+  unblock = blackholeUdp(ports.includes(before.local.port) ? ports : [before.local.port, ...ports]);
   // The same peer connection restarts ICE and reconnects on a new port.
   const deadline = Date.now() + 45_000;
   let now = null;
   for (;;) {
     now = await selectedPair(witness, before.index);
-    if (now && now.ice === 'connected' && now.local && now.local.port !== before.local.port) break;
+    if (now && now.ice === 'connected' && now.local && !ports.includes(now.local.port) && now.local.port !== before.local.port) break;
     assert.ok(Date.now() < deadline, `no ICE restart: ${JSON.stringify({ before, now })}`);
     await new Promise((r) => setTimeout(r, 250));
   }

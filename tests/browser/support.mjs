@@ -547,7 +547,8 @@ export function inPrivateNamespace() {
  */
 export function blackholeUdp(port = null) {
   const ip = (...args) => execFileSync('ip', args);
-  const selectors = port === null ? [[]] : [['sport', String(port)], ['dport', String(port)]];
+  const ports = port === null ? [] : [port].flat();
+  const selectors = port === null ? [[]] : ports.flatMap((p) => [['sport', String(p)], ['dport', String(p)]]);
   for (const v of ['-4', '-6']) {
     selectors.forEach((sel, i) => ip(v, 'rule', 'add', 'pref', String(10 + i), 'ipproto', 'udp', ...sel, 'blackhole'));
     ip(v, 'rule', 'add', 'pref', '100', 'lookup', 'local');
@@ -563,6 +564,16 @@ export function blackholeUdp(port = null) {
       selectors.forEach((sel, i) => ip(v, 'rule', 'del', 'pref', String(10 + i), 'ipproto', 'udp', ...sel, 'blackhole'));
     }
   };
+}
+
+/** The UDP ports of every local ICE candidate of the page's `index`-th peer connection. */
+export function localUdpPorts(page, index) {
+  return page.evaluate(async (index) => {
+    const pc = (window.__swornPcs || [])[index];
+    const ports = new Set();
+    if (pc) (await pc.getStats()).forEach((r) => { if (r.type === 'local-candidate' && r.protocol === 'udp' && r.port) ports.add(r.port); });
+    return [...ports];
+  }, index);
 }
 
 /** The selected candidate pair of the page's `index`-th peer connection (kept by
