@@ -1,5 +1,5 @@
 // A witness on a weak link keeps testifying (#11 point 4): their downlink is cut to
-// 120 kbit/s with a short queue (htb + pfifo on the namespace's lo, matched on the UDP
+// 120 kbit/s (a tbf with an 800 ms queue on the namespace's lo, matched on the UDP
 // port their page receives on). Not even the judge's smallest simulcast layer fits
 // (150 kbit/s; simulcast.test.mjs covers the weak links a layer fits): the server stops the
 // video it sends the witness and keeps the audio; the witness's page says so, the judge's
@@ -12,32 +12,13 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
+import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, limitUdpDownlink, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
-const tc = (...args) => execFileSync('tc', args);
-let limited = false;
-
-/** Datagrams to `port` leave lo at 120 kbit/s through a 10-packet queue. */
-function limitDownlink(port) {
-  limited = true;
-  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
-  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
-  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '120kbit', 'ceil', '120kbit');
-  tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '10');
-  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
-    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
-}
-
-function unlimit() {
-  if (!limited) return;
-  limited = false;
-  tc('qdisc', 'del', 'dev', 'lo', 'root');
-}
+let unlimit = () => {};
 after(() => unlimit());
 
 const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 860 } }, timeout: T, initScript: keepPeerConnections });
@@ -68,7 +49,7 @@ test('a downlink too weak for video gets audio only, is told, logged, and gets v
   const pair = await selectedPair(witness);
   assert.equal(pair.local.protocol, 'udp');
 
-  limitDownlink(pair.local.port);
+  unlimit = limitUdpDownlink(pair.local.port, { rate: '120kbit', latency: 800 });
   await witness.waitForSelector('#audio-only:not([hidden])', { timeout: 60_000 });
   await judge.waitForSelector(`figure[data-participant="${wid}"] .badge.audio-only:not([hidden])`);
   await waitLog(h, 'the fallback', (e) => e.type === 'audio_only_fallback' && e.participant === wid && e.active === true);

@@ -1,7 +1,7 @@
 // Simulcast (#11 point 4): the judge's page sends its camera in three layers; the server
 // forwards each receiver the layer its downlink holds, chosen from its bandwidth
 // estimate, and records the best layer the judge sends. The witness's downlink is cut
-// to 500 kbit/s (htb + pfifo on the namespace's lo, matched on the UDP port the
+// to 500 kbit/s (a tbf with a 400 ms queue on the namespace's lo, matched on the UDP port the
 // witness's page receives on): the witness goes on seeing the judge, in a smaller
 // layer, while defence counsel on a free link sees the full picture; the recording of
 // the judge is the full picture.
@@ -12,34 +12,16 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
+import { BASE, T, chromiumForFile, expectVideoPlaying, inPrivateNamespace, inviteJoinAdmit, keepPeerConnections, limitUdpDownlink, newContextPage, openHearingByApi, received, selectedPair, waitLog } from './support.mjs';
 
 const ARTIFACTS = process.env.SWORN_ARTIFACTS || join(process.cwd(), 'test-artifacts');
 const DATA = process.env.SWORN_DATA_DIR || '';
 const chromium = chromiumForFile(ARTIFACTS);
 const problems = [];
-const tc = (...args) => execFileSync('tc', args);
-let limited = false;
-
-/** Datagrams to `port` leave lo at `rate` through a 20-packet queue. */
-function limitDownlink(port, rate) {
-  limited = true;
-  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
-  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
-  tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', rate, 'ceil', rate);
-  tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '20');
-  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
-    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
-}
-
-function unlimit() {
-  if (!limited) return;
-  limited = false;
-  tc('qdisc', 'del', 'dev', 'lo', 'root');
-}
+let unlimit = () => {};
 after(() => unlimit());
 
 const page = (name) => newContextPage(chromium.browser, name, { origin: BASE, problems, contextOptions: { viewport: { width: 1280, height: 860 } }, timeout: T, initScript: keepPeerConnections });
@@ -139,7 +121,7 @@ test('each receiver gets the layer its downlink holds; the recording keeps the b
   // picture goes on, without falling back to audio only.
   const pair = await selectedPair(witness);
   assert.equal(pair.local.protocol, 'udp');
-  limitDownlink(pair.local.port, '500kbit');
+  unlimit = limitUdpDownlink(pair.local.port, { rate: '500kbit', latency: 400 });
   const apart = await until('the witness on a smaller layer than defence', async () => {
     const w = { witness: await receivedWidth(witness, judgeId), defence: await receivedWidth(defence, judgeId) };
     return { ok: w.witness > 0 && w.witness < w.defence, ...w };
