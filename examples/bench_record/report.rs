@@ -25,6 +25,11 @@ pub struct Side {
     pub audio_frames_file: u64,
     /// Gap reasons the recorder logged.
     pub gaps: Vec<String>,
+    /// RTP packets the subscribers received during the window (what the server
+    /// forwarded; 0 when nobody subscribes).
+    pub forwarded_packets: u64,
+    /// Keyframes the publishers sent early to answer the server's PLI/FIR.
+    pub keyframes_on_request: u64,
 }
 
 impl Side {
@@ -45,6 +50,11 @@ impl Side {
     fn recorder_pct_per_stream(&self) -> Option<f64> {
         self.cpu_recorder
             .map(|c| 100.0 * c / self.window.as_secs_f64().max(1e-9) / self.streams.max(1) as f64)
+    }
+
+    /// Server CPU (all of it) per forwarded RTP packet over the window, microseconds.
+    pub fn us_per_forwarded(&self) -> Option<f64> {
+        (self.forwarded_packets > 0).then(|| 1e6 * self.cpu_total / self.forwarded_packets as f64)
     }
 
     /// Frames sent that are not in the files (video + audio).
@@ -106,6 +116,13 @@ pub fn print(sworn: &Side, base: &Side) {
         sworn.packets_sent.to_string(),
         base.packets_sent.to_string(),
     );
+    if let Some(us) = sworn.us_per_forwarded() {
+        row(
+            "RTP forwarded in window / server µs each",
+            format!("{} / {us:.2}", sworn.forwarded_packets),
+            "-".into(),
+        );
+    }
     row(
         "RTP received / lost (server RTCP RR)",
         if sworn.rr_received == 0 && sworn.rr_lost == 0 {

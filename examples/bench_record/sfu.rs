@@ -16,12 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use webrtc::api::API;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
 
-const PASSWORD: &str = "bench-judge-password-long";
+pub const PASSWORD: &str = "bench-judge-password-long";
 
 /// Kills the child on drop (SIGKILL if it has not exited).
 pub struct ChildGuard(pub Child);
@@ -50,7 +51,7 @@ pub fn signal_and_wait(child: &mut Child, signal: &str, wait: Duration) -> bool 
     false
 }
 
-fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
+pub fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
     let mut add = Command::new(bin)
         .args(["user", "add", "--username", "judge", "--role", "judge"])
         .arg("--password-stdin")
@@ -69,7 +70,7 @@ fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+pub fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
     let child = Command::new(bin)
         .arg("serve")
         .env("SWORN_DATA_DIR", data)
@@ -90,8 +91,16 @@ fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard
     bail!("sworn serve did not listen on port {port} within 20 s")
 }
 
+/// A PLI or FIR (RFC 4585 / 5104: payload-specific feedback, format 1 or 4).
+fn is_keyframe_request(p: &(dyn webrtc::rtcp::packet::Packet + Send + Sync)) -> bool {
+    use webrtc::rtcp::header::PacketType;
+    let h = p.header();
+    h.packet_type == PacketType::PayloadSpecificFeedback && matches!(h.count, 1 | 4)
+}
+
 /// Adds VP8 + Opus tracks fed from `media` (like `Peer::publish`, but counting what is
-/// sent and stoppable); the caller negotiates.
+/// sent, stoppable, and answering keyframe requests as a browser does); the caller
+/// negotiates.
 pub async fn add_tracks(
     pc: &Arc<RTCPeerConnection>,
     media: &Media,
@@ -106,8 +115,13 @@ pub async fn add_tracks(
         audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
     ] {
         let sender = pc.add_track(t).await?;
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
-            while sender.read_rtcp().await.is_ok() {}
+            while let Ok((packets, _)) = sender.read_rtcp().await {
+                if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                    sent.keyframe_wanted.store(true, Ordering::Relaxed);
+                }
+            }
         }));
     }
     tasks.push(tokio::spawn(feed_track(
@@ -125,6 +139,20 @@ pub async fn add_tracks(
         sent.clone(),
     )));
     Ok(tasks)
+}
+
+/// RTP packets this peer connection received (all its inbound streams): for a
+/// subscriber, what the server forwarded to it.
+pub async fn inbound_packets(pc: &RTCPeerConnection) -> u64 {
+    pc.get_stats()
+        .await
+        .reports
+        .into_values()
+        .map(|s| match s {
+            StatsReportType::InboundRTP(i) => i.packets_received,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
@@ -184,6 +212,61 @@ pub enum Ingest {
     Hearing,
 }
 
+/// Creates and opens a hearing as the logged-in judge; its id.
+pub fn open_hearing(r: &Remote) -> anyhow::Result<String> {
+    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+        .as_str()
+        .context("hearing id")?
+        .to_owned();
+    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    Ok(h)
+}
+
+/// Invites a witness: (invite token, participant id = the stream id of their media).
+pub fn invite(r: &Remote, h: &str, name: &str) -> anyhow::Result<(String, String)> {
+    let v = r.post(
+        &format!("/api/hearings/{h}/participants"),
+        json!({"display_name": name, "role": "witness"}),
+    );
+    let token = v["invite_url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .context("invite url")?
+        .to_owned();
+    let pid = v["participant"]["id"]
+        .as_str()
+        .context("participant id")?
+        .to_owned();
+    Ok((token, pid))
+}
+
+/// Joins hearing `h` through invite `token` as a browser does (lobby, admitted by the
+/// judge `r`, participant `pid`) and publishes `media` (sending once `go` is set, until
+/// `run` is cleared); returns once the server's answer is applied.
+pub async fn join_and_publish(
+    api: &API,
+    r: &Remote,
+    port: u16,
+    (h, token, pid): (&str, &str, &str),
+    media: &Media,
+    (go, run, sent): (&Arc<AtomicBool>, &Arc<AtomicBool>, &Arc<Sent>),
+) -> anyhow::Result<(Peer, Vec<tokio::task::JoinHandle<()>>)> {
+    let url = format!("ws://127.0.0.1:{port}/ws/join/{token}");
+    let p = Peer::connect(api, &url, None).await;
+    p.wait_type("lobby").await;
+    r.post(
+        &format!("/api/hearings/{h}/participants/{pid}/admit"),
+        json!({}),
+    );
+    p.wait_type("admitted").await;
+    let tasks = add_tracks(&p.pc, media, go, run, sent).await?;
+    let offer = p.pc.create_offer(None).await?;
+    p.pc.set_local_description(offer.clone()).await?;
+    p.send(json!({"type": "offer", "sdp": offer.sdp}));
+    p.wait_type("answer").await;
+    Ok((p, tasks))
+}
+
 pub struct SfuArgs<'a> {
     pub bin: &'a Path,
     pub work: &'a Path,
@@ -206,30 +289,14 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         csrf: None,
     };
     r.login("judge", PASSWORD);
-    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
-        .as_str()
-        .context("hearing id")?
-        .to_owned();
-    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    let h = open_hearing(&r)?;
     let rss0 = procstat::status_kib(pid, "VmRSS")?;
 
     let api = client_api();
     let run = Arc::new(AtomicBool::new(true));
     let mut peers = Vec::new();
     for i in 0..a.publishers {
-        let v = r.post(
-            &format!("/api/hearings/{h}/participants"),
-            json!({"display_name": format!("Publisher {i}"), "role": "witness"}),
-        );
-        let token = v["invite_url"]
-            .as_str()
-            .and_then(|u| u.rsplit('/').next())
-            .context("invite url")?
-            .to_owned();
-        let pid = v["participant"]["id"]
-            .as_str()
-            .context("participant id")?
-            .to_owned();
+        let (token, pid) = invite(&r, &h, &format!("Publisher {i}"))?;
         let sent = Arc::new(Sent::default());
         let go = Arc::new(AtomicBool::new(false));
         let admit = |r: &Remote| {
@@ -240,16 +307,15 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         };
         let (pc, peer, tasks) = match a.ingest {
             Ingest::Hearing => {
-                let url = format!("ws://127.0.0.1:{}/ws/join/{token}", a.port);
-                let p = Peer::connect(&api, &url, None).await;
-                p.wait_type("lobby").await;
-                admit(&r);
-                p.wait_type("admitted").await;
-                let tasks = add_tracks(&p.pc, a.media, &go, &run, &sent).await?;
-                let offer = p.pc.create_offer(None).await?;
-                p.pc.set_local_description(offer.clone()).await?;
-                p.send(json!({"type": "offer", "sdp": offer.sdp}));
-                p.wait_type("answer").await;
+                let (p, tasks) = join_and_publish(
+                    &api,
+                    &r,
+                    a.port,
+                    (&h, &token, &pid),
+                    a.media,
+                    (&go, &run, &sent),
+                )
+                .await?;
                 (p.pc.clone(), Some(p), tasks)
             }
             Ingest::Whip => {
@@ -282,21 +348,20 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             threads0.len()
         );
     }
+    let mut fwd0 = 0;
+    for (pc, ..) in &peers {
+        fwd0 += inbound_packets(pc).await;
+    }
     let cpu0 = procstat::process_cpu(pid)?;
     let t0 = Instant::now();
-    // BENCH_PERF=<file>: profile the server over exactly the window (perf record -g).
+    // BENCH_PERF=<file>: profile the server over exactly the window (perf record).
     let perf = std::env::var_os("BENCH_PERF").and_then(|out| {
+        // BENCH_PERF_ARGS replaces the sampling options (e.g. `-F 999 --call-graph dwarf`).
+        let opts = std::env::var("BENCH_PERF_ARGS").unwrap_or_else(|_| "-F 4999 -g".into());
         std::process::Command::new("perf")
-            .args([
-                "record",
-                "-q",
-                "-F",
-                "4999",
-                "-g",
-                "-p",
-                &pid.to_string(),
-                "-o",
-            ])
+            .args(["record", "-q"])
+            .args(opts.split_whitespace())
+            .args(["-p", &pid.to_string(), "-o"])
             .arg(out)
             .args(["--", "sleep", &a.window.as_secs().to_string()])
             .spawn()
@@ -308,6 +373,10 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     }
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
+    let mut fwd1 = 0;
+    for (pc, ..) in &peers {
+        fwd1 += inbound_packets(pc).await;
+    }
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -320,7 +389,9 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         Ingest::Hearing => "sworn serve (hearing: SFU + recording)",
     };
     let mut side = Side::new(label, a.publishers, window);
+    side.forwarded_packets = fwd1.saturating_sub(fwd0);
     for (pc, _, sent, _) in &peers {
+        side.keyframes_on_request += sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = sent.get();
         let [vp, ap, rr_recv, rr_lost] = rtp_stats(pc).await;
         side.video_frames_sent += vf;
