@@ -384,20 +384,14 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
     let keepalive = keepalive(a.port, pubs.iter().map(|p| p.session).collect());
 
     tokio::time::sleep(a.warmup).await;
-    let mut fwd0 = 0;
-    for pc in &subs {
-        fwd0 += crate::sfu::inbound_packets(pc).await;
-    }
+    let fwd0 = crate::sfu::inbound_packets(subs.iter().map(|p| &**p)).await;
     let cpu0 = procstat::process_cpu(pid)?;
     let t0 = Instant::now();
     let mjr0: u64 = mjr_files(a.rec).iter().map(|(_, n)| n).sum();
     tokio::time::sleep(a.window).await;
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
-    let mut fwd1 = 0;
-    for pc in &subs {
-        fwd1 += crate::sfu::inbound_packets(pc).await;
-    }
+    let fwd1 = crate::sfu::inbound_packets(subs.iter().map(|p| &**p)).await;
     let mjr1: u64 = mjr_files(a.rec).iter().map(|(_, n)| n).sum();
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -413,7 +407,8 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
         a.publishers,
         window,
     );
-    side.forwarded_packets = fwd1.saturating_sub(fwd0);
+    side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
+    side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
     for p in &pubs {
         side.keyframes_on_request += p.sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = p.sent.get();

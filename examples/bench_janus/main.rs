@@ -185,9 +185,9 @@ fn print(s: &report::Side, j: &report::Side, note: &str) {
     );
     if s.forwarded_packets + j.forwarded_packets > 0 {
         row(
-            "RTP forwarded in window (subscribers got)",
-            s.forwarded_packets.to_string(),
-            j.forwarded_packets.to_string(),
+            "RTP forwarded in window (of which video)",
+            format!("{} ({})", s.forwarded_packets, s.forwarded_video),
+            format!("{} ({})", j.forwarded_packets, j.forwarded_video),
         );
         let us = |x: &report::Side| {
             x.us_per_forwarded()

@@ -76,6 +76,24 @@ pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
 
+/// UDP receive-buffer and send-buffer drops of this network namespace so far
+/// (`/proc/net/snmp`: RcvbufErrors, SndbufErrors); zeros if unreadable.
+pub fn udp_buffer_errors() -> [u64; 2] {
+    let text = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut udp = text.lines().filter(|l| l.starts_with("Udp: "));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return [0; 2];
+    };
+    let field = |name: &str| {
+        names
+            .split_whitespace()
+            .position(|n| n == name)
+            .and_then(|i| values.split_whitespace().nth(i)?.parse().ok())
+            .unwrap_or(0)
+    };
+    [field("RcvbufErrors"), field("SndbufErrors")]
+}
+
 /// Packets per stream type in a media file, as `ffprobe -count_packets` reads them:
 /// (video, audio).
 pub fn count_packets(path: &Path) -> anyhow::Result<(u64, u64)> {

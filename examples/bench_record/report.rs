@@ -28,8 +28,16 @@ pub struct Side {
     /// RTP packets the subscribers received during the window (what the server
     /// forwarded; 0 when nobody subscribes).
     pub forwarded_packets: u64,
+    /// Of which video.
+    pub forwarded_video: u64,
     /// Keyframes the publishers sent early to answer the server's PLI/FIR.
     pub keyframes_on_request: u64,
+    /// CPU seconds of the benchmark process itself (the publishers) in the window: near
+    /// the window length on a pinned core, the load generator is the limit.
+    pub generator_cpu: f64,
+    /// Datagrams the kernel dropped in the window for a full receive / send buffer
+    /// (the whole namespace: server and publishers alike).
+    pub udp_buffer_drops: [u64; 2],
 }
 
 impl Side {
@@ -90,6 +98,11 @@ pub fn print(sworn: &Side, base: &Side) {
         format!("{:.2}", base.cpu_total),
     );
     row(
+        "publishers' (this process's) CPU in window, s",
+        format!("{:.2}", sworn.generator_cpu),
+        "-".into(),
+    );
+    row(
         "  recorder threads only, % core per stream",
         sworn
             .recorder_pct_per_stream()
@@ -118,11 +131,22 @@ pub fn print(sworn: &Side, base: &Side) {
     );
     if let Some(us) = sworn.us_per_forwarded() {
         row(
-            "RTP forwarded in window / server µs each",
-            format!("{} / {us:.2}", sworn.forwarded_packets),
+            "RTP forwarded in window (video) / µs each",
+            format!(
+                "{} ({}) / {us:.2}",
+                sworn.forwarded_packets, sworn.forwarded_video
+            ),
             "-".into(),
         );
     }
+    row(
+        "UDP dropped in window: rcvbuf / sndbuf full",
+        format!(
+            "{} / {}",
+            sworn.udp_buffer_drops[0], sworn.udp_buffer_drops[1]
+        ),
+        "-".into(),
+    );
     row(
         "RTP received / lost (server RTCP RR)",
         if sworn.rr_received == 0 && sworn.rr_lost == 0 {

@@ -71,7 +71,17 @@ pub fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
 }
 
 pub fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
-    let child = Command::new(bin)
+    // BENCH_SERVER_CPUS=<cpu list>: the server runs pinned there (taskset execs it, so
+    // the pid measured is the server's).
+    let mut cmd = match std::env::var("BENCH_SERVER_CPUS") {
+        Ok(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpus]).arg(bin);
+            c
+        }
+        Err(_) => Command::new(bin),
+    };
+    let child = cmd
         .arg("serve")
         .env("SWORN_DATA_DIR", data)
         .env("SWORN_BIND", format!("127.0.0.1:{port}"))
@@ -141,18 +151,18 @@ pub async fn add_tracks(
     Ok(tasks)
 }
 
-/// RTP packets this peer connection received (all its inbound streams): for a
-/// subscriber, what the server forwarded to it.
-pub async fn inbound_packets(pc: &RTCPeerConnection) -> u64 {
-    pc.get_stats()
-        .await
-        .reports
-        .into_values()
-        .map(|s| match s {
-            StatsReportType::InboundRTP(i) => i.packets_received,
-            _ => 0,
-        })
-        .sum()
+/// RTP packets these peer connections received (all their inbound streams), [video,
+/// audio]: for subscribers, what the server forwarded to them.
+pub async fn inbound_packets<'a>(pcs: impl IntoIterator<Item = &'a RTCPeerConnection>) -> [u64; 2] {
+    let mut out = [0; 2];
+    for pc in pcs {
+        for s in pc.get_stats().await.reports.into_values() {
+            if let StatsReportType::InboundRTP(i) = s {
+                out[usize::from(i.kind != "video")] += i.packets_received;
+            }
+        }
+    }
+    out
 }
 
 /// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
@@ -348,11 +358,10 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             threads0.len()
         );
     }
-    let mut fwd0 = 0;
-    for (pc, ..) in &peers {
-        fwd0 += inbound_packets(pc).await;
-    }
+    let fwd0 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let udp0 = procstat::udp_buffer_errors();
     let cpu0 = procstat::process_cpu(pid)?;
+    let me0 = procstat::process_cpu(std::process::id())?;
     let t0 = Instant::now();
     // BENCH_PERF=<file>: profile the server over exactly the window (perf record).
     let perf = std::env::var_os("BENCH_PERF").and_then(|out| {
@@ -373,10 +382,9 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     }
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
-    let mut fwd1 = 0;
-    for (pc, ..) in &peers {
-        fwd1 += inbound_packets(pc).await;
-    }
+    let me1 = procstat::process_cpu(std::process::id())?;
+    let fwd1 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let udp1 = procstat::udp_buffer_errors();
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -389,7 +397,10 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         Ingest::Hearing => "sworn serve (hearing: SFU + recording)",
     };
     let mut side = Side::new(label, a.publishers, window);
-    side.forwarded_packets = fwd1.saturating_sub(fwd0);
+    side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
+    side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
+    side.generator_cpu = me1 - me0;
+    side.udp_buffer_drops = [udp1[0] - udp0[0], udp1[1] - udp0[1]];
     for (pc, _, sent, _) in &peers {
         side.keyframes_on_request += sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = sent.get();
