@@ -35,9 +35,9 @@ pub struct Side {
     /// CPU seconds of the benchmark process itself (the publishers) in the window: near
     /// the window length on a pinned core, the load generator is the limit.
     pub generator_cpu: f64,
-    /// Datagrams the kernel dropped in the window for a full receive / send buffer
-    /// (the whole namespace: server and publishers alike).
-    pub udp_buffer_drops: [u64; 2],
+    /// Datagrams dropped in the window for a full socket receive buffer: [the server's
+    /// sockets, the publishers' (every other socket of the namespace)].
+    pub udp_drops: [u64; 2],
 }
 
 impl Side {
@@ -140,11 +140,8 @@ pub fn print(sworn: &Side, base: &Side) {
         );
     }
     row(
-        "UDP dropped in window: rcvbuf / sndbuf full",
-        format!(
-            "{} / {}",
-            sworn.udp_buffer_drops[0], sworn.udp_buffer_drops[1]
-        ),
+        "UDP dropped in window: server / publishers",
+        format!("{} / {}", sworn.udp_drops[0], sworn.udp_drops[1]),
         "-".into(),
     );
     row(

@@ -359,7 +359,7 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         );
     }
     let fwd0 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
-    let udp0 = procstat::udp_buffer_errors();
+    let udp0 = procstat::udp_drops(pid);
     let cpu0 = procstat::process_cpu(pid)?;
     let me0 = procstat::process_cpu(std::process::id())?;
     let t0 = Instant::now();
@@ -384,7 +384,7 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     let window = t0.elapsed();
     let me1 = procstat::process_cpu(std::process::id())?;
     let fwd1 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
-    let udp1 = procstat::udp_buffer_errors();
+    let udp1 = procstat::udp_drops(pid);
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -400,7 +400,10 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
     side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
     side.generator_cpu = me1 - me0;
-    side.udp_buffer_drops = [udp1[0] - udp0[0], udp1[1] - udp0[1]];
+    side.udp_drops = [
+        udp1[0].saturating_sub(udp0[0]),
+        udp1[1].saturating_sub(udp0[1]),
+    ];
     for (pc, _, sent, _) in &peers {
         side.keyframes_on_request += sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = sent.get();
