@@ -183,14 +183,7 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
         .as_u64()
         .context("publisher feed id")?;
     let offer = pc.create_offer(None).await?;
-    let mut gathered = pc.gathering_complete_promise().await;
-    pc.set_local_description(offer).await?;
-    let _ = gathered.recv().await;
-    let sdp = pc
-        .local_description()
-        .await
-        .context("no local description")?
-        .sdp;
+    let sdp = crate::whip::set_local_gathered(pc, offer).await?;
     request(
         port,
         "POST",

@@ -48,14 +48,7 @@ pub async fn subscribe(
     pc.set_remote_description(RTCSessionDescription::offer(offer)?)
         .await?;
     let answer = pc.create_answer(None).await?;
-    let mut gathered = pc.gathering_complete_promise().await;
-    pc.set_local_description(answer).await?;
-    let _ = gathered.recv().await;
-    let sdp = pc
-        .local_description()
-        .await
-        .context("no local description")?
-        .sdp;
+    let sdp = crate::whip::set_local_gathered(pc, answer).await?;
     request(
         port,
         "POST",
