@@ -31,7 +31,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 
-const ROOM: u64 = 1234;
+pub const ROOM: u64 = 1234;
 
 pub struct JanusArgs<'a> {
     pub bin: &'a Path,
@@ -46,6 +46,8 @@ pub struct JanusArgs<'a> {
     pub client_ip: IpAddr,
     pub work: &'a Path,
     pub publishers: usize,
+    /// The hearing shape: each publisher also subscribes to all the others.
+    pub subscribe: bool,
     pub warmup: Duration,
     pub window: Duration,
     pub media: &'a Media,
@@ -53,7 +55,7 @@ pub struct JanusArgs<'a> {
 
 /// The test publisher's stack (as `peer::client_api`: NACK, RTCP reports, TWCC) with ICE
 /// on one address only: libnice in Janus skips loopback candidates.
-fn publisher_api(ip: IpAddr) -> anyhow::Result<API> {
+pub fn publisher_api(ip: IpAddr) -> anyhow::Result<API> {
     let mut se = SettingEngine::default();
     se.set_ip_filter(Box::new(move |a| a == ip));
     se.set_network_types(vec![NetworkType::Udp4]);
@@ -72,7 +74,7 @@ fn publisher_api(ip: IpAddr) -> anyhow::Result<API> {
 
 /// One blocking Janus API request (POST with a body, GET for a long poll), off the
 /// runtime's workers.
-async fn request(
+pub async fn request(
     port: u16,
     method: &'static str,
     path: String,
@@ -103,7 +105,7 @@ async fn request(
 
 /// Long-polls the session's events until one satisfies `want`; an event carrying a
 /// VideoRoom error fails.
-async fn wait_event(
+pub async fn wait_event(
     port: u16,
     session: u64,
     want: impl Fn(&Value) -> bool,
@@ -127,16 +129,17 @@ async fn wait_event(
     bail!("no awaited event from Janus session {session} within 20 s")
 }
 
-struct Publisher {
-    session: u64,
-    pc: Arc<RTCPeerConnection>,
-    sent: Arc<Sent>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+pub struct Publisher {
+    pub session: u64,
+    /// The publisher's id in the room (what subscribers ask for).
+    pub feed: u64,
+    pub pc: Arc<RTCPeerConnection>,
+    pub sent: Arc<Sent>,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// A session, a VideoRoom handle, `join` as publisher, then `publish` with the offer
-/// (every candidate gathered: no trickle) and the answer applied.
-async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<u64> {
+/// A new Janus session.
+pub async fn create_session(port: u16) -> anyhow::Result<u64> {
     let v = request(
         port,
         "POST",
@@ -144,7 +147,11 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
         Some(json!({"janus": "create"})),
     )
     .await?;
-    let session = v["data"]["id"].as_u64().context("Janus session id")?;
+    v["data"]["id"].as_u64().context("Janus session id")
+}
+
+/// A VideoRoom handle in `session`.
+pub async fn attach(port: u16, session: u64) -> anyhow::Result<u64> {
     let v = request(
         port,
         "POST",
@@ -152,7 +159,14 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
         Some(json!({"janus": "attach", "plugin": "janus.plugin.videoroom"})),
     )
     .await?;
-    let handle = v["data"]["id"].as_u64().context("Janus handle id")?;
+    v["data"]["id"].as_u64().context("Janus handle id")
+}
+
+/// A session, a VideoRoom handle, `join` as publisher, then `publish` with the offer
+/// (every candidate gathered: no trickle) and the answer applied: (session, feed id).
+async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<(u64, u64)> {
+    let session = create_session(port).await?;
+    let handle = attach(port, session).await?;
     let path = format!("/janus/{session}/{handle}");
     request(
         port,
@@ -161,19 +175,15 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
         Some(json!({"janus": "message", "body": {"request": "join", "room": ROOM, "ptype": "publisher", "display": format!("Publisher {i}")}})),
     )
     .await?;
-    wait_event(port, session, |e| {
+    let joined = wait_event(port, session, |e| {
         e["plugindata"]["data"]["videoroom"] == "joined"
     })
     .await?;
+    let feed = joined["plugindata"]["data"]["id"]
+        .as_u64()
+        .context("publisher feed id")?;
     let offer = pc.create_offer(None).await?;
-    let mut gathered = pc.gathering_complete_promise().await;
-    pc.set_local_description(offer).await?;
-    let _ = gathered.recv().await;
-    let sdp = pc
-        .local_description()
-        .await
-        .context("no local description")?
-        .sdp;
+    let sdp = crate::whip::set_local_gathered(pc, offer).await?;
     request(
         port,
         "POST",
@@ -188,10 +198,10 @@ async fn publish(port: u16, pc: &RTCPeerConnection, i: usize) -> anyhow::Result<
     }
     pc.set_remote_description(RTCSessionDescription::answer(answer)?)
         .await?;
-    Ok(session)
+    Ok((session, feed))
 }
 
-fn start_janus(a: &JanusArgs<'_>) -> anyhow::Result<ChildGuard> {
+pub fn start_janus(a: &JanusArgs<'_>) -> anyhow::Result<ChildGuard> {
     let conf_dir = a.config.parent().context("config dir")?;
     let log = std::fs::File::create(a.work.join("janus.log"))?;
     let child = Command::new(a.bin)
@@ -268,46 +278,40 @@ fn mjr_frames(mjr: &Path, out_dir: &Path) -> anyhow::Result<(u64, u64)> {
     procstat::count_packets(&out)
 }
 
-pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
-    for (f, _) in mjr_files(a.rec) {
-        std::fs::remove_file(f)?;
-    }
-    let mut janus = start_janus(&a)?;
-    let pid = janus.0.id();
-    let rss0 = procstat::status_kib(pid, "VmRSS")?;
-    let api = publisher_api(a.client_ip)?;
-    let run = Arc::new(AtomicBool::new(true));
+/// Publishes `n` publishers of `media` to Janus one after the other, each sending from
+/// the moment its peer connection is up.
+pub async fn start_publishers(
+    a: &JanusArgs<'_>,
+    api: &API,
+    n: usize,
+    run: &Arc<AtomicBool>,
+) -> anyhow::Result<Vec<Publisher>> {
     let mut pubs = Vec::new();
-    for i in 0..a.publishers {
+    for i in 0..n {
         let pc = Arc::new(api.new_peer_connection(Default::default()).await?);
         let sent = Arc::new(Sent::default());
         let go = Arc::new(AtomicBool::new(false));
-        let tasks = add_tracks(&pc, a.media, &go, &run, &sent).await?;
-        let session = publish(a.port, &pc, i)
+        let tasks = add_tracks(&pc, a.media, &go, run, &sent).await?;
+        let (session, feed) = publish(a.port, &pc, i)
             .await
             .with_context(|| format!("publisher {i} through Janus's HTTP API"))?;
-        let until = Instant::now() + Duration::from_secs(20);
-        while pc.connection_state() != RTCPeerConnectionState::Connected {
-            if Instant::now() > until {
-                bail!(
-                    "publisher {i} not connected to Janus 20 s after the answer (state {})",
-                    pc.connection_state()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_connected(&pc, &format!("publisher {i}")).await?;
         go.store(true, Ordering::Relaxed);
         pubs.push(Publisher {
             session,
+            feed,
             pc,
             sent,
             tasks,
         });
     }
-    // Keep-alives: Janus drops a session after session_timeout without a request.
-    let sessions: Vec<u64> = pubs.iter().map(|p| p.session).collect();
-    let port = a.port;
-    let keepalive = tokio::spawn(async move {
+    Ok(pubs)
+}
+
+/// Keep-alives every 15 s: Janus drops a session after session_timeout without a
+/// request. Abort the task to stop.
+pub fn keepalive(port: u16, sessions: Vec<u64>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(15)).await;
             for &s in &sessions {
@@ -320,15 +324,67 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
                 .await;
             }
         }
-    });
+    })
+}
+
+/// Waits up to 20 s for a peer connection to Janus to be connected.
+pub async fn wait_connected(pc: &RTCPeerConnection, who: &str) -> anyhow::Result<()> {
+    let until = Instant::now() + Duration::from_secs(20);
+    while pc.connection_state() != RTCPeerConnectionState::Connected {
+        if Instant::now() > until {
+            bail!(
+                "{who} not connected to Janus 20 s after the answer (state {})",
+                pc.connection_state()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
+    for (f, _) in mjr_files(a.rec) {
+        std::fs::remove_file(f)?;
+    }
+    let mut janus = start_janus(&a)?;
+    let pid = janus.0.id();
+    let rss0 = procstat::status_kib(pid, "VmRSS")?;
+    let api = publisher_api(a.client_ip)?;
+    let run = Arc::new(AtomicBool::new(true));
+    let pubs = start_publishers(&a, &api, a.publishers, &run).await?;
+    // The hearing shape: each publisher also receives every other publisher, through a
+    // subscriber handle in its own session (one peer connection for all of them).
+    let mut subs = Vec::new();
+    if a.subscribe {
+        for (i, p) in pubs.iter().enumerate() {
+            let feeds: Vec<u64> = pubs
+                .iter()
+                .filter(|q| q.feed != p.feed)
+                .map(|q| q.feed)
+                .collect();
+            let pc = Arc::new(api.new_peer_connection(Default::default()).await?);
+            crate::subscribe::drain_tracks(&pc);
+            let handle = attach(a.port, p.session).await?;
+            crate::subscribe::subscribe(a.port, p.session, handle, &feeds, &pc, || {})
+                .await
+                .with_context(|| format!("subscriber {i} through Janus's HTTP API"))?;
+            subs.push(pc);
+        }
+        for (i, pc) in subs.iter().enumerate() {
+            wait_connected(pc, &format!("subscriber {i}")).await?;
+        }
+    }
+    let keepalive = keepalive(a.port, pubs.iter().map(|p| p.session).collect());
 
     tokio::time::sleep(a.warmup).await;
+    let fwd0 = crate::sfu::inbound_packets(subs.iter().map(|p| &**p)).await;
     let cpu0 = procstat::process_cpu(pid)?;
     let t0 = Instant::now();
     let mjr0: u64 = mjr_files(a.rec).iter().map(|(_, n)| n).sum();
     tokio::time::sleep(a.window).await;
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
+    let fwd1 = crate::sfu::inbound_packets(subs.iter().map(|p| &**p)).await;
     let mjr1: u64 = mjr_files(a.rec).iter().map(|(_, n)| n).sum();
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -336,11 +392,18 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
     run.store(false, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut side = Side::new(
-        "Janus 1.1.2 VideoRoom (.mjr recording)",
+        if a.subscribe {
+            "Janus 1.1.2 VideoRoom (.mjr recording, each publisher subscribed to the others)"
+        } else {
+            "Janus 1.1.2 VideoRoom (.mjr recording)"
+        },
         a.publishers,
         window,
     );
+    side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
+    side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
     for p in &pubs {
+        side.keyframes_on_request += p.sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = p.sent.get();
         let [vp, ap, rr_recv, rr_lost] = rtp_stats(&p.pc).await;
         side.video_frames_sent += vf;
@@ -359,6 +422,9 @@ pub async fn run(a: JanusArgs<'_>) -> anyhow::Result<(Side, String)> {
             Some(json!({"janus": "destroy"})),
         )
         .await;
+    }
+    for pc in subs {
+        let _ = pc.close().await;
     }
     for p in pubs {
         let _ = p.pc.close().await;

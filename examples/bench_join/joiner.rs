@@ -4,6 +4,7 @@
 
 use crate::common::peer::Peer;
 use serde_json::json;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -15,6 +16,7 @@ use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
 use webrtc::ice_transport::ice_connection_state::RTCIceConnectionState;
 use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
@@ -70,8 +72,15 @@ pub struct Marks {
     keyframe: Notify,
 }
 
+impl Default for Marks {
+    fn default() -> Marks {
+        Marks::new()
+    }
+}
+
 impl Marks {
-    fn new() -> Marks {
+    /// Starts the clock: the link is opened now.
+    pub fn new() -> Marks {
         Marks {
             t0: Instant::now(),
             at: Default::default(),
@@ -79,7 +88,7 @@ impl Marks {
         }
     }
 
-    fn mark(&self, step: Step) {
+    pub fn mark(&self, step: Step) {
         if let Some(slot) = self.at.get(step as usize) {
             let _ = slot.set(self.t0.elapsed());
         }
@@ -91,17 +100,33 @@ impl Marks {
     pub fn get(&self, step: Step) -> Option<Duration> {
         self.at.get(step as usize).and_then(|s| s.get().copied())
     }
+
+    /// Returns once the first keyframe is marked (at once if it already is).
+    pub async fn keyframe(&self) {
+        loop {
+            let notified = self.keyframe.notified();
+            if self.get(Step::FirstKeyframe).is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
-/// The joiners' WebRTC API: loopback only, like the tests' client, but nominating a
-/// peer-reflexive pair after `prflx_wait`. webrtc-rs waits 1 s by default; the server's
-/// trickled candidate usually arrives after its first connectivity check, so the
-/// client first knows the server as peer-reflexive and would wait that second, which
-/// browsers do not.
-pub fn joiner_api(prflx_wait: Duration) -> anyhow::Result<API> {
+/// The joiners' WebRTC API: loopback only, like the tests' client (or only the address
+/// `only`: Janus's libnice skips loopback), but nominating a peer-reflexive pair after
+/// `prflx_wait`. webrtc-rs waits 1 s by default; the server's trickled candidate
+/// usually arrives after its first connectivity check, so the client first knows the
+/// server as peer-reflexive and would wait that second, which browsers do not.
+pub fn joiner_api(prflx_wait: Duration, only: Option<IpAddr>) -> anyhow::Result<API> {
     let mut se = SettingEngine::default();
-    se.set_include_loopback_candidate(true);
-    se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    match only {
+        Some(only) => se.set_ip_filter(Box::new(move |ip| ip == only)),
+        None => {
+            se.set_include_loopback_candidate(true);
+            se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+        }
+    }
     se.set_network_types(vec![NetworkType::Udp4]);
     se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
     se.set_prflx_acceptance_min_wait(Some(prflx_wait));
@@ -135,7 +160,7 @@ pub async fn join(
     let marks = Arc::new(Marks::new());
     let mut peer = Peer::connect(&api, &url, None).await;
     marks.mark(Step::WsOpen);
-    watch(&peer, &marks, judge);
+    watch(&peer.pc, &marks, Some(judge));
     let steps = async {
         peer.wait_type("admitted").await;
         marks.mark(Step::Admitted);
@@ -144,13 +169,8 @@ pub async fn join(
         } else {
             offer_receive_only(&peer).await?;
         }
-        loop {
-            let notified = marks.keyframe.notified();
-            if marks.get(Step::FirstKeyframe).is_some() {
-                return Ok(());
-            }
-            notified.await;
-        }
+        marks.keyframe().await;
+        Ok(())
     };
     let failure = match tokio::time::timeout(deadline, steps).await {
         Ok(Ok(())) => None,
@@ -164,26 +184,28 @@ pub async fn join(
     }
 }
 
-/// Replaces the peer's track handler with one that times the judge's video, and marks
-/// the ICE and DTLS milestones. The callbacks hold only `marks`, never the peer.
-fn watch(peer: &Peer, marks: &Arc<Marks>, judge: String) {
+/// Replaces the peer connection's track handler with one that times the judge's video
+/// (`judge` = its stream id; `None`: any video track), and marks the ICE and DTLS
+/// milestones. The callbacks hold only `marks`, never the peer.
+pub fn watch(pc: &RTCPeerConnection, marks: &Arc<Marks>, judge: Option<String>) {
     let m = marks.clone();
-    peer.pc.on_ice_connection_state_change(Box::new(move |s| {
+    pc.on_ice_connection_state_change(Box::new(move |s| {
         if s == RTCIceConnectionState::Connected {
             m.mark(Step::IceConnected);
         }
         Box::pin(async {})
     }));
     let m = marks.clone();
-    peer.pc.on_peer_connection_state_change(Box::new(move |s| {
+    pc.on_peer_connection_state_change(Box::new(move |s| {
         if s == RTCPeerConnectionState::Connected {
             m.mark(Step::PcConnected);
         }
         Box::pin(async {})
     }));
     let m = marks.clone();
-    peer.pc.on_track(Box::new(move |track, _, _| {
-        let timed = track.stream_id() == judge && track.kind() == RTPCodecType::Video;
+    pc.on_track(Box::new(move |track, _, _| {
+        let timed = judge.as_ref().is_none_or(|j| track.stream_id() == *j)
+            && track.kind() == RTPCodecType::Video;
         let m = m.clone();
         tokio::spawn(async move {
             let mut frame = FrameTracker::default();

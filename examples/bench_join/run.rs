@@ -57,9 +57,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await;
 
     let api = Arc::new(client_api());
-    let joiner_api = Arc::new(joiner::joiner_api(Duration::from_millis(
-        args.prflx_wait_ms,
-    ))?);
+    let joiner_api = Arc::new(joiner::joiner_api(
+        Duration::from_millis(args.prflx_wait_ms),
+        None,
+    )?);
     let mut console = Peer::connect(
         &api,
         &server.ws_url(&format!("/ws/hearings/{h}")),

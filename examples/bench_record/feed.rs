@@ -58,6 +58,10 @@ pub struct Sent {
     pub audio_frames: AtomicU64,
     pub video_packets: AtomicU64,
     pub audio_packets: AtomicU64,
+    /// A keyframe request (PLI or FIR) arrived and the video feed has not answered it yet.
+    pub keyframe_wanted: AtomicBool,
+    /// Keyframes sent early to answer a request (as an encoder would).
+    pub keyframes_on_request: AtomicU64,
 }
 
 impl Sent {
@@ -71,10 +75,17 @@ impl Sent {
     }
 }
 
+/// Whether a VP8 frame is a keyframe (RFC 6386 9.1: bit 0 of the frame tag is 0).
+pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
+    frame.first().is_some_and(|b| b & 0x01 == 0)
+}
+
 /// Feeds one webrtc-rs track with `frames` in real time until `run` goes false;
 /// `video` picks the pace (20 fps or 20 ms) and the counter. Sends nothing before `go`
 /// is set (the peer connection is up): webrtc-rs drops samples written before that
-/// without an error, and they must not be counted as sent.
+/// without an error, and they must not be counted as sent. Video answers a keyframe
+/// request (`sent.keyframe_wanted`) as a browser's encoder does: the next frame sent is
+/// a keyframe (the fixture's next one, skipping ahead).
 pub async fn feed_track(
     track: Arc<TrackLocalStaticSample>,
     frames: Arc<Vec<Bytes>>,
@@ -94,11 +105,23 @@ pub async fn feed_track(
         (AUDIO_TICK, &sent.audio_frames)
     };
     let mut interval = tokio::time::interval(tick);
-    for frame in frames.iter().cycle() {
+    let mut i = 0;
+    while let Some(mut frame) = frames.get(i % frames.len().max(1)) {
         interval.tick().await;
         if !run.load(Ordering::Relaxed) {
             return;
         }
+        if video && sent.keyframe_wanted.swap(false, Ordering::Relaxed) && !vp8_is_keyframe(frame) {
+            if let Some(k) = (1..frames.len())
+                .map(|d| (i + d) % frames.len())
+                .find(|&k| vp8_is_keyframe(&frames[k]))
+            {
+                i = k;
+                frame = &frames[k];
+                sent.keyframes_on_request.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        i = (i + 1) % frames.len();
         let sample = Sample {
             data: frame.clone(),
             duration: tick,

@@ -67,8 +67,8 @@ fn main() -> anyhow::Result<()> {
     use std::time::Duration;
     let args = Args::parse();
     anyhow::ensure!(
-        (1..=32).contains(&args.participants) && (1..=600).contains(&args.seconds),
-        "--participants must be 1..=32 and --seconds 1..=600"
+        (1..=128).contains(&args.participants) && (1..=600).contains(&args.seconds),
+        "--participants must be 1..=128 and --seconds 1..=600"
     );
     // One line per panic instead of a backtrace: the shared test peer unwraps when a
     // renegotiation meets a peer connection being closed at the end.

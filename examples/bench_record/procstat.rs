@@ -76,6 +76,36 @@ pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
 
+/// Datagrams dropped so far by the UDP sockets of this network namespace
+/// (`/proc/net/udp`'s `drops`: a full receive buffer), split into the sockets process
+/// `pid` holds and all the others: [pid's, others'].
+pub fn udp_drops(pid: u32) -> [u64; 2] {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let link = std::fs::read_link(e.path()).ok()?;
+            let link = link.to_str()?;
+            Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut out = [0; 2];
+    for name in ["/proc/net/udp", "/proc/net/udp6"] {
+        let text = std::fs::read_to_string(name).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(inode), Some(drops)) =
+                (f.get(9), f.last().and_then(|d| d.parse::<u64>().ok()))
+            else {
+                continue;
+            };
+            out[usize::from(!inodes.contains(*inode))] += drops;
+        }
+    }
+    out
+}
+
 /// Packets per stream type in a media file, as `ffprobe -count_packets` reads them:
 /// (video, audio).
 pub fn count_packets(path: &Path) -> anyhow::Result<(u64, u64)> {

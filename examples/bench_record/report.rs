@@ -25,6 +25,19 @@ pub struct Side {
     pub audio_frames_file: u64,
     /// Gap reasons the recorder logged.
     pub gaps: Vec<String>,
+    /// RTP packets the subscribers received during the window (what the server
+    /// forwarded; 0 when nobody subscribes).
+    pub forwarded_packets: u64,
+    /// Of which video.
+    pub forwarded_video: u64,
+    /// Keyframes the publishers sent early to answer the server's PLI/FIR.
+    pub keyframes_on_request: u64,
+    /// CPU seconds of the benchmark process itself (the publishers) in the window: near
+    /// the window length on a pinned core, the load generator is the limit.
+    pub generator_cpu: f64,
+    /// Datagrams dropped in the window for a full socket receive buffer: [the server's
+    /// sockets, the publishers' (every other socket of the namespace)].
+    pub udp_drops: [u64; 2],
 }
 
 impl Side {
@@ -45,6 +58,11 @@ impl Side {
     fn recorder_pct_per_stream(&self) -> Option<f64> {
         self.cpu_recorder
             .map(|c| 100.0 * c / self.window.as_secs_f64().max(1e-9) / self.streams.max(1) as f64)
+    }
+
+    /// Server CPU (all of it) per forwarded RTP packet over the window, microseconds.
+    pub fn us_per_forwarded(&self) -> Option<f64> {
+        (self.forwarded_packets > 0).then(|| 1e6 * self.cpu_total / self.forwarded_packets as f64)
     }
 
     /// Frames sent that are not in the files (video + audio).
@@ -80,6 +98,11 @@ pub fn print(sworn: &Side, base: &Side) {
         format!("{:.2}", base.cpu_total),
     );
     row(
+        "publishers' (this process's) CPU in window, s",
+        format!("{:.2}", sworn.generator_cpu),
+        "-".into(),
+    );
+    row(
         "  recorder threads only, % core per stream",
         sworn
             .recorder_pct_per_stream()
@@ -105,6 +128,21 @@ pub fn print(sworn: &Side, base: &Side) {
         "RTP packets sent",
         sworn.packets_sent.to_string(),
         base.packets_sent.to_string(),
+    );
+    if let Some(us) = sworn.us_per_forwarded() {
+        row(
+            "RTP forwarded in window (video) / µs each",
+            format!(
+                "{} ({}) / {us:.2}",
+                sworn.forwarded_packets, sworn.forwarded_video
+            ),
+            "-".into(),
+        );
+    }
+    row(
+        "UDP dropped in window: server / publishers",
+        format!("{} / {}", sworn.udp_drops[0], sworn.udp_drops[1]),
+        "-".into(),
     );
     row(
         "RTP received / lost (server RTCP RR)",

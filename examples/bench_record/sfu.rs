@@ -16,12 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use webrtc::api::API;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
 
-const PASSWORD: &str = "bench-judge-password-long";
+pub const PASSWORD: &str = "bench-judge-password-long";
 
 /// Kills the child on drop (SIGKILL if it has not exited).
 pub struct ChildGuard(pub Child);
@@ -50,7 +51,7 @@ pub fn signal_and_wait(child: &mut Child, signal: &str, wait: Duration) -> bool 
     false
 }
 
-fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
+pub fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
     let mut add = Command::new(bin)
         .args(["user", "add", "--username", "judge", "--role", "judge"])
         .arg("--password-stdin")
@@ -69,8 +70,18 @@ fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
-    let child = Command::new(bin)
+pub fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+    // BENCH_SERVER_CPUS=<cpu list>: the server runs pinned there (taskset execs it, so
+    // the pid measured is the server's).
+    let mut cmd = match std::env::var("BENCH_SERVER_CPUS") {
+        Ok(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpus]).arg(bin);
+            c
+        }
+        Err(_) => Command::new(bin),
+    };
+    let child = cmd
         .arg("serve")
         .env("SWORN_DATA_DIR", data)
         .env("SWORN_BIND", format!("127.0.0.1:{port}"))
@@ -90,8 +101,16 @@ fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard
     bail!("sworn serve did not listen on port {port} within 20 s")
 }
 
+/// A PLI or FIR (RFC 4585 / 5104: payload-specific feedback, format 1 or 4).
+fn is_keyframe_request(p: &(dyn webrtc::rtcp::packet::Packet + Send + Sync)) -> bool {
+    use webrtc::rtcp::header::PacketType;
+    let h = p.header();
+    h.packet_type == PacketType::PayloadSpecificFeedback && matches!(h.count, 1 | 4)
+}
+
 /// Adds VP8 + Opus tracks fed from `media` (like `Peer::publish`, but counting what is
-/// sent and stoppable); the caller negotiates.
+/// sent, stoppable, and answering keyframe requests as a browser does); the caller
+/// negotiates.
 pub async fn add_tracks(
     pc: &Arc<RTCPeerConnection>,
     media: &Media,
@@ -106,8 +125,13 @@ pub async fn add_tracks(
         audio.clone() as Arc<dyn TrackLocal + Send + Sync>,
     ] {
         let sender = pc.add_track(t).await?;
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
-            while sender.read_rtcp().await.is_ok() {}
+            while let Ok((packets, _)) = sender.read_rtcp().await {
+                if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                    sent.keyframe_wanted.store(true, Ordering::Relaxed);
+                }
+            }
         }));
     }
     tasks.push(tokio::spawn(feed_track(
@@ -125,6 +149,20 @@ pub async fn add_tracks(
         sent.clone(),
     )));
     Ok(tasks)
+}
+
+/// RTP packets these peer connections received (all their inbound streams), [video,
+/// audio]: for subscribers, what the server forwarded to them.
+pub async fn inbound_packets<'a>(pcs: impl IntoIterator<Item = &'a RTCPeerConnection>) -> [u64; 2] {
+    let mut out = [0; 2];
+    for pc in pcs {
+        for s in pc.get_stats().await.reports.into_values() {
+            if let StatsReportType::InboundRTP(i) = s {
+                out[usize::from(i.kind != "video")] += i.packets_received;
+            }
+        }
+    }
+    out
 }
 
 /// RTP packets sent and, as the server's RTCP receiver reports say, received and lost:
@@ -184,6 +222,61 @@ pub enum Ingest {
     Hearing,
 }
 
+/// Creates and opens a hearing as the logged-in judge; its id.
+pub fn open_hearing(r: &Remote) -> anyhow::Result<String> {
+    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+        .as_str()
+        .context("hearing id")?
+        .to_owned();
+    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    Ok(h)
+}
+
+/// Invites a witness: (invite token, participant id = the stream id of their media).
+pub fn invite(r: &Remote, h: &str, name: &str) -> anyhow::Result<(String, String)> {
+    let v = r.post(
+        &format!("/api/hearings/{h}/participants"),
+        json!({"display_name": name, "role": "witness"}),
+    );
+    let token = v["invite_url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .context("invite url")?
+        .to_owned();
+    let pid = v["participant"]["id"]
+        .as_str()
+        .context("participant id")?
+        .to_owned();
+    Ok((token, pid))
+}
+
+/// Joins hearing `h` through invite `token` as a browser does (lobby, admitted by the
+/// judge `r`, participant `pid`) and publishes `media` (sending once `go` is set, until
+/// `run` is cleared); returns once the server's answer is applied.
+pub async fn join_and_publish(
+    api: &API,
+    r: &Remote,
+    port: u16,
+    (h, token, pid): (&str, &str, &str),
+    media: &Media,
+    (go, run, sent): (&Arc<AtomicBool>, &Arc<AtomicBool>, &Arc<Sent>),
+) -> anyhow::Result<(Peer, Vec<tokio::task::JoinHandle<()>>)> {
+    let url = format!("ws://127.0.0.1:{port}/ws/join/{token}");
+    let p = Peer::connect(api, &url, None).await;
+    p.wait_type("lobby").await;
+    r.post(
+        &format!("/api/hearings/{h}/participants/{pid}/admit"),
+        json!({}),
+    );
+    p.wait_type("admitted").await;
+    let tasks = add_tracks(&p.pc, media, go, run, sent).await?;
+    let offer = p.pc.create_offer(None).await?;
+    p.pc.set_local_description(offer.clone()).await?;
+    p.send(json!({"type": "offer", "sdp": offer.sdp}));
+    p.wait_type("answer").await;
+    Ok((p, tasks))
+}
+
 pub struct SfuArgs<'a> {
     pub bin: &'a Path,
     pub work: &'a Path,
@@ -206,30 +299,14 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         csrf: None,
     };
     r.login("judge", PASSWORD);
-    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
-        .as_str()
-        .context("hearing id")?
-        .to_owned();
-    r.post(&format!("/api/hearings/{h}/open"), json!({}));
+    let h = open_hearing(&r)?;
     let rss0 = procstat::status_kib(pid, "VmRSS")?;
 
     let api = client_api();
     let run = Arc::new(AtomicBool::new(true));
     let mut peers = Vec::new();
     for i in 0..a.publishers {
-        let v = r.post(
-            &format!("/api/hearings/{h}/participants"),
-            json!({"display_name": format!("Publisher {i}"), "role": "witness"}),
-        );
-        let token = v["invite_url"]
-            .as_str()
-            .and_then(|u| u.rsplit('/').next())
-            .context("invite url")?
-            .to_owned();
-        let pid = v["participant"]["id"]
-            .as_str()
-            .context("participant id")?
-            .to_owned();
+        let (token, pid) = invite(&r, &h, &format!("Publisher {i}"))?;
         let sent = Arc::new(Sent::default());
         let go = Arc::new(AtomicBool::new(false));
         let admit = |r: &Remote| {
@@ -240,16 +317,15 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         };
         let (pc, peer, tasks) = match a.ingest {
             Ingest::Hearing => {
-                let url = format!("ws://127.0.0.1:{}/ws/join/{token}", a.port);
-                let p = Peer::connect(&api, &url, None).await;
-                p.wait_type("lobby").await;
-                admit(&r);
-                p.wait_type("admitted").await;
-                let tasks = add_tracks(&p.pc, a.media, &go, &run, &sent).await?;
-                let offer = p.pc.create_offer(None).await?;
-                p.pc.set_local_description(offer.clone()).await?;
-                p.send(json!({"type": "offer", "sdp": offer.sdp}));
-                p.wait_type("answer").await;
+                let (p, tasks) = join_and_publish(
+                    &api,
+                    &r,
+                    a.port,
+                    (&h, &token, &pid),
+                    a.media,
+                    (&go, &run, &sent),
+                )
+                .await?;
                 (p.pc.clone(), Some(p), tasks)
             }
             Ingest::Whip => {
@@ -282,21 +358,19 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             threads0.len()
         );
     }
+    let fwd0 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let udp0 = procstat::udp_drops(pid);
     let cpu0 = procstat::process_cpu(pid)?;
+    let me0 = procstat::process_cpu(std::process::id())?;
     let t0 = Instant::now();
-    // BENCH_PERF=<file>: profile the server over exactly the window (perf record -g).
+    // BENCH_PERF=<file>: profile the server over exactly the window (perf record).
     let perf = std::env::var_os("BENCH_PERF").and_then(|out| {
+        // BENCH_PERF_ARGS replaces the sampling options (e.g. `-F 999 --call-graph dwarf`).
+        let opts = std::env::var("BENCH_PERF_ARGS").unwrap_or_else(|_| "-F 4999 -g".into());
         std::process::Command::new("perf")
-            .args([
-                "record",
-                "-q",
-                "-F",
-                "4999",
-                "-g",
-                "-p",
-                &pid.to_string(),
-                "-o",
-            ])
+            .args(["record", "-q"])
+            .args(opts.split_whitespace())
+            .args(["-p", &pid.to_string(), "-o"])
             .arg(out)
             .args(["--", "sleep", &a.window.as_secs().to_string()])
             .spawn()
@@ -308,6 +382,9 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     }
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
+    let me1 = procstat::process_cpu(std::process::id())?;
+    let fwd1 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let udp1 = procstat::udp_drops(pid);
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
     let hwm = procstat::status_kib(pid, "VmHWM")?;
@@ -320,7 +397,15 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         Ingest::Hearing => "sworn serve (hearing: SFU + recording)",
     };
     let mut side = Side::new(label, a.publishers, window);
+    side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
+    side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
+    side.generator_cpu = me1 - me0;
+    side.udp_drops = [
+        udp1[0].saturating_sub(udp0[0]),
+        udp1[1].saturating_sub(udp0[1]),
+    ];
     for (pc, _, sent, _) in &peers {
+        side.keyframes_on_request += sent.keyframes_on_request.load(Ordering::Relaxed);
         let [vf, af, _, _] = sent.get();
         let [vp, ap, rr_recv, rr_lost] = rtp_stats(pc).await;
         side.video_frames_sent += vf;

@@ -8,18 +8,27 @@ use std::net::TcpStream;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 
+/// Applies our offer or answer and waits until every candidate is gathered (for
+/// signalling without trickle); the local SDP with the candidates.
+pub async fn set_local_gathered(
+    pc: &RTCPeerConnection,
+    d: RTCSessionDescription,
+) -> anyhow::Result<String> {
+    let mut gathered = pc.gathering_complete_promise().await;
+    pc.set_local_description(d).await?;
+    let _ = gathered.recv().await;
+    Ok(pc
+        .local_description()
+        .await
+        .context("no local description")?
+        .sdp)
+}
+
 /// Sends the peer's offer (every candidate gathered: WHIP has no trickle) to
 /// `POST /whip` with the invite token and applies the answer.
 pub async fn publish(pc: &RTCPeerConnection, addr: &str, token: &str) -> anyhow::Result<()> {
     let offer = pc.create_offer(None).await?;
-    let mut gathered = pc.gathering_complete_promise().await;
-    pc.set_local_description(offer).await?;
-    let _ = gathered.recv().await;
-    let sdp = pc
-        .local_description()
-        .await
-        .context("no local description")?
-        .sdp;
+    let sdp = set_local_gathered(pc, offer).await?;
     let (addr, token) = (addr.to_owned(), token.to_owned());
     let answer = tokio::task::spawn_blocking(move || post(&addr, &token, &sdp)).await??;
     pc.set_remote_description(RTCSessionDescription::answer(answer)?)
