@@ -2,6 +2,7 @@
 //! in a temp dir) and PostgreSQL (a fresh database per test on the server that
 //! `SWORN_TEST_PG` names; `scripts/test` starts one, see `scripts/test-postgres`).
 //! Without `SWORN_TEST_PG` the PostgreSQL half says so and passes.
+#![cfg(feature = "server")]
 
 use std::time::{Duration, Instant};
 use sworn::domain::{
