@@ -119,7 +119,8 @@ impl App {
             source,
         })?;
         let lock = lock_data_dir(&dir)?;
-        let store = Arc::new(Store::open(&dir.join("sworn.sqlite3"))?);
+        let store = Arc::new(Store::open(&config.database, &dir).await?);
+        tracing::info!(backend = store.backend_name(), "metadata store open");
         let (key, tsa) = load_identities(&config)?;
         let custody = Arc::new(crate::custody::Custody::open(
             &dir,
@@ -155,7 +156,7 @@ impl App {
         });
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
-        for h in state.store.list_hearings()? {
+        for h in state.store.list_hearings().await? {
             // A rehearsal that closed while the server was down mid-close: its scratch
             // log is deleted now (it is never evidence).
             if h.fields.rehearsal && h.state == crate::domain::HearingState::Closed {
@@ -199,14 +200,13 @@ impl App {
     }
 
     /// On a server with no account yet: a one-time link to create the first judge.
-    pub fn first_start_link(&self) -> Result<Option<String>, AppError> {
-        if self.state.store.count_users()? > 0 {
+    pub async fn first_start_link(&self) -> Result<Option<String>, AppError> {
+        if self.state.store.count_users().await? > 0 {
             return Ok(None);
         }
-        Ok(Some(crate::http::auth::create_setup_link(
-            &self.state,
-            StaffRole::Judge,
-        )?))
+        Ok(Some(
+            crate::http::auth::create_setup_link(&self.state, StaffRole::Judge).await?,
+        ))
     }
 
     /// Serves on `listener` until `shutdown` resolves. Refuses plain HTTP on a
@@ -272,6 +272,7 @@ async fn purge_sessions(state: Arc<AppState>) {
         match state
             .store
             .purge_expired_sessions(crate::secrets::now_unix())
+            .await
         {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions deleted"),

@@ -57,6 +57,15 @@ struct RawConfig {
     sign_in: limits::RawSignIn,
     #[serde(default)]
     retrieval: retrieval::RawRetrieval,
+    #[serde(default)]
+    database: RawDatabase,
+}
+
+/// `[database]`: where the metadata lives (`store::Database`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +228,9 @@ pub struct Config {
     pub sign_in: SignInLimits,
     /// `[retrieval]`: custody coalescing, ranged sessions, exports, quotas.
     pub retrieval: RetrievalLimits,
+    /// `database.url` (`SWORN_DATABASE_URL`): the metadata store; default SQLite in
+    /// `data_dir`. Prints redacted.
+    pub database: crate::store::Database,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -299,6 +311,7 @@ impl Config {
             http: HttpLimits::default(),
             sign_in: SignInLimits::default(),
             retrieval: RetrievalLimits::default(),
+            database: crate::store::Database::DataDir,
         }
     }
 
@@ -477,6 +490,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         raw.turn.secret_file = Some(v.into());
         raw.turn.secret = None;
     }
+    if let Some(v) = env("SWORN_DATABASE_URL") {
+        raw.database.url = Some(v);
+    }
     if let Some(v) = env("SWORN_TURN_TTL_SECS") {
         let secs = v.parse().map_err(|_| ConfigError::Env {
             name: "SWORN_TURN_TTL_SECS",
@@ -631,6 +647,13 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         max_connections_per_address: raw.server.max_connections_per_address,
     })?;
     let sign_in = limits::validate_sign_in(raw.sign_in)?;
+    let database = match raw.database.url.as_deref() {
+        None | Some("") => crate::store::Database::DataDir,
+        Some(url) => crate::store::Database::parse(url).map_err(|e| ConfigError::Invalid {
+            key: "database.url",
+            message: e.to_string(),
+        })?,
+    };
     let retrieval = retrieval::validate(raw.retrieval)?;
     Ok(Config {
         bind,
@@ -669,6 +692,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         http,
         sign_in,
         retrieval,
+        database,
     })
 }
 

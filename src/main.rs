@@ -146,11 +146,19 @@ fn load_config(cli: &Cli) -> Result<Config> {
     Ok(config)
 }
 
-/// The metadata store of the configured data directory (created if missing).
-fn open_store(cli: &Cli) -> Result<Store> {
+/// The configured metadata store (the data directory is created if missing).
+async fn open_store(cli: &Cli) -> Result<Store> {
     let config = load_config(cli)?;
     std::fs::create_dir_all(&config.data_dir).context("creating the data directory")?;
-    Ok(Store::open(&config.data_dir.join("sworn.sqlite3"))?)
+    Ok(Store::open(&config.database, &config.data_dir).await?)
+}
+
+/// A small runtime for the CLI's store commands (the store is async).
+fn cli_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
 }
 
 /// `sworn archive renew`: a bundle directory with the TSA of the flags, or a hearing of
@@ -218,11 +226,13 @@ fn run(cli: Cli) -> Result<i32> {
             command: ArchiveCommand::Renew(args),
         } => archive_renew(&cli, args),
         Command::User { command } => {
-            user_command(&open_store(&cli)?, command)?;
+            cli_runtime()?
+                .block_on(async { user_command(&open_store(&cli).await?, command).await })?;
             Ok(0)
         }
         Command::Court { command } => {
-            court_command(&open_store(&cli)?, command)?;
+            cli_runtime()?
+                .block_on(async { court_command(&open_store(&cli).await?, command).await })?;
             Ok(0)
         }
         Command::Key {
@@ -316,7 +326,7 @@ async fn serve(config: Config) -> Result<()> {
     let app = App::build(config).await?;
     let udp = app.rtc.udp_port();
     println!("sworn is running at {public_url} (media on UDP port {udp})");
-    if let Some(link) = app.first_start_link()? {
+    if let Some(link) = app.first_start_link().await? {
         println!(
             "Create the first judge account with this one-time link (valid 24 hours):\n  {link}"
         );
@@ -344,7 +354,7 @@ async fn shutdown_signal() -> String {
     }
 }
 
-fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
+async fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
     match command {
         UserCommand::Add {
             username,
@@ -354,7 +364,7 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
         } => {
             let role: StaffRole = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
             sworn::http::auth::username_acceptable(username).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let court = court_for_new_account(store, court.as_deref())?;
+            let court = court_for_new_account(store, court.as_deref()).await?;
             let (password, generated) = if *password_stdin {
                 (read_password()?, false)
             } else {
@@ -364,14 +374,17 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash = sworn::http::auth::hash_password(&password)?;
             let id = UserId::from_trusted(sworn::secrets::new_id());
-            match store.create_user(
-                &id,
-                username,
-                role,
-                &hash,
-                &court.id,
-                sworn::secrets::now_unix(),
-            ) {
+            match store
+                .create_user(
+                    &id,
+                    username,
+                    role,
+                    &hash,
+                    &court.id,
+                    sworn::secrets::now_unix(),
+                )
+                .await
+            {
                 Ok(()) => {}
                 Err(sworn::store::StoreError::Conflict) => {
                     bail!("a user named {username} already exists")
@@ -389,12 +402,13 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             store
                 .set_password(username, &sworn::http::auth::hash_password(&password)?)
+                .await
                 .map_err(|_| anyhow::anyhow!("no user named {username}"))?;
             println!("password changed for {username}; their sessions have ended");
         }
         UserCommand::Disable { username } | UserCommand::Enable { username } => {
             let disable = matches!(command, UserCommand::Disable { .. });
-            match store.set_disabled(username, disable) {
+            match store.set_disabled(username, disable).await {
                 Err(sworn::store::StoreError::NotFound) => bail!("no user named {username}"),
                 other => other?,
             }
@@ -405,9 +419,9 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
             }
         }
         UserCommand::List => {
-            let courts = store.list_courts()?;
-            for u in store.list_users()? {
-                let disabled = store.user_disabled(&u.username)?.unwrap_or(false);
+            let courts = store.list_courts().await?;
+            for u in store.list_users().await? {
+                let disabled = store.user_disabled(&u.username).await?.unwrap_or(false);
                 let mark = if disabled { "\tdisabled" } else { "" };
                 let court = courts
                     .iter()
@@ -423,20 +437,23 @@ fn user_command(store: &Store, command: &UserCommand) -> Result<()> {
 /// The court a new account goes to: `--court NAME` (created if new), or, without it, the
 /// server's only court. With several courts the flag is required: an account silently
 /// put in the wrong court would see that court's hearings.
-fn court_for_new_account(store: &Store, name: Option<&str>) -> Result<sworn::store::CourtRow> {
+async fn court_for_new_account(
+    store: &Store,
+    name: Option<&str>,
+) -> Result<sworn::store::CourtRow> {
     match name {
         Some(name) => {
             if !sworn::store::court_name_acceptable(name) {
                 bail!("a court name is 1 to 200 characters, no control characters");
             }
-            let (court, created) = store.ensure_court(name, sworn::secrets::now_unix())?;
+            let (court, created) = store.ensure_court(name, sworn::secrets::now_unix()).await?;
             if created {
                 println!("created court {}", court.name);
             }
             Ok(court)
         }
         None => {
-            let mut courts = store.list_courts()?;
+            let mut courts = store.list_courts().await?;
             match (courts.pop(), courts.is_empty()) {
                 (Some(only), true) => Ok(only),
                 _ => bail!("this server has several courts: name one with --court"),
@@ -445,11 +462,11 @@ fn court_for_new_account(store: &Store, name: Option<&str>) -> Result<sworn::sto
     }
 }
 
-fn court_command(store: &Store, command: &CourtCommand) -> Result<()> {
+async fn court_command(store: &Store, command: &CourtCommand) -> Result<()> {
     match command {
         CourtCommand::List => {
-            let users = store.list_users()?;
-            for c in store.list_courts()? {
+            let users = store.list_users().await?;
+            for c in store.list_courts().await? {
                 let n = users.iter().filter(|u| u.court_id == c.id).count();
                 println!("{}\t{n} account(s)", c.name);
             }
@@ -458,7 +475,7 @@ fn court_command(store: &Store, command: &CourtCommand) -> Result<()> {
             if !sworn::store::court_name_acceptable(to) {
                 bail!("a court name is 1 to 200 characters, no control characters");
             }
-            match store.rename_court(from, to) {
+            match store.rename_court(from, to).await {
                 Err(sworn::store::StoreError::NotFound) => bail!("no court named {from}"),
                 Err(sworn::store::StoreError::Conflict) => bail!("a court named {to} exists"),
                 other => other?,

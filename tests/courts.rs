@@ -351,10 +351,13 @@ async fn setup_links_carry_their_court() {
     let server = TestServer::start().await;
     // The first judge (`scripts/run`'s one-time link): the default court, where the
     // hearings of an upgraded server are.
-    let first = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge).unwrap();
-    let (b, _) = server.state.store.ensure_court(B, 0).unwrap();
-    let other =
-        sworn::http::auth::create_setup_link_in(&server.state, StaffRole::Judge, &b.id).unwrap();
+    let first = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge)
+        .await
+        .unwrap();
+    let (b, _) = server.state.store.ensure_court(B, 0).await.unwrap();
+    let other = sworn::http::auth::create_setup_link_in(&server.state, StaffRole::Judge, &b.id)
+        .await
+        .unwrap();
     let mut clients = vec![];
     for (link, name) in [(&first, "first_judge"), (&other, "lyon_judge")] {
         let token = link.rsplit('/').next().unwrap();

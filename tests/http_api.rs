@@ -114,7 +114,9 @@ async fn sign_in_is_rate_limited() {
 #[tokio::test]
 async fn first_judge_from_the_one_time_link() {
     let server = TestServer::start().await;
-    let link = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge).unwrap();
+    let link = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge)
+        .await
+        .unwrap();
     let token = link.rsplit('/').next().unwrap().to_owned();
     let (s, _, _) = raw_get(&server, &format!("/setup/{token}")).await;
     assert_eq!(s, StatusCode::OK);

@@ -166,7 +166,9 @@ async fn setup_checks_its_token_before_hashing() {
     );
     assert_eq!(server.state.sign_in.hashes_started(), before);
     // The real link still works (and hashes once).
-    let link = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge).unwrap();
+    let link = sworn::http::auth::create_setup_link(&server.state, StaffRole::Judge)
+        .await
+        .unwrap();
     let token = link.rsplit('/').next().unwrap();
     let (s, _) = anon
         .call(
@@ -597,13 +599,20 @@ async fn a_disabled_account_is_out_at_once() {
 async fn expired_sessions_are_purged_at_sign_in() {
     let server = TestServer::start().await;
     server.staff("judge", StaffRole::Judge).await;
-    let judge = server.state.store.user_by_name("judge").unwrap().unwrap();
+    let judge = server
+        .state
+        .store
+        .user_by_name("judge")
+        .await
+        .unwrap()
+        .unwrap();
     let now = sworn::secrets::now_unix();
     for i in 0..3 {
         server
             .state
             .store
             .create_session(&format!("expired-{i}"), &judge.id, "csrf", now - 1)
+            .await
             .unwrap();
     }
     let db = server.dir.path().join("data/sworn.sqlite3");
@@ -625,7 +634,12 @@ async fn expired_sessions_are_purged_at_sign_in() {
     );
     assert_eq!(expired(), 0);
     assert_eq!(
-        server.state.store.purge_expired_sessions(now + 1).unwrap(),
+        server
+            .state
+            .store
+            .purge_expired_sessions(now + 1)
+            .await
+            .unwrap(),
         0
     );
 }

@@ -119,11 +119,19 @@ async fn a_rehearsal_is_marked_keeps_nothing_and_cannot_be_retrieved() {
     );
 
     // Even a grant that reached the database some other way retrieves nothing.
-    let pid = server.state.store.user_by_name("pros").unwrap().unwrap().id;
+    let pid = server
+        .state
+        .store
+        .user_by_name("pros")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let jid = server
         .state
         .store
         .user_by_name("judge")
+        .await
         .unwrap()
         .unwrap()
         .id;
@@ -131,6 +139,7 @@ async fn a_rehearsal_is_marked_keeps_nothing_and_cannot_be_retrieved() {
         .state
         .store
         .create_grant("g-rehearsal", &hid, &pid, &jid, 0, None)
+        .await
         .unwrap();
     for path in [
         format!("/api/portal/hearings/{h}"),

@@ -447,3 +447,29 @@ fn rejects_bad_values() {
         Err(ConfigError::Invalid { .. })
     ));
 }
+
+#[test]
+fn database_url_defaults_to_sqlite_in_the_data_dir_and_never_echoes_a_password() {
+    let c = Config::load(None, &no_env).unwrap();
+    assert!(matches!(c.database, crate::store::Database::DataDir));
+    let env = |k: &str| {
+        (k == "SWORN_DATABASE_URL").then(|| "postgres://sworn:hunter2@db.example/sworn".to_owned())
+    };
+    let c = Config::load(None, &env).unwrap();
+    assert!(matches!(c.database, crate::store::Database::Postgres(_)));
+    assert!(!format!("{c:?}").contains("hunter2"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sworn.toml");
+    std::fs::write(&path, "[database]\nurl = \"mysql://u:hunter2@h/db\"\n").unwrap();
+    match Config::load(Some(&path), &no_env) {
+        Err(
+            e @ ConfigError::Invalid {
+                key: "database.url",
+                ..
+            },
+        ) => {
+            assert!(!e.to_string().contains("hunter2"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -85,7 +85,7 @@ pub(super) async fn run(
     mut rx: mpsc::Receiver<Command>,
     restarted: bool,
 ) {
-    let Ok(Some(row)) = deps.store.hearing(&id) else {
+    let Ok(Some(row)) = deps.store.hearing(&id).await else {
         warn!(hearing = %id, "hearing task started for a hearing that cannot be loaded");
         return;
     };
@@ -144,7 +144,7 @@ pub(super) async fn run(
     match state {
         // A restart while the hearing was open: recover the log and go on recording.
         HearingState::Open => {
-            actor.open_record(false);
+            actor.open_record(false).await;
             if restarted {
                 actor.log(EntryBody::RecordingDegraded {
                     participant: None,
@@ -159,8 +159,8 @@ pub(super) async fn run(
                     .join("log")
                     .is_dir() =>
         {
-            actor.open_record(false);
-            actor.begin_close();
+            actor.open_record(false).await;
+            actor.begin_close().await;
         }
         _ => {}
     }
@@ -176,17 +176,17 @@ pub(super) async fn run(
                 None => break,
             },
             Some(ev) = rtc_rx.recv() => actor.media_event(ev).await,
-            Some(report) = rec_rx.recv() => actor.recorder_report(report),
+            Some(report) = rec_rx.recv() => actor.recorder_report(report).await,
             Some(stamp) = stamp_rx.recv() => actor.stamped(stamp),
             _ = checkpoints.tick() => actor.checkpoint_now(),
             _ = tick.tick() => {
-                actor.expire_grace();
+                actor.expire_grace().await;
                 actor.expire_proofs();
                 if actor.checkpoint_due {
                     actor.checkpoint_now();
                 }
                 if actor.closing.is_some_and(|t| t <= Instant::now()) {
-                    actor.finish_close();
+                    actor.finish_close().await;
                 }
                 actor.poll_derive().await;
                 actor.poll_seal().await;
@@ -228,7 +228,7 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Command::Revoked { target } => {
-                let fresh = self.deps.store.participant(&target).ok().flatten();
+                let fresh = self.deps.store.participant(&target).await.ok().flatten();
                 if let Some(p) = self.people.get_mut(&target) {
                     p.close_socket(close::REVOKED, "invite revoked");
                     if let Some(old) = p.drop_contender(close::REVOKED, "invite revoked") {
@@ -246,7 +246,7 @@ impl Actor {
                     participant: target.to_string(),
                     reason: "invite_revoked".into(),
                 });
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
             Command::Invited { participant } => {
                 self.log(EntryBody::ParticipantInvited {
@@ -254,7 +254,7 @@ impl Actor {
                     role: participant.role.as_str().into(),
                     display_name: Some(participant.display_name),
                 });
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
             Command::Sealed { reply } => {
                 let _ = reply.send(self.sealed.clone());
@@ -324,7 +324,7 @@ impl Actor {
                 proof: _,
             } => {
                 let key = public_key.map(|k| DeviceKey::from_hello(&k, alg.as_deref()));
-                self.hello(&pid, display_name, key)
+                self.hello(&pid, display_name, key).await
             }
             ClientMsg::Language { language } => {
                 let known = super::rights_text::LANGUAGES
@@ -336,7 +336,7 @@ impl Actor {
                         p.page_language = Some(l);
                         // The court sees it (and reads the rights in it by default).
                         if changed {
-                            self.broadcast_roster();
+                            self.broadcast_roster().await;
                         }
                     }
                     (None, _) => self.error(&pid, "bad_language", "not a language of the pages"),
@@ -356,7 +356,7 @@ impl Actor {
                         by_court: false,
                     });
                 }
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
             ClientMsg::Attest {
                 statement,
@@ -444,8 +444,8 @@ impl Actor {
         }
     }
 
-    fn roster(&self, for_moderator: bool) -> Vec<RosterEntry> {
-        let mut all: Vec<RosterEntry> = match self.deps.store.participants(&self.id) {
+    async fn roster(&self, for_moderator: bool) -> Vec<RosterEntry> {
+        let mut all: Vec<RosterEntry> = match self.deps.store.participants(&self.id).await {
             Ok(rows) => rows
                 .into_iter()
                 .map(|row| match self.people.get(&row.id) {
@@ -461,8 +461,8 @@ impl Actor {
         all
     }
 
-    pub(super) fn broadcast_roster(&self) {
-        let full = self.roster(true);
+    pub(super) async fn broadcast_roster(&self) {
+        let full = self.roster(true).await;
         let admitted: Vec<RosterEntry> = full
             .iter()
             .filter(|e| e.presence == Presence::Admitted)

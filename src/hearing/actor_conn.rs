@@ -108,7 +108,7 @@ impl Actor {
                 participant: pid.to_string(),
                 reason: "hearing_locked".into(),
             });
-            self.broadcast_roster();
+            self.broadcast_roster().await;
             return;
         }
         live.send(ServerMsg::Welcome {
@@ -151,7 +151,7 @@ impl Actor {
                 );
             }
         }
-        self.broadcast_roster();
+        self.broadcast_roster().await;
     }
 
     pub(super) async fn drop_conn(&mut self, pid: &ParticipantId, connection: ConnectionState) {
@@ -173,7 +173,7 @@ impl Actor {
     }
 
     pub(super) async fn disconnected(&mut self, conn: ConnId) {
-        if self.side_conn_gone(conn) {
+        if self.side_conn_gone(conn).await {
             return;
         }
         let Some(pid) = self.conns.get(&conn).cloned() else {
@@ -193,7 +193,7 @@ impl Actor {
                 p.grace_until = Some(Instant::now() + grace);
             }
         }
-        self.broadcast_roster();
+        self.broadcast_roster().await;
     }
 
     /// What someone admitted is told after `admitted` (at admission and on rejoining):
@@ -207,7 +207,7 @@ impl Actor {
         ]
     }
 
-    pub(super) fn expire_grace(&mut self) {
+    pub(super) async fn expire_grace(&mut self) {
         let now = Instant::now();
         let mut changed = false;
         for p in self.people.values_mut() {
@@ -218,7 +218,7 @@ impl Actor {
             }
         }
         if changed {
-            self.broadcast_roster();
+            self.broadcast_roster().await;
         }
     }
 

@@ -188,7 +188,7 @@ impl Actor {
                         by_court: true,
                     });
                 }
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
             Effect::Consultation {
                 participants,
@@ -217,7 +217,7 @@ impl Actor {
                         stopped_by_court: stopped,
                     });
                 }
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
         }
     }
@@ -274,7 +274,7 @@ impl Actor {
                 self.start_recorder(&pid);
             }
         }
-        self.broadcast_roster();
+        self.broadcast_roster().await;
     }
 }
 

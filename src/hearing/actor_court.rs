@@ -43,7 +43,7 @@ impl Actor {
                 if self.summary.state == HearingState::Closed {
                     return Err(HearingError::Closed);
                 }
-                self.load_person(target)?;
+                self.load_person(target).await?;
                 let approve = action == ModAction::ApproveDevice;
                 return self.device_decision(target, approve).await;
             }
@@ -58,7 +58,7 @@ impl Actor {
         if let Err(e) = moderation::moderate(probe, by, m, closed) {
             return Err(refusal(e));
         }
-        self.load_person(target)?;
+        self.load_person(target).await?;
         let Some(p) = self.people.get_mut(target) else {
             return Err(HearingError::UnknownParticipant);
         };
@@ -75,16 +75,16 @@ impl Actor {
             self.moderation_effect(target, e).await;
         }
         info!(participant = %target, action = ?action, "moderation");
-        self.broadcast_roster();
+        self.broadcast_roster().await;
         Ok(())
     }
 
     /// Makes sure `target` (a participant of this hearing) has live state.
-    fn load_person(&mut self, target: &ParticipantId) -> Result<(), HearingError> {
+    async fn load_person(&mut self, target: &ParticipantId) -> Result<(), HearingError> {
         if self.people.contains_key(target) {
             return Ok(());
         }
-        match self.deps.store.participant(target) {
+        match self.deps.store.participant(target).await {
             Ok(Some(row)) if row.hearing_id == self.id => {
                 self.people.insert(target.clone(), Live::new(row));
                 Ok(())
@@ -96,10 +96,10 @@ impl Actor {
     async fn moderation_effect(&mut self, target: &ParticipantId, e: Effect) {
         match e {
             Effect::StoreDenied(d) => {
-                let _ = self.deps.store.set_denied(target, d);
+                let _ = self.deps.store.set_denied(target, d).await;
             }
             Effect::RevokeInvite => {
-                let _ = self.deps.store.revoke_invite(target);
+                let _ = self.deps.store.revoke_invite(target).await;
             }
             Effect::ApplyForwarding => self.apply_forwarding(target),
             Effect::Tell(n) => {
@@ -165,7 +165,7 @@ impl Actor {
     pub(super) async fn state_changed(&mut self, state: HearingState) {
         self.summary.state = state;
         if state == HearingState::Open {
-            self.open_record(true);
+            self.open_record(true).await;
         }
         for p in self.people.values() {
             p.send(ServerMsg::HearingState { state });
@@ -179,7 +179,7 @@ impl Actor {
                 }
                 self.drop_conn(&pid, ConnectionState::None).await;
             }
-            self.begin_close();
+            self.begin_close().await;
         }
     }
 }

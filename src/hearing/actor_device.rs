@@ -112,14 +112,14 @@ impl Actor {
         };
         if proven {
             self.adopt(conn, &pid, Some(pending.out)).await;
-            self.hello(&pid, display_name, None);
+            self.hello(&pid, display_name, None).await;
         } else {
-            self.other_device(conn, &pid, pending.out, public_key);
+            self.other_device(conn, &pid, pending.out, public_key).await;
         }
     }
 
     /// A socket that is not the bound device: it waits, the court is told and decides.
-    fn other_device(
+    async fn other_device(
         &mut self,
         conn: ConnId,
         pid: &ParticipantId,
@@ -156,11 +156,11 @@ impl Actor {
         self.to_court(ServerMsg::DeviceAlert {
             participant: pid.to_string(),
         });
-        self.broadcast_roster();
+        self.broadcast_roster().await;
     }
 
     /// A challenged socket or a waiting device went away. True if `conn` was one.
-    pub(super) fn side_conn_gone(&mut self, conn: ConnId) -> bool {
+    pub(super) async fn side_conn_gone(&mut self, conn: ConnId) -> bool {
         if self.pending.remove(&conn).is_some() {
             return true;
         }
@@ -172,7 +172,7 @@ impl Actor {
                 p.contender = None;
             }
         }
-        self.broadcast_roster();
+        self.broadcast_roster().await;
         true
     }
 
@@ -214,7 +214,7 @@ impl Actor {
                 reason: "device_refused".into(),
             });
             info!(participant = %target, "other device refused");
-            self.broadcast_roster();
+            self.broadcast_roster().await;
             return Ok(());
         }
         // The court's consent: the old device goes, the new one is bound and waits to
@@ -229,7 +229,11 @@ impl Actor {
         }
         self.drop_conn(target, crate::domain::ConnectionState::None)
             .await;
-        let _ = self.deps.store.set_device_key(target, c.key.as_deref());
+        let _ = self
+            .deps
+            .store
+            .set_device_key(target, c.key.as_deref())
+            .await;
         self.log(EntryBody::DeviceApproved {
             participant: target.to_string(),
         });
@@ -245,7 +249,7 @@ impl Actor {
     /// `hello` on the participant's own connection: a display name and, the first time,
     /// the key that binds the invitation to this device. A different key later is
     /// refused: only the court rebinds (by accepting another device).
-    pub(super) fn hello(
+    pub(super) async fn hello(
         &mut self,
         pid: &ParticipantId,
         display_name: Option<String>,
@@ -254,7 +258,7 @@ impl Actor {
         if let Some(name) = display_name {
             match crate::domain::text::clean_text(&name, 100) {
                 Err(e) => self.error(pid, "bad_name", &format!("the name {e}")),
-                Ok(name) => self.rename(pid, name),
+                Ok(name) => self.rename(pid, name).await,
             }
         }
         if let Some(key) = public_key {
@@ -272,7 +276,7 @@ impl Actor {
                             p.public_key = Some(key.clone());
                             p.mark_key_set();
                         }
-                        let _ = self.deps.store.set_device_key(pid, Some(&key));
+                        let _ = self.deps.store.set_device_key(pid, Some(&key)).await;
                         self.log(key_bound(pid, &key));
                         self.checkpoint_now();
                     }
@@ -295,18 +299,19 @@ impl Actor {
                 }
             }
         }
-        self.broadcast_roster();
+        self.broadcast_roster().await;
     }
 }
 
 impl Actor {
     /// A participant's own name change: stored, and logged when it differs (the record
     /// shows every name a participant appeared under).
-    fn rename(&mut self, pid: &ParticipantId, name: String) {
+    async fn rename(&mut self, pid: &ParticipantId, name: String) {
         let Some(p) = self.people.get_mut(pid) else {
             return;
         };
-        if p.row.display_name == name || self.deps.store.set_display_name(pid, &name).is_err() {
+        if p.row.display_name == name || self.deps.store.set_display_name(pid, &name).await.is_err()
+        {
             return;
         }
         p.row.display_name = name.clone();

@@ -189,7 +189,7 @@ impl Actor {
                     }
                     self.drop_conn(&pid, ConnectionState::Failed).await;
                 }
-                self.broadcast_roster();
+                self.broadcast_roster().await;
             }
             SessionEventKind::TrackPublished(track) => self.track_published(&pid, track).await,
             SessionEventKind::Quality(q) => self.link_quality(&pid, q),

@@ -25,7 +25,7 @@ impl Actor {
     /// Opens (or recovers) the evidence log. Called when the hearing opens (`opening`),
     /// and at task start for a hearing that is open (first use, or a server restart:
     /// then recordings cut short by the crash are sealed at their last committed byte).
-    pub(super) fn open_record(&mut self, opening: bool) {
+    pub(super) async fn open_record(&mut self, opening: bool) {
         if self.record.is_some() {
             return;
         }
@@ -57,7 +57,7 @@ impl Actor {
                     }
                 }
                 if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
-                    self.log_opening();
+                    self.log_opening().await;
                 }
                 let log = self.log_values();
                 self.exhibit_count = Self::started_in_log(&log, "exhibit");
@@ -68,8 +68,8 @@ impl Actor {
         }
     }
 
-    fn log_opening(&mut self) {
-        let Ok(Some(h)) = self.deps.store.hearing(&self.id) else {
+    async fn log_opening(&mut self) {
+        let Ok(Some(h)) = self.deps.store.hearing(&self.id).await else {
             return;
         };
         self.log(EntryBody::HearingOpened {
@@ -92,7 +92,13 @@ impl Actor {
                 .into(),
             ),
         });
-        for p in self.deps.store.participants(&self.id).unwrap_or_default() {
+        for p in self
+            .deps
+            .store
+            .participants(&self.id)
+            .await
+            .unwrap_or_default()
+        {
             self.log(EntryBody::ParticipantInvited {
                 participant: p.id.to_string(),
                 role: p.role.as_str().into(),
@@ -178,13 +184,13 @@ impl Actor {
         }
     }
 
-    pub(super) fn recorder_report(&mut self, report: RecorderReport) {
+    pub(super) async fn recorder_report(&mut self, report: RecorderReport) {
         match report {
             RecorderReport::Done { participant } => {
                 tracing::debug!(participant = %participant, "recorder finished");
                 self.recorders = self.recorders.saturating_sub(1);
                 if self.recorders == 0 && self.closing.is_some() {
-                    self.finish_close();
+                    self.finish_close().await;
                 }
                 self.poll_stop();
             }
@@ -340,7 +346,7 @@ impl Actor {
     }
 
     /// Closing: stop recording, wait for the recorders to seal, then finish.
-    pub(super) fn begin_close(&mut self) {
+    pub(super) async fn begin_close(&mut self) {
         if self.summary.rehearsal {
             return self.discard_rehearsal();
         }
@@ -349,13 +355,13 @@ impl Actor {
         }
         self.closing = Some(tokio::time::Instant::now() + CLOSE_WAIT);
         if self.recorders == 0 {
-            self.finish_close();
+            self.finish_close().await;
         }
     }
 
     /// Derived copies first (their hashes go into the log), then the last entry, the
     /// final checkpoint with a time-stamp, then the sealed bundle.
-    pub(super) fn finish_close(&mut self) {
+    pub(super) async fn finish_close(&mut self) {
         if self.sealing.is_some() || self.deriving.is_some() || self.sealed.is_some() {
             return;
         }
@@ -364,6 +370,7 @@ impl Actor {
                 .deps
                 .store
                 .participants(&self.id)
+                .await
                 .unwrap_or_default()
                 .into_iter()
                 .map(|p| {
@@ -441,7 +448,7 @@ impl Actor {
             });
         }
         self.derived = Some(made);
-        self.finish_close();
+        self.finish_close().await;
     }
 
     /// A rehearsal closes: its scratch log is dropped and deleted; nothing is sealed.

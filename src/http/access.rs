@@ -24,19 +24,20 @@ use crate::secrets::now_unix;
 use crate::store::HearingRow;
 
 /// The hearing `id` if `staff` may perform `action` on it (see the module doc).
-pub(super) fn hearing_for(
+pub(super) async fn hearing_for(
     state: &AppState,
     staff: &Staff,
     id: &str,
     action: Action,
 ) -> Result<HearingRow, ApiError> {
     staff.require(action)?;
-    let h = load_hearing(state, id)?;
+    let h = load_hearing(state, id).await?;
     match action {
         Action::RetrieveGranted => {
             if state
                 .store
-                .active_grant(&h.id, &staff.user.id, now_unix())?
+                .active_grant(&h.id, &staff.user.id, now_unix())
+                .await?
                 .is_none()
             {
                 tracing::info!(hearing = %h.id, "retrieval without a grant refused");
@@ -54,11 +55,11 @@ pub(super) fn hearing_for(
 }
 
 /// The hearing row again, after a change (the caller already passed [`hearing_for`]).
-pub(super) fn reload(state: &AppState, h: &HearingRow) -> Result<HearingRow, ApiError> {
-    state.store.hearing(&h.id)?.ok_or(ApiError::NotFound)
+pub(super) async fn reload(state: &AppState, h: &HearingRow) -> Result<HearingRow, ApiError> {
+    state.store.hearing(&h.id).await?.ok_or(ApiError::NotFound)
 }
 
-fn load_hearing(state: &AppState, id: &str) -> Result<HearingRow, ApiError> {
+async fn load_hearing(state: &AppState, id: &str) -> Result<HearingRow, ApiError> {
     let id = HearingId::parse(id).ok_or(ApiError::NotFound)?;
-    state.store.hearing(&id)?.ok_or(ApiError::NotFound)
+    state.store.hearing(&id).await?.ok_or(ApiError::NotFound)
 }

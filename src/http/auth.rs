@@ -135,7 +135,8 @@ impl FromRequestParts<Arc<AppState>> for Staff {
         let session_hash = hash_token(token);
         let session = state
             .store
-            .session(&session_hash, now_unix())?
+            .session(&session_hash, now_unix())
+            .await?
             .ok_or(ApiError::Unauthorized)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -197,15 +198,18 @@ fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("sworn_session=; Max-Age=0"))
 }
 
-fn start_session(state: &AppState, user: &UserRow) -> Result<Response, ApiError> {
+async fn start_session(state: &AppState, user: &UserRow) -> Result<Response, ApiError> {
     let token = new_token();
     let csrf = new_token();
-    state.store.create_session(
-        &hash_token(&token),
-        &user.id,
-        &csrf,
-        now_unix() + SESSION_TTL,
-    )?;
+    state
+        .store
+        .create_session(
+            &hash_token(&token),
+            &user.id,
+            &csrf,
+            now_unix() + SESSION_TTL,
+        )
+        .await?;
     let mut resp = Json(json!({"user": user_json(user), "csrf": csrf})).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
@@ -230,7 +234,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized);
     }
     throttled(&state, addr, Some(&body.username))?;
-    let user = state.store.user_by_name(&body.username)?;
+    let user = state.store.user_by_name(&body.username).await?;
     // Argon2 costs tens of milliseconds of CPU: on a blocking thread, so the runtime's
     // threads (which also carry the media) never stall on a sign-in.
     let hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -250,11 +254,11 @@ pub async fn login(
         Some(u) if ok => {
             tracing::info!(user = %u.id, "signed in");
             state.sign_in.succeeded(addr, &u.username, Instant::now());
-            let purged = state.store.purge_expired_sessions(now_unix())?;
+            let purged = state.store.purge_expired_sessions(now_unix()).await?;
             if purged > 0 {
                 tracing::info!(purged, "expired sessions deleted");
             }
-            start_session(&state, &u)
+            start_session(&state, &u).await
         }
         _ => {
             tracing::info!("sign-in refused");
@@ -272,7 +276,7 @@ pub async fn logout(
     staff: Staff,
 ) -> Result<Response, ApiError> {
     if let Some(token) = cookie_value(&headers, session_cookie_name(&state.config)) {
-        state.store.delete_session(&hash_token(token))?;
+        state.store.delete_session(&hash_token(token)).await?;
     }
     tracing::info!(user = %staff.user.id, "signed out");
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -286,7 +290,11 @@ pub async fn me(
     State(state): State<Arc<AppState>>,
     staff: Staff,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let court = state.store.court(&staff.user.court_id)?.map(|c| c.name);
+    let court = state
+        .store
+        .court(&staff.user.court_id)
+        .await?
+        .map(|c| c.name);
     let mut user = user_json(&staff.user);
     if let Some(obj) = user.as_object_mut() {
         obj.insert("court".into(), json!(court));
@@ -331,7 +339,10 @@ pub async fn change_password(
     let keep = cookie_value(&headers, session_cookie_name(&state.config))
         .map(hash_token)
         .unwrap_or_default();
-    let ended = state.store.change_password(&staff.user.id, &hash, &keep)?;
+    let ended = state
+        .store
+        .change_password(&staff.user.id, &hash, &keep)
+        .await?;
     tracing::info!(user = %staff.user.id, ended, "password changed, other sessions ended");
     Ok(Json(json!({"other_sessions_ended": ended})))
 }
@@ -355,13 +366,14 @@ pub async fn setup(
     if !token_shape_ok(&body.token)
         || !state
             .store
-            .setup_token_valid(&hash_token(&body.token), now_unix())?
+            .setup_token_valid(&hash_token(&body.token), now_unix())
+            .await?
     {
         return Err(ApiError::InviteInvalid);
     }
     username_acceptable(&body.username)?;
     password_acceptable(&body.password)?;
-    if state.store.user_by_name(&body.username)?.is_some() {
+    if state.store.user_by_name(&body.username).await?.is_some() {
         return Err(ApiError::Conflict("that username is taken".into()));
     }
     let password = body.password.clone();
@@ -370,7 +382,8 @@ pub async fn setup(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let grant = state
         .store
-        .consume_setup_token(&hash_token(&body.token), now_unix())?
+        .consume_setup_token(&hash_token(&body.token), now_unix())
+        .await?
         .ok_or(ApiError::InviteInvalid)?;
     let role = grant.role;
     let user = UserRow {
@@ -380,30 +393,33 @@ pub async fn setup(
         password_hash: hash,
         court_id: grant.court_id,
     };
-    state.store.create_user(
-        &user.id,
-        &user.username,
-        user.role,
-        &user.password_hash,
-        &user.court_id,
-        now_unix(),
-    )?;
+    state
+        .store
+        .create_user(
+            &user.id,
+            &user.username,
+            user.role,
+            &user.password_hash,
+            &user.court_id,
+            now_unix(),
+        )
+        .await?;
     tracing::info!(user = %user.id, role = role.as_str(), "first account created");
-    start_session(&state, &user)
+    start_session(&state, &user).await
 }
 
 /// Creates a one-time setup link for a first account with `role` in the default court
 /// (the first judge of a new server).
-pub fn create_setup_link(
+pub async fn create_setup_link(
     state: &AppState,
     role: StaffRole,
 ) -> Result<String, crate::store::StoreError> {
-    create_setup_link_in(state, role, &CourtId::default_court())
+    create_setup_link_in(state, role, &CourtId::default_court()).await
 }
 
 /// Creates a one-time setup link for an account with `role` in `court`: the account it
 /// creates belongs to that court.
-pub fn create_setup_link_in(
+pub async fn create_setup_link_in(
     state: &AppState,
     role: StaffRole,
     court: &CourtId,
@@ -411,6 +427,7 @@ pub fn create_setup_link_in(
     let token = new_token();
     state
         .store
-        .create_setup_token(&hash_token(&token), role, court, now_unix() + 24 * 3600)?;
+        .create_setup_token(&hash_token(&token), role, court, now_unix() + 24 * 3600)
+        .await?;
     Ok(format!("{}/setup/{}", state.config.public_url, token))
 }

@@ -142,7 +142,7 @@ pub async fn create(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::IfPresent)?;
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     take_quota(&state, &staff, &h.id, QuotaKind::Requests, 1, "export").await?;
     let st = state.clone();
     let hearing = h.id.clone();
@@ -348,7 +348,7 @@ pub async fn serve(
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     let eid = file
         .strip_suffix(".zip")
         .and_then(ExportId::parse)

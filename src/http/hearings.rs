@@ -221,8 +221,9 @@ pub async fn create(
     let id = HearingId::from_trusted(new_id());
     state
         .store
-        .create_hearing(&id, &fields, &staff.user.id, now_unix())?;
-    let h = state.store.hearing(&id)?.ok_or(ApiError::NotFound)?;
+        .create_hearing(&id, &fields, &staff.user.id, now_unix())
+        .await?;
+    let h = state.store.hearing(&id).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(hearing = %id, rehearsal = fields.rehearsal, "hearing scheduled");
     Ok((StatusCode::CREATED, Json(hearing_json(&h, Some(vec![])))))
 }
@@ -243,7 +244,8 @@ pub async fn list(
     staff.require(Action::ViewHearings)?;
     let all: Vec<Value> = state
         .store
-        .list_court_hearings(&staff.user.court_id)?
+        .list_court_hearings(&staff.user.court_id)
+        .await?
         .iter()
         .map(|h| hearing_json(h, None))
         .collect();
@@ -262,11 +264,12 @@ pub async fn get(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::ViewHearings)?;
+    let h = hearing_for(&state, &staff, &id, Action::ViewHearings).await?;
     let live = live_status(&state, &h.id).await;
     let ps = state
         .store
-        .participants(&h.id)?
+        .participants(&h.id)
+        .await?
         .iter()
         .map(|p| participant_json(p, live.get(&p.id)))
         .collect();
@@ -299,16 +302,16 @@ pub async fn get(
 /// The hearing for `action`; an account without it (a clerk) may still take it on a
 /// rehearsal, with [`Action::RunRehearsal`]. The role check still comes first: an
 /// account with neither right is refused before the hearing is looked up.
-pub(crate) fn hearing_or_rehearsal(
+pub(crate) async fn hearing_or_rehearsal(
     state: &AppState,
     staff: &Staff,
     id: &str,
     action: Action,
 ) -> Result<HearingRow, ApiError> {
     if staff.allows(action) {
-        return hearing_for(state, staff, id, action);
+        return hearing_for(state, staff, id, action).await;
     }
-    let h = hearing_for(state, staff, id, Action::RunRehearsal)?;
+    let h = hearing_for(state, staff, id, Action::RunRehearsal).await?;
     if h.fields.rehearsal {
         Ok(h)
     } else {
@@ -322,8 +325,8 @@ async fn transition(
     id: &str,
     to: HearingState,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_or_rehearsal(state, staff, id, Action::OpenCloseHearing)?;
-    if !state.store.set_hearing_state(&h.id, to, now_unix())? {
+    let h = hearing_or_rehearsal(state, staff, id, Action::OpenCloseHearing).await?;
+    if !state.store.set_hearing_state(&h.id, to, now_unix()).await? {
         return Err(ApiError::Conflict(format!(
             "the hearing cannot go from {} to {}",
             h.state.as_str(),
@@ -332,7 +335,7 @@ async fn transition(
     }
     state.hearings.handle(&h.id).state_changed(to).await;
     tracing::info!(hearing = %h.id, state = to.as_str(), "hearing state changed");
-    let h = reload(state, &h)?;
+    let h = reload(state, &h).await?;
     Ok(Json(hearing_json(&h, None)))
 }
 
@@ -373,7 +376,7 @@ pub async fn add_participant(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<NewParticipantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants).await?;
     if h.state == HearingState::Closed {
         return Err(ApiError::Conflict("the hearing has ended".into()));
     }
@@ -399,20 +402,27 @@ pub async fn add_participant(
     let token = new_token();
     let pid = ParticipantId::from_trusted(new_id());
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
-    state.store.create_participant(
-        &pid,
-        &h.id,
-        &name,
-        role,
-        None,
-        Some(&hash_token(&token)),
-        Some(expires),
-        now_unix(),
-    )?;
+    state
+        .store
+        .create_participant(
+            &pid,
+            &h.id,
+            &name,
+            role,
+            None,
+            Some(&hash_token(&token)),
+            Some(expires),
+            now_unix(),
+        )
+        .await?;
     if language.is_some() {
-        state.store.set_participant_language(&pid, language)?;
+        state.store.set_participant_language(&pid, language).await?;
     }
-    let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .participant(&pid)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.invited(p.clone()).await;
     }
@@ -425,13 +435,17 @@ pub async fn add_participant(
     ))
 }
 
-fn load_participant(
+async fn load_participant(
     state: &AppState,
     h: &HearingRow,
     pid: &str,
 ) -> Result<ParticipantRow, ApiError> {
     let pid = ParticipantId::parse(pid).ok_or(ApiError::NotFound)?;
-    let p = state.store.participant(&pid)?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .participant(&pid)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if p.hearing_id != h.id {
         return Err(ApiError::NotFound);
     }
@@ -443,8 +457,8 @@ pub async fn reissue(
     staff: Staff,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
-    let p = load_participant(&state, &h, &pid)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants).await?;
+    let p = load_participant(&state, &h, &pid).await?;
     if p.user_id.is_some() {
         return Err(ApiError::BadRequest(
             "this participant joins from the console".into(),
@@ -454,11 +468,16 @@ pub async fn reissue(
     let expires = now_unix() + state.config.invite_ttl.as_secs() as i64;
     state
         .store
-        .reissue_invite(&p.id, &hash_token(&token), expires)?;
+        .reissue_invite(&p.id, &hash_token(&token), expires)
+        .await?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.revoked(p.id.clone()).await;
     }
-    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .participant(&p.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -472,14 +491,18 @@ pub async fn revoke(
     staff: Staff,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants)?;
-    let p = load_participant(&state, &h, &pid)?;
-    state.store.revoke_invite(&p.id)?;
+    let h = hearing_for(&state, &staff, &id, Action::ManageParticipants).await?;
+    let p = load_participant(&state, &h, &pid).await?;
+    state.store.revoke_invite(&p.id).await?;
     if let Some(live) = state.hearings.running(&h.id) {
         live.revoked(p.id.clone()).await;
     }
     tracing::info!(hearing = %h.id, participant = %p.id, "invite revoked");
-    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .participant(&p.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(participant_json(&p, None)))
 }
 
@@ -488,7 +511,7 @@ pub async fn moderate(
     staff: Staff,
     Path((id, pid, action)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing)?;
+    let h = hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing).await?;
     let action = match action.as_str() {
         "admit" => ModAction::Admit,
         "deny" => ModAction::Deny,
@@ -499,13 +522,17 @@ pub async fn moderate(
         "refuse-device" => ModAction::RefuseDevice,
         _ => return Err(ApiError::NotFound),
     };
-    let p = load_participant(&state, &h, &pid)?;
+    let p = load_participant(&state, &h, &pid).await?;
     state
         .hearings
         .handle(&h.id)
         .moderate(Moderator::Court, action, p.id.clone())
         .await?;
     let live = live_status(&state, &h.id).await;
-    let p = state.store.participant(&p.id)?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .participant(&p.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(participant_json(&p, live.get(&p.id))))
 }

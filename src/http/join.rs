@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The participant and hearing an invite token grants, if it is valid now.
-pub fn resolve_invite(
+pub async fn resolve_invite(
     state: &AppState,
     token: &str,
 ) -> Result<(ParticipantRow, HearingRow), ApiError> {
@@ -24,7 +24,8 @@ pub fn resolve_invite(
     }
     let p = state
         .store
-        .participant_by_token(&hash_token(token))?
+        .participant_by_token(&hash_token(token))
+        .await?
         .ok_or(ApiError::InviteInvalid)?;
     if p.revoked {
         return Err(ApiError::InviteRevoked);
@@ -34,7 +35,8 @@ pub fn resolve_invite(
     }
     let h = state
         .store
-        .hearing(&p.hearing_id)?
+        .hearing(&p.hearing_id)
+        .await?
         .ok_or(ApiError::InviteInvalid)?;
     if h.state == HearingState::Closed {
         return Err(ApiError::HearingClosed);
@@ -44,7 +46,7 @@ pub fn resolve_invite(
 
 /// `GET /join/<token>`: the join page, or a page that says why the link does not work.
 pub async fn page(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Response {
-    match resolve_invite(&state, &token) {
+    match resolve_invite(&state, &token).await {
         Ok(_) => pages::page("join.html").into_response(),
         Err(e) => pages::error_page(&e).into_response(),
     }
@@ -55,7 +57,7 @@ pub async fn info(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (p, h) = resolve_invite(&state, &token)?;
+    let (p, h) = resolve_invite(&state, &token).await?;
     let mut hearing = json!({
         "id": h.id,
         "case_ref": h.fields.case_ref,

@@ -117,13 +117,14 @@ pub async fn grant(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval).await?;
     if h.fields.rehearsal {
         return Err(ApiError::Rehearsal);
     }
     let user = state
         .store
-        .user_by_name(&b.username)?
+        .user_by_name(&b.username)
+        .await?
         .ok_or_else(|| ApiError::BadRequest("no such account".into()))?;
     if !matches!(user.role, StaffRole::Prosecutor | StaffRole::Defence) {
         return Err(ApiError::BadRequest(
@@ -147,17 +148,21 @@ pub async fn grant(
         "granted",
     )
     .await?;
-    state.store.create_grant(
-        &gid,
-        &h.id,
-        &user.id,
-        &staff.user.id,
-        now_unix(),
-        expires_at,
-    )?;
+    state
+        .store
+        .create_grant(
+            &gid,
+            &h.id,
+            &user.id,
+            &staff.user.id,
+            now_unix(),
+            expires_at,
+        )
+        .await?;
     let g = state
         .store
-        .grants_for_hearing(&h.id)?
+        .grants_for_hearing(&h.id)
+        .await?
         .into_iter()
         .find(|g| g.id == gid)
         .ok_or(ApiError::NotFound)?;
@@ -170,10 +175,11 @@ pub async fn grants(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval).await?;
     let list: Vec<Value> = state
         .store
-        .grants_for_hearing(&h.id)?
+        .grants_for_hearing(&h.id)
+        .await?
         .iter()
         .map(grant_json)
         .collect();
@@ -187,10 +193,11 @@ pub async fn revoke_grant(
     staff: Staff,
     Path((id, gid)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval)?;
+    let h = hearing_for(&state, &staff, &id, Action::GrantRetrieval).await?;
     let g = state
         .store
-        .grants_for_hearing(&h.id)?
+        .grants_for_hearing(&h.id)
+        .await?
         .into_iter()
         .find(|g| g.id == gid)
         .ok_or(ApiError::NotFound)?;
@@ -202,7 +209,7 @@ pub async fn revoke_grant(
         "revoked",
     )
     .await?;
-    state.store.revoke_grant(&h.id, &gid, now_unix())?;
+    state.store.revoke_grant(&h.id, &gid, now_unix()).await?;
     Ok(Json(json!({"revoked": gid})))
 }
 
@@ -220,8 +227,12 @@ fn custody_entries(state: &AppState, h: &HearingId) -> Vec<Value> {
 }
 
 /// A hearing the signed-in prosecutor/defence holds an active grant for, sealed.
-pub(super) fn granted(state: &AppState, staff: &Staff, id: &str) -> Result<HearingRow, ApiError> {
-    let h = hearing_for(state, staff, id, Action::RetrieveGranted)?;
+pub(super) async fn granted(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+) -> Result<HearingRow, ApiError> {
+    let h = hearing_for(state, staff, id, Action::RetrieveGranted).await?;
     if h.fields.rehearsal {
         return Err(ApiError::Rehearsal);
     }
@@ -257,13 +268,15 @@ pub async fn my_hearings(
     let mut out = vec![];
     for g in state
         .store
-        .grants_for_user(&staff.user.id)?
+        .grants_for_user(&staff.user.id)
+        .await?
         .into_iter()
         .filter(|g| g.active(now))
     {
         if let Some(h) = state
             .store
-            .hearing(&g.hearing_id)?
+            .hearing(&g.hearing_id)
+            .await?
             .filter(|h| !h.fields.rehearsal)
         {
             let sealed = bundle_dir(&state, &h.id).join("manifest.json").is_file();
@@ -283,7 +296,7 @@ pub async fn open_hearing(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     take_quota(
         &state,
         &staff,
@@ -322,7 +335,8 @@ pub async fn open_hearing(
         .collect();
     let participants: Vec<Value> = state
         .store
-        .participants(&h.id)?
+        .participants(&h.id)
+        .await?
         .iter()
         .map(|p| json!({"id": p.id, "display_name": p.display_name, "role": p.role}))
         .collect();
@@ -380,7 +394,7 @@ pub async fn quality(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     let log = bundle_dir(&state, &h.id).join("log/entries.jsonl");
     let language = h.fields.language.clone();
     let svg = tokio::task::spawn_blocking(move || {
@@ -425,7 +439,7 @@ pub async fn minutes(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     let path = bundle_dir(&state, &h.id).join("minutes/minutes.html");
     let html = std::fs::read(path).map_err(|_| ApiError::NotFound)?;
     take_quota(
@@ -468,7 +482,7 @@ pub async fn file(
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let h = granted(&state, &staff, &id)?;
+    let h = granted(&state, &staff, &id).await?;
     let m = manifest(&state, &h.id)?;
     // Only a name the sealed manifest lists, under media/ or derived/.
     let listed = m["files"]

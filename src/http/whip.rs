@@ -54,7 +54,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
-    let (participant, hearing) = resolve_invite(&state, token).map_err(|e| match e {
+    let (participant, hearing) = resolve_invite(&state, token).await.map_err(|e| match e {
         ApiError::InviteInvalid => ApiError::Unauthorized,
         other => other,
     })?;

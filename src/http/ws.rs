@@ -29,7 +29,7 @@ pub async fn join(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::Required)?;
-    let (participant, hearing) = resolve_invite(&state, &token)?;
+    let (participant, hearing) = resolve_invite(&state, &token).await?;
     let handle = state.hearings.handle(&hearing.id);
     Ok(upgrade(ws, handle, participant, None))
 }
@@ -46,11 +46,16 @@ pub async fn console(
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers, OriginRule::Required)?;
     // A clerk may conduct a rehearsal (never a real hearing) from the same console.
-    let h = super::hearings::hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing)?;
+    let h =
+        super::hearings::hearing_or_rehearsal(&state, &staff, &id, Action::ConductHearing).await?;
     if h.state == HearingState::Closed {
         return Err(ApiError::HearingClosed);
     }
-    let participant = match state.store.participant_for_user(&h.id, &staff.user.id)? {
+    let participant = match state
+        .store
+        .participant_for_user(&h.id, &staff.user.id)
+        .await?
+    {
         Some(p) => p,
         None => {
             let pid = ParticipantId::from_trusted(new_id());
@@ -59,17 +64,24 @@ pub async fn console(
             } else {
                 format!("Conducting the rehearsal ({})", staff.user.username)
             };
-            state.store.create_participant(
-                &pid,
-                &h.id,
-                &name,
-                ParticipantRole::Judge,
-                Some(&staff.user.id),
-                None,
-                None,
-                now_unix(),
-            )?;
-            state.store.participant(&pid)?.ok_or(ApiError::NotFound)?
+            state
+                .store
+                .create_participant(
+                    &pid,
+                    &h.id,
+                    &name,
+                    ParticipantRole::Judge,
+                    Some(&staff.user.id),
+                    None,
+                    None,
+                    now_unix(),
+                )
+                .await?;
+            state
+                .store
+                .participant(&pid)
+                .await?
+                .ok_or(ApiError::NotFound)?
         }
     };
     let handle = state.hearings.handle(&h.id);
@@ -91,9 +103,12 @@ struct SessionCheck {
 const SESSION_RECHECK: Duration = Duration::from_secs(5);
 
 impl SessionCheck {
-    fn still_valid(&self) -> bool {
+    async fn still_valid(&self) -> bool {
         // A store error keeps the socket: the next check decides.
-        !matches!(self.store.session(&self.session_hash, now_unix()), Ok(None))
+        !matches!(
+            self.store.session(&self.session_hash, now_unix()).await,
+            Ok(None)
+        )
     }
 }
 
@@ -171,7 +186,11 @@ async fn run_socket(
     loop {
         tokio::select! {
             _ = recheck.tick(), if check.is_some() => {
-                if check.as_ref().is_some_and(|c| !c.still_valid()) {
+                let valid = match &check {
+                    Some(c) => c.still_valid().await,
+                    None => true,
+                };
+                if !valid {
                     close_with(&mut socket, close_msg(close::UNAUTHORIZED, "signed out")).await;
                     break;
                 }

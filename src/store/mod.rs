@@ -1,79 +1,110 @@
-//! Metadata storage. The embedded default is SQLite (one file in the data directory);
-//! the [`Store`] API is what the rest of the server sees, so another backend can follow
-//! without touching domain code. Invite and session tokens are stored only as SHA-256
-//! hashes; passwords only as argon2 hashes.
+//! Metadata storage: courts, accounts, sessions, setup links, hearings, participants and
+//! retrieval grants. Never media, logs or bundles (those are files, `evidence/`).
+//!
+//! Two backends behind one async API, [`Store`]:
+//! - **SQLite** (`sqlite/`), the embedded default: one file in the data directory, its
+//!   blocking calls on tokio's blocking pool;
+//! - **PostgreSQL** (`postgres/`), for several `sworn serve` nodes sharing one database:
+//!   tokio-postgres with a deadpool pool.
+//!
+//! Each has its own numbered SQL migrations (`*/migrations/NNNN_name.sql`): SQLite's
+//! version is `PRAGMA user_version` (so existing data directories upgrade in place),
+//! PostgreSQL's the `schema_migrations` table, applied under an advisory lock so nodes
+//! starting together migrate once. The same test suite (`tests/store.rs`) runs against
+//! both.
+//!
+//! Why an enum and not `dyn Trait`: the set of backends is closed (both live here), an
+//! `async fn` in a trait is not object-safe without boxing every call, and a `match`
+//! per method makes the compiler check that each backend has each method with the same
+//! arguments. Callers hold `Arc<Store>` and never know which backend answers.
+//!
+//! Invite and session tokens are stored only as SHA-256 hashes; passwords only as
+//! argon2 hashes. A database URL may hold a password: it is kept in [`DatabaseUrl`],
+//! which never prints it, and no error here carries it.
 
-mod courts;
-mod grants;
-mod hearings;
-mod schema;
-mod users;
+mod api;
+mod location;
+mod postgres;
+mod rows;
+mod sqlite;
 
-pub use courts::{CourtRow, court_name_acceptable};
-pub use grants::GrantRow;
-pub use hearings::{HearingRow, NewHearing, ParticipantRow, RequestDetails};
-/// Applies the first `n` schema migrations to a bare connection: upgrade tests build a
-/// database as an older release made it.
+pub use location::{Database, DatabaseUrlError};
+pub use rows::{
+    CourtRow, GrantRow, HearingRow, NewHearing, ParticipantRow, RequestDetails, SessionRow,
+    SetupGrant, UserRow, court_name_acceptable,
+};
+/// Applies the first `n` SQLite schema migrations to a bare connection: upgrade tests
+/// build a database as an older release made it.
 #[doc(hidden)]
-pub use schema::migrate_to;
-pub use users::{SessionRow, SetupGrant, UserRow};
+pub use sqlite::migrate_to;
 
-use rusqlite::Connection;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("database migration {version}: {reason}")]
+    Migration { version: i64, reason: &'static str },
     #[error("not found")]
     NotFound,
     #[error("already exists")]
     Conflict,
     #[error("database lock poisoned")]
     Poisoned,
+    #[error("database task failed")]
+    Task,
 }
 
-/// The metadata store. Queries are short; callers hold the lock only for one statement
-/// or one transaction.
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// The metadata store (module doc). Every query is async; none blocks the runtime.
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path)?;
-        Self::init(conn)
+    /// Opens the configured database: SQLite in `data_dir` unless `database` names
+    /// another place. Migrates it to the current schema.
+    pub async fn open(database: &Database, data_dir: &Path) -> Result<Store, StoreError> {
+        match database {
+            Database::DataDir => Self::open_sqlite(data_dir.join("sworn.sqlite3")).await,
+            Database::Sqlite(path) => Self::open_sqlite(path.clone()).await,
+            Database::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(postgres::Postgres::connect(url).await?),
+            }),
+        }
     }
 
-    pub fn open_in_memory() -> Result<Store, StoreError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(conn: Connection) -> Result<Store, StoreError> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&conn)?;
+    async fn open_sqlite(path: std::path::PathBuf) -> Result<Store, StoreError> {
+        let db = tokio::task::spawn_blocking(move || sqlite::Sqlite::open(&path))
+            .await
+            .map_err(|_| StoreError::Task)??;
         Ok(Store {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(db),
         })
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    /// A fresh SQLite database in memory (tests).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backend::Sqlite(sqlite::Sqlite::open_in_memory()?),
+        })
     }
-}
 
-pub(crate) fn map_unique(e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict
+    /// Which backend answers (for the start-up log line; never the URL).
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
         }
-        other => StoreError::Sqlite(other),
     }
 }

@@ -153,7 +153,7 @@ impl TestServer {
 
     /// Creates a staff account in the court named `court` (created if new), signs it in.
     pub async fn staff_in(&self, username: &str, role: StaffRole, court: &str) -> Client {
-        let (c, _) = self.state.store.ensure_court(court, 0).unwrap();
+        let (c, _) = self.state.store.ensure_court(court, 0).await.unwrap();
         self.staff_of(username, role, &c.id).await
     }
 
@@ -170,6 +170,7 @@ impl TestServer {
                 court,
                 0,
             )
+            .await
             .unwrap();
         self.login(username, &password).await
     }

@@ -1,67 +1,9 @@
 //! Hearings and their participants (with hashed invite tokens).
 
-use super::{Store, StoreError, map_unique};
+use super::{SqliteDb, map_unique};
 use crate::domain::{CourtId, HearingId, HearingState, ParticipantId, ParticipantRole, UserId};
+use crate::store::{HearingRow, NewHearing, ParticipantRow, RequestDetails, StoreError};
 use rusqlite::{OptionalExtension, params};
-
-#[derive(Clone, Debug)]
-pub struct NewHearing {
-    pub case_ref: String,
-    pub mla_ref: String,
-    pub requesting_state: String,
-    pub requested_state: String,
-    pub scheduled_at: String,
-    pub language: String,
-    /// The request on record (#13 point 1): each central authority's name and
-    /// reference, and the date of the request (`YYYY-MM-DD`). `None` for hearings
-    /// scheduled before these existed.
-    pub request: RequestDetails,
-    /// A practice hearing: not evidence, nothing kept (docs/protocol.md, "Rehearsal").
-    pub rehearsal: bool,
-}
-
-/// The mutual-assistance request's parties beyond the States (all optional).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RequestDetails {
-    pub requesting_authority: Option<String>,
-    pub requesting_reference: Option<String>,
-    pub requested_authority: Option<String>,
-    pub requested_reference: Option<String>,
-    pub request_date: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct HearingRow {
-    pub id: HearingId,
-    pub fields: NewHearing,
-    pub state: HearingState,
-    pub created_by: UserId,
-    /// The court the hearing belongs to (its creator's): only that court's judges and
-    /// clerks act on it.
-    pub court_id: CourtId,
-    pub created_at: i64,
-    pub opened_at: Option<i64>,
-    pub closed_at: Option<i64>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ParticipantRow {
-    pub id: ParticipantId,
-    pub hearing_id: HearingId,
-    pub display_name: String,
-    pub role: ParticipantRole,
-    pub user_id: Option<UserId>,
-    pub token_expires_at: Option<i64>,
-    pub revoked: bool,
-    pub has_token: bool,
-    /// The browser key the invitation is bound to (raw Ed25519, base64url), once bound.
-    pub device_key: Option<String>,
-    /// The court refused admission; holds until the court admits or reissues the link.
-    pub denied: bool,
-    /// The language the participant's pages open in, chosen at invitation (one of the
-    /// six UN languages); `None`: the hearing's.
-    pub language: Option<String>,
-}
 
 const HEARING_COLS: &str = "id, case_ref, mla_ref, requesting_state, requested_state, scheduled_at, language, state, created_by, created_at, opened_at, closed_at, court_id, requesting_authority, requesting_reference, requested_authority, requested_reference, request_date, rehearsal";
 const PARTICIPANT_COLS: &str = "id, hearing_id, display_name, role, user_id, token_expires_at, revoked, token_hash IS NOT NULL, device_key, denied, language";
@@ -114,7 +56,7 @@ fn participant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParticipantRo
     })
 }
 
-impl Store {
+impl SqliteDb {
     /// Creates a hearing in its creator's court (read from the account row, so the
     /// two cannot disagree); `NotFound` if there is no such account.
     pub fn create_hearing(

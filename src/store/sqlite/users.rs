@@ -1,35 +1,12 @@
 //! Staff accounts, sign-in sessions and one-time setup tokens.
 
-use super::{Store, StoreError, map_unique};
+use super::{SqliteDb, map_unique};
 use crate::domain::{CourtId, StaffRole, UserId};
+use crate::store::{SessionRow, SetupGrant, StoreError, UserRow};
 use rusqlite::{OptionalExtension, params};
-
-#[derive(Clone, Debug)]
-pub struct UserRow {
-    pub id: UserId,
-    pub username: String,
-    pub role: StaffRole,
-    pub password_hash: String,
-    /// The court the account belongs to: the only court whose hearings it acts on.
-    pub court_id: CourtId,
-}
-
-/// A valid setup token's role and court.
-#[derive(Clone, Debug)]
-pub struct SetupGrant {
-    pub role: StaffRole,
-    pub court_id: CourtId,
-}
 
 /// The columns [`user_from_row`] reads, from `users` aliased `u`.
 const USER_COLS: &str = "u.id, u.username, u.role, u.password_hash, u.court_id";
-
-#[derive(Clone, Debug)]
-pub struct SessionRow {
-    pub user: UserRow,
-    pub csrf: String,
-    pub expires_at: i64,
-}
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     let role: String = r.get(2)?;
@@ -51,7 +28,7 @@ fn end_sessions_of(tx: &rusqlite::Transaction<'_>, username: &str) -> rusqlite::
     )
 }
 
-impl Store {
+impl SqliteDb {
     /// Creates an account in `court` (which must exist: refused with `NotFound` otherwise).
     pub fn create_user(
         &self,

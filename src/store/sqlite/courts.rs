@@ -3,21 +3,10 @@
 //! (`http::access`). Names are unique; ids are 128-bit random (the default court of an
 //! upgraded database has a fixed one, [`CourtId::DEFAULT`]).
 
-use super::{Store, StoreError, map_unique};
+use super::{SqliteDb, map_unique};
 use crate::domain::CourtId;
+use crate::store::{CourtRow, StoreError};
 use rusqlite::{OptionalExtension, params};
-
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CourtRow {
-    pub id: CourtId,
-    pub name: String,
-}
-
-/// Court names: 1 to 200 characters once trimmed, no control characters.
-pub fn court_name_acceptable(name: &str) -> bool {
-    let t = name.trim();
-    !t.is_empty() && t.chars().count() <= 200 && !t.chars().any(char::is_control)
-}
 
 fn court_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CourtRow> {
     Ok(CourtRow {
@@ -26,7 +15,7 @@ fn court_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CourtRow> {
     })
 }
 
-impl Store {
+impl SqliteDb {
     pub fn court_by_name(&self, name: &str) -> Result<Option<CourtRow>, StoreError> {
         Ok(self
             .conn()?
@@ -91,33 +80,5 @@ impl Store {
         } else {
             Ok(())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_court_exists_and_names_are_unique() {
-        let s = Store::open_in_memory().unwrap();
-        let courts = s.list_courts().unwrap();
-        assert_eq!(courts.len(), 1);
-        assert_eq!(courts[0].id.as_str(), CourtId::DEFAULT);
-        let (a, created) = s.ensure_court(" Tribunal de Paris ", 0).unwrap();
-        assert!(created);
-        assert_eq!(a.name, "Tribunal de Paris");
-        let (again, created) = s.ensure_court("Tribunal de Paris", 0).unwrap();
-        assert!(!created);
-        assert_eq!(again.id, a.id);
-        assert!(matches!(
-            s.rename_court("Tribunal de Paris", "Default court"),
-            Err(StoreError::Conflict)
-        ));
-        s.rename_court("Default court", "Tribunal de Lyon").unwrap();
-        assert!(s.court_by_name("Tribunal de Lyon").unwrap().is_some());
-        assert!(court_name_acceptable("Cour d'appel"));
-        assert!(!court_name_acceptable("  "));
-        assert!(!court_name_acceptable("a\nb"));
     }
 }

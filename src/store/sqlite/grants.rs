@@ -1,28 +1,10 @@
 //! Retrieval grants: a named prosecutor or defence account may retrieve a sealed
 //! hearing's bundle until the grant expires or is revoked.
 
-use super::{Store, StoreError};
+use super::SqliteDb;
 use crate::domain::{HearingId, UserId};
+use crate::store::{GrantRow, StoreError};
 use rusqlite::{OptionalExtension, params};
-
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct GrantRow {
-    pub id: String,
-    pub hearing_id: HearingId,
-    pub user_id: UserId,
-    pub username: String,
-    pub role: String,
-    pub granted_by: UserId,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-}
-
-impl GrantRow {
-    pub fn active(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
-    }
-}
 
 const COLS: &str = "g.id, g.hearing_id, g.user_id, u.username, u.role, g.granted_by, g.created_at, g.expires_at, g.revoked_at";
 
@@ -40,7 +22,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRow> {
     })
 }
 
-impl Store {
+impl SqliteDb {
     pub fn create_grant(
         &self,
         id: &str,

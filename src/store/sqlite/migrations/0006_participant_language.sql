@@ -1,0 +1,2 @@
+-- The language a participant's pages open in (the invitation's default).
+ALTER TABLE participants ADD COLUMN language TEXT;
