@@ -3,8 +3,8 @@
 //! longer fit.
 //!
 //! Judged per link quality window (`quality`, 5 s): a window is bad when the bandwidth
-//! estimate toward the subscriber (str0m's, from transport-wide feedback) stayed below
-//! what audio and the smallest layers of every picture need for most of it (`starved`,
+//! estimate toward the subscriber (str0m's, from transport-wide feedback) stayed under
+//! 3/4 of what audio and the smallest layers of every picture need for most of it (`starved`,
 //! counted by the layer ticks), or the round trip reached 1 s (a queue filling up). Bad
 //! windows count only once every picture is at its smallest layer. Two in a row stop
 //! the video forwarded to them; audio goes on. (Loss in the subscriber's receiver

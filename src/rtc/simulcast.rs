@@ -323,7 +323,7 @@ pub(super) struct Allocation {
     pub levels: Vec<usize>,
     /// What it would take to receive every line's best layer (str0m probes toward it).
     pub desired_bps: u64,
-    /// The estimate is below even audio and every line's smallest layer.
+    /// The estimate is well below (under 3/4 of) audio and every line's smallest layer.
     pub starved: bool,
     /// What the allocation uses. str0m pads up to this much when media falls short, so
     /// it is not set higher: sustained padding toward a next layer would itself fill a
@@ -342,9 +342,10 @@ pub(super) fn allocate(estimate_bps: u64, fixed_bps: u64, lines: &[&[(u32, u32)]
     let mut levels = vec![0usize; lines.len()];
     let bps = |line: &[(u32, u32)], i: usize| line.get(i).map_or(0, |(_, b)| u64::from(*b));
     let mut spent: u64 = lines.iter().map(|l| bps(l, 0)).sum();
-    // Starved: below what audio and the smallest layers take, without headroom (the
-    // headroom is for choosing layers; audio only is the last resort).
-    let starved = estimate_bps < fixed_bps.saturating_add(spent);
+    // Starved: clearly below what audio and the smallest layers take (under 3/4 of it:
+    // the estimate swings around a link's capacity, and audio only is the last resort).
+    let starved =
+        estimate_bps.saturating_mul(4) < fixed_bps.saturating_add(spent).saturating_mul(3);
     loop {
         let mut moved = false;
         for (i, line) in lines.iter().enumerate() {

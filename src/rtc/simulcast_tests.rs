@@ -159,8 +159,8 @@ fn the_allocation_fills_the_estimate_in_turns() {
     let x = allocate(420_000, 96_000, &[&a, &b]);
     assert_eq!(x.levels, vec![0, 0]);
     assert!(!x.starved);
-    // Below audio and the smallest layers (346 k): starved.
-    assert!(allocate(340_000, 96_000, &[&a, &b]).starved);
-    assert!(!allocate(350_000, 96_000, &[&a, &b]).starved);
+    // Under 3/4 of audio and the smallest layers (346 k): starved.
+    assert!(allocate(250_000, 96_000, &[&a, &b]).starved);
+    assert!(!allocate(270_000, 96_000, &[&a, &b]).starved);
     assert!(!allocate(10_000_000, 96_000, &[&a, &b]).starved);
 }

@@ -1,7 +1,7 @@
 // Simulcast (#11 point 4): the judge's page sends its camera in three layers; the server
 // forwards each receiver the layer its downlink holds, chosen from its bandwidth
 // estimate, and records the best layer the judge sends. The witness's downlink is cut
-// to 500 kbit/s (a tbf with a 400 ms queue on the namespace's lo, matched on the UDP port the
+// to 600 kbit/s (a tbf with a 400 ms queue on the namespace's lo, matched on the UDP port the
 // witness's page receives on): the witness goes on seeing the judge, in a smaller
 // layer, while defence counsel on a free link sees the full picture; the recording of
 // the judge is the full picture.
@@ -121,12 +121,12 @@ test('each receiver gets the layer its downlink holds; the recording keeps the b
   // picture goes on, without falling back to audio only.
   const pair = await selectedPair(witness);
   assert.equal(pair.local.protocol, 'udp');
-  unlimit = limitUdpDownlink(pair.local.port, { rate: '500kbit', latency: 400 });
+  unlimit = limitUdpDownlink(pair.local.port, { rate: '600kbit', latency: 400 });
   const apart = await until('the witness on a smaller layer than defence', async () => {
     const w = { witness: await receivedWidth(witness, judgeId), defence: await receivedWidth(defence, judgeId) };
     return { ok: w.witness > 0 && w.witness < w.defence, ...w };
   }, 90_000);
-  process.stderr.write(`under 500 kbit/s the witness receives ${apart.witness} px wide; defence ${apart.defence}; the judge sends ${JSON.stringify(await sentLayers(judge))}\n`);
+  process.stderr.write(`under 600 kbit/s the witness receives ${apart.witness} px wide; defence ${apart.defence}; the judge sends ${JSON.stringify(await sentLayers(judge))}\n`);
   // The judge's console shows it on the witness's tile, and the log keeps it.
   await until('the console shows the witness receiving reduced pictures', async () => {
     const text = await linkText(wid);
