@@ -82,6 +82,8 @@ pub(super) struct Conn {
     /// Layer ticks of this quality window whose estimate could not hold audio and the
     /// smallest layers (`downlink`).
     pub starved_ticks: u8,
+    /// Watches for an estimate stuck below what the subscriber wants (`bwe_recover`).
+    pub recovery: super::bwe_recover::Recovery,
 }
 
 /// Where str0m's bandwidth estimate toward a peer starts (it probes up from there).
@@ -139,6 +141,7 @@ impl Conn {
             downlink: Default::default(),
             bwe_bps: None,
             starved_ticks: 0,
+            recovery: Default::default(),
         }
     }
 

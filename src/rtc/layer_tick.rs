@@ -1,7 +1,8 @@
 //! The media loop's once-a-second look at simulcast (see `simulcast`): publishers'
 //! layer bitrates are closed and copied to their outlets; each subscriber's downlink
 //! estimate is shared out among the publishers it receives, moving it between layers
-//! (at keyframes) and telling str0m what to probe toward.
+//! (at keyframes) and telling str0m what to probe toward; an estimate stuck below what
+//! its subscriber wants is restarted (`bwe_recover`).
 
 use super::MediaLoop;
 use crate::rtc::forward::MediaKind;
@@ -83,10 +84,29 @@ impl MediaLoop {
                 }
             }
             let (min, desired) = (a.minimum_bps, a.desired_bps);
+            let held = a
+                .levels
+                .iter()
+                .zip(&lines)
+                .any(|(l, line)| l + 1 < line.len());
+            let congested = a.starved || c.starved_ticks > 0;
+            let restart = c.recovery.tick(now, c.bwe_bps, held, congested);
+            debug!(
+                conn = c.tag,
+                estimate = c.bwe_bps,
+                min,
+                desired,
+                levels = ?a.levels,
+                starved = a.starved,
+                restart,
+                "simulcast: downlink shared out"
+            );
             let set = catch_unwind(AssertUnwindSafe(|| {
-                c.rtc
-                    .bwe()
-                    .set_bitrate(Bitrate::bps(min), Bitrate::bps(desired));
+                let mut bwe = c.rtc.bwe();
+                if let Some(from) = restart {
+                    bwe.reset(Bitrate::bps(from));
+                }
+                bwe.set_bitrate(Bitrate::bps(min), Bitrate::bps(desired));
             }));
             touched.push((c.tag, set.is_ok()));
         }

@@ -12,6 +12,7 @@
 //! decide policy: the hearing task says who subscribes to what and which tracks
 //! forward ([`PublishedTrack::set_forwarding`]).
 
+mod bwe_recover;
 mod conn;
 mod downlink;
 mod drain;
