@@ -17,52 +17,9 @@ async fn sqlite() -> (Store, Option<tempfile::TempDir>) {
     (store, Some(dir))
 }
 
-/// The PostgreSQL server's URL, or `None` (with a message) when the tests have none.
-fn pg_admin_url() -> Option<String> {
-    match std::env::var("SWORN_TEST_PG") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "SKIPPED: PostgreSQL half of the store suite: SWORN_TEST_PG is unset \
-                 (scripts/test starts a server and sets it)"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database (the path) replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{server}/{db}?{q}"),
-        None => format!("{server}/{db}"),
-    }
-}
-
-/// A fresh, empty database on the test server; its URL.
-async fn fresh_pg_database(admin: &str) -> String {
-    let name = format!("sworn_test_{}", sworn::secrets::new_id());
-    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
-        .await
-        .expect("connecting to SWORN_TEST_PG");
-    let conn = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    drop(client);
-    let _ = conn.await;
-    with_database(admin, &name)
-}
+#[path = "common/pg.rs"]
+mod pg;
+use pg::{fresh_pg_database, pg_admin_url, with_database};
 
 async fn postgres() -> Option<(Store, Option<tempfile::TempDir>)> {
     let admin = pg_admin_url()?;
@@ -620,7 +577,10 @@ async fn postgres_migrations_run_once_and_refuse_the_unknown() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(
+        n, 2,
+        "each migration recorded once (0001 initial, 0002 nodes)"
+    );
     client
         .execute(
             "INSERT INTO schema_migrations (version, name, sha256) VALUES (9999, 'future', '')",

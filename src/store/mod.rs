@@ -23,6 +23,7 @@
 //! which never prints it, and no error here carries it.
 
 mod api;
+mod api_nodes;
 mod location;
 mod postgres;
 mod rows;
@@ -30,8 +31,8 @@ mod sqlite;
 
 pub use location::{Database, DatabaseUrlError};
 pub use rows::{
-    CourtRow, GrantRow, HearingRow, NewHearing, ParticipantRow, RequestDetails, SessionRow,
-    SetupGrant, UserRow, court_name_acceptable,
+    CourtRow, GrantRow, HearingRow, NewHearing, NodeRow, ParticipantRow, Placement, RequestDetails,
+    SessionRow, SetupGrant, UserRow, court_name_acceptable,
 };
 /// Applies the first `n` SQLite schema migrations to a bare connection: upgrade tests
 /// build a database as an older release made it.
@@ -59,6 +60,10 @@ pub enum StoreError {
     Poisoned,
     #[error("database task failed")]
     Task,
+    #[error("no live media node to place the hearing on")]
+    NoLiveNode,
+    #[error("{0} needs the PostgreSQL store")]
+    NeedsPostgres(&'static str),
 }
 
 enum Backend {

@@ -117,3 +117,27 @@ pub struct SessionRow {
     pub csrf: String,
     pub expires_at: i64,
 }
+
+/// A media node of a cluster (PostgreSQL only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRow {
+    pub id: String,
+    /// Where the other nodes reach it (`cluster.internal_url`).
+    pub internal_url: String,
+    /// Hearings running on it, as its last heartbeat said.
+    pub load: i64,
+    /// Takes no new hearings.
+    pub draining: bool,
+    /// Its last heartbeat is recent enough.
+    pub live: bool,
+    /// Hearings placed on it and not closed.
+    pub open_hearings: i64,
+}
+
+/// Where a hearing runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub node: NodeRow,
+    /// Placed by this call (it had no node before).
+    pub placed: bool,
+}

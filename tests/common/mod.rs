@@ -8,6 +8,7 @@ pub mod http;
 pub mod inbox;
 pub mod media;
 pub mod peer;
+pub mod pg;
 pub mod scene;
 pub mod serve;
 pub mod ws;

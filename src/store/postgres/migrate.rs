@@ -10,8 +10,10 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// `(version, name, sql)`, in order; a version is its file's number.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("migrations/0001_initial.sql")),
+    (2, "nodes", include_str!("migrations/0002_nodes.sql")),
+];
 
 /// The advisory lock key: "sworn" in ASCII, so it does not meet another program's.
 const LOCK_KEY: i64 = 0x73_77_6f_72_6e;

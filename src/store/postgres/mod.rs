@@ -7,6 +7,7 @@ mod courts;
 mod grants;
 mod hearings;
 mod migrate;
+mod nodes;
 mod users;
 
 use super::StoreError;

@@ -1,0 +1,72 @@
+//! The store's cluster queries (#16 point 3): node heartbeats and hearing placement.
+//! PostgreSQL only; the SQLite store is one node's own and answers `NeedsPostgres`
+//! (`config` refuses a cluster without PostgreSQL, so a server never asks).
+
+use super::{Backend, NodeRow, Placement, Store, StoreError};
+use crate::domain::{CourtId, HearingId};
+use std::time::Duration;
+
+impl Store {
+    /// Creates or refreshes this node's row.
+    pub async fn node_heartbeat(
+        &self,
+        id: &str,
+        internal_url: &str,
+        load: i64,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.node_heartbeat(id, internal_url, load).await,
+        }
+    }
+
+    /// Every node, with whether its heartbeat is younger than `live`.
+    pub async fn nodes(&self, live: Duration) -> Result<Vec<NodeRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.nodes(live).await,
+        }
+    }
+
+    /// Marks a node draining (no new hearings) or not; `false` if it is unknown.
+    pub async fn set_node_draining(&self, id: &str, draining: bool) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.set_node_draining(id, draining).await,
+        }
+    }
+
+    /// The node `hearing` runs on, placed now if it had none (the live, not draining
+    /// node with the fewest open hearings; `this` wins a tie). `Ok(None)`: no such
+    /// hearing. `NoLiveNode`: nowhere to place it.
+    pub async fn place_hearing(
+        &self,
+        hearing: &HearingId,
+        this: &str,
+        live: Duration,
+    ) -> Result<Option<Placement>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.place_hearing(hearing, this, live).await,
+        }
+    }
+
+    /// `(hearing, node)` for a court's placed hearings.
+    pub async fn hearing_nodes(
+        &self,
+        court: &CourtId,
+    ) -> Result<Vec<(HearingId, String)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Vec::new()),
+            Backend::Postgres(p) => p.hearing_nodes(court).await,
+        }
+    }
+
+    /// The hearings placed on `node`.
+    pub async fn node_hearings(&self, node: &str) -> Result<Vec<HearingId>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.node_hearings(node).await,
+        }
+    }
+}

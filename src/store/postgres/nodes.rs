@@ -1,0 +1,171 @@
+//! Media nodes and hearing placement (#16 point 3). Only PostgreSQL has them: a
+//! cluster's nodes share one database; SQLite is one node's own (`Store` answers
+//! `NeedsPostgres`).
+
+use super::Postgres;
+use crate::domain::HearingId;
+use crate::store::{NodeRow, Placement, StoreError};
+use std::time::Duration;
+use tokio_postgres::Row;
+
+fn node_from_row(r: &Row) -> Result<NodeRow, tokio_postgres::Error> {
+    Ok(NodeRow {
+        id: r.try_get(0)?,
+        internal_url: r.try_get(1)?,
+        load: r.try_get(2)?,
+        draining: r.try_get(3)?,
+        live: r.try_get(4)?,
+        open_hearings: r.try_get(5)?,
+    })
+}
+
+/// `live` and `open_hearings` of a node row `n`, given the staleness bound `$N`.
+fn node_cols(secs: &str) -> String {
+    format!(
+        "n.id, n.internal_url, n.load, n.draining, n.heartbeat_at > now() - make_interval(secs => {secs}), \
+         (SELECT COUNT(*) FROM hearings h WHERE h.node_id = n.id AND h.state <> 'closed')"
+    )
+}
+
+impl Postgres {
+    /// This node is alive: its row is created or refreshed (the database's clock). Its
+    /// `draining` flag is left as `set_node_draining` set it.
+    pub(in crate::store) async fn node_heartbeat(
+        &self,
+        id: &str,
+        internal_url: &str,
+        load: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO nodes (id, internal_url, load) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET internal_url = EXCLUDED.internal_url, \
+             heartbeat_at = now(), load = EXCLUDED.load",
+            &[&id, &internal_url, &load],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Every node known, live or not, by id.
+    pub(in crate::store) async fn nodes(&self, live: Duration) -> Result<Vec<NodeRow>, StoreError> {
+        let secs = live.as_secs_f64();
+        self.all(
+            &format!("SELECT {} FROM nodes n ORDER BY n.id", node_cols("$1")),
+            &[&secs],
+            node_from_row,
+        )
+        .await
+    }
+
+    /// Sets or clears a node's `draining` flag (no new hearings are placed on it).
+    /// `false` when no such node is known.
+    pub(in crate::store) async fn set_node_draining(
+        &self,
+        id: &str,
+        draining: bool,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .exec(
+                "UPDATE nodes SET draining = $2 WHERE id = $1",
+                &[&id, &draining],
+            )
+            .await?
+            == 1)
+    }
+
+    /// The node of `hearing`, placing it first if it has none: on the live, not
+    /// draining node with the fewest open hearings, `this` winning a tie (then the
+    /// lowest id). The hearing's row is locked meanwhile, so two nodes placing one
+    /// hearing at once agree. `Ok(None)`: no such hearing.
+    pub(in crate::store) async fn place_hearing(
+        &self,
+        hearing: &HearingId,
+        this: &str,
+        live: Duration,
+    ) -> Result<Option<Placement>, StoreError> {
+        let secs = live.as_secs_f64();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                "SELECT node_id FROM hearings WHERE id = $1 FOR UPDATE",
+                &[&hearing.as_str()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current: Option<String> = row.try_get(0)?;
+        let placed = current.is_none();
+        let node = match current {
+            Some(id) => tx
+                .query_opt(
+                    &format!("SELECT {} FROM nodes n WHERE n.id = $2", node_cols("$1")),
+                    &[&secs, &id],
+                )
+                .await?
+                .map(|r| node_from_row(&r))
+                .transpose()?
+                .unwrap_or(NodeRow {
+                    id,
+                    internal_url: String::new(),
+                    load: 0,
+                    draining: false,
+                    live: false,
+                    open_hearings: 0,
+                }),
+            None => {
+                let chosen = tx
+                    .query_opt(
+                        &format!(
+                            "SELECT {cols} FROM nodes n \
+                             WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining \
+                             ORDER BY 6, (n.id = $2) DESC, n.id LIMIT 1",
+                            cols = node_cols("$1")
+                        ),
+                        &[&secs, &this],
+                    )
+                    .await?
+                    .map(|r| node_from_row(&r))
+                    .transpose()?;
+                let Some(node) = chosen else {
+                    return Err(StoreError::NoLiveNode);
+                };
+                tx.execute(
+                    "UPDATE hearings SET node_id = $2 WHERE id = $1",
+                    &[&hearing.as_str(), &node.id],
+                )
+                .await?;
+                node
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(Placement { node, placed }))
+    }
+
+    /// The nodes of a court's placed hearings: `(hearing, node)`.
+    pub(in crate::store) async fn hearing_nodes(
+        &self,
+        court: &crate::domain::CourtId,
+    ) -> Result<Vec<(HearingId, String)>, StoreError> {
+        self.all(
+            "SELECT id, node_id FROM hearings WHERE court_id = $1 AND node_id IS NOT NULL",
+            &[&court.as_str()],
+            |r| Ok((HearingId::from_trusted(r.try_get(0)?), r.try_get(1)?)),
+        )
+        .await
+    }
+
+    /// The hearings placed on `node`.
+    pub(in crate::store) async fn node_hearings(
+        &self,
+        node: &str,
+    ) -> Result<Vec<HearingId>, StoreError> {
+        self.all(
+            "SELECT id FROM hearings WHERE node_id = $1",
+            &[&node],
+            |r| Ok(HearingId::from_trusted(r.try_get(0)?)),
+        )
+        .await
+    }
+}
