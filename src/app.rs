@@ -134,6 +134,7 @@ impl App {
         )?);
         let rtc = RtcEngine::start(&config.media).await?;
         let retrieval_limits = config.retrieval.clone();
+        let cluster = config.cluster.clone();
         let config = Arc::new(config);
         let hearings = Arc::new(Hearings::new(HearingDeps {
             config: config.clone(),
@@ -153,10 +154,35 @@ impl App {
             sign_in,
             whip: Default::default(),
             retrieval: crate::http::quota::Retrieval::new(retrieval_limits),
+            cluster: cluster.map(|c| Arc::new(crate::cluster::Cluster::new(c))),
         });
+        // A cluster node says it is alive before it serves (placement needs a live node)
+        // and recovers only the hearings placed on it.
+        let mine: Option<std::collections::HashSet<crate::domain::HearingId>> = match &state.cluster
+        {
+            Some(c) => {
+                let n = &c.config;
+                state
+                    .store
+                    .node_heartbeat(&n.node_id, &n.internal_url, 0)
+                    .await?;
+                Some(
+                    state
+                        .store
+                        .node_hearings(&n.node_id)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                )
+            }
+            None => None,
+        };
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
         for h in state.store.list_hearings().await? {
+            if mine.as_ref().is_some_and(|m| !m.contains(&h.id)) {
+                continue;
+            }
             // A rehearsal that closed while the server was down mid-close: its scratch
             // log is deleted now (it is never evidence).
             if h.fields.rehearsal && h.state == crate::domain::HearingState::Closed {
@@ -248,8 +274,10 @@ impl App {
             mode => Some(tls_config(&self.state.config.data_dir, mode).await?),
         };
         let purge = tokio::spawn(purge_sessions(self.state.clone()));
+        let heartbeat = tokio::spawn(crate::cluster::heartbeat(self.state.clone()));
         let served = crate::http::conn::serve(self.state.clone(), listener, tls, shutdown).await;
         purge.abort();
+        heartbeat.abort();
         // Open ranged sessions closed, the final custody checkpoint signed.
         let custody = self.state.custody.clone();
         let _ = tokio::task::spawn_blocking(move || custody.shutdown()).await;

@@ -2,9 +2,11 @@
 //! validated [`Config`]. Defaults run a complete server on one machine: HTTP on
 //! 127.0.0.1:8080, SQLite and files under `./sworn-data`, one UDP port for all media.
 
+mod cluster;
 mod limits;
 mod retrieval;
 
+pub use cluster::ClusterConfig;
 pub use limits::{HttpLimits, SignInLimits};
 pub use retrieval::RetrievalLimits;
 
@@ -59,6 +61,8 @@ struct RawConfig {
     retrieval: retrieval::RawRetrieval,
     #[serde(default)]
     database: RawDatabase,
+    #[serde(default)]
+    cluster: cluster::RawCluster,
 }
 
 /// `[database]`: where the metadata lives (`store::Database`).
@@ -231,6 +235,8 @@ pub struct Config {
     /// `database.url` (`SWORN_DATABASE_URL`): the metadata store; default SQLite in
     /// `data_dir`. Prints redacted.
     pub database: crate::store::Database,
+    /// `[cluster]`: this server is one node of several (`None`: the only one).
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -312,6 +318,7 @@ impl Config {
             sign_in: SignInLimits::default(),
             retrieval: RetrievalLimits::default(),
             database: crate::store::Database::DataDir,
+            cluster: None,
         }
     }
 
@@ -493,6 +500,15 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some(v) = env("SWORN_DATABASE_URL") {
         raw.database.url = Some(v);
     }
+    if let Some(v) = env("SWORN_NODE_ID") {
+        raw.cluster.node_id = Some(v);
+    }
+    if let Some(v) = env("SWORN_INTERNAL_URL") {
+        raw.cluster.internal_url = Some(v);
+    }
+    if let Some(v) = env("SWORN_CLUSTER_SECRET_FILE") {
+        raw.cluster.secret_file = Some(v.into());
+    }
     if let Some(v) = env("SWORN_TURN_TTL_SECS") {
         let secs = v.parse().map_err(|_| ConfigError::Env {
             name: "SWORN_TURN_TTL_SECS",
@@ -655,6 +671,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         })?,
     };
     let retrieval = retrieval::validate(raw.retrieval)?;
+    let postgres = matches!(database, crate::store::Database::Postgres(_));
+    let cluster = cluster::validate(raw.cluster, postgres)?;
     Ok(Config {
         bind,
         public_url,
@@ -693,6 +711,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         sign_in,
         retrieval,
         database,
+        cluster,
     })
 }
 

@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: CourtCommand,
     },
+    /// The media nodes of a cluster (PostgreSQL; README "Deploying").
+    Node {
+        #[command(subcommand)]
+        command: NodeCommand,
+    },
     /// The server's signing key.
     Key {
         #[command(subcommand)]
@@ -88,6 +93,22 @@ enum KeyCommand {
 enum CustodyCommand {
     /// Check the whole custody log (signatures, roots, time-stamps). Exit 0 valid, 1 invalid.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// List the nodes: id, internal URL, live or not, draining, hearings open on it.
+    List,
+    /// Place no new hearing on a node (its open hearings go on until they close).
+    Drain {
+        #[arg(long)]
+        id: String,
+    },
+    /// Place new hearings on a drained node again.
+    Undrain {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +254,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Court { command } => {
             cli_runtime()?
                 .block_on(async { court_command(&open_store(&cli).await?, command).await })?;
+            Ok(0)
+        }
+        Command::Node { command } => {
+            cli_runtime()?
+                .block_on(async { node_command(&open_store(&cli).await?, command).await })?;
             Ok(0)
         }
         Command::Key {
@@ -481,6 +507,36 @@ async fn court_command(store: &Store, command: &CourtCommand) -> Result<()> {
                 other => other?,
             }
             println!("renamed {from} to {to}");
+        }
+    }
+    Ok(())
+}
+
+async fn node_command(store: &Store, command: &NodeCommand) -> Result<()> {
+    match command {
+        NodeCommand::List => {
+            for n in store.nodes(sworn::cluster::LIVE_WITHIN).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{} open hearing(s)",
+                    n.id,
+                    n.internal_url,
+                    if n.live { "live" } else { "down" },
+                    if n.draining { "draining" } else { "placing" },
+                    n.open_hearings
+                );
+            }
+        }
+        NodeCommand::Drain { id } | NodeCommand::Undrain { id } => {
+            let drain = matches!(command, NodeCommand::Drain { .. });
+            if !store.set_node_draining(id, drain).await? {
+                bail!("no node {id}");
+            }
+            let what = if drain {
+                "draining"
+            } else {
+                "placing hearings again"
+            };
+            println!("node {id}: {what}");
         }
     }
     Ok(())

@@ -473,3 +473,82 @@ fn database_url_defaults_to_sqlite_in_the_data_dir_and_never_echoes_a_password()
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_cluster_node_needs_all_its_keys_postgresql_and_a_long_secret_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster-secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-cluster\n").unwrap();
+    let short = dir.path().join("short-secret");
+    std::fs::write(&short, "too short").unwrap();
+    let pg = "postgres://sworn@db.example/sworn";
+    let env_of = |vars: Vec<(&'static str, String)>| {
+        move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    };
+    let full = |url: &str, id: &str, secret: &std::path::Path| {
+        vec![
+            ("SWORN_DATABASE_URL", pg.to_owned()),
+            ("SWORN_NODE_ID", id.to_owned()),
+            ("SWORN_INTERNAL_URL", url.to_owned()),
+            ("SWORN_CLUSTER_SECRET_FILE", secret.display().to_string()),
+        ]
+    };
+    // None of them: one server.
+    assert!(Config::load(None, &no_env).unwrap().cluster.is_none());
+    // All of them.
+    let c = Config::load(
+        None,
+        &env_of(full("http://10.0.0.2:8080/", "node-2", &secret)),
+    )
+    .unwrap();
+    let cl = c.cluster.clone().unwrap();
+    assert_eq!(cl.node_id, "node-2");
+    assert_eq!(cl.internal_url, "http://10.0.0.2:8080");
+    assert_eq!(cl.secret, b"0123456789abcdef0123456789abcdef-cluster");
+    assert!(
+        !format!("{c:?}").contains("0123456789abcdef"),
+        "the secret is not printed"
+    );
+    // Each refusal names its key.
+    let refused = |vars: Vec<(&'static str, String)>| match Config::load(None, &env_of(vars)) {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("{other:?}"),
+    };
+    let missing = dir.path().join("missing");
+    for (url, id, file, key) in [
+        ("http://10.0.0.2:8080", "Node_2", &secret, "cluster.node_id"),
+        ("10.0.0.2:8080", "node-2", &secret, "cluster.internal_url"),
+        (
+            "http://10.0.0.2:8080/x",
+            "node-2",
+            &secret,
+            "cluster.internal_url",
+        ),
+        (
+            "http://10.0.0.2:8080",
+            "node-2",
+            &short,
+            "cluster.secret_file",
+        ),
+        (
+            "http://10.0.0.2:8080",
+            "node-2",
+            &missing,
+            "cluster.secret_file",
+        ),
+    ] {
+        assert_eq!(
+            refused(full(url, id, file)),
+            key,
+            "{url} {id} {}",
+            file.display()
+        );
+    }
+    let mut partial = full("http://10.0.0.2:8080", "node-2", &secret);
+    partial.retain(|(k, _)| *k != "SWORN_INTERNAL_URL");
+    assert_eq!(refused(partial), "cluster.internal_url");
+    // SQLite: no cluster.
+    let mut sqlite = full("http://10.0.0.2:8080", "node-2", &secret);
+    sqlite.retain(|(k, _)| *k != "SWORN_DATABASE_URL");
+    assert_eq!(refused(sqlite), "cluster.node_id");
+}

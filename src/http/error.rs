@@ -51,6 +51,12 @@ pub enum ApiError {
     /// A rehearsal keeps no record: there is nothing to retrieve or grant.
     #[error("this was a rehearsal: it is not evidence and keeps no record")]
     Rehearsal,
+    /// The media node running this hearing is down or unreachable (a cluster).
+    #[error("the media node running this hearing cannot be reached: try again shortly")]
+    NodeUnavailable,
+    /// A request signed as from another node of the cluster whose signature is wrong.
+    #[error("the cluster signature of this request is not valid")]
+    ClusterAuth,
     #[error("internal error")]
     Internal(String),
 }
@@ -65,7 +71,9 @@ impl ApiError {
             | Self::Csrf
             | Self::DeviceBound
             | Self::OriginMismatch
-            | Self::WrongPassword => StatusCode::FORBIDDEN,
+            | Self::WrongPassword
+            | Self::ClusterAuth => StatusCode::FORBIDDEN,
+            Self::NodeUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -101,6 +109,8 @@ impl ApiError {
             Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::UnknownCountry(_) => "unknown_country",
             Self::Rehearsal => "rehearsal_not_evidence",
+            Self::NodeUnavailable => "node_unavailable",
+            Self::ClusterAuth => "cluster_auth",
             Self::Internal(_) => "internal",
         }
     }
@@ -121,6 +131,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             crate::store::StoreError::NotFound => Self::NotFound,
             crate::store::StoreError::Conflict => Self::Conflict("already exists".into()),
+            crate::store::StoreError::NoLiveNode => Self::NodeUnavailable,
             other => Self::Internal(other.to_string()),
         }
     }

@@ -33,20 +33,31 @@ impl FromRequestParts<Arc<AppState>> for ClientAddr {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let from_header = state
-            .config
-            .client_address_header
-            .as_deref()
-            .and_then(|name| forwarded_ip(&parts.headers, name));
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let ip = from_header
-            .or(peer)
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ip = client_ip(&state.config, &parts.headers, &parts.extensions);
         Ok(ClientAddr(ClientKey::of(ip)))
     }
+}
+
+/// The client's address (see [`ClientAddr`]); on a request another node of the cluster
+/// forwarded (and signed), the address that node saw.
+pub fn client_ip(
+    config: &crate::config::Config,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> IpAddr {
+    if let Some(f) = extensions.get::<crate::cluster::ForwardedClient>() {
+        return f.0;
+    }
+    let from_header = config
+        .client_address_header
+        .as_deref()
+        .and_then(|name| forwarded_ip(headers, name));
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    from_header
+        .or(peer)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// The right-most address in the last `name` header (`X-Forwarded-For: a, b` or a

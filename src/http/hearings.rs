@@ -242,12 +242,28 @@ pub async fn list(
     staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(Action::ViewHearings)?;
+    // On a cluster, the node each placed hearing runs on (every node lists them all).
+    let nodes: HashMap<HearingId, String> = match &state.cluster {
+        Some(_) => state
+            .store
+            .hearing_nodes(&staff.user.court_id)
+            .await?
+            .into_iter()
+            .collect(),
+        None => HashMap::new(),
+    };
     let all: Vec<Value> = state
         .store
         .list_court_hearings(&staff.user.court_id)
         .await?
         .iter()
-        .map(|h| hearing_json(h, None))
+        .map(|h| {
+            let mut v = hearing_json(h, None);
+            if let (Some(obj), Some(node)) = (v.as_object_mut(), nodes.get(&h.id)) {
+                obj.insert("node".into(), json!(node));
+            }
+            v
+        })
         .collect();
     Ok(Json(json!({"hearings": all})))
 }

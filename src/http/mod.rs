@@ -41,6 +41,8 @@ pub struct AppState {
     pub whip: whip::WhipSessions,
     /// Quotas, reusable exports, report counter.
     pub retrieval: quota::Retrieval,
+    /// `[cluster]`: this server is one node of several (`None`: the only one).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// The largest request body accepted.
@@ -216,6 +218,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         router = router.layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    if state.cluster.is_some() {
+        // Outermost: a request about a hearing on another node goes there as it came.
+        router = router.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::cluster::route::route,
         ));
     }
     router.with_state(state)

@@ -85,7 +85,12 @@ pub async fn create(
             }
             other => other.into(),
         })?;
-    let id = crate::secrets::new_id();
+    // On a cluster node the resource names its node (`node.id`), so a DELETE reaching
+    // another node is forwarded here (`cluster::route`).
+    let id = match &state.cluster {
+        Some(c) => format!("{}.{}", c.config.node_id, crate::secrets::new_id()),
+        None => crate::secrets::new_id(),
+    };
     let token_hash = crate::secrets::hash_token(token);
     state
         .whip

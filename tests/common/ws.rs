@@ -20,7 +20,21 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(url: &str, cookie: Option<&str>) -> WsClient {
-        let req = ws_request(url, cookie);
+        Self::connect_req(ws_request(url, cookie)).await
+    }
+
+    /// As [`connect`](Self::connect), with the `Origin` of `origin_url` (a cluster
+    /// node's address differs from the public address its pages come from).
+    pub async fn connect_from(url: &str, cookie: Option<&str>, origin_url: &str) -> WsClient {
+        let mut req = ws_request(url, cookie);
+        let origin = sworn::config::origin_of(origin_url);
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        Self::connect_req(req).await
+    }
+
+    async fn connect_req(
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> WsClient {
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket connects");
