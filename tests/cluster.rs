@@ -265,3 +265,93 @@ async fn a_request_forged_as_from_another_node_is_refused() {
     assert_eq!(s, StatusCode::OK, "{body}");
     a.stop().await;
 }
+
+/// One request through `server`'s router: status, `Location`, body.
+async fn send(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    bearer: &str,
+    body: String,
+) -> (StatusCode, Option<String>, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {bearer}"))
+        .header("content-type", "application/sdp")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(sworn::http::router(server.state.clone()), req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+/// WHIP through other nodes: the offer posted to A reaches the hearing's node B (its
+/// resource is named after B), and the DELETE sent to C ends it on B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whip_works_through_any_node() {
+    let Some(admin) = pg::pg_admin_url() else {
+        return;
+    };
+    let db = Database::parse(&pg::fresh_pg_database(&admin).await).unwrap();
+    let a = node("node-a", &db, None).await;
+    let public = a.state.config.public_url.clone();
+    let b = node("node-b", &db, Some(&public)).await;
+    let c = node("node-c", &db, Some(&public)).await;
+    let judge = a.staff("judge", StaffRole::Judge).await;
+    // A runs one hearing; the second goes to B.
+    let h1 = judge.hearing().await;
+    judge.open(&h1).await;
+    let h = judge.hearing().await;
+    judge.open(&h).await;
+    assert!(
+        b.state.hearings.running(&hid(&h)).is_some(),
+        "the hearing runs on B"
+    );
+    let (_oid, otok) = judge
+        .invite(&h, "Camera of the requested State", "official")
+        .await;
+
+    let api = common::peer::client_api();
+    let pc = api.new_peer_connection(Default::default()).await.unwrap();
+    pc.add_transceiver_from_kind(
+        webrtc::rtp_transceiver::rtp_codec::RTPCodecType::Video,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut gathered = pc.gathering_complete_promise().await;
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(offer).await.unwrap();
+    let _ = gathered.recv().await;
+    let sdp = pc.local_description().await.unwrap().sdp;
+
+    let (status, location, answer) = send(&a, Method::POST, "/whip", &otok, sdp).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(answer.contains("a=candidate"), "{answer}");
+    let location = location.unwrap();
+    assert!(location.starts_with("/whip/node-b."), "{location}");
+    assert_eq!(b.state.whip.len(), 1, "the resource lives on B");
+    assert!(a.state.whip.is_empty() && c.state.whip.is_empty());
+
+    let (status, _, body) = send(&c, Method::DELETE, &location, &otok, String::new()).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert!(b.state.whip.is_empty(), "ended on B");
+    let _ = pc.close().await;
+    for s in [a, b, c] {
+        s.stop().await;
+    }
+}
