@@ -598,7 +598,7 @@ export function selectedPair(page, index = null) {
       bytesSent: pair.bytesSent,
       bytesReceived: pair.bytesReceived,
       local: { protocol: local.protocol, type: local.candidateType, tcpType: local.tcpType, port: local.port },
-      remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType },
+      remote: { protocol: remote.protocol, type: remote.candidateType, tcpType: remote.tcpType, port: remote.port },
     };
   }, index);
 }
