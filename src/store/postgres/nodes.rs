@@ -115,14 +115,16 @@ impl Postgres {
                     open_hearings: 0,
                 }),
             None => {
+                // Open hearings per node in one pass; the chosen node's row is locked
+                // and locked rows skipped, so placements running at once spread over
+                // the least loaded nodes instead of all taking the same one.
                 let chosen = tx
                     .query_opt(
-                        &format!(
-                            "SELECT {cols} FROM nodes n \
-                             WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining \
-                             ORDER BY 6, (n.id = $2) DESC, n.id LIMIT 1",
-                            cols = node_cols("$1")
-                        ),
+                        "SELECT n.id, n.internal_url, n.load, n.draining, TRUE, COALESCE(c.open, 0) \
+                         FROM nodes n LEFT JOIN (SELECT node_id, COUNT(*) AS open FROM hearings \
+                           WHERE node_id IS NOT NULL AND state <> 'closed' GROUP BY node_id) c ON c.node_id = n.id \
+                         WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining \
+                         ORDER BY 6, (n.id = $2) DESC, n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED",
                         &[&secs, &this],
                     )
                     .await?
