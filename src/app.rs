@@ -47,6 +47,8 @@ pub enum AppError {
     Tsa(#[from] crate::evidence::tsa::TsaError),
     #[error("{0}")]
     Custody(#[from] crate::custody::CustodyError),
+    #[error("object storage: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
     #[error("another sworn process uses the data directory {0} (stop the server first)")]
     Locked(PathBuf),
 }
@@ -132,6 +134,9 @@ impl App {
                 range_session: config.retrieval.range_session,
             },
         )?);
+        let paths = crate::paths::DataPaths::new(&dir);
+        let blobs = Arc::new(crate::blobs::Blobs::open(&config.storage, &paths)?);
+        check_blobs(&blobs).await?;
         let rtc = RtcEngine::start(&config.media).await?;
         let retrieval_limits = config.retrieval.clone();
         let config = Arc::new(config);
@@ -141,6 +146,7 @@ impl App {
             rtc: rtc.clone(),
             key: key.clone(),
             tsa: tsa.clone(),
+            blobs: blobs.clone(),
         }));
         let sign_in = crate::http::throttle::SignInThrottle::new(config.sign_in.clone());
         let state = Arc::new(AppState {
@@ -153,6 +159,8 @@ impl App {
             sign_in,
             whip: Default::default(),
             retrieval: crate::http::quota::Retrieval::new(retrieval_limits),
+            paths,
+            blobs,
         });
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
@@ -160,36 +168,29 @@ impl App {
             // A rehearsal that closed while the server was down mid-close: its scratch
             // log is deleted now (it is never evidence).
             if h.fields.rehearsal && h.state == crate::domain::HearingState::Closed {
-                let dir = state
-                    .config
-                    .data_dir
-                    .join("rehearsals")
-                    .join("hearings")
-                    .join(h.id.as_str());
-                if let Err(e) = std::fs::remove_dir_all(&dir)
+                let dir = state.paths.rehearsal(&h.id);
+                if let Err(e) = std::fs::remove_dir_all(dir.dir())
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
                     tracing::warn!(error = %e, "cannot delete a rehearsal's scratch log");
                 }
                 continue;
             }
+            let files = state.paths.hearing(&h.id);
             let unsealed = h.state == crate::domain::HearingState::Closed
-                && !state
-                    .config
-                    .data_dir
-                    .join("hearings")
-                    .join(h.id.as_str())
-                    .join("bundle")
-                    .is_dir()
-                && state
-                    .config
-                    .data_dir
-                    .join("hearings")
-                    .join(h.id.as_str())
-                    .join("log")
-                    .is_dir();
+                && !files.bundle().is_dir()
+                && files.log().is_dir();
             if h.state == crate::domain::HearingState::Open || unsealed {
                 state.hearings.handle(&h.id);
+            }
+            // Sealed while the object store was down (or before it was configured):
+            // archived now, in the background.
+            if state.blobs.is_remote()
+                && files.bundle_zip().is_file()
+                && !crate::blobs::shipped(&state.blobs, &files)
+            {
+                let blobs = state.blobs.clone();
+                tokio::spawn(async move { crate::blobs::ship_and_log(&blobs, &files).await });
             }
         }
         Ok(App {
@@ -254,6 +255,21 @@ impl App {
         let custody = self.state.custody.clone();
         let _ = tokio::task::spawn_blocking(move || custody.shutdown()).await;
         served.map_err(AppError::Serve)
+    }
+}
+
+/// At start, one request to the object store: refused credentials or a missing bucket
+/// stop the server (a misconfiguration); a store that cannot be reached only warns
+/// (recording is local; sealed files are archived when it is back).
+async fn check_blobs(blobs: &crate::blobs::Blobs) -> Result<(), AppError> {
+    use crate::blobs::BlobError;
+    match blobs.check().await {
+        Ok(()) => Ok(()),
+        Err(e @ (BlobError::Credentials { .. } | BlobError::Settings(_))) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "object storage unreachable at start; sealed files are archived when it answers");
+            Ok(())
+        }
     }
 }
 

@@ -4,9 +4,11 @@
 
 mod limits;
 mod retrieval;
+mod storage;
 
 pub use limits::{HttpLimits, SignInLimits};
 pub use retrieval::RetrievalLimits;
+pub use storage::{S3Settings, SecretString, StorageConfig};
 
 use crate::turn_credentials::TurnSecret;
 use serde::Deserialize;
@@ -59,6 +61,8 @@ struct RawConfig {
     retrieval: retrieval::RawRetrieval,
     #[serde(default)]
     database: RawDatabase,
+    #[serde(default)]
+    storage: storage::RawStorage,
 }
 
 /// `[database]`: where the metadata lives (`store::Database`).
@@ -231,6 +235,9 @@ pub struct Config {
     /// `database.url` (`SWORN_DATABASE_URL`): the metadata store; default SQLite in
     /// `data_dir`. Prints redacted.
     pub database: crate::store::Database,
+    /// `[storage]` (`SWORN_STORAGE_*`): where sealed files are archived; default the
+    /// data directory only. Prints redacted.
+    pub storage: StorageConfig,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -312,6 +319,7 @@ impl Config {
             sign_in: SignInLimits::default(),
             retrieval: RetrievalLimits::default(),
             database: crate::store::Database::DataDir,
+            storage: StorageConfig::Local,
         }
     }
 
@@ -377,6 +385,10 @@ impl Config {
 
     /// What the operator should hear about at start (no secret in it).
     pub fn warnings(&self) -> Vec<String> {
+        let storage = match &self.storage {
+            StorageConfig::S3(s) => s.plain_http_warning(),
+            StorageConfig::Local => None,
+        };
         self.ice_servers
             .iter()
             .enumerate()
@@ -393,6 +405,7 @@ impl Config {
                     i + 1
                 )
             })
+            .chain(storage)
             .collect()
     }
 }
@@ -493,6 +506,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some(v) = env("SWORN_DATABASE_URL") {
         raw.database.url = Some(v);
     }
+    storage::apply_env(&mut raw.storage, env);
     if let Some(v) = env("SWORN_TURN_TTL_SECS") {
         let secs = v.parse().map_err(|_| ConfigError::Env {
             name: "SWORN_TURN_TTL_SECS",
@@ -655,6 +669,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         })?,
     };
     let retrieval = retrieval::validate(raw.retrieval)?;
+    let storage = storage::validate(raw.storage)?;
     Ok(Config {
         bind,
         public_url,
@@ -693,6 +708,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         sign_in,
         retrieval,
         database,
+        storage,
     })
 }
 

@@ -20,6 +20,8 @@ pub mod recorder;
 #[cfg(feature = "server")]
 pub mod app;
 #[cfg(feature = "server")]
+pub mod blobs;
+#[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
 pub mod custody;
@@ -31,6 +33,8 @@ pub mod domain;
 pub mod hearing;
 #[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
+pub mod paths;
 #[cfg(feature = "server")]
 pub mod rtc;
 #[cfg(feature = "server")]

@@ -41,6 +41,10 @@ pub struct AppState {
     pub whip: whip::WhipSessions,
     /// Quotas, reusable exports, report counter.
     pub retrieval: quota::Retrieval,
+    /// The data directory's layout.
+    pub paths: crate::paths::DataPaths,
+    /// Where sealed files are archived; read from when a local copy is gone.
+    pub blobs: Arc<crate::blobs::Blobs>,
 }
 
 /// The largest request body accepted.

@@ -378,4 +378,16 @@ impl TestServer {
         self.close_and_seal(judge, &h).await;
         h
     }
+
+    /// [`TestServer::sealed_hearing`], with retrieval granted to account `username`.
+    pub async fn sealed_hearing_granted(&self, judge: &Client, username: &str) -> String {
+        let h = self.sealed_hearing(judge).await;
+        judge
+            .post(
+                &format!("/api/hearings/{h}/grants"),
+                json!({"username": username}),
+            )
+            .await;
+        h
+    }
 }

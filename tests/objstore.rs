@@ -1,0 +1,274 @@
+//! Object storage (`[storage]`, `sworn::blobs`) against a real S3-compatible server:
+//! Garage, which `scripts/test` starts in the tests' network namespace
+//! (`scripts/test-garage`) and names in `SWORN_TEST_S3_*`. Without those the tests print
+//! `SKIPPED:` and pass.
+//!
+//! A sealed hearing's files are in the bucket, byte for byte (SHA-256 read back with a
+//! client of our own, not through `sworn::blobs`); with the local zip deleted, the
+//! portal's export still serves it, ranges exact; an archived object is never
+//! overwritten; refused credentials stop the server with a named error.
+#![cfg(feature = "server")]
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::TestServer;
+use futures_util::StreamExt as _;
+use object_store::ObjectStoreExt as _;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use sworn::blobs::{BlobError, Blobs, Stored};
+use sworn::config::{S3Settings, SecretString, StorageConfig};
+use sworn::domain::StaffRole;
+
+/// Garage as `scripts/test-garage` started it.
+struct Garage {
+    endpoint: String,
+    region: String,
+    bucket: String,
+    key_id: String,
+    secret: String,
+}
+
+fn garage(test: &str) -> Option<Garage> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = var("SWORN_TEST_S3_ENDPOINT") else {
+        println!("SKIPPED: {test}: SWORN_TEST_S3_ENDPOINT unset (scripts/test starts Garage)");
+        return None;
+    };
+    let secret_file = var("SWORN_TEST_S3_SECRET_FILE").expect("SWORN_TEST_S3_SECRET_FILE");
+    Some(Garage {
+        endpoint,
+        region: var("SWORN_TEST_S3_REGION").unwrap_or_else(|| "garage".into()),
+        bucket: var("SWORN_TEST_S3_BUCKET").expect("SWORN_TEST_S3_BUCKET"),
+        key_id: var("SWORN_TEST_S3_KEY_ID").expect("SWORN_TEST_S3_KEY_ID"),
+        secret: std::fs::read_to_string(secret_file)
+            .expect("secret file")
+            .trim()
+            .to_owned(),
+    })
+}
+
+impl Garage {
+    /// Settings under a prefix of this test's own (the bucket is shared by the run).
+    fn settings(&self, prefix: &str, secret: &str) -> S3Settings {
+        S3Settings::parse(
+            &format!("s3://{}/{prefix}", self.bucket),
+            Some(self.endpoint.clone()),
+            Some(self.region.clone()),
+            self.key_id.clone(),
+            SecretString::new(secret.to_owned()),
+        )
+        .unwrap()
+    }
+
+    fn storage(&self, prefix: &str) -> StorageConfig {
+        StorageConfig::S3(self.settings(prefix, &self.secret))
+    }
+
+    /// A plain object_store client, independent of `sworn::blobs`, to check the bucket.
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_region(&self.region)
+            .with_bucket_name(&self.bucket)
+            .with_access_key_id(&self.key_id)
+            .with_secret_access_key(&self.secret)
+            .with_allow_http(true)
+            .build()
+            .unwrap()
+    }
+}
+
+fn unique_prefix(test: &str) -> String {
+    format!("{test}-{}", sworn::secrets::new_id())
+}
+
+async fn object_sha256(client: &object_store::aws::AmazonS3, key: &str) -> Option<String> {
+    let path = object_store::path::Path::parse(key).unwrap();
+    let got = client.get(&path).await.ok()?;
+    let mut stream = got.into_stream();
+    let mut h = Sha256::new();
+    while let Some(part) = stream.next().await {
+        h.update(part.unwrap());
+    }
+    Some(hex::encode(h.finalize()))
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
+            files_under(&e.path(), out);
+        } else if kind.is_file() {
+            out.push(e.path());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_files_are_archived_verified_and_served_with_ranges_when_local_copy_is_gone() {
+    let Some(g) = garage("sealed_files_are_archived…") else {
+        return;
+    };
+    let prefix = unique_prefix("seal");
+    let storage = g.storage(&prefix);
+    let server = TestServer::start_with(|c| c.storage = storage).await;
+    let judge = server.staff("judge", StaffRole::Judge).await;
+    let pros = server.staff("pros", StaffRole::Prosecutor).await;
+    let h = server.sealed_hearing_granted(&judge, "pros").await;
+
+    // Every sealed file of the hearing is in the bucket with the local bytes' SHA-256
+    // (the RFC 4998 archive/ directory and the report cache still change: not archived).
+    let data = server.dir.path().join("data");
+    let hearing_dir = data.join("hearings").join(&h);
+    assert!(hearing_dir.join("objects.json").is_file(), "marker written");
+    let mut files = Vec::new();
+    files_under(&hearing_dir, &mut files);
+    let client = g.client();
+    let mut checked = 0;
+    for f in &files {
+        let rel = f.strip_prefix(&data).unwrap().to_str().unwrap().to_owned();
+        if rel.contains("/bundle/archive/")
+            || rel.ends_with("bundle.report.json")
+            || rel.ends_with("objects.json")
+        {
+            continue;
+        }
+        let local = hex::encode(Sha256::digest(std::fs::read(f).unwrap()));
+        let remote = object_sha256(&client, &format!("{prefix}/{rel}")).await;
+        assert_eq!(remote.as_deref(), Some(local.as_str()), "{rel}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} files");
+    for must in ["log/entries.jsonl", "bundle/manifest.json", "bundle.zip"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(must)),
+            "{must} among the archived files"
+        );
+    }
+
+    // The local zip goes; the portal's export is built from and served from Garage.
+    let zip = hearing_dir.join("bundle.zip");
+    let original = std::fs::read(&zip).unwrap();
+    std::fs::remove_file(&zip).unwrap();
+    let export = pros.export_file(&h).await;
+    let url = format!("/api/portal/hearings/{h}/exports/{export}");
+    let (s, _, whole) = pros.get_bytes(&url, None).await;
+    assert_eq!(s, StatusCode::OK);
+    // The export is the sealed zip up to its central directory, then the custody tail.
+    let (s, hd, part) = pros.get_bytes(&url, Some("bytes=100-1099")).await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
+        format!("bytes 100-1099/{}", whole.len())
+    );
+    assert_eq!(part, original[100..1100].to_vec());
+    assert_eq!(part, whole[100..1100].to_vec());
+    let (s, _, last) = pros.get_bytes(&url, Some("bytes=-64")).await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(last, whole[whole.len() - 64..].to_vec());
+    // The served export is a bundle that verifies.
+    let out = server.dir.path().join("export.zip");
+    std::fs::write(&out, &whole).unwrap();
+    let report = common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &out);
+    assert!(report.contains("CUSTODY"), "{report}");
+    assert!(!zip.exists(), "nothing restored the local copy");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_object_is_never_overwritten() {
+    let Some(g) = garage("an_archived_object_is_never_overwritten") else {
+        return;
+    };
+    let prefix = unique_prefix("append");
+    let dir = tempfile::tempdir().unwrap();
+    let paths = sworn::paths::DataPaths::new(dir.path());
+    let blobs = Blobs::open(&g.storage(&prefix), &paths).unwrap();
+    blobs.check().await.unwrap();
+    let key = "custody/entries/000000-000003.jsonl";
+    let first = bytes::Bytes::from_static(b"{\"seq\":0}\n{\"seq\":1}\n{\"seq\":2}\n");
+    assert_eq!(
+        blobs.put_bytes(key, first.clone()).await.unwrap(),
+        Stored::Uploaded
+    );
+    // The same bytes again: idempotent, nothing written.
+    assert_eq!(
+        blobs.put_bytes(key, first.clone()).await.unwrap(),
+        Stored::AlreadyPresent
+    );
+    // Other bytes under the same key: refused, and the object is unchanged.
+    let rewritten = bytes::Bytes::from_static(b"{\"seq\":0}\n{\"seq\":1}\n{\"seq\":9}\n");
+    match blobs.put_bytes(key, rewritten).await {
+        Err(BlobError::Conflict { key: k }) => assert!(k.ends_with(key), "{k}"),
+        other => panic!("overwrite not refused: {other:?}"),
+    }
+    let stored = object_sha256(&g.client(), &format!("{prefix}/{key}")).await;
+    assert_eq!(stored, Some(hex::encode(Sha256::digest(&first))));
+
+    // A file of the data directory: uploaded once; a local copy that changed since is
+    // refused rather than replacing the archived one.
+    let media = dir.path().join("hearings/h1/media/a.webm");
+    std::fs::create_dir_all(media.parent().unwrap()).unwrap();
+    // Over one part (8 MiB): the multipart path.
+    let big: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&media, &big).unwrap();
+    assert_eq!(blobs.put_file(&media).await.unwrap(), Stored::Uploaded);
+    assert_eq!(
+        blobs.put_file(&media).await.unwrap(),
+        Stored::AlreadyPresent
+    );
+    let mut changed = big.clone();
+    changed[4_000_000] ^= 1;
+    std::fs::write(&media, &changed).unwrap();
+    assert!(matches!(
+        blobs.put_file(&media).await,
+        Err(BlobError::Conflict { .. })
+    ));
+    let stored = object_sha256(&g.client(), &format!("{prefix}/hearings/h1/media/a.webm")).await;
+    assert_eq!(stored, Some(hex::encode(Sha256::digest(&big))));
+    // Ranges come back exact.
+    let mut got = Vec::new();
+    let mut s = blobs.range(&media, 8_388_600, 8_388_700).await.unwrap();
+    while let Some(p) = s.next().await {
+        got.extend_from_slice(&p.unwrap());
+    }
+    assert_eq!(got, big[8_388_600..=8_388_700].to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_stop_the_server_with_a_named_error() {
+    let Some(g) = garage("refused_credentials_stop_the_server…") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sworn::config::Config::for_tests(dir.path().join("data"));
+    config.storage = StorageConfig::S3(g.settings(
+        "creds",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ));
+    let err = match sworn::app::App::build(config).await {
+        Ok(_) => panic!("a server started with a wrong secret key"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("refused the credentials") && err.contains("storage.access_key_id"),
+        "{err}"
+    );
+    assert!(!err.contains(&g.secret), "the message holds no secret");
+    // A bucket that does not exist: named too.
+    let mut config = sworn::config::Config::for_tests(dir.path().join("data2"));
+    let mut s = g.settings("x", &g.secret);
+    s.bucket = "no-such-bucket-here".into();
+    config.storage = StorageConfig::S3(s);
+    let err = match sworn::app::App::build(config).await {
+        Ok(_) => panic!("a server started on a missing bucket"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("not found") || err.contains("refused"),
+        "{err}"
+    );
+}
