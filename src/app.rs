@@ -249,11 +249,18 @@ impl App {
             mode => Some(tls_config(&self.state.config.data_dir, mode).await?),
         };
         let purge = tokio::spawn(purge_sessions(self.state.clone()));
+        let ship = tokio::spawn(ship_custody(self.state.clone()));
         let served = crate::http::conn::serve(self.state.clone(), listener, tls, shutdown).await;
         purge.abort();
+        ship.abort();
         // Open ranged sessions closed, the final custody checkpoint signed.
         let custody = self.state.custody.clone();
         let _ = tokio::task::spawn_blocking(move || custody.shutdown()).await;
+        // ... and shipped.
+        if let Err(e) = crate::blobs::ship_log(&self.state.blobs, &self.state.paths.custody()).await
+        {
+            tracing::warn!(error = %e, "custody log not shipped to object storage at stop");
+        }
         served.map_err(AppError::Serve)
     }
 }
@@ -269,6 +276,47 @@ async fn check_blobs(blobs: &crate::blobs::Blobs) -> Result<(), AppError> {
         Err(e) => {
             tracing::warn!(error = %e, "object storage unreachable at start; sealed files are archived when it answers");
             Ok(())
+        }
+    }
+}
+
+/// Ships the custody log's new checkpoints and entries to object storage (append-only
+/// segments, `blobs::ship_log`) once a checkpoint covers what it grew by, looking every
+/// custody checkpoint interval (at least a second). A failure is logged and retried.
+async fn ship_custody(state: Arc<AppState>) {
+    if !state.blobs.is_remote() {
+        return;
+    }
+    let every = state
+        .config
+        .retrieval
+        .checkpoint_interval
+        .max(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = None;
+    // After a failure: wait this long (doubling to a minute) before trying again.
+    let mut backoff = Duration::ZERO;
+    let mut retry_at = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let size = state.custody.size();
+        if seen == Some(size) || tokio::time::Instant::now() < retry_at {
+            continue;
+        }
+        match crate::blobs::ship_log(&state.blobs, &state.paths.custody()).await {
+            // Entries not yet under a checkpoint: looked at again next tick.
+            Ok(covered) => {
+                backoff = Duration::ZERO;
+                if covered >= size {
+                    seen = Some(size);
+                }
+            }
+            Err(e) => {
+                backoff = (backoff * 2).clamp(every, Duration::from_secs(60));
+                retry_at = tokio::time::Instant::now() + backoff;
+                tracing::warn!(error = %e, "custody log not shipped to object storage");
+            }
         }
     }
 }

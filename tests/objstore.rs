@@ -14,7 +14,7 @@ mod common;
 use axum::http::{StatusCode, header};
 use common::TestServer;
 use futures_util::StreamExt as _;
-use object_store::ObjectStoreExt as _;
+use object_store::{ObjectStore as _, ObjectStoreExt as _};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use sworn::blobs::{BlobError, Blobs, Stored};
@@ -175,6 +175,58 @@ async fn sealed_files_are_archived_verified_and_served_with_ranges_when_local_co
     let report = common::media::assert_verifies(env!("CARGO_BIN_EXE_sworn-verify"), &out);
     assert!(report.contains("CUSTODY"), "{report}");
     assert!(!zip.exists(), "nothing restored the local copy");
+
+    // The custody log (grants, the export, its downloads) is shipped as append-only
+    // segments at its checkpoints: their concatenation is the local log's prefix.
+    server.state.custody.flush().await.unwrap();
+    let local = std::fs::read(data.join("custody/entries.jsonl")).unwrap();
+    let lines = local.iter().filter(|b| **b == b'\n').count();
+    let seg_prefix = object_store::path::Path::parse(format!("{prefix}/custody/segments")).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (names, joined) = loop {
+        let mut metas: Vec<_> = client
+            .list(Some(&seg_prefix))
+            .map(|m| m.unwrap().location.to_string())
+            .collect()
+            .await;
+        metas.sort();
+        let mut joined = Vec::new();
+        for m in &metas {
+            let got = client
+                .get(&object_store::path::Path::parse(m).unwrap())
+                .await
+                .unwrap();
+            joined.extend_from_slice(&got.bytes().await.unwrap());
+        }
+        if joined.iter().filter(|b| **b == b'\n').count() == lines {
+            break (metas, joined);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "custody not shipped: {metas:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(joined, local, "segments = the custody log");
+    assert!(names.len() >= 2, "{names:?}");
+    // Rewriting a shipped custody segment is refused, whatever writes it.
+    let first = names[0]
+        .strip_prefix(&format!("{prefix}/"))
+        .unwrap()
+        .to_owned();
+    let forged = bytes::Bytes::from_static(b"{\"forged\":true}\n");
+    assert!(matches!(
+        server.state.blobs.put_bytes(&first, forged).await,
+        Err(BlobError::Conflict { .. })
+    ));
+    let note = format!("{prefix}/custody/checkpoints/{lines:06}.note");
+    assert_eq!(
+        object_sha256(&client, &note).await,
+        Some(hex::encode(Sha256::digest(
+            std::fs::read(data.join(format!("custody/checkpoints/{lines:06}.note"))).unwrap()
+        ))),
+        "{note}"
+    );
     server.stop().await;
 }
 

@@ -21,8 +21,10 @@
 //! and never delete an object.
 
 mod s3;
+mod segments;
 
 pub use s3::S3Blobs;
+pub use segments::ship_log;
 
 use crate::config::StorageConfig;
 use crate::paths::DataPaths;

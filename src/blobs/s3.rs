@@ -81,6 +81,11 @@ impl S3Blobs {
         &self.label
     }
 
+    /// The key (without the prefix) of a data directory path.
+    pub(super) fn data_key(&self, path: &Path) -> Option<String> {
+        self.data.key_of(path)
+    }
+
     /// The object key of a data directory file.
     pub(super) fn key_of(&self, path: &Path) -> Result<ObjPath, BlobError> {
         let rel = self
