@@ -108,21 +108,38 @@ impl S3Blobs {
         })
     }
 
-    /// Lists the prefix (one request): refused credentials and a missing bucket are
-    /// named errors.
+    /// Two requests: a HEAD of a key that need not exist (refused credentials come back
+    /// typed: [`BlobError::Credentials`]), then a listing of the prefix (a missing
+    /// bucket: [`BlobError::Settings`]).
     pub(super) async fn check(&self) -> Result<(), BlobError> {
+        let probe = self.full_key("sworn-start-check")?;
+        match self.store.head(&probe).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(store_error(&probe, e)),
+        }
         let prefix = (!self.prefix.is_empty())
             .then(|| ObjPath::parse(&self.prefix))
             .transpose()
             .map_err(|e| BlobError::Settings(e.to_string()))?;
-        let at = prefix.clone().unwrap_or_default();
         match self.store.list_with_delimiter(prefix.as_ref()).await {
             Ok(_) => Ok(()),
-            Err(object_store::Error::NotFound { .. }) => Err(BlobError::Settings(format!(
-                "bucket of {} not found",
-                self.label
-            ))),
-            Err(e) => Err(store_error(&at, e)),
+            Err(e) => {
+                // object_store reports a failed listing as a generic error whose
+                // status is only in its text.
+                let text = e.to_string();
+                if text.contains("NoSuchBucket") || text.contains("404 Not Found") {
+                    Err(BlobError::Settings(format!(
+                        "bucket of {} not found",
+                        self.label
+                    )))
+                } else if text.contains("403 Forbidden") || text.contains("401 Unauthorized") {
+                    Err(BlobError::Credentials {
+                        key: self.label.clone(),
+                    })
+                } else {
+                    Err(store_error(&probe, e))
+                }
+            }
         }
     }
 
