@@ -108,6 +108,10 @@ pub struct App {
 impl App {
     /// Opens the data directory and the database and binds the media port.
     pub async fn build(config: Config) -> Result<App, AppError> {
+        // rustls is built with two crypto providers (ring, ours; aws-lc-rs, which
+        // object_store's HTTP client brings): whatever asks rustls for the process
+        // default (the TLS listener, webrtc-rs peers in tests) needs one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
