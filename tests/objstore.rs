@@ -324,3 +324,64 @@ async fn refused_credentials_stop_the_server_with_a_named_error() {
         "{err}"
     );
 }
+
+/// With WebRTC (the loopback-only namespace `scripts/test` runs the tests in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_is_played_from_object_storage_once_its_local_copies_are_gone() {
+    let Some(g) = garage("a_recording_is_played_from_object_storage…") else {
+        return;
+    };
+    let storage = g.storage(&unique_prefix("media"));
+    let server = TestServer::start_with(|c| c.storage = storage).await;
+    let judge = server.staff("judge", StaffRole::Judge).await;
+    let pros = server.staff("pros", StaffRole::Prosecutor).await;
+    let h = judge.hearing().await;
+    let api = common::peer::client_api();
+    let j = common::scene::judge_console(&server, &api, &judge, &h).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    j.close().await;
+    server.close_and_seal(&judge, &h).await;
+    judge
+        .post(
+            &format!("/api/hearings/{h}/grants"),
+            serde_json::json!({"username": "pros"}),
+        )
+        .await;
+    let summary = pros.get(&format!("/api/portal/hearings/{h}")).await;
+    let media = summary["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap().to_owned())
+        .find(|p| p.starts_with("media/"))
+        .expect("a recording in the bundle");
+    let hearing_dir = server.dir.path().join("data/hearings").join(&h);
+    let in_bundle = hearing_dir.join("bundle").join(&media);
+    let original = std::fs::read(&in_bundle).unwrap();
+    assert!(original.len() > 10_000, "{} bytes", original.len());
+    std::fs::remove_file(&in_bundle).unwrap();
+    std::fs::remove_file(hearing_dir.join(&media)).unwrap();
+
+    let url = format!("/api/portal/hearings/{h}/files/{media}");
+    let (s, hd, whole) = pros.get_bytes(&url, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(whole, original);
+    assert_eq!(
+        hd.get(header::CONTENT_LENGTH).unwrap().to_str().unwrap(),
+        original.len().to_string()
+    );
+    let (a, b) = (1000usize, original.len() - 7);
+    let (s, hd, part) = pros.get_bytes(&url, Some(&format!("bytes={a}-{b}"))).await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        hd.get(header::CONTENT_RANGE).unwrap().to_str().unwrap(),
+        format!("bytes {a}-{b}/{}", original.len())
+    );
+    assert_eq!(part, original[a..=b].to_vec());
+    // Past the end: 416, as for a local file.
+    let (s, _, _) = pros
+        .get_bytes(&url, Some(&format!("bytes={}-", original.len())))
+        .await;
+    assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
+    server.stop().await;
+}
