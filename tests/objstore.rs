@@ -95,6 +95,15 @@ async fn object_sha256(client: &object_store::aws::AmazonS3, key: &str) -> Optio
     Some(hex::encode(h.finalize()))
 }
 
+/// Sealing archives in the background: waits for the hearing's marker.
+async fn wait_archived(hearing_dir: &Path) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !hearing_dir.join("objects.json").is_file() {
+        assert!(tokio::time::Instant::now() < deadline, "not archived");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
@@ -123,7 +132,7 @@ async fn sealed_files_are_archived_verified_and_served_with_ranges_when_local_co
     // (the RFC 4998 archive/ directory and the report cache still change: not archived).
     let data = server.dir.path().join("data");
     let hearing_dir = data.join("hearings").join(&h);
-    assert!(hearing_dir.join("objects.json").is_file(), "marker written");
+    wait_archived(&hearing_dir).await;
     let mut files = Vec::new();
     files_under(&hearing_dir, &mut files);
     let client = g.client();
@@ -356,6 +365,7 @@ async fn a_recording_is_played_from_object_storage_once_its_local_copies_are_gon
         .find(|p| p.starts_with("media/"))
         .expect("a recording in the bundle");
     let hearing_dir = server.dir.path().join("data/hearings").join(&h);
+    wait_archived(&hearing_dir).await;
     let in_bundle = hearing_dir.join("bundle").join(&media);
     let original = std::fs::read(&in_bundle).unwrap();
     assert!(original.len() > 10_000, "{} bytes", original.len());
@@ -384,4 +394,74 @@ async fn a_recording_is_played_from_object_storage_once_its_local_copies_are_gon
         .await;
     assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hearing_sealed_without_the_store_is_archived_at_the_next_start() {
+    let Some(g) = garage("a_hearing_sealed_without_the_store…") else {
+        return;
+    };
+    let prefix = unique_prefix("late");
+    // Sealed while the server had no object store (or it was down).
+    let server = TestServer::start().await;
+    let judge = server.staff("judge", StaffRole::Judge).await;
+    let h = server.sealed_hearing(&judge).await;
+    let hearing_dir = server.dir.path().join("data/hearings").join(&h);
+    assert!(!hearing_dir.join("objects.json").exists());
+    let storage = g.storage(&prefix);
+    let server = server.restart_with(|_| {}, |c| c.storage = storage).await;
+    wait_archived(&hearing_dir).await;
+    let zip = std::fs::read(hearing_dir.join("bundle.zip")).unwrap();
+    assert_eq!(
+        object_sha256(&g.client(), &format!("{prefix}/hearings/{h}/bundle.zip")).await,
+        Some(hex::encode(Sha256::digest(&zip)))
+    );
+    server.stop().await;
+}
+
+/// Upload (with its read-back check) and ranged reads of a 128 MiB file:
+/// `scripts/test-garage run cargo test --test objstore measure -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement"]
+async fn measure_archive_throughput() {
+    let Some(g) = garage("measure_archive_throughput") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Blobs::open(
+        &g.storage(&unique_prefix("measure")),
+        &sworn::paths::DataPaths::new(dir.path()),
+    )
+    .unwrap();
+    let file = dir.path().join("hearings/h/media/big.webm");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let len = 128usize << 20;
+    let bytes: Vec<u8> = (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(blobs.put_file(&file).await.unwrap(), Stored::Uploaded);
+    let up = t.elapsed();
+    let t = std::time::Instant::now();
+    assert_eq!(blobs.put_file(&file).await.unwrap(), Stored::AlreadyPresent);
+    let again = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..100u64 {
+        let start = i * 1_000_003 % (len as u64 - 65_536);
+        let mut s = blobs.range(&file, start, start + 65_535).await.unwrap();
+        let mut n = 0;
+        while let Some(p) = s.next().await {
+            n += p.unwrap().len();
+        }
+        assert_eq!(n, 65_536);
+    }
+    let ranges = t.elapsed();
+    println!(
+        "128 MiB: upload + read-back check {:.2} s ({:.1} MiB/s); again (already present: local hash + read-back) {:.2} s; 100 ranged reads of 64 KiB {:.1} ms each",
+        up.as_secs_f64(),
+        128.0 / up.as_secs_f64(),
+        again.as_secs_f64(),
+        ranges.as_secs_f64() * 10.0
+    );
 }

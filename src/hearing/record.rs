@@ -298,10 +298,10 @@ impl HearingRecord {
         self.request_stamp(size, note);
     }
 
-    /// Writes the sealed bundle (directory + zip) on a blocking thread, then archives
-    /// the hearing's sealed files to `blobs` (when `[storage]` names an object store; a
-    /// failure there is logged and leaves the bundle sealed: `App::build` archives it at
-    /// the next start).
+    /// Writes the sealed bundle (directory + zip) on a blocking thread, then starts
+    /// archiving the hearing's sealed files to `blobs` in the background (when
+    /// `[storage]` names an object store; a failure there is logged and leaves the
+    /// bundle sealed: `App::build` archives it at the next start).
     pub fn seal(
         &self,
         extra_minutes: Option<(Vec<u8>, Vec<u8>)>,
@@ -367,7 +367,9 @@ impl HearingRecord {
             if let Err(e) = crate::evidence::report_cache::refresh(&out, &key) {
                 tracing::warn!(error = %e, "bundle report not cached");
             }
-            runtime.block_on(crate::blobs::ship_and_log(&blobs, &paths));
+            // Archived in the background: the hearing is sealed (and its bundle served
+            // from the local copy) whatever the object store does meanwhile.
+            runtime.spawn(async move { crate::blobs::ship_and_log(&blobs, &paths).await });
             Ok(info)
         })
     }

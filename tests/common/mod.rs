@@ -42,6 +42,15 @@ impl TestServer {
     /// Stops the server, runs `between` on its data directory (a CLI command, say) and
     /// starts a new server on the same directory.
     pub async fn restart(self, between: impl FnOnce(&std::path::Path)) -> TestServer {
+        self.restart_with(between, |_| {}).await
+    }
+
+    /// [`TestServer::restart`] with `edit` applied to the new server's configuration.
+    pub async fn restart_with(
+        self,
+        between: impl FnOnce(&std::path::Path),
+        edit: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let TestServer {
             dir,
             mut shutdown,
@@ -55,7 +64,7 @@ impl TestServer {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
         }
         between(&dir.path().join("data"));
-        Self::start_in(dir, |_| {}).await
+        Self::start_in(dir, edit).await
     }
 
     async fn start_in(dir: tempfile::TempDir, edit: impl FnOnce(&mut Config)) -> TestServer {
