@@ -155,6 +155,9 @@ impl Blobs {
         match self {
             Blobs::Local(d) => {
                 let path = d.root().join(key);
+                if d.key_of(&path).as_deref() != Some(key) {
+                    return Err(BlobError::OutsideDataDir(path));
+                }
                 tokio::task::spawn_blocking(move || s3::sha256_file(&path))
                     .await
                     .map_err(|e| BlobError::Store {

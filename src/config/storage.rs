@@ -98,15 +98,23 @@ impl S3Settings {
         let endpoint = endpoint
             .map(|e| e.trim().trim_end_matches('/').to_owned())
             .filter(|e| !e.is_empty());
-        if let Some(e) = &endpoint {
-            let lower = e.to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-                return Err(invalid(
-                    "storage.endpoint",
-                    "must start with http:// or https://",
-                ));
+        // The scheme in lower case (later checks compare it as such).
+        let endpoint = match endpoint {
+            None => None,
+            Some(e) => {
+                let lower = e.to_ascii_lowercase();
+                let scheme = ["http://", "https://"]
+                    .into_iter()
+                    .find(|p| lower.starts_with(p))
+                    .ok_or_else(|| {
+                        invalid("storage.endpoint", "must start with http:// or https://")
+                    })?;
+                Some(format!(
+                    "{scheme}{}",
+                    e.get(scheme.len()..).unwrap_or_default()
+                ))
             }
-        }
+        };
         if access_key_id.trim().is_empty() {
             return Err(invalid(
                 "storage.access_key_id",
@@ -238,7 +246,7 @@ mod tests {
     fn s3(url: &str) -> Result<S3Settings, ConfigError> {
         S3Settings::parse(
             url,
-            Some("http://127.0.0.1:3900/".into()),
+            Some("HTTP://127.0.0.1:3900/".into()),
             None,
             "GK123".into(),
             SecretString::new("very secret".into()),
