@@ -340,8 +340,24 @@ fn sha_attribute(sha: &[u8; 32]) -> Attributes {
 fn store_msg(key: &ObjPath, e: impl std::fmt::Display) -> BlobError {
     BlobError::Store {
         key: key.to_string(),
-        message: e.to_string(),
+        message: without_urls(&e.to_string()),
     }
+}
+
+/// `object_store` errors name the request's URL (the endpoint's address, the bucket):
+/// replaced by `[url]`, so that no address reaches the logs.
+fn without_urls(text: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                "[url]"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn store_error(key: &ObjPath, e: object_store::Error) -> BlobError {
@@ -367,4 +383,17 @@ pub(super) fn sha256_file(path: &Path) -> Result<[u8; 32], BlobError> {
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(local)?;
     Ok(h.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_texts_lose_their_urls() {
+        assert_eq!(
+            super::without_urls(
+                "Error performing GET http://127.0.0.1:3900/b?list-type=2 in 1ms - 403 Forbidden"
+            ),
+            "Error performing GET [url] in 1ms - 403 Forbidden"
+        );
+    }
 }
