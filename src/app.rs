@@ -168,6 +168,7 @@ impl App {
         });
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
+        let mut unshipped = Vec::new();
         for h in state.store.list_hearings().await? {
             // A rehearsal that closed while the server was down mid-close: its scratch
             // log is deleted now (it is never evidence).
@@ -188,14 +189,21 @@ impl App {
                 state.hearings.handle(&h.id);
             }
             // Sealed while the object store was down (or before it was configured):
-            // archived now, in the background.
+            // archived now, in the background, one hearing after the other.
             if state.blobs.is_remote()
                 && files.bundle_zip().is_file()
                 && !crate::blobs::shipped(&state.blobs, &files)
             {
-                let blobs = state.blobs.clone();
-                tokio::spawn(async move { crate::blobs::ship_and_log(&blobs, &files).await });
+                unshipped.push(files);
             }
+        }
+        if !unshipped.is_empty() {
+            let blobs = state.blobs.clone();
+            tokio::spawn(async move {
+                for files in unshipped {
+                    crate::blobs::ship_and_log(&blobs, &files).await;
+                }
+            });
         }
         Ok(App {
             state,
