@@ -47,6 +47,8 @@ pub enum AppError {
     Tsa(#[from] crate::evidence::tsa::TsaError),
     #[error("{0}")]
     Custody(#[from] crate::custody::CustodyError),
+    #[error("object storage: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
     #[error("another sworn process uses the data directory {0} (stop the server first)")]
     Locked(PathBuf),
 }
@@ -106,6 +108,10 @@ pub struct App {
 impl App {
     /// Opens the data directory and the database and binds the media port.
     pub async fn build(config: Config) -> Result<App, AppError> {
+        // rustls is built with two crypto providers (ring, ours; aws-lc-rs, which
+        // object_store's HTTP client brings): whatever asks rustls for the process
+        // default (the TLS listener, webrtc-rs peers in tests) needs one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
@@ -132,6 +138,9 @@ impl App {
                 range_session: config.retrieval.range_session,
             },
         )?);
+        let paths = crate::paths::DataPaths::new(&dir);
+        let blobs = Arc::new(crate::blobs::Blobs::open(&config.storage, &paths)?);
+        check_blobs(&blobs).await?;
         let rtc = RtcEngine::start(&config.media).await?;
         let retrieval_limits = config.retrieval.clone();
         let cluster = config.cluster.clone();
@@ -142,6 +151,7 @@ impl App {
             rtc: rtc.clone(),
             key: key.clone(),
             tsa: tsa.clone(),
+            blobs: blobs.clone(),
         }));
         let sign_in = crate::http::throttle::SignInThrottle::new(config.sign_in.clone());
         let state = Arc::new(AppState {
@@ -155,6 +165,8 @@ impl App {
             whip: Default::default(),
             retrieval: crate::http::quota::Retrieval::new(retrieval_limits),
             cluster: cluster.map(|c| Arc::new(crate::cluster::Cluster::new(c))),
+            paths,
+            blobs,
         });
         // A cluster node says it is alive before it serves (placement needs a live node)
         // and recovers only the hearings placed on it.
@@ -179,6 +191,7 @@ impl App {
         };
         // Hearings that were open (or closed but not sealed) when the server stopped:
         // recover their logs now rather than at the next connection.
+        let mut unshipped = Vec::new();
         for h in state.store.list_hearings().await? {
             if mine.as_ref().is_some_and(|m| !m.contains(&h.id)) {
                 continue;
@@ -186,37 +199,37 @@ impl App {
             // A rehearsal that closed while the server was down mid-close: its scratch
             // log is deleted now (it is never evidence).
             if h.fields.rehearsal && h.state == crate::domain::HearingState::Closed {
-                let dir = state
-                    .config
-                    .data_dir
-                    .join("rehearsals")
-                    .join("hearings")
-                    .join(h.id.as_str());
-                if let Err(e) = std::fs::remove_dir_all(&dir)
+                let dir = state.paths.rehearsal(&h.id);
+                if let Err(e) = std::fs::remove_dir_all(dir.dir())
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
                     tracing::warn!(error = %e, "cannot delete a rehearsal's scratch log");
                 }
                 continue;
             }
+            let files = state.paths.hearing(&h.id);
             let unsealed = h.state == crate::domain::HearingState::Closed
-                && !state
-                    .config
-                    .data_dir
-                    .join("hearings")
-                    .join(h.id.as_str())
-                    .join("bundle")
-                    .is_dir()
-                && state
-                    .config
-                    .data_dir
-                    .join("hearings")
-                    .join(h.id.as_str())
-                    .join("log")
-                    .is_dir();
+                && !files.bundle().is_dir()
+                && files.log().is_dir();
             if h.state == crate::domain::HearingState::Open || unsealed {
                 state.hearings.handle(&h.id);
             }
+            // Sealed while the object store was down (or before it was configured):
+            // archived now, in the background, one hearing after the other.
+            if state.blobs.is_remote()
+                && files.bundle_zip().is_file()
+                && !crate::blobs::shipped(&state.blobs, &files)
+            {
+                unshipped.push(files);
+            }
+        }
+        if !unshipped.is_empty() {
+            let blobs = state.blobs.clone();
+            tokio::spawn(async move {
+                for files in unshipped {
+                    crate::blobs::ship_and_log(&blobs, &files).await;
+                }
+            });
         }
         Ok(App {
             state,
@@ -275,13 +288,76 @@ impl App {
         };
         let purge = tokio::spawn(purge_sessions(self.state.clone()));
         let heartbeat = tokio::spawn(crate::cluster::heartbeat(self.state.clone()));
+        let ship = tokio::spawn(ship_custody(self.state.clone()));
         let served = crate::http::conn::serve(self.state.clone(), listener, tls, shutdown).await;
         purge.abort();
         heartbeat.abort();
+        ship.abort();
         // Open ranged sessions closed, the final custody checkpoint signed.
         let custody = self.state.custody.clone();
         let _ = tokio::task::spawn_blocking(move || custody.shutdown()).await;
+        // ... and shipped.
+        if let Err(e) = crate::blobs::ship_log(&self.state.blobs, &self.state.paths.custody()).await
+        {
+            tracing::warn!(error = %e, "custody log not shipped to object storage at stop");
+        }
         served.map_err(AppError::Serve)
+    }
+}
+
+/// At start, one request to the object store: refused credentials or a missing bucket
+/// stop the server (a misconfiguration); a store that cannot be reached only warns
+/// (recording is local; sealed files are archived when it is back).
+async fn check_blobs(blobs: &crate::blobs::Blobs) -> Result<(), AppError> {
+    use crate::blobs::BlobError;
+    match blobs.check().await {
+        Ok(()) => Ok(()),
+        Err(e @ (BlobError::Credentials { .. } | BlobError::Settings(_))) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "object storage unreachable at start; sealed files are archived when it answers");
+            Ok(())
+        }
+    }
+}
+
+/// Ships the custody log's new checkpoints and entries to object storage (append-only
+/// segments, `blobs::ship_log`) once a checkpoint covers what it grew by, looking every
+/// custody checkpoint interval (at least a second). A failure is logged and retried.
+async fn ship_custody(state: Arc<AppState>) {
+    if !state.blobs.is_remote() {
+        return;
+    }
+    let every = state
+        .config
+        .retrieval
+        .checkpoint_interval
+        .max(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = None;
+    // After a failure: wait this long (doubling to a minute) before trying again.
+    let mut backoff = Duration::ZERO;
+    let mut retry_at = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let size = state.custody.size();
+        if seen == Some(size) || tokio::time::Instant::now() < retry_at {
+            continue;
+        }
+        match crate::blobs::ship_log(&state.blobs, &state.paths.custody()).await {
+            // Entries not yet under a checkpoint: looked at again next tick.
+            Ok(covered) => {
+                backoff = Duration::ZERO;
+                if covered >= size {
+                    seen = Some(size);
+                }
+            }
+            Err(e) => {
+                backoff = (backoff * 2).clamp(every, Duration::from_secs(60));
+                retry_at = tokio::time::Instant::now() + backoff;
+                tracing::warn!(error = %e, "custody log not shipped to object storage");
+            }
+        }
     }
 }
 

@@ -5,10 +5,12 @@
 mod cluster;
 mod limits;
 mod retrieval;
+mod storage;
 
 pub use cluster::ClusterConfig;
 pub use limits::{HttpLimits, SignInLimits};
 pub use retrieval::RetrievalLimits;
+pub use storage::{S3Settings, SecretString, StorageConfig};
 
 use crate::turn_credentials::TurnSecret;
 use serde::Deserialize;
@@ -63,6 +65,7 @@ struct RawConfig {
     database: RawDatabase,
     #[serde(default)]
     cluster: cluster::RawCluster,
+    storage: storage::RawStorage,
 }
 
 /// `[database]`: where the metadata lives (`store::Database`).
@@ -237,6 +240,9 @@ pub struct Config {
     pub database: crate::store::Database,
     /// `[cluster]`: this server is one node of several (`None`: the only one).
     pub cluster: Option<ClusterConfig>,
+    /// `[storage]` (`SWORN_STORAGE_*`): where sealed files are archived; default the
+    /// data directory only. Prints redacted.
+    pub storage: StorageConfig,
 }
 
 /// Default `media.rx_batch_ms`: see `MediaConfig::rx_batch` and README "Measured".
@@ -319,6 +325,7 @@ impl Config {
             retrieval: RetrievalLimits::default(),
             database: crate::store::Database::DataDir,
             cluster: None,
+            storage: StorageConfig::Local,
         }
     }
 
@@ -384,6 +391,10 @@ impl Config {
 
     /// What the operator should hear about at start (no secret in it).
     pub fn warnings(&self) -> Vec<String> {
+        let storage = match &self.storage {
+            StorageConfig::S3(s) => s.plain_http_warning(),
+            StorageConfig::Local => None,
+        };
         self.ice_servers
             .iter()
             .enumerate()
@@ -400,6 +411,7 @@ impl Config {
                     i + 1
                 )
             })
+            .chain(storage)
             .collect()
     }
 }
@@ -509,6 +521,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some(v) = env("SWORN_CLUSTER_SECRET_FILE") {
         raw.cluster.secret_file = Some(v.into());
     }
+    storage::apply_env(&mut raw.storage, env);
     if let Some(v) = env("SWORN_TURN_TTL_SECS") {
         let secs = v.parse().map_err(|_| ConfigError::Env {
             name: "SWORN_TURN_TTL_SECS",
@@ -673,6 +686,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let retrieval = retrieval::validate(raw.retrieval)?;
     let postgres = matches!(database, crate::store::Database::Postgres(_));
     let cluster = cluster::validate(raw.cluster, postgres)?;
+    let storage = storage::validate(raw.storage)?;
     Ok(Config {
         bind,
         public_url,
@@ -712,6 +726,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         retrieval,
         database,
         cluster,
+        storage,
     })
 }
 

@@ -172,7 +172,7 @@ impl Custody {
         tsa: Arc<TimeStamper>,
         options: CustodyOptions,
     ) -> Result<Custody, CustodyError> {
-        let dir = data_dir.join("custody");
+        let dir = crate::paths::DataPaths::new(data_dir).custody();
         let history = key.history().map(|h| h.bytes.clone());
         let (log, _) = HearingLog::open(
             &dir,

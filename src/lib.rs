@@ -20,6 +20,8 @@ pub mod recorder;
 #[cfg(feature = "server")]
 pub mod app;
 #[cfg(feature = "server")]
+pub mod blobs;
+#[cfg(feature = "server")]
 pub mod cluster;
 #[cfg(feature = "server")]
 pub mod config;
@@ -33,6 +35,8 @@ pub mod domain;
 pub mod hearing;
 #[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
+pub mod paths;
 #[cfg(feature = "server")]
 pub mod rtc;
 #[cfg(feature = "server")]

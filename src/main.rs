@@ -197,11 +197,9 @@ fn archive_renew(cli: &Cli, args: &sworn::archive_cli::RenewArgs) -> Result<i32>
             let config = load_config(cli)?;
             let id = sworn::domain::HearingId::parse(hearing)
                 .ok_or_else(|| anyhow::anyhow!("not a hearing id: {hearing}"))?;
-            let dir = config
-                .data_dir
-                .join("hearings")
-                .join(id.as_str())
-                .join("bundle");
+            let dir = sworn::paths::DataPaths::new(&config.data_dir)
+                .hearing(&id)
+                .bundle();
             if !dir.is_dir() {
                 bail!(
                     "hearing {hearing} has no sealed bundle in {}",
@@ -302,7 +300,7 @@ fn run(cli: Cli) -> Result<i32> {
             let config = load_config(&cli)?;
             let (key, tsa) = sworn::app::load_identities(&config)?;
             match sworn::custody::verify_dir(
-                &config.data_dir.join("custody"),
+                &sworn::paths::DataPaths::new(&config.data_dir).custody(),
                 &key.note_verifiers(),
                 tsa.all_chains_pem().as_bytes(),
             ) {

@@ -42,6 +42,9 @@ const AUDIO_TS0: u32 = 1_000;
 
 /// A client API without interceptors: no automatic sender reports.
 fn bare_api() -> API {
+    // rustls holds two crypto providers (ring; aws-lc-rs through object_store): webrtc-rs's
+    // DTLS asks for the process default, so one is chosen here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut se = SettingEngine::default();
     se.set_include_loopback_candidate(true);
     se.set_ip_filter(Box::new(|ip| ip.is_loopback()));

@@ -311,6 +311,9 @@ fn print_join(s: &join::Joins, j: &join::Joins, rounds: usize) {
 
 #[cfg(feature = "server")]
 fn main() -> anyhow::Result<()> {
+    // rustls holds two crypto providers (ring; aws-lc-rs through object_store): webrtc-rs's
+    // DTLS asks for the process default, so one is chosen here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     use clap::Parser;
     use std::time::Duration;
     let args = Args::parse();

@@ -18,6 +18,9 @@ mod run;
 
 #[cfg(feature = "server")]
 fn main() -> anyhow::Result<()> {
+    // rustls holds two crypto providers (ring; aws-lc-rs through object_store): webrtc-rs's
+    // DTLS asks for the process default, so one is chosen here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     use clap::Parser;
     let args = run::Args::parse();
     tokio::runtime::Builder::new_multi_thread()

@@ -552,3 +552,62 @@ fn a_cluster_node_needs_all_its_keys_postgresql_and_a_long_secret_never_printed(
     sqlite.retain(|(k, _)| *k != "SWORN_DATABASE_URL");
     assert_eq!(refused(sqlite), "cluster.node_id");
 }
+
+#[test]
+fn storage_defaults_to_the_data_dir_reads_its_secret_from_a_file_and_never_echoes_it() {
+    let c = Config::load(None, &no_env).unwrap();
+    assert!(matches!(c.storage, StorageConfig::Local));
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("s3-secret");
+    std::fs::write(&secret, "hunter2-s3-secret\n").unwrap();
+    let secret_path = secret.to_str().unwrap().to_owned();
+    let env = |k: &str| match k {
+        "SWORN_STORAGE_URL" => Some("s3://sworn-evidence/paris".to_owned()),
+        "SWORN_STORAGE_ENDPOINT" => Some("https://s3.court.example".to_owned()),
+        "SWORN_STORAGE_REGION" => Some("garage".to_owned()),
+        "SWORN_STORAGE_ACCESS_KEY_ID" => Some("GK0123".to_owned()),
+        "SWORN_STORAGE_SECRET_ACCESS_KEY_FILE" => Some(secret_path.clone()),
+        _ => None,
+    };
+    let c = Config::load(None, &env).unwrap();
+    let StorageConfig::S3(s) = &c.storage else {
+        panic!("{:?}", c.storage);
+    };
+    assert_eq!(s.secret_access_key.expose(), "hunter2-s3-secret");
+    assert_eq!(
+        (s.bucket.as_str(), s.prefix.as_str(), s.region.as_str()),
+        ("sworn-evidence", "paris", "garage")
+    );
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(c.warnings().is_empty());
+    // Half a configuration is refused by key name.
+    let path = dir.path().join("sworn.toml");
+    std::fs::write(&path, "[storage]\naccess_key_id = \"GK0123\"\n").unwrap();
+    assert!(matches!(
+        Config::load(Some(&path), &no_env),
+        Err(ConfigError::Invalid {
+            key: "storage.access_key_id",
+            ..
+        })
+    ));
+    std::fs::write(
+        &path,
+        "[storage]\nurl = \"s3://sworn-evidence\"\naccess_key_id = \"GK0123\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        Config::load(Some(&path), &no_env),
+        Err(ConfigError::Invalid {
+            key: "storage.secret_access_key_file",
+            ..
+        })
+    ));
+    // Plain HTTP off this machine is allowed, with a warning.
+    std::fs::write(
+        &path,
+        format!("[storage]\nurl = \"s3://sworn-evidence\"\nendpoint = \"http://10.0.0.5:3900\"\naccess_key_id = \"GK0123\"\nsecret_access_key_file = \"{secret_path}\"\n"),
+    )
+    .unwrap();
+    let c = Config::load(Some(&path), &no_env).unwrap();
+    assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
+}

@@ -102,7 +102,9 @@ pub(super) async fn run(
     let (stamp_tx, mut stamp_rx) = mpsc::unbounded_channel();
     let (rec_tx, mut rec_rx) = mpsc::unbounded_channel();
     let state = summary.state;
-    let sealed_dir = super::record::hearing_dir(&deps.config.data_dir, &id).join("bundle");
+    let sealed_dir = crate::paths::DataPaths::new(&deps.config.data_dir)
+        .hearing(&id)
+        .bundle();
     let checkpoint_every = deps.config.checkpoint_interval;
     let mut actor = Actor {
         id,

@@ -426,7 +426,7 @@ impl Actor {
             .flatten()
             .map(|d| (format!("derived/{}", d.file), d.info.path.clone()))
             .collect();
-        self.sealing = Some(rec.seal(signed_minutes, derived));
+        self.sealing = Some(rec.seal(signed_minutes, derived, self.deps.blobs.clone()));
     }
 
     /// Polled from the loop: the derived copies are made; commit them, then finish.

@@ -280,6 +280,8 @@ pub struct HearingDeps {
     pub key: Arc<crate::evidence::ServerKey>,
     /// Time-stamps checkpoints.
     pub tsa: Arc<crate::evidence::tsa::TimeStamper>,
+    /// Where sealed files are archived (`[storage]`).
+    pub blobs: Arc<crate::blobs::Blobs>,
 }
 
 /// The registry of live hearing tasks (started on first use).

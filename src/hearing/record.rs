@@ -17,6 +17,7 @@
 use crate::domain::HearingId;
 use crate::evidence::tsa::{RetryPolicy, StampQueue, TimeStamper};
 use crate::evidence::{ExtraFile, ExtraSource, HearingLog, Recovery, ServerKey, convert};
+use crate::paths::{DataPaths, HearingPaths};
 use crate::verify::entry::EntryBody;
 use sha2::Digest;
 use std::collections::BTreeSet;
@@ -48,6 +49,7 @@ struct StampGate {
 pub(crate) struct HearingRecord {
     pub log: HearingLog,
     pub dir: PathBuf,
+    paths: HearingPaths,
     key: Arc<ServerKey>,
     tsa: Arc<TimeStamper>,
     queue: StampQueue,
@@ -62,13 +64,13 @@ pub(crate) struct HearingRecord {
 pub(crate) const MIN_CHECKPOINT_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) fn hearing_dir(data_dir: &Path, id: &HearingId) -> PathBuf {
-    data_dir.join("hearings").join(id.as_str())
+    DataPaths::new(data_dir).hearing(id).dir().to_path_buf()
 }
 
 /// Where a rehearsal's scratch log lives (`<data>/rehearsals/hearings/<id>`): outside
 /// the evidence store, deleted when the rehearsal closes (docs/protocol.md, Rehearsal).
 pub(crate) fn rehearsal_root(data_dir: &Path) -> PathBuf {
-    data_dir.join("rehearsals")
+    DataPaths::new(data_dir).rehearsals()
 }
 
 impl HearingRecord {
@@ -81,8 +83,9 @@ impl HearingRecord {
         tsa: Arc<TimeStamper>,
         stamps: UnboundedSender<Stamped>,
     ) -> Result<(HearingRecord, Recovery), crate::evidence::LogError> {
-        let dir = hearing_dir(data_dir, id);
-        std::fs::create_dir_all(dir.join("media"))?;
+        let paths = DataPaths::new(data_dir).hearing(id);
+        let dir = paths.dir().to_path_buf();
+        std::fs::create_dir_all(paths.media())?;
         let origin = convert::hearing_origin(server_name, id.as_str());
         let (log, recovery) = HearingLog::open(
             &dir.join("log"),
@@ -105,6 +108,7 @@ impl HearingRecord {
         let mut record = HearingRecord {
             log,
             dir,
+            paths,
             key,
             tsa,
             queue,
@@ -294,15 +298,21 @@ impl HearingRecord {
         self.request_stamp(size, note);
     }
 
-    /// Writes the sealed bundle (directory + zip) on a blocking thread.
+    /// Writes the sealed bundle (directory + zip) on a blocking thread, then starts
+    /// archiving the hearing's sealed files to `blobs` in the background (when
+    /// `[storage]` names an object store; a failure there is logged and leaves the
+    /// bundle sealed: `App::build` archives it at the next start).
     pub fn seal(
         &self,
         extra_minutes: Option<(Vec<u8>, Vec<u8>)>,
         derived: Vec<(String, PathBuf)>,
+        blobs: Arc<crate::blobs::Blobs>,
     ) -> tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>> {
-        let log_dir = self.dir.join("log");
+        let log_dir = self.paths.log();
         let media_dir = self.media_dir();
-        let out = self.dir.join("bundle");
+        let out = self.paths.bundle();
+        let paths = self.paths.clone();
+        let runtime = tokio::runtime::Handle::current();
         let key = self.key.clone();
         let gate = self.gate.clone();
         let stop = self.queue.stop_handle();
@@ -357,6 +367,9 @@ impl HearingRecord {
             if let Err(e) = crate::evidence::report_cache::refresh(&out, &key) {
                 tracing::warn!(error = %e, "bundle report not cached");
             }
+            // Archived in the background: the hearing is sealed (and its bundle served
+            // from the local copy) whatever the object store does meanwhile.
+            runtime.spawn(async move { crate::blobs::ship_and_log(&blobs, &paths).await });
             Ok(info)
         })
     }

@@ -22,8 +22,8 @@ use super::auth::Staff;
 use super::error::ApiError;
 use super::guard::{OriginRule, check_origin};
 use super::portal::{
-    admit_bytes, bundle_dir, bundle_fingerprint, granted, log_served, parse_range, ranged_response,
-    refusal_fact, take_quota, who_of,
+    SealedFile, admit_bytes, bundle_dir, bundle_fingerprint, granted, log_served, parse_range,
+    ranged_response, refusal_fact, take_quota, who_of,
 };
 use super::quota::{QuotaKind, ReusableExport};
 use crate::custody::Fact;
@@ -80,7 +80,7 @@ struct ExportMeta {
 const KEEP_PER_ACCOUNT: usize = 2;
 
 fn exports_dir(state: &AppState) -> PathBuf {
-    state.config.data_dir.join("exports")
+    state.paths.exports()
 }
 
 /// Writes `bytes` under `path` atomically and durably (temporary name, fsync, rename,
@@ -187,11 +187,11 @@ fn make_export(
 ) -> Result<ExportId, ApiError> {
     let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
     let fp = bundle_fingerprint(state, h).ok_or_else(|| internal(&"sealed manifest unreadable"))?;
-    let sealed_path = bundle_dir(state, h).with_extension("zip");
-    let meta = std::fs::symlink_metadata(&sealed_path).map_err(|e| internal(&e))?;
-    if !meta.file_type().is_file() {
-        return Err(ApiError::NotFound);
-    }
+    // The sealed zip here, or its archived copy (then its central directory is read
+    // with a few ranged requests).
+    let sealed = tokio::runtime::Handle::current()
+        .block_on(SealedFile::find(state, state.paths.hearing(h).bundle_zip()))?;
+    let sealed_len = sealed.len();
     let who = who_of(staff);
     if let Some(prev) = reusable(state, staff, h, &fp) {
         let eid = ExportId::parse(&prev.id).ok_or_else(|| internal(&"export id"))?;
@@ -250,15 +250,26 @@ fn make_export(
             .extract(h.as_str())
             .map_err(|e| internal(&e))?,
     );
-    let mut sealed = std::fs::File::open(&sealed_path).map_err(|e| internal(&e))?;
     let created = now_unix();
-    let tail =
-        zip_tail::build_tail(&mut sealed, meta.len(), &files, created).map_err(|e| internal(&e))?;
+    let tail = match &sealed {
+        SealedFile::Local(path, _) => {
+            let mut f = std::fs::File::open(path).map_err(|e| internal(&e))?;
+            zip_tail::build_tail(&mut f, sealed_len, &files, created)
+        }
+        SealedFile::Archived(path, _) => {
+            let mut r = state
+                .blobs
+                .reader(path, sealed_len)
+                .map_err(|e| internal(&e))?;
+            zip_tail::build_tail(&mut r, sealed_len, &files, created)
+        }
+    }
+    .map_err(|e| internal(&e))?;
     let record = ExportMeta {
         hearing: h.as_str().to_owned(),
         user: staff.user.id.as_str().to_owned(),
         base_len: tail.base_len,
-        sealed_len: meta.len(),
+        sealed_len,
         tail_len: tail.bytes.len() as u64,
         bundle_fingerprint: fp.clone(),
         created,
@@ -362,9 +373,8 @@ pub async fn serve(
         tracing::info!(hearing = %h.id, "export of another user or hearing refused");
         return Err(ApiError::NotFound);
     }
-    let sealed_path = bundle_dir(&state, &h.id).with_extension("zip");
-    let sealed_meta = std::fs::symlink_metadata(&sealed_path).map_err(|_| ApiError::NotFound)?;
-    if !sealed_meta.file_type().is_file() || sealed_meta.len() != meta.sealed_len {
+    let sealed = SealedFile::find(&state, state.paths.hearing(&h.id).bundle_zip()).await?;
+    if sealed.len() != meta.sealed_len {
         return Err(ApiError::Internal("sealed bundle zip changed".into()));
     }
     let tail = read_regular(&dir.join(format!("{}.tail", eid.as_str())))
@@ -384,54 +394,28 @@ pub async fn serve(
     // Not tagged with the export: a download moves the hearing's custody on, so the
     // next export is a new one that lists it.
     log_served(&state, &staff, &h.id, &what, range).await?;
-    let body = concat_body(sealed_path, meta.base_len, tail, start, end).await?;
+    let body = concat_body(&state, &sealed, meta.base_len, tail, start, end).await?;
     let name = format!("sworn-bundle-{}.zip", h.id);
     ranged_response(body, "application/zip", range, len, Some(&name))
 }
 
-/// Bytes `start..=end` of `sealed[..base_len] ++ tail`, streamed.
+/// Bytes `start..=end` of `sealed[..base_len] ++ tail`, streamed (the sealed zip from
+/// disk, or from object storage when the local copy is gone).
 async fn concat_body(
-    sealed: PathBuf,
+    state: &AppState,
+    sealed: &SealedFile,
     base_len: u64,
     tail: Vec<u8>,
     start: u64,
     end: u64,
 ) -> Result<Body, ApiError> {
     use futures_util::StreamExt as _;
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let file_count = if start < base_len {
         end.min(base_len - 1) - start + 1
     } else {
         0
     };
-    let mut file = tokio::fs::File::open(&sealed)
-        .await
-        .map_err(|_| ApiError::NotFound)?;
-    if file_count > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-    }
-    let head = futures_util::stream::unfold((file, file_count), |(mut f, left)| async move {
-        if left == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; (left.min(256 * 1024)) as usize];
-        match f.read(&mut buf).await {
-            Ok(0) => Some((
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "sealed zip shorter than recorded",
-                )),
-                (f, 0),
-            )),
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), (f, left - n as u64)))
-            }
-            Err(e) => Some((Err(e), (f, 0))),
-        }
-    });
+    let head = sealed.stream(state, start, file_count).await?;
     let tail_part = if end >= base_len {
         let from = usize::try_from(start.max(base_len) - base_len)
             .map_err(|_| ApiError::RangeNotSatisfiable)?;

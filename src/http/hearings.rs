@@ -294,13 +294,9 @@ pub async fn get(
         Some(live) => live.seal_status().await.ok(),
         None => None,
     };
-    let sealed = state
-        .config
-        .data_dir
-        .join("hearings")
-        .join(h.id.as_str())
-        .join("bundle.zip")
-        .is_file();
+    let files = state.paths.hearing(&h.id);
+    // The zip may have been removed locally once archived (`crate::blobs`).
+    let sealed = files.bundle_zip().is_file() || files.manifest().is_file();
     if let Some(obj) = v.as_object_mut() {
         let record = match seal {
             Some(s) if !sealed => json!({"stage": s.stage, "progress": s.progress}),

@@ -43,6 +43,10 @@ pub struct AppState {
     pub retrieval: quota::Retrieval,
     /// `[cluster]`: this server is one node of several (`None`: the only one).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// The data directory's layout.
+    pub paths: crate::paths::DataPaths,
+    /// Where sealed files are archived; read from when a local copy is gone.
+    pub blobs: Arc<crate::blobs::Blobs>,
 }
 
 /// The largest request body accepted.

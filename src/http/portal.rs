@@ -31,12 +31,91 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(super) fn bundle_dir(state: &AppState, id: &HearingId) -> PathBuf {
-    state
-        .config
-        .data_dir
-        .join("hearings")
-        .join(id.as_str())
-        .join("bundle")
+    state.paths.hearing(id).bundle()
+}
+
+/// A sealed file to serve: the local copy, or (when it is gone) its copy in object
+/// storage (`crate::blobs`); with its length.
+pub(super) enum SealedFile {
+    Local(PathBuf, u64),
+    Archived(PathBuf, u64),
+}
+
+impl SealedFile {
+    pub(super) fn len(&self) -> u64 {
+        match self {
+            SealedFile::Local(_, n) | SealedFile::Archived(_, n) => *n,
+        }
+    }
+
+    /// Finds `path` (a file of the data directory): a regular local file (a symlink is
+    /// refused), else its archived copy; 404 when neither exists.
+    pub(super) async fn find(state: &AppState, path: PathBuf) -> Result<SealedFile, ApiError> {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => Ok(SealedFile::Local(path, meta.len())),
+            Ok(_) => Err(ApiError::NotFound),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match state.blobs.len(&path).await {
+                    Ok(Some(len)) => Ok(SealedFile::Archived(path, len)),
+                    Ok(None) => Err(ApiError::NotFound),
+                    Err(e) => Err(ApiError::Internal(e.to_string())),
+                }
+            }
+            Err(_) => Err(ApiError::NotFound),
+        }
+    }
+
+    /// Bytes `start..start + count`, streamed; a file shorter than that ends the stream
+    /// with an error (the response's Content-Length must not lie).
+    pub(super) async fn stream(
+        &self,
+        state: &AppState,
+        start: u64,
+        count: u64,
+    ) -> Result<crate::blobs::ByteStream, ApiError> {
+        use futures_util::StreamExt as _;
+        if count == 0 {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        match self {
+            SealedFile::Archived(path, _) => state
+                .blobs
+                .range(path, start, start + count - 1)
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string())),
+            SealedFile::Local(path, _) => {
+                use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                let mut file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|_| ApiError::NotFound)?;
+                file.seek(std::io::SeekFrom::Start(start))
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                let stream =
+                    futures_util::stream::unfold((file, count), |(mut f, left)| async move {
+                        if left == 0 {
+                            return None;
+                        }
+                        let mut buf = vec![0u8; (left.min(256 * 1024)) as usize];
+                        match f.read(&mut buf).await {
+                            Ok(0) => Some((
+                                Err(std::io::Error::new(
+                                    std::io::ErrorKind::UnexpectedEof,
+                                    "sealed file shorter than its length",
+                                )),
+                                (f, 0),
+                            )),
+                            Ok(n) => {
+                                buf.truncate(n);
+                                Some((Ok(bytes::Bytes::from(buf)), (f, left - n as u64)))
+                            }
+                            Err(e) => Some((Err(e), (f, 0))),
+                        }
+                    });
+                Ok(stream.boxed())
+            }
+        }
+    }
 }
 
 fn grant_json(g: &GrantRow) -> Value {
@@ -560,41 +639,15 @@ async fn serve_file(
     ct: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let meta = std::fs::symlink_metadata(&path).map_err(|_| ApiError::NotFound)?;
-    if !meta.file_type().is_file() {
-        return Err(ApiError::NotFound);
-    }
-    let len = meta.len();
+    let file = SealedFile::find(state, path).await?;
+    let len = file.len();
     let range = parse_range(headers, len)?;
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
     let count = if len == 0 { 0 } else { end - start + 1 };
     admit_bytes(state, staff, h, what, count).await?;
     // Durable before the first byte leaves (a range: its session's entry).
     log_served(state, staff, h, what, range).await?;
-    let mut file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|_| ApiError::NotFound)?;
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let stream = futures_util::stream::unfold((file, count), |(mut f, left)| async move {
-        if left == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; (left.min(256 * 1024)) as usize];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((
-                    Ok::<_, std::io::Error>(bytes::Bytes::from(buf)),
-                    (f, left - n as u64),
-                ))
-            }
-            Err(e) => Some((Err(e), (f, 0))),
-        }
-    });
+    let stream = file.stream(state, start, count).await?;
     ranged_response(Body::from_stream(stream), ct, range, len, None)
 }
 

@@ -43,6 +43,15 @@ impl TestServer {
     /// Stops the server, runs `between` on its data directory (a CLI command, say) and
     /// starts a new server on the same directory.
     pub async fn restart(self, between: impl FnOnce(&std::path::Path)) -> TestServer {
+        self.restart_with(between, |_| {}).await
+    }
+
+    /// [`TestServer::restart`] with `edit` applied to the new server's configuration.
+    pub async fn restart_with(
+        self,
+        between: impl FnOnce(&std::path::Path),
+        edit: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let TestServer {
             dir,
             mut shutdown,
@@ -56,7 +65,7 @@ impl TestServer {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
         }
         between(&dir.path().join("data"));
-        Self::start_in(dir, |_| {}).await
+        Self::start_in(dir, edit).await
     }
 
     async fn start_in(dir: tempfile::TempDir, edit: impl FnOnce(&mut Config)) -> TestServer {
@@ -377,6 +386,18 @@ impl TestServer {
             .post(&format!("/api/hearings/{h}/open"), json!({}))
             .await;
         self.close_and_seal(judge, &h).await;
+        h
+    }
+
+    /// [`TestServer::sealed_hearing`], with retrieval granted to account `username`.
+    pub async fn sealed_hearing_granted(&self, judge: &Client, username: &str) -> String {
+        let h = self.sealed_hearing(judge).await;
+        judge
+            .post(
+                &format!("/api/hearings/{h}/grants"),
+                json!({"username": username}),
+            )
+            .await;
         h
     }
 }

@@ -28,6 +28,9 @@ use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 pub fn client_api() -> API {
+    // rustls holds two crypto providers (ring; aws-lc-rs through object_store): webrtc-rs's
+    // DTLS asks for the process default, so one is chosen here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut se = SettingEngine::default();
     se.set_include_loopback_candidate(true);
     se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
