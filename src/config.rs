@@ -65,6 +65,7 @@ struct RawConfig {
     database: RawDatabase,
     #[serde(default)]
     cluster: cluster::RawCluster,
+    #[serde(default)]
     storage: storage::RawStorage,
 }
 
