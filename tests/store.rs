@@ -578,8 +578,8 @@ async fn postgres_migrations_run_once_and_refuse_the_unknown() {
         .unwrap()
         .get(0);
     assert_eq!(
-        n, 2,
-        "each migration recorded once (0001 initial, 0002 nodes)"
+        n, 3,
+        "each migration recorded once (0001 initial, 0002 nodes, 0003 failover)"
     );
     client
         .execute(

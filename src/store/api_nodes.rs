@@ -70,3 +70,56 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Moves up to `limit` open hearings off dead nodes (heartbeat older than `live`)
+    /// onto live ones; returns what moved.
+    pub async fn move_orphans(
+        &self,
+        this: &str,
+        live: Duration,
+        limit: i64,
+    ) -> Result<Vec<super::Moved>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.move_orphans(this, live, limit).await,
+        }
+    }
+
+    /// Hearings moved onto `node` and not taken over yet: `(hearing, from node)`.
+    pub async fn adoptions(&self, node: &str) -> Result<Vec<(HearingId, String)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.adoptions(node).await,
+        }
+    }
+
+    /// `node` has taken `hearing` over; `false` if it is no longer placed there.
+    pub async fn adopted(&self, hearing: &HearingId, node: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.adopted(hearing, node).await,
+        }
+    }
+
+    /// The node `hearing` is placed on (`None`: not placed, or a single server).
+    pub async fn hearing_node(&self, hearing: &HearingId) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(p) => p.hearing_node(hearing).await,
+        }
+    }
+
+    /// Records `node`'s signing key; returns the live nodes signing with another key.
+    pub async fn register_signing_key(
+        &self,
+        node: &str,
+        key: &str,
+        live: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.register_signing_key(node, key, live).await,
+        }
+    }
+}

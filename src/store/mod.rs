@@ -31,8 +31,8 @@ mod sqlite;
 
 pub use location::{Database, DatabaseUrlError};
 pub use rows::{
-    CourtRow, GrantRow, HearingRow, NewHearing, NodeRow, ParticipantRow, Placement, RequestDetails,
-    SessionRow, SetupGrant, UserRow, court_name_acceptable,
+    CourtRow, GrantRow, HearingRow, Moved, NewHearing, NodeRow, ParticipantRow, Placement,
+    RequestDetails, SessionRow, SetupGrant, UserRow, court_name_acceptable,
 };
 /// Applies the first `n` SQLite schema migrations to a bare connection: upgrade tests
 /// build a database as an older release made it.

@@ -140,4 +140,16 @@ pub struct Placement {
     pub node: NodeRow,
     /// Placed by this call (it had no node before).
     pub placed: bool,
+    /// Moved off a dead node and not yet taken over by `node` (`cluster::failover`).
+    pub moving: bool,
+}
+
+/// A hearing moved off a dead node ([`crate::store::Store::move_orphans`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    pub hearing: crate::domain::HearingId,
+    /// The node whose heartbeat stopped.
+    pub from: String,
+    /// The live node that takes it over.
+    pub to: String,
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("migrations/0001_initial.sql")),
     (2, "nodes", include_str!("migrations/0002_nodes.sql")),
+    (3, "failover", include_str!("migrations/0003_failover.sql")),
 ];
 
 /// The advisory lock key: "sworn" in ASCII, so it does not meet another program's.

@@ -88,7 +88,7 @@ impl Postgres {
         let tx = client.transaction().await?;
         let Some(row) = tx
             .query_opt(
-                "SELECT node_id FROM hearings WHERE id = $1 FOR UPDATE",
+                "SELECT node_id, moved_from IS NOT NULL FROM hearings WHERE id = $1 FOR UPDATE",
                 &[&hearing.as_str()],
             )
             .await?
@@ -96,6 +96,7 @@ impl Postgres {
             return Ok(None);
         };
         let current: Option<String> = row.try_get(0)?;
+        let moving: bool = row.try_get(1)?;
         let placed = current.is_none();
         let node = match current {
             Some(id) => tx
@@ -142,7 +143,11 @@ impl Postgres {
             }
         };
         tx.commit().await?;
-        Ok(Some(Placement { node, placed }))
+        Ok(Some(Placement {
+            node,
+            placed,
+            moving,
+        }))
     }
 
     /// The nodes of a court's placed hearings: `(hearing, node)`.
@@ -167,6 +172,130 @@ impl Postgres {
             "SELECT id FROM hearings WHERE node_id = $1",
             &[&node],
             |r| Ok(HearingId::from_trusted(r.try_get(0)?)),
+        )
+        .await
+    }
+}
+
+impl Postgres {
+    /// Moves up to `limit` open hearings off nodes whose heartbeat is older than `live`,
+    /// each onto the live, not draining node with the fewest open hearings (`this`
+    /// winning a tie), noting where it came from (`moved_from`). Hearings another
+    /// node is moving at the same time are skipped (row locks), so each moves once.
+    pub(in crate::store) async fn move_orphans(
+        &self,
+        this: &str,
+        live: Duration,
+        limit: i64,
+    ) -> Result<Vec<crate::store::Moved>, StoreError> {
+        let secs = live.as_secs_f64();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let orphans = tx
+            .query(
+                "SELECT h.id, h.node_id FROM hearings h JOIN nodes n ON n.id = h.node_id \
+                 WHERE h.state <> 'closed' AND n.heartbeat_at <= now() - make_interval(secs => $1) \
+                 ORDER BY h.id LIMIT $2 FOR UPDATE OF h SKIP LOCKED",
+                &[&secs, &limit],
+            )
+            .await?;
+        let mut moved = Vec::new();
+        for row in orphans {
+            let hearing: String = row.try_get(0)?;
+            let from: String = row.try_get(1)?;
+            let Some(to) = tx
+                .query_opt(
+                    "SELECT n.id FROM nodes n LEFT JOIN (SELECT node_id, COUNT(*) AS open FROM hearings \
+                       WHERE node_id IS NOT NULL AND state <> 'closed' GROUP BY node_id) c ON c.node_id = n.id \
+                     WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining \
+                     ORDER BY COALESCE(c.open, 0), (n.id = $2) DESC, n.id LIMIT 1",
+                    &[&secs, &this],
+                )
+                .await?
+            else {
+                break;
+            };
+            let to: String = to.try_get(0)?;
+            tx.execute(
+                "UPDATE hearings SET node_id = $2, moved_from = $3 WHERE id = $1",
+                &[&hearing, &to, &from],
+            )
+            .await?;
+            moved.push(crate::store::Moved {
+                hearing: HearingId::from_trusted(hearing),
+                from,
+                to,
+            });
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Hearings moved onto `node` that it has not taken over yet: `(hearing, from)`.
+    pub(in crate::store) async fn adoptions(
+        &self,
+        node: &str,
+    ) -> Result<Vec<(HearingId, String)>, StoreError> {
+        self.all(
+            "SELECT id, moved_from FROM hearings WHERE node_id = $1 AND moved_from IS NOT NULL",
+            &[&node],
+            |r| Ok((HearingId::from_trusted(r.try_get(0)?), r.try_get(1)?)),
+        )
+        .await
+    }
+
+    /// `node` has taken `hearing` over (restored and logged the move): `false` if the
+    /// hearing is no longer on `node`.
+    pub(in crate::store) async fn adopted(
+        &self,
+        hearing: &HearingId,
+        node: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .exec(
+                "UPDATE hearings SET moved_from = NULL WHERE id = $1 AND node_id = $2",
+                &[&hearing.as_str(), &node],
+            )
+            .await?
+            == 1)
+    }
+
+    /// The node `hearing` is placed on, if any (no placement is made).
+    pub(in crate::store) async fn hearing_node(
+        &self,
+        hearing: &HearingId,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .all(
+                "SELECT node_id FROM hearings WHERE id = $1",
+                &[&hearing.as_str()],
+                |r| r.try_get::<_, Option<String>>(0),
+            )
+            .await?
+            .into_iter()
+            .next()
+            .flatten())
+    }
+
+    /// Records the public key `node` signs with, and returns the live nodes that sign
+    /// with another one.
+    pub(in crate::store) async fn register_signing_key(
+        &self,
+        node: &str,
+        key: &str,
+        live: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        let secs = live.as_secs_f64();
+        self.exec(
+            "UPDATE nodes SET signing_key = $2 WHERE id = $1",
+            &[&node, &key],
+        )
+        .await?;
+        self.all(
+            "SELECT id FROM nodes WHERE id <> $1 AND signing_key IS NOT NULL AND signing_key <> $2 \
+             AND heartbeat_at > now() - make_interval(secs => $3) ORDER BY id",
+            &[&node, &key, &secs],
+            |r| r.try_get(0),
         )
         .await
     }
