@@ -323,6 +323,18 @@ pub fn render_minutes(entries_jsonl: &[u8]) -> Result<String, MinutesError> {
             } else {
                 fill(x.server_stopped, &[&x.term(reason, false)])
             })),
+            EntryBody::NodeLost {
+                node,
+                resumed_on,
+                restored_size,
+            } => technical.push(at(fill(
+                x.node_lost,
+                &[
+                    node.as_str(),
+                    resumed_on.as_str(),
+                    &restored_size.to_string(),
+                ],
+            ))),
             EntryBody::RecoveredAfterInterruption {
                 from_seq, to_seq, ..
             } => technical.push(at(fill(

@@ -426,6 +426,18 @@ pub enum EntryBody {
         /// files are sealed at their last committed byte at the next start).
         unsealed: u64,
     },
+    /// The node the hearing ran on stopped answering (one of several nodes sharing a
+    /// database and object storage): another node restored the log from object
+    /// storage, as of the last checkpoint shipped there, and goes on from here. What
+    /// the lost node logged or recorded after that checkpoint is not in this log.
+    NodeLost {
+        /// The node that stopped answering.
+        node: String,
+        /// The node the hearing resumed on.
+        resumed_on: String,
+        /// Entries restored from object storage (the log's size when it resumed).
+        restored_size: u64,
+    },
     /// The hearing is closed; the last entry of a hearing log.
     HearingClosed {
         /// Why (`closed_by_judge`, `server_shutdown`, ...).
@@ -498,6 +510,7 @@ impl EntryBody {
             Self::RecordingDegraded { .. } => "recording_degraded",
             Self::RecoveredAfterInterruption { .. } => "recovered_after_interruption",
             Self::ServerStopped { .. } => "server_stopped",
+            Self::NodeLost { .. } => "node_lost",
             Self::HearingClosed { .. } => "hearing_closed",
             Self::DerivedFile { .. } => "derived_file",
             Self::Retrieval { .. } => "retrieval",

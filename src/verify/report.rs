@@ -44,6 +44,28 @@ pub struct Interruption {
     pub to_seq: u64,
 }
 
+/// A node lost during the hearing: the log went on on another node from what object
+/// storage held (a `node_lost` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeLost {
+    /// Seq of the node_lost entry.
+    pub seq: u64,
+    /// The node that stopped answering.
+    pub node: String,
+    /// The node the hearing resumed on.
+    pub resumed_on: String,
+    /// Entries the log held when it resumed.
+    pub restored_size: u64,
+}
+
+/// One line describing a lost node.
+pub fn describe_node_lost(n: &NodeLost) -> String {
+    format!(
+        "node {} stopped answering; the hearing resumed on node {} from the {} entries kept in object storage (entry {}): what {} recorded after its last stored checkpoint is not in this record",
+        n.node, n.resumed_on, n.restored_size, n.seq, n.node
+    )
+}
+
 /// One line describing an interruption.
 pub fn describe_interruption(i: &Interruption) -> String {
     if i.from_seq < i.to_seq {
@@ -107,6 +129,8 @@ pub struct Report {
     pub key_pinned: bool,
     /// Interruptions recorded in the log.
     pub interruptions: Vec<Interruption>,
+    /// Nodes lost during the hearing (`node_lost` entries).
+    pub nodes_lost: Vec<NodeLost>,
     /// Custody-log entries about this hearing carried by an exported bundle
     /// (`custody/`): who had the bundle and when.
     pub custody: Vec<super::bundle::CustodyRecord>,
@@ -153,6 +177,9 @@ impl Report {
                 "NOTE      recording was interrupted: {}\n",
                 describe_interruption(i)
             ));
+        }
+        for n in &self.nodes_lost {
+            out.push_str(&format!("NOTE      {}\n", describe_node_lost(n)));
         }
         // Listed either way (a court may want to see them), but flagged when the custody
         // extract failed a check: then nothing proves these entries.

@@ -55,6 +55,7 @@ pub(super) const EN: MinutesText = MinutesText {
     server_stopped: "the server was stopped ({0}): connections closed, recordings sealed; the hearing resumed when it was back",
     server_stopped_unsealed: "the server was stopped ({0}): connections closed, recordings sealed except {1}, sealed at their last committed byte on restart; the hearing resumed when it was back",
     recovered: "the server was interrupted; log entries {0}..{1} were committed after restart",
+    node_lost: "the media node {0} stopped answering; the hearing resumed on node {1} from the record kept in object storage ({2} log entries); what {0} recorded after its last stored checkpoint is lost",
     muted: "{0} muted by the court",
     unmuted: "{0} unmuted by the court",
     locked: "the waiting room was locked (newcomers turned away) by {0}",

@@ -55,6 +55,7 @@ pub(super) const ES: MinutesText = MinutesText {
     server_stopped: "el servidor fue detenido ({0}): conexiones cerradas, grabaciones selladas; la audiencia se reanudó al restablecerse el servidor",
     server_stopped_unsealed: "el servidor fue detenido ({0}): conexiones cerradas, grabaciones selladas salvo {1}, selladas al reiniciar en su último byte confirmado; la audiencia se reanudó al restablecerse el servidor",
     recovered: "el servidor se interrumpió; las entradas {0}..{1} del registro se confirmaron tras el reinicio",
+    node_lost: "el nodo de medios {0} dejó de responder; la audiencia se reanudó en el nodo {1} a partir del registro conservado en el almacenamiento de objetos ({2} entradas del registro); lo que {0} grabó después de su último punto de control almacenado se ha perdido",
     muted: "micrófono de {0} silenciado por el tribunal",
     unmuted: "micrófono de {0} reactivado por el tribunal",
     locked: "la sala de espera fue cerrada (se rechazan nuevas llegadas) por {0}",

@@ -55,6 +55,7 @@ pub(super) const FR: MinutesText = MinutesText {
     server_stopped: "le serveur a été arrêté ({0}) : connexions fermées, enregistrements scellés ; l'audience a repris à son rétablissement",
     server_stopped_unsealed: "le serveur a été arrêté ({0}) : connexions fermées, enregistrements scellés à l'exception de {1}, scellés au redémarrage à leur dernier octet validé ; l'audience a repris à son rétablissement",
     recovered: "le serveur a été interrompu ; les entrées {0}..{1} du journal ont été validées après le redémarrage",
+    node_lost: "le nœud média {0} a cessé de répondre ; l'audience a repris sur le nœud {1} à partir de l'enregistrement conservé dans le stockage objet ({2} entrées du journal) ; ce que {0} a enregistré après son dernier point de contrôle stocké est perdu",
     muted: "micro de {0} coupé par le tribunal",
     unmuted: "micro de {0} rétabli par le tribunal",
     locked: "la salle d'attente a été verrouillée (nouveaux arrivants écartés) par {0}",

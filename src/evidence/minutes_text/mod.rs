@@ -117,6 +117,8 @@ phrase_table! {
     server_stopped_unsealed,
     /// {0} first, {1} last entry.
     recovered,
+    /// {0} the node lost, {1} the node the hearing resumed on, {2} entries restored.
+    node_lost,
     /// {0} whose microphone.
     muted,
     unmuted,

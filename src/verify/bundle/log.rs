@@ -9,7 +9,7 @@ use crate::verify::clock;
 use crate::verify::entry::{self, Entry, EntryBody, EntryError};
 use crate::verify::error::VerifyError;
 use crate::verify::merkle::{CompactRange, Hash, leaf_hash};
-use crate::verify::report::Interruption;
+use crate::verify::report::{Interruption, NodeLost};
 
 /// The parsed log.
 pub(crate) struct LogView {
@@ -19,6 +19,8 @@ pub(crate) struct LogView {
     pub roots: Vec<Hash>,
     /// Recorded interruptions.
     pub interruptions: Vec<Interruption>,
+    /// Nodes lost during the hearing.
+    pub nodes_lost: Vec<NodeLost>,
 }
 
 impl LogView {
@@ -64,6 +66,7 @@ pub(crate) fn check_entries(ctx: &mut Ctx<'_>, spec: &LogSpec<'_>) -> LogView {
         entries: Vec::new(),
         roots: Vec::new(),
         interruptions: Vec::new(),
+        nodes_lost: Vec::new(),
     };
     let check = format!("{}.entries", spec.name);
     let Some(bytes) = ctx.read(&format!("{}entries.jsonl", spec.base), &mut errs) else {
@@ -175,6 +178,7 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -
         }),
     }
     let mut interruptions = Vec::new();
+    let mut nodes_lost = Vec::new();
     let mut closed = false;
     for (seq, e) in view.iter() {
         // After hearing_closed only a crash recovery (and the re-close) may follow.
@@ -183,6 +187,19 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -
             EntryBody::RecoveredAfterInterruption { .. } => {}
             _ if closed => errs.push(VerifyError::EntryAfterClose { seq }),
             _ => {}
+        }
+        if let EntryBody::NodeLost {
+            node,
+            resumed_on,
+            restored_size,
+        } = &e.body
+        {
+            nodes_lost.push(NodeLost {
+                seq,
+                node: node.clone(),
+                resumed_on: resumed_on.clone(),
+                restored_size: *restored_size,
+            });
         }
         if let EntryBody::RecoveredAfterInterruption {
             from_seq, to_seq, ..
@@ -196,6 +213,7 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -
         }
     }
     view.interruptions = interruptions;
+    view.nodes_lost = nodes_lost;
     let builtin_tsa = matches!(
         view.entries.first(),
         Some(Some(Entry {
@@ -222,6 +240,14 @@ pub(crate) fn check_log(ctx: &mut Ctx<'_>, man: &Manifest, spec: &LogSpec<'_>) -
             Vec::new(),
             format!("recording was interrupted: {}", spans.join(", ")),
         );
+    }
+    if !view.nodes_lost.is_empty() {
+        let lines: Vec<String> = view
+            .nodes_lost
+            .iter()
+            .map(super::super::report::describe_node_lost)
+            .collect();
+        ctx.record("log.nodes_lost", Vec::new(), lines.join("; "));
     }
     view
 }

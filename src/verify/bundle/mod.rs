@@ -301,6 +301,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
         key_fingerprint: None,
         key_pinned: opts.trusted_key.is_some() || opts.trusted_history.is_some(),
         interruptions: Vec::new(),
+        nodes_lost: Vec::new(),
         custody: Vec::new(),
         archive: None,
     };
@@ -327,6 +328,7 @@ pub fn verify_bundle(src: &dyn BundleSource, opts: &VerifyOptions<'_>) -> Report
     let log = log::check_log(&mut ctx, &man, &spec);
     report.log_size = Some(log.entries.len() as u64);
     report.interruptions = log.interruptions.clone();
+    report.nodes_lost = log.nodes_lost.clone();
     let cps = checkpoints::check_checkpoints(&mut ctx, &spec, Some(&man), &log, signers.as_ref());
     checkpoints::check_proofs(&mut ctx, &spec, &cps);
     checkpoints::check_timestamps(

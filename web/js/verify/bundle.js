@@ -298,7 +298,7 @@ export async function verifyBundle(src, opts = {}) {
   const ctx = new Ctx(src, opts.onProgress);
   const report = {
     checks: [], valid: false, verdict: 'invalid', hearing: null, log_size: null, key_fingerprint: null,
-    key_pinned: !!(opts.trustedKey || opts.trustedHistory), interruptions: [], custody: [], archive: null,
+    key_pinned: !!(opts.trustedKey || opts.trustedHistory), interruptions: [], nodes_lost: [], custody: [], archive: null,
   };
   const man = await checkFiles(ctx);
   if (!man) { report.checks = ctx.checks; return report; }
@@ -311,6 +311,7 @@ export async function verifyBundle(src, opts = {}) {
   const log = await checkLog(ctx, man, spec);
   report.log_size = log.entries.length;
   report.interruptions = log.interruptions;
+  report.nodes_lost = log.nodes_lost;
   ctx.onProgress({ phase: 'checkpoints' });
   const cps = await checkCheckpoints(ctx, spec, man, log, signers);
   await checkProofs(ctx, spec, cps);

@@ -51,6 +51,7 @@ const TYPES = {
   recording_degraded: { participant: 's?', detail: 's' },
   recovered_after_interruption: { from_seq: 'u', to_seq: 'u', torn_bytes: 'u' },
   server_stopped: { reason: 's', unsealed: 'u' },
+  node_lost: { node: 's', resumed_on: 's', restored_size: 'u' },
   hearing_closed: { reason: 's' },
   derived_file: { file: 's', length: 'u', sha256: 's', derived_from: 'a', method: 's' },
   retrieval: { user: 's', retrieved_hearing: 's', what: 's', result: 's' },

@@ -16,13 +16,18 @@ export function describeInterruption(i) {
     : `the server restarted without a final checkpoint; no complete entry was pending (entry ${i.seq})`;
 }
 
+/** One line describing a lost node (`node_lost`), as the Rust verifier words it. */
+export function describeNodeLost(n) {
+  return `node ${n.node} stopped answering; the hearing resumed on node ${n.resumed_on} from the ${n.restored_size} entries kept in object storage (entry ${n.seq}): what ${n.node} recorded after its last stored checkpoint is not in this record`;
+}
+
 /**
  * `spec`: {base: 'log/', name: 'log', logId, origin}.
  * Parses `<base>entries.jsonl` and records `<name>.entries`.
  */
 export async function checkEntries(ctx, spec) {
   const errs = [];
-  const view = { entries: [], roots: [], interruptions: [] };
+  const view = { entries: [], roots: [], interruptions: [], nodes_lost: [] };
   view.rootAt = (size) => (size >= 1n && size <= BigInt(view.roots.length) ? view.roots[Number(size) - 1] : null);
   view.iter = function* iter() {
     for (let i = 0; i < view.entries.length; i++) if (view.entries[i]) yield [BigInt(i), view.entries[i]];
@@ -81,6 +86,9 @@ export async function checkLog(ctx, man, spec) {
   for (const [seq, e] of view.iter()) {
     if (e.type === 'hearing_closed') closed = true;
     else if (e.type !== 'recovered_after_interruption' && closed) errs.push(err('EntryAfterClose', { seq }));
+    if (e.type === 'node_lost') {
+      view.nodes_lost.push({ seq, node: e.node, resumed_on: e.resumed_on, restored_size: e.restored_size });
+    }
     if (e.type === 'recovered_after_interruption') {
       view.interruptions.push({ seq, from_seq: e.from_seq, to_seq: e.to_seq });
     }
@@ -92,6 +100,9 @@ export async function checkLog(ctx, man, spec) {
   }
   if (view.interruptions.length) {
     ctx.record('log.interruptions', [], `recording was interrupted: ${view.interruptions.map(describeInterruption).join(', ')}`);
+  }
+  if (view.nodes_lost.length) {
+    ctx.record('log.nodes_lost', [], view.nodes_lost.map(describeNodeLost).join('; '));
   }
   return view;
 }
