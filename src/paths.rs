@@ -13,6 +13,8 @@
 //! <data_dir>/rehearsals/hearings/<id>/                 scratch logs, never evidence
 //! <data_dir>/custody/entries.jsonl, custody/checkpoints/   the custody log
 //! <data_dir>/exports/<export id>.json|.tail            portal exports
+//! <data_dir>/superseded/<id>-<unix time>/              a hearing's older copy, kept
+//!                                                      when a restore replaced it
 //! ```
 //!
 //! Must never build a path from request input other than a validated id.
@@ -66,6 +68,11 @@ impl DataPaths {
     /// The server-wide custody log.
     pub fn custody(&self) -> PathBuf {
         self.root.join("custody")
+    }
+
+    /// Older copies of hearings a restore from object storage replaced.
+    pub fn superseded(&self) -> PathBuf {
+        self.root.join("superseded")
     }
 
     /// Portal exports (`<id>.json` + `<id>.tail`).

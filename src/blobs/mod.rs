@@ -20,11 +20,13 @@
 //! It must never log or print a secret (the secret key lives only inside the client),
 //! and never delete an object.
 
+mod restore;
 mod s3;
 mod segments;
 
+pub use restore::{Restored, restore_hearing};
 pub use s3::S3Blobs;
-pub use segments::ship_log;
+pub use segments::{ship_hearing, ship_log};
 
 use crate::config::StorageConfig;
 use crate::paths::DataPaths;

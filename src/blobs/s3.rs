@@ -289,6 +289,42 @@ impl S3Blobs {
         Ok(hasher.finalize().into())
     }
 
+    /// The keys under `rel/` (relative to the data directory's root, like `rel`), with
+    /// their sizes, in key order.
+    pub(super) async fn list(&self, rel: &str) -> Result<Vec<(String, u64)>, BlobError> {
+        let dir = self.full_key(rel)?;
+        let skip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        let mut out: Vec<(String, u64)> = self
+            .store
+            .list(Some(&dir))
+            .map_err(|e| store_error(&dir, e))
+            .map_ok(|m| {
+                (
+                    m.location.as_ref().get(skip..).unwrap_or("").to_owned(),
+                    m.size,
+                )
+            })
+            .try_collect()
+            .await?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// The whole object at `rel` (relative to the data directory's root).
+    pub(super) async fn get(&self, rel: &str) -> Result<bytes::Bytes, BlobError> {
+        let key = self.full_key(rel)?;
+        let got = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| store_error(&key, e))?;
+        got.bytes().await.map_err(|e| store_error(&key, e))
+    }
+
     pub(super) async fn len(&self, key: &ObjPath) -> Result<Option<u64>, BlobError> {
         match self.store.head(key).await {
             Ok(meta) => Ok(Some(meta.size)),
