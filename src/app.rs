@@ -51,6 +51,12 @@ pub enum AppError {
     Blobs(#[from] crate::blobs::BlobError),
     #[error("another sworn process uses the data directory {0} (stop the server first)")]
     Locked(PathBuf),
+    #[error(
+        "live nodes {0} sign with another server key or time-stamping authority: every node of a \
+         cluster signs with one key (copy the data directory's keys/ and tsa/ from one node to the \
+         others before their first start, or give them all one evidence.tsa_url)"
+    )]
+    ClusterKey(String),
 }
 
 /// Takes the data directory's lock ([`crate::data_lock`]).
@@ -178,12 +184,37 @@ impl App {
                     .store
                     .node_heartbeat(&n.node_id, &n.internal_url, 0)
                     .await?;
+                // One signing key (and one time-stamping authority) for the whole
+                // cluster, or a hearing moved off a dead node could not go on signing
+                // its log, nor its bundle check the dead node's time-stamps.
+                let identity = {
+                    use sha2::Digest as _;
+                    let tsa = sha2::Sha256::digest(state.tsa.chain_pem().as_bytes());
+                    format!("{} tsa:{}", state.key.fingerprint(), hex::encode(tsa))
+                };
+                let others = state
+                    .store
+                    .register_signing_key(&n.node_id, &identity, crate::cluster::LIVE_WITHIN)
+                    .await?;
+                if !others.is_empty() {
+                    return Err(AppError::ClusterKey(others.join(", ")));
+                }
+                // Hearings moved here and not restored yet wait for the heartbeat's
+                // take-over (`cluster::failover`).
+                let pending: std::collections::HashSet<_> = state
+                    .store
+                    .adoptions(&n.node_id)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
                 Some(
                     state
                         .store
                         .node_hearings(&n.node_id)
                         .await?
                         .into_iter()
+                        .filter(|id| !pending.contains(id))
                         .collect(),
                 )
             }

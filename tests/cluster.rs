@@ -21,8 +21,11 @@ use sworn::store::Database;
 
 const SECRET: &[u8] = b"a cluster secret for the tests, 0123456789";
 
-/// A node `id` on `db`; `public`: the cluster's public address (`None`: its own).
-async fn node(id: &str, db: &Database, public: Option<&str>) -> TestServer {
+/// A node `id` on `db`; `first`: the cluster's first node, whose public address and
+/// signing key it shares (`None`: it is the first).
+async fn node(id: &str, db: &Database, first: Option<&TestServer>) -> TestServer {
+    let public = first.map(|f| f.state.config.public_url.clone());
+    let keys = first.map(|f| f.dir.path().join("data"));
     TestServer::start_with(|c| {
         let own = c.public_url.clone();
         c.database = db.clone();
@@ -32,10 +35,25 @@ async fn node(id: &str, db: &Database, public: Option<&str>) -> TestServer {
             secret: SECRET.to_vec(),
         });
         if let Some(p) = public {
-            c.public_url = p.to_owned();
+            c.public_url = p;
+        }
+        if let Some(k) = keys {
+            copy_keys(&k.join("keys"), &c.data_dir.join("keys"));
+            copy_keys(&k.join("tsa"), &c.data_dir.join("tsa"));
         }
     })
     .await
+}
+
+/// The cluster's signing key and built-in TSA, as an operator copies them.
+fn copy_keys(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
 
 /// The same signed-in account, calling through `server`'s router.
@@ -60,8 +78,8 @@ async fn hearings_are_placed_on_nodes_and_reached_through_any_node() {
     let db = Database::parse(&url).unwrap();
     let a = node("node-a", &db, None).await;
     let public = a.state.config.public_url.clone();
-    let b = node("node-b", &db, Some(&public)).await;
-    let c = node("node-c", &db, Some(&public)).await;
+    let b = node("node-b", &db, Some(&a)).await;
+    let c = node("node-c", &db, Some(&a)).await;
 
     // Signed in through A; the session works through every node (shared database).
     let judge = a.staff("judge", StaffRole::Judge).await;
@@ -263,6 +281,27 @@ async fn a_request_forged_as_from_another_node_is_refused() {
     let right = sign(SECRET, "node-b", now, "GET", &path, "192.0.2.9");
     let (s, body) = send(right).await;
     assert_eq!(s, StatusCode::OK, "{body}");
+
+    // A node with a signing key of its own is refused at start: a hearing moved onto
+    // it could not go on signing its log.
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = sworn::config::Config::for_tests(dir.path().join("data"));
+    other.database = db.clone();
+    other.cluster = Some(ClusterConfig {
+        node_id: "node-z".into(),
+        internal_url: "http://127.0.0.1:9".into(),
+        secret: SECRET.to_vec(),
+    });
+    let refused = sworn::app::App::build(other)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("node-a") && e.contains("another server key")),
+        "{refused:?}"
+    );
     a.stop().await;
 }
 
@@ -308,9 +347,8 @@ async fn whip_works_through_any_node() {
     };
     let db = Database::parse(&pg::fresh_pg_database(&admin).await).unwrap();
     let a = node("node-a", &db, None).await;
-    let public = a.state.config.public_url.clone();
-    let b = node("node-b", &db, Some(&public)).await;
-    let c = node("node-c", &db, Some(&public)).await;
+    let b = node("node-b", &db, Some(&a)).await;
+    let c = node("node-c", &db, Some(&a)).await;
     let judge = a.staff("judge", StaffRole::Judge).await;
     // A runs one hearing; the second goes to B.
     let h1 = judge.hearing().await;

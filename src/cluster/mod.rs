@@ -8,9 +8,12 @@
 //! signed with the cluster secret ([`sign`]). Media flows between the browser and the
 //! hearing's node directly (its ICE candidates are that node's addresses).
 //!
-//! Not yet (#16 point 4): a hearing whose node dies is not moved; its requests answer
-//! 503 `node_unavailable` until the node is back.
+//! A node that dies loses at most one checkpoint interval of its hearings: each hearing
+//! ships its record to object storage at every checkpoint (`hearing::actor_ship`), and
+//! the live nodes move a dead node's hearings among themselves and restore them from
+//! there ([`failover`]).
 
+pub mod failover;
 pub mod proxy;
 pub mod route;
 pub mod sign;
@@ -62,6 +65,8 @@ pub async fn heartbeat(state: Arc<AppState>) {
             .await
         {
             tracing::warn!(error = %e, "node heartbeat not written");
+            continue;
         }
+        failover::tick(&state, &c).await;
     }
 }

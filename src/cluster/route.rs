@@ -64,6 +64,9 @@ async fn hearing_route(state: &AppState, c: &Cluster, id: &str) -> Result<Route,
     let this = c.config.node_id.as_str();
     match state.store.place_hearing(&id, this, LIVE_WITHIN).await? {
         None => Ok(Route::Here),
+        // Moved off a dead node and not restored by its new node yet: ask again in a
+        // moment (a node restores what moved onto it at its next heartbeat).
+        Some(p) if p.moving => Err(ApiError::NodeUnavailable),
         Some(p) if p.node.id == this => Ok(Route::Here),
         Some(p) if p.node.live => Ok(Route::There(p.node.internal_url)),
         Some(_) => Err(ApiError::NodeUnavailable),

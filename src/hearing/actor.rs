@@ -47,6 +47,8 @@ pub(super) struct Actor {
     pub(super) closing: Option<Instant>,
     /// A checkpoint was asked for while the rate cap held it back.
     pub(super) checkpoint_due: bool,
+    /// Shipments of the record to object storage (`actor_ship`).
+    pub(super) shipping: super::actor_ship::Shipping,
     pub(super) sealing:
         Option<tokio::task::JoinHandle<Result<crate::evidence::BundleInfo, String>>>,
     pub(super) sealed: Option<std::path::PathBuf>,
@@ -123,6 +125,7 @@ pub(super) async fn run(
         recorders: 0,
         closing: None,
         checkpoint_due: false,
+        shipping: Default::default(),
         sealing: None,
         sealed: sealed_dir.is_dir().then_some(sealed_dir),
         discarded: false,
@@ -187,6 +190,7 @@ pub(super) async fn run(
                 if actor.checkpoint_due {
                     actor.checkpoint_now();
                 }
+                actor.ship_pending();
                 if actor.closing.is_some_and(|t| t <= Instant::now()) {
                     actor.finish_close().await;
                 }

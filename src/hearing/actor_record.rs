@@ -48,6 +48,11 @@ impl Actor {
                 if recovery.interrupted() {
                     self.interrupted = true;
                 }
+                let moved = if opening { None } else { self.moved_marker() };
+                let resumed = self.record.as_ref().is_some_and(|r| r.log.size() > 0);
+                if let Some(m) = moved.clone().filter(|_| resumed) {
+                    self.log_node_lost(m);
+                }
                 if !opening {
                     self.rights_from_log();
                     let n = self.record.as_mut().map(|r| r.seal_orphans()).unwrap_or(0);
@@ -58,6 +63,10 @@ impl Actor {
                 }
                 if self.record.as_ref().is_some_and(|r| r.log.size() == 0) {
                     self.log_opening().await;
+                }
+                // Nothing had been shipped: the log starts here, then says why.
+                if let Some(m) = moved.filter(|_| !resumed) {
+                    self.log_node_lost(m);
                 }
                 let log = self.log_values();
                 self.exhibit_count = Self::started_in_log(&log, "exhibit");
@@ -163,11 +172,25 @@ impl Actor {
         if conn.recording {
             return;
         }
-        let base_name = match conn.segments {
-            0 => format!("{pid}-c{}", conn.id),
-            n => format!("{pid}-c{}-s{n}", conn.id),
+        // Connection ids count from 1 in each process: after a restart, or on the node a
+        // hearing moved to, a name may already be taken by an earlier file. Skip it.
+        let taken: Vec<String> = std::fs::read_dir(&media)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let base_name = loop {
+            let name = match conn.segments {
+                0 => format!("{pid}-c{}", conn.id),
+                n => format!("{pid}-c{}-s{n}", conn.id),
+            };
+            conn.segments += 1;
+            let prefix = format!("{name}-");
+            if !taken.iter().any(|t| t.starts_with(&prefix)) {
+                break name;
+            }
         };
-        conn.segments += 1;
         let settings = RecorderSettings {
             dir: media,
             base_name,
@@ -326,6 +349,7 @@ impl Actor {
         if rec.checkpoint().is_none() {
             return;
         }
+        self.ship(None);
         if let Some(checkpoint) = self.checkpoint_ref() {
             for p in self
                 .people
@@ -340,9 +364,11 @@ impl Actor {
     }
 
     pub(super) fn stamped(&mut self, s: Stamped) {
+        let size = s.size;
         if let Some(r) = self.record.as_mut() {
             r.attach_stamp(s);
         }
+        self.ship(Some(size));
     }
 
     /// Closing: stop recording, wait for the recorders to seal, then finish.

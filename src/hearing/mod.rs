@@ -20,10 +20,12 @@ mod actor_media;
 mod actor_quality;
 mod actor_record;
 mod actor_rights;
+mod actor_ship;
 mod actor_stop;
 mod derive;
 mod live;
 mod oath;
+pub(crate) use actor_ship::{MOVED_MARKER, MovedMarker};
 pub mod protocol;
 mod record;
 mod recording;
@@ -372,6 +374,34 @@ impl Hearings {
             Ok(results) => results.iter().filter(|r| r.is_ok()).count(),
             Err(_) => 0,
         }
+    }
+
+    /// The hearings whose tasks are running.
+    pub fn running_ids(&self) -> Vec<HearingId> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.iter()
+            .filter(|(_, h)| !h.tx.is_closed())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Stops one hearing's task as [`Hearings::stop_all`] does, waiting at most
+    /// `within`, and forgets it: its next use starts a new task from its log. `false`
+    /// if it was not running or did not acknowledge in time.
+    pub async fn stop(&self, id: &HearingId, reason: &str, within: std::time::Duration) -> bool {
+        let handle = {
+            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.remove(id)
+        };
+        let Some(h) = handle.filter(|h| !h.tx.is_closed()) else {
+            return false;
+        };
+        let stop = h.ask(|reply| Command::Stop {
+            reason: reason.to_owned(),
+            within: within.mul_f32(0.8),
+            reply,
+        });
+        matches!(tokio::time::timeout(within, stop).await, Ok(Ok(_)))
     }
 
     pub fn running_count(&self) -> usize {

@@ -74,6 +74,11 @@ pub(crate) fn rehearsal_root(data_dir: &Path) -> PathBuf {
 }
 
 impl HearingRecord {
+    /// The hearing's directory layout.
+    pub fn paths(&self) -> &HearingPaths {
+        &self.paths
+    }
+
     /// Opens (or recovers after a crash) the hearing's log.
     pub fn open(
         data_dir: &Path,

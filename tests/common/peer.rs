@@ -150,7 +150,22 @@ fn release(early: &EarlyCandidates, out: &mpsc::UnboundedSender<Message>) {
 
 impl Peer {
     pub async fn connect(api: &API, url: &str, cookie: Option<&str>) -> Peer {
-        let req = ws_request(url, cookie);
+        Self::connect_req(api, ws_request(url, cookie)).await
+    }
+
+    /// [`Peer::connect`] to `url` as a page of `public` (another node of a cluster,
+    /// whose pages have the cluster's public address as their origin).
+    pub async fn connect_from(api: &API, url: &str, public: &str) -> Peer {
+        let mut req = ws_request(url, None);
+        req.headers_mut()
+            .insert("origin", sworn::config::origin_of(public).parse().unwrap());
+        Self::connect_req(api, req).await
+    }
+
+    async fn connect_req(
+        api: &API,
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Peer {
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket connects");
