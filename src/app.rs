@@ -203,7 +203,7 @@ impl App {
                 // take-over (`cluster::failover`).
                 let pending: std::collections::HashSet<_> = state
                     .store
-                    .adoptions(&n.node_id)
+                    .adoptions(&n.node_id, std::time::Duration::ZERO)
                     .await?
                     .into_iter()
                     .map(|(id, _)| id)

@@ -7,31 +7,12 @@
 mod common;
 
 use common::http::Remote;
+use common::media::last_pts;
 use common::peer::{Peer, client_api};
 use common::serve::{add_judge, start};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Last packet time of a file (s), as ffprobe reads it.
-fn last_pts(path: &std::path::Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=pts_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
-        .fold(0.0, f64::max)
-}
 
 async fn run_seed(seed: u64) {
     let bin = env!("CARGO_BIN_EXE_sworn");

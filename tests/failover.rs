@@ -53,7 +53,17 @@ impl Cluster {
             .spawn()
             .unwrap();
         for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            // Ours, not another listener (Garage's ports are in this namespace too).
+            let ours = || {
+                let r = Remote {
+                    addr: format!("127.0.0.1:{port}"),
+                    cookie: None,
+                    csrf: None,
+                };
+                r.request("GET", "/signin", None).0 == 200
+            };
+            if up && ours() {
                 return child;
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -143,7 +153,16 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
         work: work.clone(),
         env,
     };
-    let ports = [18181u16, 18182, 18183];
+    // Free ports, as the OS hands them out (Garage took some of its own in this
+    // namespace).
+    let held: Vec<std::net::TcpListener> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<u16> = held
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    drop(held);
     let public = ports[1];
 
     // The judge's account lives in the shared database.
@@ -261,6 +280,7 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let at_kill = shipped(&cl.data("a"), &h);
     a.kill().unwrap(); // SIGKILL
+    let killed = Instant::now();
     let _ = a.wait();
     for p in peers {
         p.close().await;
@@ -283,6 +303,7 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    let moved_after = killed.elapsed();
     let new_data = cl.data(new_node.trim_start_matches("node-"));
 
     // The witness's page reconnects, through C this time, and goes on being recorded.
@@ -308,6 +329,11 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
         assert!(Instant::now() < deadline, "hearing not back: {s}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    println!(
+        "node-a killed: the hearing moved to {new_node} after {:.1} s, answered there after {:.1} s ({shipped_size} entries restored)",
+        moved_after.as_secs_f64(),
+        killed.elapsed().as_secs_f64()
+    );
     let first = witness
         .wait_for("lobby or admitted", |m| {
             m["type"] == "lobby" || m["type"] == "admitted"
@@ -377,7 +403,20 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
     let shipped_media = at_kill["media"].as_object().unwrap();
     for (file, len) in shipped_media {
         assert_eq!(sealed(file), Some(len.as_u64().unwrap()), "{file}");
-        common::media::assert_decodes(&bundle.join("media").join(file));
+        let restored = bundle.join("media").join(file);
+        common::media::assert_decodes(&restored);
+        // What the kill cost: A's own copy (still on its disk) against the restored one.
+        let on_a = cl
+            .data("a")
+            .join("hearings")
+            .join(&h)
+            .join("media")
+            .join(file);
+        println!(
+            "{file}: {:.2} s of media on A's disk at the kill, {:.2} s restored",
+            common::media::last_pts(&on_a),
+            common::media::last_pts(&restored)
+        );
     }
     let newer: Vec<&Value> = entries
         .iter()

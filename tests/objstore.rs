@@ -13,76 +13,14 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use common::TestServer;
+use common::garage::{garage, unique_prefix};
 use futures_util::StreamExt as _;
 use object_store::{ObjectStore as _, ObjectStoreExt as _};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use sworn::blobs::{BlobError, Blobs, Stored};
-use sworn::config::{S3Settings, SecretString, StorageConfig};
+use sworn::config::StorageConfig;
 use sworn::domain::StaffRole;
-
-/// Garage as `scripts/test-garage` started it.
-struct Garage {
-    endpoint: String,
-    region: String,
-    bucket: String,
-    key_id: String,
-    secret: String,
-}
-
-fn garage(test: &str) -> Option<Garage> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("SWORN_TEST_S3_ENDPOINT") else {
-        println!("SKIPPED: {test}: SWORN_TEST_S3_ENDPOINT unset (scripts/test starts Garage)");
-        return None;
-    };
-    let secret_file = var("SWORN_TEST_S3_SECRET_FILE").expect("SWORN_TEST_S3_SECRET_FILE");
-    Some(Garage {
-        endpoint,
-        region: var("SWORN_TEST_S3_REGION").unwrap_or_else(|| "garage".into()),
-        bucket: var("SWORN_TEST_S3_BUCKET").expect("SWORN_TEST_S3_BUCKET"),
-        key_id: var("SWORN_TEST_S3_KEY_ID").expect("SWORN_TEST_S3_KEY_ID"),
-        secret: std::fs::read_to_string(secret_file)
-            .expect("secret file")
-            .trim()
-            .to_owned(),
-    })
-}
-
-impl Garage {
-    /// Settings under a prefix of this test's own (the bucket is shared by the run).
-    fn settings(&self, prefix: &str, secret: &str) -> S3Settings {
-        S3Settings::parse(
-            &format!("s3://{}/{prefix}", self.bucket),
-            Some(self.endpoint.clone()),
-            Some(self.region.clone()),
-            self.key_id.clone(),
-            SecretString::new(secret.to_owned()),
-        )
-        .unwrap()
-    }
-
-    fn storage(&self, prefix: &str) -> StorageConfig {
-        StorageConfig::S3(self.settings(prefix, &self.secret))
-    }
-
-    /// A plain object_store client, independent of `sworn::blobs`, to check the bucket.
-    fn client(&self) -> object_store::aws::AmazonS3 {
-        object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(&self.endpoint)
-            .with_region(&self.region)
-            .with_bucket_name(&self.bucket)
-            .with_access_key_id(&self.key_id)
-            .with_secret_access_key(&self.secret)
-            .with_allow_http(true)
-            .build()
-            .unwrap()
-    }
-}
-
-fn unique_prefix(test: &str) -> String {
-    format!("{test}-{}", sworn::secrets::new_id())
-}
 
 async fn object_sha256(client: &object_store::aws::AmazonS3, key: &str) -> Option<String> {
     let path = object_store::path::Path::parse(key).unwrap();

@@ -1,4 +1,5 @@
-//! The benchmark itself (server feature only).
+//! The benchmark itself (server feature only): placement, then nodes lost and
+//! placement around them, then re-placement of the lost nodes' hearings.
 
 use std::time::{Duration, Instant};
 use sworn::domain::{CourtId, HearingId, StaffRole, UserId};
@@ -176,7 +177,94 @@ pub async fn run() -> anyhow::Result<()> {
     );
     println!(
         "after: {}",
-        balance(&listed.into_iter().filter(|n| n.live).collect::<Vec<_>>())
+        balance(
+            &listed
+                .iter()
+                .filter(|n| n.live)
+                .cloned()
+                .collect::<Vec<_>>()
+        )
+    );
+
+    // Re-placement: every live node's heartbeat moves the dead nodes' open hearings
+    // (`Store::move_orphans`, as `cluster::failover` calls it), `conc` beats at once.
+    let orphans = on_dead(&listed);
+    let live_nodes = nodes[n_dead..].to_vec();
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..conc {
+        let store = store.clone();
+        let live_nodes = live_nodes.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut took, mut moved) = (Vec::new(), Vec::new());
+            let mut i = t;
+            loop {
+                i = i.wrapping_mul(2_654_435_761).wrapping_add(1);
+                let this = &live_nodes[i % live_nodes.len()];
+                let t1 = Instant::now();
+                let m = store
+                    .move_orphans(this, Duration::from_secs(3600), 64)
+                    .await
+                    .expect("moved");
+                took.push(t1.elapsed());
+                if m.is_empty() {
+                    return (took, moved);
+                }
+                moved.extend(m);
+            }
+        }));
+    }
+    let (mut took, mut moved) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (a, b) = t.await?;
+        took.extend(a);
+        moved.extend(b);
+    }
+    let wall = t0.elapsed();
+    took.sort();
+    let listed = store.nodes(Duration::from_secs(3600)).await?;
+    let dead: std::collections::HashSet<&str> =
+        nodes.iter().take(n_dead).map(String::as_str).collect();
+    println!(
+        "re-placement of {orphans} hearings off {n_dead} dead nodes by {conc} concurrent heartbeats: all moved in {:.0} ms ({} moved, each once: {}; onto a dead node: {}); move_orphans p50 {:.2} ms, p99 {:.2} ms",
+        wall.as_secs_f64() * 1000.0,
+        moved.len(),
+        moved
+            .iter()
+            .map(|m| &m.hearing)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            == moved.len(),
+        moved
+            .iter()
+            .filter(|m| dead.contains(m.to.as_str()))
+            .count(),
+        pct(&took, 0.5),
+        pct(&took, 0.99),
+    );
+    println!(
+        "left on dead nodes: {}; after re-placement: {}",
+        on_dead(&listed),
+        balance(
+            &listed
+                .iter()
+                .filter(|n| n.live)
+                .cloned()
+                .collect::<Vec<_>>()
+        )
+    );
+
+    // What every live node asks at each heartbeat besides its upsert: hearings moved
+    // onto it, and its placements (`cluster::failover`).
+    let t0 = Instant::now();
+    for n in &live_nodes {
+        store.adoptions(n, sworn::cluster::failover::SETTLE).await?;
+        store.node_hearings(n).await?;
+    }
+    println!(
+        "per heartbeat and node: adoptions + placements {:.2} ms ({} nodes, one after the other)",
+        t0.elapsed().as_secs_f64() * 1000.0 / live_nodes.len() as f64,
+        live_nodes.len()
     );
     drop(store);
     client

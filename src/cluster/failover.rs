@@ -3,9 +3,9 @@
 //! 1. moves the open hearings of nodes whose heartbeat stopped ([`LIVE_WITHIN`]) onto
 //!    the least loaded live nodes (`Store::move_orphans`; row locks make each move
 //!    happen once, whichever node does it);
-//! 2. takes over the hearings moved onto it: restores each from object storage
-//!    (`blobs::restore_hearing`: the log up to the dead node's last shipped checkpoint,
-//!    and the media it commits), leaves the marker its hearing task turns into the
+//! 2. takes over the hearings moved onto it, [`SETTLE`] after the move: restores each
+//!    from object storage (`blobs::restore_hearing`: the log up to the dead node's last
+//!    shipped checkpoint, and the media it commits), leaves the marker its hearing task turns into the
 //!    `node_lost` entry, records the take-over, and starts the task, which seals the
 //!    recordings the dead node left open at their last committed byte;
 //! 3. stops the hearings it runs that are no longer placed on it (it was taken for
@@ -24,6 +24,10 @@ use std::time::Duration;
 
 /// Hearings one node moves per heartbeat.
 const MOVES_PER_BEAT: i64 = 64;
+/// How long a moved hearing waits before its new node restores it: a shipment the old
+/// node started before the move (it checked the placement first) has ended by then, so
+/// the restore sees all of it and no two nodes write segments from one size.
+pub const SETTLE: Duration = Duration::from_secs(3);
 /// How long a stale hearing task may take to stop.
 const STOP_WITHIN: Duration = Duration::from_secs(5);
 
@@ -46,7 +50,7 @@ pub async fn tick(state: &Arc<AppState>, c: &Cluster) {
         }
         Err(e) => tracing::warn!(error = %e, "dead nodes' hearings not moved"),
     }
-    match state.store.adoptions(this).await {
+    match state.store.adoptions(this, SETTLE).await {
         Ok(list) => {
             for (id, from) in list {
                 adopt(state, this, &id, &from).await;

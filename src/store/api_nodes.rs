@@ -86,11 +86,16 @@ impl Store {
         }
     }
 
-    /// Hearings moved onto `node` and not taken over yet: `(hearing, from node)`.
-    pub async fn adoptions(&self, node: &str) -> Result<Vec<(HearingId, String)>, StoreError> {
+    /// Hearings moved onto `node` at least `settled` ago and not taken over yet:
+    /// `(hearing, from node)`.
+    pub async fn adoptions(
+        &self,
+        node: &str,
+        settled: Duration,
+    ) -> Result<Vec<(HearingId, String)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
-            Backend::Postgres(p) => p.adoptions(node).await,
+            Backend::Postgres(p) => p.adoptions(node, settled).await,
         }
     }
 

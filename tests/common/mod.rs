@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod attest;
+pub mod garage;
 pub mod http;
 pub mod inbox;
 pub mod media;

@@ -217,7 +217,7 @@ impl Postgres {
             };
             let to: String = to.try_get(0)?;
             tx.execute(
-                "UPDATE hearings SET node_id = $2, moved_from = $3 WHERE id = $1",
+                "UPDATE hearings SET node_id = $2, moved_from = $3, moved_at = now() WHERE id = $1",
                 &[&hearing, &to, &from],
             )
             .await?;
@@ -231,14 +231,18 @@ impl Postgres {
         Ok(moved)
     }
 
-    /// Hearings moved onto `node` that it has not taken over yet: `(hearing, from)`.
+    /// Hearings moved onto `node` at least `settled` ago that it has not taken over
+    /// yet: `(hearing, from)`.
     pub(in crate::store) async fn adoptions(
         &self,
         node: &str,
+        settled: Duration,
     ) -> Result<Vec<(HearingId, String)>, StoreError> {
+        let secs = settled.as_secs_f64();
         self.all(
-            "SELECT id, moved_from FROM hearings WHERE node_id = $1 AND moved_from IS NOT NULL",
-            &[&node],
+            "SELECT id, moved_from FROM hearings WHERE node_id = $1 AND moved_from IS NOT NULL \
+             AND moved_at <= now() - make_interval(secs => $2)",
+            &[&node, &secs],
             |r| Ok((HearingId::from_trusted(r.try_get(0)?), r.try_get(1)?)),
         )
         .await
