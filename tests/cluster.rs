@@ -38,22 +38,10 @@ async fn node(id: &str, db: &Database, first: Option<&TestServer>) -> TestServer
             c.public_url = p;
         }
         if let Some(k) = keys {
-            copy_keys(&k.join("keys"), &c.data_dir.join("keys"));
-            copy_keys(&k.join("tsa"), &c.data_dir.join("tsa"));
+            common::copy_signing_identity(&k, &c.data_dir);
         }
     })
     .await
-}
-
-/// The cluster's signing key and built-in TSA, as an operator copies them.
-fn copy_keys(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// The same signed-in account, calling through `server`'s router.

@@ -71,14 +71,7 @@ async fn a_node_taken_for_dead_stops_its_hearing_and_the_new_node_restores_it() 
                 c.public_url = p;
             }
             if let Some(k) = keys {
-                for d in ["keys", "tsa"] {
-                    let to = c.data_dir.join(d);
-                    std::fs::create_dir_all(&to).unwrap();
-                    for e in std::fs::read_dir(k.join(d)).unwrap() {
-                        let e = e.unwrap();
-                        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-                    }
-                }
+                common::copy_signing_identity(&k, &c.data_dir);
             }
         })
     };

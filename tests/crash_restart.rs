@@ -8,8 +8,8 @@ mod common;
 
 use common::http::Remote;
 use common::media::last_pts;
-use common::peer::{Peer, client_api};
-use common::serve::{add_judge, start};
+use common::peer::client_api;
+use common::serve::{add_judge, invite_join_admit, start};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -37,29 +37,8 @@ async fn run_seed(seed: u64) {
     let api = client_api();
     r.post(&format!("/api/hearings/{h}/open"), json!({}));
     for (name, role) in [("W", "witness"), ("O", "official")] {
-        let v = r.post(
-            &format!("/api/hearings/{h}/participants"),
-            json!({"display_name": name, "role": role}),
-        );
-        let token = v["invite_url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let pid = v["participant"]["id"].as_str().unwrap().to_owned();
-        let p = Peer::connect(
-            &api,
-            &format!("ws://127.0.0.1:{port}/ws/join/{token}"),
-            None,
-        )
-        .await;
-        p.wait_type("lobby").await;
-        r.post(
-            &format!("/api/hearings/{h}/participants/{pid}/admit"),
-            json!({}),
-        );
+        let (p, _, pid) =
+            invite_join_admit(&r, &api, &h, &format!("ws://127.0.0.1:{port}"), name, role).await;
         ids.push(pid);
         peers.push(p);
     }
@@ -134,18 +113,7 @@ async fn run_seed(seed: u64) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill().unwrap();
     let _ = server.wait();
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(
-        out.status.code(),
-        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
-        "seed {seed}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let report = common::media::assert_verifies_json(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
     assert!(
         report["interruptions"]
             .as_array()

@@ -13,6 +13,7 @@ mod common;
 
 use common::http::Remote;
 use common::peer::{Peer, client_api};
+use common::serve::{add_judge_with, invite_join_admit};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -166,38 +167,12 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
     let public = ports[1];
 
     // The judge's account lives in the shared database.
-    {
-        use std::io::Write as _;
-        let mut add = Command::new(cl.bin)
-            .args(["user", "add", "--username", "judge", "--role", "judge"])
-            .arg("--password-stdin")
-            .env("SWORN_DATABASE_URL", &db)
-            .env("SWORN_DATA_DIR", cl.data("a"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        add.stdin
-            .take()
-            .unwrap()
-            .write_all(b"judge-password-long")
-            .unwrap();
-        assert!(add.wait().unwrap().success());
-    }
+    add_judge_with(cl.bin, &cl.data("a"), &[("SWORN_DATABASE_URL", &db)]);
     // Node A makes the cluster's signing key and built-in TSA; B and C get copies, as
     // an operator does.
     let mut a = cl.start("a", ports[0], public);
     for n in ["b", "c"] {
-        for d in ["keys", "tsa"] {
-            let to = cl.data(n).join(d);
-            std::fs::create_dir_all(&to).unwrap();
-            for e in std::fs::read_dir(cl.data("a").join(d)).unwrap() {
-                let e = e.unwrap();
-                if e.file_type().unwrap().is_file() {
-                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-                }
-            }
-        }
+        common::copy_signing_identity(&cl.data("a"), &cl.data(n));
     }
     let mut b = cl.start("b", ports[1], public);
     let mut c = cl.start("c", ports[2], public);
@@ -230,29 +205,8 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
     let mut peers = vec![];
     let mut tokens = vec![];
     for (name, role) in [("W", "witness"), ("O", "official")] {
-        let v = rb.post(
-            &format!("/api/hearings/{h}/participants"),
-            json!({"display_name": name, "role": role}),
-        );
-        let token = v["invite_url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let pid = v["participant"]["id"].as_str().unwrap().to_owned();
-        let p = Peer::connect(
-            &api,
-            &format!("ws://127.0.0.1:{}/ws/join/{token}", ports[1]),
-            None,
-        )
-        .await;
-        p.wait_type("lobby").await;
-        rb.post(
-            &format!("/api/hearings/{h}/participants/{pid}/admit"),
-            json!({}),
-        );
+        let ws_b = format!("ws://127.0.0.1:{}", ports[1]);
+        let (p, token, pid) = invite_join_admit(&rb, &api, &h, &ws_b, name, role).await;
         peers.push(p);
         tokens.push((token, pid));
     }
@@ -369,18 +323,7 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
     let _ = c.wait();
 
     // The bundle verifies and reports the lost node.
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(
-        out.status.code(),
-        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let report = common::media::assert_verifies_json(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
     let lost = report["nodes_lost"].as_array().cloned().unwrap_or_default();
     assert_eq!(lost.len(), 1, "{report}");
     assert_eq!(lost[0]["node"], "node-a");

@@ -68,22 +68,7 @@ fn ffprobe_duration(path: &std::path::Path) -> f64 {
     {
         return d;
     }
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=pts_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
-        .fold(0.0, f64::max)
+    common::media::last_pts(path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,19 +232,7 @@ async fn a_recorded_attested_hearing_seals_into_a_bundle_that_verifies() {
     }
 
     // 1. sworn-verify: valid against the bundle's own key (none pinned: exit 3).
-    let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
-        .arg(&bundle)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(
-        out.status.code(),
-        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = common::media::assert_verifies_json(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
     let zip = bundle.with_extension("zip");
     let out = Command::new(env!("CARGO_BIN_EXE_sworn-verify"))
         .arg(&zip)

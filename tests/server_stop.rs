@@ -10,8 +10,8 @@
 mod common;
 
 use common::http::Remote;
-use common::peer::{Peer, client_api};
-use common::serve::{add_judge, start};
+use common::peer::client_api;
+use common::serve::{add_judge, invite_join_admit, start};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -48,29 +48,8 @@ async fn sigterm_mid_hearing_seals_logs_why_and_resumes_cleanly() {
     let mut ids = vec![];
     let mut peers = vec![];
     for (name, role) in [("W", "witness"), ("O", "official")] {
-        let v = r.post(
-            &format!("/api/hearings/{h}/participants"),
-            json!({"display_name": name, "role": role}),
-        );
-        let token = v["invite_url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let pid = v["participant"]["id"].as_str().unwrap().to_owned();
-        let p = Peer::connect(
-            &api,
-            &format!("ws://127.0.0.1:{port}/ws/join/{token}"),
-            None,
-        )
-        .await;
-        p.wait_type("lobby").await;
-        r.post(
-            &format!("/api/hearings/{h}/participants/{pid}/admit"),
-            json!({}),
-        );
+        let (p, _, pid) =
+            invite_join_admit(&r, &api, &h, &format!("ws://127.0.0.1:{port}"), name, role).await;
         ids.push(pid);
         peers.push(p);
     }

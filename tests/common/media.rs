@@ -91,6 +91,23 @@ pub fn assert_verifies(bin: &str, bundle: &Path) -> String {
     report
 }
 
+/// [`assert_verifies`] with `--json`: the report, parsed.
+pub fn assert_verifies_json(bin: &str, bundle: &Path) -> Value {
+    let out = Command::new(bin)
+        .arg(bundle)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(sworn::verify_cli::EXIT_VALID_KEY_NOT_PINNED),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
 /// The minutes of a sealed bundle as the judge signs them: rendered from its log.
 pub fn minutes_of(bundle: &Path) -> String {
     sworn::evidence::minutes::render_minutes(

@@ -402,3 +402,17 @@ impl TestServer {
         h
     }
 }
+
+/// Copies a node's signing key and built-in TSA (`keys/`, `tsa/`) from one data
+/// directory to another, as an operator does for every node of a cluster.
+pub fn copy_signing_identity(from: &std::path::Path, to: &std::path::Path) {
+    for d in ["keys", "tsa"] {
+        std::fs::create_dir_all(to.join(d)).unwrap();
+        for e in std::fs::read_dir(from.join(d)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(d).join(e.file_name())).unwrap();
+            }
+        }
+    }
+}

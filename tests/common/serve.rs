@@ -28,8 +28,14 @@ pub fn start(bin: &str, data: &std::path::Path, port: u16) -> Child {
 
 /// Adds a judge account `judge` / `judge-password-long` to `data`.
 pub fn add_judge(bin: &str, data: &std::path::Path) {
+    add_judge_with(bin, data, &[]);
+}
+
+/// [`add_judge`] with more environment (`SWORN_DATABASE_URL`, say).
+pub fn add_judge_with(bin: &str, data: &std::path::Path, env: &[(&str, &str)]) {
     use std::io::Write as _;
     let mut add = Command::new(bin)
+        .envs(env.iter().copied())
         .args([
             "user",
             "add",
@@ -50,4 +56,37 @@ pub fn add_judge(bin: &str, data: &std::path::Path) {
         .write_all(b"judge-password-long")
         .unwrap();
     assert!(add.wait().unwrap().success());
+}
+
+/// A participant invited through `r` (a judge's session on a `sworn serve`), joined
+/// from `ws_base` (`ws://127.0.0.1:PORT`) and admitted: the peer, its invitation token
+/// and its id. The peer has seen `lobby`; it sees `admitted` next.
+pub async fn invite_join_admit(
+    r: &super::http::Remote,
+    api: &webrtc::api::API,
+    h: &str,
+    ws_base: &str,
+    name: &str,
+    role: &str,
+) -> (super::peer::Peer, String, String) {
+    use serde_json::json;
+    let v = r.post(
+        &format!("/api/hearings/{h}/participants"),
+        json!({"display_name": name, "role": role}),
+    );
+    let token = v["invite_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let pid = v["participant"]["id"].as_str().unwrap().to_owned();
+    let p = super::peer::Peer::connect(api, &format!("{ws_base}/ws/join/{token}"), None).await;
+    p.wait_type("lobby").await;
+    r.post(
+        &format!("/api/hearings/{h}/participants/{pid}/admit"),
+        json!({}),
+    );
+    (p, token, pid)
 }
