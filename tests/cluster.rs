@@ -19,29 +19,9 @@ use sworn::config::ClusterConfig;
 use sworn::domain::{HearingId, StaffRole};
 use sworn::store::Database;
 
-const SECRET: &[u8] = b"a cluster secret for the tests, 0123456789";
-
-/// A node `id` on `db`; `first`: the cluster's first node, whose public address and
-/// signing key it shares (`None`: it is the first).
+/// A node `id` on `db` (`common::cluster_node`).
 async fn node(id: &str, db: &Database, first: Option<&TestServer>) -> TestServer {
-    let public = first.map(|f| f.state.config.public_url.clone());
-    let keys = first.map(|f| f.dir.path().join("data"));
-    TestServer::start_with(|c| {
-        let own = c.public_url.clone();
-        c.database = db.clone();
-        c.cluster = Some(ClusterConfig {
-            node_id: id.to_owned(),
-            internal_url: own,
-            secret: SECRET.to_vec(),
-        });
-        if let Some(p) = public {
-            c.public_url = p;
-        }
-        if let Some(k) = keys {
-            common::copy_signing_identity(&k, &c.data_dir);
-        }
-    })
-    .await
+    common::cluster_node(id, db, first, |_| {}).await
 }
 
 /// The same signed-in account, calling through `server`'s router.
@@ -261,12 +241,33 @@ async fn a_request_forged_as_from_another_node_is_refused() {
     let (s, body) = send(wrong).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("cluster_auth"), "{body}");
-    let elsewhere = sign(SECRET, "node-b", now, "GET", "/api/hearings", "192.0.2.9");
+    let elsewhere = sign(
+        common::CLUSTER_SECRET,
+        "node-b",
+        now,
+        "GET",
+        "/api/hearings",
+        "192.0.2.9",
+    );
     assert_eq!(send(elsewhere).await.0, StatusCode::FORBIDDEN);
-    let stale = sign(SECRET, "node-b", now - 3600, "GET", &path, "192.0.2.9");
+    let stale = sign(
+        common::CLUSTER_SECRET,
+        "node-b",
+        now - 3600,
+        "GET",
+        &path,
+        "192.0.2.9",
+    );
     assert_eq!(send(stale).await.0, StatusCode::FORBIDDEN);
     // Signed right: answered here.
-    let right = sign(SECRET, "node-b", now, "GET", &path, "192.0.2.9");
+    let right = sign(
+        common::CLUSTER_SECRET,
+        "node-b",
+        now,
+        "GET",
+        &path,
+        "192.0.2.9",
+    );
     let (s, body) = send(right).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
@@ -278,7 +279,7 @@ async fn a_request_forged_as_from_another_node_is_refused() {
     other.cluster = Some(ClusterConfig {
         node_id: "node-z".into(),
         internal_url: "http://127.0.0.1:9".into(),
-        secret: SECRET.to_vec(),
+        secret: common::CLUSTER_SECRET.to_vec(),
     });
     let refused = sworn::app::App::build(other)
         .await

@@ -12,15 +12,12 @@ mod common;
 
 use common::garage::{garage, unique_prefix};
 use common::ws::WsClient;
-use common::{TestServer, pg};
+use common::pg;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-use sworn::config::ClusterConfig;
 use sworn::domain::{HearingId, StaffRole};
 use sworn::store::Database;
-
-const SECRET: &[u8] = b"a cluster secret for the fencing test, 0123456789";
 
 fn segments_note(data: &Path, h: &str) -> Value {
     std::fs::read(data.join("hearings").join(h).join("log/.segments.json"))
@@ -55,34 +52,13 @@ async fn a_node_taken_for_dead_stops_its_hearing_and_the_new_node_restores_it() 
     let url = pg::fresh_pg_database(&admin).await;
     let db = Database::parse(&url).unwrap();
     let storage = g.storage(&unique_prefix("fencing"));
-    let start = |id: &'static str, keys: Option<PathBuf>, public: Option<String>| {
-        let (db, storage) = (db.clone(), storage.clone());
-        TestServer::start_with(move |c| {
-            let own = c.public_url.clone();
-            c.database = db;
-            c.storage = storage;
-            c.checkpoint_interval = Duration::from_secs(1);
-            c.cluster = Some(ClusterConfig {
-                node_id: id.into(),
-                internal_url: own,
-                secret: SECRET.to_vec(),
-            });
-            if let Some(p) = public {
-                c.public_url = p;
-            }
-            if let Some(k) = keys {
-                common::copy_signing_identity(&k, &c.data_dir);
-            }
-        })
+    let edit = |c: &mut sworn::config::Config| {
+        c.storage = storage.clone();
+        c.checkpoint_interval = Duration::from_secs(1);
     };
-    let a = start("node-a", None, None).await;
+    let a = common::cluster_node("node-a", &db, None, edit).await;
     let data_a = a.dir.path().join("data");
-    let b = start(
-        "node-b",
-        Some(data_a.clone()),
-        Some(a.state.config.public_url.clone()),
-    )
-    .await;
+    let b = common::cluster_node("node-b", &db, Some(&a), edit).await;
     let data_b = b.dir.path().join("data");
     let judge = a.staff("judge", StaffRole::Judge).await;
     let h = judge.hearing().await;

@@ -416,3 +416,36 @@ pub fn copy_signing_identity(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The cluster secret of the tests' in-process nodes.
+pub const CLUSTER_SECRET: &[u8] = b"a cluster secret for the tests, 0123456789";
+
+/// An in-process cluster node `id` on `db`, `edit` applied to its configuration;
+/// `first`: the cluster's first node, whose public address and signing identity it
+/// shares (`None`: it is the first).
+pub async fn cluster_node(
+    id: &str,
+    db: &sworn::store::Database,
+    first: Option<&TestServer>,
+    edit: impl FnOnce(&mut Config),
+) -> TestServer {
+    let public = first.map(|f| f.state.config.public_url.clone());
+    let keys = first.map(|f| f.dir.path().join("data"));
+    TestServer::start_with(|c| {
+        let own = c.public_url.clone();
+        c.database = db.clone();
+        c.cluster = Some(sworn::config::ClusterConfig {
+            node_id: id.to_owned(),
+            internal_url: own,
+            secret: CLUSTER_SECRET.to_vec(),
+        });
+        if let Some(p) = public {
+            c.public_url = p;
+        }
+        if let Some(k) = keys {
+            copy_signing_identity(&k, &c.data_dir);
+        }
+        edit(c);
+    })
+    .await
+}
