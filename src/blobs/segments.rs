@@ -203,10 +203,15 @@ async fn ship_referred(
             continue;
         }
         let path = hearing.media().join(&file);
-        let bytes = read_range(&path, from, end).map_err(|source| BlobError::Local {
-            path: path.clone(),
-            source,
-        })?;
+        let at = path.clone();
+        let bytes = tokio::task::spawn_blocking(move || read_range(&at, from, end))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|source| BlobError::Local {
+                path: path.clone(),
+                source,
+            })?;
         blobs
             .put_bytes(&part_key(&hearing_key, &file, from, end), bytes.into())
             .await?;

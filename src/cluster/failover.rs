@@ -65,6 +65,23 @@ pub async fn tick(state: &Arc<AppState>, c: &Cluster) {
 async fn adopt(state: &Arc<AppState>, this: &str, id: &crate::domain::HearingId, from: &str) {
     // A task of ours for it is stale (the hearing left and came back): stop it first.
     state.hearings.stop(id, "hearing_moved", STOP_WITHIN).await;
+    // A rehearsal has no record to restore (its scratch log is never shipped): it
+    // starts again here.
+    match state.store.hearing(id).await {
+        Ok(Some(h)) if h.fields.rehearsal => {
+            if let Ok(true) = state.store.adopted(id, this).await {
+                tracing::warn!(hearing = %id, from, "rehearsal moved off a node that stopped answering: it starts again here");
+                state.hearings.handle(id);
+            }
+            return;
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(hearing = %id, error = %e, "moved hearing not read; tried again at the next heartbeat");
+            return;
+        }
+    }
     let started = std::time::Instant::now();
     let restored = match crate::blobs::restore_hearing(&state.blobs, &state.paths, id).await {
         Ok(r) => r,

@@ -56,6 +56,9 @@ pub async fn heartbeat(state: Arc<AppState>) {
     };
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Taking hearings over may take a while (a restore downloads their media): it runs
+    // beside the heartbeat, one round at a time, so the beat never waits for it.
+    let mut round: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tick.tick().await;
         let load = i64::try_from(state.hearings.running_count()).unwrap_or(i64::MAX);
@@ -67,6 +70,9 @@ pub async fn heartbeat(state: Arc<AppState>) {
             tracing::warn!(error = %e, "node heartbeat not written");
             continue;
         }
-        failover::tick(&state, &c).await;
+        if round.as_ref().is_none_or(|r| r.is_finished()) {
+            let (state, c) = (state.clone(), c.clone());
+            round = Some(tokio::spawn(async move { failover::tick(&state, &c).await }));
+        }
     }
 }
