@@ -181,7 +181,9 @@ impl Postgres {
     /// Moves up to `limit` open hearings off nodes whose heartbeat is older than `live`,
     /// each onto the live, not draining node with the fewest open hearings (`this`
     /// winning a tie), noting where it came from (`moved_from`). Hearings another
-    /// node is moving at the same time are skipped (row locks), so each moves once.
+    /// node is moving at the same time are skipped (row locks), so each moves once;
+    /// the nodes chosen are locked too, so movers running at once spread their
+    /// hearings instead of all choosing the same least loaded nodes.
     pub(in crate::store) async fn move_orphans(
         &self,
         this: &str,
@@ -208,7 +210,8 @@ impl Postgres {
                     "SELECT n.id FROM nodes n LEFT JOIN (SELECT node_id, COUNT(*) AS open FROM hearings \
                        WHERE node_id IS NOT NULL AND state <> 'closed' GROUP BY node_id) c ON c.node_id = n.id \
                      WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining \
-                     ORDER BY COALESCE(c.open, 0), (n.id = $2) DESC, n.id LIMIT 1",
+                     ORDER BY COALESCE(c.open, 0), (n.id = $2) DESC, n.id LIMIT 1 \
+                     FOR UPDATE OF n SKIP LOCKED",
                     &[&secs, &this],
                 )
                 .await?
