@@ -11,8 +11,8 @@
 mod common;
 
 use common::garage::{garage, unique_prefix};
-use common::ws::WsClient;
 use common::pg;
+use common::ws::WsClient;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;

@@ -72,7 +72,9 @@ pub async fn heartbeat(state: Arc<AppState>) {
         }
         if round.as_ref().is_none_or(|r| r.is_finished()) {
             let (state, c) = (state.clone(), c.clone());
-            round = Some(tokio::spawn(async move { failover::tick(&state, &c).await }));
+            round = Some(tokio::spawn(
+                async move { failover::tick(&state, &c).await },
+            ));
         }
     }
 }
