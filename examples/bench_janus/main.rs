@@ -20,6 +20,10 @@
 mod feed;
 #[cfg(feature = "server")]
 #[allow(dead_code)]
+#[path = "../bench_record/hearings.rs"]
+mod hearings;
+#[cfg(feature = "server")]
+#[allow(dead_code)]
 #[path = "../../tests/common/http.rs"]
 mod http;
 #[cfg(feature = "server")]
@@ -372,6 +376,7 @@ fn main() -> anyhow::Result<()> {
             bin: &args.sworn,
             work: &dir,
             port: 18480 + k as u16,
+            hearings: 1,
             publishers: n,
             ingest: match args.shape {
                 Shape::Hearing => sfu::Ingest::Hearing,

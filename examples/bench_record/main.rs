@@ -2,7 +2,9 @@
 //! fixtures) in one hearing of a `sworn serve` release process for T seconds, then, in
 //! the same run, N `ffmpeg -c copy` processes recording the same media sent as plain
 //! RTP. Prints server CPU and RSS per recorded participant, frames sent vs frames in the
-//! files, side by side with the baseline.
+//! files, side by side with the baseline. `--hearings H` runs H such hearings at once
+//! in the one server (`hearings.rs`) and adds a report per hearing: the capacity
+//! benchmark, `scripts/bench-capacity`.
 //!
 //! Run it through `scripts/bench-record` (release build, loopback-only network
 //! namespace). It must never send to a non-loopback address and always stops by itself.
@@ -11,6 +13,8 @@
 mod baseline;
 #[cfg(feature = "server")]
 mod feed;
+#[cfg(feature = "server")]
+mod hearings;
 #[cfg(feature = "server")]
 #[allow(dead_code)]
 #[path = "../../tests/common/http.rs"]
@@ -39,9 +43,14 @@ struct Args {
     /// The `sworn` binary to measure (release build).
     #[arg(long)]
     sworn: std::path::PathBuf,
-    /// Publishers in the hearing, and ffmpeg streams in the baseline.
+    /// Publishers in each hearing (ffmpeg streams in the baseline: all of them).
     #[arg(long, default_value_t = 8)]
     participants: usize,
+    /// Concurrent hearings in the one server, each with its own `--participants`
+    /// publishers (in the hearing shape each receives only the others of its hearing).
+    /// Given, it adds the per-hearing report and a `bench-capacity summary:` line.
+    #[arg(long)]
+    hearings: Option<usize>,
     /// Measured window, seconds (after the warm-up).
     #[arg(long, default_value_t = 30)]
     seconds: u64,
@@ -69,10 +78,16 @@ fn main() -> anyhow::Result<()> {
     use clap::Parser;
     use std::time::Duration;
     let args = Args::parse();
+    let hearings = args.hearings.unwrap_or(1);
     anyhow::ensure!(
-        (1..=128).contains(&args.participants) && (1..=600).contains(&args.seconds),
-        "--participants must be 1..=128 and --seconds 1..=600"
+        (1..=128).contains(&args.participants)
+            && (1..=64).contains(&hearings)
+            && hearings * args.participants <= 256
+            && (1..=600).contains(&args.seconds),
+        "--participants must be 1..=128, --hearings 1..=64 (at most 256 publishers in all) \
+         and --seconds 1..=600"
     );
+    let streams = hearings * args.participants;
     // One line per panic instead of a backtrace: the shared test peer unwraps when a
     // renegotiation meets a peer connection being closed at the end.
     std::panic::set_hook(Box::new(|info| {
@@ -89,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         bin: &args.sworn,
         work: work.path(),
         port: 18480,
+        hearings,
         publishers: args.participants,
         ingest: args.ingest,
         warmup,
@@ -96,18 +112,25 @@ fn main() -> anyhow::Result<()> {
         media: &media,
     }))?;
     let base = if args.no_baseline {
-        report::Side::new("ffmpeg (skipped)", args.participants, window)
+        report::Side::new("ffmpeg (skipped)", streams, window)
     } else {
         rt.block_on(baseline::run(baseline::BaselineArgs {
             work: work.path(),
             first_port: 30000,
-            streams: args.participants,
+            streams,
             warmup,
             window,
             media: &media,
         }))?
     };
     report::print(&sworn, &base);
+    if args.hearings.is_some() {
+        let ingest = match args.ingest {
+            sfu::Ingest::Whip => "whip",
+            sfu::Ingest::Hearing => "hearing",
+        };
+        report::print_hearings(&sworn, args.participants, ingest);
+    }
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Reads what the kernel and ffprobe say about processes and files: CPU time of a
-//! process or of its threads with a given name, resident memory, and packets per stream
-//! in a media file. Read-only; never signals or changes a process.
+//! process, of its threads with a given name or of the whole machine, resident memory,
+//! and packets per stream in a media file. Read-only; never signals or changes a process.
 
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -64,6 +64,25 @@ pub fn threads_delta(before: &[(u32, f64)], after: &[(u32, f64)]) -> f64 {
             c - b
         })
         .sum()
+}
+
+/// The whole machine's CPU so far, every process of every user: (busy seconds summed
+/// over the cores, cores), from `/proc/stat` (not namespaced).
+pub fn machine_cpu() -> Option<(f64, usize)> {
+    let s = std::fs::read_to_string("/proc/stat").ok()?;
+    let mut lines = s.lines();
+    let f: Vec<u64> = lines
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: u64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| f.get(i)).sum();
+    let cores = lines
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    Some((busy as f64 / TICKS, cores))
 }
 
 /// A `/proc/<pid>/status` field in KiB (VmRSS, VmHWM).

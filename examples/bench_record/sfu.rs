@@ -1,9 +1,11 @@
 //! The sworn side: starts `sworn serve` (its own data dir, loopback only), creates a
-//! judge, opens a hearing, invites and admits N publishers that send the fixtures, and
-//! measures the server process over the steady-state window. Kills the server it
+//! judge, opens H hearings (one by default), invites and admits N publishers to each
+//! that send the fixtures (`hearings.rs`), and measures the server process over the
+//! steady-state window. Kills the server it
 //! started on every path (drop guard).
 
 use crate::feed::{Media, Sent, feed_track};
+use crate::hearings;
 use crate::http::Remote;
 use crate::peer::{Peer, client_api};
 use crate::procstat;
@@ -18,7 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use webrtc::api::API;
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
 
@@ -70,7 +71,18 @@ pub fn add_judge(bin: &Path, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(dead_code)] // bench_janus uses it
 pub fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+    start_server_config(bin, data, port, None)
+}
+
+/// [`start_server`] with a configuration file (`sworn --config`).
+pub fn start_server_config(
+    bin: &Path,
+    data: &Path,
+    port: u16,
+    config: Option<&Path>,
+) -> anyhow::Result<ChildGuard> {
     // BENCH_SERVER_CPUS=<cpu list>: the server runs pinned there (taskset execs it, so
     // the pid measured is the server's).
     let mut cmd = match std::env::var("BENCH_SERVER_CPUS") {
@@ -81,6 +93,9 @@ pub fn start_server(bin: &Path, data: &Path, port: u16) -> anyhow::Result<ChildG
         }
         Err(_) => Command::new(bin),
     };
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
     let child = cmd
         .arg("serve")
         .env("SWORN_DATA_DIR", data)
@@ -151,6 +166,7 @@ pub async fn add_tracks(
     Ok(tasks)
 }
 
+#[allow(dead_code)] // bench_janus uses it
 /// RTP packets these peer connections received (all their inbound streams), [video,
 /// audio]: for subscribers, what the server forwarded to them.
 pub async fn inbound_packets<'a>(pcs: impl IntoIterator<Item = &'a RTCPeerConnection>) -> [u64; 2] {
@@ -183,7 +199,7 @@ pub async fn rtp_stats(pc: &RTCPeerConnection) -> [u64; 4] {
     out
 }
 
-fn media_files(data: &Path, hearing: &str) -> anyhow::Result<Vec<PathBuf>> {
+pub fn media_files(data: &Path, hearing: &str) -> anyhow::Result<Vec<PathBuf>> {
     let dir = data.join("hearings").join(hearing).join("media");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("no media directory {}", dir.display()))?
@@ -199,7 +215,7 @@ fn media_files(data: &Path, hearing: &str) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Gap entries the recorder logged (each one is media it says it did not get).
-fn gap_entries(data: &Path, hearing: &str) -> Vec<String> {
+pub fn gap_entries(data: &Path, hearing: &str) -> Vec<String> {
     let p = data
         .join("hearings")
         .join(hearing)
@@ -222,9 +238,15 @@ pub enum Ingest {
     Hearing,
 }
 
+#[allow(dead_code)] // bench_janus uses it
 /// Creates and opens a hearing as the logged-in judge; its id.
 pub fn open_hearing(r: &Remote) -> anyhow::Result<String> {
-    let h = r.post("/api/hearings", json!({"case_ref": "BENCH-1", "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
+    open_hearing_ref(r, "BENCH-1")
+}
+
+/// [`open_hearing`] with case reference `case_ref`.
+pub fn open_hearing_ref(r: &Remote, case_ref: &str) -> anyhow::Result<String> {
+    let h = r.post("/api/hearings", json!({"case_ref": case_ref, "mla_ref": "MLA/BENCH", "requesting_state": "FR", "requested_state": "DE", "scheduled_at": "2026-12-01T09:00:00Z", "language": "en"}))["id"]
         .as_str()
         .context("hearing id")?
         .to_owned();
@@ -281,6 +303,8 @@ pub struct SfuArgs<'a> {
     pub bin: &'a Path,
     pub work: &'a Path,
     pub port: u16,
+    /// Hearings, each with `publishers` publishers of its own.
+    pub hearings: usize,
     pub publishers: usize,
     pub ingest: Ingest,
     pub warmup: Duration,
@@ -291,7 +315,13 @@ pub struct SfuArgs<'a> {
 pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     let data = a.work.join("sworn-data");
     add_judge(a.bin, &data)?;
-    let mut server = start_server(a.bin, &data, a.port)?;
+    // Every join WebSocket comes from 127.0.0.1: past 128 of them (the default cap per
+    // client address) the server would refuse the next one.
+    let config = (a.hearings > 1).then(|| a.work.join("bench.toml"));
+    if let Some(c) = &config {
+        std::fs::write(c, "[server]\nmax_connections_per_address = 0\n")?;
+    }
+    let mut server = start_server_config(a.bin, &data, a.port, config.as_deref())?;
     let pid = server.0.id();
     let mut r = Remote {
         addr: format!("127.0.0.1:{}", a.port),
@@ -299,58 +329,23 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         csrf: None,
     };
     r.login("judge", PASSWORD);
-    let h = open_hearing(&r)?;
+    let ids = hearings::open(&r, a.hearings)?;
     let rss0 = procstat::status_kib(pid, "VmRSS")?;
 
     let api = client_api();
     let run = Arc::new(AtomicBool::new(true));
-    let mut peers = Vec::new();
-    for i in 0..a.publishers {
-        let (token, pid) = invite(&r, &h, &format!("Publisher {i}"))?;
-        let sent = Arc::new(Sent::default());
-        let go = Arc::new(AtomicBool::new(false));
-        let admit = |r: &Remote| {
-            r.post(
-                &format!("/api/hearings/{h}/participants/{pid}/admit"),
-                json!({}),
-            )
-        };
-        let (pc, peer, tasks) = match a.ingest {
-            Ingest::Hearing => {
-                let (p, tasks) = join_and_publish(
-                    &api,
-                    &r,
-                    a.port,
-                    (&h, &token, &pid),
-                    a.media,
-                    (&go, &run, &sent),
-                )
-                .await?;
-                (p.pc.clone(), Some(p), tasks)
-            }
-            Ingest::Whip => {
-                let pc = Arc::new(api.new_peer_connection(Default::default()).await?);
-                let tasks = add_tracks(&pc, a.media, &go, &run, &sent).await?;
-                crate::whip::publish(&pc, &r.addr, &token).await?;
-                admit(&r);
-                (pc, None, tasks)
-            }
-        };
-        let until = Instant::now() + Duration::from_secs(20);
-        while pc.connection_state() != RTCPeerConnectionState::Connected {
-            if Instant::now() > until {
-                bail!("publisher {i} not connected 20 s after the answer");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if std::env::var_os("BENCH_SILENT").is_none() {
-            go.store(true, Ordering::Relaxed);
-        }
-        peers.push((pc, peer, sent, tasks));
-    }
+    let setup = hearings::Setup {
+        api: &api,
+        r: &r,
+        port: a.port,
+        ingest: a.ingest,
+        media: a.media,
+        run: &run,
+    };
+    let hs = hearings::fill_all(&setup, ids, a.publishers).await?;
 
     tokio::time::sleep(a.warmup).await;
-    let recorders = a.publishers;
+    let recorders = a.publishers * a.hearings;
     let threads0 = procstat::threads_cpu(pid, "sworn-recorder");
     if threads0.len() != recorders {
         eprintln!(
@@ -358,11 +353,13 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
             threads0.len()
         );
     }
-    let fwd0 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let pk0 = hearings::sample(&hs).await;
     let udp0 = procstat::udp_drops(pid);
     let cpu0 = procstat::process_cpu(pid)?;
     let me0 = procstat::process_cpu(std::process::id())?;
+    let machine0 = procstat::machine_cpu();
     let t0 = Instant::now();
+    let wall0 = std::time::SystemTime::now();
     // BENCH_PERF=<file>: profile the server over exactly the window (perf record).
     let perf = std::env::var_os("BENCH_PERF").and_then(|out| {
         // BENCH_PERF_ARGS replaces the sampling options (e.g. `-F 999 --call-graph dwarf`).
@@ -382,8 +379,10 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
     }
     let cpu1 = procstat::process_cpu(pid)?;
     let window = t0.elapsed();
+    let wall1 = std::time::SystemTime::now();
+    let machine1 = procstat::machine_cpu();
     let me1 = procstat::process_cpu(std::process::id())?;
-    let fwd1 = inbound_packets(peers.iter().map(|p| &*p.0)).await;
+    let pk1 = hearings::sample(&hs).await;
     let udp1 = procstat::udp_drops(pid);
     let threads1 = procstat::threads_cpu(pid, "sworn-recorder");
     let rss1 = procstat::status_kib(pid, "VmRSS")?;
@@ -396,36 +395,36 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
         Ingest::Whip => "sworn serve (WHIP ingest, recording)",
         Ingest::Hearing => "sworn serve (hearing: SFU + recording)",
     };
-    let mut side = Side::new(label, a.publishers, window);
-    side.forwarded_video = fwd1[0].saturating_sub(fwd0[0]);
-    side.forwarded_packets = side.forwarded_video + fwd1[1].saturating_sub(fwd0[1]);
+    let mut side = Side::new(label, recorders, window);
+    side.hearings = hearings::window_traffic(&pk0, &pk1, a.ingest);
+    for f in &side.hearings {
+        side.forwarded_video += f.received_video;
+        side.forwarded_packets += f.received_video + f.received_audio;
+    }
     side.generator_cpu = me1 - me0;
+    if let (Some(m0), Some(m1)) = (machine0, machine1) {
+        side.machine = Some((m1.0 - m0.0, m1.1));
+    }
+    side.udp_drops_run = udp1;
     side.udp_drops = [
         udp1[0].saturating_sub(udp0[0]),
         udp1[1].saturating_sub(udp0[1]),
     ];
-    for (pc, _, sent, _) in &peers {
-        side.keyframes_on_request += sent.keyframes_on_request.load(Ordering::Relaxed);
-        let [vf, af, _, _] = sent.get();
-        let [vp, ap, rr_recv, rr_lost] = rtp_stats(pc).await;
+    for (f, h) in side.hearings.iter_mut().zip(&hs) {
+        hearings::add_sent(f, h);
+    }
+    for p in hs.iter().flat_map(|h| &h.publishers) {
+        side.keyframes_on_request += p.sent.keyframes_on_request.load(Ordering::Relaxed);
+        let [vf, af, _, _] = p.sent.get();
+        let [vp, ap, rr_recv, rr_lost] = rtp_stats(&p.pc).await;
         side.video_frames_sent += vf;
         side.audio_frames_sent += af;
         side.packets_sent += vp + ap;
         side.rr_received += rr_recv;
         side.rr_lost += rr_lost;
     }
-    r.post(&format!("/api/hearings/{h}/close"), json!({}));
-    for (pc, peer, _, tasks) in peers {
-        match peer {
-            Some(p) => p.close().await,
-            None => {
-                let _ = pc.close().await;
-            }
-        }
-        for t in tasks {
-            t.abort();
-        }
-    }
+    let ids: Vec<String> = hs.iter().map(|h| h.id.clone()).collect();
+    hearings::close(&r, hs).await;
     // The recorder threads seal their files and end.
     let until = Instant::now() + Duration::from_secs(30);
     while !procstat::threads_cpu(pid, "sworn-recorder").is_empty() {
@@ -442,14 +441,18 @@ pub async fn run(a: SfuArgs<'_>) -> anyhow::Result<Side> {
 
     side.cpu_total = cpu1 - cpu0;
     side.cpu_recorder = Some(procstat::threads_delta(&threads0, &threads1));
-    side.rss_per_stream_kib = rss1.saturating_sub(rss0) as f64 / a.publishers as f64;
+    side.rss_per_stream_kib = rss1.saturating_sub(rss0) as f64 / recorders as f64;
+    side.rss_kib = rss1;
     side.rss_note = format!("growth {rss0}->{rss1} KiB, peak {hwm} KiB, one process");
-    for f in media_files(&data, &h)? {
-        let (v, au) = procstat::count_packets(&f)?;
-        side.files += 1;
-        side.video_frames_file += v;
-        side.audio_frames_file += au;
+    for (f, id) in side.hearings.iter_mut().zip(&ids) {
+        hearings::add_files(f, &data, id)?;
+        let gaps = gap_entries(&data, id);
+        f.gaps = gaps.len();
+        f.gaps_when = hearings::gaps_by_time(&data, id, (wall0, wall1));
+        side.gaps.extend(gaps);
+        side.files += f.files;
+        side.video_frames_file += f.video_file;
+        side.audio_frames_file += f.audio_file;
     }
-    side.gaps = gap_entries(&data, &h);
     Ok(side)
 }
