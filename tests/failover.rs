@@ -13,7 +13,7 @@ mod common;
 
 use common::http::Remote;
 use common::peer::{Peer, client_api};
-use common::serve::{add_judge_with, invite_join_admit};
+use common::serve::{add_judge_with, add_user_with, invite_join_admit};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -168,14 +168,20 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
 
     // The judge's account lives in the shared database.
     add_judge_with(cl.bin, &cl.data("a"), &[("SWORN_DATABASE_URL", &db)]);
-    // Node A makes the cluster's signing key and built-in TSA; B and C get copies, as
-    // an operator does.
-    let mut a = cl.start("a", ports[0], public);
+    // The cluster's signing key and built-in TSA, made once (`sworn key show` creates
+    // them) and copied to every node before its first start, as an operator does.
+    let made = Command::new(cl.bin)
+        .args(["key", "show"])
+        .env("SWORN_DATA_DIR", cl.data("a"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "sworn key show");
     for n in ["b", "c"] {
         common::copy_signing_identity(&cl.data("a"), &cl.data(n));
     }
-    let mut b = cl.start("b", ports[1], public);
-    let mut c = cl.start("c", ports[2], public);
+    let mut a = cl.start("a", ports[0], public);
+    let b = cl.start("b", ports[1], public);
+    let c = cl.start("c", ports[2], public);
 
     // Through B: a first hearing lands on B (the node reached, all idle), the second
     // on A (the least loaded, lowest id).
@@ -317,10 +323,19 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = b.kill();
-    let _ = c.kill();
-    let _ = b.wait();
-    let _ = c.wait();
+    // A prosecutor is granted the record (their account made with a data directory of
+    // its own: the nodes hold theirs).
+    add_user_with(
+        cl.bin,
+        &work.join("cli"),
+        &[("SWORN_DATABASE_URL", &db)],
+        "pros",
+        "prosecutor",
+    );
+    rc.post(
+        &format!("/api/hearings/{h}/grants"),
+        json!({"username": "pros"}),
+    );
 
     // The bundle verifies and reports the lost node.
     let report = common::media::assert_verifies_json(env!("CARGO_BIN_EXE_sworn-verify"), &bundle);
@@ -379,4 +394,66 @@ async fn the_hearings_node_is_killed_and_the_hearing_goes_on_elsewhere() {
             .iter()
             .any(|e| e["type"] == "hearing_closed" && e["reason"] == "closed_after_interruption")
     );
+
+    // The node that sealed it dies too: the last node serves the sealed record to the
+    // prosecutor's portal, restored from object storage when first asked for.
+    let (mut sealer, last) = if new_node == "node-b" {
+        (b, (c, ports[2]))
+    } else {
+        (c, (b, ports[1]))
+    };
+    sealer.kill().unwrap();
+    let killed = Instant::now();
+    let _ = sealer.wait();
+    let (mut survivor, port) = last;
+    let mut rp = Remote {
+        addr: format!("127.0.0.1:{port}"),
+        cookie: None,
+        csrf: None,
+    };
+    rp.login("pros", "pros-password-long");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let summary = loop {
+        let (s, v, _) = rp.request("GET", &format!("/api/portal/hearings/{h}"), None);
+        if s == 200 {
+            break v;
+        }
+        assert!(
+            s == 503 && Instant::now() < deadline,
+            "portal: {s} {v}\n{}",
+            cl.log(if port == ports[1] { "b" } else { "c" })
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!(
+        "{new_node} killed after sealing: the sealed record served by the last node after {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
+    assert_eq!(summary["report"]["valid"], true, "{summary}");
+    assert_eq!(
+        summary["report"]["nodes_lost"].as_array().map(Vec::len),
+        Some(1),
+        "{summary}"
+    );
+    // A recording A made, served there too.
+    let media = summary["media"]
+        .as_array()
+        .and_then(|m| {
+            m.iter().find(|f| {
+                shipped_media
+                    .keys()
+                    .any(|k| f["path"] == format!("media/{k}"))
+            })
+        })
+        .and_then(|f| f["path"].as_str())
+        .unwrap_or_else(|| panic!("a recording of A's in {summary}"))
+        .to_owned();
+    let (s, _, _) = rp.request(
+        "GET",
+        &format!("/api/portal/hearings/{h}/files/{media}"),
+        None,
+    );
+    assert_eq!(s, 200, "{media}");
+    let _ = survivor.kill();
+    let _ = survivor.wait();
 }

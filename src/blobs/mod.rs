@@ -24,7 +24,7 @@ mod restore;
 mod s3;
 mod segments;
 
-pub use restore::{Restored, restore_hearing};
+pub use restore::{Restored, restore_hearing, restore_sealed};
 pub use s3::S3Blobs;
 pub use segments::{ship_hearing, ship_log};
 

@@ -12,6 +12,9 @@
 //! (`HearingLog::open` checks every line and checkpoint signature) and recordings left
 //! open are sealed at their last committed byte.
 //!
+//! A closed hearing of a dead node is restored as it was sealed ([`restore_sealed`]),
+//! when it is first asked for.
+//!
 //! It must never write outside the hearing's directory and `superseded/`, and never
 //! take an object name as a path without checking it.
 
@@ -201,6 +204,90 @@ pub async fn restore_hearing(
     .map_err(local(&log))?;
 
     // Into place; an older copy is kept aside, never deleted.
+    let superseded = put_in_place(data, id, &stage).await?;
+    Ok(Restored {
+        size,
+        media_files,
+        media_bytes,
+        superseded,
+    })
+}
+
+/// Restores the sealed hearing `id` from the store into `data`: every file its seal
+/// archived (`super::ship_sealed_hearing`: the log, media, derived copies, the bundle
+/// directory and `bundle.zip`), streamed to disk, then put in place as
+/// [`restore_hearing`] does; the shipments of its open life (`parts/`, the log's
+/// `segments/`) are left in the store. [`BlobError::NotFound`] if the store holds no
+/// sealed bundle of it. Returns the files and bytes restored.
+pub async fn restore_sealed(
+    blobs: &Blobs,
+    data: &DataPaths,
+    id: &HearingId,
+) -> Result<(usize, u64), BlobError> {
+    let Blobs::S3(s3) = blobs else {
+        return Err(BlobError::Settings(
+            "no object storage is configured: a hearing can only be restored from one".into(),
+        ));
+    };
+    let hearing = data.hearing(id);
+    let hkey = s3
+        .data_key(hearing.dir())
+        .ok_or_else(|| BlobError::OutsideDataDir(hearing.dir().to_path_buf()))?;
+    let zip = format!("{hkey}/bundle.zip");
+    if !s3.exists(&zip).await? {
+        return Err(BlobError::NotFound { key: zip });
+    }
+    let stage = hearing
+        .dir()
+        .with_file_name(format!(".restore-{}", id.as_str()));
+    let local = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BlobError::Local { path, source }
+    };
+    if stage.exists() {
+        tokio::fs::remove_dir_all(&stage)
+            .await
+            .map_err(local(&stage))?;
+    }
+    let prefix = format!("{hkey}/");
+    let live_only = [format!("{hkey}/parts/"), format!("{hkey}/log/segments/")];
+    let (mut files, mut bytes) = (0usize, 0u64);
+    for (key, _) in s3.list(&hkey).await? {
+        let Some(rel) = key.strip_prefix(&prefix) else {
+            continue;
+        };
+        if live_only.iter().any(|p| key.starts_with(p.as_str())) || !rel.split('/').all(plain) {
+            continue;
+        }
+        let dest = stage.join(rel);
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(local(dir))?;
+        }
+        bytes += s3.get_to_file(&key, &dest).await?;
+        files += 1;
+    }
+    let marker = serde_json::json!({"store": s3.label(), "files": files});
+    write_synced(
+        &stage.join(super::SHIPPED_MARKER),
+        marker.to_string().as_bytes(),
+    )
+    .await?;
+    put_in_place(data, id, &stage).await?;
+    Ok((files, bytes))
+}
+
+/// Renames the built copy `stage` to the hearing's directory; a directory already
+/// there goes to `superseded/` (never deleted). Returns where it went.
+async fn put_in_place(
+    data: &DataPaths,
+    id: &HearingId,
+    stage: &Path,
+) -> Result<Option<PathBuf>, BlobError> {
+    let hearing = data.hearing(id);
+    let local = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BlobError::Local { path, source }
+    };
     let mut superseded = None;
     if tokio::fs::try_exists(hearing.dir()).await.unwrap_or(false) {
         let aside = data.superseded().join(format!(
@@ -216,15 +303,10 @@ pub async fn restore_hearing(
             .map_err(local(&aside))?;
         superseded = Some(aside);
     }
-    tokio::fs::rename(&stage, hearing.dir())
+    tokio::fs::rename(stage, hearing.dir())
         .await
         .map_err(local(hearing.dir()))?;
-    Ok(Restored {
-        size,
-        media_files,
-        media_bytes,
-        superseded,
-    })
+    Ok(superseded)
 }
 
 async fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BlobError> {

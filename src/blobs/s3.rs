@@ -325,6 +325,37 @@ impl S3Blobs {
         got.bytes().await.map_err(|e| store_error(&key, e))
     }
 
+    /// The object at `rel` (relative to the data directory's root) streamed into the
+    /// new file `dest`, synced; returns its length.
+    pub(super) async fn get_to_file(&self, rel: &str, dest: &Path) -> Result<u64, BlobError> {
+        use tokio::io::AsyncWriteExt as _;
+        let key = self.full_key(rel)?;
+        let local = |source| BlobError::Local {
+            path: dest.to_path_buf(),
+            source,
+        };
+        let got = self
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| store_error(&key, e))?;
+        let mut stream = got.into_stream();
+        let mut out = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut n = 0u64;
+        while let Some(part) = stream.next().await {
+            let part = part.map_err(|e| store_error(&key, e))?;
+            out.write_all(&part).await.map_err(local)?;
+            n += part.len() as u64;
+        }
+        out.sync_all().await.map_err(local)?;
+        Ok(n)
+    }
+
+    /// Whether an object exists at `rel` (relative to the data directory's root).
+    pub(super) async fn exists(&self, rel: &str) -> Result<bool, BlobError> {
+        Ok(self.len(&self.full_key(rel)?).await?.is_some())
+    }
+
     pub(super) async fn len(&self, key: &ObjPath) -> Result<Option<u64>, BlobError> {
         match self.store.head(key).await {
             Ok(meta) => Ok(Some(meta.size)),

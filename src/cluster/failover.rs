@@ -11,6 +11,9 @@
 //! 3. stops the hearings it runs that are no longer placed on it (it was taken for
 //!    dead and they moved): its copy is stale and is not shipped again.
 //!
+//! A closed hearing of a dead node moves when it is asked for (`route`,
+//! `Store::claim_closed`) and is restored as it was sealed, with no task.
+//!
 //! Until a moved hearing is taken over its requests answer 503 `node_unavailable`
 //! (`route`); pages reconnect by themselves and reach the new node through any node.
 //! Without object storage nothing is moved: there would be nothing to restore, so a
@@ -72,6 +75,20 @@ async fn adopt(state: &Arc<AppState>, this: &str, id: &crate::domain::HearingId,
             if let Ok(true) = state.store.adopted(id, this).await {
                 tracing::warn!(hearing = %id, from, "rehearsal moved off a node that stopped answering: it starts again here");
                 state.hearings.handle(id);
+            }
+            return;
+        }
+        // A sealed hearing: its files as archived, no task (its record is final).
+        Ok(Some(h)) if h.state == crate::domain::HearingState::Closed => {
+            match crate::blobs::restore_sealed(&state.blobs, &state.paths, id).await {
+                Ok((files, bytes)) => {
+                    if let Ok(true) = state.store.adopted(id, this).await {
+                        tracing::warn!(hearing = %id, from, files, bytes, "sealed hearing restored from object storage: served by this node");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(hearing = %id, error = %e, "closed hearing not restored; tried again at the next heartbeat")
+                }
             }
             return;
         }

@@ -69,7 +69,14 @@ async fn hearing_route(state: &AppState, c: &Cluster, id: &str) -> Result<Route,
         Some(p) if p.moving => Err(ApiError::NodeUnavailable),
         Some(p) if p.node.id == this => Ok(Route::Here),
         Some(p) if p.node.live => Ok(Route::There(p.node.internal_url)),
-        Some(_) => Err(ApiError::NodeUnavailable),
+        // A dead node's open hearings are moved by the heartbeats; a closed one is
+        // taken over when it is asked for (`failover`): ask again in a moment.
+        Some(_) => {
+            if state.blobs.is_remote() && state.store.claim_closed(&id, this, LIVE_WITHIN).await? {
+                tracing::warn!(hearing = %id, "closed hearing of a node that stopped answering: taken over here from object storage");
+            }
+            Err(ApiError::NodeUnavailable)
+        }
     }
 }
 

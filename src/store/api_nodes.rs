@@ -127,4 +127,18 @@ impl Store {
             Backend::Postgres(p) => p.register_signing_key(node, key, live).await,
         }
     }
+
+    /// Takes a closed hearing of a dead node over for `node` (it is then restored from
+    /// object storage, `cluster::failover`); `false` if there was nothing to take.
+    pub async fn claim_closed(
+        &self,
+        hearing: &HearingId,
+        node: &str,
+        live: Duration,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(StoreError::NeedsPostgres("a cluster")),
+            Backend::Postgres(p) => p.claim_closed(hearing, node, live).await,
+        }
+    }
 }

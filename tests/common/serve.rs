@@ -33,18 +33,22 @@ pub fn add_judge(bin: &str, data: &std::path::Path) {
 
 /// [`add_judge`] with more environment (`SWORN_DATABASE_URL`, say).
 pub fn add_judge_with(bin: &str, data: &std::path::Path, env: &[(&str, &str)]) {
+    add_user_with(bin, data, env, "judge", "judge");
+}
+
+/// Adds the account `name` / `NAME-password-long` with `role` to `data`.
+pub fn add_user_with(
+    bin: &str,
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+    name: &str,
+    role: &str,
+) {
     use std::io::Write as _;
     let mut add = Command::new(bin)
         .envs(env.iter().copied())
-        .args([
-            "user",
-            "add",
-            "--username",
-            "judge",
-            "--role",
-            "judge",
-            "--password-stdin",
-        ])
+        .args(["user", "add", "--username", name, "--role", role])
+        .arg("--password-stdin")
         .env("SWORN_DATA_DIR", data)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -53,7 +57,7 @@ pub fn add_judge_with(bin: &str, data: &std::path::Path, env: &[(&str, &str)]) {
     add.stdin
         .take()
         .unwrap()
-        .write_all(b"judge-password-long")
+        .write_all(format!("{name}-password-long").as_bytes())
         .unwrap();
     assert!(add.wait().unwrap().success());
 }

@@ -306,4 +306,26 @@ impl Postgres {
         )
         .await
     }
+
+    /// Takes the closed `hearing` over for `node` if the node it is placed on is dead
+    /// (heartbeat older than `live`): `moved_from` and `moved_at` are set, as for a
+    /// moved open hearing. `false` if it is not closed, not on a dead node, or already
+    /// being moved.
+    pub(in crate::store) async fn claim_closed(
+        &self,
+        hearing: &HearingId,
+        node: &str,
+        live: Duration,
+    ) -> Result<bool, StoreError> {
+        let secs = live.as_secs_f64();
+        Ok(self
+            .exec(
+                "UPDATE hearings h SET node_id = $2, moved_from = h.node_id, moved_at = now() \
+                 FROM nodes n WHERE h.id = $1 AND n.id = h.node_id AND h.state = 'closed' \
+                 AND h.moved_from IS NULL AND n.heartbeat_at <= now() - make_interval(secs => $3)",
+                &[&hearing.as_str(), &node, &secs],
+            )
+            .await?
+            == 1)
+    }
 }
