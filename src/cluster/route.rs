@@ -72,7 +72,17 @@ async fn hearing_route(state: &AppState, c: &Cluster, id: &str) -> Result<Route,
         // A dead node's open hearings are moved by the heartbeats; a closed one is
         // taken over when it is asked for (`failover`): ask again in a moment.
         Some(_) => {
-            if state.blobs.is_remote() && state.store.claim_closed(&id, this, LIVE_WITHIN).await? {
+            // Only one whose sealed bundle is in the bucket (`bundle.zip` is archived
+            // last): anything else waits for its node.
+            let archived = state.blobs.is_remote()
+                && matches!(
+                    state
+                        .blobs
+                        .len(&state.paths.hearing(&id).bundle_zip())
+                        .await,
+                    Ok(Some(_))
+                );
+            if archived && state.store.claim_closed(&id, this, LIVE_WITHIN).await? {
                 tracing::warn!(hearing = %id, "closed hearing of a node that stopped answering: taken over here from object storage");
             }
             Err(ApiError::NodeUnavailable)
