@@ -101,18 +101,7 @@ pub async fn restore_hearing(
     }
 
     // Build the copy beside the hearing's directory.
-    let stage = hearing
-        .dir()
-        .with_file_name(format!(".restore-{}", id.as_str()));
-    let local = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BlobError::Local { path, source }
-    };
-    if stage.exists() {
-        tokio::fs::remove_dir_all(&stage)
-            .await
-            .map_err(local(&stage))?;
-    }
+    let stage = fresh_stage(data, id).await?;
     let log = stage.join("log");
     for d in ["checkpoints", "proofs", "attestations"] {
         tokio::fs::create_dir_all(log.join(d))
@@ -237,18 +226,7 @@ pub async fn restore_sealed(
     if !s3.exists(&zip).await? {
         return Err(BlobError::NotFound { key: zip });
     }
-    let stage = hearing
-        .dir()
-        .with_file_name(format!(".restore-{}", id.as_str()));
-    let local = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BlobError::Local { path, source }
-    };
-    if stage.exists() {
-        tokio::fs::remove_dir_all(&stage)
-            .await
-            .map_err(local(&stage))?;
-    }
+    let stage = fresh_stage(data, id).await?;
     let prefix = format!("{hkey}/");
     let live_only = [format!("{hkey}/parts/"), format!("{hkey}/log/segments/")];
     let (mut files, mut bytes) = (0usize, 0u64);
@@ -276,6 +254,27 @@ pub async fn restore_sealed(
     Ok((files, bytes))
 }
 
+/// An I/O error about `path`, for `map_err`.
+fn local(path: &Path) -> impl FnOnce(std::io::Error) -> BlobError + use<> {
+    let path = path.to_path_buf();
+    move |source| BlobError::Local { path, source }
+}
+
+/// An empty directory beside hearing `id`'s, where its restored copy is built (what an
+/// interrupted restore left there is removed first).
+async fn fresh_stage(data: &DataPaths, id: &HearingId) -> Result<PathBuf, BlobError> {
+    let stage = data
+        .hearing(id)
+        .dir()
+        .with_file_name(format!(".restore-{}", id.as_str()));
+    if tokio::fs::try_exists(&stage).await.unwrap_or(false) {
+        tokio::fs::remove_dir_all(&stage)
+            .await
+            .map_err(local(&stage))?;
+    }
+    Ok(stage)
+}
+
 /// Renames the built copy `stage` to the hearing's directory; a directory already
 /// there goes to `superseded/` (never deleted). Returns where it went.
 async fn put_in_place(
@@ -284,10 +283,6 @@ async fn put_in_place(
     stage: &Path,
 ) -> Result<Option<PathBuf>, BlobError> {
     let hearing = data.hearing(id);
-    let local = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BlobError::Local { path, source }
-    };
     let mut superseded = None;
     if tokio::fs::try_exists(hearing.dir()).await.unwrap_or(false) {
         let aside = data.superseded().join(format!(
