@@ -86,6 +86,11 @@ fn balance(store_nodes: &[sworn::store::NodeRow]) -> String {
     )
 }
 
+/// [`balance`] over the live nodes only.
+fn balance_live(nodes: &[sworn::store::NodeRow]) -> String {
+    balance(&nodes.iter().filter(|n| n.live).cloned().collect::<Vec<_>>())
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let (n_nodes, n_hearings, n_dead, conc) = (arg(1, 500), arg(2, 10_000), arg(3, 10), arg(4, 16));
     let admin = std::env::var("SWORN_TEST_PG")?;
@@ -175,16 +180,7 @@ pub async fn run() -> anyhow::Result<()> {
         took.len() as f64 / wall.as_secs_f64(),
         on_dead(&listed) - dead_before
     );
-    println!(
-        "after: {}",
-        balance(
-            &listed
-                .iter()
-                .filter(|n| n.live)
-                .cloned()
-                .collect::<Vec<_>>()
-        )
-    );
+    println!("after: {}", balance_live(&listed));
 
     // Re-placement: every live node's heartbeat moves the dead nodes' open hearings
     // (`Store::move_orphans`, as `cluster::failover` calls it), `conc` beats at once.
@@ -245,13 +241,7 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "left on dead nodes: {}; after re-placement: {}",
         on_dead(&listed),
-        balance(
-            &listed
-                .iter()
-                .filter(|n| n.live)
-                .cloned()
-                .collect::<Vec<_>>()
-        )
+        balance_live(&listed)
     );
 
     // What every live node asks at each heartbeat besides its upsert: hearings moved
